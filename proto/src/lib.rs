@@ -1,0 +1,1 @@
+//! Wire types of the `keyfall.v1` gRPC API.

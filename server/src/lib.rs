@@ -1,0 +1,4 @@
+//! Keyfall's storage service. See ARCHITECTURE.md for the map of this crate.
+#![deny(unsafe_code)]
+
+pub mod model;
