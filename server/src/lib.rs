@@ -1,4 +1,16 @@
 //! Keyfall's storage service. See ARCHITECTURE.md for the map of this crate.
+//!
+//! A request flows api (grpc | json) -> engine (model, expressions, tables) -> storage.
 #![deny(unsafe_code)]
 
+pub mod api;
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod expr;
 pub mod model;
+pub mod server;
+pub mod storage;
+
+pub use config::{Cli, Config};
+pub use server::{run, Listeners, ServerError};

@@ -1,1 +1,92 @@
-fn main() {}
+//! `keyfall-server`: parse the configuration, bind the listeners, run until a signal.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use keyfall_server::{Cli, Listeners, ServerError};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// Exit code for a configuration or startup problem the operator must fix.
+const EXIT_CONFIG: u8 = 2;
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,fjall=warn,lsm_tree=warn")),
+        )
+        .init();
+    let config = match Cli::parse().resolve() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("keyfall-server: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("keyfall-server: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let bind = |addr| async move {
+            TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))
+        };
+        let listeners = match tokio::try_join!(bind(config.http_listen), bind(config.grpc_listen)) {
+            Ok((http, grpc)) => Listeners { http, grpc },
+            Err(e) => {
+                eprintln!("keyfall-server: {e}");
+                return ExitCode::from(EXIT_CONFIG);
+            }
+        };
+        println!(
+            "keyfall-server: data dir {}, DynamoDB JSON API on http://{}, gRPC on {}",
+            config.data_dir.display(),
+            config.http_listen,
+            config.grpc_listen
+        );
+        println!("keyfall-server: authentication is off; any AWS credentials work, e.g. export AWS_ACCESS_KEY_ID=keyfall AWS_SECRET_ACCESS_KEY=keyfall AWS_REGION={}", config.region);
+        let (tx, rx) = watch::channel(false);
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("shutting down");
+            let _ = tx.send(true);
+        });
+        match keyfall_server::run(config, listeners, rx).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e @ (ServerError::DataDirLocked(_) | ServerError::Storage { .. })) => {
+                eprintln!("keyfall-server: {e}");
+                ExitCode::from(EXIT_CONFIG)
+            }
+            Err(e) => {
+                eprintln!("keyfall-server: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,6 +1,10 @@
-//! Domain types shared by every layer above storage: values, numbers, items.
+//! Domain types shared by every layer above storage: values, numbers, items, keys and
+//! their stored encodings.
+pub mod codec;
+pub mod key;
 pub mod number;
 pub mod value;
 
+pub use key::{KeyAttribute, KeyError, KeySchema, ScalarType};
 pub use number::{Number, NumberError};
 pub use value::{item_size, AttributeValue, Item, ValueError, ValueType};

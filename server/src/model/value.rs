@@ -3,7 +3,6 @@
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
-use serde::{Deserialize, Serialize};
 
 use super::number::Number;
 
@@ -13,7 +12,8 @@ pub type Item = BTreeMap<String, AttributeValue>;
 /// Deepest nesting DynamoDB accepts for maps and lists.
 pub const MAX_NESTING_DEPTH: usize = 32;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Its serde impls are DynamoDB JSON (`api::json::value`); storage uses `model::codec`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AttributeValue {
     S(String),
     N(Number),

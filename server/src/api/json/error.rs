@@ -1,0 +1,62 @@
+//! The single mapping from errors to DynamoDB JSON error responses.
+
+use axum::http::StatusCode;
+
+use crate::error::Error;
+
+#[derive(Debug)]
+pub enum JsonError {
+    Engine(Error),
+    /// The body is not valid JSON for the action.
+    Serialization(String),
+    /// No such `X-Amz-Target`.
+    UnknownOperation,
+}
+
+impl From<Error> for JsonError {
+    fn from(e: Error) -> Self {
+        JsonError::Engine(e)
+    }
+}
+
+impl JsonError {
+    pub fn is_server_fault(&self) -> bool {
+        matches!(self, JsonError::Engine(Error::Internal(_)))
+    }
+
+    pub fn status(&self) -> StatusCode {
+        if self.is_server_fault() {
+            StatusCode::INTERNAL_SERVER_ERROR
+        } else {
+            StatusCode::BAD_REQUEST
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            JsonError::Engine(e) => e.to_string(),
+            JsonError::Serialization(m) => m.clone(),
+            JsonError::UnknownOperation => "An unknown operation was requested.".into(),
+        }
+    }
+
+    /// `__type` as AWS spells it: service errors under the DynamoDB namespace, protocol
+    /// errors under `com.amazon.coral.service`.
+    fn type_id(&self) -> String {
+        match self {
+            JsonError::Engine(Error::Unimplemented(_)) | JsonError::UnknownOperation => {
+                "com.amazon.coral.service#UnknownOperationException".into()
+            }
+            JsonError::Serialization(_) => "com.amazon.coral.service#SerializationException".into(),
+            JsonError::Engine(e) => format!("com.amazonaws.dynamodb.v20120810#{}", e.type_name()),
+        }
+    }
+
+    pub fn body(&self) -> Vec<u8> {
+        let mut body = serde_json::json!({ "__type": self.type_id(), "message": self.message() });
+        if let JsonError::Engine(Error::ConditionalCheckFailed { item: Some(item) }) = self {
+            body["Item"] = serde_json::to_value(item).unwrap_or_default();
+        }
+        serde_json::to_vec(&body).unwrap_or_default()
+    }
+}

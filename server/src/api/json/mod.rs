@@ -1,0 +1,118 @@
+//! The DynamoDB JSON-over-HTTP protocol: `POST /` with `X-Amz-Target:
+//! DynamoDB_20120810.<Action>` and an `application/x-amz-json-1.0` body, answered as AWS
+//! answers (same shapes, `__type` errors, `x-amz-crc32` and `x-amzn-RequestId` headers).
+
+mod error;
+mod value;
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::engine::Engine;
+use crate::error::Error;
+pub use error::JsonError;
+
+const TARGET_PREFIX: &str = "DynamoDB_20120810.";
+/// BatchWriteItem may carry 16 MB of items; leave room for JSON overhead.
+const MAX_BODY_BYTES: usize = 20 * 1024 * 1024;
+
+#[derive(Clone)]
+pub struct JsonApi {
+    pub engine: Arc<Engine>,
+    /// The address DescribeEndpoints advertises.
+    pub advertised_address: String,
+}
+
+pub fn router(api: JsonApi) -> Router {
+    Router::new()
+        .route("/", post(handle))
+        .route("/", get(|| async { "healthy: keyfall" }))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(api)
+}
+
+async fn handle(State(api): State<JsonApi>, headers: HeaderMap, body: Bytes) -> Response {
+    let request_id = uuid::Uuid::new_v4().simple().to_string().to_uppercase();
+    let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let result = match target.strip_prefix(TARGET_PREFIX) {
+        Some(action) => dispatch(&api, action, &body).await,
+        None => Err(JsonError::UnknownOperation),
+    };
+    let (status, body) = match result {
+        Ok(body) => (StatusCode::OK, body),
+        Err(e) => {
+            if e.is_server_fault() {
+                tracing::error!(target, error = %e.message(), "request failed");
+            }
+            (e.status(), e.body())
+        }
+    };
+    respond(status, body, &request_id)
+}
+
+fn respond(status: StatusCode, body: Vec<u8>, request_id: &str) -> Response {
+    let crc = crc32fast::hash(&body);
+    let mut resp = (status, body).into_response();
+    let h = resp.headers_mut();
+    h.insert("content-type", HeaderValue::from_static("application/x-amz-json-1.0"));
+    h.insert("x-amz-crc32", HeaderValue::from(crc));
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        h.insert("x-amzn-requestid", v);
+    }
+    resp
+}
+
+/// Decodes a request body; an empty body is an empty object.
+fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, JsonError> {
+    let body = if body.iter().all(u8::is_ascii_whitespace) { b"{}".as_slice() } else { body };
+    value::reset_validation_error();
+    serde_json::from_slice(body).map_err(|e| match value::take_validation_error() {
+        Some(msg) => JsonError::Engine(Error::Validation(msg)),
+        None => JsonError::Serialization(e.to_string()),
+    })
+}
+
+fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>, JsonError> {
+    serde_json::to_vec(v).map_err(|e| JsonError::Engine(Error::Internal(e.to_string())))
+}
+
+/// Decodes the input, runs the engine method off the async workers, encodes the output.
+macro_rules! call {
+    ($api:expr, $body:expr, |$e:ident, $input:ident| $call:expr) => {{
+        let $input = decode($body)?;
+        let out = $api.engine.run(move |$e| $call).await?;
+        encode(&out)
+    }};
+}
+
+async fn dispatch(api: &JsonApi, action: &str, body: &[u8]) -> Result<Vec<u8>, JsonError> {
+    use serde_json::json;
+    match action {
+        "CreateTable" => call!(api, body, |e, i| e.create_table(i).map(|d| json!({ "TableDescription": d }))),
+        "DescribeTable" => call!(api, body, |e, i| e.describe_table(i).map(|d| json!({ "Table": d }))),
+        "UpdateTable" => call!(api, body, |e, i| e.update_table(i).map(|d| json!({ "TableDescription": d }))),
+        "DeleteTable" => call!(api, body, |e, i| e.delete_table(i).map(|d| json!({ "TableDescription": d }))),
+        "ListTables" => call!(api, body, |e, i| e.list_tables(i)),
+        "PutItem" => call!(api, body, |e, i| e.put_item(i)),
+        "GetItem" => call!(api, body, |e, i| e.get_item(i)),
+        "UpdateItem" => call!(api, body, |e, i| e.update_item(i)),
+        "DeleteItem" => call!(api, body, |e, i| e.delete_item(i)),
+        "TagResource" => call!(api, body, |e, i| e.tag_resource(i).map(|()| json!({}))),
+        "UntagResource" => call!(api, body, |e, i| e.untag_resource(i).map(|()| json!({}))),
+        "ListTagsOfResource" => call!(api, body, |e, i| e.list_tags_of_resource(i)),
+        "DescribeLimits" => encode(&api.engine.describe_limits()),
+        "DescribeEndpoints" => encode(&json!({ "Endpoints": api.engine.describe_endpoints(&api.advertised_address) })),
+        other => match crate::api::actions::known_action(other) {
+            Some(name) => Err(JsonError::Engine(Error::Unimplemented(name))),
+            None => Err(JsonError::UnknownOperation),
+        },
+    }
+}

@@ -1,0 +1,199 @@
+//! The catalog: every table's definition, persisted in the `_catalog` keyspace (one JSON
+//! record per table) and cached in memory.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::model::{KeySchema, ScalarType};
+use crate::storage::{KeyRange, Op, Storage};
+
+pub const CATALOG_KEYSPACE: &str = "_catalog";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BillingMode {
+    Provisioned,
+    PayPerRequest,
+}
+
+impl BillingMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            BillingMode::Provisioned => "PROVISIONED",
+            BillingMode::PayPerRequest => "PAY_PER_REQUEST",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IndexMeta {
+    pub name: String,
+    pub key_schema: KeySchema,
+    pub projection_type: String,
+    pub non_key_attributes: Option<Vec<String>>,
+    pub read_capacity: i64,
+    pub write_capacity: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StreamMeta {
+    pub view_type: String,
+    pub label: String,
+}
+
+/// A table's definition. Serialized into the catalog, so fields are only ever added
+/// (with `#[serde(default)]`), never renamed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TableMeta {
+    pub name: String,
+    pub id: String,
+    pub keyspace: String,
+    pub key_schema: KeySchema,
+    pub attribute_definitions: Vec<(String, ScalarType)>,
+    pub billing_mode: BillingMode,
+    pub read_capacity: i64,
+    pub write_capacity: i64,
+    pub created_at: f64,
+    #[serde(default)]
+    pub pay_per_request_since: Option<f64>,
+    #[serde(default)]
+    pub last_increase_at: Option<f64>,
+    #[serde(default)]
+    pub last_decrease_at: Option<f64>,
+    #[serde(default)]
+    pub local_indexes: Vec<IndexMeta>,
+    #[serde(default)]
+    pub global_indexes: Vec<IndexMeta>,
+    #[serde(default)]
+    pub stream: Option<StreamMeta>,
+    #[serde(default)]
+    pub sse_enabled: bool,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    #[serde(default)]
+    pub table_class: Option<String>,
+    #[serde(default)]
+    pub deletion_protection: bool,
+}
+
+/// Approximate size counters, as DynamoDB's ItemCount/TableSizeBytes are approximate.
+/// Kept in memory, recounted from storage when the server opens.
+#[derive(Debug, Default)]
+pub struct TableStats {
+    pub items: AtomicI64,
+    pub bytes: AtomicI64,
+}
+
+impl TableStats {
+    pub fn add(&self, items: i64, bytes: i64) {
+        self.items.fetch_add(items, Ordering::Relaxed);
+        self.bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+}
+
+#[derive(Debug)]
+pub struct Table {
+    pub meta: TableMeta,
+    pub stats: Arc<TableStats>,
+}
+
+pub struct Catalog {
+    tables: RwLock<BTreeMap<String, Arc<Table>>>,
+}
+
+impl Catalog {
+    /// Loads the catalog and recounts each table's items.
+    pub fn load(store: &dyn Storage) -> Result<Catalog> {
+        store.open_keyspace(CATALOG_KEYSPACE)?;
+        let mut tables = BTreeMap::new();
+        for kv in store.range(CATALOG_KEYSPACE, KeyRange::all(), false)? {
+            let (_, v) = kv?;
+            let meta: TableMeta = serde_json::from_slice(&v)
+                .map_err(|e| Error::Internal(format!("catalog record is corrupt: {e}")))?;
+            store.open_keyspace(&meta.keyspace)?;
+            let stats = Arc::new(TableStats::default());
+            for kv in store.range(&meta.keyspace, KeyRange::all(), false)? {
+                let (_, v) = kv?;
+                let size = crate::model::codec::decode_item(&v)
+                    .map(|item| crate::model::item_size(&item) as i64)
+                    .unwrap_or(0);
+                stats.add(1, size);
+            }
+            tables.insert(meta.name.clone(), Arc::new(Table { meta, stats }));
+        }
+        Ok(Catalog { tables: RwLock::new(tables) })
+    }
+
+    pub fn get(&self, name: &str) -> Option<Arc<Table>> {
+        self.tables.read().get(name).cloned()
+    }
+
+    pub fn names_after(&self, start: Option<&str>, limit: usize) -> (Vec<String>, bool) {
+        let tables = self.tables.read();
+        let mut iter = tables
+            .keys()
+            .filter(|n| start.is_none_or(|s| n.as_str() > s))
+            .cloned();
+        let names: Vec<String> = iter.by_ref().take(limit).collect();
+        let more = iter.next().is_some();
+        (names, more)
+    }
+
+    /// Persists a new or changed definition and publishes it.
+    pub fn put(&self, store: &dyn Storage, meta: TableMeta) -> Result<Arc<Table>> {
+        let record = serde_json::to_vec(&meta).map_err(|e| Error::Internal(e.to_string()))?;
+        let mut tables = self.tables.write();
+        store.apply(vec![Op::Put {
+            keyspace: CATALOG_KEYSPACE.into(),
+            key: meta.name.as_bytes().to_vec(),
+            value: record,
+        }])?;
+        let stats = tables.get(&meta.name).map(|t| t.stats.clone()).unwrap_or_default();
+        let table = Arc::new(Table { meta, stats });
+        tables.insert(table.meta.name.clone(), table.clone());
+        Ok(table)
+    }
+
+    /// Creates a table unless the name is taken; the check and insert are one step.
+    pub fn create(&self, store: &dyn Storage, meta: TableMeta) -> Result<Arc<Table>> {
+        {
+            let tables = self.tables.read();
+            if tables.contains_key(&meta.name) {
+                return Err(Error::ResourceInUse(format!("Table already exists: {}", meta.name)));
+            }
+        }
+        store.open_keyspace(&meta.keyspace)?;
+        let record = serde_json::to_vec(&meta).map_err(|e| Error::Internal(e.to_string()))?;
+        let mut tables = self.tables.write();
+        if tables.contains_key(&meta.name) {
+            return Err(Error::ResourceInUse(format!("Table already exists: {}", meta.name)));
+        }
+        store.apply(vec![Op::Put {
+            keyspace: CATALOG_KEYSPACE.into(),
+            key: meta.name.as_bytes().to_vec(),
+            value: record,
+        }])?;
+        let table = Arc::new(Table { meta, stats: Arc::default() });
+        tables.insert(table.meta.name.clone(), table.clone());
+        Ok(table)
+    }
+
+    pub fn remove(&self, store: &dyn Storage, name: &str) -> Result<Arc<Table>> {
+        let table = {
+            let mut tables = self.tables.write();
+            let table = tables.remove(name).ok_or_else(|| table_not_found(name))?;
+            store.apply(vec![Op::Delete { keyspace: CATALOG_KEYSPACE.into(), key: name.as_bytes().to_vec() }])?;
+            table
+        };
+        store.drop_keyspace(&table.meta.keyspace)?;
+        Ok(table)
+    }
+}
+
+pub fn table_not_found(name: &str) -> Error {
+    Error::ResourceNotFound(format!("Requested resource not found: Table: {name} not found"))
+}

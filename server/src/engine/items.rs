@@ -1,0 +1,395 @@
+//! Single-item actions: PutItem, GetItem, UpdateItem, DeleteItem.
+//!
+//! A write takes its item's lock stripe, reads the current item, evaluates the condition,
+//! computes the new item and commits it in one storage batch before releasing the lock:
+//! check-and-write is atomic per item under any concurrency.
+
+
+
+use super::capacity::{self, ReturnCapacity};
+use super::catalog::Table;
+use super::types::*;
+use super::{required, Engine};
+use crate::error::{Error, Result};
+use crate::expr::{self, legacy, Condition, ExpressionInput, Expressions};
+use crate::model::{codec, item_size, Item};
+use crate::storage::Op;
+
+/// DynamoDB's item size limit, names included.
+pub const MAX_ITEM_BYTES: usize = 400 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReturnValues {
+    None,
+    AllOld,
+    UpdatedOld,
+    AllNew,
+    UpdatedNew,
+}
+
+fn parse_return_values(v: Option<&str>, allowed: &[ReturnValues]) -> Result<ReturnValues> {
+    let rv = match v {
+        None | Some("NONE") => ReturnValues::None,
+        Some("ALL_OLD") => ReturnValues::AllOld,
+        Some("UPDATED_OLD") => ReturnValues::UpdatedOld,
+        Some("ALL_NEW") => ReturnValues::AllNew,
+        Some("UPDATED_NEW") => ReturnValues::UpdatedNew,
+        Some(other) => {
+            return Err(Error::validation(format!(
+                "1 validation error detected: Value '{other}' at 'returnValues' failed to satisfy constraint: Member must satisfy enum value set: [ALL_NEW, UPDATED_OLD, ALL_OLD, NONE, UPDATED_NEW]"
+            )))
+        }
+    };
+    if rv != ReturnValues::None && !allowed.contains(&rv) {
+        return Err(Error::validation("Return values set to invalid value"));
+    }
+    Ok(rv)
+}
+
+/// ReturnValuesOnConditionCheckFailure: whether a failed condition returns the item.
+fn parse_return_on_failure(v: Option<&str>) -> Result<bool> {
+    match v {
+        None | Some("NONE") => Ok(false),
+        Some("ALL_OLD") => Ok(true),
+        Some(other) => Err(Error::validation(format!(
+            "1 validation error detected: Value '{other}' at 'returnValuesOnConditionCheckFailure' failed to satisfy constraint: Member must satisfy enum value set: [ALL_OLD, NONE]"
+        ))),
+    }
+}
+
+/// ReturnItemCollectionMetrics: whether SIZE metrics are wanted.
+fn parse_collection_metrics(v: Option<&str>) -> Result<bool> {
+    match v {
+        None | Some("NONE") => Ok(false),
+        Some("SIZE") => Ok(true),
+        Some(other) => Err(Error::validation(format!(
+            "1 validation error detected: Value '{other}' at 'returnItemCollectionMetrics' failed to satisfy constraint: Member must satisfy enum value set: [SIZE, NONE]"
+        ))),
+    }
+}
+
+/// Stored values obey the model rules and the size limit.
+fn validate_new_item(item: &Item) -> Result<()> {
+    for v in item.values() {
+        v.validate()?;
+    }
+    if item_size(item) > MAX_ITEM_BYTES {
+        return Err(Error::validation("Item size has exceeded the maximum allowed size"));
+    }
+    Ok(())
+}
+
+fn validate_values(item: &Item) -> Result<()> {
+    item.values().try_for_each(|v| v.validate().map_err(Error::from))
+}
+
+/// The condition of a write: ConditionExpression, or the legacy Expected map.
+struct WriteExpressions {
+    parsed: Expressions,
+    legacy_condition: Option<Condition>,
+}
+
+impl WriteExpressions {
+    fn condition(&self) -> Option<&Condition> {
+        self.parsed.condition.as_ref().or(self.legacy_condition.as_ref())
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn parse_write_expressions(
+    condition: Option<&str>,
+    update: Option<&str>,
+    names: Option<&std::collections::HashMap<String, String>>,
+    values: Option<&AttributeMap>,
+    expected: Option<&std::collections::HashMap<String, ExpectedAttributeValue>>,
+    conditional_operator: Option<&str>,
+    attribute_updates_present: bool,
+) -> Result<WriteExpressions> {
+    let mut legacy_params = Vec::new();
+    if expected.is_some() {
+        legacy_params.push("Expected");
+    }
+    if attribute_updates_present {
+        legacy_params.push("AttributeUpdates");
+    }
+    if conditional_operator.is_some() {
+        legacy_params.push("ConditionalOperator");
+    }
+    let mut expr_params = Vec::new();
+    if condition.is_some() {
+        expr_params.push("ConditionExpression");
+    }
+    if update.is_some() {
+        expr_params.push("UpdateExpression");
+    }
+    if names.is_some() {
+        expr_params.push("ExpressionAttributeNames");
+    }
+    if values.is_some() {
+        expr_params.push("ExpressionAttributeValues");
+    }
+    legacy::check_no_mixing(&legacy_params, &expr_params).map_err(expr_error)?;
+    let parsed = expr::parse(&ExpressionInput {
+        condition,
+        update,
+        projection: None,
+        filter: None,
+        key_condition: None,
+        names,
+        values,
+    })
+    .map_err(expr_error)?;
+    let legacy_condition = match expected {
+        Some(exp) => {
+            let converted = exp
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        legacy::ExpectedAttribute {
+                            value: v.value.clone(),
+                            exists: v.exists,
+                            comparison_operator: v.comparison_operator.clone(),
+                            attribute_value_list: v.attribute_value_list.clone(),
+                        },
+                    )
+                })
+                .collect();
+            Some(legacy::expected_to_condition(&converted, conditional_operator).map_err(expr_error)?)
+        }
+        None => None,
+    };
+    Ok(WriteExpressions { parsed, legacy_condition })
+}
+
+pub(crate) fn expr_error(e: expr::ExprError) -> Error {
+    Error::Validation(e.to_string())
+}
+
+impl Engine {
+    fn read_item(&self, table: &Table, key: &[u8]) -> Result<Option<Item>> {
+        match self.store.get(&table.meta.keyspace, key)? {
+            Some(bytes) => Ok(Some(codec::decode_item(&bytes).map_err(|e| Error::Internal(e.to_string()))?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Commits `new` (or a deletion) and keeps the table's counters in step.
+    fn commit_item(&self, table: &Table, key: Vec<u8>, old: Option<&Item>, new: Option<&Item>) -> Result<()> {
+        let op = match new {
+            Some(item) => Op::Put { keyspace: table.meta.keyspace.clone(), key, value: codec::encode_item(item) },
+            None => Op::Delete { keyspace: table.meta.keyspace.clone(), key },
+        };
+        self.store.apply(vec![op])?;
+        let size = |i: Option<&Item>| i.map(|i| item_size(i) as i64).unwrap_or(0);
+        let count = |i: Option<&Item>| i64::from(i.is_some());
+        table.stats.add(count(new) - count(old), size(new) - size(old));
+        Ok(())
+    }
+
+    fn check_condition(cond: Option<&Condition>, old: Option<&Item>, return_on_failure: bool) -> Result<()> {
+        let Some(cond) = cond else { return Ok(()) };
+        let empty = Item::new();
+        if cond.evaluate(old.unwrap_or(&empty)).map_err(expr_error)? {
+            Ok(())
+        } else {
+            Err(Error::ConditionalCheckFailed { item: if return_on_failure { old.cloned() } else { None } })
+        }
+    }
+
+    fn collection_metrics(table: &Table, wanted: bool, key: &Item) -> Option<ItemCollectionMetrics> {
+        // Item collections exist only on tables with local secondary indexes.
+        if !wanted || table.meta.local_indexes.is_empty() {
+            return None;
+        }
+        let pk = &table.meta.key_schema.hash.name;
+        Some(ItemCollectionMetrics {
+            item_collection_key: key.iter().filter(|(k, _)| *k == pk).map(|(k, v)| (k.clone(), v.clone())).collect(),
+            size_estimate_range_gb: vec![0.0, 1.0],
+        })
+    }
+
+    pub fn put_item(&self, input: PutItemInput) -> Result<WriteItemOutput> {
+        let table = self.table(&input.table_name)?;
+        let item = required(&input.item, "item")?;
+        let rv = parse_return_values(input.return_values.as_deref(), &[ReturnValues::AllOld])?;
+        let return_on_failure = parse_return_on_failure(input.return_values_on_condition_check_failure.as_deref())?;
+        let rcc = ReturnCapacity::parse(input.return_consumed_capacity.as_deref())?;
+        let metrics = parse_collection_metrics(input.return_item_collection_metrics.as_deref())?;
+        validate_values(item)?;
+        table.meta.key_schema.validate_item(item)?;
+        let key = table.meta.key_schema.encode(item)?;
+        validate_new_item(item)?;
+        let exprs = parse_write_expressions(
+            input.condition_expression.as_deref(),
+            None,
+            input.expression_attribute_names.as_ref(),
+            input.expression_attribute_values.as_ref(),
+            input.expected.as_ref(),
+            input.conditional_operator.as_deref(),
+            false,
+        )?;
+
+        let old = {
+            let _guard = self.lock_item(&table.meta.keyspace, &key);
+            let old = self.read_item(&table, &key)?;
+            Self::check_condition(exprs.condition(), old.as_ref(), return_on_failure)?;
+            self.commit_item(&table, key, old.as_ref(), Some(item))?;
+            old
+        };
+        let units = capacity::write_units(old.as_ref().map(item_size).unwrap_or(0), item_size(item));
+        Ok(WriteItemOutput {
+            attributes: if rv == ReturnValues::AllOld { old } else { None },
+            consumed_capacity: capacity::consumed(&table.meta.name, rcc, units, true),
+            item_collection_metrics: Self::collection_metrics(&table, metrics, item),
+        })
+    }
+
+    pub fn get_item(&self, input: GetItemInput) -> Result<GetItemOutput> {
+        let table = self.table(&input.table_name)?;
+        let key = required(&input.key, "key")?;
+        let rcc = ReturnCapacity::parse(input.return_consumed_capacity.as_deref())?;
+        validate_values(key)?;
+        table.meta.key_schema.validate_key(key)?;
+        let mut expr_params = Vec::new();
+        if input.projection_expression.is_some() {
+            expr_params.push("ProjectionExpression");
+        }
+        if input.expression_attribute_names.is_some() {
+            expr_params.push("ExpressionAttributeNames");
+        }
+        let legacy_params: &[&str] = if input.attributes_to_get.is_some() { &["AttributesToGet"] } else { &[] };
+        legacy::check_no_mixing(legacy_params, &expr_params).map_err(expr_error)?;
+        let parsed = expr::parse(&ExpressionInput {
+            condition: None,
+            update: None,
+            projection: input.projection_expression.as_deref(),
+            filter: None,
+            key_condition: None,
+            names: input.expression_attribute_names.as_ref(),
+            values: None,
+        })
+        .map_err(expr_error)?;
+        let projection = match (&parsed.projection, &input.attributes_to_get) {
+            (Some(p), _) => Some(p.clone()),
+            (None, Some(names)) => Some(legacy::attributes_to_get(names).map_err(expr_error)?),
+            (None, None) => None,
+        };
+        let encoded = table.meta.key_schema.encode(key)?;
+        let item = self.read_item(&table, &encoded)?;
+        let consistent = input.consistent_read.unwrap_or(false);
+        let units = capacity::read_units(item.as_ref().map(item_size).unwrap_or(0), consistent);
+        let item = match (item, projection) {
+            (Some(item), Some(p)) => Some(p.apply(&item)),
+            (item, None) => item,
+            (None, Some(_)) => None,
+        };
+        Ok(GetItemOutput { item, consumed_capacity: capacity::consumed(&table.meta.name, rcc, units, false) })
+    }
+
+    pub fn update_item(&self, input: UpdateItemInput) -> Result<WriteItemOutput> {
+        let table = self.table(&input.table_name)?;
+        let key = required(&input.key, "key")?;
+        let rv = parse_return_values(
+            input.return_values.as_deref(),
+            &[ReturnValues::AllOld, ReturnValues::UpdatedOld, ReturnValues::AllNew, ReturnValues::UpdatedNew],
+        )?;
+        let return_on_failure = parse_return_on_failure(input.return_values_on_condition_check_failure.as_deref())?;
+        let rcc = ReturnCapacity::parse(input.return_consumed_capacity.as_deref())?;
+        let metrics = parse_collection_metrics(input.return_item_collection_metrics.as_deref())?;
+        validate_values(key)?;
+        table.meta.key_schema.validate_key(key)?;
+        let exprs = parse_write_expressions(
+            input.condition_expression.as_deref(),
+            input.update_expression.as_deref(),
+            input.expression_attribute_names.as_ref(),
+            input.expression_attribute_values.as_ref(),
+            input.expected.as_ref(),
+            input.conditional_operator.as_deref(),
+            input.attribute_updates.is_some(),
+        )?;
+        let update = match (&exprs.parsed.update, &input.attribute_updates) {
+            (Some(u), _) => Some(u.clone()),
+            (None, Some(updates)) => {
+                let converted = updates
+                    .iter()
+                    .map(|(k, v)| {
+                        (k.clone(), legacy::AttributeUpdate { value: v.value.clone(), action: v.action.clone() })
+                    })
+                    .collect();
+                Some(legacy::attribute_updates_to_update(&converted).map_err(expr_error)?)
+            }
+            (None, None) => None,
+        };
+        let key_names: Vec<&str> = table.meta.key_schema.key_names().collect();
+        if let Some(u) = &update {
+            u.check_key_attributes(&key_names).map_err(expr_error)?;
+        }
+        let encoded = table.meta.key_schema.encode(key)?;
+
+        let (old, new, paths) = {
+            let _guard = self.lock_item(&table.meta.keyspace, &encoded);
+            let old = self.read_item(&table, &encoded)?;
+            Self::check_condition(exprs.condition(), old.as_ref(), return_on_failure)?;
+            let mut new = old.clone().unwrap_or_else(|| key.clone());
+            let paths = match &update {
+                Some(u) => u.apply(&mut new).map_err(expr_error)?,
+                None => Vec::new(),
+            };
+            validate_new_item(&new)?;
+            self.commit_item(&table, encoded, old.as_ref(), Some(&new))?;
+            (old, new, paths)
+        };
+        let units = capacity::write_units(old.as_ref().map(item_size).unwrap_or(0), item_size(&new));
+        let non_empty = |i: Item| (!i.is_empty()).then_some(i);
+        let attributes = match rv {
+            ReturnValues::None => None,
+            ReturnValues::AllOld => old,
+            ReturnValues::AllNew => Some(new),
+            ReturnValues::UpdatedOld => old.and_then(|o| non_empty(expr::project(&o, &paths))),
+            ReturnValues::UpdatedNew => non_empty(expr::project(&new, &paths)),
+        };
+        Ok(WriteItemOutput {
+            attributes,
+            consumed_capacity: capacity::consumed(&table.meta.name, rcc, units, true),
+            item_collection_metrics: Self::collection_metrics(&table, metrics, key),
+        })
+    }
+
+    pub fn delete_item(&self, input: DeleteItemInput) -> Result<WriteItemOutput> {
+        let table = self.table(&input.table_name)?;
+        let key = required(&input.key, "key")?;
+        let rv = parse_return_values(input.return_values.as_deref(), &[ReturnValues::AllOld])?;
+        let return_on_failure = parse_return_on_failure(input.return_values_on_condition_check_failure.as_deref())?;
+        let rcc = ReturnCapacity::parse(input.return_consumed_capacity.as_deref())?;
+        let metrics = parse_collection_metrics(input.return_item_collection_metrics.as_deref())?;
+        validate_values(key)?;
+        table.meta.key_schema.validate_key(key)?;
+        let exprs = parse_write_expressions(
+            input.condition_expression.as_deref(),
+            None,
+            input.expression_attribute_names.as_ref(),
+            input.expression_attribute_values.as_ref(),
+            input.expected.as_ref(),
+            input.conditional_operator.as_deref(),
+            false,
+        )?;
+        let encoded = table.meta.key_schema.encode(key)?;
+        let old = {
+            let _guard = self.lock_item(&table.meta.keyspace, &encoded);
+            let old = self.read_item(&table, &encoded)?;
+            Self::check_condition(exprs.condition(), old.as_ref(), return_on_failure)?;
+            if old.is_some() {
+                self.commit_item(&table, encoded, old.as_ref(), None)?;
+            }
+            old
+        };
+        let units = capacity::write_units(old.as_ref().map(item_size).unwrap_or(0), 0);
+        Ok(WriteItemOutput {
+            attributes: if rv == ReturnValues::AllOld { old } else { None },
+            consumed_capacity: capacity::consumed(&table.meta.name, rcc, units, true),
+            item_collection_metrics: Self::collection_metrics(&table, metrics, key),
+        })
+    }
+}
+

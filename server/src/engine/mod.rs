@@ -1,0 +1,99 @@
+//! The engine: DynamoDB semantics over the storage interface. Both API adapters call the
+//! same methods; nothing here knows about JSON or protobuf.
+//!
+//! Every method blocks (it calls storage): adapters run them through [`Engine::run`],
+//! which moves the work to tokio's blocking pool.
+
+pub mod capacity;
+pub mod catalog;
+mod items;
+mod tables;
+pub mod types;
+
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use crate::error::{Error, Result};
+use crate::storage::Storage;
+use catalog::Catalog;
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub region: String,
+    pub account_id: String,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig { region: "us-east-1".into(), account_id: "000000000000".into() }
+    }
+}
+
+/// Striped item locks: a conditional write holds its item's stripe across read, check and
+/// write, which makes check-and-write atomic per item (and `ADD` lossless) without a
+/// global lock.
+const LOCK_STRIPES: usize = 1024;
+
+pub struct Engine {
+    store: Arc<dyn Storage>,
+    catalog: Catalog,
+    config: EngineConfig,
+    item_locks: Vec<Mutex<()>>,
+}
+
+impl Engine {
+    pub fn open(store: Arc<dyn Storage>, config: EngineConfig) -> Result<Arc<Engine>> {
+        let catalog = Catalog::load(store.as_ref())?;
+        Ok(Arc::new(Engine {
+            store,
+            catalog,
+            config,
+            item_locks: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
+        }))
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// Runs blocking engine work off the async workers.
+    pub async fn run<T, F>(self: &Arc<Self>, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Engine) -> Result<T> + Send + 'static,
+    {
+        let engine = self.clone();
+        tokio::task::spawn_blocking(move || f(&engine))
+            .await
+            .map_err(|e| Error::Internal(format!("engine task failed: {e}")))?
+    }
+
+    fn lock_item(&self, keyspace: &str, key: &[u8]) -> parking_lot::MutexGuard<'_, ()> {
+        let mut h = xxhash_rust::xxh3::Xxh3::new();
+        h.update(keyspace.as_bytes());
+        h.update(key);
+        let idx = (h.digest() % LOCK_STRIPES as u64) as usize;
+        self.item_locks[idx].lock()
+    }
+
+    pub fn table_arn(&self, name: &str) -> String {
+        format!("arn:aws:dynamodb:{}:{}:table/{}", self.config.region, self.config.account_id, name)
+    }
+}
+
+pub(crate) fn now_epoch_seconds() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// DynamoDB's message for a required member that is absent.
+pub(crate) fn required<'a, T>(v: &'a Option<T>, member: &str) -> Result<&'a T> {
+    v.as_ref().ok_or_else(|| {
+        Error::validation(format!(
+            "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
+        ))
+    })
+}

@@ -1,0 +1,602 @@
+//! Table-level actions: CreateTable, DescribeTable, ListTables, UpdateTable, DeleteTable,
+//! tags, DescribeLimits, DescribeEndpoints.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+
+use super::catalog::{table_not_found, BillingMode, IndexMeta, StreamMeta, Table, TableMeta};
+use super::types::*;
+use super::{now_epoch_seconds, required, Engine};
+use crate::error::{Error, Result};
+use crate::model::{KeyAttribute, KeySchema, ScalarType};
+
+const MAX_LSIS: usize = 5;
+const MAX_GSIS: usize = 20;
+const MAX_TAGS: usize = 50;
+
+/// DynamoDB's table and index name rule, with its constraint messages.
+pub(crate) fn validate_name(name: &str, member: &str) -> Result<()> {
+    let fail = |constraint: &str| {
+        Err(Error::validation(format!(
+            "1 validation error detected: Value '{name}' at '{member}' failed to satisfy constraint: {constraint}"
+        )))
+    };
+    if name.len() < 3 {
+        return fail("Member must have length greater than or equal to 3");
+    }
+    if name.len() > 255 {
+        return fail("Member must have length less than or equal to 255");
+    }
+    if !name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')) {
+        return fail("Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+");
+    }
+    Ok(())
+}
+
+fn table_name(v: &Option<String>) -> Result<&str> {
+    let name = required(v, "tableName")?;
+    validate_name(name, "tableName")?;
+    Ok(name)
+}
+
+fn parse_billing_mode(v: Option<&str>) -> Result<Option<BillingMode>> {
+    match v {
+        None => Ok(None),
+        Some("PROVISIONED") => Ok(Some(BillingMode::Provisioned)),
+        Some("PAY_PER_REQUEST") => Ok(Some(BillingMode::PayPerRequest)),
+        Some(other) => Err(Error::validation(format!(
+            "1 validation error detected: Value '{other}' at 'billingMode' failed to satisfy constraint: Member must satisfy enum value set: [PROVISIONED, PAY_PER_REQUEST]"
+        ))),
+    }
+}
+
+fn parse_throughput(t: &ProvisionedThroughput) -> Result<(i64, i64)> {
+    match (t.read_capacity_units, t.write_capacity_units) {
+        (Some(r), Some(w)) if r >= 1 && w >= 1 => Ok((r, w)),
+        _ => Err(Error::validation(
+            "One or more parameter values were invalid: Table read and write throughput must be at least 1, and cannot be null",
+        )),
+    }
+}
+
+/// Turns KeySchema + AttributeDefinitions into a key schema, with DynamoDB's checks.
+fn parse_key_schema(elements: &[KeySchemaElement], defs: &BTreeMap<&str, ScalarType>, what: &str) -> Result<KeySchema> {
+    if elements.is_empty() || elements.len() > 2 {
+        return Err(Error::validation(format!(
+            "1 validation error detected: Value '{}' at 'keySchema' failed to satisfy constraint: Member must have length less than or equal to 2",
+            elements.len()
+        )));
+    }
+    let mut hash = None;
+    let mut range = None;
+    for (i, e) in elements.iter().enumerate() {
+        let ty = *defs.get(e.attribute_name.as_str()).ok_or_else(|| {
+            Error::validation(format!(
+                "One or more parameter values were invalid: Some index key attributes are not defined in AttributeDefinitions. Keys: [{}], AttributeDefinitions: [{}]",
+                elements.iter().map(|e| e.attribute_name.as_str()).collect::<Vec<_>>().join(", "),
+                defs.keys().copied().collect::<Vec<_>>().join(", ")
+            ))
+        })?;
+        let attr = KeyAttribute { name: e.attribute_name.clone(), ty };
+        match e.key_type.as_str() {
+            "HASH" if i == 0 => hash = Some(attr),
+            "HASH" => {
+                return Err(Error::validation(
+                    "Invalid KeySchema: The first KeySchemaElement is not a HASH key type",
+                ))
+            }
+            "RANGE" if i == 1 => range = Some(attr),
+            "RANGE" => {
+                return Err(Error::validation(
+                    "Invalid KeySchema: The first KeySchemaElement is not a HASH key type",
+                ))
+            }
+            other => {
+                return Err(Error::validation(format!(
+                    "1 validation error detected: Value '{other}' at '{what}.keyType' failed to satisfy constraint: Member must satisfy enum value set: [HASH, RANGE]"
+                )))
+            }
+        }
+    }
+    let hash = hash.ok_or_else(|| Error::validation("Invalid KeySchema: The first KeySchemaElement is not a HASH key type"))?;
+    if range.as_ref().is_some_and(|r| r.name == hash.name) {
+        return Err(Error::validation(
+            "Invalid KeySchema: The second KeySchemaElement may not have the same name as the first KeySchemaElement",
+        ));
+    }
+    Ok(KeySchema { hash, range })
+}
+
+fn parse_projection(p: &Projection) -> Result<(String, Option<Vec<String>>)> {
+    let ty = p.projection_type.clone().unwrap_or_else(|| "ALL".into());
+    match ty.as_str() {
+        "ALL" | "KEYS_ONLY" if p.non_key_attributes.is_some() => Err(Error::validation(format!(
+            "One or more parameter values were invalid: ProjectionType is {ty}, but NonKeyAttributes is specified"
+        ))),
+        "ALL" | "KEYS_ONLY" => Ok((ty, None)),
+        "INCLUDE" => match &p.non_key_attributes {
+            Some(attrs) if !attrs.is_empty() => Ok((ty, Some(attrs.clone()))),
+            _ => Err(Error::validation(
+                "One or more parameter values were invalid: ProjectionType is INCLUDE, but NonKeyAttributes is not specified",
+            )),
+        },
+        other => Err(Error::validation(format!(
+            "1 validation error detected: Value '{other}' at 'projection.projectionType' failed to satisfy constraint: Member must satisfy enum value set: [ALL, INCLUDE, KEYS_ONLY]"
+        ))),
+    }
+}
+
+fn parse_stream(spec: &StreamSpecification) -> Result<Option<StreamMeta>> {
+    if !spec.stream_enabled {
+        return Ok(None);
+    }
+    let view = spec.stream_view_type.as_deref().ok_or_else(|| {
+        Error::validation("One or more parameter values were invalid: StreamViewType must be specified when StreamEnabled is true")
+    })?;
+    if !matches!(view, "KEYS_ONLY" | "NEW_IMAGE" | "OLD_IMAGE" | "NEW_AND_OLD_IMAGES") {
+        return Err(Error::validation(format!(
+            "1 validation error detected: Value '{view}' at 'streamSpecification.streamViewType' failed to satisfy constraint: Member must satisfy enum value set: [NEW_IMAGE, OLD_IMAGE, NEW_AND_OLD_IMAGES, KEYS_ONLY]"
+        )));
+    }
+    Ok(Some(StreamMeta { view_type: view.to_string(), label: stream_label(now_epoch_seconds()) }))
+}
+
+/// DynamoDB's stream label: the creation time as `YYYY-MM-DDThh:mm:ss.mmm`.
+fn stream_label(epoch: f64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos((epoch * 1e9) as i128)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
+}
+
+fn parse_tags(tags: &[Tag]) -> Result<BTreeMap<String, String>> {
+    if tags.len() > MAX_TAGS {
+        return Err(Error::validation("One or more parameter values were invalid: Too many tags"));
+    }
+    let mut out = BTreeMap::new();
+    for t in tags {
+        if t.key.is_empty() || t.key.len() > 128 || t.value.len() > 256 || t.key.starts_with("aws:") {
+            return Err(Error::validation(format!(
+                "One or more parameter values were invalid: Invalid tag key or value: {}",
+                t.key
+            )));
+        }
+        out.insert(t.key.clone(), t.value.clone());
+    }
+    Ok(out)
+}
+
+impl Engine {
+    pub fn create_table(&self, input: CreateTableInput) -> Result<TableDescription> {
+        let name = table_name(&input.table_name)?;
+        let key_schema = required(&input.key_schema, "keySchema")?;
+        let attr_defs = required(&input.attribute_definitions, "attributeDefinitions")?;
+        let mut defs = BTreeMap::new();
+        for d in attr_defs {
+            let ty = ScalarType::from_tag(&d.attribute_type).ok_or_else(|| {
+                Error::validation(format!(
+                    "1 validation error detected: Value '{}' at 'attributeDefinitions.member.attributeType' failed to satisfy constraint: Member must satisfy enum value set: [B, N, S]",
+                    d.attribute_type
+                ))
+            })?;
+            if defs.insert(d.attribute_name.as_str(), ty).is_some() {
+                return Err(Error::validation(format!(
+                    "Cannot have two attributes with the same name: {}",
+                    d.attribute_name
+                )));
+            }
+        }
+        let schema = parse_key_schema(key_schema, &defs, "keySchema")?;
+
+        let billing = parse_billing_mode(input.billing_mode.as_deref())?.unwrap_or(BillingMode::Provisioned);
+        let (read, write) = match (billing, &input.provisioned_throughput) {
+            (BillingMode::Provisioned, Some(t)) => parse_throughput(t)?,
+            (BillingMode::Provisioned, None) => {
+                return Err(Error::validation(
+                    "One or more parameter values were invalid: ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED",
+                ))
+            }
+            (BillingMode::PayPerRequest, Some(_)) => {
+                return Err(Error::validation(
+                    "One or more parameter values were invalid: Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST",
+                ))
+            }
+            (BillingMode::PayPerRequest, None) => (0, 0),
+        };
+
+        let mut index_names = std::collections::HashSet::new();
+        let mut local_indexes = Vec::new();
+        for lsi in input.local_secondary_indexes.iter().flatten() {
+            validate_name(&lsi.index_name, "localSecondaryIndexes.member.indexName")?;
+            if !index_names.insert(lsi.index_name.clone()) {
+                return Err(Error::validation(format!("Duplicate index name: {}", lsi.index_name)));
+            }
+            let ks = parse_key_schema(&lsi.key_schema, &defs, "localSecondaryIndexes.member.keySchema")?;
+            if ks.hash != schema.hash || ks.range.is_none() {
+                return Err(Error::validation(format!(
+                    "One or more parameter values were invalid: Index KeySchema does not have a range key for index: {}",
+                    lsi.index_name
+                )));
+            }
+            if schema.range.is_none() {
+                return Err(Error::validation(
+                    "One or more parameter values were invalid: Table KeySchema does not have a range key, which is required when specifying a LocalSecondaryIndex",
+                ));
+            }
+            let (projection_type, non_key_attributes) = parse_projection(&lsi.projection)?;
+            local_indexes.push(IndexMeta {
+                name: lsi.index_name.clone(),
+                key_schema: ks,
+                projection_type,
+                non_key_attributes,
+                read_capacity: 0,
+                write_capacity: 0,
+            });
+        }
+        if local_indexes.len() > MAX_LSIS {
+            return Err(Error::LimitExceeded(format!(
+                "One or more parameter values were invalid: Number of LocalSecondaryIndexes exceeds per-table limit of {MAX_LSIS}"
+            )));
+        }
+        let mut global_indexes = Vec::new();
+        for gsi in input.global_secondary_indexes.iter().flatten() {
+            validate_name(&gsi.index_name, "globalSecondaryIndexes.member.indexName")?;
+            if !index_names.insert(gsi.index_name.clone()) {
+                return Err(Error::validation(format!("Duplicate index name: {}", gsi.index_name)));
+            }
+            let ks = parse_key_schema(&gsi.key_schema, &defs, "globalSecondaryIndexes.member.keySchema")?;
+            let (projection_type, non_key_attributes) = parse_projection(&gsi.projection)?;
+            let (r, w) = match (billing, &gsi.provisioned_throughput) {
+                (BillingMode::Provisioned, Some(t)) => parse_throughput(t)?,
+                (BillingMode::Provisioned, None) => {
+                    return Err(Error::validation(format!(
+                        "One or more parameter values were invalid: ProvisionedThroughput must be specified for index: {}",
+                        gsi.index_name
+                    )))
+                }
+                (BillingMode::PayPerRequest, Some(_)) => {
+                    return Err(Error::validation(
+                        "One or more parameter values were invalid: ProvisionedThroughput should not be specified for index when BillingMode is PAY_PER_REQUEST",
+                    ))
+                }
+                (BillingMode::PayPerRequest, None) => (0, 0),
+            };
+            global_indexes.push(IndexMeta {
+                name: gsi.index_name.clone(),
+                key_schema: ks,
+                projection_type,
+                non_key_attributes,
+                read_capacity: r,
+                write_capacity: w,
+            });
+        }
+        if global_indexes.len() > MAX_GSIS {
+            return Err(Error::LimitExceeded(format!(
+                "One or more parameter values were invalid: Number of GlobalSecondaryIndexes exceeds per-table limit of {MAX_GSIS}"
+            )));
+        }
+        // Every attribute definition must be used by the table or an index key.
+        let key_attrs: std::collections::HashSet<&str> = std::iter::once(&schema)
+            .chain(local_indexes.iter().map(|i| &i.key_schema))
+            .chain(global_indexes.iter().map(|i| &i.key_schema))
+            .flat_map(|s| s.key_names())
+            .collect();
+        if defs.keys().any(|d| !key_attrs.contains(d)) {
+            return Err(Error::validation(
+                "One or more parameter values were invalid: Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions",
+            ));
+        }
+        let stream = match &input.stream_specification {
+            Some(s) => parse_stream(s)?,
+            None => None,
+        };
+        let tags = parse_tags(input.tags.as_deref().unwrap_or_default())?;
+        let table_class = match input.table_class.as_deref() {
+            None | Some("STANDARD") | Some("STANDARD_INFREQUENT_ACCESS") => input.table_class.clone(),
+            Some(other) => {
+                return Err(Error::validation(format!(
+                    "1 validation error detected: Value '{other}' at 'tableClass' failed to satisfy constraint: Member must satisfy enum value set: [STANDARD, STANDARD_INFREQUENT_ACCESS]"
+                )))
+            }
+        };
+        let now = now_epoch_seconds();
+        let id = uuid::Uuid::new_v4().to_string();
+        let meta = TableMeta {
+            name: name.to_string(),
+            keyspace: format!("t-{}", id.replace('-', "")),
+            id,
+            key_schema: schema,
+            attribute_definitions: defs.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            billing_mode: billing,
+            read_capacity: read,
+            write_capacity: write,
+            created_at: now,
+            pay_per_request_since: (billing == BillingMode::PayPerRequest).then_some(now),
+            last_increase_at: None,
+            last_decrease_at: None,
+            local_indexes,
+            global_indexes,
+            stream,
+            sse_enabled: input.sse_specification.as_ref().and_then(|s| s.enabled).unwrap_or(false),
+            tags,
+            table_class,
+            deletion_protection: input.deletion_protection_enabled.unwrap_or(false),
+        };
+        let table = self.catalog.create(self.store.as_ref(), meta)?;
+        Ok(self.describe(&table))
+    }
+
+    pub fn describe_table(&self, input: TableNameInput) -> Result<TableDescription> {
+        let name = table_name(&input.table_name)?;
+        let table = self.catalog.get(name).ok_or_else(|| table_not_found(name))?;
+        Ok(self.describe(&table))
+    }
+
+    pub(crate) fn table(&self, name: &Option<String>) -> Result<std::sync::Arc<Table>> {
+        let name = table_name(name)?;
+        self.catalog.get(name).ok_or_else(|| table_not_found(name))
+    }
+
+    fn describe(&self, table: &Table) -> TableDescription {
+        let m = &table.meta;
+        let arn = self.table_arn(&m.name);
+        let key_schema_elements = |ks: &KeySchema| {
+            let mut v = vec![KeySchemaElement { attribute_name: ks.hash.name.clone(), key_type: "HASH".into() }];
+            if let Some(r) = &ks.range {
+                v.push(KeySchemaElement { attribute_name: r.name.clone(), key_type: "RANGE".into() });
+            }
+            v
+        };
+        let throughput = |r: i64, w: i64| ProvisionedThroughputDescription {
+            last_increase_date_time: None,
+            last_decrease_date_time: None,
+            number_of_decreases_today: 0,
+            read_capacity_units: r,
+            write_capacity_units: w,
+        };
+        let index = |i: &IndexMeta, global: bool| IndexDescription {
+            index_name: i.name.clone(),
+            key_schema: key_schema_elements(&i.key_schema),
+            projection: Projection {
+                projection_type: Some(i.projection_type.clone()),
+                non_key_attributes: i.non_key_attributes.clone(),
+            },
+            index_status: global.then(|| "ACTIVE".to_string()),
+            provisioned_throughput: global.then(|| throughput(i.read_capacity, i.write_capacity)),
+            index_size_bytes: 0,
+            item_count: 0,
+            index_arn: format!("{arn}/index/{}", i.name),
+        };
+        TableDescription {
+            attribute_definitions: m
+                .attribute_definitions
+                .iter()
+                .map(|(n, t)| AttributeDefinition { attribute_name: n.clone(), attribute_type: t.tag().into() })
+                .collect(),
+            table_name: m.name.clone(),
+            key_schema: key_schema_elements(&m.key_schema),
+            table_status: "ACTIVE".into(),
+            creation_date_time: m.created_at,
+            provisioned_throughput: ProvisionedThroughputDescription {
+                last_increase_date_time: m.last_increase_at,
+                last_decrease_date_time: m.last_decrease_at,
+                ..throughput(m.read_capacity, m.write_capacity)
+            },
+            table_size_bytes: table.stats.bytes.load(Ordering::Relaxed).max(0),
+            item_count: table.stats.items.load(Ordering::Relaxed).max(0),
+            table_arn: arn.clone(),
+            table_id: m.id.clone(),
+            billing_mode_summary: Some(BillingModeSummary {
+                billing_mode: m.billing_mode.name().into(),
+                last_update_to_pay_per_request_date_time: m.pay_per_request_since,
+            }),
+            local_secondary_indexes: (!m.local_indexes.is_empty())
+                .then(|| m.local_indexes.iter().map(|i| index(i, false)).collect()),
+            global_secondary_indexes: (!m.global_indexes.is_empty())
+                .then(|| m.global_indexes.iter().map(|i| index(i, true)).collect()),
+            stream_specification: m.stream.as_ref().map(|s| StreamSpecification {
+                stream_enabled: true,
+                stream_view_type: Some(s.view_type.clone()),
+            }),
+            latest_stream_label: m.stream.as_ref().map(|s| s.label.clone()),
+            latest_stream_arn: m.stream.as_ref().map(|s| format!("{arn}/stream/{}", s.label)),
+            sse_description: m.sse_enabled.then(|| SseDescription {
+                status: "ENABLED".into(),
+                sse_type: "KMS".into(),
+                kms_master_key_arn: None,
+            }),
+            table_class_summary: m.table_class.as_ref().map(|c| TableClassSummary { table_class: c.clone() }),
+            deletion_protection_enabled: m.deletion_protection,
+        }
+    }
+
+    pub fn list_tables(&self, input: ListTablesInput) -> Result<ListTablesOutput> {
+        let limit = match input.limit {
+            None => 100,
+            Some(l) if (1..=100).contains(&l) => l as usize,
+            Some(l) => {
+                let bound = if l < 1 { "greater than or equal to 1" } else { "less than or equal to 100" };
+                return Err(Error::validation(format!(
+                    "1 validation error detected: Value '{l}' at 'limit' failed to satisfy constraint: Member must have value {bound}"
+                )));
+            }
+        };
+        if let Some(start) = &input.exclusive_start_table_name {
+            validate_name(start, "exclusiveStartTableName")?;
+        }
+        let (names, more) = self.catalog.names_after(input.exclusive_start_table_name.as_deref(), limit);
+        let last = if more { names.last().cloned() } else { None };
+        Ok(ListTablesOutput { table_names: names, last_evaluated_table_name: last })
+    }
+
+    pub fn update_table(&self, input: UpdateTableInput) -> Result<TableDescription> {
+        let table = self.table(&input.table_name)?;
+        if input.global_secondary_index_updates.is_some() || input.replica_updates.is_some() {
+            return Err(Error::Unimplemented("UpdateTable with GlobalSecondaryIndexUpdates or ReplicaUpdates"));
+        }
+        let mut meta = table.meta.clone();
+        let mut changed = false;
+        let now = now_epoch_seconds();
+        let billing = parse_billing_mode(input.billing_mode.as_deref())?;
+        if let Some(b) = billing {
+            if b != meta.billing_mode {
+                changed = true;
+                meta.billing_mode = b;
+                if b == BillingMode::PayPerRequest {
+                    meta.pay_per_request_since = Some(now);
+                    meta.read_capacity = 0;
+                    meta.write_capacity = 0;
+                    meta.global_indexes.iter_mut().for_each(|i| {
+                        i.read_capacity = 0;
+                        i.write_capacity = 0;
+                    });
+                } else if input.provisioned_throughput.is_none() {
+                    return Err(Error::validation(
+                        "One or more parameter values were invalid: ProvisionedThroughput must be specified when BillingMode is PROVISIONED",
+                    ));
+                }
+            }
+        }
+        if let Some(t) = &input.provisioned_throughput {
+            if meta.billing_mode == BillingMode::PayPerRequest {
+                return Err(Error::validation(
+                    "One or more parameter values were invalid: Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST",
+                ));
+            }
+            let (r, w) = parse_throughput(t)?;
+            if (r, w) == (meta.read_capacity, meta.write_capacity) && billing.is_none() {
+                return Err(Error::validation(format!(
+                    "The provisioned throughput for the table will not change. The requested value equals the current value. Current ReadCapacityUnits provisioned for the table: {}. Requested ReadCapacityUnits: {r}. Current WriteCapacityUnits provisioned for the table: {}. Requested WriteCapacityUnits: {w}. Refer to the Amazon DynamoDB Developer Guide for current limits and how to request higher limits.",
+                    meta.read_capacity, meta.write_capacity
+                )));
+            }
+            if r > meta.read_capacity || w > meta.write_capacity {
+                meta.last_increase_at = Some(now);
+            }
+            if r < meta.read_capacity || w < meta.write_capacity {
+                meta.last_decrease_at = Some(now);
+            }
+            meta.read_capacity = r;
+            meta.write_capacity = w;
+            changed = true;
+        }
+        if let Some(s) = &input.stream_specification {
+            match (s.stream_enabled, &meta.stream) {
+                (true, Some(_)) => {
+                    return Err(Error::validation(format!(
+                        "Table already has an enabled stream: TableName: {}",
+                        meta.name
+                    )))
+                }
+                (false, None) => {
+                    return Err(Error::validation(format!(
+                        "Table already has no stream enabled: TableName: {}",
+                        meta.name
+                    )))
+                }
+                _ => meta.stream = parse_stream(s)?,
+            }
+            changed = true;
+        }
+        if let Some(sse) = &input.sse_specification {
+            meta.sse_enabled = sse.enabled.unwrap_or(true);
+            changed = true;
+        }
+        if let Some(c) = &input.table_class {
+            meta.table_class = Some(c.clone());
+            changed = true;
+        }
+        if let Some(d) = input.deletion_protection_enabled {
+            meta.deletion_protection = d;
+            changed = true;
+        }
+        if input.on_demand_throughput.is_some() {
+            changed = true;
+        }
+        if !changed {
+            return Err(Error::validation(
+                "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required",
+            ));
+        }
+        let table = self.catalog.put(self.store.as_ref(), meta)?;
+        Ok(self.describe(&table))
+    }
+
+    pub fn delete_table(&self, input: TableNameInput) -> Result<TableDescription> {
+        let table = self.table(&input.table_name)?;
+        if table.meta.deletion_protection {
+            return Err(Error::validation(
+                "Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.",
+            ));
+        }
+        let table = self.catalog.remove(self.store.as_ref(), &table.meta.name)?;
+        let mut desc = self.describe(&table);
+        desc.table_status = "DELETING".into();
+        Ok(desc)
+    }
+
+    pub fn describe_limits(&self) -> DescribeLimitsOutput {
+        DescribeLimitsOutput {
+            account_max_read_capacity_units: 80_000,
+            account_max_write_capacity_units: 80_000,
+            table_max_read_capacity_units: 40_000,
+            table_max_write_capacity_units: 40_000,
+        }
+    }
+
+    pub fn describe_endpoints(&self, address: &str) -> Vec<Endpoint> {
+        vec![Endpoint { address: address.to_string(), cache_period_in_minutes: 1440 }]
+    }
+
+    /// Resolves a table ARN of this server's region and account.
+    fn table_by_arn(&self, arn: &Option<String>) -> Result<std::sync::Arc<Table>> {
+        let arn = required(arn, "resourceArn")?;
+        let prefix = format!("arn:aws:dynamodb:{}:{}:table/", self.config.region, self.config.account_id);
+        let name = arn
+            .strip_prefix(&prefix)
+            .filter(|n| !n.contains('/'))
+            .ok_or_else(|| Error::validation(format!("Invalid TableArn: Invalid ResourceArn provided as input {arn}")))?;
+        self.catalog
+            .get(name)
+            .ok_or_else(|| Error::ResourceNotFound(format!("Requested resource not found: ResourcArn: {arn} not found")))
+    }
+
+    pub fn tag_resource(&self, input: TagResourceInput) -> Result<()> {
+        let table = self.table_by_arn(&input.resource_arn)?;
+        let tags = parse_tags(required(&input.tags, "tags")?)?;
+        let mut meta = table.meta.clone();
+        meta.tags.extend(tags);
+        if meta.tags.len() > MAX_TAGS {
+            return Err(Error::validation("One or more parameter values were invalid: Too many tags"));
+        }
+        self.catalog.put(self.store.as_ref(), meta)?;
+        Ok(())
+    }
+
+    pub fn untag_resource(&self, input: UntagResourceInput) -> Result<()> {
+        let table = self.table_by_arn(&input.resource_arn)?;
+        let keys = required(&input.tag_keys, "tagKeys")?;
+        let mut meta = table.meta.clone();
+        for k in keys {
+            meta.tags.remove(k);
+        }
+        self.catalog.put(self.store.as_ref(), meta)?;
+        Ok(())
+    }
+
+    pub fn list_tags_of_resource(&self, input: ListTagsOfResourceInput) -> Result<ListTagsOfResourceOutput> {
+        let table = self.table_by_arn(&input.resource_arn)?;
+        Ok(ListTagsOfResourceOutput {
+            tags: table.meta.tags.iter().map(|(k, v)| Tag { key: k.clone(), value: v.clone() }).collect(),
+            next_token: None,
+        })
+    }
+}

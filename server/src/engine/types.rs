@@ -1,0 +1,431 @@
+//! Requests and responses of the engine, one struct per DynamoDB action.
+//!
+//! Member names follow DynamoDB's API Reference; the serde attributes give their DynamoDB
+//! JSON spelling, so the JSON adapter decodes straight into these types while the gRPC
+//! adapter converts from protobuf in `api::grpc::convert`. Enum-valued members stay strings
+//! here: the engine validates them once, with DynamoDB's messages, for both APIs.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{AttributeValue, Item};
+
+pub type AttributeMap = HashMap<String, AttributeValue>;
+
+// ---------------------------------------------------------------- shared structures
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct KeySchemaElement {
+    #[serde(default)]
+    pub attribute_name: String,
+    #[serde(default)]
+    pub key_type: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AttributeDefinition {
+    #[serde(default)]
+    pub attribute_name: String,
+    #[serde(default)]
+    pub attribute_type: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ProvisionedThroughput {
+    pub read_capacity_units: Option<i64>,
+    pub write_capacity_units: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct OnDemandThroughput {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_read_request_units: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_write_request_units: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Projection {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub projection_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub non_key_attributes: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct LocalSecondaryIndex {
+    #[serde(default)]
+    pub index_name: String,
+    #[serde(default)]
+    pub key_schema: Vec<KeySchemaElement>,
+    #[serde(default)]
+    pub projection: Projection,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GlobalSecondaryIndex {
+    #[serde(default)]
+    pub index_name: String,
+    #[serde(default)]
+    pub key_schema: Vec<KeySchemaElement>,
+    #[serde(default)]
+    pub projection: Projection,
+    pub provisioned_throughput: Option<ProvisionedThroughput>,
+    pub on_demand_throughput: Option<OnDemandThroughput>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct StreamSpecification {
+    #[serde(default)]
+    pub stream_enabled: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_view_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SseSpecification {
+    pub enabled: Option<bool>,
+    #[serde(rename = "SSEType")]
+    pub sse_type: Option<String>,
+    #[serde(rename = "KMSMasterKeyId")]
+    pub kms_master_key_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Tag {
+    #[serde(default)]
+    pub key: String,
+    #[serde(default)]
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Capacity {
+    pub capacity_units: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_capacity_units: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub write_capacity_units: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ConsumedCapacity {
+    pub table_name: String,
+    pub capacity_units: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_capacity_units: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub write_capacity_units: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table: Option<Capacity>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ItemCollectionMetrics {
+    pub item_collection_key: Item,
+    pub size_estimate_range_gb: Vec<f64>,
+}
+
+// Legacy conditional parameters (Expected, AttributeUpdates).
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ExpectedAttributeValue {
+    pub value: Option<AttributeValue>,
+    pub exists: Option<bool>,
+    pub comparison_operator: Option<String>,
+    pub attribute_value_list: Option<Vec<AttributeValue>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AttributeValueUpdate {
+    pub value: Option<AttributeValue>,
+    pub action: Option<String>,
+}
+
+// ---------------------------------------------------------------- tables
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CreateTableInput {
+    pub table_name: Option<String>,
+    pub key_schema: Option<Vec<KeySchemaElement>>,
+    pub attribute_definitions: Option<Vec<AttributeDefinition>>,
+    pub billing_mode: Option<String>,
+    pub provisioned_throughput: Option<ProvisionedThroughput>,
+    pub local_secondary_indexes: Option<Vec<LocalSecondaryIndex>>,
+    pub global_secondary_indexes: Option<Vec<GlobalSecondaryIndex>>,
+    pub stream_specification: Option<StreamSpecification>,
+    #[serde(rename = "SSESpecification")]
+    pub sse_specification: Option<SseSpecification>,
+    pub tags: Option<Vec<Tag>>,
+    pub table_class: Option<String>,
+    pub deletion_protection_enabled: Option<bool>,
+    pub on_demand_throughput: Option<OnDemandThroughput>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UpdateTableInput {
+    pub table_name: Option<String>,
+    pub attribute_definitions: Option<Vec<AttributeDefinition>>,
+    pub billing_mode: Option<String>,
+    pub provisioned_throughput: Option<ProvisionedThroughput>,
+    pub global_secondary_index_updates: Option<Vec<serde_json::Value>>,
+    pub stream_specification: Option<StreamSpecification>,
+    #[serde(rename = "SSESpecification")]
+    pub sse_specification: Option<SseSpecification>,
+    pub table_class: Option<String>,
+    pub deletion_protection_enabled: Option<bool>,
+    pub on_demand_throughput: Option<OnDemandThroughput>,
+    pub replica_updates: Option<Vec<serde_json::Value>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TableNameInput {
+    pub table_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListTablesInput {
+    pub exclusive_start_table_name: Option<String>,
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListTablesOutput {
+    pub table_names: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_evaluated_table_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ProvisionedThroughputDescription {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_increase_date_time: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_decrease_date_time: Option<f64>,
+    pub number_of_decreases_today: i64,
+    pub read_capacity_units: i64,
+    pub write_capacity_units: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct BillingModeSummary {
+    pub billing_mode: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_update_to_pay_per_request_date_time: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct IndexDescription {
+    pub index_name: String,
+    pub key_schema: Vec<KeySchemaElement>,
+    pub projection: Projection,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index_status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provisioned_throughput: Option<ProvisionedThroughputDescription>,
+    pub index_size_bytes: i64,
+    pub item_count: i64,
+    pub index_arn: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SseDescription {
+    pub status: String,
+    #[serde(rename = "SSEType")]
+    pub sse_type: String,
+    #[serde(rename = "KMSMasterKeyArn", skip_serializing_if = "Option::is_none")]
+    pub kms_master_key_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TableDescription {
+    pub attribute_definitions: Vec<AttributeDefinition>,
+    pub table_name: String,
+    pub key_schema: Vec<KeySchemaElement>,
+    pub table_status: String,
+    pub creation_date_time: f64,
+    pub provisioned_throughput: ProvisionedThroughputDescription,
+    pub table_size_bytes: i64,
+    pub item_count: i64,
+    pub table_arn: String,
+    pub table_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub billing_mode_summary: Option<BillingModeSummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub local_secondary_indexes: Option<Vec<IndexDescription>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub global_secondary_indexes: Option<Vec<IndexDescription>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_specification: Option<StreamSpecification>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest_stream_label: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest_stream_arn: Option<String>,
+    #[serde(rename = "SSEDescription", skip_serializing_if = "Option::is_none")]
+    pub sse_description: Option<SseDescription>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table_class_summary: Option<TableClassSummary>,
+    pub deletion_protection_enabled: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TableClassSummary {
+    pub table_class: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeLimitsOutput {
+    pub account_max_read_capacity_units: i64,
+    pub account_max_write_capacity_units: i64,
+    pub table_max_read_capacity_units: i64,
+    pub table_max_write_capacity_units: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Endpoint {
+    pub address: String,
+    pub cache_period_in_minutes: i64,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TagResourceInput {
+    pub resource_arn: Option<String>,
+    pub tags: Option<Vec<Tag>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UntagResourceInput {
+    pub resource_arn: Option<String>,
+    pub tag_keys: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListTagsOfResourceInput {
+    pub resource_arn: Option<String>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListTagsOfResourceOutput {
+    pub tags: Vec<Tag>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+// ---------------------------------------------------------------- items
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PutItemInput {
+    pub table_name: Option<String>,
+    pub item: Option<Item>,
+    pub condition_expression: Option<String>,
+    pub expression_attribute_names: Option<HashMap<String, String>>,
+    pub expression_attribute_values: Option<AttributeMap>,
+    pub return_values: Option<String>,
+    pub return_consumed_capacity: Option<String>,
+    pub return_item_collection_metrics: Option<String>,
+    pub return_values_on_condition_check_failure: Option<String>,
+    pub expected: Option<HashMap<String, ExpectedAttributeValue>>,
+    pub conditional_operator: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetItemInput {
+    pub table_name: Option<String>,
+    pub key: Option<Item>,
+    pub consistent_read: Option<bool>,
+    pub projection_expression: Option<String>,
+    pub expression_attribute_names: Option<HashMap<String, String>>,
+    pub attributes_to_get: Option<Vec<String>>,
+    pub return_consumed_capacity: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UpdateItemInput {
+    pub table_name: Option<String>,
+    pub key: Option<Item>,
+    pub update_expression: Option<String>,
+    pub condition_expression: Option<String>,
+    pub expression_attribute_names: Option<HashMap<String, String>>,
+    pub expression_attribute_values: Option<AttributeMap>,
+    pub return_values: Option<String>,
+    pub return_consumed_capacity: Option<String>,
+    pub return_item_collection_metrics: Option<String>,
+    pub return_values_on_condition_check_failure: Option<String>,
+    pub attribute_updates: Option<HashMap<String, AttributeValueUpdate>>,
+    pub expected: Option<HashMap<String, ExpectedAttributeValue>>,
+    pub conditional_operator: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeleteItemInput {
+    pub table_name: Option<String>,
+    pub key: Option<Item>,
+    pub condition_expression: Option<String>,
+    pub expression_attribute_names: Option<HashMap<String, String>>,
+    pub expression_attribute_values: Option<AttributeMap>,
+    pub return_values: Option<String>,
+    pub return_consumed_capacity: Option<String>,
+    pub return_item_collection_metrics: Option<String>,
+    pub return_values_on_condition_check_failure: Option<String>,
+    pub expected: Option<HashMap<String, ExpectedAttributeValue>>,
+    pub conditional_operator: Option<String>,
+}
+
+/// Output of PutItem, UpdateItem and DeleteItem.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct WriteItemOutput {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attributes: Option<Item>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consumed_capacity: Option<ConsumedCapacity>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item_collection_metrics: Option<ItemCollectionMetrics>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetItemOutput {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item: Option<Item>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consumed_capacity: Option<ConsumedCapacity>,
+}

@@ -1,0 +1,77 @@
+//! The engine's error: one variant per DynamoDB error the engine can produce. Each API
+//! boundary maps it once (`api::json::error`, `api::grpc::status`).
+
+use crate::model::{Item, KeyError, NumberError, ValueError};
+use crate::storage::StorageError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Validation(String),
+    #[error("{0}")]
+    ResourceNotFound(String),
+    #[error("{0}")]
+    ResourceInUse(String),
+    #[error("The conditional request failed")]
+    ConditionalCheckFailed { item: Option<Item> },
+    #[error("{0}")]
+    LimitExceeded(String),
+    /// A DynamoDB action Keyfall does not implement yet.
+    #[error("{0} is not implemented by Keyfall yet")]
+    Unimplemented(&'static str),
+    #[error("internal server error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// DynamoDB's name for the error (the `__type` suffix and `x-amzn-errortype`).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Error::Validation(_) => "ValidationException",
+            Error::ResourceNotFound(_) => "ResourceNotFoundException",
+            Error::ResourceInUse(_) => "ResourceInUseException",
+            Error::ConditionalCheckFailed { .. } => "ConditionalCheckFailedException",
+            Error::LimitExceeded(_) => "LimitExceededException",
+            Error::Unimplemented(_) => "UnknownOperationException",
+            Error::Internal(_) => "InternalServerError",
+        }
+    }
+
+    pub fn validation(msg: impl Into<String>) -> Self {
+        Error::Validation(msg.into())
+    }
+
+    pub fn table_not_found() -> Self {
+        Error::ResourceNotFound("Requested resource not found".into())
+    }
+}
+
+impl From<StorageError> for Error {
+    fn from(e: StorageError) -> Self {
+        match e {
+            // The table was deleted while the request was in flight.
+            StorageError::NoKeyspace(_) => Error::ResourceNotFound("Requested resource not found".into()),
+            other => Error::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<KeyError> for Error {
+    fn from(e: KeyError) -> Self {
+        Error::Validation(e.to_string())
+    }
+}
+
+impl From<ValueError> for Error {
+    fn from(e: ValueError) -> Self {
+        Error::Validation(e.to_string())
+    }
+}
+
+impl From<NumberError> for Error {
+    fn from(e: NumberError) -> Self {
+        Error::Validation(e.to_string())
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

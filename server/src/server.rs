@@ -1,0 +1,80 @@
+//! Wiring: open storage and the engine, serve both APIs, shut down in order.
+
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::api::json::{self, JsonApi};
+use crate::config::{AuthMode, Config};
+use crate::engine::{Engine, EngineConfig};
+use crate::storage::{FjallStore, StorageError, StoreOptions};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("data directory {0} is in use by another keyfall-server process")]
+    DataDirLocked(String),
+    #[error("cannot open data directory {dir}: {message}")]
+    Storage { dir: String, message: String },
+    #[error("cannot start: {0}")]
+    Startup(String),
+    #[error("server failed: {0}")]
+    Serve(String),
+}
+
+/// The listeners the server serves on; bound by the caller (port 0 in tests).
+pub struct Listeners {
+    pub http: TcpListener,
+    pub grpc: TcpListener,
+}
+
+/// Opens the engine on `config.data_dir`.
+pub fn open_engine(config: &Config) -> Result<Arc<Engine>, ServerError> {
+    let dir = config.data_dir.display().to_string();
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| ServerError::Storage { dir: dir.clone(), message: e.to_string() })?;
+    let opts = StoreOptions {
+        durability: config.durability,
+        max_write_buffer_bytes: config.write_buffer_mib << 20,
+        cache_bytes: config.cache_mib << 20,
+    };
+    let store = FjallStore::open(&config.data_dir, opts).map_err(|e| match e {
+        StorageError::Locked => ServerError::DataDirLocked(dir.clone()),
+        other => ServerError::Storage { dir: dir.clone(), message: other.to_string() },
+    })?;
+    let engine_config = EngineConfig { region: config.region.clone(), account_id: config.account_id.clone() };
+    Engine::open(Arc::new(store), engine_config).map_err(|e| ServerError::Storage { dir, message: e.to_string() })
+}
+
+/// Serves until `shutdown` turns true, then stops accepting, drains in-flight requests and
+/// closes storage (last, once no request can reach it).
+pub async fn run(config: Config, listeners: Listeners, mut shutdown: watch::Receiver<bool>) -> Result<(), ServerError> {
+    if config.auth == AuthMode::Enforce {
+        tracing::warn!("--auth enforce is not implemented yet: requests are accepted unauthenticated");
+    }
+    let engine = {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || open_engine(&config))
+            .await
+            .map_err(|e| ServerError::Startup(e.to_string()))??
+    };
+    let http_addr = listeners.http.local_addr().map_err(|e| ServerError::Startup(e.to_string()))?;
+    let grpc_addr = listeners.grpc.local_addr().map_err(|e| ServerError::Startup(e.to_string()))?;
+    tracing::info!(data_dir = %config.data_dir.display(), %http_addr, %grpc_addr, "keyfall-server listening");
+
+    let api = JsonApi { engine: engine.clone(), advertised_address: http_addr.to_string() };
+    let http = {
+        let mut shutdown = shutdown.clone();
+        axum::serve(listeners.http, json::router(api)).with_graceful_shutdown(async move {
+            let _ = shutdown.wait_for(|s| *s).await;
+        })
+    };
+    let grpc = crate::api::grpc::serve(engine.clone(), listeners.grpc, shutdown.clone());
+    let (h, g) = tokio::join!(async { http.await.map_err(|e| ServerError::Serve(e.to_string())) }, grpc);
+    h?;
+    g?;
+    let _ = shutdown.wait_for(|s| *s).await;
+    drop(engine);
+    tracing::info!("keyfall-server stopped");
+    Ok(())
+}

@@ -1,0 +1,75 @@
+//! The one narrow interface between the engine and the bytes on disk: named, ordered
+//! keyspaces; atomic batches across keyspaces; point reads and range scans; snapshots.
+//!
+//! fjall implements it today (`fjall_store`). Nothing above this module names a fjall
+//! type, so a distributed engine can implement the same trait later.
+
+mod fjall_store;
+
+use std::ops::Bound;
+
+pub use fjall_store::{FjallStore, StoreOptions};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("the data directory is locked by another process")]
+    Locked,
+    #[error("keyspace {0} does not exist")]
+    NoKeyspace(String),
+    #[error("storage failure: {0}")]
+    Engine(String),
+}
+
+/// How an acknowledged write is made durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Durability {
+    /// Journal flushed to the OS before the acknowledgement: survives a process crash
+    /// (`kill -9`), not a power cut.
+    #[default]
+    Process,
+    /// Every acknowledgement waits for an fsync; concurrent writers share fsyncs.
+    Fsync,
+}
+
+/// One write of an atomic batch.
+#[derive(Debug, Clone)]
+pub enum Op {
+    Put { keyspace: String, key: Vec<u8>, value: Vec<u8> },
+    Delete { keyspace: String, key: Vec<u8> },
+}
+
+pub type KvPair = (Vec<u8>, Vec<u8>);
+pub type KvIter<'a> = Box<dyn Iterator<Item = Result<KvPair, StorageError>> + Send + 'a>;
+
+/// Key range of a scan.
+#[derive(Debug, Clone)]
+pub struct KeyRange {
+    pub start: Bound<Vec<u8>>,
+    pub end: Bound<Vec<u8>>,
+}
+
+impl KeyRange {
+    pub fn all() -> Self {
+        KeyRange { start: Bound::Unbounded, end: Bound::Unbounded }
+    }
+}
+
+/// A consistent read view across keyspaces.
+pub trait Snapshot: Send + Sync {
+    fn get(&self, keyspace: &str, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError>;
+    fn range(&self, keyspace: &str, range: KeyRange, reverse: bool) -> Result<KvIter<'_>, StorageError>;
+}
+
+/// All calls block: call them from `spawn_blocking` or a storage thread, never from an
+/// async worker.
+pub trait Storage: Snapshot {
+    /// Creates the keyspace if needed.
+    fn open_keyspace(&self, name: &str) -> Result<(), StorageError>;
+    /// Drops a keyspace and its data.
+    fn drop_keyspace(&self, name: &str) -> Result<(), StorageError>;
+    fn keyspace_names(&self) -> Vec<String>;
+    /// Applies all ops atomically; returns once the batch is as durable as configured.
+    fn apply(&self, ops: Vec<Op>) -> Result<(), StorageError>;
+    fn snapshot(&self) -> Box<dyn Snapshot + '_>;
+}
