@@ -1,0 +1,119 @@
+//! Every acknowledged write survives `kill -9`: writers run against the real binary, the
+//! process is killed mid-way, and after a restart every acknowledged item must be there.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_dynamodb::types::{AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn spawn_server(dir: &Path, http: u16) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_keyfall-server"))
+        .arg("--data-dir")
+        .arg(dir)
+        .arg("--http-listen")
+        .arg(format!("127.0.0.1:{http}"))
+        .arg("--grpc-listen")
+        .arg(format!("127.0.0.1:{}", free_port()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn keyfall-server")
+}
+
+async fn wait_ready(port: u16) {
+    for _ in 0..500 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("server did not start");
+}
+
+fn client(port: u16) -> aws_sdk_dynamodb::Client {
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(format!("http://127.0.0.1:{port}"))
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("k", "k", None, None, "test"))
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_writes_survive_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = spawn_server(dir.path(), port);
+    wait_ready(port).await;
+    let db = client(port);
+    db.create_table()
+        .table_name("crash")
+        .key_schema(KeySchemaElement::builder().attribute_name("id").key_type(KeyType::Hash).build().unwrap())
+        .attribute_definitions(
+            AttributeDefinition::builder().attribute_name("id").attribute_type(ScalarAttributeType::S).build().unwrap(),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+
+    let acked = Arc::new(Mutex::new(Vec::new()));
+    let mut writers = Vec::new();
+    for w in 0..8 {
+        let db = db.clone();
+        let acked = acked.clone();
+        writers.push(tokio::spawn(async move {
+            for i in 0.. {
+                let id = format!("w{w}-{i}");
+                let put = db
+                    .put_item()
+                    .table_name("crash")
+                    .item("id", AttributeValue::S(id.clone()))
+                    .item("n", AttributeValue::N(i.to_string()))
+                    .send()
+                    .await;
+                match put {
+                    Ok(_) => acked.lock().unwrap().push((id, i)),
+                    Err(_) => break,
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    child.kill().expect("kill -9"); // SIGKILL on unix
+    child.wait().unwrap();
+    for w in writers {
+        let _ = w.await;
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert!(acked.len() > 50, "writers made progress before the kill ({} acks)", acked.len());
+
+    let port = free_port();
+    let mut child = spawn_server(dir.path(), port);
+    wait_ready(port).await;
+    let db = client(port);
+    for (id, n) in &acked {
+        let got = db
+            .get_item()
+            .table_name("crash")
+            .key("id", AttributeValue::S(id.clone()))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap();
+        let item = got.item.unwrap_or_else(|| panic!("acknowledged item {id} lost"));
+        assert_eq!(item.get("n"), Some(&AttributeValue::N(n.to_string())));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
