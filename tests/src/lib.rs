@@ -111,3 +111,17 @@ pub async fn raw_request(addr: SocketAddr, target: &str, body: &str) -> (u16, se
     let json = serde_json::from_str(body).unwrap_or(serde_json::Value::Null);
     (status, json, headers)
 }
+
+impl TestServer {
+    /// The generated gRPC client, connected to this server.
+    pub async fn grpc(&self) -> keyfall_proto::v1::dynamo_db_client::DynamoDbClient<tonic::transport::Channel> {
+        keyfall_proto::v1::dynamo_db_client::DynamoDbClient::connect(format!("http://{}", self.grpc_addr))
+            .await
+            .expect("grpc connect")
+    }
+}
+
+/// The DynamoDB error name a gRPC status carries.
+pub fn error_type(status: &tonic::Status) -> Option<&str> {
+    status.metadata().get("x-amzn-errortype").and_then(|v| v.to_str().ok())
+}

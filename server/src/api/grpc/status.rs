@@ -1,0 +1,40 @@
+//! The single mapping from engine errors to gRPC statuses.
+
+use keyfall_proto::v1 as pb;
+use prost::Message;
+use tonic::metadata::{MetadataValue, BinaryMetadataValue};
+use tonic::{Code, Status};
+
+use super::convert::item_to_proto;
+use crate::error::Error;
+
+/// Metadata key holding the DynamoDB error name, on every error.
+pub const ERROR_TYPE_KEY: &str = "x-amzn-errortype";
+/// Binary metadata key holding an encoded `ErrorDetails` when the error has structured
+/// members (the item of a failed condition check).
+pub const ERROR_DETAILS_KEY: &str = "x-keyfall-error-details-bin";
+
+pub fn to_status(e: Error) -> Status {
+    let code = match &e {
+        Error::Validation(_) => Code::InvalidArgument,
+        Error::ResourceNotFound(_) => Code::NotFound,
+        Error::ConditionalCheckFailed { .. } => Code::FailedPrecondition,
+        Error::ResourceInUse(_) => Code::AlreadyExists,
+        Error::LimitExceeded(_) => Code::ResourceExhausted,
+        Error::Unimplemented(_) => Code::Unimplemented,
+        Error::Internal(_) => Code::Internal,
+    };
+    let mut status = Status::new(code, e.to_string());
+    let md = status.metadata_mut();
+    md.insert(ERROR_TYPE_KEY, MetadataValue::from_static(e.type_name()));
+    if let Error::ConditionalCheckFailed { item: Some(item) } = &e {
+        let details = pb::ErrorDetails {
+            error_type: e.type_name().to_string(),
+            message: e.to_string(),
+            item: item_to_proto(item),
+            ..Default::default()
+        };
+        md.insert_bin(ERROR_DETAILS_KEY, BinaryMetadataValue::from_bytes(&details.encode_to_vec()));
+    }
+    status
+}
