@@ -98,6 +98,23 @@ impl Condition {
     }
 
     fn eval(&self, item: &Item) -> bool {
+        // NOT chains are counted in a loop, not followed by recursion.
+        let mut negate = false;
+        let mut c = self;
+        while let Condition::Not(inner) = c {
+            negate = !negate;
+            c = inner;
+        }
+        let r = match c {
+            Condition::And(a, b) => a.eval(item) && b.eval(item),
+            Condition::Or(a, b) => a.eval(item) || b.eval(item),
+            leaf => leaf.eval_leaf(item),
+        };
+        r != negate
+    }
+
+    #[inline(never)]
+    fn eval_leaf(&self, item: &Item) -> bool {
         match self {
             Condition::True => true,
             Condition::Compare(Comparator::Eq, a, b) => equal(item, a, b),
@@ -142,9 +159,7 @@ impl Condition {
                 (Some(x), Some(y)) => contains(&x, &y),
                 _ => false,
             },
-            Condition::And(a, b) => a.eval(item) && b.eval(item),
-            Condition::Or(a, b) => a.eval(item) || b.eval(item),
-            Condition::Not(a) => !a.eval(item),
+            Condition::And(..) | Condition::Or(..) | Condition::Not(_) => self.eval(item),
         }
     }
 }

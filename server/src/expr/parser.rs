@@ -8,7 +8,7 @@ use super::lexer::{tokenize, Keyword, Tok, Token};
 /// Deepest nesting of parentheses/function calls the parser follows. No valid expression
 /// gets close (each level needs an operator, and at most 300 are allowed); the bound keeps
 /// hostile input from exhausting the stack.
-const MAX_DEPTH: usize = 320;
+const MAX_DEPTH: usize = 100;
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum RawElem {

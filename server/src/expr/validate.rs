@@ -152,7 +152,13 @@ fn cond_has_double_parens(c: &RawCond) -> bool {
         RawCond::In(a, l) => op_has_double_parens(a) || l.iter().any(op_has_double_parens),
         RawCond::Call(_, args) => args.iter().any(op_has_double_parens),
         RawCond::And(l, r) | RawCond::Or(l, r) => cond_has_double_parens(l) || cond_has_double_parens(r),
-        RawCond::Not(i) => cond_has_double_parens(i),
+        RawCond::Not(_) => {
+            let mut c = c;
+            while let RawCond::Not(i) = c {
+                c = i;
+            }
+            cond_has_double_parens(c)
+        }
     }
 }
 
@@ -192,7 +198,13 @@ fn check_cond_names(c: &RawCond, ctx: &Ctx) -> VResult<()> {
             check_cond_names(l, ctx)?;
             check_cond_names(r, ctx)
         }
-        RawCond::Not(i) | RawCond::Paren(i) => check_cond_names(i, ctx),
+        RawCond::Not(_) | RawCond::Paren(_) => {
+            let mut c = c;
+            while let RawCond::Not(i) | RawCond::Paren(i) = c {
+                c = i;
+            }
+            check_cond_names(c, ctx)
+        }
     }
 }
 
@@ -263,6 +275,32 @@ fn check_scalar(op: &str, operands: &[&Operand], ctx: &Ctx) -> VResult<()> {
 }
 
 fn resolve_cond(c: &RawCond, ctx: &mut Ctx) -> VResult<Condition> {
+    // Chains of NOT and parentheses are unwrapped in a loop, not by recursion.
+    let mut nots = 0usize;
+    let mut c = c;
+    loop {
+        match c {
+            RawCond::Not(i) => {
+                nots += 1;
+                c = i;
+            }
+            RawCond::Paren(i) => c = i,
+            _ => break,
+        }
+    }
+    let mut out = match c {
+        RawCond::And(l, r) => Condition::And(Box::new(resolve_cond(l, ctx)?), Box::new(resolve_cond(r, ctx)?)),
+        RawCond::Or(l, r) => Condition::Or(Box::new(resolve_cond(l, ctx)?), Box::new(resolve_cond(r, ctx)?)),
+        leaf => resolve_leaf(leaf, ctx)?,
+    };
+    for _ in 0..nots {
+        out = Condition::Not(Box::new(out));
+    }
+    Ok(out)
+}
+
+#[inline(never)]
+fn resolve_leaf(c: &RawCond, ctx: &mut Ctx) -> VResult<Condition> {
     Ok(match c {
         RawCond::Compare(cmp, l, r) => {
             let l = resolve_operand(l, ctx)?;
@@ -300,10 +338,7 @@ fn resolve_cond(c: &RawCond, ctx: &mut Ctx) -> VResult<Condition> {
             Condition::In(a, list)
         }
         RawCond::Call(name, args) => resolve_call(name, args, ctx)?,
-        RawCond::And(l, r) => Condition::And(Box::new(resolve_cond(l, ctx)?), Box::new(resolve_cond(r, ctx)?)),
-        RawCond::Or(l, r) => Condition::Or(Box::new(resolve_cond(l, ctx)?), Box::new(resolve_cond(r, ctx)?)),
-        RawCond::Not(i) => Condition::Not(Box::new(resolve_cond(i, ctx)?)),
-        RawCond::Paren(i) => resolve_cond(i, ctx)?,
+        other => resolve_cond(other, ctx)?,
     })
 }
 
