@@ -103,7 +103,10 @@ pub enum UpdateAction {
 impl UpdateAction {
     pub fn path(&self) -> &DocumentPath {
         match self {
-            UpdateAction::Set(p, _) | UpdateAction::Remove(p) | UpdateAction::Add(p, _) | UpdateAction::Delete(p, _) => p,
+            UpdateAction::Set(p, _)
+            | UpdateAction::Remove(p)
+            | UpdateAction::Add(p, _)
+            | UpdateAction::Delete(p, _) => p,
         }
     }
 }
@@ -126,4 +129,96 @@ pub struct Update {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Projection {
     pub paths: Vec<DocumentPath>,
+}
+
+/// Renders conditions back to expression text, with every attribute name and value as a
+/// placeholder (so reserved words and odd names survive): `parse` of the output gives the
+/// same tree back.
+#[derive(Debug, Default)]
+pub struct Printer {
+    pub names: std::collections::HashMap<String, String>,
+    pub values: std::collections::HashMap<String, AttributeValue>,
+    by_name: std::collections::HashMap<String, String>,
+}
+
+impl Printer {
+    fn name(&mut self, n: &str) -> String {
+        if let Some(k) = self.by_name.get(n) {
+            return k.clone();
+        }
+        let k = format!("#n{}", self.by_name.len());
+        self.by_name.insert(n.to_string(), k.clone());
+        self.names.insert(k.clone(), n.to_string());
+        k
+    }
+
+    fn value(&mut self, v: &AttributeValue) -> String {
+        let k = format!(":v{}", self.values.len());
+        self.values.insert(k.clone(), v.clone());
+        k
+    }
+
+    pub fn path(&mut self, p: &DocumentPath) -> String {
+        let mut out = String::new();
+        for (i, e) in p.0.iter().enumerate() {
+            match e {
+                PathElement::Attr(a) => {
+                    if i > 0 {
+                        out.push('.');
+                    }
+                    let k = self.name(a);
+                    out.push_str(&k);
+                }
+                PathElement::Index(n) => out.push_str(&format!("[{n}]")),
+            }
+        }
+        out
+    }
+
+    pub fn operand(&mut self, o: &Operand) -> String {
+        match o {
+            Operand::Path(p) => self.path(p),
+            Operand::Value(v) => self.value(v),
+            Operand::Size(inner) => format!("size({})", self.operand(inner)),
+        }
+    }
+
+    /// The expression text of `c`; `None` for [`Condition::True`], which has no syntax.
+    pub fn condition(&mut self, c: &Condition) -> Option<String> {
+        Some(match c {
+            Condition::True => return None,
+            Condition::Compare(cmp, a, b) => {
+                format!("{} {} {}", self.operand(a), cmp.symbol(), self.operand(b))
+            }
+            Condition::Between(a, lo, hi) => {
+                format!(
+                    "{} BETWEEN {} AND {}",
+                    self.operand(a),
+                    self.operand(lo),
+                    self.operand(hi)
+                )
+            }
+            Condition::In(a, list) => {
+                let a = self.operand(a);
+                let list: Vec<String> = list.iter().map(|o| self.operand(o)).collect();
+                format!("{a} IN ({})", list.join(", "))
+            }
+            Condition::AttributeExists(p) => format!("attribute_exists({})", self.path(p)),
+            Condition::AttributeNotExists(p) => format!("attribute_not_exists({})", self.path(p)),
+            Condition::AttributeType(a, t) => {
+                format!("attribute_type({}, {})", self.operand(a), self.operand(t))
+            }
+            Condition::BeginsWith(a, b) => {
+                format!("begins_with({}, {})", self.operand(a), self.operand(b))
+            }
+            Condition::Contains(a, b) => {
+                format!("contains({}, {})", self.operand(a), self.operand(b))
+            }
+            Condition::And(a, b) => {
+                format!("({}) AND ({})", self.condition(a)?, self.condition(b)?)
+            }
+            Condition::Or(a, b) => format!("({}) OR ({})", self.condition(a)?, self.condition(b)?),
+            Condition::Not(a) => format!("NOT ({})", self.condition(a)?),
+        })
+    }
 }

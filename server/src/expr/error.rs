@@ -37,7 +37,10 @@ pub enum ExprError {
 
 impl ExprError {
     pub(crate) fn invalid(kind: ExprKind, detail: impl Into<String>) -> Self {
-        ExprError::Invalid { kind, detail: detail.into() }
+        ExprError::Invalid {
+            kind,
+            detail: detail.into(),
+        }
     }
 
     pub(crate) fn plain(msg: impl Into<String>) -> Self {
@@ -46,7 +49,9 @@ impl ExprError {
 
     /// "The provided expression refers to an attribute that does not exist in the item"
     pub(crate) fn missing_attribute() -> Self {
-        Self::plain("The provided expression refers to an attribute that does not exist in the item")
+        Self::plain(
+            "The provided expression refers to an attribute that does not exist in the item",
+        )
     }
 
     /// "The document path provided in the update expression is invalid for update"
@@ -71,7 +76,9 @@ impl ExprError {
 impl fmt::Display for ExprError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ExprError::Invalid { kind, detail } => write!(f, "Invalid {}: {}", kind.parameter(), detail),
+            ExprError::Invalid { kind, detail } => {
+                write!(f, "Invalid {}: {}", kind.parameter(), detail)
+            }
             ExprError::Plain(m) => f.write_str(m),
         }
     }

@@ -59,7 +59,9 @@ fn operand<'a>(item: &'a Item, op: &'a Operand) -> Option<Cow<'a, AttributeValue
         Operand::Size(inner) => {
             let v = operand(item, inner)?;
             let n = size_of(&v)?;
-            Number::parse(&n.to_string()).ok().map(|n| Cow::Owned(AttributeValue::N(n)))
+            Number::parse(&n.to_string())
+                .ok()
+                .map(|n| Cow::Owned(AttributeValue::N(n)))
         }
     }
 }
@@ -74,7 +76,9 @@ fn equal(item: &Item, a: &Operand, b: &Operand) -> bool {
 pub(crate) fn contains(haystack: &AttributeValue, needle: &AttributeValue) -> bool {
     match (haystack, needle) {
         (AttributeValue::S(h), AttributeValue::S(n)) => h.contains(n.as_str()),
-        (AttributeValue::B(h), AttributeValue::B(n)) => n.is_empty() || h.windows(n.len()).any(|w| w == n.as_ref()),
+        (AttributeValue::B(h), AttributeValue::B(n)) => {
+            n.is_empty() || h.windows(n.len()).any(|w| w == n.as_ref())
+        }
         (AttributeValue::Ss(h), AttributeValue::S(n)) => h.contains(n),
         (AttributeValue::Ns(h), AttributeValue::N(n)) => h.contains(n),
         (AttributeValue::Bs(h), AttributeValue::B(n)) => h.contains(n),
@@ -135,20 +139,31 @@ impl Condition {
                 }
             }
             Condition::Between(a, lo, hi) => {
-                let (Some(x), Some(l), Some(h)) = (operand(item, a), operand(item, lo), operand(item, hi)) else {
+                let (Some(x), Some(l), Some(h)) =
+                    (operand(item, a), operand(item, lo), operand(item, hi))
+                else {
                     return false;
                 };
-                matches!(compare_scalars(&x, &l), Some(Ordering::Greater | Ordering::Equal))
-                    && matches!(compare_scalars(&x, &h), Some(Ordering::Less | Ordering::Equal))
+                matches!(
+                    compare_scalars(&x, &l),
+                    Some(Ordering::Greater | Ordering::Equal)
+                ) && matches!(
+                    compare_scalars(&x, &h),
+                    Some(Ordering::Less | Ordering::Equal)
+                )
             }
             Condition::In(a, list) => match operand(item, a) {
-                Some(x) => list.iter().any(|o| operand(item, o).is_some_and(|y| x.dynamo_eq(&y))),
+                Some(x) => list
+                    .iter()
+                    .any(|o| operand(item, o).is_some_and(|y| x.dynamo_eq(&y))),
                 None => false,
             },
             Condition::AttributeExists(p) => resolve(item, p).is_some(),
             Condition::AttributeNotExists(p) => resolve(item, p).is_none(),
             Condition::AttributeType(a, t) => match (operand(item, a), operand(item, t)) {
-                (Some(v), Some(t)) => matches!(&*t, AttributeValue::S(tag) if v.value_type().tag() == tag),
+                (Some(v), Some(t)) => {
+                    matches!(&*t, AttributeValue::S(tag) if v.value_type().tag() == tag)
+                }
                 _ => false,
             },
             Condition::BeginsWith(a, b) => match (operand(item, a), operand(item, b)) {

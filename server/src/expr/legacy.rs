@@ -37,7 +37,10 @@ pub struct AttributeUpdate {
 }
 
 fn invalid(msg: impl AsRef<str>) -> ExprError {
-    ExprError::plain(format!("One or more parameter values were invalid: {}", msg.as_ref()))
+    ExprError::plain(format!(
+        "One or more parameter values were invalid: {}",
+        msg.as_ref()
+    ))
 }
 
 /// Value rules (non-empty sets without duplicates, nesting) with the legacy wording.
@@ -45,7 +48,7 @@ fn check_value(v: &AttributeValue) -> Result<(), ExprError> {
     super::check_value(v, 1).map_err(ExprError::plain)
 }
 
-fn sorted<'a, T>(m: &'a HashMap<String, T>) -> Vec<(&'a String, &'a T)> {
+fn sorted<T>(m: &HashMap<String, T>) -> Vec<(&String, &T)> {
     let mut v: Vec<_> = m.iter().collect();
     v.sort_by(|a, b| a.0.cmp(b.0));
     v
@@ -72,10 +75,14 @@ fn combine(mut conds: Vec<Condition>, or: bool) -> Condition {
 fn check_conditional_operator(op: Option<&str>, entries: usize) -> Result<bool, ExprError> {
     let Some(op) = op else { return Ok(false) };
     if entries == 0 {
-        return Err(ExprError::plain("ConditionalOperator cannot be used without Filter or Expected"));
+        return Err(ExprError::plain(
+            "ConditionalOperator cannot be used without Filter or Expected",
+        ));
     }
     if entries == 1 {
-        return Err(ExprError::plain("ConditionalOperator can only be used when Filter or Expected has two or more elements"));
+        return Err(ExprError::plain(
+            "ConditionalOperator can only be used when Filter or Expected has two or more elements",
+        ));
     }
     match op {
         "AND" => Ok(false),
@@ -93,28 +100,46 @@ fn comparison(attr: &str, op: &str, args: &[AttributeValue]) -> Result<Condition
     }
     let path = DocumentPath::attr(attr);
     let count_ok = match op {
-        "EQ" | "NE" | "LE" | "LT" | "GE" | "GT" | "CONTAINS" | "NOT_CONTAINS" | "BEGINS_WITH" => args.len() == 1,
+        "EQ" | "NE" | "LE" | "LT" | "GE" | "GT" | "CONTAINS" | "NOT_CONTAINS" | "BEGINS_WITH" => {
+            args.len() == 1
+        }
         "NULL" | "NOT_NULL" => args.is_empty(),
         "IN" => !args.is_empty(),
         "BETWEEN" => args.len() == 2,
-        _ => return Err(ExprError::plain("Comparison type does not exist in DynamoDB")),
+        _ => {
+            return Err(ExprError::plain(
+                "Comparison type does not exist in DynamoDB",
+            ))
+        }
     };
     if !count_ok {
-        return Err(invalid(format!("Invalid number of argument(s) for the {op} ComparisonOperator")));
+        return Err(invalid(format!(
+            "Invalid number of argument(s) for the {op} ComparisonOperator"
+        )));
     }
     let type_ok = |t: ValueType| match op {
-        "LE" | "LT" | "GE" | "GT" | "IN" | "BETWEEN" => matches!(t, ValueType::N | ValueType::S | ValueType::B),
-        "CONTAINS" | "NOT_CONTAINS" => !matches!(t, ValueType::Ss | ValueType::Ns | ValueType::Bs | ValueType::L | ValueType::M),
+        "LE" | "LT" | "GE" | "GT" | "IN" | "BETWEEN" => {
+            matches!(t, ValueType::N | ValueType::S | ValueType::B)
+        }
+        "CONTAINS" | "NOT_CONTAINS" => !matches!(
+            t,
+            ValueType::Ss | ValueType::Ns | ValueType::Bs | ValueType::L | ValueType::M
+        ),
         "BEGINS_WITH" => matches!(t, ValueType::S | ValueType::B),
         _ => true,
     };
     if let Some(first) = args.first() {
         let t = first.value_type();
         if !type_ok(t) {
-            return Err(invalid(format!("ComparisonOperator {op} is not valid for {} AttributeValue type", t.tag())));
+            return Err(invalid(format!(
+                "ComparisonOperator {op} is not valid for {} AttributeValue type",
+                t.tag()
+            )));
         }
         if args.iter().any(|v| v.value_type() != t) {
-            return Err(invalid("AttributeValues inside AttributeValueList must be of same type"));
+            return Err(invalid(
+                "AttributeValues inside AttributeValueList must be of same type",
+            ));
         }
     }
     let value = |i: usize| Operand::Value(args.get(i).cloned().unwrap_or(AttributeValue::Null));
@@ -166,12 +191,17 @@ pub fn expected_to_condition(
 fn expected_one(attr: &str, e: &ExpectedAttribute) -> Result<Condition, ExprError> {
     if let Some(op) = &e.comparison_operator {
         if e.exists.is_some() {
-            return Err(invalid(format!("Exists and ComparisonOperator cannot be used together for Attribute: {attr}")));
+            return Err(invalid(format!(
+                "Exists and ComparisonOperator cannot be used together for Attribute: {attr}"
+            )));
         }
         if e.value.is_some() && e.attribute_value_list.is_some() {
-            return Err(invalid(format!("Value and AttributeValueList cannot be used together for Attribute: {attr}")));
+            return Err(invalid(format!(
+                "Value and AttributeValueList cannot be used together for Attribute: {attr}"
+            )));
         }
-        if e.value.is_none() && e.attribute_value_list.is_none() && op != "NULL" && op != "NOT_NULL" {
+        if e.value.is_none() && e.attribute_value_list.is_none() && op != "NULL" && op != "NOT_NULL"
+        {
             return Err(invalid(format!("Value or AttributeValueList must be used with ComparisonOperator: {op} for Attribute: {attr}")));
         }
         let args: Vec<AttributeValue> = match (&e.value, &e.attribute_value_list) {
@@ -183,18 +213,32 @@ fn expected_one(attr: &str, e: &ExpectedAttribute) -> Result<Condition, ExprErro
     }
     if e.attribute_value_list.is_some() {
         if e.value.is_some() {
-            return Err(invalid(format!("Value and AttributeValueList cannot be used together for Attribute: {attr}")));
+            return Err(invalid(format!(
+                "Value and AttributeValueList cannot be used together for Attribute: {attr}"
+            )));
         }
-        return Err(invalid(format!("AttributeValueList can only be used with a ComparisonOperator for Attribute: {attr}")));
+        return Err(invalid(format!(
+            "AttributeValueList can only be used with a ComparisonOperator for Attribute: {attr}"
+        )));
     }
     match (e.exists, &e.value) {
-        (Some(false), Some(_)) => Err(invalid(format!("Value cannot be used when Exists is false for Attribute: {attr}"))),
+        (Some(false), Some(_)) => Err(invalid(format!(
+            "Value cannot be used when Exists is false for Attribute: {attr}"
+        ))),
         (Some(false), None) => Ok(Condition::AttributeNotExists(DocumentPath::attr(attr))),
-        (Some(true), None) => Err(invalid(format!("Value must be provided when Exists is true for Attribute: {attr}"))),
-        (None, None) => Err(invalid(format!("Value must be provided when Exists is null for Attribute: {attr}"))),
+        (Some(true), None) => Err(invalid(format!(
+            "Value must be provided when Exists is true for Attribute: {attr}"
+        ))),
+        (None, None) => Err(invalid(format!(
+            "Value must be provided when Exists is null for Attribute: {attr}"
+        ))),
         (_, Some(v)) => {
             check_value(v)?;
-            Ok(Condition::Compare(Comparator::Eq, Operand::Path(DocumentPath::attr(attr)), Operand::Value(v.clone())))
+            Ok(Condition::Compare(
+                Comparator::Eq,
+                Operand::Path(DocumentPath::attr(attr)),
+                Operand::Value(v.clone()),
+            ))
         }
     }
 }
@@ -230,17 +274,23 @@ fn legacy_type_name(t: ValueType) -> &'static str {
 
 /// `AttributeUpdates` as an update. Applying it follows the legacy rules ([`UpdateStyle::Legacy`]):
 /// ADD on a missing attribute creates it, ADD on a list appends.
-pub fn attribute_updates_to_update(updates: &HashMap<String, AttributeUpdate>) -> Result<Update, ExprError> {
+pub fn attribute_updates_to_update(
+    updates: &HashMap<String, AttributeUpdate>,
+) -> Result<Update, ExprError> {
     let mut actions = Vec::with_capacity(updates.len());
     for (attr, u) in sorted(updates) {
         let action = u.action.as_deref().unwrap_or("PUT");
         if !matches!(action, "PUT" | "ADD" | "DELETE") {
-            return Err(ExprError::plain("Member must satisfy enum value set: [ADD, DELETE, PUT]"));
+            return Err(ExprError::plain(
+                "Member must satisfy enum value set: [ADD, DELETE, PUT]",
+            ));
         }
         let path = DocumentPath::attr(attr.clone());
         let Some(v) = &u.value else {
             if action != "DELETE" {
-                return Err(invalid("Only DELETE action is allowed when no attribute value is specified"));
+                return Err(invalid(
+                    "Only DELETE action is allowed when no attribute value is specified",
+                ));
             }
             actions.push(UpdateAction::Remove(path));
             continue;
@@ -250,30 +300,49 @@ pub fn attribute_updates_to_update(updates: &HashMap<String, AttributeUpdate>) -
         actions.push(match action {
             "PUT" => UpdateAction::Set(path, SetValue::Operand(UpdateOperand::Value(v.clone()))),
             "ADD" => {
-                if !matches!(t, ValueType::N | ValueType::Ss | ValueType::Ns | ValueType::Bs | ValueType::L) {
-                    return Err(invalid(format!("ADD action is not supported for the type {}", legacy_type_name(t))));
+                if !matches!(
+                    t,
+                    ValueType::N | ValueType::Ss | ValueType::Ns | ValueType::Bs | ValueType::L
+                ) {
+                    return Err(invalid(format!(
+                        "ADD action is not supported for the type {}",
+                        legacy_type_name(t)
+                    )));
                 }
                 UpdateAction::Add(path, v.clone())
             }
             _ => {
                 if !matches!(t, ValueType::Ss | ValueType::Ns | ValueType::Bs) {
-                    return Err(invalid(format!("DELETE action with value is not supported for the type {}", legacy_type_name(t))));
+                    return Err(invalid(format!(
+                        "DELETE action with value is not supported for the type {}",
+                        legacy_type_name(t)
+                    )));
                 }
                 UpdateAction::Delete(path, v.clone())
             }
         });
     }
-    Ok(Update { actions, style: UpdateStyle::Legacy })
+    Ok(Update {
+        actions,
+        style: UpdateStyle::Legacy,
+    })
 }
 
 /// `AttributesToGet` as a projection of top-level attributes.
 pub fn attributes_to_get(names: &[String]) -> Result<Projection, ExprError> {
     for (i, n) in names.iter().enumerate() {
         if names[..i].contains(n) {
-            return Err(ExprError::plain("Cannot have two attributes with the same name"));
+            return Err(ExprError::plain(
+                "Cannot have two attributes with the same name",
+            ));
         }
     }
-    Ok(Projection { paths: names.iter().map(|n| DocumentPath::attr(n.clone())).collect() })
+    Ok(Projection {
+        paths: names
+            .iter()
+            .map(|n| DocumentPath::attr(n.clone()))
+            .collect(),
+    })
 }
 
 /// DynamoDB's "Can not use both expression and non-expression parameters in the same request:

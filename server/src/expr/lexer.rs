@@ -64,7 +64,10 @@ fn keyword(word: &str) -> Option<Keyword> {
         ("ADD", Keyword::Add),
         ("DELETE", Keyword::Delete),
     ];
-    WORDS.iter().find(|(w, _)| w.eq_ignore_ascii_case(word)).map(|&(_, k)| k)
+    WORDS
+        .iter()
+        .find(|(w, _)| w.eq_ignore_ascii_case(word))
+        .map(|&(_, k)| k)
 }
 
 fn is_word_char(c: u8) -> bool {
@@ -145,6 +148,10 @@ pub(crate) fn tokenize(src: &str) -> Vec<Token> {
         };
         out.push(Token { tok, start, end: i });
     }
-    out.push(Token { tok: Tok::Eof, start: src.len(), end: src.len() });
+    out.push(Token {
+        tok: Tok::Eof,
+        start: src.len(),
+        end: src.len(),
+    });
     out
 }

@@ -31,8 +31,8 @@ use std::collections::{HashMap, HashSet};
 use crate::model::AttributeValue;
 
 pub use ast::{
-    Comparator, Condition, DocumentPath, Operand, PathElement, Projection, SetValue, Update, UpdateAction, UpdateOperand,
-    UpdateStyle,
+    Comparator, Condition, DocumentPath, Operand, PathElement, Printer, Projection, SetValue,
+    Update, UpdateAction, UpdateOperand, UpdateStyle,
 };
 pub use error::{ExprError, ExprKind};
 pub use eval::resolve;
@@ -95,7 +95,9 @@ pub fn parse(input: &ExpressionInput) -> Result<Expressions, ExprError> {
         || input.filter.is_some()
         || input.key_condition.is_some();
     if input.names.is_some() && !any_expression {
-        return Err(ExprError::plain("ExpressionAttributeNames can only be specified when using expressions"));
+        return Err(ExprError::plain(
+            "ExpressionAttributeNames can only be specified when using expressions",
+        ));
     }
     check_maps(input.names, input.values)?;
 
@@ -157,7 +159,11 @@ fn sorted_keys<'a>(keys: impl Iterator<Item = &'a String>) -> Vec<&'a str> {
 
 fn placeholder_ok(key: &str, prefix: u8) -> bool {
     let b = key.as_bytes();
-    b.len() >= 2 && b[0] == prefix && b[1..].iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_')
+    b.len() >= 2
+        && b[0] == prefix
+        && b[1..]
+            .iter()
+            .all(|&c| c.is_ascii_alphanumeric() || c == b'_')
 }
 
 fn check_maps(
@@ -166,7 +172,9 @@ fn check_maps(
 ) -> Result<(), ExprError> {
     if let Some(names) = names {
         if names.is_empty() {
-            return Err(ExprError::plain("ExpressionAttributeNames must not be empty"));
+            return Err(ExprError::plain(
+                "ExpressionAttributeNames must not be empty",
+            ));
         }
         for k in sorted_keys(names.keys()) {
             if k.len() > MAX_PLACEHOLDER_SIZE {
@@ -176,13 +184,17 @@ fn check_maps(
                 )));
             }
             if !placeholder_ok(k, b'#') {
-                return Err(ExprError::plain(format!("ExpressionAttributeNames contains invalid key: Syntax error; key: \"{k}\"")));
+                return Err(ExprError::plain(format!(
+                    "ExpressionAttributeNames contains invalid key: Syntax error; key: \"{k}\""
+                )));
             }
         }
     }
     if let Some(values) = values {
         if values.is_empty() {
-            return Err(ExprError::plain("ExpressionAttributeValues must not be empty"));
+            return Err(ExprError::plain(
+                "ExpressionAttributeValues must not be empty",
+            ));
         }
         let keys = sorted_keys(values.keys());
         for k in &keys {
@@ -192,12 +204,16 @@ fn check_maps(
                 ));
             }
             if !placeholder_ok(k, b':') {
-                return Err(ExprError::plain(format!("ExpressionAttributeValues contains invalid key: Syntax error; key: \"{k}\"")));
+                return Err(ExprError::plain(format!(
+                    "ExpressionAttributeValues contains invalid key: Syntax error; key: \"{k}\""
+                )));
             }
         }
         for k in keys {
             if let Some(Err(msg)) = values.get(k).map(|v| check_value(v, 1)) {
-                return Err(ExprError::plain(format!("ExpressionAttributeValues contains invalid value: {msg} for key {k}")));
+                return Err(ExprError::plain(format!(
+                    "ExpressionAttributeValues contains invalid value: {msg} for key {k}"
+                )));
             }
         }
     }
@@ -250,8 +266,13 @@ fn check_source(src: &str, kind: ExprKind) -> Result<(), ExprError> {
     }
     if src.len() > MAX_EXPRESSION_SIZE {
         let detail = match kind {
-            ExprKind::Update | ExprKind::Projection => "Expression size has exceeded the maximum allowed size;".to_string(),
-            _ => format!("Expression size has exceeded the maximum allowed size; expression size: {}", src.len()),
+            ExprKind::Update | ExprKind::Projection => {
+                "Expression size has exceeded the maximum allowed size;".to_string()
+            }
+            _ => format!(
+                "Expression size has exceeded the maximum allowed size; expression size: {}",
+                src.len()
+            ),
         };
         return Err(ExprError::invalid(kind, detail));
     }
@@ -262,7 +283,10 @@ fn too_many_operators(p: &Parser, kind: ExprKind) -> Result<(), ExprError> {
     if p.operators > MAX_OPERATORS {
         return Err(ExprError::invalid(
             kind,
-            format!("The expression contains too many operators; operator count: {}", MAX_OPERATORS + 1),
+            format!(
+                "The expression contains too many operators; operator count: {}",
+                MAX_OPERATORS + 1
+            ),
         ));
     }
     Ok(())
@@ -271,7 +295,9 @@ fn too_many_operators(p: &Parser, kind: ExprKind) -> Result<(), ExprError> {
 fn parse_condition(src: &str, ctx: &mut Ctx) -> Result<Condition, ExprError> {
     check_source(src, ctx.kind)?;
     let mut p = Parser::new(src);
-    let raw = p.parse_condition().map_err(|f| ExprError::invalid(ctx.kind, p.message(&f)))?;
+    let raw = p
+        .parse_condition()
+        .map_err(|f| ExprError::invalid(ctx.kind, p.message(&f)))?;
     too_many_operators(&p, ctx.kind)?;
     validate::condition(&raw, ctx)
 }
@@ -279,7 +305,9 @@ fn parse_condition(src: &str, ctx: &mut Ctx) -> Result<Condition, ExprError> {
 fn parse_update(src: &str, ctx: &mut Ctx) -> Result<Update, ExprError> {
     check_source(src, ctx.kind)?;
     let mut p = Parser::new(src);
-    let raw = p.parse_update().map_err(|f| ExprError::invalid(ctx.kind, p.message(&f)))?;
+    let raw = p
+        .parse_update()
+        .map_err(|f| ExprError::invalid(ctx.kind, p.message(&f)))?;
     too_many_operators(&p, ctx.kind)?;
     validate::update(&raw, ctx)
 }
@@ -287,6 +315,8 @@ fn parse_update(src: &str, ctx: &mut Ctx) -> Result<Update, ExprError> {
 fn parse_projection(src: &str, ctx: &mut Ctx) -> Result<Projection, ExprError> {
     check_source(src, ctx.kind)?;
     let mut p = Parser::new(src);
-    let raw = p.parse_projection().map_err(|f| ExprError::invalid(ctx.kind, p.message(&f)))?;
+    let raw = p
+        .parse_projection()
+        .map_err(|f| ExprError::invalid(ctx.kind, p.message(&f)))?;
     validate::projection(&raw, ctx)
 }

@@ -115,7 +115,13 @@ type PResult<T> = Result<T, ParseFail>;
 
 impl<'a> Parser<'a> {
     pub(crate) fn new(src: &'a str) -> Self {
-        Parser { src, toks: tokenize(src), pos: 0, depth: 0, operators: 0 }
+        Parser {
+            src,
+            toks: tokenize(src),
+            pos: 0,
+            depth: 0,
+            operators: 0,
+        }
     }
 
     /// DynamoDB's message for a failure of this parser.
@@ -136,8 +142,16 @@ impl<'a> Parser<'a> {
         let Some(tok) = self.toks.get(i) else {
             return "Syntax error; token: \"<EOF>\", near: \"\"".to_string();
         };
-        let text = if tok.tok == Tok::Eof { "<EOF>" } else { self.src.get(tok.start..tok.end).unwrap_or("") };
-        let start = if i == 0 { 0 } else { self.toks.get(i - 1).map_or(0, |t| t.start) };
+        let text = if tok.tok == Tok::Eof {
+            "<EOF>"
+        } else {
+            self.src.get(tok.start..tok.end).unwrap_or("")
+        };
+        let start = if i == 0 {
+            0
+        } else {
+            self.toks.get(i - 1).map_or(0, |t| t.start)
+        };
         let end = self.toks.get(i + 1).map_or(tok.end, |t| t.end.max(tok.end));
         let near = self.src.get(start..end).unwrap_or("");
         format!("Syntax error; token: \"{text}\", near: \"{near}\"")
@@ -147,8 +161,18 @@ impl<'a> Parser<'a> {
         let mut n = 0;
         for (i, t) in self.toks.iter().enumerate() {
             let is_op = match t.tok {
-                Tok::Keyword(k) => matches!(k, Keyword::And | Keyword::Or | Keyword::Not | Keyword::Between | Keyword::In),
-                Tok::Eq | Tok::Ne | Tok::Lt | Tok::Le | Tok::Gt | Tok::Ge | Tok::Plus | Tok::Minus => true,
+                Tok::Keyword(k) => matches!(
+                    k,
+                    Keyword::And | Keyword::Or | Keyword::Not | Keyword::Between | Keyword::In
+                ),
+                Tok::Eq
+                | Tok::Ne
+                | Tok::Lt
+                | Tok::Le
+                | Tok::Gt
+                | Tok::Ge
+                | Tok::Plus
+                | Tok::Minus => true,
                 Tok::Ident => self.toks.get(i + 1).is_some_and(|n| n.tok == Tok::LParen),
                 _ => false,
             };
@@ -166,7 +190,11 @@ impl<'a> Parser<'a> {
     }
 
     fn text(&self, i: usize) -> String {
-        self.toks.get(i).and_then(|t| self.src.get(t.start..t.end)).unwrap_or("").to_string()
+        self.toks
+            .get(i)
+            .and_then(|t| self.src.get(t.start..t.end))
+            .unwrap_or("")
+            .to_string()
     }
 
     fn fail<T>(&self) -> PResult<T> {
@@ -411,7 +439,9 @@ impl<'a> Parser<'a> {
         let mut clauses = Vec::new();
         loop {
             let keyword = match self.peek() {
-                Tok::Keyword(k @ (Keyword::Set | Keyword::Remove | Keyword::Add | Keyword::Delete)) => *k,
+                Tok::Keyword(
+                    k @ (Keyword::Set | Keyword::Remove | Keyword::Add | Keyword::Delete),
+                ) => *k,
                 Tok::Eof if !clauses.is_empty() => return Ok(clauses),
                 _ => return self.fail(),
             };
@@ -440,7 +470,11 @@ impl<'a> Parser<'a> {
                 }
                 let v = self.text(self.pos);
                 self.pos += 1;
-                Ok(if keyword == Keyword::Add { RawAction::Add(path, v) } else { RawAction::Delete(path, v) })
+                Ok(if keyword == Keyword::Add {
+                    RawAction::Add(path, v)
+                } else {
+                    RawAction::Delete(path, v)
+                })
             }
         }
     }
@@ -469,7 +503,11 @@ impl<'a> Parser<'a> {
             RawSetValue::Operand(r) => r,
             _ => return self.fail(),
         };
-        Ok(if plus { RawSetValue::Plus(l, right) } else { RawSetValue::Minus(l, right) })
+        Ok(if plus {
+            RawSetValue::Plus(l, right)
+        } else {
+            RawSetValue::Minus(l, right)
+        })
     }
 
     fn parse_set_term(&mut self) -> PResult<RawSetValue> {

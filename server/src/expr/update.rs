@@ -23,7 +23,9 @@ fn type_error(style: UpdateStyle) -> ExprError {
 
 fn eval_operand(item: &Item, op: &UpdateOperand) -> Result<AttributeValue, ExprError> {
     match op {
-        UpdateOperand::Path(p) => resolve(item, p).cloned().ok_or_else(ExprError::missing_attribute),
+        UpdateOperand::Path(p) => resolve(item, p)
+            .cloned()
+            .ok_or_else(ExprError::missing_attribute),
         UpdateOperand::Value(v) => Ok(v.clone()),
         UpdateOperand::IfNotExists(p, default) => match resolve(item, p) {
             Some(v) => Ok(v.clone()),
@@ -51,7 +53,11 @@ fn eval_set_value(item: &Item, v: &SetValue) -> Result<AttributeValue, ExprError
             let b = eval_operand(item, b)?;
             match (a, b) {
                 (AttributeValue::N(x), AttributeValue::N(y)) => {
-                    let r = if matches!(v, SetValue::Plus(..)) { x.checked_add(&y) } else { x.checked_sub(&y) };
+                    let r = if matches!(v, SetValue::Plus(..)) {
+                        x.checked_add(&y)
+                    } else {
+                        x.checked_sub(&y)
+                    };
                     Ok(AttributeValue::N(r?))
                 }
                 _ => Err(ExprError::wrong_operand_type()),
@@ -72,7 +78,8 @@ fn parent_ok(item: &Item, path: &DocumentPath) -> bool {
     let parent = DocumentPath(parent.to_vec());
     matches!(
         (resolve(item, &parent), last),
-        (Some(AttributeValue::M(_)), PathElement::Attr(_)) | (Some(AttributeValue::L(_)), PathElement::Index(_))
+        (Some(AttributeValue::M(_)), PathElement::Attr(_))
+            | (Some(AttributeValue::L(_)), PathElement::Index(_))
     )
 }
 
@@ -89,7 +96,11 @@ fn difference<T: PartialEq>(a: Vec<T>, b: &[T]) -> Vec<T> {
     a.into_iter().filter(|x| !b.contains(x)).collect()
 }
 
-fn add(existing: Option<&AttributeValue>, v: &AttributeValue, style: UpdateStyle) -> Result<AttributeValue, ExprError> {
+fn add(
+    existing: Option<&AttributeValue>,
+    v: &AttributeValue,
+    style: UpdateStyle,
+) -> Result<AttributeValue, ExprError> {
     use AttributeValue as V;
     let Some(existing) = existing else {
         return Ok(v.clone());
@@ -109,7 +120,11 @@ fn add(existing: Option<&AttributeValue>, v: &AttributeValue, style: UpdateStyle
 }
 
 /// The set left after removing `v`'s elements, or `None` when nothing is left.
-fn delete(existing: &AttributeValue, v: &AttributeValue, style: UpdateStyle) -> Result<Option<AttributeValue>, ExprError> {
+fn delete(
+    existing: &AttributeValue,
+    v: &AttributeValue,
+    style: UpdateStyle,
+) -> Result<Option<AttributeValue>, ExprError> {
     use AttributeValue as V;
     let out = match (existing, v) {
         (V::Ss(a), V::Ss(b)) => V::Ss(difference(a.clone(), b)),
@@ -131,7 +146,9 @@ fn delete(existing: &AttributeValue, v: &AttributeValue, style: UpdateStyle) -> 
 fn put(item: &mut Item, path: &DocumentPath, value: AttributeValue) -> Option<DocumentPath> {
     let (last, parent) = path.0.split_last()?;
     if parent.is_empty() {
-        let PathElement::Attr(a) = last else { return None };
+        let PathElement::Attr(a) = last else {
+            return None;
+        };
         item.insert(a.clone(), value);
         return Some(path.clone());
     }
@@ -171,7 +188,9 @@ fn put(item: &mut Item, path: &DocumentPath, value: AttributeValue) -> Option<Do
 }
 
 fn remove(item: &mut Item, path: &DocumentPath) {
-    let Some((last, parent)) = path.0.split_last() else { return };
+    let Some((last, parent)) = path.0.split_last() else {
+        return;
+    };
     if parent.is_empty() {
         if let PathElement::Attr(a) = last {
             item.remove(a);

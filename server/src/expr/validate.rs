@@ -29,7 +29,13 @@ pub(crate) struct Ctx<'a> {
 
 type VResult<T> = Result<T, ExprError>;
 
-const CONDITION_FUNCTIONS: [&str; 5] = ["attribute_exists", "attribute_not_exists", "attribute_type", "begins_with", "contains"];
+const CONDITION_FUNCTIONS: [&str; 5] = [
+    "attribute_exists",
+    "attribute_not_exists",
+    "attribute_type",
+    "begins_with",
+    "contains",
+];
 const UPDATE_FUNCTIONS: [&str; 2] = ["if_not_exists", "list_append"];
 
 impl Ctx<'_> {
@@ -46,7 +52,9 @@ impl Ctx<'_> {
     }
 
     fn misused(&self, f: &str) -> ExprError {
-        self.err(format!("The function is not allowed to be used this way in an expression; function: {f}"))
+        self.err(format!(
+            "The function is not allowed to be used this way in an expression; function: {f}"
+        ))
     }
 
     fn value(&mut self, name: &str) -> VResult<AttributeValue> {
@@ -87,16 +95,23 @@ impl Ctx<'_> {
         for e in &raw.0 {
             match e {
                 RawElem::Ident(s) if is_reserved(s) => {
-                    return Err(self.err(format!("Attribute name is a reserved keyword; reserved keyword: {s}")))
+                    return Err(self.err(format!(
+                        "Attribute name is a reserved keyword; reserved keyword: {s}"
+                    )))
                 }
                 RawElem::Index(d) if d.parse::<i32>().is_err() => {
-                    return Err(self.err(format!("List index is not within the allowable range; index: [{d}]")))
+                    return Err(self.err(format!(
+                        "List index is not within the allowable range; index: [{d}]"
+                    )))
                 }
                 _ => {}
             }
         }
         if raw.0.len() > MAX_PATH_DEPTH {
-            return Err(self.err(format!("The document path has too many nesting levels; nesting levels: {}", raw.0.len())));
+            return Err(self.err(format!(
+                "The document path has too many nesting levels; nesting levels: {}",
+                raw.0.len()
+            )));
         }
         Ok(())
     }
@@ -121,12 +136,37 @@ pub(crate) fn java_value(v: &AttributeValue) -> String {
         match v {
             AttributeValue::S(s) => s.clone(),
             AttributeValue::N(n) => n.to_string(),
-            AttributeValue::B(b) => format!("java.nio.HeapByteBuffer[pos=0 lim={} cap={}]", b.len(), b.len()),
+            AttributeValue::B(b) => format!(
+                "java.nio.HeapByteBuffer[pos=0 lim={} cap={}]",
+                b.len(),
+                b.len()
+            ),
             AttributeValue::Ss(v) => format!("[{}]", v.join(", ")),
-            AttributeValue::Ns(v) => format!("[{}]", v.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", ")),
-            AttributeValue::Bs(v) => format!("[{}]", v.iter().map(|b| format!("java.nio.HeapByteBuffer[pos=0 lim={0} cap={0}]", b.len())).collect::<Vec<_>>().join(", ")),
-            AttributeValue::M(m) => format!("{{{}}}", m.iter().map(|(k, v)| format!("{k}={}", java_value(v))).collect::<Vec<_>>().join(", ")),
-            AttributeValue::L(l) => format!("[{}]", l.iter().map(java_value).collect::<Vec<_>>().join(", ")),
+            AttributeValue::Ns(v) => format!(
+                "[{}]",
+                v.iter()
+                    .map(|n| n.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            AttributeValue::Bs(v) => format!(
+                "[{}]",
+                v.iter()
+                    .map(|b| format!("java.nio.HeapByteBuffer[pos=0 lim={0} cap={0}]", b.len()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            AttributeValue::M(m) => format!(
+                "{{{}}}",
+                m.iter()
+                    .map(|(k, v)| format!("{k}={}", java_value(v)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            AttributeValue::L(l) => format!(
+                "[{}]",
+                l.iter().map(java_value).collect::<Vec<_>>().join(", ")
+            ),
             AttributeValue::Null => "true".into(),
             AttributeValue::Bool(b) => b.to_string(),
         }
@@ -138,7 +178,9 @@ pub(crate) fn java_value(v: &AttributeValue) -> String {
 
 fn op_has_double_parens(o: &RawOperand) -> bool {
     match o {
-        RawOperand::Paren(inner) => matches!(**inner, RawOperand::Paren(_)) || op_has_double_parens(inner),
+        RawOperand::Paren(inner) => {
+            matches!(**inner, RawOperand::Paren(_)) || op_has_double_parens(inner)
+        }
         RawOperand::Func(_, args) => args.iter().any(op_has_double_parens),
         _ => false,
     }
@@ -146,12 +188,16 @@ fn op_has_double_parens(o: &RawOperand) -> bool {
 
 fn cond_has_double_parens(c: &RawCond) -> bool {
     match c {
-        RawCond::Paren(inner) => matches!(**inner, RawCond::Paren(_)) || cond_has_double_parens(inner),
+        RawCond::Paren(inner) => {
+            matches!(**inner, RawCond::Paren(_)) || cond_has_double_parens(inner)
+        }
         RawCond::Compare(_, l, r) => op_has_double_parens(l) || op_has_double_parens(r),
         RawCond::Between(a, b, c) => [a, b, c].into_iter().any(op_has_double_parens),
         RawCond::In(a, l) => op_has_double_parens(a) || l.iter().any(op_has_double_parens),
         RawCond::Call(_, args) => args.iter().any(op_has_double_parens),
-        RawCond::And(l, r) | RawCond::Or(l, r) => cond_has_double_parens(l) || cond_has_double_parens(r),
+        RawCond::And(l, r) | RawCond::Or(l, r) => {
+            cond_has_double_parens(l) || cond_has_double_parens(r)
+        }
         RawCond::Not(_) => {
             let mut c = c;
             while let RawCond::Not(i) = c {
@@ -165,8 +211,12 @@ fn cond_has_double_parens(c: &RawCond) -> bool {
 fn set_value_has_double_parens(v: &RawSetValue) -> bool {
     match v {
         RawSetValue::Operand(o) => op_has_double_parens(o),
-        RawSetValue::Plus(l, r) | RawSetValue::Minus(l, r) => op_has_double_parens(l) || op_has_double_parens(r),
-        RawSetValue::Paren(inner) => matches!(**inner, RawSetValue::Paren(_)) || set_value_has_double_parens(inner),
+        RawSetValue::Plus(l, r) | RawSetValue::Minus(l, r) => {
+            op_has_double_parens(l) || op_has_double_parens(r)
+        }
+        RawSetValue::Paren(inner) => {
+            matches!(**inner, RawSetValue::Paren(_)) || set_value_has_double_parens(inner)
+        }
     }
 }
 
@@ -186,8 +236,12 @@ fn check_cond_names(c: &RawCond, ctx: &Ctx) -> VResult<()> {
             check_cond_operand(l, ctx)?;
             check_cond_operand(r, ctx)
         }
-        RawCond::Between(a, b, c) => [a, b, c].into_iter().try_for_each(|o| check_cond_operand(o, ctx)),
-        RawCond::In(a, l) => std::iter::once(a).chain(l).try_for_each(|o| check_cond_operand(o, ctx)),
+        RawCond::Between(a, b, c) => [a, b, c]
+            .into_iter()
+            .try_for_each(|o| check_cond_operand(o, ctx)),
+        RawCond::In(a, l) => std::iter::once(a)
+            .chain(l)
+            .try_for_each(|o| check_cond_operand(o, ctx)),
         RawCond::Call(name, args) => {
             if !CONDITION_FUNCTIONS.contains(&name.as_str()) {
                 return Err(function_name_error(name, ctx, true));
@@ -211,8 +265,11 @@ fn check_cond_names(c: &RawCond, ctx: &Ctx) -> VResult<()> {
 /// The error for a function that may not stand where it stands in a condition.
 fn function_name_error(name: &str, ctx: &Ctx, as_condition: bool) -> ExprError {
     if UPDATE_FUNCTIONS.contains(&name) {
-        ctx.err(format!("The function is not allowed in a condition expression; function: {name}"))
-    } else if name == "size" && as_condition || CONDITION_FUNCTIONS.contains(&name) && !as_condition {
+        ctx.err(format!(
+            "The function is not allowed in a condition expression; function: {name}"
+        ))
+    } else if name == "size" && as_condition || CONDITION_FUNCTIONS.contains(&name) && !as_condition
+    {
         ctx.misused(name)
     } else {
         ctx.err(format!("Invalid function name; function: {name}"))
@@ -244,7 +301,8 @@ fn resolve_operand(o: &RawOperand, ctx: &mut Ctx) -> VResult<Operand> {
                 return Err(ctx.count_err(name, args.len()));
             }
             let arg = resolve_operand(&args[0], ctx)?;
-            if let Some(t @ (ValueType::N | ValueType::Bool | ValueType::Null)) = static_type(&arg) {
+            if let Some(t @ (ValueType::N | ValueType::Bool | ValueType::Null)) = static_type(&arg)
+            {
                 return Err(ctx.operand_type_err("size", t.tag()));
             }
             Ok(Operand::Size(Box::new(arg)))
@@ -289,8 +347,14 @@ fn resolve_cond(c: &RawCond, ctx: &mut Ctx) -> VResult<Condition> {
         }
     }
     let mut out = match c {
-        RawCond::And(l, r) => Condition::And(Box::new(resolve_cond(l, ctx)?), Box::new(resolve_cond(r, ctx)?)),
-        RawCond::Or(l, r) => Condition::Or(Box::new(resolve_cond(l, ctx)?), Box::new(resolve_cond(r, ctx)?)),
+        RawCond::And(l, r) => Condition::And(
+            Box::new(resolve_cond(l, ctx)?),
+            Box::new(resolve_cond(r, ctx)?),
+        ),
+        RawCond::Or(l, r) => Condition::Or(
+            Box::new(resolve_cond(l, ctx)?),
+            Box::new(resolve_cond(r, ctx)?),
+        ),
         leaf => resolve_leaf(leaf, ctx)?,
     };
     for _ in 0..nots {
@@ -330,10 +394,16 @@ fn resolve_leaf(c: &RawCond, ctx: &mut Ctx) -> VResult<Condition> {
         }
         RawCond::In(a, list) => {
             if list.len() > 100 {
-                return Err(ctx.err(format!("The IN operator is provided with too many operands; number of operands: {}", list.len())));
+                return Err(ctx.err(format!(
+                    "The IN operator is provided with too many operands; number of operands: {}",
+                    list.len()
+                )));
             }
             let a = resolve_operand(a, ctx)?;
-            let list = list.iter().map(|o| resolve_operand(o, ctx)).collect::<VResult<Vec<_>>>()?;
+            let list = list
+                .iter()
+                .map(|o| resolve_operand(o, ctx))
+                .collect::<VResult<Vec<_>>>()?;
             check_distinct("IN", &a, &list.iter().collect::<Vec<_>>(), ctx)?;
             Condition::In(a, list)
         }
@@ -350,16 +420,25 @@ fn resolve_call(name: &str, args: &[RawOperand], ctx: &mut Ctx) -> VResult<Condi
     if args.len() != want {
         return Err(ctx.count_err(name, args.len()));
     }
-    let ops = args.iter().map(|o| resolve_operand(o, ctx)).collect::<VResult<Vec<_>>>()?;
+    let ops = args
+        .iter()
+        .map(|o| resolve_operand(o, ctx))
+        .collect::<VResult<Vec<_>>>()?;
     let mut ops = ops.into_iter();
     let (Some(first), second) = (ops.next(), ops.next()) else {
         return Err(ctx.count_err(name, 0));
     };
     if want == 1 {
         let Operand::Path(p) = first else {
-            return Err(ctx.err(format!("Operator or function requires a document path; operator or function: {name}")));
+            return Err(ctx.err(format!(
+                "Operator or function requires a document path; operator or function: {name}"
+            )));
         };
-        return Ok(if name == "attribute_exists" { Condition::AttributeExists(p) } else { Condition::AttributeNotExists(p) });
+        return Ok(if name == "attribute_exists" {
+            Condition::AttributeExists(p)
+        } else {
+            Condition::AttributeNotExists(p)
+        });
     }
     let Some(second) = second else {
         return Err(ctx.count_err(name, 1));
@@ -440,7 +519,9 @@ pub(crate) fn update(clauses: &[RawClause], ctx: &mut Ctx) -> VResult<Update> {
                 ctx.check_path(p)?;
                 check_set_value_names(v, ctx)?;
             }
-            RawAction::Remove(p) | RawAction::Add(p, _) | RawAction::Delete(p, _) => ctx.check_path(p)?,
+            RawAction::Remove(p) | RawAction::Add(p, _) | RawAction::Delete(p, _) => {
+                ctx.check_path(p)?
+            }
         }
     }
     let mut seen = HashSet::new();
@@ -452,14 +533,19 @@ pub(crate) fn update(clauses: &[RawClause], ctx: &mut Ctx) -> VResult<Update> {
                 Keyword::Add => "ADD",
                 _ => "DELETE",
             };
-            return Err(ctx.err(format!("The \"{name}\" section can only be used once in an update expression;")));
+            return Err(ctx.err(format!(
+                "The \"{name}\" section can only be used once in an update expression;"
+            )));
         }
     }
     // Phase 5: target paths, their overlaps, then operands.
     let mut targets = Vec::with_capacity(actions.len());
     for a in &actions {
         let p = match a {
-            RawAction::Set(p, _) | RawAction::Remove(p) | RawAction::Add(p, _) | RawAction::Delete(p, _) => p,
+            RawAction::Set(p, _)
+            | RawAction::Remove(p)
+            | RawAction::Add(p, _)
+            | RawAction::Delete(p, _) => p,
         };
         targets.push(ctx.path(p)?);
     }
@@ -493,7 +579,10 @@ pub(crate) fn update(clauses: &[RawClause], ctx: &mut Ctx) -> VResult<Update> {
             }
         });
     }
-    Ok(Update { actions: out, style: UpdateStyle::Expression })
+    Ok(Update {
+        actions: out,
+        style: UpdateStyle::Expression,
+    })
 }
 
 fn check_set_value_names(v: &RawSetValue, ctx: &Ctx) -> VResult<()> {
@@ -518,11 +607,14 @@ fn check_update_operand(o: &RawOperand, ctx: &Ctx, top: bool) -> VResult<()> {
                 "list_append" if top => {}
                 "list_append" => return Err(ctx.misused(name)),
                 n if n == "size" || CONDITION_FUNCTIONS.contains(&n) => {
-                    return Err(ctx.err(format!("The function is not allowed in an update expression; function: {name}")))
+                    return Err(ctx.err(format!(
+                        "The function is not allowed in an update expression; function: {name}"
+                    )))
                 }
                 _ => return Err(ctx.err(format!("Invalid function name; function: {name}"))),
             }
-            args.iter().try_for_each(|a| check_update_operand(a, ctx, false))
+            args.iter()
+                .try_for_each(|a| check_update_operand(a, ctx, false))
         }
     }
 }
@@ -532,7 +624,11 @@ fn resolve_set_value(v: &RawSetValue, ctx: &mut Ctx) -> VResult<SetValue> {
         RawSetValue::Operand(o) => SetValue::Operand(resolve_update_operand(o, ctx)?),
         RawSetValue::Paren(i) => resolve_set_value(i, ctx)?,
         RawSetValue::Plus(l, r) | RawSetValue::Minus(l, r) => {
-            let sym = if matches!(v, RawSetValue::Plus(..)) { "+" } else { "-" };
+            let sym = if matches!(v, RawSetValue::Plus(..)) {
+                "+"
+            } else {
+                "-"
+            };
             let l = resolve_update_operand(l, ctx)?;
             let r = resolve_update_operand(r, ctx)?;
             for o in [&l, &r] {
@@ -593,7 +689,8 @@ pub(crate) fn check_overlaps(paths: &[DocumentPath], ctx: &Ctx) -> VResult<()> {
                 match (x, y) {
                     (PathElement::Attr(a), PathElement::Attr(b)) if a == b => {}
                     (PathElement::Index(a), PathElement::Index(b)) if a == b => {}
-                    (PathElement::Attr(_), PathElement::Attr(_)) | (PathElement::Index(_), PathElement::Index(_)) => {
+                    (PathElement::Attr(_), PathElement::Attr(_))
+                    | (PathElement::Index(_), PathElement::Index(_)) => {
                         diverged = true;
                         break;
                     }
@@ -624,7 +721,10 @@ pub(crate) fn projection(raw: &[RawPath], ctx: &mut Ctx) -> VResult<Projection> 
     for p in raw {
         ctx.check_path(p)?;
     }
-    let paths = raw.iter().map(|p| ctx.path(p)).collect::<VResult<Vec<_>>>()?;
+    let paths = raw
+        .iter()
+        .map(|p| ctx.path(p))
+        .collect::<VResult<Vec<_>>>()?;
     check_overlaps(&paths, ctx)?;
     Ok(Projection { paths })
 }

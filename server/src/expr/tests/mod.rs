@@ -24,11 +24,17 @@ pub(crate) fn s(x: &str) -> AttributeValue {
 }
 
 pub(crate) fn item(pairs: &[(&str, AttributeValue)]) -> Item {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect()
 }
 
 pub(crate) fn values(pairs: &[(&str, AttributeValue)]) -> HashMap<String, AttributeValue> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect()
 }
 
 fn b64(s: &str) -> Bytes {
@@ -49,8 +55,16 @@ fn b64(s: &str) -> Bytes {
 
 /// DynamoDB JSON (binaries in base64) to a value.
 pub(crate) fn from_json(v: &serde_json::Value) -> AttributeValue {
-    let (tag, x) = v.as_object().and_then(|o| o.iter().next()).expect("typed value");
-    let strs = || x.as_array().expect("array").iter().map(|e| e.as_str().expect("str").to_string());
+    let (tag, x) = v
+        .as_object()
+        .and_then(|o| o.iter().next())
+        .expect("typed value");
+    let strs = || {
+        x.as_array()
+            .expect("array")
+            .iter()
+            .map(|e| e.as_str().expect("str").to_string())
+    };
     match tag.as_str() {
         "S" => AttributeValue::S(x.as_str().expect("S").to_string()),
         "N" => n(x.as_str().expect("N")),
@@ -68,7 +82,9 @@ pub(crate) fn from_json(v: &serde_json::Value) -> AttributeValue {
 
 /// An item from DynamoDB JSON; `null` (no item) is the empty map.
 pub(crate) fn item_from_json(v: &serde_json::Value) -> Item {
-    v.as_object().map(|o| o.iter().map(|(k, v)| (k.clone(), from_json(v))).collect()).unwrap_or_default()
+    v.as_object()
+        .map(|o| o.iter().map(|(k, v)| (k.clone(), from_json(v))).collect())
+        .unwrap_or_default()
 }
 
 pub(crate) fn same_item(a: &Item, b: &Item) -> bool {

@@ -12,15 +12,21 @@ use crate::model::{AttributeValue, Item};
 const CASES: &str = include_str!("cases.jsonl");
 
 fn str_map(v: Option<&Value>) -> Option<HashMap<String, String>> {
-    v.and_then(Value::as_object).map(|o| o.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string())).collect())
+    v.and_then(Value::as_object).map(|o| {
+        o.iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+            .collect()
+    })
 }
 
 fn value_map(v: Option<&Value>) -> Option<HashMap<String, AttributeValue>> {
-    v.and_then(Value::as_object).map(|o| o.iter().map(|(k, v)| (k.clone(), from_json(v))).collect())
+    v.and_then(Value::as_object)
+        .map(|o| o.iter().map(|(k, v)| (k.clone(), from_json(v))).collect())
 }
 
 fn value_list(v: Option<&Value>) -> Option<Vec<AttributeValue>> {
-    v.and_then(Value::as_array).map(|a| a.iter().map(from_json).collect())
+    v.and_then(Value::as_array)
+        .map(|a| a.iter().map(from_json).collect())
 }
 
 /// The item as stored before the request; the key alone when the case has none.
@@ -53,16 +59,29 @@ fn check(c: &Value, index: usize) -> Result<(), String> {
     let err_matches = |e: &ExprError| match want_err {
         Some(w) if e.to_string() == w => Ok(()),
         Some(w) => Err(format!("error {e:?}\n   want {w:?}")),
-        None => Err(format!("unexpected error {:?}, want {}", e.to_string(), c["expect"])),
+        None => Err(format!(
+            "unexpected error {:?}, want {}",
+            e.to_string(),
+            c["expect"]
+        )),
     };
     match kind {
         "condition" => {
-            let input = ExpressionInput { condition: expr, names: names.as_ref(), values: values.as_ref(), ..Default::default() };
+            let input = ExpressionInput {
+                condition: expr,
+                names: names.as_ref(),
+                values: values.as_ref(),
+                ..Default::default()
+            };
             let parsed = match parse(&input) {
                 Ok(p) => p,
                 Err(e) => return err_matches(&e),
             };
-            let got = parsed.condition.ok_or("no condition")?.evaluate(&evaluated_item(c)).map_err(|e| e.to_string())?;
+            let got = parsed
+                .condition
+                .ok_or("no condition")?
+                .evaluate(&evaluated_item(c))
+                .map_err(|e| e.to_string())?;
             match c["expect"].as_bool() {
                 Some(w) if w == got => Ok(()),
                 _ => Err(format!("evaluated to {got}, want {}", c["expect"])),
@@ -70,8 +89,13 @@ fn check(c: &Value, index: usize) -> Result<(), String> {
         }
         "update" => {
             let cond = c.get("condition").and_then(Value::as_str);
-            let input =
-                ExpressionInput { update: expr, condition: cond, names: names.as_ref(), values: values.as_ref(), ..Default::default() };
+            let input = ExpressionInput {
+                update: expr,
+                condition: cond,
+                names: names.as_ref(),
+                values: values.as_ref(),
+                ..Default::default()
+            };
             let parsed = match parse(&input) {
                 Ok(p) => p,
                 Err(e) => return err_matches(&e),
@@ -84,7 +108,11 @@ fn check(c: &Value, index: usize) -> Result<(), String> {
             if let Some(cond) = parsed.condition {
                 let existing = evaluated_item(c);
                 if !cond.evaluate(&existing).map_err(|e| e.to_string())? {
-                    return if c["expect"].get("condition_failed").is_some() { Ok(()) } else { Err("condition failed".into()) };
+                    return if c["expect"].get("condition_failed").is_some() {
+                        Ok(())
+                    } else {
+                        Err("condition failed".into())
+                    };
                 }
             }
             let mut new = old.clone();
@@ -102,8 +130,12 @@ fn check(c: &Value, index: usize) -> Result<(), String> {
             // DynamoDB Local answers UPDATED_OLD/NEW with the whole top-level attribute of each
             // updated path that exists in the item before (OLD) or after (NEW) the update.
             for (key, from) in [("updated_old", &old), ("updated_new", &new)] {
-                let tops: Vec<DocumentPath> =
-                    paths.iter().filter(|p| resolve(from, p).is_some()).filter_map(|p| p.top()).map(DocumentPath::attr).collect();
+                let tops: Vec<DocumentPath> = paths
+                    .iter()
+                    .filter(|p| resolve(from, p).is_some())
+                    .filter_map(|p| p.top())
+                    .map(DocumentPath::attr)
+                    .collect();
                 let got = project(from, &tops);
                 let want = item_from_json(&c["expect"][key]);
                 if !same_item(&got, &want) && !has_note(c) {
@@ -113,12 +145,19 @@ fn check(c: &Value, index: usize) -> Result<(), String> {
             Ok(())
         }
         "projection" => {
-            let input = ExpressionInput { projection: expr, names: names.as_ref(), ..Default::default() };
+            let input = ExpressionInput {
+                projection: expr,
+                names: names.as_ref(),
+                ..Default::default()
+            };
             let parsed = match parse(&input) {
                 Ok(p) => p,
                 Err(e) => return err_matches(&e),
             };
-            let got = parsed.projection.ok_or("no projection")?.apply(&evaluated_item(c));
+            let got = parsed
+                .projection
+                .ok_or("no projection")?
+                .apply(&evaluated_item(c));
             let want = item_from_json(&c["expect"]["item"]);
             if same_item(&got, &want) {
                 Ok(())
@@ -153,16 +192,22 @@ fn check(c: &Value, index: usize) -> Result<(), String> {
                     ExpectedAttribute {
                         value: v.get("Value").map(from_json),
                         exists: v.get("Exists").and_then(Value::as_bool),
-                        comparison_operator: v.get("ComparisonOperator").and_then(Value::as_str).map(str::to_string),
+                        comparison_operator: v
+                            .get("ComparisonOperator")
+                            .and_then(Value::as_str)
+                            .map(str::to_string),
                         attribute_value_list: value_list(v.get("AttributeValueList")),
                     },
                 );
             }
-            let cond = match legacy::expected_to_condition(&map, c.get("op").and_then(Value::as_str)) {
-                Ok(cond) => cond,
-                Err(e) => return err_matches(&e),
-            };
-            let got = cond.evaluate(&evaluated_item(c)).map_err(|e| e.to_string())?;
+            let cond =
+                match legacy::expected_to_condition(&map, c.get("op").and_then(Value::as_str)) {
+                    Ok(cond) => cond,
+                    Err(e) => return err_matches(&e),
+                };
+            let got = cond
+                .evaluate(&evaluated_item(c))
+                .map_err(|e| e.to_string())?;
             match c["expect"].as_bool() {
                 Some(w) if w == got => Ok(()),
                 _ => Err(format!("evaluated to {got}, want {}", c["expect"])),
@@ -174,16 +219,22 @@ fn check(c: &Value, index: usize) -> Result<(), String> {
                 map.insert(
                     k.clone(),
                     LegacyCondition {
-                        comparison_operator: v["ComparisonOperator"].as_str().unwrap_or("").to_string(),
+                        comparison_operator: v["ComparisonOperator"]
+                            .as_str()
+                            .unwrap_or("")
+                            .to_string(),
                         attribute_value_list: value_list(v.get("AttributeValueList")),
                     },
                 );
             }
-            let cond = match legacy::conditions_to_condition(&map, c.get("op").and_then(Value::as_str)) {
-                Ok(cond) => cond,
-                Err(e) => return err_matches(&e),
-            };
-            let got = cond.evaluate(&evaluated_item(c)).map_err(|e| e.to_string())?;
+            let cond =
+                match legacy::conditions_to_condition(&map, c.get("op").and_then(Value::as_str)) {
+                    Ok(cond) => cond,
+                    Err(e) => return err_matches(&e),
+                };
+            let got = cond
+                .evaluate(&evaluated_item(c))
+                .map_err(|e| e.to_string())?;
             match c["expect"].as_bool() {
                 Some(w) if w == got => Ok(()),
                 _ => Err(format!("evaluated to {got}, want {}", c["expect"])),
@@ -222,8 +273,12 @@ fn check(c: &Value, index: usize) -> Result<(), String> {
             }
         }
         "attributes_to_get" => {
-            let names: Vec<String> =
-                c["names"].as_array().ok_or("names")?.iter().map(|v| v.as_str().unwrap_or("").to_string()).collect();
+            let names: Vec<String> = c["names"]
+                .as_array()
+                .ok_or("names")?
+                .iter()
+                .map(|v| v.as_str().unwrap_or("").to_string())
+                .collect();
             let p = match legacy::attributes_to_get(&names) {
                 Ok(p) => p,
                 Err(e) => return err_matches(&e),
@@ -238,11 +293,32 @@ fn check(c: &Value, index: usize) -> Result<(), String> {
         }
         "mixing" => {
             let p = c["params"].as_object().ok_or("params")?;
-            let order_legacy =
-                ["AttributeUpdates", "Expected", "AttributesToGet", "QueryFilter", "ScanFilter", "ConditionalOperator", "KeyConditions"];
-            let order_expr = ["UpdateExpression", "ConditionExpression", "ProjectionExpression", "FilterExpression", "KeyConditionExpression"];
-            let legacy: Vec<&str> = order_legacy.iter().copied().filter(|k| p.contains_key(*k)).collect();
-            let exprs: Vec<&str> = order_expr.iter().copied().filter(|k| p.contains_key(*k)).collect();
+            let order_legacy = [
+                "AttributeUpdates",
+                "Expected",
+                "AttributesToGet",
+                "QueryFilter",
+                "ScanFilter",
+                "ConditionalOperator",
+                "KeyConditions",
+            ];
+            let order_expr = [
+                "UpdateExpression",
+                "ConditionExpression",
+                "ProjectionExpression",
+                "FilterExpression",
+                "KeyConditionExpression",
+            ];
+            let legacy: Vec<&str> = order_legacy
+                .iter()
+                .copied()
+                .filter(|k| p.contains_key(*k))
+                .collect();
+            let exprs: Vec<&str> = order_expr
+                .iter()
+                .copied()
+                .filter(|k| p.contains_key(*k))
+                .collect();
             match legacy::check_no_mixing(&legacy, &exprs) {
                 Ok(()) if want_err.is_none() => Ok(()),
                 Ok(()) => Err(format!("no error, want {}", c["expect"])),
@@ -261,12 +337,21 @@ fn dynamodb_local_answers() {
         let c: Value = serde_json::from_str(line).expect("cases.jsonl line");
         count += 1;
         if let Err(why) = check(&c, i) {
-            let what = c.get("expr").or_else(|| c.get("expected")).or_else(|| c.get("updates")).or_else(|| c.get("params"));
+            let what = c
+                .get("expr")
+                .or_else(|| c.get("expected"))
+                .or_else(|| c.get("updates"))
+                .or_else(|| c.get("params"));
             let mut shown = what.map(|v| v.to_string()).unwrap_or_default();
             shown.truncate(160);
             failures.push(format!("case {i} ({}) {shown}\n   {why}", c["kind"]));
         }
     }
     assert!(count > 600, "cases.jsonl has {count} cases");
-    assert!(failures.is_empty(), "{} of {count} cases differ from DynamoDB:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {count} cases differ from DynamoDB:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
