@@ -125,7 +125,8 @@ cond('a IN (' + ', '.join(':v%d' % i for i in range(100)) + ')', {k: v for k, v 
 cond('a IN (' + ', '.join(':v%d' % i for i in range(101)) + ')', vals)
 for e, v in [('a BETWEEN :lo AND :hi', {':lo': N(5), ':hi': N(1)}), ('a BETWEEN :lo AND :hi', {':lo': N(1), ':hi': S('x')}),
              ('a BETWEEN :lo AND :hi', {':lo': S('b'), ':hi': S('a')}), ('a BETWEEN :lo AND :hi', {':lo': N(1), ':hi': N(1)}),
-             ('a BETWEEN :lo AND :hi', {':lo': N(0), ':hi': N(2)}), ('s BETWEEN :lo AND :hi', {':lo': S('a'), ':hi': S('b')})]:
+             ('a BETWEEN :lo AND :hi', {':lo': N(0), ':hi': N(2)}), ('s BETWEEN :lo AND :hi', {':lo': S('a'), ':hi': S('b')}),
+             ('b BETWEEN :lo AND :hi', {':lo': B('b'), ':hi': B('a')}), ('b BETWEEN :lo AND :hi', {':lo': B('a'), ':hi': S('a')})]:
     cond(e, v)
 # phase order inside one expression
 for e in ['((a = :v)) AND foo(a)', 'foo(a) AND ((a = :v))', 'name = :v AND foo(a)', 'size(a) AND name = :v',
@@ -268,6 +269,8 @@ req('query', KeyConditionExpression='pk = :w', FilterExpression='a = :v', Projec
 req('query', KeyConditionExpression='pk = = :v', ProjectionExpression='name', ExpressionAttributeValues=SV)
 req('query', KeyConditionExpression='pk = :v' + ' ' * 5000, ExpressionAttributeValues=SV)
 req('query', KeyConditionExpression='name = :v', ExpressionAttributeValues=SV)
+req('scan', ExpressionAttributeNames={'#a': 'a'})
+req('scan', ProjectionExpression='a', ExpressionAttributeNames={'#a': 'a'})
 
 # ==== legacy parameters ====
 LI = {'a': N(1), 's': S('abc'), 'ss': SS('x', 'y'), 'l': L(N(1))}
