@@ -550,8 +550,10 @@ pub(crate) fn update(clauses: &[RawClause], ctx: &mut Ctx) -> VResult<Update> {
         targets.push(ctx.path(p)?);
     }
     check_overlaps(&targets, ctx)?;
+    // DynamoDB checks the operands of the actions from the last one to the first (so with
+    // several faulty actions it reports the last).
     let mut out = Vec::with_capacity(actions.len());
-    for (a, path) in actions.into_iter().zip(targets) {
+    for (a, path) in actions.into_iter().zip(targets).rev() {
         out.push(match a {
             RawAction::Set(_, v) => UpdateAction::Set(path, resolve_set_value(v, ctx)?),
             RawAction::Remove(_) => UpdateAction::Remove(path),
@@ -579,6 +581,7 @@ pub(crate) fn update(clauses: &[RawClause], ctx: &mut Ctx) -> VResult<Update> {
             }
         });
     }
+    out.reverse();
     Ok(Update {
         actions: out,
         style: UpdateStyle::Expression,
@@ -653,11 +656,14 @@ fn resolve_update_operand(o: &RawOperand, ctx: &mut Ctx) -> VResult<UpdateOperan
         RawOperand::Value(v) => Ok(UpdateOperand::Value(ctx.value(v)?)),
         RawOperand::Paren(i) => resolve_update_operand(i, ctx),
         RawOperand::Func(name, args) => {
-            if args.len() != 2 {
-                return Err(ctx.count_err(name, args.len()));
-            }
-            let a = resolve_update_operand(&args[0], ctx)?;
-            let b = resolve_update_operand(&args[1], ctx)?;
+            // Arguments first: `list_append(:undefined)` reports the placeholder, not the count.
+            let resolved = args
+                .iter()
+                .map(|a| resolve_update_operand(a, ctx))
+                .collect::<VResult<Vec<_>>>()?;
+            let [a, b]: [UpdateOperand; 2] = resolved
+                .try_into()
+                .map_err(|_| ctx.count_err(name, args.len()))?;
             if name == "if_not_exists" {
                 let UpdateOperand::Path(p) = a else {
                     return Err(ctx.err(format!("Operator or function requires a document path; operator or function: {name}")));

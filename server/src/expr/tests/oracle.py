@@ -240,6 +240,11 @@ upd('SET a = :v', {':v': N(1), 'bad': N(1)}, item=U, condition='a = = :v')
 upd('SET a = :v', {':v': N(1), ':u': N(1)}, item=U, condition='a = :v')
 upd('SET a = :v', V1, {'#c': 'a'}, item=U, condition='#c = :v')
 upd('SET b = #x, a = :w, a = :v', V1, item=U)
+for e in ['SET b = list_append(:w), a = :v + :v', 'SET a = :v + :v, b = list_append(:w), c = :v',
+          'SET c = :v + :v, b = :w, a = :v', 'SET a = :w, b = :v + :v, c = :v', 'SET a = :v, b = :v + :v, c = :w',
+          'ADD a :w, b :v, c :v', 'SET x = :v + :v ADD a :w', 'ADD a :w SET x = :v + :v', 'SET a = :w + :v, b = :v',
+          'SET a = :v + :w, b = :v']:
+    upd(e, {':v': S('x')}, item=U)
 upd('SET a = if_not_exists(:v, :v), a = :v', V1, item=U)
 
 # ==== projections ====
