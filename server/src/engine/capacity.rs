@@ -43,9 +43,7 @@ pub fn write_units(old_bytes: usize, new_bytes: usize) -> f64 {
     old_bytes.max(new_bytes).div_ceil(WRITE_UNIT).max(1) as f64
 }
 
-pub fn consumed(table: &str, mode: ReturnCapacity, units: f64, is_write: bool) -> Option<ConsumedCapacity> {
-    // DynamoDB reports the split by read/write units only inside the INDEXES breakdown.
-    let (read, write) = if is_write { (None, Some(units)) } else { (Some(units), None) };
+pub fn consumed(table: &str, mode: ReturnCapacity, units: f64) -> Option<ConsumedCapacity> {
     match mode {
         ReturnCapacity::None => None,
         ReturnCapacity::Total => Some(ConsumedCapacity {
@@ -58,7 +56,7 @@ pub fn consumed(table: &str, mode: ReturnCapacity, units: f64, is_write: bool) -
             capacity_units: units,
             read_capacity_units: None,
             write_capacity_units: None,
-            table: Some(Capacity { capacity_units: units, read_capacity_units: read, write_capacity_units: write }),
+            table: Some(Capacity { capacity_units: units, read_capacity_units: None, write_capacity_units: None }),
         }),
     }
 }

@@ -104,6 +104,7 @@ fn parse_write_expressions(
     expected: Option<&std::collections::HashMap<String, ExpectedAttributeValue>>,
     conditional_operator: Option<&str>,
     attribute_updates_present: bool,
+    update_allowed: bool,
 ) -> Result<WriteExpressions> {
     let mut legacy_params = Vec::new();
     if expected.is_some() {
@@ -129,6 +130,16 @@ fn parse_write_expressions(
         expr_params.push("ExpressionAttributeValues");
     }
     legacy::check_no_mixing(&legacy_params, &expr_params).map_err(expr_error)?;
+    if values.is_some() && condition.is_none() && update.is_none() {
+        let null = if attribute_updates_present || update_allowed {
+            "UpdateExpression and ConditionExpression are null"
+        } else {
+            "ConditionExpression is null"
+        };
+        return Err(Error::validation(format!(
+            "ExpressionAttributeValues can only be specified when using expressions: {null}"
+        )));
+    }
     let parsed = expr::parse(&ExpressionInput {
         condition,
         update,
@@ -210,7 +221,7 @@ impl Engine {
     }
 
     pub fn put_item(&self, input: PutItemInput) -> Result<WriteItemOutput> {
-        let table = self.table(&input.table_name)?;
+        let table = self.item_table(&input.table_name)?;
         let item = required(&input.item, "item")?;
         let rv = parse_return_values(input.return_values.as_deref(), &[ReturnValues::AllOld])?;
         let return_on_failure = parse_return_on_failure(input.return_values_on_condition_check_failure.as_deref())?;
@@ -228,6 +239,7 @@ impl Engine {
             input.expected.as_ref(),
             input.conditional_operator.as_deref(),
             false,
+            false,
         )?;
 
         let old = {
@@ -240,13 +252,13 @@ impl Engine {
         let units = capacity::write_units(old.as_ref().map(item_size).unwrap_or(0), item_size(item));
         Ok(WriteItemOutput {
             attributes: if rv == ReturnValues::AllOld { old } else { None },
-            consumed_capacity: capacity::consumed(&table.meta.name, rcc, units, true),
+            consumed_capacity: capacity::consumed(&table.meta.name, rcc, units),
             item_collection_metrics: Self::collection_metrics(&table, metrics, item),
         })
     }
 
     pub fn get_item(&self, input: GetItemInput) -> Result<GetItemOutput> {
-        let table = self.table(&input.table_name)?;
+        let table = self.item_table(&input.table_name)?;
         let key = required(&input.key, "key")?;
         let rcc = ReturnCapacity::parse(input.return_consumed_capacity.as_deref())?;
         validate_values(key)?;
@@ -284,11 +296,11 @@ impl Engine {
             (item, None) => item,
             (None, Some(_)) => None,
         };
-        Ok(GetItemOutput { item, consumed_capacity: capacity::consumed(&table.meta.name, rcc, units, false) })
+        Ok(GetItemOutput { item, consumed_capacity: capacity::consumed(&table.meta.name, rcc, units) })
     }
 
     pub fn update_item(&self, input: UpdateItemInput) -> Result<WriteItemOutput> {
-        let table = self.table(&input.table_name)?;
+        let table = self.item_table(&input.table_name)?;
         let key = required(&input.key, "key")?;
         let rv = parse_return_values(
             input.return_values.as_deref(),
@@ -307,6 +319,7 @@ impl Engine {
             input.expected.as_ref(),
             input.conditional_operator.as_deref(),
             input.attribute_updates.is_some(),
+            true,
         )?;
         let update = match (&exprs.parsed.update, &input.attribute_updates) {
             (Some(u), _) => Some(u.clone()),
@@ -351,13 +364,13 @@ impl Engine {
         };
         Ok(WriteItemOutput {
             attributes,
-            consumed_capacity: capacity::consumed(&table.meta.name, rcc, units, true),
+            consumed_capacity: capacity::consumed(&table.meta.name, rcc, units),
             item_collection_metrics: Self::collection_metrics(&table, metrics, key),
         })
     }
 
     pub fn delete_item(&self, input: DeleteItemInput) -> Result<WriteItemOutput> {
-        let table = self.table(&input.table_name)?;
+        let table = self.item_table(&input.table_name)?;
         let key = required(&input.key, "key")?;
         let rv = parse_return_values(input.return_values.as_deref(), &[ReturnValues::AllOld])?;
         let return_on_failure = parse_return_on_failure(input.return_values_on_condition_check_failure.as_deref())?;
@@ -373,6 +386,7 @@ impl Engine {
             input.expected.as_ref(),
             input.conditional_operator.as_deref(),
             false,
+            false,
         )?;
         let encoded = table.meta.key_schema.encode(key)?;
         let old = {
@@ -387,7 +401,7 @@ impl Engine {
         let units = capacity::write_units(old.as_ref().map(item_size).unwrap_or(0), 0);
         Ok(WriteItemOutput {
             attributes: if rv == ReturnValues::AllOld { old } else { None },
-            consumed_capacity: capacity::consumed(&table.meta.name, rcc, units, true),
+            consumed_capacity: capacity::consumed(&table.meta.name, rcc, units),
             item_collection_metrics: Self::collection_metrics(&table, metrics, key),
         })
     }

@@ -345,6 +345,12 @@ impl Engine {
         self.catalog.get(name).ok_or_else(|| table_not_found(name))
     }
 
+    /// The table an item action addresses; a missing one is DynamoDB's short message.
+    pub(crate) fn item_table(&self, name: &Option<String>) -> Result<std::sync::Arc<Table>> {
+        let name = table_name(name)?;
+        self.catalog.get(name).ok_or_else(Error::table_not_found)
+    }
+
     fn describe(&self, table: &Table) -> TableDescription {
         let m = &table.meta;
         let arn = self.table_arn(&m.name);
