@@ -54,7 +54,11 @@ impl Default for Config {
 
 /// `keyfall-server` flags; each also reads a `KEYFALL_*` environment variable.
 #[derive(Debug, Parser, Default)]
-#[command(name = "keyfall-server", version, about = "Keyfall: a DynamoDB-compatible database")]
+#[command(
+    name = "keyfall-server",
+    version,
+    about = "Keyfall: a DynamoDB-compatible database"
+)]
 pub struct Cli {
     /// Directory holding the data (default ./keyfall-data).
     #[arg(long, env = "KEYFALL_DATA_DIR")]
@@ -89,7 +93,9 @@ fn parse_durability(s: &str) -> Result<Durability, String> {
     match s {
         "process" => Ok(Durability::Process),
         "fsync" => Ok(Durability::Fsync),
-        other => Err(format!("unknown durability {other:?}: expected process or fsync")),
+        other => Err(format!(
+            "unknown durability {other:?}: expected process or fsync"
+        )),
     }
 }
 
@@ -112,7 +118,10 @@ struct FileConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("invalid config file {path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("invalid setting: {0}")]
@@ -129,8 +138,14 @@ impl Cli {
         let d = Config::default();
         let config = Config {
             data_dir: self.data_dir.or(file.data_dir).unwrap_or(d.data_dir),
-            grpc_listen: self.grpc_listen.or(file.grpc_listen).unwrap_or(d.grpc_listen),
-            http_listen: self.http_listen.or(file.http_listen).unwrap_or(d.http_listen),
+            grpc_listen: self
+                .grpc_listen
+                .or(file.grpc_listen)
+                .unwrap_or(d.grpc_listen),
+            http_listen: self
+                .http_listen
+                .or(file.http_listen)
+                .unwrap_or(d.http_listen),
             region: self.region.or(file.region).unwrap_or(d.region),
             account_id: self.account_id.or(file.account_id).unwrap_or(d.account_id),
             durability: self.durability.or(file.durability).unwrap_or(d.durability),
@@ -140,7 +155,10 @@ impl Cli {
             cache_mib: file.cache_mib.unwrap_or(d.cache_mib),
         };
         if config.account_id.len() != 12 || !config.account_id.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(ConfigError::Invalid(format!("account_id must be 12 digits, got {:?}", config.account_id)));
+            return Err(ConfigError::Invalid(format!(
+                "account_id must be 12 digits, got {:?}",
+                config.account_id
+            )));
         }
         if config.region.is_empty() {
             return Err(ConfigError::Invalid("region must not be empty".into()));
@@ -150,8 +168,14 @@ impl Cli {
 }
 
 fn load_file(path: &Path) -> Result<FileConfig, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
-    toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.into(), message: e.to_string() })
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.into(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: path.into(),
+        message: e.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -162,8 +186,16 @@ mod tests {
     fn flags_override_file_which_overrides_defaults() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("k.toml");
-        std::fs::write(&path, "data_dir = \"/from/file\"\nregion = \"eu-west-1\"\ndurability = \"fsync\"\n").unwrap();
-        let cli = Cli { config: Some(path.clone()), data_dir: Some("/from/flag".into()), ..Cli::default() };
+        std::fs::write(
+            &path,
+            "data_dir = \"/from/file\"\nregion = \"eu-west-1\"\ndurability = \"fsync\"\n",
+        )
+        .unwrap();
+        let cli = Cli {
+            config: Some(path.clone()),
+            data_dir: Some("/from/flag".into()),
+            ..Cli::default()
+        };
         let c = cli.resolve().unwrap();
         assert_eq!(c.data_dir, PathBuf::from("/from/flag"));
         assert_eq!(c.region, "eu-west-1");
@@ -176,9 +208,21 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("k.toml");
         std::fs::write(&path, "no_such_setting = 1\n").unwrap();
-        let err = Cli { config: Some(path), ..Cli::default() }.resolve().unwrap_err().to_string();
+        let err = Cli {
+            config: Some(path),
+            ..Cli::default()
+        }
+        .resolve()
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("no_such_setting"), "{err}");
-        let err = Cli { account_id: Some("12".into()), ..Cli::default() }.resolve().unwrap_err().to_string();
+        let err = Cli {
+            account_id: Some("12".into()),
+            ..Cli::default()
+        }
+        .resolve()
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("12 digits"), "{err}");
     }
 }

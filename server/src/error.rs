@@ -50,7 +50,9 @@ impl From<StorageError> for Error {
     fn from(e: StorageError) -> Self {
         match e {
             // The table was deleted while the request was in flight.
-            StorageError::NoKeyspace(_) => Error::ResourceNotFound("Requested resource not found".into()),
+            StorageError::NoKeyspace(_) => {
+                Error::ResourceNotFound("Requested resource not found".into())
+            }
             other => Error::Internal(other.to_string()),
         }
     }

@@ -31,8 +31,10 @@ pub struct Listeners {
 /// Opens the engine on `config.data_dir`.
 pub fn open_engine(config: &Config) -> Result<Arc<Engine>, ServerError> {
     let dir = config.data_dir.display().to_string();
-    std::fs::create_dir_all(&config.data_dir)
-        .map_err(|e| ServerError::Storage { dir: dir.clone(), message: e.to_string() })?;
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| ServerError::Storage {
+        dir: dir.clone(),
+        message: e.to_string(),
+    })?;
     let opts = StoreOptions {
         durability: config.durability,
         max_write_buffer_bytes: config.write_buffer_mib << 20,
@@ -40,17 +42,32 @@ pub fn open_engine(config: &Config) -> Result<Arc<Engine>, ServerError> {
     };
     let store = FjallStore::open(&config.data_dir, opts).map_err(|e| match e {
         StorageError::Locked => ServerError::DataDirLocked(dir.clone()),
-        other => ServerError::Storage { dir: dir.clone(), message: other.to_string() },
+        other => ServerError::Storage {
+            dir: dir.clone(),
+            message: other.to_string(),
+        },
     })?;
-    let engine_config = EngineConfig { region: config.region.clone(), account_id: config.account_id.clone() };
-    Engine::open(Arc::new(store), engine_config).map_err(|e| ServerError::Storage { dir, message: e.to_string() })
+    let engine_config = EngineConfig {
+        region: config.region.clone(),
+        account_id: config.account_id.clone(),
+    };
+    Engine::open(Arc::new(store), engine_config).map_err(|e| ServerError::Storage {
+        dir,
+        message: e.to_string(),
+    })
 }
 
 /// Serves until `shutdown` turns true, then stops accepting, drains in-flight requests and
 /// closes storage (last, once no request can reach it).
-pub async fn run(config: Config, listeners: Listeners, mut shutdown: watch::Receiver<bool>) -> Result<(), ServerError> {
+pub async fn run(
+    config: Config,
+    listeners: Listeners,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(), ServerError> {
     if config.auth == AuthMode::Enforce {
-        tracing::warn!("--auth enforce is not implemented yet: requests are accepted unauthenticated");
+        tracing::warn!(
+            "--auth enforce is not implemented yet: requests are accepted unauthenticated"
+        );
     }
     let engine = {
         let config = config.clone();
@@ -58,11 +75,20 @@ pub async fn run(config: Config, listeners: Listeners, mut shutdown: watch::Rece
             .await
             .map_err(|e| ServerError::Startup(e.to_string()))??
     };
-    let http_addr = listeners.http.local_addr().map_err(|e| ServerError::Startup(e.to_string()))?;
-    let grpc_addr = listeners.grpc.local_addr().map_err(|e| ServerError::Startup(e.to_string()))?;
+    let http_addr = listeners
+        .http
+        .local_addr()
+        .map_err(|e| ServerError::Startup(e.to_string()))?;
+    let grpc_addr = listeners
+        .grpc
+        .local_addr()
+        .map_err(|e| ServerError::Startup(e.to_string()))?;
     tracing::info!(data_dir = %config.data_dir.display(), %http_addr, %grpc_addr, "keyfall-server listening");
 
-    let api = JsonApi { engine: engine.clone(), advertised_address: http_addr.to_string() };
+    let api = JsonApi {
+        engine: engine.clone(),
+        advertised_address: http_addr.to_string(),
+    };
     let http = {
         let mut shutdown = shutdown.clone();
         axum::serve(listeners.http, json::router(api)).with_graceful_shutdown(async move {
@@ -70,7 +96,10 @@ pub async fn run(config: Config, listeners: Listeners, mut shutdown: watch::Rece
         })
     };
     let grpc = crate::api::grpc::serve(engine.clone(), listeners.grpc, shutdown.clone());
-    let (h, g) = tokio::join!(async { http.await.map_err(|e| ServerError::Serve(e.to_string())) }, grpc);
+    let (h, g) = tokio::join!(
+        async { http.await.map_err(|e| ServerError::Serve(e.to_string())) },
+        grpc
+    );
     h?;
     g?;
     let _ = shutdown.wait_for(|s| *s).await;

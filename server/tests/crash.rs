@@ -8,10 +8,17 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-use aws_sdk_dynamodb::types::{AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+    ScalarAttributeType,
+};
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn spawn_server(dir: &Path, http: u16) -> Child {
@@ -30,7 +37,10 @@ fn spawn_server(dir: &Path, http: u16) -> Child {
 
 async fn wait_ready(port: u16) {
     for _ in 0..500 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
             return;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -58,9 +68,19 @@ async fn acknowledged_writes_survive_kill_9() {
     let db = client(port);
     db.create_table()
         .table_name("crash")
-        .key_schema(KeySchemaElement::builder().attribute_name("id").key_type(KeyType::Hash).build().unwrap())
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("id")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
         .attribute_definitions(
-            AttributeDefinition::builder().attribute_name("id").attribute_type(ScalarAttributeType::S).build().unwrap(),
+            AttributeDefinition::builder()
+                .attribute_name("id")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
         )
         .billing_mode(BillingMode::PayPerRequest)
         .send()
@@ -96,7 +116,11 @@ async fn acknowledged_writes_survive_kill_9() {
         let _ = w.await;
     }
     let acked = acked.lock().unwrap().clone();
-    assert!(acked.len() > 50, "writers made progress before the kill ({} acks)", acked.len());
+    assert!(
+        acked.len() > 50,
+        "writers made progress before the kill ({} acks)",
+        acked.len()
+    );
 
     let port = free_port();
     let mut child = spawn_server(dir.path(), port);
@@ -111,7 +135,9 @@ async fn acknowledged_writes_survive_kill_9() {
             .send()
             .await
             .unwrap();
-        let item = got.item.unwrap_or_else(|| panic!("acknowledged item {id} lost"));
+        let item = got
+            .item
+            .unwrap_or_else(|| panic!("acknowledged item {id} lost"));
         assert_eq!(item.get("n"), Some(&AttributeValue::N(n.to_string())));
     }
     child.kill().unwrap();

@@ -36,7 +36,13 @@ impl TestServer {
         };
         let (shutdown, rx) = watch::channel(false);
         let task = tokio::spawn(keyfall_server::run(config, Listeners { http, grpc }, rx));
-        let server = TestServer { http_addr, grpc_addr, shutdown, task: Some(task), data_dir };
+        let server = TestServer {
+            http_addr,
+            grpc_addr,
+            shutdown,
+            task: Some(task),
+            data_dir,
+        };
         server.wait_ready().await;
         server
     }
@@ -90,7 +96,11 @@ pub fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
 
 /// Sends a raw DynamoDB JSON request and returns (status, body): for wire-level checks the
 /// SDK would hide.
-pub async fn raw_request(addr: SocketAddr, target: &str, body: &str) -> (u16, serde_json::Value, Vec<(String, String)>) {
+pub async fn raw_request(
+    addr: SocketAddr,
+    target: &str,
+    body: &str,
+) -> (u16, serde_json::Value, Vec<(String, String)>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
     let req = format!(
@@ -103,7 +113,11 @@ pub async fn raw_request(addr: SocketAddr, target: &str, body: &str) -> (u16, se
     let text = String::from_utf8_lossy(&buf).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").expect("http response");
     let mut lines = head.lines();
-    let status: u16 = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok()).expect("status");
+    let status: u16 = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .expect("status");
     let headers = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
@@ -114,14 +128,22 @@ pub async fn raw_request(addr: SocketAddr, target: &str, body: &str) -> (u16, se
 
 impl TestServer {
     /// The generated gRPC client, connected to this server.
-    pub async fn grpc(&self) -> keyfall_proto::v1::dynamo_db_client::DynamoDbClient<tonic::transport::Channel> {
-        keyfall_proto::v1::dynamo_db_client::DynamoDbClient::connect(format!("http://{}", self.grpc_addr))
-            .await
-            .expect("grpc connect")
+    pub async fn grpc(
+        &self,
+    ) -> keyfall_proto::v1::dynamo_db_client::DynamoDbClient<tonic::transport::Channel> {
+        keyfall_proto::v1::dynamo_db_client::DynamoDbClient::connect(format!(
+            "http://{}",
+            self.grpc_addr
+        ))
+        .await
+        .expect("grpc connect")
     }
 }
 
 /// The DynamoDB error name a gRPC status carries.
 pub fn error_type(status: &tonic::Status) -> Option<&str> {
-    status.metadata().get("x-amzn-errortype").and_then(|v| v.to_str().ok())
+    status
+        .metadata()
+        .get("x-amzn-errortype")
+        .and_then(|v| v.to_str().ok())
 }

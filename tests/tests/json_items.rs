@@ -4,9 +4,9 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{
-    AttributeAction, AttributeDefinition, AttributeValue as Av, AttributeValueUpdate, BillingMode, ExpectedAttributeValue,
-    KeySchemaElement, KeyType, ReturnConsumedCapacity, ReturnValue, ReturnValuesOnConditionCheckFailure,
-    ScalarAttributeType,
+    AttributeAction, AttributeDefinition, AttributeValue as Av, AttributeValueUpdate, BillingMode,
+    ExpectedAttributeValue, KeySchemaElement, KeyType, ReturnConsumedCapacity, ReturnValue,
+    ReturnValuesOnConditionCheckFailure, ScalarAttributeType,
 };
 use aws_sdk_dynamodb::Client;
 use keyfall_tests::TestServer;
@@ -14,13 +14,33 @@ use keyfall_tests::TestServer;
 async fn table(db: &Client, name: &str) {
     db.create_table()
         .table_name(name)
-        .key_schema(KeySchemaElement::builder().attribute_name("pk").key_type(KeyType::Hash).build().unwrap())
-        .key_schema(KeySchemaElement::builder().attribute_name("sk").key_type(KeyType::Range).build().unwrap())
-        .attribute_definitions(
-            AttributeDefinition::builder().attribute_name("pk").attribute_type(ScalarAttributeType::S).build().unwrap(),
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("sk")
+                .key_type(KeyType::Range)
+                .build()
+                .unwrap(),
         )
         .attribute_definitions(
-            AttributeDefinition::builder().attribute_name("sk").attribute_type(ScalarAttributeType::N).build().unwrap(),
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("sk")
+                .attribute_type(ScalarAttributeType::N)
+                .build()
+                .unwrap(),
         )
         .billing_mode(BillingMode::PayPerRequest)
         .send()
@@ -29,7 +49,11 @@ async fn table(db: &Client, name: &str) {
 }
 
 fn key(pk: &str, sk: &str) -> HashMap<String, Av> {
-    [("pk".to_string(), Av::S(pk.into())), ("sk".to_string(), Av::N(sk.into()))].into()
+    [
+        ("pk".to_string(), Av::S(pk.into())),
+        ("sk".to_string(), Av::N(sk.into())),
+    ]
+    .into()
 }
 
 fn n(v: &str) -> Av {
@@ -47,13 +71,38 @@ async fn put_get_delete_with_every_type() {
     item.insert("ss".into(), Av::Ss(vec!["x".into(), "y".into()]));
     item.insert("ns".into(), Av::Ns(vec!["1".into(), "-0.5".into()]));
     item.insert("bs".into(), Av::Bs(vec![vec![9].into()]));
-    item.insert("m".into(), Av::M([("deep".to_string(), Av::L(vec![Av::Null(true), Av::Bool(false)]))].into()));
+    item.insert(
+        "m".into(),
+        Av::M(
+            [(
+                "deep".to_string(),
+                Av::L(vec![Av::Null(true), Av::Bool(false)]),
+            )]
+            .into(),
+        ),
+    );
     item.insert("big".into(), n("12345678901234567890123456789012345678"));
-    db.put_item().table_name("items").set_item(Some(item.clone())).send().await.unwrap();
+    db.put_item()
+        .table_name("items")
+        .set_item(Some(item.clone()))
+        .send()
+        .await
+        .unwrap();
 
-    let got = db.get_item().table_name("items").set_key(Some(key("a", "1.5"))).consistent_read(true).send().await.unwrap();
+    let got = db
+        .get_item()
+        .table_name("items")
+        .set_key(Some(key("a", "1.5")))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
     let got = got.item.unwrap();
-    assert_eq!(got.get("sk"), Some(&n("1.5")), "number keys are canonical: 1.50 and 1.5 are one key");
+    assert_eq!(
+        got.get("sk"),
+        Some(&n("1.5")),
+        "number keys are canonical: 1.50 and 1.5 are one key"
+    );
     for attr in ["s", "b", "ss", "bs", "m", "big"] {
         assert_eq!(got.get(attr), item.get(attr), "{attr}");
     }
@@ -70,7 +119,12 @@ async fn put_get_delete_with_every_type() {
         .item
         .unwrap();
     assert_eq!(projected.len(), 2);
-    assert_eq!(projected.get("m"), Some(&Av::M([("deep".to_string(), Av::L(vec![Av::Bool(false)]))].into())));
+    assert_eq!(
+        projected.get("m"),
+        Some(&Av::M(
+            [("deep".to_string(), Av::L(vec![Av::Bool(false)]))].into()
+        ))
+    );
 
     let deleted = db
         .delete_item()
@@ -81,9 +135,18 @@ async fn put_get_delete_with_every_type() {
         .send()
         .await
         .unwrap();
-    assert_eq!(deleted.attributes.unwrap().get("s"), Some(&Av::S("text".into())));
+    assert_eq!(
+        deleted.attributes.unwrap().get("s"),
+        Some(&Av::S("text".into()))
+    );
     assert_eq!(deleted.consumed_capacity.unwrap().capacity_units, Some(1.0));
-    let gone = db.get_item().table_name("items").set_key(Some(key("a", "1.5"))).send().await.unwrap();
+    let gone = db
+        .get_item()
+        .table_name("items")
+        .set_key(Some(key("a", "1.5")))
+        .send()
+        .await
+        .unwrap();
     assert!(gone.item.is_none());
 }
 
@@ -113,16 +176,24 @@ async fn conditions_and_return_values() {
     assert_eq!(err.code(), Some("ConditionalCheckFailedException"));
     let service_err = err.into_service_error();
     let returned = match service_err {
-        aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(e) => e.item,
+        aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(e) => {
+            e.item
+        }
         other => panic!("unexpected {other:?}"),
     };
-    assert_eq!(returned.unwrap().get("n"), Some(&n("5")), "the item comes back with ALL_OLD");
+    assert_eq!(
+        returned.unwrap().get("n"),
+        Some(&n("5")),
+        "the item comes back with ALL_OLD"
+    );
 
     let out = db
         .update_item()
         .table_name("cond")
         .set_key(Some(key("a", "1")))
-        .update_expression("SET n = n + :inc, tags = list_append(if_not_exists(tags, :empty), :t) REMOVE gone")
+        .update_expression(
+            "SET n = n + :inc, tags = list_append(if_not_exists(tags, :empty), :t) REMOVE gone",
+        )
         .condition_expression("n BETWEEN :lo AND :hi")
         .expression_attribute_values(":inc", n("2.5"))
         .expression_attribute_values(":empty", Av::L(vec![]))
@@ -136,7 +207,10 @@ async fn conditions_and_return_values() {
     let attrs = out.attributes.unwrap();
     assert_eq!(attrs.get("n"), Some(&n("7.5")));
     assert_eq!(attrs.get("tags"), Some(&Av::L(vec![Av::S("new".into())])));
-    assert!(!attrs.contains_key("pk"), "UPDATED_NEW returns only updated attributes");
+    assert!(
+        !attrs.contains_key("pk"),
+        "UPDATED_NEW returns only updated attributes"
+    );
 
     let err = db
         .update_item()
@@ -148,7 +222,10 @@ async fn conditions_and_return_values() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some("ValidationException"));
-    assert!(err.message().unwrap().contains("Cannot update attribute pk. This attribute is part of the key"));
+    assert!(err
+        .message()
+        .unwrap()
+        .contains("Cannot update attribute pk. This attribute is part of the key"));
 
     let err = db
         .update_item()
@@ -173,7 +250,13 @@ async fn conditions_and_return_values() {
         .send()
         .await
         .unwrap_err();
-    assert!(err.message().unwrap().starts_with("Invalid ConditionExpression: Syntax error; token: \"=\""), "{:?}", err.message());
+    assert!(
+        err.message()
+            .unwrap()
+            .starts_with("Invalid ConditionExpression: Syntax error; token: \"=\""),
+        "{:?}",
+        err.message()
+    );
 }
 
 #[tokio::test]
@@ -185,9 +268,24 @@ async fn legacy_parameters() {
         .update_item()
         .table_name("legacy")
         .set_key(Some(key("a", "1")))
-        .attribute_updates("count", AttributeValueUpdate::builder().action(AttributeAction::Add).value(n("3")).build())
-        .attribute_updates("name", AttributeValueUpdate::builder().action(AttributeAction::Put).value(Av::S("x".into())).build())
-        .expected("count", ExpectedAttributeValue::builder().exists(false).build())
+        .attribute_updates(
+            "count",
+            AttributeValueUpdate::builder()
+                .action(AttributeAction::Add)
+                .value(n("3"))
+                .build(),
+        )
+        .attribute_updates(
+            "name",
+            AttributeValueUpdate::builder()
+                .action(AttributeAction::Put)
+                .value(Av::S("x".into()))
+                .build(),
+        )
+        .expected(
+            "count",
+            ExpectedAttributeValue::builder().exists(false).build(),
+        )
         .return_values(ReturnValue::AllNew)
         .send()
         .await
@@ -197,8 +295,17 @@ async fn legacy_parameters() {
         .update_item()
         .table_name("legacy")
         .set_key(Some(key("a", "1")))
-        .attribute_updates("count", AttributeValueUpdate::builder().action(AttributeAction::Add).value(n("3")).build())
-        .expected("count", ExpectedAttributeValue::builder().exists(false).build())
+        .attribute_updates(
+            "count",
+            AttributeValueUpdate::builder()
+                .action(AttributeAction::Add)
+                .value(n("3"))
+                .build(),
+        )
+        .expected(
+            "count",
+            ExpectedAttributeValue::builder().exists(false).build(),
+        )
         .send()
         .await
         .unwrap_err();
@@ -223,7 +330,10 @@ async fn legacy_parameters() {
         .send()
         .await
         .unwrap_err();
-    assert!(err.message().unwrap().contains("Can not use both expression and non-expression parameters"));
+    assert!(err
+        .message()
+        .unwrap()
+        .contains("Can not use both expression and non-expression parameters"));
 }
 
 #[tokio::test]
@@ -233,26 +343,96 @@ async fn limits_and_validation() {
     table(&db, "limits").await;
     let cases: Vec<(HashMap<String, Av>, &str)> = vec![
         (
-            [("pk".to_string(), Av::S("a".into())), ("sk".to_string(), Av::S("x".into()))].into(),
+            [
+                ("pk".to_string(), Av::S("a".into())),
+                ("sk".to_string(), Av::S("x".into())),
+            ]
+            .into(),
             "Type mismatch for key sk expected: N actual: S",
         ),
-        ([("pk".to_string(), Av::S("a".into()))].into(), "Missing the key sk in the item"),
         (
-            [("pk".to_string(), Av::S(String::new())), ("sk".to_string(), n("1"))].into(),
+            [("pk".to_string(), Av::S("a".into()))].into(),
+            "Missing the key sk in the item",
+        ),
+        (
+            [
+                ("pk".to_string(), Av::S(String::new())),
+                ("sk".to_string(), n("1")),
+            ]
+            .into(),
             "The AttributeValue for a key attribute cannot contain an empty string value",
         ),
-        ({ let mut k = key("a", "1"); k.insert("x".into(), Av::Ss(vec![])); k }, "may not be empty"),
-        ({ let mut k = key("a", "1"); k.insert("x".into(), Av::Ns(vec!["1".into(), "1.0".into()])); k }, "contains duplicates"),
-        ({ let mut k = key("a", "1"); k.insert("x".into(), n("1E+126")); k }, "Number overflow"),
-        ({ let mut k = key("a", "1"); k.insert("x".into(), n("1E-131")); k }, "Number underflow"),
-        ({ let mut k = key("a", "1"); k.insert("x".into(), n("1234567890123456789012345678901234567890")); k }, "precision up to 38 digits"),
-        ({ let mut k = key("a", "1"); k.insert("x".into(), Av::S("q".repeat(400 * 1024))); k }, "Item size has exceeded the maximum allowed size"),
-        ([("pk".to_string(), Av::S("p".repeat(2049))), ("sk".to_string(), n("1"))].into(), "Size of hashkey has exceeded the maximum size limit"),
+        (
+            {
+                let mut k = key("a", "1");
+                k.insert("x".into(), Av::Ss(vec![]));
+                k
+            },
+            "may not be empty",
+        ),
+        (
+            {
+                let mut k = key("a", "1");
+                k.insert("x".into(), Av::Ns(vec!["1".into(), "1.0".into()]));
+                k
+            },
+            "contains duplicates",
+        ),
+        (
+            {
+                let mut k = key("a", "1");
+                k.insert("x".into(), n("1E+126"));
+                k
+            },
+            "Number overflow",
+        ),
+        (
+            {
+                let mut k = key("a", "1");
+                k.insert("x".into(), n("1E-131"));
+                k
+            },
+            "Number underflow",
+        ),
+        (
+            {
+                let mut k = key("a", "1");
+                k.insert("x".into(), n("1234567890123456789012345678901234567890"));
+                k
+            },
+            "precision up to 38 digits",
+        ),
+        (
+            {
+                let mut k = key("a", "1");
+                k.insert("x".into(), Av::S("q".repeat(400 * 1024)));
+                k
+            },
+            "Item size has exceeded the maximum allowed size",
+        ),
+        (
+            [
+                ("pk".to_string(), Av::S("p".repeat(2049))),
+                ("sk".to_string(), n("1")),
+            ]
+            .into(),
+            "Size of hashkey has exceeded the maximum size limit",
+        ),
     ];
     for (item, want) in cases {
-        let err = db.put_item().table_name("limits").set_item(Some(item)).send().await.unwrap_err();
+        let err = db
+            .put_item()
+            .table_name("limits")
+            .set_item(Some(item))
+            .send()
+            .await
+            .unwrap_err();
         assert_eq!(err.code(), Some("ValidationException"), "{want}");
-        assert!(err.message().unwrap_or_default().contains(want), "{:?} should contain {want}", err.message());
+        assert!(
+            err.message().unwrap_or_default().contains(want),
+            "{:?} should contain {want}",
+            err.message()
+        );
     }
     // Exactly at the limit is accepted: 400 KB counting names ("pk", "sk", "x").
     let mut item = key("a", "1");
@@ -267,7 +447,13 @@ async fn limits_and_validation() {
         .await
         .unwrap();
     assert_eq!(out.consumed_capacity.unwrap().capacity_units, Some(400.0));
-    let err = db.put_item().table_name("missing-table").set_item(Some(key("a", "1"))).send().await.unwrap_err();
+    let err = db
+        .put_item()
+        .table_name("missing-table")
+        .set_item(Some(key("a", "1")))
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Some("ResourceNotFoundException"));
 }
 
@@ -295,7 +481,15 @@ async fn concurrent_adds_never_lose_updates_and_conditions_are_atomic() {
     for t in tasks {
         t.await.unwrap();
     }
-    let item = db.get_item().table_name("counters").set_key(Some(key("c", "0"))).send().await.unwrap().item.unwrap();
+    let item = db
+        .get_item()
+        .table_name("counters")
+        .set_key(Some(key("c", "0")))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
     assert_eq!(item.get("hits"), Some(&n("400")));
 
     // 16 racers try to create the same item; exactly one may win.
@@ -327,14 +521,32 @@ async fn items_survive_a_restart_and_counts_are_reported() {
     let db = server.dynamodb();
     table(&db, "persist").await;
     for i in 0..20 {
-        db.put_item().table_name("persist").set_item(Some(key("p", &i.to_string()))).send().await.unwrap();
+        db.put_item()
+            .table_name("persist")
+            .set_item(Some(key("p", &i.to_string())))
+            .send()
+            .await
+            .unwrap();
     }
     let dir = server.stop().await;
     let server = TestServer::start_in(dir).await;
     let db = server.dynamodb();
-    let got = db.get_item().table_name("persist").set_key(Some(key("p", "7"))).send().await.unwrap();
+    let got = db
+        .get_item()
+        .table_name("persist")
+        .set_key(Some(key("p", "7")))
+        .send()
+        .await
+        .unwrap();
     assert!(got.item.is_some());
-    let desc = db.describe_table().table_name("persist").send().await.unwrap().table.unwrap();
+    let desc = db
+        .describe_table()
+        .table_name("persist")
+        .send()
+        .await
+        .unwrap()
+        .table
+        .unwrap();
     assert_eq!(desc.item_count(), Some(20));
     assert!(desc.table_size_bytes().unwrap_or(0) > 0);
 }

@@ -2,16 +2,25 @@
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ProvisionedThroughput, ScalarAttributeType, Tag,
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ProvisionedThroughput,
+    ScalarAttributeType, Tag,
 };
 use keyfall_tests::{raw_request, TestServer};
 
 fn key(name: &str, kt: KeyType) -> KeySchemaElement {
-    KeySchemaElement::builder().attribute_name(name).key_type(kt).build().unwrap()
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(kt)
+        .build()
+        .unwrap()
 }
 
 fn attr(name: &str, t: ScalarAttributeType) -> AttributeDefinition {
-    AttributeDefinition::builder().attribute_name(name).attribute_type(t).build().unwrap()
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(t)
+        .build()
+        .unwrap()
 }
 
 #[tokio::test]
@@ -25,13 +34,22 @@ async fn create_describe_list_update_delete() {
         .key_schema(key("SongTitle", KeyType::Range))
         .attribute_definitions(attr("Artist", ScalarAttributeType::S))
         .attribute_definitions(attr("SongTitle", ScalarAttributeType::S))
-        .provisioned_throughput(ProvisionedThroughput::builder().read_capacity_units(5).write_capacity_units(5).build().unwrap())
+        .provisioned_throughput(
+            ProvisionedThroughput::builder()
+                .read_capacity_units(5)
+                .write_capacity_units(5)
+                .build()
+                .unwrap(),
+        )
         .tags(Tag::builder().key("team").value("audio").build().unwrap())
         .send()
         .await
         .unwrap();
     let desc = created.table_description.unwrap();
-    assert_eq!(desc.table_arn(), Some("arn:aws:dynamodb:us-east-1:000000000000:table/Music"));
+    assert_eq!(
+        desc.table_arn(),
+        Some("arn:aws:dynamodb:us-east-1:000000000000:table/Music")
+    );
     assert_eq!(desc.table_status().map(|s| s.as_str()), Some("ACTIVE"));
     assert!(desc.table_id().is_some() && desc.creation_date_time().is_some());
 
@@ -59,7 +77,12 @@ async fn create_describe_list_update_delete() {
     let page = db.list_tables().limit(2).send().await.unwrap();
     assert_eq!(page.table_names(), ["Albums", "Books"]);
     assert_eq!(page.last_evaluated_table_name(), Some("Books"));
-    let page = db.list_tables().exclusive_start_table_name("Books").send().await.unwrap();
+    let page = db
+        .list_tables()
+        .exclusive_start_table_name("Books")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.table_names(), ["Music"]);
     assert_eq!(page.last_evaluated_table_name(), None);
 
@@ -70,19 +93,50 @@ async fn create_describe_list_update_delete() {
         .send()
         .await
         .unwrap();
-    let summary = updated.table_description.unwrap().billing_mode_summary.unwrap();
+    let summary = updated
+        .table_description
+        .unwrap()
+        .billing_mode_summary
+        .unwrap();
     assert_eq!(summary.billing_mode(), Some(&BillingMode::PayPerRequest));
 
     let arn = "arn:aws:dynamodb:us-east-1:000000000000:table/Music";
-    db.tag_resource().resource_arn(arn).tags(Tag::builder().key("env").value("prod").build().unwrap()).send().await.unwrap();
-    db.untag_resource().resource_arn(arn).tag_keys("team").send().await.unwrap();
-    let tags = db.list_tags_of_resource().resource_arn(arn).send().await.unwrap();
+    db.tag_resource()
+        .resource_arn(arn)
+        .tags(Tag::builder().key("env").value("prod").build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    db.untag_resource()
+        .resource_arn(arn)
+        .tag_keys("team")
+        .send()
+        .await
+        .unwrap();
+    let tags = db
+        .list_tags_of_resource()
+        .resource_arn(arn)
+        .send()
+        .await
+        .unwrap();
     let tags: Vec<(&str, &str)> = tags.tags().iter().map(|t| (t.key(), t.value())).collect();
     assert_eq!(tags, [("env", "prod")]);
 
     let deleted = db.delete_table().table_name("Music").send().await.unwrap();
-    assert_eq!(deleted.table_description.unwrap().table_status().map(|s| s.as_str()), Some("DELETING"));
-    let err = db.describe_table().table_name("Music").send().await.unwrap_err();
+    assert_eq!(
+        deleted
+            .table_description
+            .unwrap()
+            .table_status()
+            .map(|s| s.as_str()),
+        Some("DELETING")
+    );
+    let err = db
+        .describe_table()
+        .table_name("Music")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Some("ResourceNotFoundException"));
 }
 
@@ -137,35 +191,76 @@ async fn create_table_validation_errors() {
     for (req, want) in cases {
         let err = req.send().await.unwrap_err();
         assert_eq!(err.code(), Some("ValidationException"), "{want}");
-        assert!(err.message().unwrap_or_default().contains(want), "{:?} should contain {want}", err.message());
+        assert!(
+            err.message().unwrap_or_default().contains(want),
+            "{:?} should contain {want}",
+            err.message()
+        );
     }
-    assert!(db.list_tables().send().await.unwrap().table_names().is_empty());
+    assert!(db
+        .list_tables()
+        .send()
+        .await
+        .unwrap()
+        .table_names()
+        .is_empty());
 }
 
 #[tokio::test]
 async fn wire_level_errors_and_headers() {
     let server = TestServer::start().await;
-    let (status, body, headers) = raw_request(server.http_addr, "DynamoDB_20120810.ListTables", "{not json").await;
+    let (status, body, headers) = raw_request(
+        server.http_addr,
+        "DynamoDB_20120810.ListTables",
+        "{not json",
+    )
+    .await;
     assert_eq!(status, 400);
-    assert_eq!(body["__type"], "com.amazon.coral.service#SerializationException");
-    let crc = headers.iter().find(|(k, _)| k == "x-amz-crc32").map(|(_, v)| v.clone());
+    assert_eq!(
+        body["__type"],
+        "com.amazon.coral.service#SerializationException"
+    );
+    let crc = headers
+        .iter()
+        .find(|(k, _)| k == "x-amz-crc32")
+        .map(|(_, v)| v.clone());
     assert!(crc.is_some(), "x-amz-crc32 header present");
     assert!(headers.iter().any(|(k, _)| k == "x-amzn-requestid"));
 
-    let (status, body, _) = raw_request(server.http_addr, "DynamoDB_20120810.NoSuchAction", "{}").await;
+    let (status, body, _) =
+        raw_request(server.http_addr, "DynamoDB_20120810.NoSuchAction", "{}").await;
     assert_eq!(status, 400);
-    assert_eq!(body["__type"], "com.amazon.coral.service#UnknownOperationException");
+    assert_eq!(
+        body["__type"],
+        "com.amazon.coral.service#UnknownOperationException"
+    );
 
-    let (status, body, _) = raw_request(server.http_addr, "DynamoDB_20120810.DescribeTable", r#"{"TableName": 5}"#).await;
+    let (status, body, _) = raw_request(
+        server.http_addr,
+        "DynamoDB_20120810.DescribeTable",
+        r#"{"TableName": 5}"#,
+    )
+    .await;
     assert_eq!(status, 400);
-    assert_eq!(body["__type"], "com.amazon.coral.service#SerializationException");
+    assert_eq!(
+        body["__type"],
+        "com.amazon.coral.service#SerializationException"
+    );
 
-    let (status, body, _) = raw_request(server.http_addr, "DynamoDB_20120810.DescribeTable", "{}").await;
+    let (status, body, _) =
+        raw_request(server.http_addr, "DynamoDB_20120810.DescribeTable", "{}").await;
     assert_eq!(status, 400);
-    assert_eq!(body["__type"], "com.amazonaws.dynamodb.v20120810#ValidationException");
-    assert!(body["message"].as_str().unwrap().contains("Value null at 'tableName'"));
+    assert_eq!(
+        body["__type"],
+        "com.amazonaws.dynamodb.v20120810#ValidationException"
+    );
+    assert!(body["message"]
+        .as_str()
+        .unwrap()
+        .contains("Value null at 'tableName'"));
 
-    let (status, body, _) = raw_request(server.http_addr, "DynamoDB_20120810.DescribeLimits", "").await;
+    let (status, body, _) =
+        raw_request(server.http_addr, "DynamoDB_20120810.DescribeLimits", "").await;
     assert_eq!(status, 200);
     assert_eq!(body["TableMaxReadCapacityUnits"], 40000);
 }
@@ -184,6 +279,12 @@ async fn tables_survive_a_restart() {
         .unwrap();
     let dir = server.stop().await;
     let server = TestServer::start_in(dir).await;
-    let desc = server.dynamodb().describe_table().table_name("durable").send().await.unwrap();
+    let desc = server
+        .dynamodb()
+        .describe_table()
+        .table_name("durable")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(desc.table.unwrap().table_name(), Some("durable"));
 }

@@ -56,7 +56,11 @@ pub fn consumed(table: &str, mode: ReturnCapacity, units: f64) -> Option<Consume
             capacity_units: units,
             read_capacity_units: None,
             write_capacity_units: None,
-            table: Some(Capacity { capacity_units: units, read_capacity_units: None, write_capacity_units: None }),
+            table: Some(Capacity {
+                capacity_units: units,
+                read_capacity_units: None,
+                write_capacity_units: None,
+            }),
         }),
     }
 }
@@ -67,11 +71,22 @@ mod tests {
 
     #[test]
     fn unit_arithmetic() {
-        let reads = [(0, true, 1.0), (1, false, 0.5), (4096, true, 1.0), (4097, true, 2.0), (10_000, false, 1.5)];
+        let reads = [
+            (0, true, 1.0),
+            (1, false, 0.5),
+            (4096, true, 1.0),
+            (4097, true, 2.0),
+            (10_000, false, 1.5),
+        ];
         for (bytes, consistent, want) in reads {
             assert_eq!(read_units(bytes, consistent), want, "{bytes} {consistent}");
         }
-        let writes = [(0, 0, 1.0), (0, 1024, 1.0), (1025, 10, 2.0), (10, 5000, 5.0)];
+        let writes = [
+            (0, 0, 1.0),
+            (0, 1024, 1.0),
+            (1025, 10, 2.0),
+            (10, 5000, 5.0),
+        ];
         for (old, new, want) in writes {
             assert_eq!(write_units(old, new), want, "{old} {new}");
         }

@@ -125,7 +125,9 @@ impl Catalog {
             }
             tables.insert(meta.name.clone(), Arc::new(Table { meta, stats }));
         }
-        Ok(Catalog { tables: RwLock::new(tables) })
+        Ok(Catalog {
+            tables: RwLock::new(tables),
+        })
     }
 
     pub fn get(&self, name: &str) -> Option<Arc<Table>> {
@@ -152,7 +154,10 @@ impl Catalog {
             key: meta.name.as_bytes().to_vec(),
             value: record,
         }])?;
-        let stats = tables.get(&meta.name).map(|t| t.stats.clone()).unwrap_or_default();
+        let stats = tables
+            .get(&meta.name)
+            .map(|t| t.stats.clone())
+            .unwrap_or_default();
         let table = Arc::new(Table { meta, stats });
         tables.insert(table.meta.name.clone(), table.clone());
         Ok(table)
@@ -163,21 +168,30 @@ impl Catalog {
         {
             let tables = self.tables.read();
             if tables.contains_key(&meta.name) {
-                return Err(Error::ResourceInUse(format!("Table already exists: {}", meta.name)));
+                return Err(Error::ResourceInUse(format!(
+                    "Table already exists: {}",
+                    meta.name
+                )));
             }
         }
         store.open_keyspace(&meta.keyspace)?;
         let record = serde_json::to_vec(&meta).map_err(|e| Error::Internal(e.to_string()))?;
         let mut tables = self.tables.write();
         if tables.contains_key(&meta.name) {
-            return Err(Error::ResourceInUse(format!("Table already exists: {}", meta.name)));
+            return Err(Error::ResourceInUse(format!(
+                "Table already exists: {}",
+                meta.name
+            )));
         }
         store.apply(vec![Op::Put {
             keyspace: CATALOG_KEYSPACE.into(),
             key: meta.name.as_bytes().to_vec(),
             value: record,
         }])?;
-        let table = Arc::new(Table { meta, stats: Arc::default() });
+        let table = Arc::new(Table {
+            meta,
+            stats: Arc::default(),
+        });
         tables.insert(table.meta.name.clone(), table.clone());
         Ok(table)
     }
@@ -186,7 +200,10 @@ impl Catalog {
         let table = {
             let mut tables = self.tables.write();
             let table = tables.remove(name).ok_or_else(|| table_not_found(name))?;
-            store.apply(vec![Op::Delete { keyspace: CATALOG_KEYSPACE.into(), key: name.as_bytes().to_vec() }])?;
+            store.apply(vec![Op::Delete {
+                keyspace: CATALOG_KEYSPACE.into(),
+                key: name.as_bytes().to_vec(),
+            }])?;
             table
         };
         store.drop_keyspace(&table.meta.keyspace)?;
@@ -195,5 +212,7 @@ impl Catalog {
 }
 
 pub fn table_not_found(name: &str) -> Error {
-    Error::ResourceNotFound(format!("Requested resource not found: Table: {name} not found"))
+    Error::ResourceNotFound(format!(
+        "Requested resource not found: Table: {name} not found"
+    ))
 }

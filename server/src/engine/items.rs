@@ -4,8 +4,6 @@
 //! computes the new item and commits it in one storage batch before releasing the lock:
 //! check-and-write is atomic per item under any concurrency.
 
-
-
 use super::capacity::{self, ReturnCapacity};
 use super::catalog::Table;
 use super::types::*;
@@ -74,13 +72,16 @@ fn validate_new_item(item: &Item) -> Result<()> {
         v.validate()?;
     }
     if item_size(item) > MAX_ITEM_BYTES {
-        return Err(Error::validation("Item size has exceeded the maximum allowed size"));
+        return Err(Error::validation(
+            "Item size has exceeded the maximum allowed size",
+        ));
     }
     Ok(())
 }
 
 fn validate_values(item: &Item) -> Result<()> {
-    item.values().try_for_each(|v| v.validate().map_err(Error::from))
+    item.values()
+        .try_for_each(|v| v.validate().map_err(Error::from))
 }
 
 /// The condition of a write: ConditionExpression, or the legacy Expected map.
@@ -91,7 +92,10 @@ struct WriteExpressions {
 
 impl WriteExpressions {
     fn condition(&self) -> Option<&Condition> {
-        self.parsed.condition.as_ref().or(self.legacy_condition.as_ref())
+        self.parsed
+            .condition
+            .as_ref()
+            .or(self.legacy_condition.as_ref())
     }
 }
 
@@ -166,11 +170,17 @@ fn parse_write_expressions(
                     )
                 })
                 .collect();
-            Some(legacy::expected_to_condition(&converted, conditional_operator).map_err(expr_error)?)
+            Some(
+                legacy::expected_to_condition(&converted, conditional_operator)
+                    .map_err(expr_error)?,
+            )
         }
         None => None,
     };
-    Ok(WriteExpressions { parsed, legacy_condition })
+    Ok(WriteExpressions {
+        parsed,
+        legacy_condition,
+    })
 }
 
 pub(crate) fn expr_error(e: expr::ExprError) -> Error {
@@ -180,42 +190,77 @@ pub(crate) fn expr_error(e: expr::ExprError) -> Error {
 impl Engine {
     fn read_item(&self, table: &Table, key: &[u8]) -> Result<Option<Item>> {
         match self.store.get(&table.meta.keyspace, key)? {
-            Some(bytes) => Ok(Some(codec::decode_item(&bytes).map_err(|e| Error::Internal(e.to_string()))?)),
+            Some(bytes) => Ok(Some(
+                codec::decode_item(&bytes).map_err(|e| Error::Internal(e.to_string()))?,
+            )),
             None => Ok(None),
         }
     }
 
     /// Commits `new` (or a deletion) and keeps the table's counters in step.
-    fn commit_item(&self, table: &Table, key: Vec<u8>, old: Option<&Item>, new: Option<&Item>) -> Result<()> {
+    fn commit_item(
+        &self,
+        table: &Table,
+        key: Vec<u8>,
+        old: Option<&Item>,
+        new: Option<&Item>,
+    ) -> Result<()> {
         let op = match new {
-            Some(item) => Op::Put { keyspace: table.meta.keyspace.clone(), key, value: codec::encode_item(item) },
-            None => Op::Delete { keyspace: table.meta.keyspace.clone(), key },
+            Some(item) => Op::Put {
+                keyspace: table.meta.keyspace.clone(),
+                key,
+                value: codec::encode_item(item),
+            },
+            None => Op::Delete {
+                keyspace: table.meta.keyspace.clone(),
+                key,
+            },
         };
         self.store.apply(vec![op])?;
         let size = |i: Option<&Item>| i.map(|i| item_size(i) as i64).unwrap_or(0);
         let count = |i: Option<&Item>| i64::from(i.is_some());
-        table.stats.add(count(new) - count(old), size(new) - size(old));
+        table
+            .stats
+            .add(count(new) - count(old), size(new) - size(old));
         Ok(())
     }
 
-    fn check_condition(cond: Option<&Condition>, old: Option<&Item>, return_on_failure: bool) -> Result<()> {
+    fn check_condition(
+        cond: Option<&Condition>,
+        old: Option<&Item>,
+        return_on_failure: bool,
+    ) -> Result<()> {
         let Some(cond) = cond else { return Ok(()) };
         let empty = Item::new();
         if cond.evaluate(old.unwrap_or(&empty)).map_err(expr_error)? {
             Ok(())
         } else {
-            Err(Error::ConditionalCheckFailed { item: if return_on_failure { old.cloned() } else { None } })
+            Err(Error::ConditionalCheckFailed {
+                item: if return_on_failure {
+                    old.cloned()
+                } else {
+                    None
+                },
+            })
         }
     }
 
-    fn collection_metrics(table: &Table, wanted: bool, key: &Item) -> Option<ItemCollectionMetrics> {
+    fn collection_metrics(
+        table: &Table,
+        wanted: bool,
+        key: &Item,
+    ) -> Option<ItemCollectionMetrics> {
         // Item collections exist only on tables with local secondary indexes.
         if !wanted || table.meta.local_indexes.is_empty() {
             return None;
         }
         let pk = &table.meta.key_schema.hash.name;
         Some(ItemCollectionMetrics {
-            item_collection_key: key.iter().filter(|(k, _)| *k == pk).map(|(k, v)| (k.clone(), v.clone())).collect(),
+            item_collection_key: key
+                .iter()
+                .filter(|(k, _)| *k == pk)
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
             size_estimate_range_gb: vec![0.0, 1.0],
         })
     }
@@ -224,7 +269,8 @@ impl Engine {
         let table = self.item_table(&input.table_name)?;
         let item = required(&input.item, "item")?;
         let rv = parse_return_values(input.return_values.as_deref(), &[ReturnValues::AllOld])?;
-        let return_on_failure = parse_return_on_failure(input.return_values_on_condition_check_failure.as_deref())?;
+        let return_on_failure =
+            parse_return_on_failure(input.return_values_on_condition_check_failure.as_deref())?;
         let rcc = ReturnCapacity::parse(input.return_consumed_capacity.as_deref())?;
         let metrics = parse_collection_metrics(input.return_item_collection_metrics.as_deref())?;
         validate_values(item)?;
@@ -249,9 +295,14 @@ impl Engine {
             self.commit_item(&table, key, old.as_ref(), Some(item))?;
             old
         };
-        let units = capacity::write_units(old.as_ref().map(item_size).unwrap_or(0), item_size(item));
+        let units =
+            capacity::write_units(old.as_ref().map(item_size).unwrap_or(0), item_size(item));
         Ok(WriteItemOutput {
-            attributes: if rv == ReturnValues::AllOld { old } else { None },
+            attributes: if rv == ReturnValues::AllOld {
+                old
+            } else {
+                None
+            },
             consumed_capacity: capacity::consumed(&table.meta.name, rcc, units),
             item_collection_metrics: Self::collection_metrics(&table, metrics, item),
         })
@@ -270,7 +321,11 @@ impl Engine {
         if input.expression_attribute_names.is_some() {
             expr_params.push("ExpressionAttributeNames");
         }
-        let legacy_params: &[&str] = if input.attributes_to_get.is_some() { &["AttributesToGet"] } else { &[] };
+        let legacy_params: &[&str] = if input.attributes_to_get.is_some() {
+            &["AttributesToGet"]
+        } else {
+            &[]
+        };
         legacy::check_no_mixing(legacy_params, &expr_params).map_err(expr_error)?;
         let parsed = expr::parse(&ExpressionInput {
             condition: None,
@@ -296,7 +351,10 @@ impl Engine {
             (item, None) => item,
             (None, Some(_)) => None,
         };
-        Ok(GetItemOutput { item, consumed_capacity: capacity::consumed(&table.meta.name, rcc, units) })
+        Ok(GetItemOutput {
+            item,
+            consumed_capacity: capacity::consumed(&table.meta.name, rcc, units),
+        })
     }
 
     pub fn update_item(&self, input: UpdateItemInput) -> Result<WriteItemOutput> {
@@ -304,9 +362,15 @@ impl Engine {
         let key = required(&input.key, "key")?;
         let rv = parse_return_values(
             input.return_values.as_deref(),
-            &[ReturnValues::AllOld, ReturnValues::UpdatedOld, ReturnValues::AllNew, ReturnValues::UpdatedNew],
+            &[
+                ReturnValues::AllOld,
+                ReturnValues::UpdatedOld,
+                ReturnValues::AllNew,
+                ReturnValues::UpdatedNew,
+            ],
         )?;
-        let return_on_failure = parse_return_on_failure(input.return_values_on_condition_check_failure.as_deref())?;
+        let return_on_failure =
+            parse_return_on_failure(input.return_values_on_condition_check_failure.as_deref())?;
         let rcc = ReturnCapacity::parse(input.return_consumed_capacity.as_deref())?;
         let metrics = parse_collection_metrics(input.return_item_collection_metrics.as_deref())?;
         validate_values(key)?;
@@ -327,7 +391,13 @@ impl Engine {
                 let converted = updates
                     .iter()
                     .map(|(k, v)| {
-                        (k.clone(), legacy::AttributeUpdate { value: v.value.clone(), action: v.action.clone() })
+                        (
+                            k.clone(),
+                            legacy::AttributeUpdate {
+                                value: v.value.clone(),
+                                action: v.action.clone(),
+                            },
+                        )
                     })
                     .collect();
                 Some(legacy::attribute_updates_to_update(&converted).map_err(expr_error)?)
@@ -353,7 +423,8 @@ impl Engine {
             self.commit_item(&table, encoded, old.as_ref(), Some(&new))?;
             (old, new, paths)
         };
-        let units = capacity::write_units(old.as_ref().map(item_size).unwrap_or(0), item_size(&new));
+        let units =
+            capacity::write_units(old.as_ref().map(item_size).unwrap_or(0), item_size(&new));
         let non_empty = |i: Item| (!i.is_empty()).then_some(i);
         let attributes = match rv {
             ReturnValues::None => None,
@@ -373,7 +444,8 @@ impl Engine {
         let table = self.item_table(&input.table_name)?;
         let key = required(&input.key, "key")?;
         let rv = parse_return_values(input.return_values.as_deref(), &[ReturnValues::AllOld])?;
-        let return_on_failure = parse_return_on_failure(input.return_values_on_condition_check_failure.as_deref())?;
+        let return_on_failure =
+            parse_return_on_failure(input.return_values_on_condition_check_failure.as_deref())?;
         let rcc = ReturnCapacity::parse(input.return_consumed_capacity.as_deref())?;
         let metrics = parse_collection_metrics(input.return_item_collection_metrics.as_deref())?;
         validate_values(key)?;
@@ -400,10 +472,13 @@ impl Engine {
         };
         let units = capacity::write_units(old.as_ref().map(item_size).unwrap_or(0), 0);
         Ok(WriteItemOutput {
-            attributes: if rv == ReturnValues::AllOld { old } else { None },
+            attributes: if rv == ReturnValues::AllOld {
+                old
+            } else {
+                None
+            },
             consumed_capacity: capacity::consumed(&table.meta.name, rcc, units),
             item_collection_metrics: Self::collection_metrics(&table, metrics, key),
         })
     }
 }
-

@@ -26,7 +26,10 @@ pub struct EngineConfig {
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        EngineConfig { region: "us-east-1".into(), account_id: "000000000000".into() }
+        EngineConfig {
+            region: "us-east-1".into(),
+            account_id: "000000000000".into(),
+        }
     }
 }
 
@@ -78,7 +81,10 @@ impl Engine {
     }
 
     pub fn table_arn(&self, name: &str) -> String {
-        format!("arn:aws:dynamodb:{}:{}:table/{}", self.config.region, self.config.account_id, name)
+        format!(
+            "arn:aws:dynamodb:{}:{}:table/{}",
+            self.config.region, self.config.account_id, name
+        )
     }
 }
 

@@ -27,7 +27,10 @@ pub(crate) fn validate_name(name: &str, member: &str) -> Result<()> {
     if name.len() > 255 {
         return fail("Member must have length less than or equal to 255");
     }
-    if !name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')) {
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+    {
         return fail("Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+");
     }
     Ok(())
@@ -60,7 +63,11 @@ fn parse_throughput(t: &ProvisionedThroughput) -> Result<(i64, i64)> {
 }
 
 /// Turns KeySchema + AttributeDefinitions into a key schema, with DynamoDB's checks.
-fn parse_key_schema(elements: &[KeySchemaElement], defs: &BTreeMap<&str, ScalarType>, what: &str) -> Result<KeySchema> {
+fn parse_key_schema(
+    elements: &[KeySchemaElement],
+    defs: &BTreeMap<&str, ScalarType>,
+    what: &str,
+) -> Result<KeySchema> {
     if elements.is_empty() || elements.len() > 2 {
         return Err(Error::validation(format!(
             "1 validation error detected: Value '{}' at 'keySchema' failed to satisfy constraint: Member must have length less than or equal to 2",
@@ -77,7 +84,10 @@ fn parse_key_schema(elements: &[KeySchemaElement], defs: &BTreeMap<&str, ScalarT
                 defs.keys().copied().collect::<Vec<_>>().join(", ")
             ))
         })?;
-        let attr = KeyAttribute { name: e.attribute_name.clone(), ty };
+        let attr = KeyAttribute {
+            name: e.attribute_name.clone(),
+            ty,
+        };
         match e.key_type.as_str() {
             "HASH" if i == 0 => hash = Some(attr),
             "HASH" => {
@@ -98,7 +108,9 @@ fn parse_key_schema(elements: &[KeySchemaElement], defs: &BTreeMap<&str, ScalarT
             }
         }
     }
-    let hash = hash.ok_or_else(|| Error::validation("Invalid KeySchema: The first KeySchemaElement is not a HASH key type"))?;
+    let hash = hash.ok_or_else(|| {
+        Error::validation("Invalid KeySchema: The first KeySchemaElement is not a HASH key type")
+    })?;
     if range.as_ref().is_some_and(|r| r.name == hash.name) {
         return Err(Error::validation(
             "Invalid KeySchema: The second KeySchemaElement may not have the same name as the first KeySchemaElement",
@@ -133,12 +145,18 @@ fn parse_stream(spec: &StreamSpecification) -> Result<Option<StreamMeta>> {
     let view = spec.stream_view_type.as_deref().ok_or_else(|| {
         Error::validation("One or more parameter values were invalid: StreamViewType must be specified when StreamEnabled is true")
     })?;
-    if !matches!(view, "KEYS_ONLY" | "NEW_IMAGE" | "OLD_IMAGE" | "NEW_AND_OLD_IMAGES") {
+    if !matches!(
+        view,
+        "KEYS_ONLY" | "NEW_IMAGE" | "OLD_IMAGE" | "NEW_AND_OLD_IMAGES"
+    ) {
         return Err(Error::validation(format!(
             "1 validation error detected: Value '{view}' at 'streamSpecification.streamViewType' failed to satisfy constraint: Member must satisfy enum value set: [NEW_IMAGE, OLD_IMAGE, NEW_AND_OLD_IMAGES, KEYS_ONLY]"
         )));
     }
-    Ok(Some(StreamMeta { view_type: view.to_string(), label: stream_label(now_epoch_seconds()) }))
+    Ok(Some(StreamMeta {
+        view_type: view.to_string(),
+        label: stream_label(now_epoch_seconds()),
+    }))
 }
 
 /// DynamoDB's stream label: the creation time as `YYYY-MM-DDThh:mm:ss.mmm`.
@@ -159,11 +177,14 @@ fn stream_label(epoch: f64) -> String {
 
 fn parse_tags(tags: &[Tag]) -> Result<BTreeMap<String, String>> {
     if tags.len() > MAX_TAGS {
-        return Err(Error::validation("One or more parameter values were invalid: Too many tags"));
+        return Err(Error::validation(
+            "One or more parameter values were invalid: Too many tags",
+        ));
     }
     let mut out = BTreeMap::new();
     for t in tags {
-        if t.key.is_empty() || t.key.len() > 128 || t.value.len() > 256 || t.key.starts_with("aws:") {
+        if t.key.is_empty() || t.key.len() > 128 || t.value.len() > 256 || t.key.starts_with("aws:")
+        {
             return Err(Error::validation(format!(
                 "One or more parameter values were invalid: Invalid tag key or value: {}",
                 t.key
@@ -196,7 +217,8 @@ impl Engine {
         }
         let schema = parse_key_schema(key_schema, &defs, "keySchema")?;
 
-        let billing = parse_billing_mode(input.billing_mode.as_deref())?.unwrap_or(BillingMode::Provisioned);
+        let billing =
+            parse_billing_mode(input.billing_mode.as_deref())?.unwrap_or(BillingMode::Provisioned);
         let (read, write) = match (billing, &input.provisioned_throughput) {
             (BillingMode::Provisioned, Some(t)) => parse_throughput(t)?,
             (BillingMode::Provisioned, None) => {
@@ -217,9 +239,16 @@ impl Engine {
         for lsi in input.local_secondary_indexes.iter().flatten() {
             validate_name(&lsi.index_name, "localSecondaryIndexes.member.indexName")?;
             if !index_names.insert(lsi.index_name.clone()) {
-                return Err(Error::validation(format!("Duplicate index name: {}", lsi.index_name)));
+                return Err(Error::validation(format!(
+                    "Duplicate index name: {}",
+                    lsi.index_name
+                )));
             }
-            let ks = parse_key_schema(&lsi.key_schema, &defs, "localSecondaryIndexes.member.keySchema")?;
+            let ks = parse_key_schema(
+                &lsi.key_schema,
+                &defs,
+                "localSecondaryIndexes.member.keySchema",
+            )?;
             if ks.hash != schema.hash || ks.range.is_none() {
                 return Err(Error::validation(format!(
                     "One or more parameter values were invalid: Index KeySchema does not have a range key for index: {}",
@@ -250,9 +279,16 @@ impl Engine {
         for gsi in input.global_secondary_indexes.iter().flatten() {
             validate_name(&gsi.index_name, "globalSecondaryIndexes.member.indexName")?;
             if !index_names.insert(gsi.index_name.clone()) {
-                return Err(Error::validation(format!("Duplicate index name: {}", gsi.index_name)));
+                return Err(Error::validation(format!(
+                    "Duplicate index name: {}",
+                    gsi.index_name
+                )));
             }
-            let ks = parse_key_schema(&gsi.key_schema, &defs, "globalSecondaryIndexes.member.keySchema")?;
+            let ks = parse_key_schema(
+                &gsi.key_schema,
+                &defs,
+                "globalSecondaryIndexes.member.keySchema",
+            )?;
             let (projection_type, non_key_attributes) = parse_projection(&gsi.projection)?;
             let (r, w) = match (billing, &gsi.provisioned_throughput) {
                 (BillingMode::Provisioned, Some(t)) => parse_throughput(t)?,
@@ -325,7 +361,11 @@ impl Engine {
             local_indexes,
             global_indexes,
             stream,
-            sse_enabled: input.sse_specification.as_ref().and_then(|s| s.enabled).unwrap_or(false),
+            sse_enabled: input
+                .sse_specification
+                .as_ref()
+                .and_then(|s| s.enabled)
+                .unwrap_or(false),
             tags,
             table_class,
             deletion_protection: input.deletion_protection_enabled.unwrap_or(false),
@@ -336,7 +376,10 @@ impl Engine {
 
     pub fn describe_table(&self, input: TableNameInput) -> Result<TableDescription> {
         let name = table_name(&input.table_name)?;
-        let table = self.catalog.get(name).ok_or_else(|| table_not_found(name))?;
+        let table = self
+            .catalog
+            .get(name)
+            .ok_or_else(|| table_not_found(name))?;
         Ok(self.describe(&table))
     }
 
@@ -355,9 +398,15 @@ impl Engine {
         let m = &table.meta;
         let arn = self.table_arn(&m.name);
         let key_schema_elements = |ks: &KeySchema| {
-            let mut v = vec![KeySchemaElement { attribute_name: ks.hash.name.clone(), key_type: "HASH".into() }];
+            let mut v = vec![KeySchemaElement {
+                attribute_name: ks.hash.name.clone(),
+                key_type: "HASH".into(),
+            }];
             if let Some(r) = &ks.range {
-                v.push(KeySchemaElement { attribute_name: r.name.clone(), key_type: "RANGE".into() });
+                v.push(KeySchemaElement {
+                    attribute_name: r.name.clone(),
+                    key_type: "RANGE".into(),
+                });
             }
             v
         };
@@ -385,7 +434,10 @@ impl Engine {
             attribute_definitions: m
                 .attribute_definitions
                 .iter()
-                .map(|(n, t)| AttributeDefinition { attribute_name: n.clone(), attribute_type: t.tag().into() })
+                .map(|(n, t)| AttributeDefinition {
+                    attribute_name: n.clone(),
+                    attribute_type: t.tag().into(),
+                })
                 .collect(),
             table_name: m.name.clone(),
             key_schema: key_schema_elements(&m.key_schema),
@@ -413,13 +465,18 @@ impl Engine {
                 stream_view_type: Some(s.view_type.clone()),
             }),
             latest_stream_label: m.stream.as_ref().map(|s| s.label.clone()),
-            latest_stream_arn: m.stream.as_ref().map(|s| format!("{arn}/stream/{}", s.label)),
+            latest_stream_arn: m
+                .stream
+                .as_ref()
+                .map(|s| format!("{arn}/stream/{}", s.label)),
             sse_description: m.sse_enabled.then(|| SseDescription {
                 status: "ENABLED".into(),
                 sse_type: "KMS".into(),
                 kms_master_key_arn: None,
             }),
-            table_class_summary: m.table_class.as_ref().map(|c| TableClassSummary { table_class: c.clone() }),
+            table_class_summary: m.table_class.as_ref().map(|c| TableClassSummary {
+                table_class: c.clone(),
+            }),
             deletion_protection_enabled: m.deletion_protection,
         }
     }
@@ -429,7 +486,11 @@ impl Engine {
             None => 100,
             Some(l) if (1..=100).contains(&l) => l as usize,
             Some(l) => {
-                let bound = if l < 1 { "greater than or equal to 1" } else { "less than or equal to 100" };
+                let bound = if l < 1 {
+                    "greater than or equal to 1"
+                } else {
+                    "less than or equal to 100"
+                };
                 return Err(Error::validation(format!(
                     "1 validation error detected: Value '{l}' at 'limit' failed to satisfy constraint: Member must have value {bound}"
                 )));
@@ -438,15 +499,22 @@ impl Engine {
         if let Some(start) = &input.exclusive_start_table_name {
             validate_name(start, "exclusiveStartTableName")?;
         }
-        let (names, more) = self.catalog.names_after(input.exclusive_start_table_name.as_deref(), limit);
+        let (names, more) = self
+            .catalog
+            .names_after(input.exclusive_start_table_name.as_deref(), limit);
         let last = if more { names.last().cloned() } else { None };
-        Ok(ListTablesOutput { table_names: names, last_evaluated_table_name: last })
+        Ok(ListTablesOutput {
+            table_names: names,
+            last_evaluated_table_name: last,
+        })
     }
 
     pub fn update_table(&self, input: UpdateTableInput) -> Result<TableDescription> {
         let table = self.table(&input.table_name)?;
         if input.global_secondary_index_updates.is_some() || input.replica_updates.is_some() {
-            return Err(Error::Unimplemented("UpdateTable with GlobalSecondaryIndexUpdates or ReplicaUpdates"));
+            return Err(Error::Unimplemented(
+                "UpdateTable with GlobalSecondaryIndexUpdates or ReplicaUpdates",
+            ));
         }
         let mut meta = table.meta.clone();
         let mut changed = false;
@@ -559,20 +627,32 @@ impl Engine {
     }
 
     pub fn describe_endpoints(&self, address: &str) -> Vec<Endpoint> {
-        vec![Endpoint { address: address.to_string(), cache_period_in_minutes: 1440 }]
+        vec![Endpoint {
+            address: address.to_string(),
+            cache_period_in_minutes: 1440,
+        }]
     }
 
     /// Resolves a table ARN of this server's region and account.
     fn table_by_arn(&self, arn: &Option<String>) -> Result<std::sync::Arc<Table>> {
         let arn = required(arn, "resourceArn")?;
-        let prefix = format!("arn:aws:dynamodb:{}:{}:table/", self.config.region, self.config.account_id);
+        let prefix = format!(
+            "arn:aws:dynamodb:{}:{}:table/",
+            self.config.region, self.config.account_id
+        );
         let name = arn
             .strip_prefix(&prefix)
             .filter(|n| !n.contains('/'))
-            .ok_or_else(|| Error::validation(format!("Invalid TableArn: Invalid ResourceArn provided as input {arn}")))?;
-        self.catalog
-            .get(name)
-            .ok_or_else(|| Error::ResourceNotFound(format!("Requested resource not found: ResourcArn: {arn} not found")))
+            .ok_or_else(|| {
+                Error::validation(format!(
+                    "Invalid TableArn: Invalid ResourceArn provided as input {arn}"
+                ))
+            })?;
+        self.catalog.get(name).ok_or_else(|| {
+            Error::ResourceNotFound(format!(
+                "Requested resource not found: ResourcArn: {arn} not found"
+            ))
+        })
     }
 
     pub fn tag_resource(&self, input: TagResourceInput) -> Result<()> {
@@ -581,7 +661,9 @@ impl Engine {
         let mut meta = table.meta.clone();
         meta.tags.extend(tags);
         if meta.tags.len() > MAX_TAGS {
-            return Err(Error::validation("One or more parameter values were invalid: Too many tags"));
+            return Err(Error::validation(
+                "One or more parameter values were invalid: Too many tags",
+            ));
         }
         self.catalog.put(self.store.as_ref(), meta)?;
         Ok(())
@@ -598,10 +680,21 @@ impl Engine {
         Ok(())
     }
 
-    pub fn list_tags_of_resource(&self, input: ListTagsOfResourceInput) -> Result<ListTagsOfResourceOutput> {
+    pub fn list_tags_of_resource(
+        &self,
+        input: ListTagsOfResourceInput,
+    ) -> Result<ListTagsOfResourceOutput> {
         let table = self.table_by_arn(&input.resource_arn)?;
         Ok(ListTagsOfResourceOutput {
-            tags: table.meta.tags.iter().map(|(k, v)| Tag { key: k.clone(), value: v.clone() }).collect(),
+            tags: table
+                .meta
+                .tags
+                .iter()
+                .map(|(k, v)| Tag {
+                    key: k.clone(),
+                    value: v.clone(),
+                })
+                .collect(),
             next_token: None,
         })
     }

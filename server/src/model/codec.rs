@@ -90,7 +90,8 @@ fn put_value(out: &mut Vec<u8>, v: &AttributeValue) {
         AttributeValue::Ns(v) => {
             out.push(T_NS);
             put_varint(out, v.len() as u64);
-            v.iter().for_each(|n| put_bytes(out, n.to_string().as_bytes()));
+            v.iter()
+                .for_each(|n| put_bytes(out, n.to_string().as_bytes()));
         }
         AttributeValue::Bs(v) => {
             out.push(T_BS);
@@ -141,7 +142,10 @@ impl Reader<'_> {
 
     fn bytes(&mut self) -> Result<&[u8], CodecError> {
         let len = self.varint()?;
-        let end = self.pos.checked_add(len).ok_or(CodecError("length overflow"))?;
+        let end = self
+            .pos
+            .checked_add(len)
+            .ok_or(CodecError("length overflow"))?;
         let b = self.buf.get(self.pos..end).ok_or(CodecError("truncated"))?;
         self.pos = end;
         Ok(b)
@@ -206,7 +210,11 @@ impl Reader<'_> {
             T_M => AttributeValue::M(self.map(depth)?),
             T_L => {
                 let n = self.count()?;
-                AttributeValue::L((0..n).map(|_| self.value(depth + 1)).collect::<Result<_, _>>()?)
+                AttributeValue::L(
+                    (0..n)
+                        .map(|_| self.value(depth + 1))
+                        .collect::<Result<_, _>>()?,
+                )
             }
             T_NULL => AttributeValue::Null,
             T_FALSE => AttributeValue::Bool(false),
@@ -222,20 +230,23 @@ pub(crate) mod tests {
     use proptest::prelude::*;
 
     pub fn arb_value() -> impl Strategy<Value = AttributeValue> {
-        let num = (-1_000_000i64..1_000_000, -20i32..20)
-            .prop_map(|(m, e)| Number::parse(&format!("{m}e{e}")).unwrap_or_else(|_| Number::zero()));
+        let num = (-1_000_000i64..1_000_000, -20i32..20).prop_map(|(m, e)| {
+            Number::parse(&format!("{m}e{e}")).unwrap_or_else(|_| Number::zero())
+        });
         let leaf = prop_oneof![
             ".{0,12}".prop_map(AttributeValue::S),
             num.clone().prop_map(AttributeValue::N),
             proptest::collection::vec(any::<u8>(), 0..12).prop_map(|b| AttributeValue::B(b.into())),
-            proptest::collection::btree_set(".{0,6}", 1..4).prop_map(|s| AttributeValue::Ss(s.into_iter().collect())),
+            proptest::collection::btree_set(".{0,6}", 1..4)
+                .prop_map(|s| AttributeValue::Ss(s.into_iter().collect())),
             Just(AttributeValue::Null),
             any::<bool>().prop_map(AttributeValue::Bool),
         ];
         leaf.prop_recursive(4, 32, 6, |inner| {
             prop_oneof![
                 proptest::collection::vec(inner.clone(), 0..6).prop_map(AttributeValue::L),
-                proptest::collection::btree_map("[a-z]{1,6}", inner, 0..6).prop_map(AttributeValue::M),
+                proptest::collection::btree_map("[a-z]{1,6}", inner, 0..6)
+                    .prop_map(AttributeValue::M),
             ]
         })
     }

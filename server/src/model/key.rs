@@ -74,7 +74,11 @@ pub enum KeyError {
     #[error("One or more parameter values were invalid: Missing the key {0} in the item")]
     MissingInItem(String),
     #[error("One or more parameter values were invalid: Type mismatch for key {name} expected: {expected} actual: {actual}")]
-    TypeMismatch { name: String, expected: &'static str, actual: &'static str },
+    TypeMismatch {
+        name: String,
+        expected: &'static str,
+        actual: &'static str,
+    },
     #[error("One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty {ty} value. Key: {name}")]
     Empty { name: String, ty: &'static str },
     #[error("One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of2048 bytes")]
@@ -111,7 +115,9 @@ impl KeySchema {
     /// Validates the key attributes of a whole item (PutItem).
     pub fn validate_item(&self, item: &Item) -> Result<(), KeyError> {
         for attr in self.attributes() {
-            let v = item.get(&attr.name).ok_or_else(|| KeyError::MissingInItem(attr.name.clone()))?;
+            let v = item
+                .get(&attr.name)
+                .ok_or_else(|| KeyError::MissingInItem(attr.name.clone()))?;
             if !attr.ty.matches(v) {
                 return Err(KeyError::TypeMismatch {
                     name: attr.name.clone(),
@@ -154,7 +160,10 @@ fn check_key_value(attr: &KeyAttribute, v: &AttributeValue) -> Result<(), KeyErr
         _ => return Ok(()),
     };
     if len == 0 {
-        return Err(KeyError::Empty { name: attr.name.clone(), ty });
+        return Err(KeyError::Empty {
+            name: attr.name.clone(),
+            ty,
+        });
     }
     Ok(())
 }
@@ -265,10 +274,13 @@ mod tests {
     }
 
     fn number() -> impl Strategy<Value = Number> {
-        (any::<bool>(), "[0-9]{1,38}", -129i32..=88).prop_filter_map("in range", |(neg, digits, exp)| {
-            let s = format!("{}0.{}e{}", if neg { "-" } else { "" }, digits, exp);
-            Number::parse(&s).ok()
-        })
+        (any::<bool>(), "[0-9]{1,38}", -129i32..=88).prop_filter_map(
+            "in range",
+            |(neg, digits, exp)| {
+                let s = format!("{}0.{}e{}", if neg { "-" } else { "" }, digits, exp);
+                Number::parse(&s).ok()
+            },
+        )
     }
 
     proptest! {
@@ -311,7 +323,10 @@ mod tests {
 
     #[test]
     fn number_order_examples() {
-        let sorted = ["-1E+125", "-100", "-1.5", "-1", "-0.001", "0", "1E-130", "0.1", "0.12", "0.123", "1", "10", "1E+125"];
+        let sorted = [
+            "-1E+125", "-100", "-1.5", "-1", "-0.001", "0", "1E-130", "0.1", "0.12", "0.123", "1",
+            "10", "1E+125",
+        ];
         let enc: Vec<Vec<u8>> = sorted
             .iter()
             .map(|s| enc_sort(&AttributeValue::N(Number::parse(s).unwrap())))
@@ -324,13 +339,22 @@ mod tests {
     #[test]
     fn key_validation_messages() {
         let schema = KeySchema {
-            hash: KeyAttribute { name: "pk".into(), ty: ScalarType::S },
+            hash: KeyAttribute {
+                name: "pk".into(),
+                ty: ScalarType::S,
+            },
             range: None,
         };
         let cases: Vec<(Item, &str)> = vec![
             (Item::new(), "Missing the key pk in the item"),
-            (Item::from([("pk".into(), AttributeValue::Bool(true))]), "Type mismatch for key pk expected: S actual: BOOL"),
-            (Item::from([("pk".into(), AttributeValue::S(String::new()))]), "cannot contain an empty string value. Key: pk"),
+            (
+                Item::from([("pk".into(), AttributeValue::Bool(true))]),
+                "Type mismatch for key pk expected: S actual: BOOL",
+            ),
+            (
+                Item::from([("pk".into(), AttributeValue::S(String::new()))]),
+                "cannot contain an empty string value. Key: pk",
+            ),
         ];
         for (item, want) in cases {
             let err = schema.validate_item(&item).unwrap_err().to_string();

@@ -32,7 +32,9 @@ pub enum NumberError {
     NotANumber,
     #[error("DynamoDB only supports precision up to 38 digits")]
     Precision,
-    #[error("Number overflow. Attempting to store a number with magnitude larger than supported range")]
+    #[error(
+        "Number overflow. Attempting to store a number with magnitude larger than supported range"
+    )]
     Overflow,
     #[error("Number underflow. Attempting to store a number with magnitude smaller than supported range")]
     Underflow,
@@ -40,7 +42,11 @@ pub enum NumberError {
 
 impl Number {
     pub fn zero() -> Self {
-        Number { negative: false, digits: "".into(), exp: 0 }
+        Number {
+            negative: false,
+            digits: "".into(),
+            exp: 0,
+        }
     }
 
     pub fn is_zero(&self) -> bool {
@@ -130,7 +136,11 @@ impl Number {
         if exp < i64::from(MIN_EXP) {
             return Err(NumberError::Underflow);
         }
-        Ok(Number { negative, digits: trimmed.into(), exp: exp as i32 })
+        Ok(Number {
+            negative,
+            digits: trimmed.into(),
+            exp: exp as i32,
+        })
     }
 
     /// `(mantissa, scale)` with value = mantissa × 10^-scale.
@@ -138,7 +148,11 @@ impl Number {
         if self.is_zero() {
             return (BigInt::from(0), 0);
         }
-        let sign = if self.negative { Sign::Minus } else { Sign::Plus };
+        let sign = if self.negative {
+            Sign::Minus
+        } else {
+            Sign::Plus
+        };
         let mag = BigInt::parse_bytes(self.digits.as_bytes(), 10).unwrap_or_default();
         let mag = if sign == Sign::Minus { -mag } else { mag };
         (mag, self.digits.len() as i64 - i64::from(self.exp))
@@ -177,7 +191,7 @@ impl Number {
         if self.is_zero() {
             return 1;
         }
-        (self.digits.len() + 1) / 2 + 1
+        self.digits.len().div_ceil(2) + 1
     }
 }
 
@@ -279,10 +293,17 @@ mod tests {
             ("5.", "5"),
             (".5", "0.5"),
             ("+5", "5"),
-            ("12345678901234567890123456789012345678000", "12345678901234567890123456789012345678000"),
+            (
+                "12345678901234567890123456789012345678000",
+                "12345678901234567890123456789012345678000",
+            ),
         ];
         for (input, want) in cases {
-            assert_eq!(Number::parse(input).unwrap().to_string(), want, "input {input}");
+            assert_eq!(
+                Number::parse(input).unwrap().to_string(),
+                want,
+                "input {input}"
+            );
         }
         let big = Number::parse("1E+125").unwrap().to_string();
         assert_eq!(big.len(), 126);
@@ -305,7 +326,10 @@ mod tests {
             ("NaN", NumberError::NotANumber),
             ("Infinity", NumberError::NotANumber),
             ("1..2", NumberError::NotANumber),
-            ("123456789012345678901234567890123456789", NumberError::Precision),
+            (
+                "123456789012345678901234567890123456789",
+                NumberError::Precision,
+            ),
         ];
         for (input, want) in cases {
             assert_eq!(Number::parse(input), Err(want), "input {input:?}");
@@ -318,7 +342,10 @@ mod tests {
         assert_eq!(n("0.1").checked_add(&n("0.2")).unwrap(), n("0.3"));
         assert_eq!(n("1").checked_sub(&n("1")).unwrap(), Number::zero());
         assert_eq!(n("-5").checked_add(&n("2.5")).unwrap(), n("-2.5"));
-        assert_eq!(n("1E+125").checked_add(&n("9E+125")), Err(NumberError::Overflow));
+        assert_eq!(
+            n("1E+125").checked_add(&n("9E+125")),
+            Err(NumberError::Overflow)
+        );
         assert_eq!(
             n("1E+20").checked_add(&n("1E-20")),
             Err(NumberError::Precision),

@@ -101,7 +101,9 @@ impl AttributeValue {
             AttributeValue::Ss(v) => v.iter().map(String::len).sum(),
             AttributeValue::Ns(v) => v.iter().map(Number::size).sum(),
             AttributeValue::Bs(v) => v.iter().map(Bytes::len).sum(),
-            AttributeValue::M(m) => 3 + m.iter().map(|(k, v)| k.len() + v.size() + 1).sum::<usize>(),
+            AttributeValue::M(m) => {
+                3 + m.iter().map(|(k, v)| k.len() + v.size() + 1).sum::<usize>()
+            }
             AttributeValue::L(l) => 3 + l.iter().map(|v| v.size() + 1).sum::<usize>(),
             AttributeValue::Null | AttributeValue::Bool(_) => 1,
         }
@@ -118,7 +120,8 @@ impl AttributeValue {
             (AttributeValue::Bs(a), AttributeValue::Bs(b)) => same_set(a, b),
             (AttributeValue::M(a), AttributeValue::M(b)) => {
                 a.len() == b.len()
-                    && a.iter().all(|(k, v)| b.get(k).is_some_and(|w| v.dynamo_eq(w)))
+                    && a.iter()
+                        .all(|(k, v)| b.get(k).is_some_and(|w| v.dynamo_eq(w)))
             }
             (AttributeValue::L(a), AttributeValue::L(b)) => {
                 a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.dynamo_eq(y))
@@ -138,7 +141,9 @@ pub fn item_size(item: &Item) -> usize {
 pub enum ValueError {
     #[error("One or more parameter values were invalid: An {0} set  may not be empty")]
     EmptySet(&'static str),
-    #[error("One or more parameter values were invalid: Input collection {0} contains duplicates.")]
+    #[error(
+        "One or more parameter values were invalid: Input collection {0} contains duplicates."
+    )]
     DuplicateInSet(String),
     #[error("Nesting Levels have exceeded supported limits")]
     TooDeep,
@@ -163,7 +168,10 @@ impl AttributeValue {
             let mut seen = std::collections::HashSet::with_capacity(v.len());
             if v.iter().any(|x| !seen.insert(x)) {
                 let shown: Vec<String> = v.iter().map(show).collect();
-                return Err(ValueError::DuplicateInSet(format!("[{}]", shown.join(", "))));
+                return Err(ValueError::DuplicateInSet(format!(
+                    "[{}]",
+                    shown.join(", ")
+                )));
             }
             Ok(())
         }
@@ -204,7 +212,10 @@ mod tests {
             (AttributeValue::B(Bytes::from_static(b"abc")), 3),
             (AttributeValue::Bool(true), 1),
             (AttributeValue::Null, 1),
-            (AttributeValue::L(vec![AttributeValue::Null, AttributeValue::S("ab".into())]), 3 + 2 + 3),
+            (
+                AttributeValue::L(vec![AttributeValue::Null, AttributeValue::S("ab".into())]),
+                3 + 2 + 3,
+            ),
             (
                 AttributeValue::M([("ab".to_string(), AttributeValue::S("x".into()))].into()),
                 3 + 2 + 1 + 1,
@@ -226,9 +237,18 @@ mod tests {
             assert_eq!(v.validate(), Ok(()), "{v:?}");
         }
         let bad = [
-            (AttributeValue::Ss(vec![]), "An string set  may not be empty"),
-            (AttributeValue::Ns(vec![n("1"), n("1.0")]), "contains duplicates"),
-            (AttributeValue::Ss(vec!["a".into(), "a".into()]), "Input collection [a, a] contains duplicates."),
+            (
+                AttributeValue::Ss(vec![]),
+                "An string set  may not be empty",
+            ),
+            (
+                AttributeValue::Ns(vec![n("1"), n("1.0")]),
+                "contains duplicates",
+            ),
+            (
+                AttributeValue::Ss(vec!["a".into(), "a".into()]),
+                "Input collection [a, a] contains duplicates.",
+            ),
         ];
         for (v, want) in bad {
             let err = v.validate().unwrap_err().to_string();

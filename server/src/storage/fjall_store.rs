@@ -19,7 +19,11 @@ pub struct StoreOptions {
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        StoreOptions { durability: Durability::Process, max_write_buffer_bytes: 256 << 20, cache_bytes: 256 << 20 }
+        StoreOptions {
+            durability: Durability::Process,
+            max_write_buffer_bytes: 256 << 20,
+            cache_bytes: 256 << 20,
+        }
     }
 }
 
@@ -67,12 +71,20 @@ impl FjallStore {
     }
 
     fn handle(&self, name: &str) -> Result<Keyspace, StorageError> {
-        self.keyspaces.read().get(name).cloned().ok_or_else(|| StorageError::NoKeyspace(name.to_string()))
+        self.keyspaces
+            .read()
+            .get(name)
+            .cloned()
+            .ok_or_else(|| StorageError::NoKeyspace(name.to_string()))
     }
 }
 
 fn kv_iter<'a>(iter: fjall::Iter, reverse: bool) -> KvIter<'a> {
-    let map = |g: fjall::Guard| g.into_inner().map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(err);
+    let map = |g: fjall::Guard| {
+        g.into_inner()
+            .map(|(k, v)| (k.to_vec(), v.to_vec()))
+            .map_err(err)
+    };
     if reverse {
         Box::new(iter.rev().map(map))
     } else {
@@ -86,9 +98,17 @@ impl Snapshot for FjallStore {
         Ok(ks.get(key).map_err(err)?.map(|v| v.to_vec()))
     }
 
-    fn range(&self, keyspace: &str, range: KeyRange, reverse: bool) -> Result<KvIter<'_>, StorageError> {
+    fn range(
+        &self,
+        keyspace: &str,
+        range: KeyRange,
+        reverse: bool,
+    ) -> Result<KvIter<'_>, StorageError> {
         let ks = self.handle(keyspace)?;
-        Ok(kv_iter(ks.range::<Vec<u8>, _>((range.start, range.end)), reverse))
+        Ok(kv_iter(
+            ks.range::<Vec<u8>, _>((range.start, range.end)),
+            reverse,
+        ))
     }
 }
 
@@ -103,9 +123,17 @@ impl Snapshot for FjallSnapshot<'_> {
         Ok(self.snap.get(&ks, key).map_err(err)?.map(|v| v.to_vec()))
     }
 
-    fn range(&self, keyspace: &str, range: KeyRange, reverse: bool) -> Result<KvIter<'_>, StorageError> {
+    fn range(
+        &self,
+        keyspace: &str,
+        range: KeyRange,
+        reverse: bool,
+    ) -> Result<KvIter<'_>, StorageError> {
         let ks = self.store.handle(keyspace)?;
-        Ok(kv_iter(self.snap.range::<Vec<u8>, _>(&ks, (range.start, range.end)), reverse))
+        Ok(kv_iter(
+            self.snap.range::<Vec<u8>, _>(&ks, (range.start, range.end)),
+            reverse,
+        ))
     }
 }
 
@@ -135,10 +163,17 @@ impl Storage for FjallStore {
         let mut batch = self.db.batch();
         {
             let map = self.keyspaces.read();
-            let lookup = |name: &str| map.get(name).ok_or_else(|| StorageError::NoKeyspace(name.to_string()));
+            let lookup = |name: &str| {
+                map.get(name)
+                    .ok_or_else(|| StorageError::NoKeyspace(name.to_string()))
+            };
             for op in ops {
                 match op {
-                    Op::Put { keyspace, key, value } => batch.insert(lookup(&keyspace)?, key, value),
+                    Op::Put {
+                        keyspace,
+                        key,
+                        value,
+                    } => batch.insert(lookup(&keyspace)?, key, value),
                     Op::Delete { keyspace, key } => batch.remove(lookup(&keyspace)?, key),
                 }
             }
@@ -152,7 +187,10 @@ impl Storage for FjallStore {
     }
 
     fn snapshot(&self) -> Box<dyn Snapshot + '_> {
-        Box::new(FjallSnapshot { store: self, snap: self.db.snapshot() })
+        Box::new(FjallSnapshot {
+            store: self,
+            snap: self.db.snapshot(),
+        })
     }
 }
 
@@ -207,7 +245,11 @@ mod tests {
     use crate::storage::Op;
 
     fn put(ks: &str, k: &[u8], v: &[u8]) -> Op {
-        Op::Put { keyspace: ks.into(), key: k.to_vec(), value: v.to_vec() }
+        Op::Put {
+            keyspace: ks.into(),
+            key: k.to_vec(),
+            value: v.to_vec(),
+        }
     }
 
     #[test]
@@ -216,15 +258,36 @@ mod tests {
         let store = FjallStore::open(dir.path(), StoreOptions::default()).unwrap();
         store.open_keyspace("a").unwrap();
         store.open_keyspace("b").unwrap();
-        store.apply(vec![put("a", b"1", b"x"), put("a", b"2", b"y"), put("b", b"1", b"z")]).unwrap();
+        store
+            .apply(vec![
+                put("a", b"1", b"x"),
+                put("a", b"2", b"y"),
+                put("b", b"1", b"z"),
+            ])
+            .unwrap();
         assert_eq!(store.get("a", b"2").unwrap(), Some(b"y".to_vec()));
-        let keys: Vec<Vec<u8>> = store.range("a", KeyRange::all(), true).unwrap().map(|r| r.unwrap().0).collect();
+        let keys: Vec<Vec<u8>> = store
+            .range("a", KeyRange::all(), true)
+            .unwrap()
+            .map(|r| r.unwrap().0)
+            .collect();
         assert_eq!(keys, vec![b"2".to_vec(), b"1".to_vec()]);
-        store.apply(vec![Op::Delete { keyspace: "a".into(), key: b"1".to_vec() }]).unwrap();
+        store
+            .apply(vec![Op::Delete {
+                keyspace: "a".into(),
+                key: b"1".to_vec(),
+            }])
+            .unwrap();
         assert_eq!(store.get("a", b"1").unwrap(), None);
         store.drop_keyspace("b").unwrap();
-        assert!(matches!(store.get("b", b"1"), Err(StorageError::NoKeyspace(_))));
-        assert!(matches!(store.apply(vec![put("b", b"1", b"z")]), Err(StorageError::NoKeyspace(_))));
+        assert!(matches!(
+            store.get("b", b"1"),
+            Err(StorageError::NoKeyspace(_))
+        ));
+        assert!(matches!(
+            store.apply(vec![put("b", b"1", b"z")]),
+            Err(StorageError::NoKeyspace(_))
+        ));
         drop(store);
         let store = FjallStore::open(dir.path(), StoreOptions::default()).unwrap();
         assert_eq!(store.get("a", b"2").unwrap(), Some(b"y".to_vec()));
@@ -235,13 +298,19 @@ mod tests {
     fn second_open_of_a_directory_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let _store = FjallStore::open(dir.path(), StoreOptions::default()).unwrap();
-        assert!(matches!(FjallStore::open(dir.path(), StoreOptions::default()), Err(StorageError::Locked)));
+        assert!(matches!(
+            FjallStore::open(dir.path(), StoreOptions::default()),
+            Err(StorageError::Locked)
+        ));
     }
 
     #[test]
     fn fsync_mode_with_concurrent_writers() {
         let dir = tempfile::tempdir().unwrap();
-        let opts = StoreOptions { durability: Durability::Fsync, ..StoreOptions::default() };
+        let opts = StoreOptions {
+            durability: Durability::Fsync,
+            ..StoreOptions::default()
+        };
         let store = std::sync::Arc::new(FjallStore::open(dir.path(), opts).unwrap());
         store.open_keyspace("a").unwrap();
         let handles: Vec<_> = (0..8)
@@ -256,6 +325,9 @@ mod tests {
             })
             .collect();
         handles.into_iter().for_each(|h| h.join().unwrap());
-        assert_eq!(store.range("a", KeyRange::all(), false).unwrap().count(), 160);
+        assert_eq!(
+            store.range("a", KeyRange::all(), false).unwrap().count(),
+            160
+        );
     }
 }

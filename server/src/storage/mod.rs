@@ -35,8 +35,15 @@ pub enum Durability {
 /// One write of an atomic batch.
 #[derive(Debug, Clone)]
 pub enum Op {
-    Put { keyspace: String, key: Vec<u8>, value: Vec<u8> },
-    Delete { keyspace: String, key: Vec<u8> },
+    Put {
+        keyspace: String,
+        key: Vec<u8>,
+        value: Vec<u8>,
+    },
+    Delete {
+        keyspace: String,
+        key: Vec<u8>,
+    },
 }
 
 pub type KvPair = (Vec<u8>, Vec<u8>);
@@ -51,14 +58,22 @@ pub struct KeyRange {
 
 impl KeyRange {
     pub fn all() -> Self {
-        KeyRange { start: Bound::Unbounded, end: Bound::Unbounded }
+        KeyRange {
+            start: Bound::Unbounded,
+            end: Bound::Unbounded,
+        }
     }
 }
 
 /// A consistent read view across keyspaces.
 pub trait Snapshot: Send + Sync {
     fn get(&self, keyspace: &str, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError>;
-    fn range(&self, keyspace: &str, range: KeyRange, reverse: bool) -> Result<KvIter<'_>, StorageError>;
+    fn range(
+        &self,
+        keyspace: &str,
+        range: KeyRange,
+        reverse: bool,
+    ) -> Result<KvIter<'_>, StorageError>;
 }
 
 /// All calls block: call them from `spawn_blocking` or a storage thread, never from an

@@ -48,10 +48,18 @@ pub fn value_to_proto(v: &AttributeValue) -> pb::AttributeValue {
         AttributeValue::N(n) => Value::N(n.to_string()),
         AttributeValue::B(b) => Value::B(b.to_vec()),
         AttributeValue::Ss(s) => Value::Ss(pb::StringSet { values: s.clone() }),
-        AttributeValue::Ns(s) => Value::Ns(pb::NumberSet { values: s.iter().map(Number::to_string).collect() }),
-        AttributeValue::Bs(s) => Value::Bs(pb::BinarySet { values: s.iter().map(|b| b.to_vec()).collect() }),
-        AttributeValue::M(m) => Value::M(pb::MapValue { values: item_to_proto(m) }),
-        AttributeValue::L(l) => Value::L(pb::ListValue { values: l.iter().map(value_to_proto).collect() }),
+        AttributeValue::Ns(s) => Value::Ns(pb::NumberSet {
+            values: s.iter().map(Number::to_string).collect(),
+        }),
+        AttributeValue::Bs(s) => Value::Bs(pb::BinarySet {
+            values: s.iter().map(|b| b.to_vec()).collect(),
+        }),
+        AttributeValue::M(m) => Value::M(pb::MapValue {
+            values: item_to_proto(m),
+        }),
+        AttributeValue::L(l) => Value::L(pb::ListValue {
+            values: l.iter().map(value_to_proto).collect(),
+        }),
         AttributeValue::Null => Value::Null(true),
         AttributeValue::Bool(b) => Value::Bool(*b),
     };
@@ -59,11 +67,15 @@ pub fn value_to_proto(v: &AttributeValue) -> pb::AttributeValue {
 }
 
 pub fn item_from_proto(m: HashMap<String, pb::AttributeValue>) -> Result<Item> {
-    m.into_iter().map(|(k, v)| Ok((k, value_from_proto(v)?))).collect()
+    m.into_iter()
+        .map(|(k, v)| Ok((k, value_from_proto(v)?)))
+        .collect()
 }
 
 pub fn item_to_proto(item: &Item) -> HashMap<String, pb::AttributeValue> {
-    item.iter().map(|(k, v)| (k.clone(), value_to_proto(v))).collect()
+    item.iter()
+        .map(|(k, v)| (k.clone(), value_to_proto(v)))
+        .collect()
 }
 
 fn opt_item(m: HashMap<String, pb::AttributeValue>) -> Result<Option<Item>> {
@@ -78,7 +90,10 @@ fn opt_values(m: HashMap<String, pb::AttributeValue>) -> Result<Option<Attribute
     if m.is_empty() {
         return Ok(None);
     }
-    m.into_iter().map(|(k, v)| Ok((k, value_from_proto(v)?))).collect::<Result<_>>().map(Some)
+    m.into_iter()
+        .map(|(k, v)| Ok((k, value_from_proto(v)?)))
+        .collect::<Result<_>>()
+        .map(Some)
 }
 
 fn opt_map<K, V>(m: HashMap<K, V>) -> Option<HashMap<K, V>> {
@@ -93,7 +108,9 @@ fn opt_string(s: String) -> Option<String> {
     (!s.is_empty()).then_some(s)
 }
 
-fn expected(m: HashMap<String, pb::ExpectedAttributeValue>) -> Result<Option<HashMap<String, ExpectedAttributeValue>>> {
+fn expected(
+    m: HashMap<String, pb::ExpectedAttributeValue>,
+) -> Result<Option<HashMap<String, ExpectedAttributeValue>>> {
     if m.is_empty() {
         return Ok(None);
     }
@@ -108,7 +125,12 @@ fn expected(m: HashMap<String, pb::ExpectedAttributeValue>) -> Result<Option<Has
                     attribute_value_list: if e.attribute_value_list.is_empty() {
                         None
                     } else {
-                        Some(e.attribute_value_list.into_iter().map(value_from_proto).collect::<Result<_>>()?)
+                        Some(
+                            e.attribute_value_list
+                                .into_iter()
+                                .map(value_from_proto)
+                                .collect::<Result<_>>()?,
+                        )
                     },
                 },
             ))
@@ -121,27 +143,42 @@ fn expected(m: HashMap<String, pb::ExpectedAttributeValue>) -> Result<Option<Has
 
 fn key_schema(v: Vec<pb::KeySchemaElement>) -> Vec<KeySchemaElement> {
     v.into_iter()
-        .map(|k| KeySchemaElement { attribute_name: k.attribute_name, key_type: k.key_type })
+        .map(|k| KeySchemaElement {
+            attribute_name: k.attribute_name,
+            key_type: k.key_type,
+        })
         .collect()
 }
 
 fn key_schema_to_proto(v: &[KeySchemaElement]) -> Vec<pb::KeySchemaElement> {
     v.iter()
-        .map(|k| pb::KeySchemaElement { attribute_name: k.attribute_name.clone(), key_type: k.key_type.clone() })
+        .map(|k| pb::KeySchemaElement {
+            attribute_name: k.attribute_name.clone(),
+            key_type: k.key_type.clone(),
+        })
         .collect()
 }
 
 fn throughput(t: pb::ProvisionedThroughput) -> ProvisionedThroughput {
-    ProvisionedThroughput { read_capacity_units: Some(t.read_capacity_units), write_capacity_units: Some(t.write_capacity_units) }
+    ProvisionedThroughput {
+        read_capacity_units: Some(t.read_capacity_units),
+        write_capacity_units: Some(t.write_capacity_units),
+    }
 }
 
 fn on_demand(t: pb::OnDemandThroughput) -> OnDemandThroughput {
-    OnDemandThroughput { max_read_request_units: t.max_read_request_units, max_write_request_units: t.max_write_request_units }
+    OnDemandThroughput {
+        max_read_request_units: t.max_read_request_units,
+        max_write_request_units: t.max_write_request_units,
+    }
 }
 
 fn projection(p: Option<pb::Projection>) -> Projection {
     let p = p.unwrap_or_default();
-    Projection { projection_type: p.projection_type, non_key_attributes: opt_vec(p.non_key_attributes, |a| a) }
+    Projection {
+        projection_type: p.projection_type,
+        non_key_attributes: opt_vec(p.non_key_attributes, |a| a),
+    }
 }
 
 fn projection_to_proto(p: &Projection) -> pb::Projection {
@@ -152,20 +189,35 @@ fn projection_to_proto(p: &Projection) -> pb::Projection {
 }
 
 fn stream_spec(s: pb::StreamSpecification) -> StreamSpecification {
-    StreamSpecification { stream_enabled: s.stream_enabled, stream_view_type: s.stream_view_type }
+    StreamSpecification {
+        stream_enabled: s.stream_enabled,
+        stream_view_type: s.stream_view_type,
+    }
 }
 
 fn sse_spec(s: pb::SseSpecification) -> SseSpecification {
-    SseSpecification { enabled: s.enabled, sse_type: s.sse_type, kms_master_key_id: s.kms_master_key_id }
+    SseSpecification {
+        enabled: s.enabled,
+        sse_type: s.sse_type,
+        kms_master_key_id: s.kms_master_key_id,
+    }
 }
 
 fn tags(v: Vec<pb::Tag>) -> Vec<Tag> {
-    v.into_iter().map(|t| Tag { key: t.key, value: t.value }).collect()
+    v.into_iter()
+        .map(|t| Tag {
+            key: t.key,
+            value: t.value,
+        })
+        .collect()
 }
 
 fn attribute_definitions(v: Vec<pb::AttributeDefinition>) -> Vec<AttributeDefinition> {
     v.into_iter()
-        .map(|a| AttributeDefinition { attribute_name: a.attribute_name, attribute_type: a.attribute_type })
+        .map(|a| AttributeDefinition {
+            attribute_name: a.attribute_name,
+            attribute_type: a.attribute_type,
+        })
         .collect()
 }
 
@@ -195,7 +247,9 @@ fn metrics_to_proto(m: &ItemCollectionMetrics) -> pb::ItemCollectionMetrics {
     }
 }
 
-fn throughput_description(t: &ProvisionedThroughputDescription) -> pb::ProvisionedThroughputDescription {
+fn throughput_description(
+    t: &ProvisionedThroughputDescription,
+) -> pb::ProvisionedThroughputDescription {
     pb::ProvisionedThroughputDescription {
         last_increase_date_time: t.last_increase_date_time,
         last_decrease_date_time: t.last_decrease_date_time,
@@ -224,10 +278,14 @@ pub fn table_description(d: &TableDescription) -> pb::TableDescription {
         item_count: Some(d.item_count),
         table_arn: Some(d.table_arn.clone()),
         table_id: Some(d.table_id.clone()),
-        billing_mode_summary: d.billing_mode_summary.as_ref().map(|b| pb::BillingModeSummary {
-            billing_mode: Some(b.billing_mode.clone()),
-            last_update_to_pay_per_request_date_time: b.last_update_to_pay_per_request_date_time,
-        }),
+        billing_mode_summary: d
+            .billing_mode_summary
+            .as_ref()
+            .map(|b| pb::BillingModeSummary {
+                billing_mode: Some(b.billing_mode.clone()),
+                last_update_to_pay_per_request_date_time: b
+                    .last_update_to_pay_per_request_date_time,
+            }),
         local_secondary_indexes: d
             .local_secondary_indexes
             .iter()
@@ -250,17 +308,23 @@ pub fn table_description(d: &TableDescription) -> pb::TableDescription {
                 key_schema: key_schema_to_proto(&i.key_schema),
                 projection: Some(projection_to_proto(&i.projection)),
                 index_status: i.index_status.clone(),
-                provisioned_throughput: i.provisioned_throughput.as_ref().map(throughput_description),
+                provisioned_throughput: i
+                    .provisioned_throughput
+                    .as_ref()
+                    .map(throughput_description),
                 index_size_bytes: Some(i.index_size_bytes),
                 item_count: Some(i.item_count),
                 index_arn: Some(i.index_arn.clone()),
                 ..Default::default()
             })
             .collect(),
-        stream_specification: d.stream_specification.as_ref().map(|s| pb::StreamSpecification {
-            stream_enabled: s.stream_enabled,
-            stream_view_type: s.stream_view_type.clone(),
-        }),
+        stream_specification: d
+            .stream_specification
+            .as_ref()
+            .map(|s| pb::StreamSpecification {
+                stream_enabled: s.stream_enabled,
+                stream_view_type: s.stream_view_type.clone(),
+            }),
         latest_stream_label: d.latest_stream_label.clone(),
         latest_stream_arn: d.latest_stream_arn.clone(),
         sse_description: d.sse_description.as_ref().map(|s| pb::SseDescription {
@@ -272,7 +336,10 @@ pub fn table_description(d: &TableDescription) -> pb::TableDescription {
         table_class_summary: d
             .table_class_summary
             .as_ref()
-            .map(|c| pb::TableClassSummary { table_class: Some(c.table_class.clone()), last_update_date_time: None }),
+            .map(|c| pb::TableClassSummary {
+                table_class: Some(c.table_class.clone()),
+                last_update_date_time: None,
+            }),
         deletion_protection_enabled: Some(d.deletion_protection_enabled),
         ..Default::default()
     }
@@ -310,7 +377,9 @@ pub fn create_table(r: pb::CreateTableRequest) -> CreateTableInput {
 
 pub fn update_table(r: pb::UpdateTableRequest) -> Result<UpdateTableInput> {
     if !r.global_secondary_index_updates.is_empty() || !r.replica_updates.is_empty() {
-        return Err(Error::Unimplemented("UpdateTable with GlobalSecondaryIndexUpdates or ReplicaUpdates"));
+        return Err(Error::Unimplemented(
+            "UpdateTable with GlobalSecondaryIndexUpdates or ReplicaUpdates",
+        ));
     }
     Ok(UpdateTableInput {
         table_name: opt_string(r.table_name),
@@ -328,7 +397,9 @@ pub fn update_table(r: pb::UpdateTableRequest) -> Result<UpdateTableInput> {
 }
 
 pub fn table_name(name: String) -> TableNameInput {
-    TableNameInput { table_name: opt_string(name) }
+    TableNameInput {
+        table_name: opt_string(name),
+    }
 }
 
 pub fn put_item(r: pb::PutItemRequest) -> Result<PutItemInput> {
@@ -367,7 +438,13 @@ pub fn update_item(r: pb::UpdateItemRequest) -> Result<UpdateItemInput> {
             r.attribute_updates
                 .into_iter()
                 .map(|(k, u)| {
-                    Ok((k, AttributeValueUpdate { value: u.value.map(value_from_proto).transpose()?, action: u.action }))
+                    Ok((
+                        k,
+                        AttributeValueUpdate {
+                            value: u.value.map(value_from_proto).transpose()?,
+                            action: u.action,
+                        },
+                    ))
                 })
                 .collect::<Result<_>>()?,
         )
@@ -406,15 +483,24 @@ pub fn delete_item(r: pb::DeleteItemRequest) -> Result<DeleteItemInput> {
 }
 
 pub fn tag_resource(r: pb::TagResourceRequest) -> TagResourceInput {
-    TagResourceInput { resource_arn: opt_string(r.resource_arn), tags: Some(tags(r.tags)) }
+    TagResourceInput {
+        resource_arn: opt_string(r.resource_arn),
+        tags: Some(tags(r.tags)),
+    }
 }
 
 pub fn untag_resource(r: pb::UntagResourceRequest) -> UntagResourceInput {
-    UntagResourceInput { resource_arn: opt_string(r.resource_arn), tag_keys: Some(r.tag_keys) }
+    UntagResourceInput {
+        resource_arn: opt_string(r.resource_arn),
+        tag_keys: Some(r.tag_keys),
+    }
 }
 
 pub fn list_tags(r: pb::ListTagsOfResourceRequest) -> ListTagsOfResourceInput {
-    ListTagsOfResourceInput { resource_arn: opt_string(r.resource_arn), next_token: r.next_token }
+    ListTagsOfResourceInput {
+        resource_arn: opt_string(r.resource_arn),
+        next_token: r.next_token,
+    }
 }
 
 // ---------------------------------------------------------------- responses
@@ -436,7 +522,14 @@ pub fn write_output(o: &WriteItemOutput) -> WriteParts {
 
 pub fn tags_output(o: ListTagsOfResourceOutput) -> pb::ListTagsOfResourceResponse {
     pb::ListTagsOfResourceResponse {
-        tags: o.tags.into_iter().map(|t| pb::Tag { key: t.key, value: t.value }).collect(),
+        tags: o
+            .tags
+            .into_iter()
+            .map(|t| pb::Tag {
+                key: t.key,
+                value: t.value,
+            })
+            .collect(),
         next_token: o.next_token,
     }
 }
@@ -449,16 +542,38 @@ mod tests {
     fn values_round_trip_and_validate() {
         let item: Item = [
             ("s".to_string(), AttributeValue::S("x".into())),
-            ("n".to_string(), AttributeValue::N(Number::parse("1.5").unwrap())),
-            ("l".to_string(), AttributeValue::L(vec![AttributeValue::Null, AttributeValue::Bool(true)])),
-            ("ns".to_string(), AttributeValue::Ns(vec![Number::parse("2").unwrap()])),
+            (
+                "n".to_string(),
+                AttributeValue::N(Number::parse("1.5").unwrap()),
+            ),
+            (
+                "l".to_string(),
+                AttributeValue::L(vec![AttributeValue::Null, AttributeValue::Bool(true)]),
+            ),
+            (
+                "ns".to_string(),
+                AttributeValue::Ns(vec![Number::parse("2").unwrap()]),
+            ),
         ]
         .into();
         assert_eq!(item_from_proto(item_to_proto(&item)).unwrap(), item);
         let bad = [
-            (pb::AttributeValue { value: None }, "Supplied AttributeValue is empty"),
-            (pb::AttributeValue { value: Some(Value::N("x".into())) }, "cannot be converted into a number"),
-            (pb::AttributeValue { value: Some(Value::Null(false)) }, "Null attribute value types must have the value of true"),
+            (
+                pb::AttributeValue { value: None },
+                "Supplied AttributeValue is empty",
+            ),
+            (
+                pb::AttributeValue {
+                    value: Some(Value::N("x".into())),
+                },
+                "cannot be converted into a number",
+            ),
+            (
+                pb::AttributeValue {
+                    value: Some(Value::Null(false)),
+                },
+                "Null attribute value types must have the value of true",
+            ),
         ];
         for (v, want) in bad {
             let err = value_from_proto(v).unwrap_err().to_string();

@@ -21,8 +21,15 @@ pub use status::{to_status, ERROR_DETAILS_KEY, ERROR_TYPE_KEY};
 /// Largest message accepted: BatchWriteItem carries up to 16 MB of items.
 const MAX_MESSAGE_BYTES: usize = 20 * 1024 * 1024;
 
-pub async fn serve(engine: Arc<Engine>, listener: TcpListener, mut shutdown: watch::Receiver<bool>) -> Result<(), ServerError> {
-    let advertised = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+pub async fn serve(
+    engine: Arc<Engine>,
+    listener: TcpListener,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(), ServerError> {
+    let advertised = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
     let dynamodb = DynamoDbService { engine, advertised };
     let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
     tonic::transport::Server::builder()
@@ -79,31 +86,54 @@ macro_rules! unimplemented_rpcs {
 
 #[tonic::async_trait]
 impl DynamoDb for DynamoDbService {
-    async fn create_table(&self, r: Request<pb::CreateTableRequest>) -> Result<Response<pb::CreateTableResponse>, Status> {
+    async fn create_table(
+        &self,
+        r: Request<pb::CreateTableRequest>,
+    ) -> Result<Response<pb::CreateTableResponse>, Status> {
         let input = convert::create_table(r.into_inner());
         let d = call(&self.engine, move |e| e.create_table(input)).await?;
-        Ok(Response::new(pb::CreateTableResponse { table_description: Some(convert::table_description(&d)) }))
+        Ok(Response::new(pb::CreateTableResponse {
+            table_description: Some(convert::table_description(&d)),
+        }))
     }
 
-    async fn describe_table(&self, r: Request<pb::DescribeTableRequest>) -> Result<Response<pb::DescribeTableResponse>, Status> {
+    async fn describe_table(
+        &self,
+        r: Request<pb::DescribeTableRequest>,
+    ) -> Result<Response<pb::DescribeTableResponse>, Status> {
         let input = convert::table_name(r.into_inner().table_name);
         let d = call(&self.engine, move |e| e.describe_table(input)).await?;
-        Ok(Response::new(pb::DescribeTableResponse { table: Some(convert::table_description(&d)) }))
+        Ok(Response::new(pb::DescribeTableResponse {
+            table: Some(convert::table_description(&d)),
+        }))
     }
 
-    async fn update_table(&self, r: Request<pb::UpdateTableRequest>) -> Result<Response<pb::UpdateTableResponse>, Status> {
+    async fn update_table(
+        &self,
+        r: Request<pb::UpdateTableRequest>,
+    ) -> Result<Response<pb::UpdateTableResponse>, Status> {
         let input = convert::update_table(r.into_inner()).map_err(to_status)?;
         let d = call(&self.engine, move |e| e.update_table(input)).await?;
-        Ok(Response::new(pb::UpdateTableResponse { table_description: Some(convert::table_description(&d)) }))
+        Ok(Response::new(pb::UpdateTableResponse {
+            table_description: Some(convert::table_description(&d)),
+        }))
     }
 
-    async fn delete_table(&self, r: Request<pb::DeleteTableRequest>) -> Result<Response<pb::DeleteTableResponse>, Status> {
+    async fn delete_table(
+        &self,
+        r: Request<pb::DeleteTableRequest>,
+    ) -> Result<Response<pb::DeleteTableResponse>, Status> {
         let input = convert::table_name(r.into_inner().table_name);
         let d = call(&self.engine, move |e| e.delete_table(input)).await?;
-        Ok(Response::new(pb::DeleteTableResponse { table_description: Some(convert::table_description(&d)) }))
+        Ok(Response::new(pb::DeleteTableResponse {
+            table_description: Some(convert::table_description(&d)),
+        }))
     }
 
-    async fn list_tables(&self, r: Request<pb::ListTablesRequest>) -> Result<Response<pb::ListTablesResponse>, Status> {
+    async fn list_tables(
+        &self,
+        r: Request<pb::ListTablesRequest>,
+    ) -> Result<Response<pb::ListTablesResponse>, Status> {
         let r = r.into_inner();
         let input = crate::engine::types::ListTablesInput {
             exclusive_start_table_name: r.exclusive_start_table_name,
@@ -116,7 +146,10 @@ impl DynamoDb for DynamoDbService {
         }))
     }
 
-    async fn put_item(&self, r: Request<pb::PutItemRequest>) -> Result<Response<pb::PutItemResponse>, Status> {
+    async fn put_item(
+        &self,
+        r: Request<pb::PutItemRequest>,
+    ) -> Result<Response<pb::PutItemResponse>, Status> {
         let input = convert::put_item(r.into_inner()).map_err(to_status)?;
         let out = call(&self.engine, move |e| e.put_item(input)).await?;
         let p = convert::write_output(&out);
@@ -127,16 +160,29 @@ impl DynamoDb for DynamoDbService {
         }))
     }
 
-    async fn get_item(&self, r: Request<pb::GetItemRequest>) -> Result<Response<pb::GetItemResponse>, Status> {
+    async fn get_item(
+        &self,
+        r: Request<pb::GetItemRequest>,
+    ) -> Result<Response<pb::GetItemResponse>, Status> {
         let input = convert::get_item(r.into_inner()).map_err(to_status)?;
         let out = call(&self.engine, move |e| e.get_item(input)).await?;
         Ok(Response::new(pb::GetItemResponse {
-            item: out.item.as_ref().map(convert::item_to_proto).unwrap_or_default(),
-            consumed_capacity: out.consumed_capacity.as_ref().map(convert::consumed_to_proto),
+            item: out
+                .item
+                .as_ref()
+                .map(convert::item_to_proto)
+                .unwrap_or_default(),
+            consumed_capacity: out
+                .consumed_capacity
+                .as_ref()
+                .map(convert::consumed_to_proto),
         }))
     }
 
-    async fn update_item(&self, r: Request<pb::UpdateItemRequest>) -> Result<Response<pb::UpdateItemResponse>, Status> {
+    async fn update_item(
+        &self,
+        r: Request<pb::UpdateItemRequest>,
+    ) -> Result<Response<pb::UpdateItemResponse>, Status> {
         let input = convert::update_item(r.into_inner()).map_err(to_status)?;
         let out = call(&self.engine, move |e| e.update_item(input)).await?;
         let p = convert::write_output(&out);
@@ -147,7 +193,10 @@ impl DynamoDb for DynamoDbService {
         }))
     }
 
-    async fn delete_item(&self, r: Request<pb::DeleteItemRequest>) -> Result<Response<pb::DeleteItemResponse>, Status> {
+    async fn delete_item(
+        &self,
+        r: Request<pb::DeleteItemRequest>,
+    ) -> Result<Response<pb::DeleteItemResponse>, Status> {
         let input = convert::delete_item(r.into_inner()).map_err(to_status)?;
         let out = call(&self.engine, move |e| e.delete_item(input)).await?;
         let p = convert::write_output(&out);
@@ -158,13 +207,19 @@ impl DynamoDb for DynamoDbService {
         }))
     }
 
-    async fn tag_resource(&self, r: Request<pb::TagResourceRequest>) -> Result<Response<pb::TagResourceResponse>, Status> {
+    async fn tag_resource(
+        &self,
+        r: Request<pb::TagResourceRequest>,
+    ) -> Result<Response<pb::TagResourceResponse>, Status> {
         let input = convert::tag_resource(r.into_inner());
         call(&self.engine, move |e| e.tag_resource(input)).await?;
         Ok(Response::new(pb::TagResourceResponse {}))
     }
 
-    async fn untag_resource(&self, r: Request<pb::UntagResourceRequest>) -> Result<Response<pb::UntagResourceResponse>, Status> {
+    async fn untag_resource(
+        &self,
+        r: Request<pb::UntagResourceRequest>,
+    ) -> Result<Response<pb::UntagResourceResponse>, Status> {
         let input = convert::untag_resource(r.into_inner());
         call(&self.engine, move |e| e.untag_resource(input)).await?;
         Ok(Response::new(pb::UntagResourceResponse {}))
@@ -179,7 +234,10 @@ impl DynamoDb for DynamoDbService {
         Ok(Response::new(convert::tags_output(out)))
     }
 
-    async fn describe_limits(&self, _: Request<pb::DescribeLimitsRequest>) -> Result<Response<pb::DescribeLimitsResponse>, Status> {
+    async fn describe_limits(
+        &self,
+        _: Request<pb::DescribeLimitsRequest>,
+    ) -> Result<Response<pb::DescribeLimitsResponse>, Status> {
         let l = self.engine.describe_limits();
         Ok(Response::new(pb::DescribeLimitsResponse {
             account_max_read_capacity_units: Some(l.account_max_read_capacity_units),
@@ -197,55 +255,58 @@ impl DynamoDb for DynamoDbService {
             .engine
             .describe_endpoints(&self.advertised)
             .into_iter()
-            .map(|e| pb::Endpoint { address: e.address, cache_period_in_minutes: e.cache_period_in_minutes })
+            .map(|e| pb::Endpoint {
+                address: e.address,
+                cache_period_in_minutes: e.cache_period_in_minutes,
+            })
             .collect();
         Ok(Response::new(pb::DescribeEndpointsResponse { endpoints }))
     }
 
     unimplemented_rpcs! {
-        batch_execute_statement, "BatchExecuteStatement", BatchExecuteStatementRequest, BatchExecuteStatementResponse;
-        execute_statement, "ExecuteStatement", ExecuteStatementRequest, ExecuteStatementResponse;
-        execute_transaction, "ExecuteTransaction", ExecuteTransactionRequest, ExecuteTransactionResponse;
-        batch_get_item, "BatchGetItem", BatchGetItemRequest, BatchGetItemResponse;
-        batch_write_item, "BatchWriteItem", BatchWriteItemRequest, BatchWriteItemResponse;
-        query, "Query", QueryRequest, QueryResponse;
-        scan, "Scan", ScanRequest, ScanResponse;
-        transact_get_items, "TransactGetItems", TransactGetItemsRequest, TransactGetItemsResponse;
-        transact_write_items, "TransactWriteItems", TransactWriteItemsRequest, TransactWriteItemsResponse;
-        describe_time_to_live, "DescribeTimeToLive", DescribeTimeToLiveRequest, DescribeTimeToLiveResponse;
-        update_time_to_live, "UpdateTimeToLive", UpdateTimeToLiveRequest, UpdateTimeToLiveResponse;
-        create_backup, "CreateBackup", CreateBackupRequest, CreateBackupResponse;
-        delete_backup, "DeleteBackup", DeleteBackupRequest, DeleteBackupResponse;
-        describe_backup, "DescribeBackup", DescribeBackupRequest, DescribeBackupResponse;
-        list_backups, "ListBackups", ListBackupsRequest, ListBackupsResponse;
-        restore_table_from_backup, "RestoreTableFromBackup", RestoreTableFromBackupRequest, RestoreTableFromBackupResponse;
-        describe_continuous_backups, "DescribeContinuousBackups", DescribeContinuousBackupsRequest, DescribeContinuousBackupsResponse;
-        update_continuous_backups, "UpdateContinuousBackups", UpdateContinuousBackupsRequest, UpdateContinuousBackupsResponse;
-        restore_table_to_point_in_time, "RestoreTableToPointInTime", RestoreTableToPointInTimeRequest, RestoreTableToPointInTimeResponse;
-        describe_export, "DescribeExport", DescribeExportRequest, DescribeExportResponse;
-        export_table_to_point_in_time, "ExportTableToPointInTime", ExportTableToPointInTimeRequest, ExportTableToPointInTimeResponse;
-        list_exports, "ListExports", ListExportsRequest, ListExportsResponse;
-        describe_import, "DescribeImport", DescribeImportRequest, DescribeImportResponse;
-        import_table, "ImportTable", ImportTableRequest, ImportTableResponse;
-        list_imports, "ListImports", ListImportsRequest, ListImportsResponse;
-        create_global_table, "CreateGlobalTable", CreateGlobalTableRequest, CreateGlobalTableResponse;
-        describe_global_table, "DescribeGlobalTable", DescribeGlobalTableRequest, DescribeGlobalTableResponse;
-        describe_global_table_settings, "DescribeGlobalTableSettings", DescribeGlobalTableSettingsRequest, DescribeGlobalTableSettingsResponse;
-        list_global_tables, "ListGlobalTables", ListGlobalTablesRequest, ListGlobalTablesResponse;
-        update_global_table, "UpdateGlobalTable", UpdateGlobalTableRequest, UpdateGlobalTableResponse;
-        update_global_table_settings, "UpdateGlobalTableSettings", UpdateGlobalTableSettingsRequest, UpdateGlobalTableSettingsResponse;
-        describe_table_replica_auto_scaling, "DescribeTableReplicaAutoScaling", DescribeTableReplicaAutoScalingRequest, DescribeTableReplicaAutoScalingResponse;
-        update_table_replica_auto_scaling, "UpdateTableReplicaAutoScaling", UpdateTableReplicaAutoScalingRequest, UpdateTableReplicaAutoScalingResponse;
-        describe_kinesis_streaming_destination, "DescribeKinesisStreamingDestination", DescribeKinesisStreamingDestinationRequest, DescribeKinesisStreamingDestinationResponse;
-        disable_kinesis_streaming_destination, "DisableKinesisStreamingDestination", DisableKinesisStreamingDestinationRequest, DisableKinesisStreamingDestinationResponse;
-        enable_kinesis_streaming_destination, "EnableKinesisStreamingDestination", EnableKinesisStreamingDestinationRequest, EnableKinesisStreamingDestinationResponse;
-        update_kinesis_streaming_destination, "UpdateKinesisStreamingDestination", UpdateKinesisStreamingDestinationRequest, UpdateKinesisStreamingDestinationResponse;
-        describe_contributor_insights, "DescribeContributorInsights", DescribeContributorInsightsRequest, DescribeContributorInsightsResponse;
-        list_contributor_insights, "ListContributorInsights", ListContributorInsightsRequest, ListContributorInsightsResponse;
-        update_contributor_insights, "UpdateContributorInsights", UpdateContributorInsightsRequest, UpdateContributorInsightsResponse;
-        delete_resource_policy, "DeleteResourcePolicy", DeleteResourcePolicyRequest, DeleteResourcePolicyResponse;
-        get_resource_policy, "GetResourcePolicy", GetResourcePolicyRequest, GetResourcePolicyResponse;
-        put_resource_policy, "PutResourcePolicy", PutResourcePolicyRequest, PutResourcePolicyResponse;    }
+    batch_execute_statement, "BatchExecuteStatement", BatchExecuteStatementRequest, BatchExecuteStatementResponse;
+    execute_statement, "ExecuteStatement", ExecuteStatementRequest, ExecuteStatementResponse;
+    execute_transaction, "ExecuteTransaction", ExecuteTransactionRequest, ExecuteTransactionResponse;
+    batch_get_item, "BatchGetItem", BatchGetItemRequest, BatchGetItemResponse;
+    batch_write_item, "BatchWriteItem", BatchWriteItemRequest, BatchWriteItemResponse;
+    query, "Query", QueryRequest, QueryResponse;
+    scan, "Scan", ScanRequest, ScanResponse;
+    transact_get_items, "TransactGetItems", TransactGetItemsRequest, TransactGetItemsResponse;
+    transact_write_items, "TransactWriteItems", TransactWriteItemsRequest, TransactWriteItemsResponse;
+    describe_time_to_live, "DescribeTimeToLive", DescribeTimeToLiveRequest, DescribeTimeToLiveResponse;
+    update_time_to_live, "UpdateTimeToLive", UpdateTimeToLiveRequest, UpdateTimeToLiveResponse;
+    create_backup, "CreateBackup", CreateBackupRequest, CreateBackupResponse;
+    delete_backup, "DeleteBackup", DeleteBackupRequest, DeleteBackupResponse;
+    describe_backup, "DescribeBackup", DescribeBackupRequest, DescribeBackupResponse;
+    list_backups, "ListBackups", ListBackupsRequest, ListBackupsResponse;
+    restore_table_from_backup, "RestoreTableFromBackup", RestoreTableFromBackupRequest, RestoreTableFromBackupResponse;
+    describe_continuous_backups, "DescribeContinuousBackups", DescribeContinuousBackupsRequest, DescribeContinuousBackupsResponse;
+    update_continuous_backups, "UpdateContinuousBackups", UpdateContinuousBackupsRequest, UpdateContinuousBackupsResponse;
+    restore_table_to_point_in_time, "RestoreTableToPointInTime", RestoreTableToPointInTimeRequest, RestoreTableToPointInTimeResponse;
+    describe_export, "DescribeExport", DescribeExportRequest, DescribeExportResponse;
+    export_table_to_point_in_time, "ExportTableToPointInTime", ExportTableToPointInTimeRequest, ExportTableToPointInTimeResponse;
+    list_exports, "ListExports", ListExportsRequest, ListExportsResponse;
+    describe_import, "DescribeImport", DescribeImportRequest, DescribeImportResponse;
+    import_table, "ImportTable", ImportTableRequest, ImportTableResponse;
+    list_imports, "ListImports", ListImportsRequest, ListImportsResponse;
+    create_global_table, "CreateGlobalTable", CreateGlobalTableRequest, CreateGlobalTableResponse;
+    describe_global_table, "DescribeGlobalTable", DescribeGlobalTableRequest, DescribeGlobalTableResponse;
+    describe_global_table_settings, "DescribeGlobalTableSettings", DescribeGlobalTableSettingsRequest, DescribeGlobalTableSettingsResponse;
+    list_global_tables, "ListGlobalTables", ListGlobalTablesRequest, ListGlobalTablesResponse;
+    update_global_table, "UpdateGlobalTable", UpdateGlobalTableRequest, UpdateGlobalTableResponse;
+    update_global_table_settings, "UpdateGlobalTableSettings", UpdateGlobalTableSettingsRequest, UpdateGlobalTableSettingsResponse;
+    describe_table_replica_auto_scaling, "DescribeTableReplicaAutoScaling", DescribeTableReplicaAutoScalingRequest, DescribeTableReplicaAutoScalingResponse;
+    update_table_replica_auto_scaling, "UpdateTableReplicaAutoScaling", UpdateTableReplicaAutoScalingRequest, UpdateTableReplicaAutoScalingResponse;
+    describe_kinesis_streaming_destination, "DescribeKinesisStreamingDestination", DescribeKinesisStreamingDestinationRequest, DescribeKinesisStreamingDestinationResponse;
+    disable_kinesis_streaming_destination, "DisableKinesisStreamingDestination", DisableKinesisStreamingDestinationRequest, DisableKinesisStreamingDestinationResponse;
+    enable_kinesis_streaming_destination, "EnableKinesisStreamingDestination", EnableKinesisStreamingDestinationRequest, EnableKinesisStreamingDestinationResponse;
+    update_kinesis_streaming_destination, "UpdateKinesisStreamingDestination", UpdateKinesisStreamingDestinationRequest, UpdateKinesisStreamingDestinationResponse;
+    describe_contributor_insights, "DescribeContributorInsights", DescribeContributorInsightsRequest, DescribeContributorInsightsResponse;
+    list_contributor_insights, "ListContributorInsights", ListContributorInsightsRequest, ListContributorInsightsResponse;
+    update_contributor_insights, "UpdateContributorInsights", UpdateContributorInsightsRequest, UpdateContributorInsightsResponse;
+    delete_resource_policy, "DeleteResourcePolicy", DeleteResourcePolicyRequest, DeleteResourcePolicyResponse;
+    get_resource_policy, "GetResourcePolicy", GetResourcePolicyRequest, GetResourcePolicyResponse;
+    put_resource_policy, "PutResourcePolicy", PutResourcePolicyRequest, PutResourcePolicyResponse;    }
 }
 
 /// DynamoDB Streams comes with the streams issue.
@@ -275,7 +336,12 @@ pub struct DiagnosticsService;
 
 #[tonic::async_trait]
 impl Diagnostics for DiagnosticsService {
-    async fn echo(&self, r: Request<pb::EchoRequest>) -> Result<Response<pb::EchoResponse>, Status> {
-        Ok(Response::new(pb::EchoResponse { payload: r.into_inner().payload }))
+    async fn echo(
+        &self,
+        r: Request<pb::EchoRequest>,
+    ) -> Result<Response<pb::EchoResponse>, Status> {
+        Ok(Response::new(pb::EchoResponse {
+            payload: r.into_inner().payload,
+        }))
     }
 }

@@ -2,7 +2,7 @@
 
 use keyfall_proto::v1 as pb;
 use prost::Message;
-use tonic::metadata::{MetadataValue, BinaryMetadataValue};
+use tonic::metadata::{BinaryMetadataValue, MetadataValue};
 use tonic::{Code, Status};
 
 use super::convert::item_to_proto;
@@ -34,7 +34,10 @@ pub fn to_status(e: Error) -> Status {
             item: item_to_proto(item),
             ..Default::default()
         };
-        md.insert_bin(ERROR_DETAILS_KEY, BinaryMetadataValue::from_bytes(&details.encode_to_vec()));
+        md.insert_bin(
+            ERROR_DETAILS_KEY,
+            BinaryMetadataValue::from_bytes(&details.encode_to_vec()),
+        );
     }
     status
 }

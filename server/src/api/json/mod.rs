@@ -41,7 +41,10 @@ pub fn router(api: JsonApi) -> Router {
 
 async fn handle(State(api): State<JsonApi>, headers: HeaderMap, body: Bytes) -> Response {
     let request_id = uuid::Uuid::new_v4().simple().to_string().to_uppercase();
-    let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let result = match target.strip_prefix(TARGET_PREFIX) {
         Some(action) => dispatch(&api, action, &body).await,
         None => Err(JsonError::UnknownOperation),
@@ -62,7 +65,10 @@ fn respond(status: StatusCode, body: Vec<u8>, request_id: &str) -> Response {
     let crc = crc32fast::hash(&body);
     let mut resp = (status, body).into_response();
     let h = resp.headers_mut();
-    h.insert("content-type", HeaderValue::from_static("application/x-amz-json-1.0"));
+    h.insert(
+        "content-type",
+        HeaderValue::from_static("application/x-amz-json-1.0"),
+    );
     h.insert("x-amz-crc32", HeaderValue::from(crc));
     if let Ok(v) = HeaderValue::from_str(request_id) {
         h.insert("x-amzn-requestid", v);
@@ -72,7 +78,11 @@ fn respond(status: StatusCode, body: Vec<u8>, request_id: &str) -> Response {
 
 /// Decodes a request body; an empty body is an empty object.
 fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, JsonError> {
-    let body = if body.iter().all(u8::is_ascii_whitespace) { b"{}".as_slice() } else { body };
+    let body = if body.iter().all(u8::is_ascii_whitespace) {
+        b"{}".as_slice()
+    } else {
+        body
+    };
     value::reset_validation_error();
     serde_json::from_slice(body).map_err(|e| match value::take_validation_error() {
         Some(msg) => JsonError::Engine(Error::Validation(msg)),
@@ -96,10 +106,18 @@ macro_rules! call {
 async fn dispatch(api: &JsonApi, action: &str, body: &[u8]) -> Result<Vec<u8>, JsonError> {
     use serde_json::json;
     match action {
-        "CreateTable" => call!(api, body, |e, i| e.create_table(i).map(|d| json!({ "TableDescription": d }))),
-        "DescribeTable" => call!(api, body, |e, i| e.describe_table(i).map(|d| json!({ "Table": d }))),
-        "UpdateTable" => call!(api, body, |e, i| e.update_table(i).map(|d| json!({ "TableDescription": d }))),
-        "DeleteTable" => call!(api, body, |e, i| e.delete_table(i).map(|d| json!({ "TableDescription": d }))),
+        "CreateTable" => call!(api, body, |e, i| e
+            .create_table(i)
+            .map(|d| json!({ "TableDescription": d }))),
+        "DescribeTable" => call!(api, body, |e, i| e
+            .describe_table(i)
+            .map(|d| json!({ "Table": d }))),
+        "UpdateTable" => call!(api, body, |e, i| e
+            .update_table(i)
+            .map(|d| json!({ "TableDescription": d }))),
+        "DeleteTable" => call!(api, body, |e, i| e
+            .delete_table(i)
+            .map(|d| json!({ "TableDescription": d }))),
         "ListTables" => call!(api, body, |e, i| e.list_tables(i)),
         "PutItem" => call!(api, body, |e, i| e.put_item(i)),
         "GetItem" => call!(api, body, |e, i| e.get_item(i)),
@@ -109,7 +127,9 @@ async fn dispatch(api: &JsonApi, action: &str, body: &[u8]) -> Result<Vec<u8>, J
         "UntagResource" => call!(api, body, |e, i| e.untag_resource(i).map(|()| json!({}))),
         "ListTagsOfResource" => call!(api, body, |e, i| e.list_tags_of_resource(i)),
         "DescribeLimits" => encode(&api.engine.describe_limits()),
-        "DescribeEndpoints" => encode(&json!({ "Endpoints": api.engine.describe_endpoints(&api.advertised_address) })),
+        "DescribeEndpoints" => {
+            encode(&json!({ "Endpoints": api.engine.describe_endpoints(&api.advertised_address) }))
+        }
         other => match crate::api::actions::known_action(other) {
             Some(name) => Err(JsonError::Engine(Error::Unimplemented(name))),
             None => Err(JsonError::UnknownOperation),

@@ -106,10 +106,15 @@ impl<'de> Visitor<'de> for ValueVisitor {
             let v = match tag.as_str() {
                 "S" => AttributeValue::S(map.next_value()?),
                 "N" => AttributeValue::N(number(&map.next_value::<String>()?)?),
-                "B" => AttributeValue::B(b64(&map.next_value::<String>()?).map_err(de::Error::custom)?),
+                "B" => {
+                    AttributeValue::B(b64(&map.next_value::<String>()?).map_err(de::Error::custom)?)
+                }
                 "SS" => AttributeValue::Ss(map.next_value()?),
                 "NS" => AttributeValue::Ns(
-                    map.next_value::<Vec<String>>()?.iter().map(|s| number(s)).collect::<Result<_, _>>()?,
+                    map.next_value::<Vec<String>>()?
+                        .iter()
+                        .map(|s| number(s))
+                        .collect::<Result<_, _>>()?,
                 ),
                 "BS" => AttributeValue::Bs(
                     map.next_value::<Vec<String>>()?
@@ -166,8 +171,14 @@ mod tests {
         let cases = [
             (r#"{"S":"a","N":"1"}"#, "more than one datatypes"),
             (r#"{}"#, "Supplied AttributeValue is empty"),
-            (r#"{"NULL":false}"#, "Null attribute value types must have the value of true"),
-            (r#"{"N":"abc"}"#, "A value provided cannot be converted into a number"),
+            (
+                r#"{"NULL":false}"#,
+                "Null attribute value types must have the value of true",
+            ),
+            (
+                r#"{"N":"abc"}"#,
+                "A value provided cannot be converted into a number",
+            ),
         ];
         for (json, want) in cases {
             reset_validation_error();
@@ -177,6 +188,10 @@ mod tests {
         }
         reset_validation_error();
         assert!(serde_json::from_str::<AttributeValue>(r#"{"S":5}"#).is_err());
-        assert_eq!(take_validation_error(), None, "a JSON type mismatch is a SerializationException");
+        assert_eq!(
+            take_validation_error(),
+            None,
+            "a JSON type mismatch is a SerializationException"
+        );
     }
 }
