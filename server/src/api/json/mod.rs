@@ -76,8 +76,8 @@ fn respond(status: StatusCode, body: Vec<u8>, request_id: &str) -> Response {
     resp
 }
 
-/// Decodes a request body; an empty body is an empty object.
-fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, JsonError> {
+/// Decodes a request body; an empty body is an empty object. Public for the fuzz target.
+pub fn decode_request<T: DeserializeOwned>(body: &[u8]) -> Result<T, JsonError> {
     let body = if body.iter().all(u8::is_ascii_whitespace) {
         b"{}".as_slice()
     } else {
@@ -97,7 +97,7 @@ fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>, JsonError> {
 /// Decodes the input, runs the engine method off the async workers, encodes the output.
 macro_rules! call {
     ($api:expr, $body:expr, |$e:ident, $input:ident| $call:expr) => {{
-        let $input = decode($body)?;
+        let $input = decode_request($body)?;
         let out = $api.engine.run(move |$e| $call).await?;
         encode(&out)
     }};
