@@ -52,7 +52,7 @@ fn main() -> ExitCode {
             config.http_listen,
             config.grpc_listen
         );
-        println!("keyfall-server: authentication is off; any AWS credentials work, e.g. export AWS_ACCESS_KEY_ID=keyfall AWS_SECRET_ACCESS_KEY=keyfall AWS_REGION={}", config.region);
+        println!("keyfall-server: authentication is off; any AWS credentials work, e.g. export AWS_ACCESS_KEY_ID=keyfall AWS_SECRET_ACCESS_KEY=keyfall AWS_REGION={0} AWS_DEFAULT_REGION={0}", config.region);
         let (tx, rx) = watch::channel(false);
         tokio::spawn(async move {
             wait_for_signal().await;

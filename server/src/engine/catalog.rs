@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::model::{KeySchema, ScalarType};
-use crate::storage::{KeyRange, Op, Storage};
+use crate::storage::{KeyRange, Op, Snapshot, Storage};
 
 pub const CATALOG_KEYSPACE: &str = "_catalog";
 
@@ -106,7 +106,7 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// Loads the catalog and recounts each table's items.
+    /// Loads the catalog. Counters start at zero: `recount` fills them in.
     pub fn load(store: &dyn Storage) -> Result<Catalog> {
         store.open_keyspace(CATALOG_KEYSPACE)?;
         let mut tables = BTreeMap::new();
@@ -115,19 +115,21 @@ impl Catalog {
             let meta: TableMeta = serde_json::from_slice(&v)
                 .map_err(|e| Error::Internal(format!("catalog record is corrupt: {e}")))?;
             store.open_keyspace(&meta.keyspace)?;
-            let stats = Arc::new(TableStats::default());
-            for kv in store.range(&meta.keyspace, KeyRange::all(), false)? {
-                let (_, v) = kv?;
-                let size = crate::model::codec::decode_item(&v)
-                    .map(|item| crate::model::item_size(&item) as i64)
-                    .unwrap_or(0);
-                stats.add(1, size);
-            }
-            tables.insert(meta.name.clone(), Arc::new(Table { meta, stats }));
+            tables.insert(
+                meta.name.clone(),
+                Arc::new(Table {
+                    meta,
+                    stats: Arc::default(),
+                }),
+            );
         }
         Ok(Catalog {
             tables: RwLock::new(tables),
         })
+    }
+
+    pub fn all(&self) -> Vec<Arc<Table>> {
+        self.tables.read().values().cloned().collect()
     }
 
     pub fn get(&self, name: &str) -> Option<Arc<Table>> {
@@ -215,4 +217,22 @@ pub fn table_not_found(name: &str) -> Error {
     Error::ResourceNotFound(format!(
         "Requested resource not found: Table: {name} not found"
     ))
+}
+
+/// Adds each table's items as of `snapshot` to its counters. Run on a snapshot taken before
+/// any write was served, so that writes (which add their own deltas) are counted once.
+pub fn recount(snapshot: &dyn Snapshot, tables: &[Arc<Table>]) {
+    for table in tables {
+        let Ok(iter) = snapshot.range(&table.meta.keyspace, KeyRange::all(), false) else {
+            continue;
+        };
+        let (mut items, mut bytes) = (0i64, 0i64);
+        for (_, v) in iter.flatten() {
+            items += 1;
+            bytes += crate::model::codec::decode_item(&v)
+                .map(|i| crate::model::item_size(&i) as i64)
+                .unwrap_or(0);
+        }
+        table.stats.add(items, bytes);
+    }
 }

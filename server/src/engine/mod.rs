@@ -48,12 +48,29 @@ pub struct Engine {
 impl Engine {
     pub fn open(store: Arc<dyn Storage>, config: EngineConfig) -> Result<Arc<Engine>> {
         let catalog = Catalog::load(store.as_ref())?;
+        Self::start_recount(store.clone(), catalog.all())?;
         Ok(Arc::new(Engine {
             store,
             catalog,
             config,
             item_locks: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
         }))
+    }
+
+    /// Recounts ItemCount/TableSizeBytes in the background, so start-up does not wait for
+    /// a scan of every table; returns once the snapshot it counts is taken.
+    fn start_recount(store: Arc<dyn Storage>, tables: Vec<Arc<catalog::Table>>) -> Result<()> {
+        let (taken, wait) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("keyfall-recount".into())
+            .spawn(move || {
+                let snapshot = store.snapshot();
+                let _ = taken.send(());
+                catalog::recount(snapshot.as_ref(), &tables);
+            })
+            .map_err(|e| Error::Internal(format!("cannot start the recount thread: {e}")))?;
+        wait.recv()
+            .map_err(|_| Error::Internal("the recount thread stopped early".into()))
     }
 
     pub fn config(&self) -> &EngineConfig {

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue as Av, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    AttributeDefinition, AttributeValue as Av, BillingMode, KeySchemaElement, KeyType,
+    ScalarAttributeType,
 };
 use clap::Parser;
 use keyfall_proto::v1 as pb;
@@ -61,7 +62,12 @@ impl Report {
 }
 
 /// Runs `op(worker, i)` from `concurrency` workers for `seconds`.
-async fn measure<F, Fut>(name: &'static str, concurrency: usize, seconds: f64, op: F) -> anyhow::Result<Report>
+async fn measure<F, Fut>(
+    name: &'static str,
+    concurrency: usize,
+    seconds: f64,
+    op: F,
+) -> anyhow::Result<Report>
 where
     F: Fn(usize, usize) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
@@ -90,7 +96,12 @@ where
     }
     let elapsed = start.elapsed();
     latencies.sort();
-    Ok(Report { name, ops: latencies.len(), elapsed, latencies })
+    Ok(Report {
+        name,
+        ops: latencies.len(),
+        elapsed,
+        latencies,
+    })
 }
 
 fn item_key(w: usize, i: usize, items: usize) -> String {
@@ -104,7 +115,11 @@ async fn main() -> anyhow::Result<()> {
         (Some(_), Some(_)) => None,
         _ => Some(TestServer::start().await),
     };
-    let http = args.http.clone().or_else(|| server.as_ref().map(TestServer::endpoint)).context("no http endpoint")?;
+    let http = args
+        .http
+        .clone()
+        .or_else(|| server.as_ref().map(TestServer::endpoint))
+        .context("no http endpoint")?;
     let grpc = args
         .grpc
         .clone()
@@ -114,9 +129,17 @@ async fn main() -> anyhow::Result<()> {
     let sdk = dynamodb_client(&http);
     sdk.create_table()
         .table_name(&table)
-        .key_schema(KeySchemaElement::builder().attribute_name("pk").key_type(KeyType::Hash).build()?)
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()?,
+        )
         .attribute_definitions(
-            AttributeDefinition::builder().attribute_name("pk").attribute_type(ScalarAttributeType::S).build()?,
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()?,
         )
         .billing_mode(BillingMode::PayPerRequest)
         .send()
@@ -124,7 +147,10 @@ async fn main() -> anyhow::Result<()> {
     let channel = Channel::from_shared(grpc.clone())?.connect().await?;
     let payload = "v".repeat(args.value_bytes);
     let (c, secs, items) = (args.concurrency, args.seconds, args.items);
-    println!("keyfall-bench: concurrency {c}, {secs}s per run, {items} items of {} bytes", args.value_bytes);
+    println!(
+        "keyfall-bench: concurrency {c}, {secs}s per run, {items} items of {} bytes",
+        args.value_bytes
+    );
 
     let mut reports = Vec::new();
     let echo = DiagnosticsClient::new(channel.clone());
@@ -132,7 +158,10 @@ async fn main() -> anyhow::Result<()> {
         measure("grpc Echo (reference)", c, secs, move |_, _| {
             let mut echo = echo.clone();
             async move {
-                echo.echo(pb::EchoRequest { payload: vec![0; 16] }).await?;
+                echo.echo(pb::EchoRequest {
+                    payload: vec![0; 16],
+                })
+                .await?;
                 Ok(())
             }
         })
@@ -146,13 +175,28 @@ async fn main() -> anyhow::Result<()> {
             measure("grpc PutItem", c, secs, move |w, i| {
                 let mut g = g.clone();
                 let item = [
-                    ("pk".to_string(), pb::AttributeValue { value: Some(pb::attribute_value::Value::S(item_key(w, i, items))) }),
-                    ("v".to_string(), pb::AttributeValue { value: Some(pb::attribute_value::Value::S(p.clone())) }),
+                    (
+                        "pk".to_string(),
+                        pb::AttributeValue {
+                            value: Some(pb::attribute_value::Value::S(item_key(w, i, items))),
+                        },
+                    ),
+                    (
+                        "v".to_string(),
+                        pb::AttributeValue {
+                            value: Some(pb::attribute_value::Value::S(p.clone())),
+                        },
+                    ),
                 ]
                 .into();
                 let t = t.clone();
                 async move {
-                    g.put_item(pb::PutItemRequest { table_name: t, item, ..Default::default() }).await?;
+                    g.put_item(pb::PutItemRequest {
+                        table_name: t,
+                        item,
+                        ..Default::default()
+                    })
+                    .await?;
                     Ok(())
                 }
             })
@@ -165,12 +209,19 @@ async fn main() -> anyhow::Result<()> {
                 let mut g = g.clone();
                 let key = [(
                     "pk".to_string(),
-                    pb::AttributeValue { value: Some(pb::attribute_value::Value::S(item_key(w, i, items))) },
+                    pb::AttributeValue {
+                        value: Some(pb::attribute_value::Value::S(item_key(w, i, items))),
+                    },
                 )]
                 .into();
                 let t = t.clone();
                 async move {
-                    g.get_item(pb::GetItemRequest { table_name: t, key, ..Default::default() }).await?;
+                    g.get_item(pb::GetItemRequest {
+                        table_name: t,
+                        key,
+                        ..Default::default()
+                    })
+                    .await?;
                     Ok(())
                 }
             })
@@ -196,7 +247,10 @@ async fn main() -> anyhow::Result<()> {
         let (t, s) = (table.clone(), sdk.clone());
         reports.push(
             measure("json GetItem (aws-sdk)", c, secs, move |w, i| {
-                let req = s.get_item().table_name(&t).key("pk", Av::S(item_key(w, i, items)));
+                let req = s
+                    .get_item()
+                    .table_name(&t)
+                    .key("pk", Av::S(item_key(w, i, items)));
                 async move {
                     req.send().await?;
                     Ok(())
@@ -207,7 +261,10 @@ async fn main() -> anyhow::Result<()> {
     }
 
     let reference = reports[0].ops_per_sec();
-    println!("{:<26} {:>12} {:>10} {:>10} {:>14}", "operation", "ops/s", "p50", "p99", "vs Echo ops/s");
+    println!(
+        "{:<26} {:>12} {:>10} {:>10} {:>14}",
+        "operation", "ops/s", "p50", "p99", "vs Echo ops/s"
+    );
     for r in &reports {
         println!(
             "{:<26} {:>12.0} {:>10.2?} {:>10.2?} {:>14.2}",
