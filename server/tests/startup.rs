@@ -23,7 +23,10 @@ fn bad_config_file_exits_2() {
     let out = server().arg("--config").arg(&config).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("invalid config file") && stderr.contains("durability"), "{stderr}");
+    assert!(
+        stderr.contains("invalid config file") && stderr.contains("durability"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -44,16 +47,27 @@ fn locked_data_dir_exits_2() {
         .unwrap();
     let start = Instant::now();
     while std::net::TcpStream::connect(&http).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(10), "first server did not start");
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "first server did not start"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     let out = server()
-        .args(["--http-listen", &port(), "--grpc-listen", &port(), "--data-dir"])
+        .args([
+            "--http-listen",
+            &port(),
+            "--grpc-listen",
+            &port(),
+            "--data-dir",
+        ])
         .arg(dir.path())
         .output()
         .unwrap();
     let _ = first.kill();
     let _ = first.wait();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("in use by another keyfall-server process"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("in use by another keyfall-server process")
+    );
 }

@@ -168,14 +168,15 @@ async fn errors_carry_the_dynamodb_error_type() {
     assert_eq!(error_type(&err), Some("ValidationException"));
 
     let err = client
-        .query(pb::QueryRequest {
-            table_name: "users".into(),
-            ..Default::default()
-        })
+        .transact_write_items(pb::TransactWriteItemsRequest::default())
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::Unimplemented);
-    assert!(err.message().contains("Query"), "{}", err.message());
+    assert!(
+        err.message().contains("TransactWriteItems"),
+        "{}",
+        err.message()
+    );
 }
 
 #[tokio::test]
@@ -195,4 +196,110 @@ async fn echo_answers() {
         .unwrap()
         .into_inner();
     assert_eq!(out.payload, b"ping");
+}
+
+#[tokio::test]
+async fn query_scan_and_batches_over_grpc() {
+    let server = TestServer::start().await;
+    let mut client = server.grpc().await;
+    client
+        .create_table(pb::CreateTableRequest {
+            table_name: "events".into(),
+            key_schema: vec![
+                pb::KeySchemaElement {
+                    attribute_name: "pk".into(),
+                    key_type: "HASH".into(),
+                },
+                pb::KeySchemaElement {
+                    attribute_name: "sk".into(),
+                    key_type: "RANGE".into(),
+                },
+            ],
+            attribute_definitions: vec![
+                pb::AttributeDefinition {
+                    attribute_name: "pk".into(),
+                    attribute_type: "S".into(),
+                },
+                pb::AttributeDefinition {
+                    attribute_name: "sk".into(),
+                    attribute_type: "N".into(),
+                },
+            ],
+            billing_mode: Some("PAY_PER_REQUEST".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let writes = (0..20)
+        .map(|i| pb::WriteRequest {
+            put_request: Some(pb::PutRequest {
+                item: [
+                    ("pk".to_string(), s("e")),
+                    ("sk".to_string(), n(&i.to_string())),
+                ]
+                .into(),
+            }),
+            delete_request: None,
+        })
+        .collect();
+    client
+        .batch_write_item(pb::BatchWriteItemRequest {
+            request_items: [(
+                "events".to_string(),
+                pb::WriteRequestList { values: writes },
+            )]
+            .into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let page = client
+        .query(pb::QueryRequest {
+            table_name: "events".into(),
+            key_condition_expression: Some("pk = :p AND sk >= :from".into()),
+            expression_attribute_values: [
+                (":p".to_string(), s("e")),
+                (":from".to_string(), n("15")),
+            ]
+            .into(),
+            scan_index_forward: Some(false),
+            limit: Some(3),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let sks: Vec<_> = page.items.iter().map(|m| m.values["sk"].clone()).collect();
+    assert_eq!(sks, vec![n("19"), n("18"), n("17")]);
+    assert_eq!(page.last_evaluated_key.get("sk"), Some(&n("17")));
+
+    let scan = client
+        .scan(pb::ScanRequest {
+            table_name: "events".into(),
+            select: Some("COUNT".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((scan.count, scan.scanned_count), (20, 20));
+
+    let got = client
+        .batch_get_item(pb::BatchGetItemRequest {
+            request_items: [(
+                "events".to_string(),
+                pb::KeysAndAttributes {
+                    keys: vec![pb::MapValue {
+                        values: [("pk".to_string(), s("e")), ("sk".to_string(), n("3"))].into(),
+                    }],
+                    ..Default::default()
+                },
+            )]
+            .into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(got.responses["events"].values.len(), 1);
 }

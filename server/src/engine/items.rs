@@ -56,7 +56,7 @@ fn parse_return_on_failure(v: Option<&str>) -> Result<bool> {
 }
 
 /// ReturnItemCollectionMetrics: whether SIZE metrics are wanted.
-fn parse_collection_metrics(v: Option<&str>) -> Result<bool> {
+pub(super) fn parse_collection_metrics(v: Option<&str>) -> Result<bool> {
     match v {
         None | Some("NONE") => Ok(false),
         Some("SIZE") => Ok(true),
@@ -67,7 +67,7 @@ fn parse_collection_metrics(v: Option<&str>) -> Result<bool> {
 }
 
 /// Stored values obey the model rules and the size limit.
-fn validate_new_item(item: &Item) -> Result<()> {
+pub(super) fn validate_new_item(item: &Item) -> Result<()> {
     for v in item.values() {
         v.validate()?;
     }
@@ -79,7 +79,7 @@ fn validate_new_item(item: &Item) -> Result<()> {
     Ok(())
 }
 
-fn validate_values(item: &Item) -> Result<()> {
+pub(super) fn validate_values(item: &Item) -> Result<()> {
     item.values()
         .try_for_each(|v| v.validate().map_err(Error::from))
 }
@@ -189,7 +189,11 @@ pub(crate) fn expr_error(e: expr::ExprError) -> Error {
 
 impl Engine {
     fn read_item(&self, table: &Table, key: &[u8]) -> Result<Option<Item>> {
-        match self.store.get(&table.meta.keyspace, key)? {
+        self.read_stored(&table.meta.keyspace, key)
+    }
+
+    pub(super) fn read_stored(&self, keyspace: &str, key: &[u8]) -> Result<Option<Item>> {
+        match self.store.get(keyspace, key)? {
             Some(bytes) => Ok(Some(
                 codec::decode_item(&bytes).map_err(|e| Error::Internal(e.to_string()))?,
             )),
@@ -245,7 +249,7 @@ impl Engine {
         }
     }
 
-    fn collection_metrics(
+    pub(super) fn collection_metrics(
         table: &Table,
         wanted: bool,
         key: &Item,

@@ -4,9 +4,11 @@
 //! Every method blocks (it calls storage): adapters run them through [`Engine::run`],
 //! which moves the work to tokio's blocking pool.
 
+mod batch;
 pub mod capacity;
 pub mod catalog;
 mod items;
+mod query;
 mod tables;
 pub mod types;
 
@@ -89,12 +91,20 @@ impl Engine {
             .map_err(|e| Error::Internal(format!("engine task failed: {e}")))?
     }
 
-    fn lock_item(&self, keyspace: &str, key: &[u8]) -> parking_lot::MutexGuard<'_, ()> {
+    fn lock_stripe(&self, keyspace: &str, key: &[u8]) -> usize {
         let mut h = xxhash_rust::xxh3::Xxh3::new();
         h.update(keyspace.as_bytes());
         h.update(key);
-        let idx = (h.digest() % LOCK_STRIPES as u64) as usize;
-        self.item_locks[idx].lock()
+        (h.digest() % LOCK_STRIPES as u64) as usize
+    }
+
+    /// Locks taken together must be taken in ascending stripe order.
+    fn lock_stripe_index(&self, stripe: usize) -> parking_lot::MutexGuard<'_, ()> {
+        self.item_locks[stripe % LOCK_STRIPES].lock()
+    }
+
+    fn lock_item(&self, keyspace: &str, key: &[u8]) -> parking_lot::MutexGuard<'_, ()> {
+        self.lock_stripe_index(self.lock_stripe(keyspace, key))
     }
 
     pub fn table_arn(&self, name: &str) -> String {

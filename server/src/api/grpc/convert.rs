@@ -534,6 +534,271 @@ pub fn tags_output(o: ListTagsOfResourceOutput) -> pb::ListTagsOfResourceRespons
     }
 }
 
+// ---------------------------------------------------------------- query, scan and batches
+
+fn legacy_conditions(
+    m: HashMap<String, pb::Condition>,
+) -> Result<Option<HashMap<String, Condition>>> {
+    if m.is_empty() {
+        return Ok(None);
+    }
+    m.into_iter()
+        .map(|(k, c)| {
+            let list = if c.attribute_value_list.is_empty() {
+                None
+            } else {
+                Some(
+                    c.attribute_value_list
+                        .into_iter()
+                        .map(value_from_proto)
+                        .collect::<Result<_>>()?,
+                )
+            };
+            Ok((
+                k,
+                Condition {
+                    comparison_operator: c.comparison_operator,
+                    attribute_value_list: list,
+                },
+            ))
+        })
+        .collect::<Result<_>>()
+        .map(Some)
+}
+
+pub fn query(r: pb::QueryRequest) -> Result<QueryInput> {
+    Ok(QueryInput {
+        table_name: opt_string(r.table_name),
+        index_name: r.index_name,
+        select: r.select,
+        attributes_to_get: opt_vec(r.attributes_to_get, |a| a),
+        limit: r.limit.map(i64::from),
+        consistent_read: r.consistent_read,
+        key_conditions: legacy_conditions(r.key_conditions)?,
+        query_filter: legacy_conditions(r.query_filter)?,
+        conditional_operator: r.conditional_operator,
+        scan_index_forward: r.scan_index_forward,
+        exclusive_start_key: opt_item(r.exclusive_start_key)?,
+        return_consumed_capacity: r.return_consumed_capacity,
+        projection_expression: r.projection_expression,
+        filter_expression: r.filter_expression,
+        key_condition_expression: r.key_condition_expression,
+        expression_attribute_names: opt_map(r.expression_attribute_names),
+        expression_attribute_values: opt_values(r.expression_attribute_values)?,
+    })
+}
+
+pub fn scan(r: pb::ScanRequest) -> Result<ScanInput> {
+    Ok(ScanInput {
+        table_name: opt_string(r.table_name),
+        index_name: r.index_name,
+        attributes_to_get: opt_vec(r.attributes_to_get, |a| a),
+        limit: r.limit.map(i64::from),
+        select: r.select,
+        scan_filter: legacy_conditions(r.scan_filter)?,
+        conditional_operator: r.conditional_operator,
+        exclusive_start_key: opt_item(r.exclusive_start_key)?,
+        return_consumed_capacity: r.return_consumed_capacity,
+        total_segments: r.total_segments.map(i64::from),
+        segment: r.segment.map(i64::from),
+        projection_expression: r.projection_expression,
+        filter_expression: r.filter_expression,
+        expression_attribute_names: opt_map(r.expression_attribute_names),
+        expression_attribute_values: opt_values(r.expression_attribute_values)?,
+        consistent_read: r.consistent_read,
+    })
+}
+
+/// The parts shared by Query and Scan responses.
+pub struct PageParts {
+    pub items: Vec<pb::MapValue>,
+    pub count: i32,
+    pub scanned_count: i32,
+    pub last_evaluated_key: HashMap<String, pb::AttributeValue>,
+    pub consumed_capacity: Option<pb::ConsumedCapacity>,
+}
+
+pub fn page_output(o: &QueryOutput) -> PageParts {
+    PageParts {
+        items: o
+            .items
+            .iter()
+            .flatten()
+            .map(|i| pb::MapValue {
+                values: item_to_proto(i),
+            })
+            .collect(),
+        count: i32::try_from(o.count).unwrap_or(i32::MAX),
+        scanned_count: i32::try_from(o.scanned_count).unwrap_or(i32::MAX),
+        last_evaluated_key: o
+            .last_evaluated_key
+            .as_ref()
+            .map(item_to_proto)
+            .unwrap_or_default(),
+        consumed_capacity: o.consumed_capacity.as_ref().map(consumed_to_proto),
+    }
+}
+
+fn keys_and_attributes(k: pb::KeysAndAttributes) -> Result<KeysAndAttributes> {
+    Ok(KeysAndAttributes {
+        keys: k
+            .keys
+            .into_iter()
+            .map(|m| item_from_proto(m.values))
+            .collect::<Result<_>>()?,
+        attributes_to_get: opt_vec(k.attributes_to_get, |a| a),
+        consistent_read: k.consistent_read,
+        projection_expression: k.projection_expression,
+        expression_attribute_names: opt_map(k.expression_attribute_names),
+    })
+}
+
+fn keys_and_attributes_to_proto(k: &KeysAndAttributes) -> pb::KeysAndAttributes {
+    pb::KeysAndAttributes {
+        keys: k
+            .keys
+            .iter()
+            .map(|i| pb::MapValue {
+                values: item_to_proto(i),
+            })
+            .collect(),
+        attributes_to_get: k.attributes_to_get.clone().unwrap_or_default(),
+        consistent_read: k.consistent_read,
+        projection_expression: k.projection_expression.clone(),
+        expression_attribute_names: k.expression_attribute_names.clone().unwrap_or_default(),
+    }
+}
+
+pub fn batch_get(r: pb::BatchGetItemRequest) -> Result<BatchGetItemInput> {
+    Ok(BatchGetItemInput {
+        request_items: Some(
+            r.request_items
+                .into_iter()
+                .map(|(t, k)| Ok((t, keys_and_attributes(k)?)))
+                .collect::<Result<_>>()?,
+        ),
+        return_consumed_capacity: r.return_consumed_capacity,
+    })
+}
+
+pub fn batch_get_output(o: &BatchGetItemOutput) -> pb::BatchGetItemResponse {
+    pb::BatchGetItemResponse {
+        responses: o
+            .responses
+            .iter()
+            .map(|(t, items)| {
+                let values = items
+                    .iter()
+                    .map(|i| pb::MapValue {
+                        values: item_to_proto(i),
+                    })
+                    .collect();
+                (t.clone(), pb::ItemList { values })
+            })
+            .collect(),
+        unprocessed_keys: o
+            .unprocessed_keys
+            .iter()
+            .map(|(t, k)| (t.clone(), keys_and_attributes_to_proto(k)))
+            .collect(),
+        consumed_capacity: o
+            .consumed_capacity
+            .iter()
+            .flatten()
+            .map(consumed_to_proto)
+            .collect(),
+    }
+}
+
+fn write_request(w: pb::WriteRequest) -> Result<WriteRequest> {
+    Ok(WriteRequest {
+        put_request: w
+            .put_request
+            .map(|p| {
+                Ok::<_, Error>(PutRequest {
+                    item: item_from_proto(p.item)?,
+                })
+            })
+            .transpose()?,
+        delete_request: w
+            .delete_request
+            .map(|d| {
+                Ok::<_, Error>(DeleteRequest {
+                    key: item_from_proto(d.key)?,
+                })
+            })
+            .transpose()?,
+    })
+}
+
+fn write_request_to_proto(w: &WriteRequest) -> pb::WriteRequest {
+    pb::WriteRequest {
+        put_request: w.put_request.as_ref().map(|p| pb::PutRequest {
+            item: item_to_proto(&p.item),
+        }),
+        delete_request: w.delete_request.as_ref().map(|d| pb::DeleteRequest {
+            key: item_to_proto(&d.key),
+        }),
+    }
+}
+
+pub fn batch_write(r: pb::BatchWriteItemRequest) -> Result<BatchWriteItemInput> {
+    Ok(BatchWriteItemInput {
+        request_items: Some(
+            r.request_items
+                .into_iter()
+                .map(|(t, list)| {
+                    Ok((
+                        t,
+                        list.values
+                            .into_iter()
+                            .map(write_request)
+                            .collect::<Result<_>>()?,
+                    ))
+                })
+                .collect::<Result<_>>()?,
+        ),
+        return_consumed_capacity: r.return_consumed_capacity,
+        return_item_collection_metrics: r.return_item_collection_metrics,
+    })
+}
+
+pub fn batch_write_output(o: &BatchWriteItemOutput) -> pb::BatchWriteItemResponse {
+    pb::BatchWriteItemResponse {
+        unprocessed_items: o
+            .unprocessed_items
+            .iter()
+            .map(|(t, list)| {
+                (
+                    t.clone(),
+                    pb::WriteRequestList {
+                        values: list.iter().map(write_request_to_proto).collect(),
+                    },
+                )
+            })
+            .collect(),
+        item_collection_metrics: o
+            .item_collection_metrics
+            .iter()
+            .flatten()
+            .map(|(t, list)| {
+                (
+                    t.clone(),
+                    pb::ItemCollectionMetricsList {
+                        values: list.iter().map(metrics_to_proto).collect(),
+                    },
+                )
+            })
+            .collect(),
+        consumed_capacity: o
+            .consumed_capacity
+            .iter()
+            .flatten()
+            .map(consumed_to_proto)
+            .collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -207,6 +207,56 @@ impl DynamoDb for DynamoDbService {
         }))
     }
 
+    async fn query(
+        &self,
+        r: Request<pb::QueryRequest>,
+    ) -> Result<Response<pb::QueryResponse>, Status> {
+        let input = convert::query(r.into_inner()).map_err(to_status)?;
+        let out = call(&self.engine, move |e| e.query(input)).await?;
+        let p = convert::page_output(&out);
+        Ok(Response::new(pb::QueryResponse {
+            items: p.items,
+            count: p.count,
+            scanned_count: p.scanned_count,
+            last_evaluated_key: p.last_evaluated_key,
+            consumed_capacity: p.consumed_capacity,
+        }))
+    }
+
+    async fn scan(
+        &self,
+        r: Request<pb::ScanRequest>,
+    ) -> Result<Response<pb::ScanResponse>, Status> {
+        let input = convert::scan(r.into_inner()).map_err(to_status)?;
+        let out = call(&self.engine, move |e| e.scan(input)).await?;
+        let p = convert::page_output(&out);
+        Ok(Response::new(pb::ScanResponse {
+            items: p.items,
+            count: p.count,
+            scanned_count: p.scanned_count,
+            last_evaluated_key: p.last_evaluated_key,
+            consumed_capacity: p.consumed_capacity,
+        }))
+    }
+
+    async fn batch_get_item(
+        &self,
+        r: Request<pb::BatchGetItemRequest>,
+    ) -> Result<Response<pb::BatchGetItemResponse>, Status> {
+        let input = convert::batch_get(r.into_inner()).map_err(to_status)?;
+        let out = call(&self.engine, move |e| e.batch_get_item(input)).await?;
+        Ok(Response::new(convert::batch_get_output(&out)))
+    }
+
+    async fn batch_write_item(
+        &self,
+        r: Request<pb::BatchWriteItemRequest>,
+    ) -> Result<Response<pb::BatchWriteItemResponse>, Status> {
+        let input = convert::batch_write(r.into_inner()).map_err(to_status)?;
+        let out = call(&self.engine, move |e| e.batch_write_item(input)).await?;
+        Ok(Response::new(convert::batch_write_output(&out)))
+    }
+
     async fn tag_resource(
         &self,
         r: Request<pb::TagResourceRequest>,
@@ -267,10 +317,6 @@ impl DynamoDb for DynamoDbService {
     batch_execute_statement, "BatchExecuteStatement", BatchExecuteStatementRequest, BatchExecuteStatementResponse;
     execute_statement, "ExecuteStatement", ExecuteStatementRequest, ExecuteStatementResponse;
     execute_transaction, "ExecuteTransaction", ExecuteTransactionRequest, ExecuteTransactionResponse;
-    batch_get_item, "BatchGetItem", BatchGetItemRequest, BatchGetItemResponse;
-    batch_write_item, "BatchWriteItem", BatchWriteItemRequest, BatchWriteItemResponse;
-    query, "Query", QueryRequest, QueryResponse;
-    scan, "Scan", ScanRequest, ScanResponse;
     transact_get_items, "TransactGetItems", TransactGetItemsRequest, TransactGetItemsResponse;
     transact_write_items, "TransactWriteItems", TransactWriteItemsRequest, TransactWriteItemsResponse;
     describe_time_to_live, "DescribeTimeToLive", DescribeTimeToLiveRequest, DescribeTimeToLiveResponse;

@@ -1,0 +1,249 @@
+//! BatchGetItem and BatchWriteItem.
+//!
+//! Every request of a batch is validated before anything is read or written. A
+//! BatchWriteItem is applied as one atomic storage batch under all its items' locks:
+//! stronger than DynamoDB, which applies each request on its own.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use super::capacity::{self, ReturnCapacity};
+use super::items::{expr_error, parse_collection_metrics, validate_new_item, validate_values};
+use super::types::*;
+use super::{required, Engine};
+use crate::error::{Error, Result};
+use crate::expr::{self, legacy, ExpressionInput};
+use crate::model::{codec, item_size, Item};
+use crate::storage::Op;
+
+const MAX_BATCH_GET_KEYS: usize = 100;
+const MAX_BATCH_WRITES: usize = 25;
+/// BatchGetItem answers at most this much; the rest comes back as UnprocessedKeys.
+const MAX_BATCH_GET_BYTES: usize = 16 * 1024 * 1024;
+
+fn duplicates() -> Error {
+    Error::validation("Provided list of item keys contains duplicates")
+}
+
+impl Engine {
+    pub fn batch_get_item(&self, input: BatchGetItemInput) -> Result<BatchGetItemOutput> {
+        let requests = required(&input.request_items, "requestItems")?;
+        if requests.is_empty() {
+            return Err(Error::validation(
+                "BatchGetItem must have some requests set",
+            ));
+        }
+        let rcc = ReturnCapacity::parse(input.return_consumed_capacity.as_deref())?;
+        if requests.values().map(|r| r.keys.len()).sum::<usize>() > MAX_BATCH_GET_KEYS {
+            return Err(Error::validation(
+                "Too many items requested for the BatchGetItem call",
+            ));
+        }
+        // Validate everything first.
+        let mut plans = Vec::new();
+        for (name, req) in requests {
+            let table = self.item_table(&Some(name.clone()))?;
+            if req.keys.is_empty() {
+                return Err(Error::validation(format!(
+                    "The list of keys in RequestItems for BatchGetItem is required: {name} has empty list"
+                )));
+            }
+            let mut expr_params = Vec::new();
+            if req.projection_expression.is_some() {
+                expr_params.push("ProjectionExpression");
+            }
+            if req.expression_attribute_names.is_some() {
+                expr_params.push("ExpressionAttributeNames");
+            }
+            let legacy_params: &[&str] = if req.attributes_to_get.is_some() {
+                &["AttributesToGet"]
+            } else {
+                &[]
+            };
+            legacy::check_no_mixing(legacy_params, &expr_params).map_err(expr_error)?;
+            let parsed = expr::parse(&ExpressionInput {
+                projection: req.projection_expression.as_deref(),
+                names: req.expression_attribute_names.as_ref(),
+                ..Default::default()
+            })
+            .map_err(expr_error)?;
+            let projection = match (parsed.projection, &req.attributes_to_get) {
+                (Some(p), _) => Some(p),
+                (None, Some(names)) => Some(legacy::attributes_to_get(names).map_err(expr_error)?),
+                (None, None) => None,
+            };
+            let mut seen = HashSet::new();
+            let mut keys = Vec::with_capacity(req.keys.len());
+            for key in &req.keys {
+                validate_values(key)?;
+                table.meta.key_schema.validate_key(key)?;
+                let encoded = table.meta.key_schema.encode(key)?;
+                if !seen.insert(encoded.clone()) {
+                    return Err(duplicates());
+                }
+                keys.push((key, encoded));
+            }
+            plans.push((name, req, table, projection, keys));
+        }
+
+        let mut out = BatchGetItemOutput::default();
+        let mut consumed = Vec::new();
+        let mut response_bytes = 0usize;
+        for (name, req, table, projection, keys) in plans {
+            let consistent = req.consistent_read.unwrap_or(false);
+            let mut units = 0.0;
+            let mut unprocessed = Vec::new();
+            let mut found = Vec::new();
+            for (key, encoded) in keys {
+                if response_bytes >= MAX_BATCH_GET_BYTES {
+                    unprocessed.push(key.clone());
+                    continue;
+                }
+                let item = self.read_stored(&table.meta.keyspace, &encoded)?;
+                if let Some(item) = item {
+                    units += capacity::read_units(item_size(&item), consistent);
+                    response_bytes += item_size(&item);
+                    found.push(match &projection {
+                        Some(p) => p.apply(&item),
+                        None => item,
+                    });
+                }
+            }
+            if found.is_empty() {
+                // Nothing found still costs one read, as GetItem of a missing item does.
+                units = capacity::read_units(0, consistent);
+            }
+            out.responses.insert(name.clone(), found);
+            if !unprocessed.is_empty() {
+                out.unprocessed_keys.insert(
+                    name.clone(),
+                    KeysAndAttributes {
+                        keys: unprocessed,
+                        ..req.clone()
+                    },
+                );
+            }
+            consumed.extend(capacity::consumed(name, rcc, units));
+        }
+        out.consumed_capacity = (rcc != ReturnCapacity::None).then_some(consumed);
+        Ok(out)
+    }
+
+    pub fn batch_write_item(&self, input: BatchWriteItemInput) -> Result<BatchWriteItemOutput> {
+        let requests = required(&input.request_items, "requestItems")?;
+        if requests.is_empty() {
+            return Err(Error::validation(
+                "BatchWriteItem cannot have a null or no requests set",
+            ));
+        }
+        let rcc = ReturnCapacity::parse(input.return_consumed_capacity.as_deref())?;
+        let metrics = parse_collection_metrics(input.return_item_collection_metrics.as_deref())?;
+        if requests.values().map(Vec::len).sum::<usize>() > MAX_BATCH_WRITES {
+            return Err(Error::validation(
+                "Too many items requested for the BatchWriteItem call",
+            ));
+        }
+        // Validate every request before writing anything.
+        struct Write<'a> {
+            table: std::sync::Arc<super::catalog::Table>,
+            key: Vec<u8>,
+            new: Option<&'a Item>,
+            key_item: Item,
+        }
+        let mut writes = Vec::new();
+        let mut seen = HashSet::new();
+        for (name, list) in requests {
+            let table = self.item_table(&Some(name.clone()))?;
+            if list.is_empty() {
+                return Err(Error::validation(format!(
+                    "The batch write request list for a table cannot be null or empty: {name}"
+                )));
+            }
+            for req in list {
+                let schema = &table.meta.key_schema;
+                let (key, new, key_item) = match (&req.put_request, &req.delete_request) {
+                    (Some(put), None) => {
+                        validate_values(&put.item)?;
+                        schema.validate_item(&put.item)?;
+                        validate_new_item(&put.item)?;
+                        (
+                            schema.encode(&put.item)?,
+                            Some(&put.item),
+                            schema.extract_key(&put.item),
+                        )
+                    }
+                    (None, Some(del)) => {
+                        validate_values(&del.key)?;
+                        schema.validate_key(&del.key)?;
+                        (schema.encode(&del.key)?, None, del.key.clone())
+                    }
+                    _ => return Err(Error::validation(
+                        "A WriteRequest must contain exactly one of PutRequest or DeleteRequest",
+                    )),
+                };
+                if !seen.insert((table.meta.keyspace.clone(), key.clone())) {
+                    return Err(duplicates());
+                }
+                writes.push(Write {
+                    table: table.clone(),
+                    key,
+                    new,
+                    key_item,
+                });
+            }
+        }
+
+        // Lock every item's stripe in a global order (no deadlock), read, write once.
+        let stripes: BTreeSet<usize> = writes
+            .iter()
+            .map(|w| self.lock_stripe(&w.table.meta.keyspace, &w.key))
+            .collect();
+        let _guards: Vec<_> = stripes
+            .into_iter()
+            .map(|s| self.lock_stripe_index(s))
+            .collect();
+        let mut olds = Vec::with_capacity(writes.len());
+        let mut ops = Vec::with_capacity(writes.len());
+        for w in &writes {
+            olds.push(self.read_stored(&w.table.meta.keyspace, &w.key)?);
+            ops.push(match w.new {
+                Some(item) => Op::Put {
+                    keyspace: w.table.meta.keyspace.clone(),
+                    key: w.key.clone(),
+                    value: codec::encode_item(item),
+                },
+                None => Op::Delete {
+                    keyspace: w.table.meta.keyspace.clone(),
+                    key: w.key.clone(),
+                },
+            });
+        }
+        self.store.apply(ops)?;
+
+        let mut units: HashMap<&str, f64> = HashMap::new();
+        let mut collection_metrics: HashMap<String, Vec<ItemCollectionMetrics>> = HashMap::new();
+        for (w, old) in writes.iter().zip(&olds) {
+            let size = |i: Option<&Item>| i.map(item_size).unwrap_or(0);
+            w.table.stats.add(
+                i64::from(w.new.is_some()) - i64::from(old.is_some()),
+                size(w.new) as i64 - size(old.as_ref()) as i64,
+            );
+            *units.entry(w.table.meta.name.as_str()).or_default() +=
+                capacity::write_units(size(old.as_ref()), size(w.new));
+            if let Some(m) = Self::collection_metrics(&w.table, metrics, &w.key_item) {
+                collection_metrics
+                    .entry(w.table.meta.name.clone())
+                    .or_default()
+                    .push(m);
+            }
+        }
+        let consumed: Vec<ConsumedCapacity> = units
+            .into_iter()
+            .filter_map(|(name, u)| capacity::consumed(name, rcc, u))
+            .collect();
+        Ok(BatchWriteItemOutput {
+            unprocessed_items: HashMap::new(),
+            consumed_capacity: (rcc != ReturnCapacity::None).then_some(consumed),
+            item_collection_metrics: (!collection_metrics.is_empty()).then_some(collection_metrics),
+        })
+    }
+}

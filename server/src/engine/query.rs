@@ -1,0 +1,769 @@
+//! Query and Scan: one range read of storage per page, streamed (never a whole table or
+//! partition in memory), stopped by `Limit` or by 1 MB of data read, as DynamoDB pages.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::ops::Bound;
+
+use super::capacity::{self, ReturnCapacity};
+use super::catalog::Table;
+use super::items::expr_error;
+use super::types::{Condition as LegacyConditionInput, QueryInput, QueryOutput, ScanInput};
+use super::Engine;
+use crate::error::{Error, Result};
+use crate::expr::{
+    self, legacy, Comparator, Condition, ExpressionInput, Operand, PathElement, Projection,
+};
+use crate::model::key::{encode_sort_value, partition_prefix};
+use crate::model::{codec, item_size, AttributeValue, Item, KeySchema};
+use crate::storage::KeyRange;
+
+/// DynamoDB stops a page once it has read this much data.
+pub const MAX_PAGE_BYTES: usize = 1024 * 1024;
+/// DynamoDB's upper bound on TotalSegments.
+const MAX_SEGMENTS: i64 = 1_000_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Select {
+    AllAttributes,
+    AllProjected,
+    Specific,
+    Count,
+}
+
+/// The parts of a Query or Scan request that shape the page, validated.
+struct PageSpec {
+    limit: Option<usize>,
+    filter: Option<Condition>,
+    projection: Option<Projection>,
+    select: Select,
+    consistent: bool,
+    capacity: ReturnCapacity,
+}
+
+fn parse_limit(limit: Option<i64>) -> Result<Option<usize>> {
+    match limit {
+        None => Ok(None),
+        Some(l) if l >= 1 => Ok(Some(usize::try_from(l).unwrap_or(usize::MAX))),
+        Some(_) => Err(Error::validation(
+            "Limit must be greater than or equal to 1",
+        )),
+    }
+}
+
+fn parse_select(select: Option<&str>, has_projection: bool, has_index: bool) -> Result<Select> {
+    let s = match select {
+        None if has_projection => Select::Specific,
+        None => Select::AllAttributes,
+        Some("ALL_ATTRIBUTES") => Select::AllAttributes,
+        Some("ALL_PROJECTED_ATTRIBUTES") => Select::AllProjected,
+        Some("SPECIFIC_ATTRIBUTES") => Select::Specific,
+        Some("COUNT") => Select::Count,
+        Some(other) => {
+            return Err(Error::validation(format!(
+                "1 validation error detected: Value '{other}' at 'select' failed to satisfy constraint: Member must satisfy enum value set: [SPECIFIC_ATTRIBUTES, COUNT, ALL_ATTRIBUTES, ALL_PROJECTED_ATTRIBUTES]"
+            )))
+        }
+    };
+    match s {
+        Select::Specific if !has_projection => Err(Error::validation(
+            "Must specify the AttributesToGet or ProjectionExpression when choosing to get SPECIFIC_ATTRIBUTES",
+        )),
+        Select::AllAttributes if has_projection && select.is_some() => {
+            Err(Error::validation("Cannot specify the ProjectionExpression when choosing to get ALL_ATTRIBUTES"))
+        }
+        Select::Count if has_projection => {
+            Err(Error::validation("Cannot specify the ProjectionExpression when choosing to get COUNT"))
+        }
+        Select::AllProjected if !has_index => {
+            Err(Error::validation("ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName"))
+        }
+        Select::AllProjected if has_projection => Err(Error::validation(
+            "Cannot specify the ProjectionExpression when choosing to get ALL_PROJECTED_ATTRIBUTES",
+        )),
+        s => Ok(s),
+    }
+}
+
+fn legacy_conditions(
+    conds: &HashMap<String, LegacyConditionInput>,
+    op: Option<&str>,
+) -> Result<Condition> {
+    let converted = conds
+        .iter()
+        .map(|(k, c)| {
+            (
+                k.clone(),
+                legacy::LegacyCondition {
+                    comparison_operator: c.comparison_operator.clone(),
+                    attribute_value_list: c.attribute_value_list.clone(),
+                },
+            )
+        })
+        .collect();
+    legacy::conditions_to_condition(&converted, op).map_err(expr_error)
+}
+
+/// The key range a Query reads, from its (validated) key condition.
+fn key_range(schema: &KeySchema, cond: &Condition) -> Result<KeyRange> {
+    let mut parts = Vec::new();
+    flatten_and(cond, &mut parts);
+    let mut pk: Option<&AttributeValue> = None;
+    let mut sk: Option<(&Condition, String)> = None;
+    for part in parts {
+        let (attr, op) = key_condition_attr(part)?;
+        if attr == schema.hash.name {
+            if pk.is_some() {
+                return Err(Error::validation(
+                    "KeyConditionExpressions must only contain one condition per key",
+                ));
+            }
+            match op {
+                KeyOp::Compare(Comparator::Eq, v) => pk = Some(v),
+                _ => return Err(Error::validation("Query key condition not supported")),
+            }
+        } else if schema.range.as_ref().is_some_and(|r| r.name == attr) {
+            if sk.is_some() {
+                return Err(Error::validation(
+                    "KeyConditionExpressions must only contain one condition per key",
+                ));
+            }
+            sk = Some((part, attr.to_string()));
+        } else {
+            let missing = schema.range.as_ref().map_or(&schema.hash.name, |r| &r.name);
+            return Err(Error::validation(format!(
+                "Query condition missed key schema element: {missing}"
+            )));
+        }
+    }
+    let pk = pk.ok_or_else(|| {
+        Error::validation(format!(
+            "Query condition missed key schema element: {}",
+            schema.hash.name
+        ))
+    })?;
+    let type_mismatch = || {
+        Error::validation("One or more parameter values were invalid: Condition parameter type does not match schema type")
+    };
+    if !schema.hash.ty.matches(pk) {
+        return Err(type_mismatch());
+    }
+    let prefix = partition_prefix(pk)?;
+    let partition_end = prefix_successor(&prefix).map_or(Bound::Unbounded, Bound::Excluded);
+    let Some((sk_cond, _)) = sk else {
+        return Ok(KeyRange {
+            start: Bound::Included(prefix),
+            end: partition_end,
+        });
+    };
+    let range = schema
+        .range
+        .as_ref()
+        .ok_or_else(|| Error::validation("Query key condition not supported"))?;
+    let with = |v: &AttributeValue| -> Result<Vec<u8>> {
+        if !range.ty.matches(v) {
+            return Err(type_mismatch());
+        }
+        let mut k = prefix.clone();
+        encode_sort_value(v, &mut k)?;
+        Ok(k)
+    };
+    let (_, op) = key_condition_attr(sk_cond)?;
+    let start_of_partition = Bound::Included(prefix.clone());
+    Ok(match op {
+        KeyOp::Compare(Comparator::Eq, v) => KeyRange {
+            start: Bound::Included(with(v)?),
+            end: Bound::Included(with(v)?),
+        },
+        KeyOp::Compare(Comparator::Lt, v) => KeyRange {
+            start: start_of_partition,
+            end: Bound::Excluded(with(v)?),
+        },
+        KeyOp::Compare(Comparator::Le, v) => KeyRange {
+            start: start_of_partition,
+            end: Bound::Included(with(v)?),
+        },
+        KeyOp::Compare(Comparator::Gt, v) => KeyRange {
+            start: Bound::Excluded(with(v)?),
+            end: partition_end,
+        },
+        KeyOp::Compare(Comparator::Ge, v) => KeyRange {
+            start: Bound::Included(with(v)?),
+            end: partition_end,
+        },
+        KeyOp::Compare(Comparator::Ne, _) => {
+            return Err(Error::validation(
+                "Invalid operator used in KeyConditionExpression: <>",
+            ))
+        }
+        KeyOp::Between(lo, hi) => KeyRange {
+            start: Bound::Included(with(lo)?),
+            end: Bound::Included(with(hi)?),
+        },
+        KeyOp::BeginsWith(v) => {
+            if !matches!(v, AttributeValue::S(_) | AttributeValue::B(_)) || !range.ty.matches(v) {
+                return Err(type_mismatch());
+            }
+            let lo = with(v)?;
+            let end = prefix_successor(&lo).map_or(partition_end, Bound::Excluded);
+            KeyRange {
+                start: Bound::Included(lo),
+                end,
+            }
+        }
+    })
+}
+
+enum KeyOp<'a> {
+    Compare(Comparator, &'a AttributeValue),
+    Between(&'a AttributeValue, &'a AttributeValue),
+    BeginsWith(&'a AttributeValue),
+}
+
+fn flatten_and<'a>(c: &'a Condition, out: &mut Vec<&'a Condition>) {
+    match c {
+        Condition::And(a, b) => {
+            flatten_and(a, out);
+            flatten_and(b, out);
+        }
+        other => out.push(other),
+    }
+}
+
+fn top_attr(op: &Operand) -> Option<&str> {
+    match op {
+        Operand::Path(p) if p.0.len() == 1 => match p.0.first() {
+            Some(PathElement::Attr(a)) => Some(a),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn flip(c: Comparator) -> Comparator {
+    match c {
+        Comparator::Lt => Comparator::Gt,
+        Comparator::Le => Comparator::Ge,
+        Comparator::Gt => Comparator::Lt,
+        Comparator::Ge => Comparator::Le,
+        other => other,
+    }
+}
+
+/// One condition of a key condition: the key attribute it constrains and how.
+fn key_condition_attr(c: &Condition) -> Result<(&str, KeyOp<'_>)> {
+    let invalid = |op: &str| {
+        Error::validation(format!(
+            "Invalid operator used in KeyConditionExpression: {op}"
+        ))
+    };
+    let unsupported = || Error::validation("Query key condition not supported");
+    match c {
+        Condition::Compare(op, a, b) => match (a, b) {
+            (path, Operand::Value(v)) => Ok((
+                top_attr(path).ok_or_else(unsupported)?,
+                KeyOp::Compare(*op, v),
+            )),
+            (Operand::Value(v), path) => Ok((
+                top_attr(path).ok_or_else(unsupported)?,
+                KeyOp::Compare(flip(*op), v),
+            )),
+            _ => Err(unsupported()),
+        },
+        Condition::Between(path, Operand::Value(lo), Operand::Value(hi)) => Ok((
+            top_attr(path).ok_or_else(unsupported)?,
+            KeyOp::Between(lo, hi),
+        )),
+        Condition::BeginsWith(path, Operand::Value(v)) => Ok((
+            top_attr(path).ok_or_else(unsupported)?,
+            KeyOp::BeginsWith(v),
+        )),
+        Condition::Or(..) => Err(invalid("OR")),
+        Condition::Not(..) => Err(invalid("NOT")),
+        Condition::In(..) => Err(invalid("IN")),
+        Condition::AttributeExists(_) => Err(invalid("attribute_exists")),
+        Condition::AttributeNotExists(_) => Err(invalid("attribute_not_exists")),
+        Condition::AttributeType(..) => Err(invalid("attribute_type")),
+        Condition::Contains(..) => Err(invalid("contains")),
+        _ => Err(unsupported()),
+    }
+}
+
+/// The smallest byte string greater than every string starting with `p`, if any.
+fn prefix_successor(p: &[u8]) -> Option<Vec<u8>> {
+    let mut out = p.to_vec();
+    while let Some(last) = out.pop() {
+        if last < 0xFF {
+            out.push(last + 1);
+            return Some(out);
+        }
+    }
+    None
+}
+
+/// Every top-level attribute a condition reads.
+fn condition_attrs<'a>(c: &'a Condition, out: &mut Vec<&'a str>) {
+    fn operand<'a>(o: &'a Operand, out: &mut Vec<&'a str>) {
+        match o {
+            Operand::Path(p) => out.extend(p.top()),
+            Operand::Size(inner) => operand(inner, out),
+            Operand::Value(_) => {}
+        }
+    }
+    match c {
+        Condition::True => {}
+        Condition::Compare(_, a, b)
+        | Condition::AttributeType(a, b)
+        | Condition::BeginsWith(a, b)
+        | Condition::Contains(a, b) => {
+            operand(a, out);
+            operand(b, out);
+        }
+        Condition::Between(a, b, d) => {
+            operand(a, out);
+            operand(b, out);
+            operand(d, out);
+        }
+        Condition::In(a, list) => {
+            operand(a, out);
+            list.iter().for_each(|o| operand(o, out));
+        }
+        Condition::AttributeExists(p) | Condition::AttributeNotExists(p) => out.extend(p.top()),
+        Condition::And(a, b) | Condition::Or(a, b) => {
+            condition_attrs(a, out);
+            condition_attrs(b, out);
+        }
+        Condition::Not(a) => condition_attrs(a, out),
+    }
+}
+
+fn tighter_start(a: Bound<Vec<u8>>, b: Bound<Vec<u8>>) -> Bound<Vec<u8>> {
+    match (&a, &b) {
+        (Bound::Unbounded, _) => b,
+        (_, Bound::Unbounded) => a,
+        (Bound::Included(x) | Bound::Excluded(x), Bound::Included(y) | Bound::Excluded(y)) => {
+            match x.cmp(y) {
+                Ordering::Less => b,
+                Ordering::Greater => a,
+                Ordering::Equal => {
+                    if matches!(a, Bound::Excluded(_)) {
+                        a
+                    } else {
+                        b
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn tighter_end(a: Bound<Vec<u8>>, b: Bound<Vec<u8>>) -> Bound<Vec<u8>> {
+    match (&a, &b) {
+        (Bound::Unbounded, _) => b,
+        (_, Bound::Unbounded) => a,
+        (Bound::Included(x) | Bound::Excluded(x), Bound::Included(y) | Bound::Excluded(y)) => {
+            match x.cmp(y) {
+                Ordering::Less => a,
+                Ordering::Greater => b,
+                Ordering::Equal => {
+                    if matches!(a, Bound::Excluded(_)) {
+                        a
+                    } else {
+                        b
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Validates ExclusiveStartKey against the table's key schema; returns its storage key.
+fn exclusive_start(schema: &KeySchema, esk: &Item) -> Result<Vec<u8>> {
+    let expected = 1 + usize::from(schema.range.is_some());
+    if esk.len() != expected {
+        return Err(Error::validation(
+            "Exclusive Start Key must have same size as table's key schema",
+        ));
+    }
+    schema
+        .validate_key(esk)
+        .map_err(|_| Error::validation("The provided starting key is invalid: The provided key element does not match the schema"))?;
+    Ok(schema.encode(esk)?)
+}
+
+impl Engine {
+    pub fn query(&self, input: QueryInput) -> Result<QueryOutput> {
+        let table = self.item_table(&input.table_name)?;
+        self.reject_index(&table, input.index_name.as_deref())?;
+        let schema = &table.meta.key_schema;
+        let mut legacy_params = Vec::new();
+        let mut expr_params = Vec::new();
+        for (present, name) in [
+            (input.attributes_to_get.is_some(), "AttributesToGet"),
+            (input.key_conditions.is_some(), "KeyConditions"),
+            (input.query_filter.is_some(), "QueryFilter"),
+            (input.conditional_operator.is_some(), "ConditionalOperator"),
+        ] {
+            if present {
+                legacy_params.push(name);
+            }
+        }
+        for (present, name) in [
+            (
+                input.projection_expression.is_some(),
+                "ProjectionExpression",
+            ),
+            (input.filter_expression.is_some(), "FilterExpression"),
+            (
+                input.key_condition_expression.is_some(),
+                "KeyConditionExpression",
+            ),
+            (
+                input.expression_attribute_names.is_some(),
+                "ExpressionAttributeNames",
+            ),
+            (
+                input.expression_attribute_values.is_some(),
+                "ExpressionAttributeValues",
+            ),
+        ] {
+            if present {
+                expr_params.push(name);
+            }
+        }
+        legacy::check_no_mixing(&legacy_params, &expr_params).map_err(expr_error)?;
+        let parsed = expr::parse(&ExpressionInput {
+            condition: None,
+            update: None,
+            projection: input.projection_expression.as_deref(),
+            filter: input.filter_expression.as_deref(),
+            key_condition: input.key_condition_expression.as_deref(),
+            names: input.expression_attribute_names.as_ref(),
+            values: input.expression_attribute_values.as_ref(),
+        })
+        .map_err(expr_error)?;
+        let key_condition = match (parsed.key_condition, &input.key_conditions) {
+            (Some(c), _) => c,
+            (None, Some(kc)) => legacy_conditions(kc, None)?,
+            (None, None) => {
+                return Err(Error::validation(
+                    "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.",
+                ))
+            }
+        };
+        let filter = match (parsed.filter, &input.query_filter) {
+            (Some(f), _) => Some(f),
+            (None, Some(qf)) => Some(legacy_conditions(
+                qf,
+                input.conditional_operator.as_deref(),
+            )?),
+            (None, None) => None,
+        };
+        if let Some(f) = &filter {
+            let mut attrs = Vec::new();
+            condition_attrs(f, &mut attrs);
+            if let Some(key_attr) = attrs.into_iter().find(|a| schema.is_key_attribute(a)) {
+                return Err(Error::validation(format!(
+                    "Filter Expression can only contain non-primary key attributes: Primary key attribute: {key_attr}"
+                )));
+            }
+        }
+        let projection = self.projection(parsed.projection, input.attributes_to_get.as_deref())?;
+        let spec = PageSpec {
+            limit: parse_limit(input.limit)?,
+            select: parse_select(
+                input.select.as_deref(),
+                projection.is_some(),
+                input.index_name.is_some(),
+            )?,
+            filter,
+            projection,
+            consistent: input.consistent_read.unwrap_or(false),
+            capacity: ReturnCapacity::parse(input.return_consumed_capacity.as_deref())?,
+        };
+        let mut range = key_range(schema, &key_condition)?;
+        let forward = input.scan_index_forward.unwrap_or(true);
+        if let Some(esk) = &input.exclusive_start_key {
+            let start = exclusive_start(schema, esk)?;
+            let pk = schema.hash.name.as_str();
+            let same_partition = match (&range.start, esk.get(pk)) {
+                (Bound::Included(s) | Bound::Excluded(s), Some(v)) => {
+                    partition_prefix(v).is_ok_and(|p| s.starts_with(&p))
+                }
+                _ => false,
+            };
+            if !same_partition {
+                return Err(Error::validation(
+                    "The provided starting key does not match the range key predicate",
+                ));
+            }
+            if forward {
+                range.start = tighter_start(range.start, Bound::Excluded(start));
+            } else {
+                range.end = tighter_end(range.end, Bound::Excluded(start));
+            }
+        }
+        self.read_page(&table, range, !forward, &spec)
+    }
+
+    pub fn scan(&self, input: ScanInput) -> Result<QueryOutput> {
+        let table = self.item_table(&input.table_name)?;
+        self.reject_index(&table, input.index_name.as_deref())?;
+        let schema = &table.meta.key_schema;
+        let range = match (input.segment, input.total_segments) {
+            (None, None) => KeyRange::all(),
+            (Some(_), None) => {
+                return Err(Error::validation(
+                    "If segment is specified, total segment must also be specified",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(Error::validation(
+                    "If total segment is specified, segment must also be specified",
+                ))
+            }
+            (Some(seg), Some(total)) => {
+                if !(1..=MAX_SEGMENTS).contains(&total) {
+                    let bound = if total < 1 {
+                        "greater than or equal to 1"
+                    } else {
+                        "less than or equal to 1000000"
+                    };
+                    return Err(Error::validation(format!(
+                        "1 validation error detected: Value '{total}' at 'totalSegments' failed to satisfy constraint: Member must have value {bound}"
+                    )));
+                }
+                if seg < 0 || seg >= total {
+                    let bound = if seg < 0 {
+                        "greater than or equal to 0".to_string()
+                    } else {
+                        format!("less than or equal to {}", total - 1)
+                    };
+                    return Err(Error::validation(format!(
+                        "1 validation error detected: Value '{seg}' at 'segment' failed to satisfy constraint: Member must have value {bound}"
+                    )));
+                }
+                segment_range(seg as u64, total as u64)
+            }
+        };
+        let mut legacy_params = Vec::new();
+        let mut expr_params = Vec::new();
+        for (present, name) in [
+            (input.attributes_to_get.is_some(), "AttributesToGet"),
+            (input.scan_filter.is_some(), "ScanFilter"),
+            (input.conditional_operator.is_some(), "ConditionalOperator"),
+        ] {
+            if present {
+                legacy_params.push(name);
+            }
+        }
+        for (present, name) in [
+            (
+                input.projection_expression.is_some(),
+                "ProjectionExpression",
+            ),
+            (input.filter_expression.is_some(), "FilterExpression"),
+            (
+                input.expression_attribute_names.is_some(),
+                "ExpressionAttributeNames",
+            ),
+            (
+                input.expression_attribute_values.is_some(),
+                "ExpressionAttributeValues",
+            ),
+        ] {
+            if present {
+                expr_params.push(name);
+            }
+        }
+        legacy::check_no_mixing(&legacy_params, &expr_params).map_err(expr_error)?;
+        if input.expression_attribute_values.is_some() && input.filter_expression.is_none() {
+            return Err(Error::validation(
+                "ExpressionAttributeValues can only be specified when using expressions: FilterExpression is null",
+            ));
+        }
+        let parsed = expr::parse(&ExpressionInput {
+            condition: None,
+            update: None,
+            projection: input.projection_expression.as_deref(),
+            filter: input.filter_expression.as_deref(),
+            key_condition: None,
+            names: input.expression_attribute_names.as_ref(),
+            values: input.expression_attribute_values.as_ref(),
+        })
+        .map_err(expr_error)?;
+        let filter = match (parsed.filter, &input.scan_filter) {
+            (Some(f), _) => Some(f),
+            (None, Some(sf)) => Some(legacy_conditions(
+                sf,
+                input.conditional_operator.as_deref(),
+            )?),
+            (None, None) => None,
+        };
+        let projection = self.projection(parsed.projection, input.attributes_to_get.as_deref())?;
+        let spec = PageSpec {
+            limit: parse_limit(input.limit)?,
+            select: parse_select(
+                input.select.as_deref(),
+                projection.is_some(),
+                input.index_name.is_some(),
+            )?,
+            filter,
+            projection,
+            consistent: input.consistent_read.unwrap_or(false),
+            capacity: ReturnCapacity::parse(input.return_consumed_capacity.as_deref())?,
+        };
+        let mut range = range;
+        if let Some(esk) = &input.exclusive_start_key {
+            let start = exclusive_start(schema, esk)?;
+            range.start = tighter_start(range.start, Bound::Excluded(start));
+        }
+        self.read_page(&table, range, false, &spec)
+    }
+
+    fn projection(
+        &self,
+        parsed: Option<Projection>,
+        attributes_to_get: Option<&[String]>,
+    ) -> Result<Option<Projection>> {
+        match (parsed, attributes_to_get) {
+            (Some(p), _) => Ok(Some(p)),
+            (None, Some(names)) => Ok(Some(legacy::attributes_to_get(names).map_err(expr_error)?)),
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// Secondary indexes are declared and described, not yet maintained or readable.
+    fn reject_index(&self, table: &Table, index: Option<&str>) -> Result<()> {
+        let Some(index) = index else { return Ok(()) };
+        let m = &table.meta;
+        if m.local_indexes
+            .iter()
+            .chain(&m.global_indexes)
+            .any(|i| i.name == index)
+        {
+            Err(Error::Unimplemented("Query and Scan on a secondary index"))
+        } else {
+            Err(Error::validation(format!(
+                "The table does not have the specified index: {index}"
+            )))
+        }
+    }
+
+    /// Reads one page: up to `limit` items evaluated or 1 MB read, whichever comes first.
+    fn read_page(
+        &self,
+        table: &Table,
+        range: KeyRange,
+        reverse: bool,
+        spec: &PageSpec,
+    ) -> Result<QueryOutput> {
+        let schema = &table.meta.key_schema;
+        let mut items = Vec::new();
+        let (mut count, mut scanned, mut bytes) = (0i64, 0usize, 0usize);
+        let mut last_key = None;
+        let empty_range = match (&range.start, &range.end) {
+            (Bound::Included(s) | Bound::Excluded(s), Bound::Included(e) | Bound::Excluded(e)) => {
+                s > e
+                    || (s == e
+                        && (matches!(range.start, Bound::Excluded(_))
+                            || matches!(range.end, Bound::Excluded(_))))
+            }
+            _ => false,
+        };
+        if !empty_range {
+            let mut iter = self.store.range(&table.meta.keyspace, range, reverse)?;
+            loop {
+                if spec.limit.is_some_and(|l| scanned >= l) || bytes >= MAX_PAGE_BYTES {
+                    // Stopped early: the client continues after the last item evaluated.
+                    break;
+                }
+                let Some(kv) = iter.next() else {
+                    last_key = None;
+                    break;
+                };
+                let (_, value) = kv?;
+                let item =
+                    codec::decode_item(&value).map_err(|e| Error::Internal(e.to_string()))?;
+                scanned += 1;
+                bytes += item_size(&item);
+                last_key = Some(schema.extract_key(&item));
+                let keep = match &spec.filter {
+                    Some(f) => f.evaluate(&item).map_err(expr_error)?,
+                    None => true,
+                };
+                if keep {
+                    count += 1;
+                    if spec.select != Select::Count {
+                        items.push(match &spec.projection {
+                            Some(p) => p.apply(&item),
+                            None => item,
+                        });
+                    }
+                }
+            }
+        }
+        let units = capacity::read_units(bytes, spec.consistent);
+        Ok(QueryOutput {
+            items: (spec.select != Select::Count).then_some(items),
+            count,
+            scanned_count: scanned as i64,
+            last_evaluated_key: last_key,
+            consumed_capacity: capacity::consumed(&table.meta.name, spec.capacity, units),
+        })
+    }
+}
+
+/// The hash range of parallel-scan segment `seg` of `total`: segments are disjoint and
+/// cover the whole table because stored keys start with the partition hash.
+fn segment_range(seg: u64, total: u64) -> KeyRange {
+    let bound = |i: u64| -> u64 { ((u128::from(i) << 64) / u128::from(total)) as u64 };
+    let start = Bound::Included(bound(seg).to_be_bytes().to_vec());
+    let end = if seg + 1 == total {
+        Bound::Unbounded
+    } else {
+        Bound::Excluded(bound(seg + 1).to_be_bytes().to_vec())
+    };
+    KeyRange { start, end }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_are_disjoint_and_cover_the_hash_space() {
+        for total in [1u64, 2, 3, 7, 1000, 1_000_000] {
+            let mut prev_end: Option<Bound<Vec<u8>>> = None;
+            for seg in [0, total / 2, total - 1] {
+                let r = segment_range(seg, total);
+                if seg == 0 {
+                    assert_eq!(r.start, Bound::Included(vec![0; 8]));
+                }
+                if seg == total - 1 {
+                    assert_eq!(r.end, Bound::Unbounded);
+                }
+                if let (Some(Bound::Excluded(e)), Bound::Included(s)) = (&prev_end, &r.start) {
+                    assert!(e <= s);
+                }
+                prev_end = Some(r.end);
+            }
+            // Adjacent segments meet exactly.
+            if total > 1 {
+                let a = segment_range(0, total);
+                let b = segment_range(1, total);
+                match (a.end, b.start) {
+                    (Bound::Excluded(e), Bound::Included(s)) => assert_eq!(e, s),
+                    other => panic!("{other:?}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn prefix_successor_cases() {
+        assert_eq!(prefix_successor(b"ab"), Some(b"ac".to_vec()));
+        assert_eq!(prefix_successor(&[1, 0xFF]), Some(vec![2]));
+        assert_eq!(prefix_successor(&[0xFF, 0xFF]), None);
+    }
+}
