@@ -265,6 +265,42 @@ async fn binary_and_string_sort_keys_are_bytewise() {
             &Av::S("abc".into())
         ]
     );
+    // Each comparison is exact on prefix-related strings ("a" < "ab" < "abc").
+    let cases: [(&str, &[&str]); 5] = [
+        ("sk = :a", &["a"]),
+        ("sk > :a", &["ab", "abc", "b", "é", "日本"]),
+        ("sk <= :ab", &["A", "Z", "a", "ab"]),
+        ("sk < :a", &["A", "Z"]),
+        ("sk BETWEEN :a AND :ab", &["a", "ab"]),
+    ];
+    for (cond, want) in cases {
+        let page = db
+            .query()
+            .table_name("strs")
+            .key_condition_expression(format!("pk = :p AND {cond}"))
+            .set_expression_attribute_values(Some(
+                [
+                    (":p".to_string(), Av::S("p".into())),
+                    (":a".to_string(), Av::S("a".into())),
+                    (":ab".to_string(), Av::S("ab".into())),
+                ]
+                .into_iter()
+                .filter(|(k, _)| k == ":p" || cond.split_whitespace().any(|t| t == k))
+                .collect(),
+            ))
+            .send()
+            .await
+            .unwrap();
+        let got: Vec<&str> = page
+            .items()
+            .iter()
+            .filter_map(|i| match i.get("sk") {
+                Some(Av::S(s)) => Some(s.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(got, want, "{cond}");
+    }
 }
 
 #[tokio::test]

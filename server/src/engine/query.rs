@@ -14,8 +14,8 @@ use crate::error::{Error, Result};
 use crate::expr::{
     self, legacy, Comparator, Condition, ExpressionInput, Operand, PathElement, Projection,
 };
-use crate::model::key::{encode_sort_value, partition_prefix};
-use crate::model::{codec, item_size, AttributeValue, Item, KeySchema};
+use crate::model::key::{encode_sort_prefix, encode_sort_value, partition_prefix};
+use crate::model::{codec, item_size, AttributeValue, Item, KeySchema, ScalarType};
 use crate::storage::KeyRange;
 
 /// DynamoDB stops a page once it has read this much data.
@@ -104,8 +104,9 @@ fn legacy_conditions(
     legacy::conditions_to_condition(&converted, op).map_err(expr_error)
 }
 
-/// The key range a Query reads, from its (validated) key condition.
-fn key_range(schema: &KeySchema, cond: &Condition) -> Result<KeyRange> {
+/// The key range a Query reads, from its (validated) key condition; `None` when no key
+/// can match.
+fn key_range(schema: &KeySchema, cond: &Condition) -> Result<Option<KeyRange>> {
     let mut parts = Vec::new();
     flatten_and(cond, &mut parts);
     let mut pk: Option<&AttributeValue> = None;
@@ -151,10 +152,10 @@ fn key_range(schema: &KeySchema, cond: &Condition) -> Result<KeyRange> {
     let prefix = partition_prefix(pk)?;
     let partition_end = prefix_successor(&prefix).map_or(Bound::Unbounded, Bound::Excluded);
     let Some((sk_cond, _)) = sk else {
-        return Ok(KeyRange {
+        return Ok(Some(KeyRange {
             start: Bound::Included(prefix),
             end: partition_end,
-        });
+        }));
     };
     let range = schema
         .range
@@ -169,23 +170,33 @@ fn key_range(schema: &KeySchema, cond: &Condition) -> Result<KeyRange> {
         Ok(k)
     };
     let (_, op) = key_condition_attr(sk_cond)?;
+    // Sort key encodings are prefix-free, and index entries append the base key after the
+    // sort key: every condition is therefore a range of key prefixes.
+    let end_after = |k: &[u8]| prefix_successor(k).map_or(partition_end.clone(), Bound::Excluded);
+    let start_after = |k: &[u8]| prefix_successor(k).map(Bound::Included);
     let start_of_partition = Bound::Included(prefix.clone());
-    Ok(match op {
-        KeyOp::Compare(Comparator::Eq, v) => KeyRange {
-            start: Bound::Included(with(v)?),
-            end: Bound::Included(with(v)?),
-        },
+    let range = match op {
+        KeyOp::Compare(Comparator::Eq, v) => {
+            let k = with(v)?;
+            KeyRange {
+                end: end_after(&k),
+                start: Bound::Included(k),
+            }
+        }
         KeyOp::Compare(Comparator::Lt, v) => KeyRange {
             start: start_of_partition,
             end: Bound::Excluded(with(v)?),
         },
         KeyOp::Compare(Comparator::Le, v) => KeyRange {
             start: start_of_partition,
-            end: Bound::Included(with(v)?),
+            end: end_after(&with(v)?),
         },
-        KeyOp::Compare(Comparator::Gt, v) => KeyRange {
-            start: Bound::Excluded(with(v)?),
-            end: partition_end,
+        KeyOp::Compare(Comparator::Gt, v) => match start_after(&with(v)?) {
+            Some(start) => KeyRange {
+                start,
+                end: partition_end,
+            },
+            None => return Ok(None),
         },
         KeyOp::Compare(Comparator::Ge, v) => KeyRange {
             start: Bound::Included(with(v)?),
@@ -198,20 +209,23 @@ fn key_range(schema: &KeySchema, cond: &Condition) -> Result<KeyRange> {
         }
         KeyOp::Between(lo, hi) => KeyRange {
             start: Bound::Included(with(lo)?),
-            end: Bound::Included(with(hi)?),
+            end: end_after(&with(hi)?),
         },
         KeyOp::BeginsWith(v) => {
-            if !matches!(v, AttributeValue::S(_) | AttributeValue::B(_)) || !range.ty.matches(v) {
-                return Err(type_mismatch());
-            }
-            let lo = with(v)?;
-            let end = prefix_successor(&lo).map_or(partition_end, Bound::Excluded);
+            let raw: &[u8] = match v {
+                AttributeValue::S(s) if range.ty == ScalarType::S => s.as_bytes(),
+                AttributeValue::B(b) if range.ty == ScalarType::B => b,
+                _ => return Err(type_mismatch()),
+            };
+            let mut k = prefix.clone();
+            encode_sort_prefix(raw, &mut k);
             KeyRange {
-                start: Bound::Included(lo),
-                end,
+                end: end_after(&k),
+                start: Bound::Included(k),
             }
         }
-    })
+    };
+    Ok(Some(range))
 }
 
 enum KeyOp<'a> {
@@ -481,7 +495,9 @@ impl Engine {
             consistent: input.consistent_read.unwrap_or(false),
             capacity: ReturnCapacity::parse(input.return_consumed_capacity.as_deref())?,
         };
-        let mut range = key_range(schema, &key_condition)?;
+        let Some(mut range) = key_range(schema, &key_condition)? else {
+            return self.read_page(&table, KeyRange::empty(), false, &spec);
+        };
         let forward = input.scan_index_forward.unwrap_or(true);
         if let Some(esk) = &input.exclusive_start_key {
             let start = exclusive_start(schema, esk)?;

@@ -197,18 +197,23 @@ pub fn partition_hash(raw: &[u8]) -> u64 {
     xxhash_rust::xxh3::xxh3_64(raw)
 }
 
-/// Appends the order-preserving encoding of a sort key value. It is the last component of
-/// the stored key, so strings and binaries need no terminator or escaping.
+/// Appends the order-preserving, self-delimiting encoding of a sort key value.
+///
+/// Self-delimiting so that index entries can append the base table's key after it and
+/// so that every sort-key condition is a contiguous range: strings and binaries escape
+/// `0x00` as `0x00 0xFF` and end with `0x00 0x01`; numbers end with their terminator.
 pub fn encode_sort_value(v: &AttributeValue, out: &mut Vec<u8>) -> Result<(), KeyError> {
     match v {
         AttributeValue::S(s) if s.len() > MAX_SORT_KEY_BYTES => Err(KeyError::SortKeyTooLong),
         AttributeValue::B(b) if b.len() > MAX_SORT_KEY_BYTES => Err(KeyError::SortKeyTooLong),
         AttributeValue::S(s) => {
-            out.extend_from_slice(s.as_bytes());
+            escape_bytes(s.as_bytes(), out);
+            out.extend_from_slice(&[0x00, 0x01]);
             Ok(())
         }
         AttributeValue::B(b) => {
-            out.extend_from_slice(b);
+            escape_bytes(b, out);
+            out.extend_from_slice(&[0x00, 0x01]);
             Ok(())
         }
         AttributeValue::N(n) => {
@@ -216,6 +221,20 @@ pub fn encode_sort_value(v: &AttributeValue, out: &mut Vec<u8>) -> Result<(), Ke
             Ok(())
         }
         _ => Err(KeyError::SchemaMismatch),
+    }
+}
+
+/// The encoding of every S or B sort key that starts with `prefix` starts with this.
+pub fn encode_sort_prefix(prefix: &[u8], out: &mut Vec<u8>) {
+    escape_bytes(prefix, out);
+}
+
+fn escape_bytes(bytes: &[u8], out: &mut Vec<u8>) {
+    for &b in bytes {
+        out.push(b);
+        if b == 0 {
+            out.push(0xFF);
+        }
     }
 }
 
@@ -296,6 +315,33 @@ mod tests {
             let ea = enc_sort(&AttributeValue::S(a.clone()));
             let eb = enc_sort(&AttributeValue::S(b.clone()));
             prop_assert_eq!(ea.cmp(&eb), a.as_bytes().cmp(b.as_bytes()));
+        }
+
+        #[test]
+        fn encodings_are_prefix_free_so_suffixes_keep_order(
+            a in proptest::collection::vec(any::<u8>(), 1..12),
+            b in proptest::collection::vec(any::<u8>(), 1..12),
+            sa in proptest::collection::vec(any::<u8>(), 0..8),
+            sb in proptest::collection::vec(any::<u8>(), 0..8),
+        ) {
+            // An index entry is `sort key ‖ base key`: the suffix must never change the order
+            // of distinct sort keys.
+            let mut ea = enc_sort(&binary(&a));
+            let mut eb = enc_sort(&binary(&b));
+            if a != b {
+                ea.extend_from_slice(&sa);
+                eb.extend_from_slice(&sb);
+                prop_assert_eq!(ea.cmp(&eb), a.cmp(&b));
+            }
+        }
+
+        #[test]
+        fn prefix_encoding_matches_every_extension(p in proptest::collection::vec(any::<u8>(), 1..8), rest in proptest::collection::vec(any::<u8>(), 0..8)) {
+            let mut full = p.clone();
+            full.extend_from_slice(&rest);
+            let mut prefix = Vec::new();
+            encode_sort_prefix(&p, &mut prefix);
+            prop_assert!(enc_sort(&binary(&full)).starts_with(&prefix));
         }
 
         #[test]

@@ -63,6 +63,14 @@ impl KeyRange {
             end: Bound::Unbounded,
         }
     }
+
+    /// A range no key falls in.
+    pub fn empty() -> Self {
+        KeyRange {
+            start: Bound::Excluded(Vec::new()),
+            end: Bound::Excluded(Vec::new()),
+        }
+    }
 }
 
 /// A consistent read view across keyspaces.
