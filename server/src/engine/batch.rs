@@ -9,11 +9,10 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use super::capacity::{self, ReturnCapacity};
 use super::items::{expr_error, parse_collection_metrics, validate_new_item, validate_values};
 use super::types::*;
-use super::{required, Engine};
+use super::{indexes, required, Engine};
 use crate::error::{Error, Result};
 use crate::expr::{self, legacy, ExpressionInput};
-use crate::model::{codec, item_size, Item};
-use crate::storage::Op;
+use crate::model::{item_size, Item};
 
 const MAX_BATCH_GET_KEYS: usize = 100;
 const MAX_BATCH_WRITES: usize = 25;
@@ -129,6 +128,7 @@ impl Engine {
     }
 
     pub fn batch_write_item(&self, input: BatchWriteItemInput) -> Result<BatchWriteItemOutput> {
+        let _schema = self.schema_lock.read();
         let requests = required(&input.request_items, "requestItems")?;
         if requests.is_empty() {
             return Err(Error::validation(
@@ -165,6 +165,7 @@ impl Engine {
                         validate_values(&put.item)?;
                         schema.validate_item(&put.item)?;
                         validate_new_item(&put.item)?;
+                        indexes::validate_item(&table, &put.item)?;
                         (
                             schema.encode(&put.item)?,
                             Some(&put.item),
@@ -204,18 +205,9 @@ impl Engine {
         let mut olds = Vec::with_capacity(writes.len());
         let mut ops = Vec::with_capacity(writes.len());
         for w in &writes {
-            olds.push(self.read_stored(&w.table.meta.keyspace, &w.key)?);
-            ops.push(match w.new {
-                Some(item) => Op::Put {
-                    keyspace: w.table.meta.keyspace.clone(),
-                    key: w.key.clone(),
-                    value: codec::encode_item(item),
-                },
-                None => Op::Delete {
-                    keyspace: w.table.meta.keyspace.clone(),
-                    key: w.key.clone(),
-                },
-            });
+            let old = self.read_stored(&w.table.meta.keyspace, &w.key)?;
+            ops.extend(indexes::change_ops(&w.table, &w.key, old.as_ref(), w.new));
+            olds.push(old);
         }
         self.store.apply(ops)?;
 
@@ -223,10 +215,7 @@ impl Engine {
         let mut collection_metrics: HashMap<String, Vec<ItemCollectionMetrics>> = HashMap::new();
         for (w, old) in writes.iter().zip(&olds) {
             let size = |i: Option<&Item>| i.map(item_size).unwrap_or(0);
-            w.table.stats.add(
-                i64::from(w.new.is_some()) - i64::from(old.is_some()),
-                size(w.new) as i64 - size(old.as_ref()) as i64,
-            );
+            indexes::account(&w.table, &w.key, old.as_ref(), w.new);
             *units.entry(w.table.meta.name.as_str()).or_default() +=
                 capacity::write_units(size(old.as_ref()), size(w.new));
             if let Some(m) = Self::collection_metrics(&w.table, metrics, &w.key_item) {

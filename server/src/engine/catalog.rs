@@ -37,6 +37,14 @@ pub struct IndexMeta {
     pub non_key_attributes: Option<Vec<String>>,
     pub read_capacity: i64,
     pub write_capacity: i64,
+    /// Storage keyspace of the index entries.
+    #[serde(default)]
+    pub keyspace: String,
+    /// A GSI added by UpdateTable is CREATING (backfilling) until every existing item is in it.
+    #[serde(default)]
+    pub creating: bool,
+    #[serde(default)]
+    pub global: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -99,6 +107,42 @@ impl TableStats {
 pub struct Table {
     pub meta: TableMeta,
     pub stats: Arc<TableStats>,
+    /// Per-index counters, by index name.
+    pub index_stats: BTreeMap<String, Arc<TableStats>>,
+}
+
+impl Table {
+    fn new(meta: TableMeta, previous: Option<&Table>) -> Table {
+        let index_stats = meta
+            .indexes()
+            .map(|i| {
+                let stats = previous
+                    .and_then(|p| p.index_stats.get(&i.name).cloned())
+                    .unwrap_or_default();
+                (i.name.clone(), stats)
+            })
+            .collect();
+        Table {
+            stats: previous.map(|p| p.stats.clone()).unwrap_or_default(),
+            meta,
+            index_stats,
+        }
+    }
+
+    pub fn index_stats(&self, name: &str) -> Option<&TableStats> {
+        self.index_stats.get(name).map(|s| s.as_ref())
+    }
+}
+
+impl TableMeta {
+    /// Local then global secondary indexes.
+    pub fn indexes(&self) -> impl Iterator<Item = &IndexMeta> {
+        self.local_indexes.iter().chain(&self.global_indexes)
+    }
+
+    pub fn index(&self, name: &str) -> Option<&IndexMeta> {
+        self.indexes().find(|i| i.name == name)
+    }
 }
 
 pub struct Catalog {
@@ -115,13 +159,10 @@ impl Catalog {
             let meta: TableMeta = serde_json::from_slice(&v)
                 .map_err(|e| Error::Internal(format!("catalog record is corrupt: {e}")))?;
             store.open_keyspace(&meta.keyspace)?;
-            tables.insert(
-                meta.name.clone(),
-                Arc::new(Table {
-                    meta,
-                    stats: Arc::default(),
-                }),
-            );
+            for index in meta.indexes() {
+                store.open_keyspace(&index.keyspace)?;
+            }
+            tables.insert(meta.name.clone(), Arc::new(Table::new(meta, None)));
         }
         Ok(Catalog {
             tables: RwLock::new(tables),
@@ -148,7 +189,11 @@ impl Catalog {
     }
 
     /// Persists a new or changed definition and publishes it.
+    /// Persists a new or changed definition and publishes it. Counters carry over.
     pub fn put(&self, store: &dyn Storage, meta: TableMeta) -> Result<Arc<Table>> {
+        for index in meta.indexes() {
+            store.open_keyspace(&index.keyspace)?;
+        }
         let record = serde_json::to_vec(&meta).map_err(|e| Error::Internal(e.to_string()))?;
         let mut tables = self.tables.write();
         store.apply(vec![Op::Put {
@@ -156,44 +201,33 @@ impl Catalog {
             key: meta.name.as_bytes().to_vec(),
             value: record,
         }])?;
-        let stats = tables
-            .get(&meta.name)
-            .map(|t| t.stats.clone())
-            .unwrap_or_default();
-        let table = Arc::new(Table { meta, stats });
+        let previous = tables.get(&meta.name).cloned();
+        let table = Arc::new(Table::new(meta, previous.as_deref()));
         tables.insert(table.meta.name.clone(), table.clone());
         Ok(table)
     }
 
     /// Creates a table unless the name is taken; the check and insert are one step.
     pub fn create(&self, store: &dyn Storage, meta: TableMeta) -> Result<Arc<Table>> {
-        {
-            let tables = self.tables.read();
-            if tables.contains_key(&meta.name) {
-                return Err(Error::ResourceInUse(format!(
-                    "Table already exists: {}",
-                    meta.name
-                )));
-            }
+        let in_use = || Error::ResourceInUse(format!("Table already exists: {}", meta.name));
+        if self.tables.read().contains_key(&meta.name) {
+            return Err(in_use());
         }
         store.open_keyspace(&meta.keyspace)?;
+        for index in meta.indexes() {
+            store.open_keyspace(&index.keyspace)?;
+        }
         let record = serde_json::to_vec(&meta).map_err(|e| Error::Internal(e.to_string()))?;
         let mut tables = self.tables.write();
         if tables.contains_key(&meta.name) {
-            return Err(Error::ResourceInUse(format!(
-                "Table already exists: {}",
-                meta.name
-            )));
+            return Err(in_use());
         }
         store.apply(vec![Op::Put {
             keyspace: CATALOG_KEYSPACE.into(),
             key: meta.name.as_bytes().to_vec(),
             value: record,
         }])?;
-        let table = Arc::new(Table {
-            meta,
-            stats: Arc::default(),
-        });
+        let table = Arc::new(Table::new(meta, None));
         tables.insert(table.meta.name.clone(), table.clone());
         Ok(table)
     }
@@ -209,6 +243,9 @@ impl Catalog {
             table
         };
         store.drop_keyspace(&table.meta.keyspace)?;
+        for index in table.meta.indexes() {
+            store.drop_keyspace(&index.keyspace)?;
+        }
         Ok(table)
     }
 }
@@ -223,16 +260,25 @@ pub fn table_not_found(name: &str) -> Error {
 /// any write was served, so that writes (which add their own deltas) are counted once.
 pub fn recount(snapshot: &dyn Snapshot, tables: &[Arc<Table>]) {
     for table in tables {
-        let Ok(iter) = snapshot.range(&table.meta.keyspace, KeyRange::all(), false) else {
-            continue;
-        };
-        let (mut items, mut bytes) = (0i64, 0i64);
-        for (_, v) in iter.flatten() {
-            items += 1;
-            bytes += crate::model::codec::decode_item(&v)
-                .map(|i| crate::model::item_size(&i) as i64)
-                .unwrap_or(0);
+        count_into(snapshot, &table.meta.keyspace, &table.stats);
+        for index in table.meta.indexes() {
+            if let Some(stats) = table.index_stats(&index.name) {
+                count_into(snapshot, &index.keyspace, stats);
+            }
         }
-        table.stats.add(items, bytes);
     }
+}
+
+fn count_into(snapshot: &dyn Snapshot, keyspace: &str, stats: &TableStats) {
+    let Ok(iter) = snapshot.range(keyspace, KeyRange::all(), false) else {
+        return;
+    };
+    let (mut items, mut bytes) = (0i64, 0i64);
+    for (_, v) in iter.flatten() {
+        items += 1;
+        bytes += crate::model::codec::decode_item(&v)
+            .map(|i| crate::model::item_size(&i) as i64)
+            .unwrap_or(0);
+    }
+    stats.add(items, bytes);
 }

@@ -7,11 +7,10 @@
 use super::capacity::{self, ReturnCapacity};
 use super::catalog::Table;
 use super::types::*;
-use super::{required, Engine};
+use super::{indexes, required, Engine};
 use crate::error::{Error, Result};
 use crate::expr::{self, legacy, Condition, ExpressionInput, Expressions};
 use crate::model::{codec, item_size, Item};
-use crate::storage::Op;
 
 /// DynamoDB's item size limit, names included.
 pub const MAX_ITEM_BYTES: usize = 400 * 1024;
@@ -202,6 +201,7 @@ impl Engine {
     }
 
     /// Commits `new` (or a deletion) and keeps the table's counters in step.
+    /// Commits `new` (or a deletion) with its index entries, and keeps counters in step.
     fn commit_item(
         &self,
         table: &Table,
@@ -209,23 +209,9 @@ impl Engine {
         old: Option<&Item>,
         new: Option<&Item>,
     ) -> Result<()> {
-        let op = match new {
-            Some(item) => Op::Put {
-                keyspace: table.meta.keyspace.clone(),
-                key,
-                value: codec::encode_item(item),
-            },
-            None => Op::Delete {
-                keyspace: table.meta.keyspace.clone(),
-                key,
-            },
-        };
-        self.store.apply(vec![op])?;
-        let size = |i: Option<&Item>| i.map(|i| item_size(i) as i64).unwrap_or(0);
-        let count = |i: Option<&Item>| i64::from(i.is_some());
-        table
-            .stats
-            .add(count(new) - count(old), size(new) - size(old));
+        self.store
+            .apply(indexes::change_ops(table, &key, old, new))?;
+        indexes::account(table, &key, old, new);
         Ok(())
     }
 
@@ -270,6 +256,7 @@ impl Engine {
     }
 
     pub fn put_item(&self, input: PutItemInput) -> Result<WriteItemOutput> {
+        let _schema = self.schema_lock.read();
         let table = self.item_table(&input.table_name)?;
         let item = required(&input.item, "item")?;
         let rv = parse_return_values(input.return_values.as_deref(), &[ReturnValues::AllOld])?;
@@ -281,6 +268,7 @@ impl Engine {
         table.meta.key_schema.validate_item(item)?;
         let key = table.meta.key_schema.encode(item)?;
         validate_new_item(item)?;
+        indexes::validate_item(&table, item)?;
         let exprs = parse_write_expressions(
             input.condition_expression.as_deref(),
             None,
@@ -362,6 +350,7 @@ impl Engine {
     }
 
     pub fn update_item(&self, input: UpdateItemInput) -> Result<WriteItemOutput> {
+        let _schema = self.schema_lock.read();
         let table = self.item_table(&input.table_name)?;
         let key = required(&input.key, "key")?;
         let rv = parse_return_values(
@@ -424,6 +413,7 @@ impl Engine {
                 None => Vec::new(),
             };
             validate_new_item(&new)?;
+            indexes::validate_item(&table, &new)?;
             self.commit_item(&table, encoded, old.as_ref(), Some(&new))?;
             (old, new, paths)
         };
@@ -445,6 +435,7 @@ impl Engine {
     }
 
     pub fn delete_item(&self, input: DeleteItemInput) -> Result<WriteItemOutput> {
+        let _schema = self.schema_lock.read();
         let table = self.item_table(&input.table_name)?;
         let key = required(&input.key, "key")?;
         let rv = parse_return_values(input.return_values.as_deref(), &[ReturnValues::AllOld])?;

@@ -7,6 +7,7 @@
 mod batch;
 pub mod capacity;
 pub mod catalog;
+mod indexes;
 mod items;
 mod query;
 mod tables;
@@ -14,7 +15,7 @@ pub mod types;
 
 use std::sync::Arc;
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 
 use crate::error::{Error, Result};
 use crate::storage::Storage;
@@ -45,17 +46,25 @@ pub struct Engine {
     catalog: Catalog,
     config: EngineConfig,
     item_locks: Vec<Mutex<()>>,
+    /// Item writes hold it shared from reading the table definition to committing; index
+    /// and table definition changes hold it exclusively, so no write commits with a
+    /// definition older than the one a backfill or a drop relies on.
+    schema_lock: RwLock<()>,
+    /// The engine itself, for background work (index backfills) started by a request.
+    me: std::sync::Weak<Engine>,
 }
 
 impl Engine {
     pub fn open(store: Arc<dyn Storage>, config: EngineConfig) -> Result<Arc<Engine>> {
         let catalog = Catalog::load(store.as_ref())?;
         Self::start_recount(store.clone(), catalog.all())?;
-        Ok(Arc::new(Engine {
+        Ok(Arc::new_cyclic(|me| Engine {
             store,
             catalog,
             config,
             item_locks: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
+            schema_lock: RwLock::new(()),
+            me: me.clone(),
         }))
     }
 

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use std::ops::Bound;
 
 use super::capacity::{self, ReturnCapacity};
-use super::catalog::Table;
+use super::catalog::{IndexMeta, Table};
+use super::indexes;
 use super::items::expr_error;
 use super::types::{Condition as LegacyConditionInput, QueryInput, QueryOutput, ScanInput};
 use super::Engine;
@@ -54,6 +55,7 @@ fn parse_limit(limit: Option<i64>) -> Result<Option<usize>> {
 fn parse_select(select: Option<&str>, has_projection: bool, has_index: bool) -> Result<Select> {
     let s = match select {
         None if has_projection => Select::Specific,
+        None if has_index => Select::AllProjected,
         None => Select::AllAttributes,
         Some("ALL_ATTRIBUTES") => Select::AllAttributes,
         Some("ALL_PROJECTED_ATTRIBUTES") => Select::AllProjected,
@@ -405,11 +407,97 @@ fn exclusive_start(schema: &KeySchema, esk: &Item) -> Result<Vec<u8>> {
     Ok(schema.encode(esk)?)
 }
 
+/// Where a Query or Scan reads: the table itself or one of its secondary indexes.
+struct Source<'a> {
+    table: &'a Table,
+    index: Option<&'a IndexMeta>,
+}
+
+impl Source<'_> {
+    fn keyspace(&self) -> &str {
+        self.index
+            .map_or(&self.table.meta.keyspace, |i| &i.keyspace)
+    }
+
+    /// The key schema key conditions and filters are checked against.
+    fn schema(&self) -> &KeySchema {
+        self.index
+            .map_or(&self.table.meta.key_schema, |i| &i.key_schema)
+    }
+
+    /// LastEvaluatedKey: the table's key, plus the index's key when reading an index.
+    fn last_key(&self, item: &Item) -> Item {
+        let mut key = self.table.meta.key_schema.extract_key(item);
+        if let Some(index) = self.index {
+            key.extend(index.key_schema.extract_key(item));
+        }
+        key
+    }
+
+    /// The storage key an ExclusiveStartKey names.
+    fn start_key(&self, esk: &Item) -> Result<Vec<u8>> {
+        let table_schema = &self.table.meta.key_schema;
+        let Some(index) = self.index else {
+            return exclusive_start(table_schema, esk);
+        };
+        let invalid = || {
+            Error::validation("The provided starting key is invalid: The provided key element does not match the schema")
+        };
+        let base = table_schema.extract_key(esk);
+        table_schema.validate_key(&base).map_err(|_| invalid())?;
+        let base_key = table_schema.encode(&base)?;
+        indexes::entry_key(index, &base_key, esk).ok_or_else(invalid)
+    }
+
+    /// Whether items must be read from the base table: ALL_ATTRIBUTES on an LSI that does
+    /// not project everything (DynamoDB fetches from the table too).
+    fn fetch_base(&self, select: Select) -> bool {
+        self.index.is_some_and(|i| {
+            !i.global && i.projection_type != "ALL" && select == Select::AllAttributes
+        })
+    }
+}
+
 impl Engine {
+    /// Resolves IndexName and checks what DynamoDB allows on it.
+    fn source<'a>(
+        &self,
+        table: &'a Table,
+        index: Option<&str>,
+        consistent: bool,
+        select: Select,
+    ) -> Result<Source<'a>> {
+        let Some(name) = index else {
+            return Ok(Source { table, index: None });
+        };
+        let index = table.meta.index(name).ok_or_else(|| {
+            Error::validation(format!(
+                "The table does not have the specified index: {name}"
+            ))
+        })?;
+        if index.creating {
+            return Err(Error::validation(format!(
+                "Cannot read from backfilling global secondary index: {name}"
+            )));
+        }
+        if index.global && consistent {
+            return Err(Error::validation(
+                "Consistent reads are not supported on global secondary indexes",
+            ));
+        }
+        if index.global && select == Select::AllAttributes && index.projection_type != "ALL" {
+            return Err(Error::validation(format!(
+                "One or more parameter values were invalid: Select type ALL_ATTRIBUTES is not supported for global secondary index {name} because its projection type is not ALL"
+            )));
+        }
+        Ok(Source {
+            table,
+            index: Some(index),
+        })
+    }
+
     pub fn query(&self, input: QueryInput) -> Result<QueryOutput> {
         let table = self.item_table(&input.table_name)?;
-        self.reject_index(&table, input.index_name.as_deref())?;
-        let schema = &table.meta.key_schema;
         let mut legacy_params = Vec::new();
         let mut expr_params = Vec::new();
         for (present, name) in [
@@ -473,15 +561,6 @@ impl Engine {
             )?),
             (None, None) => None,
         };
-        if let Some(f) = &filter {
-            let mut attrs = Vec::new();
-            condition_attrs(f, &mut attrs);
-            if let Some(key_attr) = attrs.into_iter().find(|a| schema.is_key_attribute(a)) {
-                return Err(Error::validation(format!(
-                    "Filter Expression can only contain non-primary key attributes: Primary key attribute: {key_attr}"
-                )));
-            }
-        }
         let projection = self.projection(parsed.projection, input.attributes_to_get.as_deref())?;
         let spec = PageSpec {
             limit: parse_limit(input.limit)?,
@@ -495,12 +574,28 @@ impl Engine {
             consistent: input.consistent_read.unwrap_or(false),
             capacity: ReturnCapacity::parse(input.return_consumed_capacity.as_deref())?,
         };
+        let source = self.source(
+            &table,
+            input.index_name.as_deref(),
+            spec.consistent,
+            spec.select,
+        )?;
+        let schema = source.schema();
+        if let Some(f) = &spec.filter {
+            let mut attrs = Vec::new();
+            condition_attrs(f, &mut attrs);
+            if let Some(key_attr) = attrs.into_iter().find(|a| schema.is_key_attribute(a)) {
+                return Err(Error::validation(format!(
+                    "Filter Expression can only contain non-primary key attributes: Primary key attribute: {key_attr}"
+                )));
+            }
+        }
         let Some(mut range) = key_range(schema, &key_condition)? else {
-            return self.read_page(&table, KeyRange::empty(), false, &spec);
+            return self.read_page(&source, KeyRange::empty(), false, &spec);
         };
         let forward = input.scan_index_forward.unwrap_or(true);
         if let Some(esk) = &input.exclusive_start_key {
-            let start = exclusive_start(schema, esk)?;
+            let start = source.start_key(esk)?;
             let pk = schema.hash.name.as_str();
             let same_partition = match (&range.start, esk.get(pk)) {
                 (Bound::Included(s) | Bound::Excluded(s), Some(v)) => {
@@ -519,13 +614,11 @@ impl Engine {
                 range.end = tighter_end(range.end, Bound::Excluded(start));
             }
         }
-        self.read_page(&table, range, !forward, &spec)
+        self.read_page(&source, range, !forward, &spec)
     }
 
     pub fn scan(&self, input: ScanInput) -> Result<QueryOutput> {
         let table = self.item_table(&input.table_name)?;
-        self.reject_index(&table, input.index_name.as_deref())?;
-        let schema = &table.meta.key_schema;
         let range = match (input.segment, input.total_segments) {
             (None, None) => KeyRange::all(),
             (Some(_), None) => {
@@ -629,12 +722,18 @@ impl Engine {
             consistent: input.consistent_read.unwrap_or(false),
             capacity: ReturnCapacity::parse(input.return_consumed_capacity.as_deref())?,
         };
+        let source = self.source(
+            &table,
+            input.index_name.as_deref(),
+            spec.consistent,
+            spec.select,
+        )?;
         let mut range = range;
         if let Some(esk) = &input.exclusive_start_key {
-            let start = exclusive_start(schema, esk)?;
+            let start = source.start_key(esk)?;
             range.start = tighter_start(range.start, Bound::Excluded(start));
         }
-        self.read_page(&table, range, false, &spec)
+        self.read_page(&source, range, false, &spec)
     }
 
     fn projection(
@@ -649,32 +748,16 @@ impl Engine {
         }
     }
 
-    /// Secondary indexes are declared and described, not yet maintained or readable.
-    fn reject_index(&self, table: &Table, index: Option<&str>) -> Result<()> {
-        let Some(index) = index else { return Ok(()) };
-        let m = &table.meta;
-        if m.local_indexes
-            .iter()
-            .chain(&m.global_indexes)
-            .any(|i| i.name == index)
-        {
-            Err(Error::Unimplemented("Query and Scan on a secondary index"))
-        } else {
-            Err(Error::validation(format!(
-                "The table does not have the specified index: {index}"
-            )))
-        }
-    }
-
     /// Reads one page: up to `limit` items evaluated or 1 MB read, whichever comes first.
     fn read_page(
         &self,
-        table: &Table,
+        source: &Source<'_>,
         range: KeyRange,
         reverse: bool,
         spec: &PageSpec,
     ) -> Result<QueryOutput> {
-        let schema = &table.meta.key_schema;
+        let table = source.table;
+        let fetch_base = source.fetch_base(spec.select);
         let mut items = Vec::new();
         let (mut count, mut scanned, mut bytes) = (0i64, 0usize, 0usize);
         let mut last_key = None;
@@ -688,7 +771,7 @@ impl Engine {
             _ => false,
         };
         if !empty_range {
-            let mut iter = self.store.range(&table.meta.keyspace, range, reverse)?;
+            let mut iter = self.store.range(source.keyspace(), range, reverse)?;
             loop {
                 if spec.limit.is_some_and(|l| scanned >= l) || bytes >= MAX_PAGE_BYTES {
                     // Stopped early: the client continues after the last item evaluated.
@@ -699,11 +782,17 @@ impl Engine {
                     break;
                 };
                 let (_, value) = kv?;
-                let item =
+                let mut item =
                     codec::decode_item(&value).map_err(|e| Error::Internal(e.to_string()))?;
                 scanned += 1;
                 bytes += item_size(&item);
-                last_key = Some(schema.extract_key(&item));
+                last_key = Some(source.last_key(&item));
+                if fetch_base {
+                    let base_key = table.meta.key_schema.encode(&item)?;
+                    if let Some(base) = self.read_stored(&table.meta.keyspace, &base_key)? {
+                        item = base;
+                    }
+                }
                 let keep = match &spec.filter {
                     Some(f) => f.evaluate(&item).map_err(expr_error)?,
                     None => true,

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 
 use super::catalog::{table_not_found, BillingMode, IndexMeta, StreamMeta, Table, TableMeta};
+use super::indexes;
 use super::types::*;
 use super::{now_epoch_seconds, required, Engine};
 use crate::error::{Error, Result};
@@ -34,6 +35,11 @@ pub(crate) fn validate_name(name: &str, member: &str) -> Result<()> {
         return fail("Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+");
     }
     Ok(())
+}
+
+/// Index keyspaces get their own id: index names can be as long as a keyspace name.
+fn new_index_keyspace() -> String {
+    format!("i-{}", uuid::Uuid::new_v4().simple())
 }
 
 fn table_name(v: &Option<String>) -> Result<&str> {
@@ -268,6 +274,9 @@ impl Engine {
                 non_key_attributes,
                 read_capacity: 0,
                 write_capacity: 0,
+                keyspace: new_index_keyspace(),
+                creating: false,
+                global: false,
             });
         }
         if local_indexes.len() > MAX_LSIS {
@@ -312,6 +321,9 @@ impl Engine {
                 non_key_attributes,
                 read_capacity: r,
                 write_capacity: w,
+                keyspace: new_index_keyspace(),
+                creating: false,
+                global: true,
             });
         }
         if global_indexes.len() > MAX_GSIS {
@@ -424,10 +436,16 @@ impl Engine {
                 projection_type: Some(i.projection_type.clone()),
                 non_key_attributes: i.non_key_attributes.clone(),
             },
-            index_status: global.then(|| "ACTIVE".to_string()),
+            index_status: global
+                .then(|| if i.creating { "CREATING" } else { "ACTIVE" }.to_string()),
+            backfilling: (global && i.creating).then_some(true),
             provisioned_throughput: global.then(|| throughput(i.read_capacity, i.write_capacity)),
-            index_size_bytes: 0,
-            item_count: 0,
+            index_size_bytes: table
+                .index_stats(&i.name)
+                .map_or(0, |s| s.bytes.load(Ordering::Relaxed).max(0)),
+            item_count: table
+                .index_stats(&i.name)
+                .map_or(0, |s| s.items.load(Ordering::Relaxed).max(0)),
             index_arn: format!("{arn}/index/{}", i.name),
         };
         TableDescription {
@@ -510,14 +528,23 @@ impl Engine {
     }
 
     pub fn update_table(&self, input: UpdateTableInput) -> Result<TableDescription> {
+        let _schema = self.schema_lock.write();
         let table = self.table(&input.table_name)?;
-        if input.global_secondary_index_updates.is_some() || input.replica_updates.is_some() {
-            return Err(Error::Unimplemented(
-                "UpdateTable with GlobalSecondaryIndexUpdates or ReplicaUpdates",
-            ));
+        if input.replica_updates.is_some() {
+            return Err(Error::Unimplemented("UpdateTable with ReplicaUpdates"));
         }
         let mut meta = table.meta.clone();
         let mut changed = false;
+        let mut backfill = None;
+        let mut dropped = Vec::new();
+        if let Some(updates) = &input.global_secondary_index_updates {
+            (backfill, dropped) = self.apply_index_updates(
+                &mut meta,
+                updates,
+                input.attribute_definitions.as_deref(),
+            )?;
+            changed = true;
+        }
         let now = now_epoch_seconds();
         let billing = parse_billing_mode(input.billing_mode.as_deref())?;
         if let Some(b) = billing {
@@ -601,10 +628,247 @@ impl Engine {
             ));
         }
         let table = self.catalog.put(self.store.as_ref(), meta)?;
+        for keyspace in dropped {
+            self.store.drop_keyspace(&keyspace)?;
+        }
+        if let Some(index) = backfill {
+            self.start_backfill(&table.meta.name, index)?;
+        }
         Ok(self.describe(&table))
     }
 
+    /// Applies GlobalSecondaryIndexUpdates to `meta`; returns the index to backfill and the
+    /// keyspaces to drop once the new definition is published.
+    fn apply_index_updates(
+        &self,
+        meta: &mut TableMeta,
+        updates: &[GlobalSecondaryIndexUpdate],
+        new_definitions: Option<&[AttributeDefinition]>,
+    ) -> Result<(Option<String>, Vec<String>)> {
+        if updates
+            .iter()
+            .filter(|u| u.create.is_some() || u.delete.is_some())
+            .count()
+            > 1
+        {
+            return Err(Error::LimitExceeded(
+                "Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table".into(),
+            ));
+        }
+        if meta.global_indexes.iter().any(|i| i.creating)
+            && updates
+                .iter()
+                .any(|u| u.create.is_some() || u.delete.is_some())
+        {
+            return Err(Error::ResourceInUse(format!(
+                "Attempting to create or delete an index while another index is being created on table {}",
+                meta.name
+            )));
+        }
+        let mut backfill = None;
+        let mut dropped = Vec::new();
+        for update in updates {
+            match (&update.create, &update.update, &update.delete) {
+                (Some(create), None, None) => {
+                    validate_name(&create.index_name, "globalSecondaryIndexUpdates.member.create.indexName")?;
+                    if meta.index(&create.index_name).is_some() {
+                        return Err(Error::validation(format!(
+                            "One or more parameter values were invalid: Index already exists: {}",
+                            create.index_name
+                        )));
+                    }
+                    if meta.global_indexes.len() >= MAX_GSIS {
+                        return Err(Error::LimitExceeded(format!(
+                            "One or more parameter values were invalid: Number of GlobalSecondaryIndexes exceeds per-table limit of {MAX_GSIS}"
+                        )));
+                    }
+                    // The new index's key attributes come from the table's definitions plus
+                    // the request's AttributeDefinitions.
+                    let mut defs: BTreeMap<&str, ScalarType> =
+                        meta.attribute_definitions.iter().map(|(n, t)| (n.as_str(), *t)).collect();
+                    for d in new_definitions.unwrap_or_default() {
+                        let ty = ScalarType::from_tag(&d.attribute_type).ok_or_else(|| {
+                            Error::validation(format!(
+                                "1 validation error detected: Value '{}' at 'attributeDefinitions.member.attributeType' failed to satisfy constraint: Member must satisfy enum value set: [B, N, S]",
+                                d.attribute_type
+                            ))
+                        })?;
+                        if defs.get(d.attribute_name.as_str()).is_some_and(|t| *t != ty) {
+                            return Err(Error::validation(format!(
+                                "One or more parameter values were invalid: Attribute {} is already defined with a different type",
+                                d.attribute_name
+                            )));
+                        }
+                        defs.insert(d.attribute_name.as_str(), ty);
+                    }
+                    let ks = parse_key_schema(&create.key_schema, &defs, "globalSecondaryIndexUpdates.member.create.keySchema")?;
+                    let (projection_type, non_key_attributes) = parse_projection(&create.projection)?;
+                    let (read, write) = match (meta.billing_mode, &create.provisioned_throughput) {
+                        (BillingMode::Provisioned, Some(t)) => parse_throughput(t)?,
+                        (BillingMode::Provisioned, None) => {
+                            return Err(Error::validation(format!(
+                                "One or more parameter values were invalid: ProvisionedThroughput must be specified for index: {}",
+                                create.index_name
+                            )))
+                        }
+                        (BillingMode::PayPerRequest, _) => (0, 0),
+                    };
+                    let added: Vec<(String, ScalarType)> = ks
+                        .key_names()
+                        .filter(|attr| !meta.attribute_definitions.iter().any(|(n, _)| n == attr))
+                        .filter_map(|attr| defs.get(attr).map(|ty| (attr.to_string(), *ty)))
+                        .collect();
+                    drop(defs);
+                    meta.attribute_definitions.extend(added);
+                    meta.global_indexes.push(IndexMeta {
+                        name: create.index_name.clone(),
+                        key_schema: ks,
+                        projection_type,
+                        non_key_attributes,
+                        read_capacity: read,
+                        write_capacity: write,
+                        keyspace: new_index_keyspace(),
+                        creating: true,
+                        global: true,
+                    });
+                    backfill = Some(create.index_name.clone());
+                }
+                (None, Some(change), None) => {
+                    let index = meta
+                        .global_indexes
+                        .iter_mut()
+                        .find(|i| i.name == change.index_name)
+                        .ok_or_else(|| Error::ResourceNotFound(format!("Requested resource not found: Index: {} not found", change.index_name)))?;
+                    if let Some(t) = &change.provisioned_throughput {
+                        if meta.billing_mode == BillingMode::PayPerRequest {
+                            return Err(Error::validation(
+                                "One or more parameter values were invalid: ProvisionedThroughput cannot be specified for index when BillingMode is PAY_PER_REQUEST",
+                            ));
+                        }
+                        (index.read_capacity, index.write_capacity) = parse_throughput(t)?;
+                    }
+                }
+                (None, None, Some(delete)) => {
+                    let pos = meta
+                        .global_indexes
+                        .iter()
+                        .position(|i| i.name == delete.index_name)
+                        .ok_or_else(|| Error::ResourceNotFound(format!("Requested resource not found: Index: {} not found", delete.index_name)))?;
+                    dropped.push(meta.global_indexes.remove(pos).keyspace);
+                }
+                _ => {
+                    return Err(Error::validation(
+                        "One or more parameter values were invalid: One of GlobalSecondaryIndexUpdate.Create, Update or Delete must be specified",
+                    ))
+                }
+            }
+        }
+        // Definitions no key uses any more go away, as in DynamoDB.
+        let used: std::collections::HashSet<String> = std::iter::once(&meta.key_schema)
+            .chain(meta.indexes().map(|i| &i.key_schema))
+            .flat_map(|k| k.key_names().map(str::to_string))
+            .collect();
+        meta.attribute_definitions.retain(|(n, _)| used.contains(n));
+        Ok((backfill, dropped))
+    }
+
+    /// Backfills a new GSI from the table's existing items on a background thread, then
+    /// marks it ACTIVE. Each item is indexed under its item lock after a fresh read, so a
+    /// concurrent write (which maintains the CREATING index itself) is never overwritten by
+    /// a stale entry.
+    fn start_backfill(&self, table_name: &str, index_name: String) -> Result<()> {
+        let engine = self
+            .me
+            .upgrade()
+            .ok_or_else(|| Error::Internal("engine is shutting down".into()))?;
+        let table_name = table_name.to_string();
+        std::thread::Builder::new()
+            .name("keyfall-backfill".into())
+            .spawn(move || {
+                if let Err(e) = engine.backfill(&table_name, &index_name) {
+                    tracing::error!(table = %table_name, index = %index_name, error = %e, "index backfill failed");
+                }
+            })
+            .map_err(|e| Error::Internal(format!("cannot start the backfill thread: {e}")))?;
+        Ok(())
+    }
+
+    fn backfill(&self, table_name: &str, index_name: &str) -> Result<()> {
+        const CHUNK: usize = 256;
+        let mut start = std::ops::Bound::Unbounded;
+        loop {
+            let Some(table) = self.catalog.get(table_name) else {
+                return Ok(());
+            };
+            if table.meta.index(index_name).is_none_or(|i| !i.creating) {
+                return Ok(());
+            }
+            let keys: Vec<Vec<u8>> = self
+                .store
+                .range(
+                    &table.meta.keyspace,
+                    crate::storage::KeyRange {
+                        start: start.clone(),
+                        end: std::ops::Bound::Unbounded,
+                    },
+                    false,
+                )?
+                .take(CHUNK)
+                .map(|kv| kv.map(|(k, _)| k))
+                .collect::<std::result::Result<_, _>>()?;
+            let Some(last) = keys.last().cloned() else {
+                break;
+            };
+            for key in keys {
+                let _schema = self.schema_lock.read();
+                let Some(table) = self.catalog.get(table_name) else {
+                    return Ok(());
+                };
+                let Some(index) = table.meta.index(index_name).filter(|i| i.creating) else {
+                    return Ok(());
+                };
+                let _item = self.lock_item(&table.meta.keyspace, &key);
+                let Some(item) = self.read_stored(&table.meta.keyspace, &key)? else {
+                    continue;
+                };
+                // Items whose index key has the wrong type are skipped, as DynamoDB's
+                // backfill reports them as violations instead of indexing them.
+                if let Some(entry) = indexes::entry_key(index, &key, &item) {
+                    let projected = indexes::project(index, &table.meta.key_schema, &item);
+                    let value = crate::model::codec::encode_item(&projected);
+                    let existed = self.store.get(&index.keyspace, &entry)?.is_some();
+                    self.store.apply(vec![crate::storage::Op::Put {
+                        keyspace: index.keyspace.clone(),
+                        key: entry,
+                        value,
+                    }])?;
+                    if !existed {
+                        if let Some(stats) = table.index_stats(index_name) {
+                            stats.add(1, crate::model::item_size(&projected) as i64);
+                        }
+                    }
+                }
+            }
+            start = std::ops::Bound::Excluded(last);
+        }
+        let _schema = self.schema_lock.write();
+        let Some(table) = self.catalog.get(table_name) else {
+            return Ok(());
+        };
+        let mut meta = table.meta.clone();
+        if let Some(index) = meta
+            .global_indexes
+            .iter_mut()
+            .find(|i| i.name == index_name)
+        {
+            index.creating = false;
+            self.catalog.put(self.store.as_ref(), meta)?;
+        }
+        Ok(())
+    }
+
     pub fn delete_table(&self, input: TableNameInput) -> Result<TableDescription> {
+        let _schema = self.schema_lock.write();
         let table = self.table(&input.table_name)?;
         if table.meta.deletion_protection {
             return Err(Error::validation(

@@ -186,7 +186,7 @@ pub struct UpdateTableInput {
     pub attribute_definitions: Option<Vec<AttributeDefinition>>,
     pub billing_mode: Option<String>,
     pub provisioned_throughput: Option<ProvisionedThroughput>,
-    pub global_secondary_index_updates: Option<Vec<serde_json::Value>>,
+    pub global_secondary_index_updates: Option<Vec<GlobalSecondaryIndexUpdate>>,
     pub stream_specification: Option<StreamSpecification>,
     #[serde(rename = "SSESpecification")]
     pub sse_specification: Option<SseSpecification>,
@@ -194,6 +194,30 @@ pub struct UpdateTableInput {
     pub deletion_protection_enabled: Option<bool>,
     pub on_demand_throughput: Option<OnDemandThroughput>,
     pub replica_updates: Option<Vec<serde_json::Value>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GlobalSecondaryIndexUpdate {
+    pub create: Option<GlobalSecondaryIndex>,
+    pub update: Option<UpdateGlobalSecondaryIndexAction>,
+    pub delete: Option<DeleteGlobalSecondaryIndexAction>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UpdateGlobalSecondaryIndexAction {
+    #[serde(default)]
+    pub index_name: String,
+    pub provisioned_throughput: Option<ProvisionedThroughput>,
+    pub on_demand_throughput: Option<OnDemandThroughput>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeleteGlobalSecondaryIndexAction {
+    #[serde(default)]
+    pub index_name: String,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -245,6 +269,8 @@ pub struct IndexDescription {
     pub projection: Projection,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub index_status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backfilling: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub provisioned_throughput: Option<ProvisionedThroughputDescription>,
     pub index_size_bytes: i64,

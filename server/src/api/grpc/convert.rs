@@ -308,6 +308,7 @@ pub fn table_description(d: &TableDescription) -> pb::TableDescription {
                 key_schema: key_schema_to_proto(&i.key_schema),
                 projection: Some(projection_to_proto(&i.projection)),
                 index_status: i.index_status.clone(),
+                backfilling: i.backfilling,
                 provisioned_throughput: i
                     .provisioned_throughput
                     .as_ref()
@@ -376,17 +377,34 @@ pub fn create_table(r: pb::CreateTableRequest) -> CreateTableInput {
 }
 
 pub fn update_table(r: pb::UpdateTableRequest) -> Result<UpdateTableInput> {
-    if !r.global_secondary_index_updates.is_empty() || !r.replica_updates.is_empty() {
-        return Err(Error::Unimplemented(
-            "UpdateTable with GlobalSecondaryIndexUpdates or ReplicaUpdates",
-        ));
+    if !r.replica_updates.is_empty() {
+        return Err(Error::Unimplemented("UpdateTable with ReplicaUpdates"));
     }
+    let gsi_updates = opt_vec(r.global_secondary_index_updates, |u| {
+        GlobalSecondaryIndexUpdate {
+            create: u.create.map(|c| GlobalSecondaryIndex {
+                index_name: c.index_name,
+                key_schema: key_schema(c.key_schema),
+                projection: projection(c.projection),
+                provisioned_throughput: c.provisioned_throughput.map(throughput),
+                on_demand_throughput: c.on_demand_throughput.map(on_demand),
+            }),
+            update: u.update.map(|c| UpdateGlobalSecondaryIndexAction {
+                index_name: c.index_name,
+                provisioned_throughput: c.provisioned_throughput.map(throughput),
+                on_demand_throughput: c.on_demand_throughput.map(on_demand),
+            }),
+            delete: u.delete.map(|d| DeleteGlobalSecondaryIndexAction {
+                index_name: d.index_name,
+            }),
+        }
+    });
     Ok(UpdateTableInput {
         table_name: opt_string(r.table_name),
         attribute_definitions: opt_vec(r.attribute_definitions, |a| a).map(attribute_definitions),
         billing_mode: r.billing_mode,
         provisioned_throughput: r.provisioned_throughput.map(throughput),
-        global_secondary_index_updates: None,
+        global_secondary_index_updates: gsi_updates,
         stream_specification: r.stream_specification.map(stream_spec),
         sse_specification: r.sse_specification.map(sse_spec),
         table_class: r.table_class,
