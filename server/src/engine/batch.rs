@@ -121,7 +121,11 @@ impl Engine {
                     },
                 );
             }
-            consumed.extend(capacity::consumed(name, rcc, units));
+            consumed.extend(capacity::consumed(
+                name,
+                rcc,
+                &capacity::Usage::table(units),
+            ));
         }
         out.consumed_capacity = (rcc != ReturnCapacity::None).then_some(consumed);
         Ok(out)
@@ -211,13 +215,14 @@ impl Engine {
         }
         self.store.apply(ops)?;
 
-        let mut units: HashMap<&str, f64> = HashMap::new();
+        let mut units: HashMap<&str, capacity::Usage> = HashMap::new();
         let mut collection_metrics: HashMap<String, Vec<ItemCollectionMetrics>> = HashMap::new();
         for (w, old) in writes.iter().zip(&olds) {
-            let size = |i: Option<&Item>| i.map(item_size).unwrap_or(0);
             indexes::account(&w.table, &w.key, old.as_ref(), w.new);
-            *units.entry(w.table.meta.name.as_str()).or_default() +=
-                capacity::write_units(size(old.as_ref()), size(w.new));
+            units
+                .entry(w.table.meta.name.as_str())
+                .or_default()
+                .add(&indexes::write_usage(&w.table, &w.key, old.as_ref(), w.new));
             if let Some(m) = Self::collection_metrics(&w.table, metrics, &w.key_item) {
                 collection_metrics
                     .entry(w.table.meta.name.clone())
@@ -227,7 +232,7 @@ impl Engine {
         }
         let consumed: Vec<ConsumedCapacity> = units
             .into_iter()
-            .filter_map(|(name, u)| capacity::consumed(name, rcc, u))
+            .filter_map(|(name, u)| capacity::consumed(name, rcc, &u))
             .collect();
         Ok(BatchWriteItemOutput {
             unprocessed_items: HashMap::new(),

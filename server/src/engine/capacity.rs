@@ -1,5 +1,7 @@
 //! DynamoDB's capacity-unit arithmetic and the ConsumedCapacity shape it returns.
 
+use std::collections::BTreeMap;
+
 use super::types::{Capacity, ConsumedCapacity};
 use crate::error::{Error, Result};
 
@@ -43,24 +45,61 @@ pub fn write_units(old_bytes: usize, new_bytes: usize) -> f64 {
     old_bytes.max(new_bytes).div_ceil(WRITE_UNIT).max(1) as f64
 }
 
-pub fn consumed(table: &str, mode: ReturnCapacity, units: f64) -> Option<ConsumedCapacity> {
+/// Units consumed by one request on a table and its indexes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Usage {
+    pub table: f64,
+    pub local: BTreeMap<String, f64>,
+    pub global: BTreeMap<String, f64>,
+}
+
+impl Usage {
+    pub fn table(units: f64) -> Usage {
+        Usage {
+            table: units,
+            ..Usage::default()
+        }
+    }
+
+    pub fn total(&self) -> f64 {
+        self.table + self.local.values().sum::<f64>() + self.global.values().sum::<f64>()
+    }
+
+    pub fn add(&mut self, other: &Usage) {
+        self.table += other.table;
+        for (k, v) in &other.local {
+            *self.local.entry(k.clone()).or_default() += v;
+        }
+        for (k, v) in &other.global {
+            *self.global.entry(k.clone()).or_default() += v;
+        }
+    }
+}
+
+/// The ConsumedCapacity DynamoDB returns: the total, and with INDEXES the breakdown.
+pub fn consumed(table: &str, mode: ReturnCapacity, usage: &Usage) -> Option<ConsumedCapacity> {
+    let cap = |units: f64| Capacity {
+        capacity_units: units,
+        read_capacity_units: None,
+        write_capacity_units: None,
+    };
+    let breakdown = |m: &BTreeMap<String, f64>| {
+        (!m.is_empty()).then(|| m.iter().map(|(k, v)| (k.clone(), cap(*v))).collect())
+    };
     match mode {
         ReturnCapacity::None => None,
         ReturnCapacity::Total => Some(ConsumedCapacity {
             table_name: table.to_string(),
-            capacity_units: units,
+            capacity_units: usage.total(),
             ..ConsumedCapacity::default()
         }),
         ReturnCapacity::Indexes => Some(ConsumedCapacity {
             table_name: table.to_string(),
-            capacity_units: units,
-            read_capacity_units: None,
-            write_capacity_units: None,
-            table: Some(Capacity {
-                capacity_units: units,
-                read_capacity_units: None,
-                write_capacity_units: None,
-            }),
+            capacity_units: usage.total(),
+            table: Some(cap(usage.table)),
+            local_secondary_indexes: breakdown(&usage.local),
+            global_secondary_indexes: breakdown(&usage.global),
+            ..ConsumedCapacity::default()
         }),
     }
 }

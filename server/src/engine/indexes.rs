@@ -6,6 +6,7 @@
 //! the base key makes entries unique, and the prefix-free sort key encoding keeps the
 //! order of index sort keys whatever base key follows.
 
+use super::capacity::{self, Usage};
 use super::catalog::{IndexMeta, Table};
 use crate::error::{Error, Result};
 use crate::model::key::{encode_sort_value, partition_prefix};
@@ -142,4 +143,44 @@ pub fn account(table: &Table, base_key: &[u8], old: Option<&Item>, new: Option<&
             size(n.as_ref()) - size(o.as_ref()),
         );
     }
+}
+
+/// Write units a change costs: the base item, plus each index entry written or deleted
+/// (a moved entry is a delete and a put), as DynamoDB charges.
+pub fn write_usage(
+    table: &Table,
+    base_key: &[u8],
+    old: Option<&Item>,
+    new: Option<&Item>,
+) -> Usage {
+    let size = |i: Option<&Item>| i.map(item_size).unwrap_or(0);
+    let mut usage = Usage::table(capacity::write_units(size(old), size(new)));
+    for index in table.meta.indexes() {
+        let entry = |i: Option<&Item>| {
+            i.and_then(|i| {
+                entry_key(index, base_key, i)
+                    .map(|k| (k, project(index, &table.meta.key_schema, i)))
+            })
+        };
+        let units = match (entry(old), entry(new)) {
+            (None, None) => continue,
+            // An entry that does not change is not written, and costs nothing.
+            (Some((ko, o)), Some((kn, n))) if ko == kn && o == n => continue,
+            (Some((ko, o)), Some((kn, n))) if ko == kn => {
+                capacity::write_units(item_size(&o), item_size(&n))
+            }
+            (Some((_, o)), Some((_, n))) => {
+                capacity::write_units(item_size(&o), 0) + capacity::write_units(0, item_size(&n))
+            }
+            (Some((_, o)), None) => capacity::write_units(item_size(&o), 0),
+            (None, Some((_, n))) => capacity::write_units(0, item_size(&n)),
+        };
+        let bucket = if index.global {
+            &mut usage.global
+        } else {
+            &mut usage.local
+        };
+        bucket.insert(index.name.clone(), units);
+    }
+    usage
 }

@@ -205,13 +205,13 @@ impl Engine {
     fn commit_item(
         &self,
         table: &Table,
-        key: Vec<u8>,
+        key: &[u8],
         old: Option<&Item>,
         new: Option<&Item>,
     ) -> Result<()> {
         self.store
-            .apply(indexes::change_ops(table, &key, old, new))?;
-        indexes::account(table, &key, old, new);
+            .apply(indexes::change_ops(table, key, old, new))?;
+        indexes::account(table, key, old, new);
         Ok(())
     }
 
@@ -284,18 +284,17 @@ impl Engine {
             let _guard = self.lock_item(&table.meta.keyspace, &key);
             let old = self.read_item(&table, &key)?;
             Self::check_condition(exprs.condition(), old.as_ref(), return_on_failure)?;
-            self.commit_item(&table, key, old.as_ref(), Some(item))?;
+            self.commit_item(&table, &key, old.as_ref(), Some(item))?;
             old
         };
-        let units =
-            capacity::write_units(old.as_ref().map(item_size).unwrap_or(0), item_size(item));
+        let units = indexes::write_usage(&table, &key, old.as_ref(), Some(item));
         Ok(WriteItemOutput {
             attributes: if rv == ReturnValues::AllOld {
                 old
             } else {
                 None
             },
-            consumed_capacity: capacity::consumed(&table.meta.name, rcc, units),
+            consumed_capacity: capacity::consumed(&table.meta.name, rcc, &units),
             item_collection_metrics: Self::collection_metrics(&table, metrics, item),
         })
     }
@@ -337,7 +336,10 @@ impl Engine {
         let encoded = table.meta.key_schema.encode(key)?;
         let item = self.read_item(&table, &encoded)?;
         let consistent = input.consistent_read.unwrap_or(false);
-        let units = capacity::read_units(item.as_ref().map(item_size).unwrap_or(0), consistent);
+        let units = capacity::Usage::table(capacity::read_units(
+            item.as_ref().map(item_size).unwrap_or(0),
+            consistent,
+        ));
         let item = match (item, projection) {
             (Some(item), Some(p)) => Some(p.apply(&item)),
             (item, None) => item,
@@ -345,7 +347,7 @@ impl Engine {
         };
         Ok(GetItemOutput {
             item,
-            consumed_capacity: capacity::consumed(&table.meta.name, rcc, units),
+            consumed_capacity: capacity::consumed(&table.meta.name, rcc, &units),
         })
     }
 
@@ -414,11 +416,10 @@ impl Engine {
             };
             validate_new_item(&new)?;
             indexes::validate_item(&table, &new)?;
-            self.commit_item(&table, encoded, old.as_ref(), Some(&new))?;
+            self.commit_item(&table, &encoded, old.as_ref(), Some(&new))?;
             (old, new, paths)
         };
-        let units =
-            capacity::write_units(old.as_ref().map(item_size).unwrap_or(0), item_size(&new));
+        let units = indexes::write_usage(&table, &encoded, old.as_ref(), Some(&new));
         let non_empty = |i: Item| (!i.is_empty()).then_some(i);
         let attributes = match rv {
             ReturnValues::None => None,
@@ -429,7 +430,7 @@ impl Engine {
         };
         Ok(WriteItemOutput {
             attributes,
-            consumed_capacity: capacity::consumed(&table.meta.name, rcc, units),
+            consumed_capacity: capacity::consumed(&table.meta.name, rcc, &units),
             item_collection_metrics: Self::collection_metrics(&table, metrics, key),
         })
     }
@@ -461,18 +462,18 @@ impl Engine {
             let old = self.read_item(&table, &encoded)?;
             Self::check_condition(exprs.condition(), old.as_ref(), return_on_failure)?;
             if old.is_some() {
-                self.commit_item(&table, encoded, old.as_ref(), None)?;
+                self.commit_item(&table, &encoded, old.as_ref(), None)?;
             }
             old
         };
-        let units = capacity::write_units(old.as_ref().map(item_size).unwrap_or(0), 0);
+        let units = indexes::write_usage(&table, &encoded, old.as_ref(), None);
         Ok(WriteItemOutput {
             attributes: if rv == ReturnValues::AllOld {
                 old
             } else {
                 None
             },
-            consumed_capacity: capacity::consumed(&table.meta.name, rcc, units),
+            consumed_capacity: capacity::consumed(&table.meta.name, rcc, &units),
             item_collection_metrics: Self::collection_metrics(&table, metrics, key),
         })
     }

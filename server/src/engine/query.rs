@@ -809,12 +809,25 @@ impl Engine {
             }
         }
         let units = capacity::read_units(bytes, spec.consistent);
+        let units = match source.index {
+            None => capacity::Usage::table(units),
+            Some(index) => {
+                let mut usage = capacity::Usage::default();
+                let bucket = if index.global {
+                    &mut usage.global
+                } else {
+                    &mut usage.local
+                };
+                bucket.insert(index.name.clone(), units);
+                usage
+            }
+        };
         Ok(QueryOutput {
             items: (spec.select != Select::Count).then_some(items),
             count,
             scanned_count: scanned as i64,
             last_evaluated_key: last_key,
-            consumed_capacity: capacity::consumed(&table.meta.name, spec.capacity, units),
+            consumed_capacity: capacity::consumed(&table.meta.name, spec.capacity, &units),
         })
     }
 }

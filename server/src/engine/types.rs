@@ -131,12 +131,17 @@ pub struct ConsumedCapacity {
     pub write_capacity_units: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub table: Option<Capacity>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub local_secondary_indexes: Option<std::collections::BTreeMap<String, Capacity>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub global_secondary_indexes: Option<std::collections::BTreeMap<String, Capacity>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ItemCollectionMetrics {
     pub item_collection_key: Item,
+    #[serde(rename = "SizeEstimateRangeGB")]
     pub size_estimate_range_gb: Vec<f64>,
 }
 

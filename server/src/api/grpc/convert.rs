@@ -230,13 +230,20 @@ fn capacity_to_proto(c: &Capacity) -> pb::Capacity {
 }
 
 pub fn consumed_to_proto(c: &ConsumedCapacity) -> pb::ConsumedCapacity {
+    let breakdown = |m: &Option<std::collections::BTreeMap<String, Capacity>>| {
+        m.iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), capacity_to_proto(v)))
+            .collect()
+    };
     pb::ConsumedCapacity {
         table_name: Some(c.table_name.clone()),
         capacity_units: Some(c.capacity_units),
         read_capacity_units: c.read_capacity_units,
         write_capacity_units: c.write_capacity_units,
         table: c.table.as_ref().map(capacity_to_proto),
-        ..Default::default()
+        local_secondary_indexes: breakdown(&c.local_secondary_indexes),
+        global_secondary_indexes: breakdown(&c.global_secondary_indexes),
     }
 }
 
