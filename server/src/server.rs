@@ -91,7 +91,11 @@ pub async fn run(
     };
     let http = {
         let mut shutdown = shutdown.clone();
-        axum::serve(listeners.http, json::router(api)).with_graceful_shutdown(async move {
+        // Responses must not wait on Nagle's algorithm.
+        let listener = axum::serve::ListenerExt::tap_io(listeners.http, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        axum::serve(listener, json::router(api)).with_graceful_shutdown(async move {
             let _ = shutdown.wait_for(|s| *s).await;
         })
     };

@@ -5,6 +5,7 @@
 //! By default it starts an in-process server on a temporary directory; `--http`/`--grpc`
 //! point it at a running one instead.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -41,6 +42,10 @@ struct Args {
     /// Bytes of payload per item.
     #[arg(long, default_value_t = 100)]
     value_bytes: usize,
+    /// Also measure Query (100-item pages) and full Scan on tables of these sizes,
+    /// e.g. `--query-table-items 10000,1000000`.
+    #[arg(long, value_delimiter = ',')]
+    query_table_items: Vec<usize>,
 }
 
 struct Report {
@@ -275,8 +280,168 @@ async fn main() -> anyhow::Result<()> {
             r.ops_per_sec() / reference
         );
     }
+    for &n in &args.query_table_items {
+        query_and_scan(&channel, n, args.value_bytes, c, secs).await?;
+    }
     if let Some(server) = server {
         server.stop().await;
     }
+    Ok(())
+}
+
+/// Loads `n` items (partitions of 1,000 items each) over gRPC, then measures a 100-item
+/// Query page (one partition, random start) and a full Scan.
+async fn query_and_scan(
+    channel: &Channel,
+    n: usize,
+    value_bytes: usize,
+    concurrency: usize,
+    secs: f64,
+) -> anyhow::Result<()> {
+    let table = format!("bench-q{n}-{}", std::process::id());
+    let mut g = DynamoDbClient::new(channel.clone());
+    let s = |v: String| pb::AttributeValue {
+        value: Some(pb::attribute_value::Value::S(v)),
+    };
+    let num = |v: usize| pb::AttributeValue {
+        value: Some(pb::attribute_value::Value::N(v.to_string())),
+    };
+    g.create_table(pb::CreateTableRequest {
+        table_name: table.clone(),
+        key_schema: vec![
+            pb::KeySchemaElement {
+                attribute_name: "pk".into(),
+                key_type: "HASH".into(),
+            },
+            pb::KeySchemaElement {
+                attribute_name: "sk".into(),
+                key_type: "RANGE".into(),
+            },
+        ],
+        attribute_definitions: vec![
+            pb::AttributeDefinition {
+                attribute_name: "pk".into(),
+                attribute_type: "S".into(),
+            },
+            pb::AttributeDefinition {
+                attribute_name: "sk".into(),
+                attribute_type: "N".into(),
+            },
+        ],
+        billing_mode: Some("PAY_PER_REQUEST".into()),
+        ..Default::default()
+    })
+    .await?;
+    let per_partition = 1000;
+    let partitions = n.div_ceil(per_partition);
+    let payload = "v".repeat(value_bytes);
+    let load_start = Instant::now();
+    let batches: Vec<Vec<usize>> = (0..n)
+        .collect::<Vec<_>>()
+        .chunks(25)
+        .map(<[usize]>::to_vec)
+        .collect();
+    let batches = Arc::new(tokio::sync::Mutex::new(batches.into_iter()));
+    let mut loaders = Vec::new();
+    for _ in 0..concurrency {
+        let (batches, mut g, table, payload) =
+            (batches.clone(), g.clone(), table.clone(), payload.clone());
+        loaders.push(tokio::spawn(async move {
+            loop {
+                let Some(batch) = batches.lock().await.next() else {
+                    return anyhow::Ok(());
+                };
+                let values = batch
+                    .iter()
+                    .map(|&i| pb::WriteRequest {
+                        put_request: Some(pb::PutRequest {
+                            item: [
+                                ("pk".to_string(), s(format!("p{}", i / per_partition))),
+                                ("sk".to_string(), num(i % per_partition)),
+                                ("v".to_string(), s(payload.clone())),
+                            ]
+                            .into(),
+                        }),
+                        delete_request: None,
+                    })
+                    .collect();
+                g.batch_write_item(pb::BatchWriteItemRequest {
+                    request_items: [(table.clone(), pb::WriteRequestList { values })].into(),
+                    ..Default::default()
+                })
+                .await?;
+            }
+        }));
+    }
+    for l in loaders {
+        l.await??;
+    }
+    println!(
+        "\ntable of {n} items ({partitions} partitions) loaded in {:.1?}",
+        load_start.elapsed()
+    );
+
+    let (t, gq) = (table.clone(), g.clone());
+    let query = measure("grpc Query 100-item page", 1, secs, move |w, i| {
+        let mut g = gq.clone();
+        let partition = (w * 7919 + i * 104_729) % partitions;
+        let from = (i * 31) % (per_partition - 100);
+        let req = pb::QueryRequest {
+            table_name: t.clone(),
+            key_condition_expression: Some("pk = :p AND sk >= :from".into()),
+            expression_attribute_values: [
+                (":p".to_string(), s(format!("p{partition}"))),
+                (":from".to_string(), num(from)),
+            ]
+            .into(),
+            limit: Some(100),
+            ..Default::default()
+        };
+        async move {
+            let page = g.query(req).await?.into_inner();
+            anyhow::ensure!(page.items.len() == 100, "short page: {}", page.items.len());
+            Ok(())
+        }
+    })
+    .await?;
+    println!(
+        "{:<26} {:>12.0} {:>10.2?} {:>10.2?}   (sequential: latency is the figure)",
+        query.name,
+        query.ops_per_sec(),
+        query.percentile(0.5),
+        query.percentile(0.99)
+    );
+
+    let scan_start = Instant::now();
+    let (mut items, mut bytes, mut start) = (0usize, 0usize, HashMap::new());
+    loop {
+        let page = g
+            .scan(pb::ScanRequest {
+                table_name: table.clone(),
+                exclusive_start_key: start,
+                ..Default::default()
+            })
+            .await?
+            .into_inner();
+        items += page.items.len();
+        bytes += page
+            .items
+            .iter()
+            .map(|m| prost::Message::encoded_len(m))
+            .sum::<usize>();
+        start = page.last_evaluated_key;
+        if start.is_empty() {
+            break;
+        }
+    }
+    let elapsed = scan_start.elapsed();
+    anyhow::ensure!(items == n, "scan returned {items} of {n} items");
+    println!(
+        "full Scan: {items} items, {:.1} MB in {:.2?}: {:.1} MB/s, {:.0} items/s",
+        bytes as f64 / 1e6,
+        elapsed,
+        bytes as f64 / 1e6 / elapsed.as_secs_f64(),
+        items as f64 / elapsed.as_secs_f64()
+    );
     Ok(())
 }

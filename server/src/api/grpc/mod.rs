@@ -31,7 +31,8 @@ pub async fn serve(
         .map(|a| a.to_string())
         .unwrap_or_default();
     let dynamodb = DynamoDbService { engine, advertised };
-    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    // Small request/response pairs must not wait on Nagle's algorithm.
+    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     tonic::transport::Server::builder()
         .add_service(
             DynamoDbServer::new(dynamodb)
