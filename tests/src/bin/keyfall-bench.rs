@@ -427,7 +427,7 @@ async fn query_and_scan(
         bytes += page
             .items
             .iter()
-            .map(|m| prost::Message::encoded_len(m))
+            .map(prost::Message::encoded_len)
             .sum::<usize>();
         start = page.last_evaluated_key;
         if start.is_empty() {
