@@ -1,6 +1,7 @@
 //! The engine's error: one variant per DynamoDB error the engine can produce. Each API
 //! boundary maps it once (`api::json::error`, `api::grpc::status`).
 
+use crate::engine::types::CancellationReason;
 use crate::model::{Item, KeyError, NumberError, ValueError};
 use crate::storage::StorageError;
 
@@ -16,6 +17,10 @@ pub enum Error {
     ConditionalCheckFailed { item: Option<Item> },
     #[error("{0}")]
     LimitExceeded(String),
+    #[error("Transaction cancelled, please refer cancellation reasons for specific reasons [{}]", reasons.iter().map(|r| r.code.as_str()).collect::<Vec<_>>().join(", "))]
+    TransactionCanceled { reasons: Vec<CancellationReason> },
+    #[error("{0}")]
+    IdempotentParameterMismatch(String),
     /// A DynamoDB action Keyfall does not implement yet.
     #[error("{0} is not implemented by Keyfall yet")]
     Unimplemented(&'static str),
@@ -32,6 +37,8 @@ impl Error {
             Error::ResourceInUse(_) => "ResourceInUseException",
             Error::ConditionalCheckFailed { .. } => "ConditionalCheckFailedException",
             Error::LimitExceeded(_) => "LimitExceededException",
+            Error::TransactionCanceled { .. } => "TransactionCanceledException",
+            Error::IdempotentParameterMismatch(_) => "IdempotentParameterMismatchException",
             Error::Unimplemented(_) => "UnknownOperationException",
             Error::Internal(_) => "InternalServerError",
         }

@@ -168,12 +168,15 @@ async fn errors_carry_the_dynamodb_error_type() {
     assert_eq!(error_type(&err), Some("ValidationException"));
 
     let err = client
-        .transact_write_items(pb::TransactWriteItemsRequest::default())
+        .execute_statement(pb::ExecuteStatementRequest {
+            statement: "SELECT * FROM users".into(),
+            ..Default::default()
+        })
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::Unimplemented);
     assert!(
-        err.message().contains("TransactWriteItems"),
+        err.message().contains("ExecuteStatement"),
         "{}",
         err.message()
     );

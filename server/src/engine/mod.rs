@@ -11,6 +11,7 @@ mod indexes;
 mod items;
 mod query;
 mod tables;
+mod transactions;
 pub mod types;
 
 use std::sync::Arc;
@@ -57,6 +58,7 @@ pub struct Engine {
 impl Engine {
     pub fn open(store: Arc<dyn Storage>, config: EngineConfig) -> Result<Arc<Engine>> {
         let catalog = Catalog::load(store.as_ref())?;
+        store.open_keyspace(transactions::TOKENS_KEYSPACE)?;
         Self::start_recount(store.clone(), catalog.all())?;
         Ok(Arc::new_cyclic(|me| Engine {
             store,

@@ -824,6 +824,176 @@ pub fn batch_write_output(o: &BatchWriteItemOutput) -> pb::BatchWriteItemRespons
     }
 }
 
+// ---------------------------------------------------------------- transactions
+
+#[allow(clippy::too_many_arguments)]
+fn transact_action(
+    table_name: String,
+    key: HashMap<String, pb::AttributeValue>,
+    item: HashMap<String, pb::AttributeValue>,
+    update_expression: Option<String>,
+    condition_expression: Option<String>,
+    names: HashMap<String, String>,
+    values: HashMap<String, pb::AttributeValue>,
+    return_on_failure: Option<String>,
+) -> Result<TransactAction> {
+    Ok(TransactAction {
+        table_name: opt_string(table_name),
+        key: opt_item(key)?,
+        item: opt_item(item)?,
+        update_expression,
+        condition_expression,
+        expression_attribute_names: opt_map(names),
+        expression_attribute_values: opt_values(values)?,
+        return_values_on_condition_check_failure: return_on_failure,
+    })
+}
+
+pub fn transact_write(r: pb::TransactWriteItemsRequest) -> Result<TransactWriteItemsInput> {
+    let items = r
+        .transact_items
+        .into_iter()
+        .map(|t| {
+            Ok(TransactWriteItem {
+                condition_check: t
+                    .condition_check
+                    .map(|c| {
+                        transact_action(
+                            c.table_name,
+                            c.key,
+                            HashMap::new(),
+                            None,
+                            opt_string(c.condition_expression),
+                            c.expression_attribute_names,
+                            c.expression_attribute_values,
+                            c.return_values_on_condition_check_failure,
+                        )
+                    })
+                    .transpose()?,
+                put: t
+                    .put
+                    .map(|p| {
+                        transact_action(
+                            p.table_name,
+                            HashMap::new(),
+                            p.item,
+                            None,
+                            p.condition_expression,
+                            p.expression_attribute_names,
+                            p.expression_attribute_values,
+                            p.return_values_on_condition_check_failure,
+                        )
+                    })
+                    .transpose()?,
+                delete: t
+                    .delete
+                    .map(|d| {
+                        transact_action(
+                            d.table_name,
+                            d.key,
+                            HashMap::new(),
+                            None,
+                            d.condition_expression,
+                            d.expression_attribute_names,
+                            d.expression_attribute_values,
+                            d.return_values_on_condition_check_failure,
+                        )
+                    })
+                    .transpose()?,
+                update: t
+                    .update
+                    .map(|u| {
+                        transact_action(
+                            u.table_name,
+                            u.key,
+                            HashMap::new(),
+                            opt_string(u.update_expression),
+                            u.condition_expression,
+                            u.expression_attribute_names,
+                            u.expression_attribute_values,
+                            u.return_values_on_condition_check_failure,
+                        )
+                    })
+                    .transpose()?,
+            })
+        })
+        .collect::<Result<_>>()?;
+    Ok(TransactWriteItemsInput {
+        transact_items: Some(items),
+        return_consumed_capacity: r.return_consumed_capacity,
+        return_item_collection_metrics: r.return_item_collection_metrics,
+        client_request_token: r.client_request_token,
+    })
+}
+
+pub fn transact_write_output(o: &TransactWriteItemsOutput) -> pb::TransactWriteItemsResponse {
+    pb::TransactWriteItemsResponse {
+        consumed_capacity: o
+            .consumed_capacity
+            .iter()
+            .flatten()
+            .map(consumed_to_proto)
+            .collect(),
+        item_collection_metrics: o
+            .item_collection_metrics
+            .iter()
+            .flatten()
+            .map(|(t, list)| {
+                (
+                    t.clone(),
+                    pb::ItemCollectionMetricsList {
+                        values: list.iter().map(metrics_to_proto).collect(),
+                    },
+                )
+            })
+            .collect(),
+    }
+}
+
+pub fn transact_get(r: pb::TransactGetItemsRequest) -> Result<TransactGetItemsInput> {
+    let items = r
+        .transact_items
+        .into_iter()
+        .map(|t| {
+            Ok(TransactGetItem {
+                get: t
+                    .get
+                    .map(|g| {
+                        Ok::<_, Error>(TransactGet {
+                            table_name: opt_string(g.table_name),
+                            key: opt_item(g.key)?,
+                            projection_expression: g.projection_expression,
+                            expression_attribute_names: opt_map(g.expression_attribute_names),
+                        })
+                    })
+                    .transpose()?,
+            })
+        })
+        .collect::<Result<_>>()?;
+    Ok(TransactGetItemsInput {
+        transact_items: Some(items),
+        return_consumed_capacity: r.return_consumed_capacity,
+    })
+}
+
+pub fn transact_get_output(o: &TransactGetItemsOutput) -> pb::TransactGetItemsResponse {
+    pb::TransactGetItemsResponse {
+        consumed_capacity: o
+            .consumed_capacity
+            .iter()
+            .flatten()
+            .map(consumed_to_proto)
+            .collect(),
+        responses: o
+            .responses
+            .iter()
+            .map(|r| pb::ItemResponse {
+                item: r.item.as_ref().map(item_to_proto).unwrap_or_default(),
+            })
+            .collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -258,6 +258,24 @@ impl DynamoDb for DynamoDbService {
         Ok(Response::new(convert::batch_write_output(&out)))
     }
 
+    async fn transact_write_items(
+        &self,
+        r: Request<pb::TransactWriteItemsRequest>,
+    ) -> Result<Response<pb::TransactWriteItemsResponse>, Status> {
+        let input = convert::transact_write(r.into_inner()).map_err(to_status)?;
+        let out = call(&self.engine, move |e| e.transact_write_items(input)).await?;
+        Ok(Response::new(convert::transact_write_output(&out)))
+    }
+
+    async fn transact_get_items(
+        &self,
+        r: Request<pb::TransactGetItemsRequest>,
+    ) -> Result<Response<pb::TransactGetItemsResponse>, Status> {
+        let input = convert::transact_get(r.into_inner()).map_err(to_status)?;
+        let out = call(&self.engine, move |e| e.transact_get_items(input)).await?;
+        Ok(Response::new(convert::transact_get_output(&out)))
+    }
+
     async fn tag_resource(
         &self,
         r: Request<pb::TagResourceRequest>,
@@ -318,8 +336,6 @@ impl DynamoDb for DynamoDbService {
     batch_execute_statement, "BatchExecuteStatement", BatchExecuteStatementRequest, BatchExecuteStatementResponse;
     execute_statement, "ExecuteStatement", ExecuteStatementRequest, ExecuteStatementResponse;
     execute_transaction, "ExecuteTransaction", ExecuteTransactionRequest, ExecuteTransactionResponse;
-    transact_get_items, "TransactGetItems", TransactGetItemsRequest, TransactGetItemsResponse;
-    transact_write_items, "TransactWriteItems", TransactWriteItemsRequest, TransactWriteItemsResponse;
     describe_time_to_live, "DescribeTimeToLive", DescribeTimeToLiveRequest, DescribeTimeToLiveResponse;
     update_time_to_live, "UpdateTimeToLive", UpdateTimeToLiveRequest, UpdateTimeToLiveResponse;
     create_backup, "CreateBackup", CreateBackupRequest, CreateBackupResponse;

@@ -22,17 +22,36 @@ pub fn to_status(e: Error) -> Status {
         Error::ResourceInUse(_) => Code::AlreadyExists,
         Error::LimitExceeded(_) => Code::ResourceExhausted,
         Error::Unimplemented(_) => Code::Unimplemented,
+        Error::TransactionCanceled { .. } => Code::Aborted,
+        Error::IdempotentParameterMismatch(_) => Code::InvalidArgument,
         Error::Internal(_) => Code::Internal,
     };
     let mut status = Status::new(code, e.to_string());
     let md = status.metadata_mut();
     md.insert(ERROR_TYPE_KEY, MetadataValue::from_static(e.type_name()));
-    if let Error::ConditionalCheckFailed { item: Some(item) } = &e {
+    let details = match &e {
+        Error::ConditionalCheckFailed { item: Some(item) } => Some(pb::ErrorDetails {
+            item: item_to_proto(item),
+            ..Default::default()
+        }),
+        Error::TransactionCanceled { reasons } => Some(pb::ErrorDetails {
+            cancellation_reasons: reasons
+                .iter()
+                .map(|r| pb::CancellationReason {
+                    code: Some(r.code.clone()),
+                    message: r.message.clone(),
+                    item: r.item.as_ref().map(item_to_proto).unwrap_or_default(),
+                })
+                .collect(),
+            ..Default::default()
+        }),
+        _ => None,
+    };
+    if let Some(details) = details {
         let details = pb::ErrorDetails {
             error_type: e.type_name().to_string(),
             message: e.to_string(),
-            item: item_to_proto(item),
-            ..Default::default()
+            ..details
         };
         md.insert_bin(
             ERROR_DETAILS_KEY,

@@ -54,8 +54,14 @@ impl JsonError {
 
     pub fn body(&self) -> Vec<u8> {
         let mut body = serde_json::json!({ "__type": self.type_id(), "message": self.message() });
-        if let JsonError::Engine(Error::ConditionalCheckFailed { item: Some(item) }) = self {
-            body["Item"] = serde_json::to_value(item).unwrap_or_default();
+        match self {
+            JsonError::Engine(Error::ConditionalCheckFailed { item: Some(item) }) => {
+                body["Item"] = serde_json::to_value(item).unwrap_or_default();
+            }
+            JsonError::Engine(Error::TransactionCanceled { reasons }) => {
+                body["CancellationReasons"] = serde_json::to_value(reasons).unwrap_or_default();
+            }
+            _ => {}
         }
         serde_json::to_vec(&body).unwrap_or_default()
     }

@@ -127,6 +127,8 @@ async fn dispatch(api: &JsonApi, action: &str, body: &[u8]) -> Result<Vec<u8>, J
         "Scan" => call!(api, body, |e, i| e.scan(i)),
         "BatchGetItem" => call!(api, body, |e, i| e.batch_get_item(i)),
         "BatchWriteItem" => call!(api, body, |e, i| e.batch_write_item(i)),
+        "TransactWriteItems" => call!(api, body, |e, i| e.transact_write_items(i)),
+        "TransactGetItems" => call!(api, body, |e, i| e.transact_get_items(i)),
         "TagResource" => call!(api, body, |e, i| e.tag_resource(i).map(|()| json!({}))),
         "UntagResource" => call!(api, body, |e, i| e.untag_resource(i).map(|()| json!({}))),
         "ListTagsOfResource" => call!(api, body, |e, i| e.list_tags_of_resource(i)),

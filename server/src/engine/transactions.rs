@@ -1,0 +1,467 @@
+//! TransactWriteItems and TransactGetItems.
+//!
+//! A write transaction takes the schema lock and every item's lock stripe (in ascending
+//! order, as batches do), checks every condition against the current items, and commits
+//! all changes, index entries and its idempotency token as one atomic storage batch:
+//! serializable against single-item writes, batches and other transactions, and all or
+//! nothing across a crash. A read transaction reads one storage snapshot.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+
+use super::capacity::{self, ReturnCapacity, Usage};
+use super::catalog::Table;
+use super::indexes;
+use super::items::{expr_error, parse_collection_metrics, validate_new_item, validate_values};
+use super::types::*;
+use super::{now_epoch_seconds, required, Engine};
+use crate::error::{Error, Result};
+use crate::expr::{self, Condition, ExpressionInput, Projection, Update};
+use crate::model::{codec, item_size, Item};
+use crate::storage::Op;
+
+pub const TOKENS_KEYSPACE: &str = "_tokens";
+const MAX_TRANSACT_ITEMS: usize = 100;
+const MAX_TRANSACTION_BYTES: usize = 4 * 1024 * 1024;
+/// How long a ClientRequestToken makes a retry idempotent.
+const TOKEN_WINDOW_SECONDS: f64 = 600.0;
+
+enum Kind {
+    Check,
+    Put(Item),
+    Delete,
+    Update(Option<Update>),
+}
+
+/// One validated action, ready to run under the locks.
+struct Action {
+    table: Arc<Table>,
+    key: Vec<u8>,
+    key_item: Item,
+    kind: Kind,
+    condition: Option<Condition>,
+    return_on_failure: bool,
+}
+
+fn too_many(n: usize) -> Error {
+    let constraint = if n == 0 {
+        "greater than or equal to 1"
+    } else {
+        "less than or equal to 100"
+    };
+    Error::validation(format!(
+        "1 validation error detected: Value at 'transactItems' failed to satisfy constraint: Member must have length {constraint}"
+    ))
+}
+
+fn duplicate_item() -> Error {
+    Error::validation("Transaction request cannot include multiple operations on one item")
+}
+
+impl Engine {
+    fn prepare(&self, item: &TransactWriteItem) -> Result<Action> {
+        let present = [
+            item.condition_check.is_some(),
+            item.put.is_some(),
+            item.delete.is_some(),
+            item.update.is_some(),
+        ];
+        let (a, kind_of) = match present.iter().filter(|p| **p).count() {
+            0 => {
+                return Err(Error::validation(
+                    "Invalid Request: TransactWriteRequest should contain Delete or Put or Update request",
+                ))
+            }
+            1 => match (&item.condition_check, &item.put, &item.delete, &item.update) {
+                (Some(a), _, _, _) => (a, 0),
+                (_, Some(a), _, _) => (a, 1),
+                (_, _, Some(a), _) => (a, 2),
+                (_, _, _, Some(a)) => (a, 3),
+                _ => return Err(Error::Internal("transaction action vanished".into())),
+            },
+            _ => return Err(Error::validation("TransactItems can only contain one of Check, Put, Update or Delete")),
+        };
+        if kind_of == 3 && a.update_expression.is_none() {
+            return Err(Error::validation(
+                "1 validation error detected: Value null at 'transactItems.member.update.updateExpression' failed to satisfy constraint: Member must not be null",
+            ));
+        }
+        let table = self.item_table(&a.table_name)?;
+        let schema = &table.meta.key_schema;
+        let return_on_failure = match a.return_values_on_condition_check_failure.as_deref() {
+            None | Some("NONE") => false,
+            Some("ALL_OLD") => true,
+            Some(other) => {
+                return Err(Error::validation(format!(
+                    "1 validation error detected: Value '{other}' at 'returnValuesOnConditionCheckFailure' failed to satisfy constraint: Member must satisfy enum value set: [ALL_OLD, NONE]"
+                )))
+            }
+        };
+        if kind_of == 0 && a.condition_expression.is_none() {
+            return Err(Error::validation(
+                "The ConditionCheck request must contain a ConditionExpression",
+            ));
+        }
+        if a.expression_attribute_values.is_some()
+            && a.condition_expression.is_none()
+            && a.update_expression.is_none()
+        {
+            return Err(Error::validation(
+                "ExpressionAttributeValues can only be specified when using expressions: ConditionExpression is null",
+            ));
+        }
+        let parsed = expr::parse(&ExpressionInput {
+            condition: a.condition_expression.as_deref(),
+            update: if kind_of == 3 {
+                a.update_expression.as_deref()
+            } else {
+                None
+            },
+            names: a.expression_attribute_names.as_ref(),
+            values: a.expression_attribute_values.as_ref(),
+            ..Default::default()
+        })
+        .map_err(expr_error)?;
+        let (key_item, kind) = match kind_of {
+            1 => {
+                let item = required(&a.item, "item")?;
+                validate_values(item)?;
+                schema.validate_item(item)?;
+                validate_new_item(item)?;
+                indexes::validate_item(&table, item)?;
+                (schema.extract_key(item), Kind::Put(item.clone()))
+            }
+            _ => {
+                let key = required(&a.key, "key")?;
+                validate_values(key)?;
+                schema.validate_key(key)?;
+                let kind = match kind_of {
+                    0 => Kind::Check,
+                    2 => Kind::Delete,
+                    _ => {
+                        if let Some(u) = &parsed.update {
+                            let names: Vec<&str> = schema.key_names().collect();
+                            u.check_key_attributes(&names).map_err(expr_error)?;
+                        }
+                        Kind::Update(parsed.update.clone())
+                    }
+                };
+                (key.clone(), kind)
+            }
+        };
+        let key = schema.encode(&key_item)?;
+        Ok(Action {
+            table,
+            key,
+            key_item,
+            kind,
+            condition: parsed.condition,
+            return_on_failure,
+        })
+    }
+
+    pub fn transact_write_items(
+        &self,
+        input: TransactWriteItemsInput,
+    ) -> Result<TransactWriteItemsOutput> {
+        let _schema = self.schema_lock.read();
+        let items = required(&input.transact_items, "transactItems")?;
+        if items.is_empty() || items.len() > MAX_TRANSACT_ITEMS {
+            return Err(too_many(items.len()));
+        }
+        let rcc = ReturnCapacity::parse(input.return_consumed_capacity.as_deref())?;
+        let metrics = parse_collection_metrics(input.return_item_collection_metrics.as_deref())?;
+        let actions = items
+            .iter()
+            .map(|i| self.prepare(i))
+            .collect::<Result<Vec<_>>>()?;
+        let mut seen = HashSet::new();
+        for a in &actions {
+            if !seen.insert((a.table.meta.keyspace.as_str(), a.key.as_slice())) {
+                return Err(duplicate_item());
+            }
+        }
+        let size: usize = actions
+            .iter()
+            .map(|a| match &a.kind {
+                Kind::Put(item) => item_size(item),
+                _ => item_size(&a.key_item),
+            })
+            .sum();
+        if size > MAX_TRANSACTION_BYTES {
+            return Err(Error::validation(
+                "Transaction request size exceeds the maximum allowed size of 4 MB",
+            ));
+        }
+        let token = match &input.client_request_token {
+            Some(t) if t.is_empty() || t.len() > 36 => {
+                return Err(Error::validation(
+                    "1 validation error detected: Value at 'clientRequestToken' failed to satisfy constraint: Member must have length between 1 and 36",
+                ))
+            }
+            Some(t) => Some((t.clone(), fingerprint(items))),
+            None => None,
+        };
+
+        let stripes: BTreeSet<usize> = actions
+            .iter()
+            .map(|a| self.lock_stripe(&a.table.meta.keyspace, &a.key))
+            .collect();
+        let _guards: Vec<_> = stripes
+            .into_iter()
+            .map(|s| self.lock_stripe_index(s))
+            .collect();
+        if let Some((token, print)) = &token {
+            if self.token_seen(token, *print)? {
+                // The same request within the window: already applied, answer success again.
+                return Ok(TransactWriteItemsOutput::default());
+            }
+        }
+
+        // Evaluate every action against the current items; collect every failure.
+        let mut reasons = Vec::with_capacity(actions.len());
+        let mut changes = Vec::with_capacity(actions.len());
+        let mut failed = false;
+        for a in &actions {
+            let old = self.read_stored(&a.table.meta.keyspace, &a.key)?;
+            let empty = Item::new();
+            let ok = match &a.condition {
+                Some(c) => c
+                    .evaluate(old.as_ref().unwrap_or(&empty))
+                    .map_err(expr_error)?,
+                None => true,
+            };
+            if !ok {
+                failed = true;
+                reasons.push(CancellationReason {
+                    code: "ConditionalCheckFailed".into(),
+                    message: Some("The conditional request failed".into()),
+                    item: if a.return_on_failure {
+                        old.clone()
+                    } else {
+                        None
+                    },
+                });
+                changes.push(None);
+                continue;
+            }
+            let new = match &a.kind {
+                Kind::Check => {
+                    reasons.push(CancellationReason {
+                        code: "None".into(),
+                        ..Default::default()
+                    });
+                    changes.push(None);
+                    continue;
+                }
+                Kind::Put(item) => Some(item.clone()),
+                Kind::Delete => None,
+                Kind::Update(update) => {
+                    let mut new = old.clone().unwrap_or_else(|| a.key_item.clone());
+                    if let Some(u) = update {
+                        u.apply(&mut new).map_err(expr_error)?;
+                    }
+                    validate_new_item(&new)?;
+                    indexes::validate_item(&a.table, &new)?;
+                    Some(new)
+                }
+            };
+            reasons.push(CancellationReason {
+                code: "None".into(),
+                ..Default::default()
+            });
+            changes.push(Some((old, new)));
+        }
+        if failed {
+            return Err(Error::TransactionCanceled { reasons });
+        }
+
+        let mut ops = Vec::new();
+        for (a, change) in actions.iter().zip(&changes) {
+            if let Some((old, new)) = change {
+                ops.extend(indexes::change_ops(
+                    &a.table,
+                    &a.key,
+                    old.as_ref(),
+                    new.as_ref(),
+                ));
+            }
+        }
+        if let Some((token, print)) = &token {
+            ops.push(token_op(token, *print));
+        }
+        self.store.apply(ops)?;
+
+        let mut usage: HashMap<&str, Usage> = HashMap::new();
+        let mut collection_metrics: HashMap<String, Vec<ItemCollectionMetrics>> = HashMap::new();
+        for (a, change) in actions.iter().zip(&changes) {
+            let u = match change {
+                Some((old, new)) => {
+                    indexes::account(&a.table, &a.key, old.as_ref(), new.as_ref());
+                    indexes::write_usage(&a.table, &a.key, old.as_ref(), new.as_ref())
+                }
+                None => Usage::table(capacity::write_units(0, 0)),
+            };
+            // Transactional writes cost double.
+            let entry = usage.entry(a.table.meta.name.as_str()).or_default();
+            entry.add(&u);
+            entry.add(&u);
+            if let Some(m) = Self::collection_metrics(&a.table, metrics, &a.key_item) {
+                collection_metrics
+                    .entry(a.table.meta.name.clone())
+                    .or_default()
+                    .push(m);
+            }
+        }
+        let consumed = usage
+            .iter()
+            .filter_map(|(t, u)| capacity::consumed(t, rcc, u))
+            .collect();
+        Ok(TransactWriteItemsOutput {
+            consumed_capacity: (rcc != ReturnCapacity::None).then_some(consumed),
+            item_collection_metrics: (!collection_metrics.is_empty()).then_some(collection_metrics),
+        })
+    }
+
+    /// Whether `token` was used within the window: for the same request (true) or, as an
+    /// error, for a different one.
+    fn token_seen(&self, token: &str, print: u64) -> Result<bool> {
+        let Some(record) = self.store.get(TOKENS_KEYSPACE, token.as_bytes())? else {
+            return Ok(false);
+        };
+        let Some((stored, at)) = decode_token(&record) else {
+            return Ok(false);
+        };
+        if now_epoch_seconds() - at > TOKEN_WINDOW_SECONDS {
+            return Ok(false);
+        }
+        if stored == print {
+            Ok(true)
+        } else {
+            Err(Error::IdempotentParameterMismatch(format!(
+                "ClientRequestToken {token} was used within the last 10 minutes for a different request"
+            )))
+        }
+    }
+
+    pub fn transact_get_items(
+        &self,
+        input: TransactGetItemsInput,
+    ) -> Result<TransactGetItemsOutput> {
+        let items = required(&input.transact_items, "transactItems")?;
+        if items.is_empty() || items.len() > MAX_TRANSACT_ITEMS {
+            return Err(too_many(items.len()));
+        }
+        let rcc = ReturnCapacity::parse(input.return_consumed_capacity.as_deref())?;
+        let mut gets: Vec<(Arc<Table>, Vec<u8>, Option<Projection>)> =
+            Vec::with_capacity(items.len());
+        let mut seen = HashSet::new();
+        for item in items {
+            let get = item.get.as_ref().ok_or_else(|| {
+                Error::validation("Invalid Request: TransactGetItem should contain a Get request")
+            })?;
+            let table = self.item_table(&get.table_name)?;
+            let key = required(&get.key, "key")?;
+            validate_values(key)?;
+            table.meta.key_schema.validate_key(key)?;
+            let encoded = table.meta.key_schema.encode(key)?;
+            if !seen.insert((table.meta.keyspace.clone(), encoded.clone())) {
+                return Err(duplicate_item());
+            }
+            let parsed = expr::parse(&ExpressionInput {
+                projection: get.projection_expression.as_deref(),
+                names: get.expression_attribute_names.as_ref(),
+                ..Default::default()
+            })
+            .map_err(expr_error)?;
+            gets.push((table, encoded, parsed.projection));
+        }
+        // One snapshot: every write (a single storage batch) is seen entirely or not at all.
+        let snapshot = self.store.snapshot();
+        let mut responses = Vec::with_capacity(gets.len());
+        let mut usage: HashMap<&str, f64> = HashMap::new();
+        for (table, key, projection) in &gets {
+            let item = match snapshot.get(&table.meta.keyspace, key)? {
+                Some(bytes) => {
+                    Some(codec::decode_item(&bytes).map_err(|e| Error::Internal(e.to_string()))?)
+                }
+                None => None,
+            };
+            // Transactional reads cost double a strongly consistent read.
+            *usage.entry(table.meta.name.as_str()).or_default() +=
+                2.0 * capacity::read_units(item.as_ref().map(item_size).unwrap_or(0), true);
+            let item = match (item, projection) {
+                (Some(i), Some(p)) => Some(p.apply(&i)),
+                (item, _) => item,
+            };
+            responses.push(ItemResponse { item });
+        }
+        let consumed = usage
+            .iter()
+            .filter_map(|(t, u)| capacity::consumed(t, rcc, &Usage::table(*u)))
+            .collect();
+        Ok(TransactGetItemsOutput {
+            responses,
+            consumed_capacity: (rcc != ReturnCapacity::None).then_some(consumed),
+        })
+    }
+}
+
+/// A stable digest of a transaction's content, independent of map iteration order.
+fn fingerprint(items: &[TransactWriteItem]) -> u64 {
+    use std::fmt::Write;
+    let mut text = String::new();
+    let sorted = |m: &Option<HashMap<String, String>>| {
+        let mut v: Vec<_> = m.iter().flatten().collect();
+        v.sort();
+        format!("{v:?}")
+    };
+    let sorted_values = |m: &Option<AttributeMap>| {
+        let mut v: Vec<_> = m
+            .iter()
+            .flatten()
+            .map(|(k, v)| format!("{k}={v:?}"))
+            .collect();
+        v.sort();
+        v.join(",")
+    };
+    for (i, item) in items.iter().enumerate() {
+        for (kind, a) in [
+            ("C", &item.condition_check),
+            ("P", &item.put),
+            ("D", &item.delete),
+            ("U", &item.update),
+        ] {
+            let Some(a) = a else { continue };
+            let _ = write!(
+                text,
+                "{i}{kind}|{:?}|{:?}|{:?}|{:?}|{:?}|{}|{}|{:?};",
+                a.table_name,
+                a.key,
+                a.item,
+                a.update_expression,
+                a.condition_expression,
+                sorted(&a.expression_attribute_names),
+                sorted_values(&a.expression_attribute_values),
+                a.return_values_on_condition_check_failure
+            );
+        }
+    }
+    xxhash_rust::xxh3::xxh3_64(text.as_bytes())
+}
+
+fn token_op(token: &str, print: u64) -> Op {
+    let mut value = print.to_be_bytes().to_vec();
+    value.extend_from_slice(&now_epoch_seconds().to_be_bytes());
+    Op::Put {
+        keyspace: TOKENS_KEYSPACE.into(),
+        key: token.as_bytes().to_vec(),
+        value,
+    }
+}
+
+fn decode_token(v: &[u8]) -> Option<(u64, f64)> {
+    let print = u64::from_be_bytes(v.get(..8)?.try_into().ok()?);
+    let at = f64::from_be_bytes(v.get(8..16)?.try_into().ok()?);
+    Some((print, at))
+}
