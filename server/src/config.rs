@@ -33,6 +33,8 @@ pub struct Config {
     /// Upper bound on all memtables together, in MiB.
     pub write_buffer_mib: u64,
     pub cache_mib: u64,
+    /// How often the TTL sweeper runs.
+    pub ttl_sweep_interval: std::time::Duration,
 }
 
 impl Default for Config {
@@ -48,6 +50,7 @@ impl Default for Config {
             iam_config: None,
             write_buffer_mib: 256,
             cache_mib: 256,
+            ttl_sweep_interval: std::time::Duration::from_secs(5),
         }
     }
 }
@@ -87,6 +90,41 @@ pub struct Cli {
     /// IAM users and policies (JSON).
     #[arg(long, env = "KEYFALL_IAM_CONFIG")]
     pub iam_config: Option<PathBuf>,
+    /// How often expired TTL items are swept, e.g. `500ms`, `1s`, `2m` (default 5s).
+    #[arg(long, env = "KEYFALL_TTL_SWEEP_INTERVAL", value_parser = parse_duration)]
+    pub ttl_sweep_interval: Option<std::time::Duration>,
+}
+
+/// `<number><unit>` with unit `ms`, `s` or `m`.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("invalid duration {s:?}: expected e.g. 500ms, 5s or 1m"))?;
+    match unit {
+        "ms" => Ok(std::time::Duration::from_millis(n)),
+        "s" | "" => Ok(std::time::Duration::from_secs(n)),
+        "m" => Ok(std::time::Duration::from_secs(n * 60)),
+        _ => Err(format!(
+            "invalid duration {s:?}: expected e.g. 500ms, 5s or 1m"
+        )),
+    }
+    .and_then(|d| {
+        if d.is_zero() {
+            Err("duration must be positive".to_string())
+        } else {
+            Ok(d)
+        }
+    })
+}
+
+fn deserialize_duration<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<std::time::Duration>, D::Error> {
+    let s: Option<String> = Option::deserialize(d)?;
+    s.map(|s| parse_duration(&s).map_err(serde::de::Error::custom))
+        .transpose()
 }
 
 fn parse_durability(s: &str) -> Result<Durability, String> {
@@ -113,6 +151,8 @@ struct FileConfig {
     iam_config: Option<PathBuf>,
     write_buffer_mib: Option<u64>,
     cache_mib: Option<u64>,
+    #[serde(default, deserialize_with = "deserialize_duration")]
+    ttl_sweep_interval: Option<std::time::Duration>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -153,6 +193,10 @@ impl Cli {
             iam_config: self.iam_config.or(file.iam_config),
             write_buffer_mib: file.write_buffer_mib.unwrap_or(d.write_buffer_mib),
             cache_mib: file.cache_mib.unwrap_or(d.cache_mib),
+            ttl_sweep_interval: self
+                .ttl_sweep_interval
+                .or(file.ttl_sweep_interval)
+                .unwrap_or(d.ttl_sweep_interval),
         };
         if config.account_id.len() != 12 || !config.account_id.bytes().all(|b| b.is_ascii_digit()) {
             return Err(ConfigError::Invalid(format!(
@@ -201,6 +245,26 @@ mod tests {
         assert_eq!(c.region, "eu-west-1");
         assert_eq!(c.durability, Durability::Fsync);
         assert_eq!(c.http_listen, Config::default().http_listen);
+    }
+
+    #[test]
+    fn durations() {
+        let cases = [
+            ("500ms", Some(500)),
+            ("2s", Some(2000)),
+            ("1m", Some(60_000)),
+            ("7", Some(7000)),
+            ("0s", None),
+            ("1h", None),
+            ("x", None),
+        ];
+        for (input, want) in cases {
+            assert_eq!(
+                parse_duration(input).ok().map(|d| d.as_millis() as u64),
+                want,
+                "{input}"
+            );
+        }
     }
 
     #[test]

@@ -100,9 +100,11 @@ pub async fn run(
         })
     };
     let grpc = crate::api::grpc::serve(engine.clone(), listeners.grpc, shutdown.clone());
-    let (h, g) = tokio::join!(
+    let sweeper = ttl_sweeper(engine.clone(), config.ttl_sweep_interval, shutdown.clone());
+    let (h, g, ()) = tokio::join!(
         async { http.await.map_err(|e| ServerError::Serve(e.to_string())) },
-        grpc
+        grpc,
+        sweeper
     );
     h?;
     g?;
@@ -110,4 +112,25 @@ pub async fn run(
     drop(engine);
     tracing::info!("keyfall-server stopped");
     Ok(())
+}
+
+/// Runs TTL sweeps every `interval` until shutdown; a sweep runs on the blocking pool.
+async fn ttl_sweeper(
+    engine: Arc<Engine>,
+    interval: std::time::Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.wait_for(|s| *s) => return,
+            _ = tick.tick() => {}
+        }
+        match engine.run(|e| e.sweep_expired()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(deleted = n, "ttl sweep"),
+            Err(e) => tracing::warn!(error = %e, "ttl sweep failed"),
+        }
+    }
 }

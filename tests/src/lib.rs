@@ -22,18 +22,31 @@ impl TestServer {
         Self::start_in(tempfile::tempdir().expect("tempdir")).await
     }
 
+    /// Starts a server with settings changed from the defaults.
+    pub async fn start_with(configure: impl FnOnce(&mut Config)) -> TestServer {
+        Self::launch(tempfile::tempdir().expect("tempdir"), configure).await
+    }
+
     /// Starts a server on an existing data directory (to test restarts).
     pub async fn start_in(data_dir: tempfile::TempDir) -> TestServer {
+        Self::launch(data_dir, |_| {}).await
+    }
+
+    async fn launch(
+        data_dir: tempfile::TempDir,
+        configure: impl FnOnce(&mut Config),
+    ) -> TestServer {
         let http = TcpListener::bind("127.0.0.1:0").await.expect("bind http");
         let grpc = TcpListener::bind("127.0.0.1:0").await.expect("bind grpc");
         let http_addr = http.local_addr().expect("addr");
         let grpc_addr = grpc.local_addr().expect("addr");
-        let config = Config {
+        let mut config = Config {
             data_dir: data_dir.path().to_path_buf(),
             http_listen: http_addr,
             grpc_listen: grpc_addr,
             ..Config::default()
         };
+        configure(&mut config);
         let (shutdown, rx) = watch::channel(false);
         let task = tokio::spawn(keyfall_server::run(config, Listeners { http, grpc }, rx));
         let server = TestServer {

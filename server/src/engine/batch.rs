@@ -97,7 +97,9 @@ impl Engine {
                     unprocessed.push(key.clone());
                     continue;
                 }
-                let item = self.read_stored(&table.meta.keyspace, &encoded)?;
+                let item = table
+                    .meta
+                    .visible(self.read_stored(&table.meta.keyspace, &encoded)?);
                 if let Some(item) = item {
                     units += capacity::read_units(item_size(&item), consistent);
                     response_bytes += item_size(&item);

@@ -9,7 +9,7 @@ use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::model::{KeySchema, ScalarType};
+use crate::model::{AttributeValue, Item, KeySchema, ScalarType};
 use crate::storage::{KeyRange, Op, Snapshot, Storage};
 
 pub const CATALOG_KEYSPACE: &str = "_catalog";
@@ -86,6 +86,9 @@ pub struct TableMeta {
     pub table_class: Option<String>,
     #[serde(default)]
     pub deletion_protection: bool,
+    /// The TTL attribute when Time To Live is enabled.
+    #[serde(default)]
+    pub ttl_attribute: Option<String>,
 }
 
 /// Approximate size counters, as DynamoDB's ItemCount/TableSizeBytes are approximate.
@@ -135,6 +138,27 @@ impl Table {
 }
 
 impl TableMeta {
+    /// Whether the item's TTL (epoch seconds, a Number) has passed. Expired items are
+    /// invisible to every read and condition from that moment, before the sweeper deletes
+    /// them (better than DynamoDB, which may return them for days).
+    pub fn is_expired(&self, item: &Item) -> bool {
+        let Some(attr) = &self.ttl_attribute else {
+            return false;
+        };
+        match item.get(attr) {
+            Some(AttributeValue::N(n)) => n
+                .to_string()
+                .parse::<f64>()
+                .is_ok_and(|t| t <= super::now_epoch_seconds()),
+            _ => false,
+        }
+    }
+
+    /// The item as reads see it: `None` once expired.
+    pub fn visible(&self, item: Option<Item>) -> Option<Item> {
+        item.filter(|i| !self.is_expired(i))
+    }
+
     /// Local then global secondary indexes.
     pub fn indexes(&self) -> impl Iterator<Item = &IndexMeta> {
         self.local_indexes.iter().chain(&self.global_indexes)

@@ -282,9 +282,10 @@ impl Engine {
 
         let old = {
             let _guard = self.lock_item(&table.meta.keyspace, &key);
-            let old = self.read_item(&table, &key)?;
+            let stored = self.read_item(&table, &key)?;
+            let old = table.meta.visible(stored.clone());
             Self::check_condition(exprs.condition(), old.as_ref(), return_on_failure)?;
-            self.commit_item(&table, &key, old.as_ref(), Some(item))?;
+            self.commit_item(&table, &key, stored.as_ref(), Some(item))?;
             old
         };
         let units = indexes::write_usage(&table, &key, old.as_ref(), Some(item));
@@ -334,7 +335,7 @@ impl Engine {
             (None, None) => None,
         };
         let encoded = table.meta.key_schema.encode(key)?;
-        let item = self.read_item(&table, &encoded)?;
+        let item = table.meta.visible(self.read_item(&table, &encoded)?);
         let consistent = input.consistent_read.unwrap_or(false);
         let units = capacity::Usage::table(capacity::read_units(
             item.as_ref().map(item_size).unwrap_or(0),
@@ -407,7 +408,8 @@ impl Engine {
 
         let (old, new, paths) = {
             let _guard = self.lock_item(&table.meta.keyspace, &encoded);
-            let old = self.read_item(&table, &encoded)?;
+            let stored = self.read_item(&table, &encoded)?;
+            let old = table.meta.visible(stored.clone());
             Self::check_condition(exprs.condition(), old.as_ref(), return_on_failure)?;
             let mut new = old.clone().unwrap_or_else(|| key.clone());
             let paths = match &update {
@@ -416,7 +418,7 @@ impl Engine {
             };
             validate_new_item(&new)?;
             indexes::validate_item(&table, &new)?;
-            self.commit_item(&table, &encoded, old.as_ref(), Some(&new))?;
+            self.commit_item(&table, &encoded, stored.as_ref(), Some(&new))?;
             (old, new, paths)
         };
         let units = indexes::write_usage(&table, &encoded, old.as_ref(), Some(&new));
@@ -459,10 +461,11 @@ impl Engine {
         let encoded = table.meta.key_schema.encode(key)?;
         let old = {
             let _guard = self.lock_item(&table.meta.keyspace, &encoded);
-            let old = self.read_item(&table, &encoded)?;
+            let stored = self.read_item(&table, &encoded)?;
+            let old = table.meta.visible(stored.clone());
             Self::check_condition(exprs.condition(), old.as_ref(), return_on_failure)?;
-            if old.is_some() {
-                self.commit_item(&table, &encoded, old.as_ref(), None)?;
+            if stored.is_some() {
+                self.commit_item(&table, &encoded, stored.as_ref(), None)?;
             }
             old
         };

@@ -12,6 +12,7 @@ mod items;
 mod query;
 mod tables;
 mod transactions;
+mod ttl;
 pub mod types;
 
 use std::sync::Arc;
@@ -51,6 +52,7 @@ pub struct Engine {
     /// and table definition changes hold it exclusively, so no write commits with a
     /// definition older than the one a backfill or a drop relies on.
     schema_lock: RwLock<()>,
+    sweep_cursors: ttl::SweepCursors,
     /// The engine itself, for background work (index backfills) started by a request.
     me: std::sync::Weak<Engine>,
 }
@@ -66,6 +68,7 @@ impl Engine {
             config,
             item_locks: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
             schema_lock: RwLock::new(()),
+            sweep_cursors: ttl::SweepCursors::default(),
             me: me.clone(),
         }))
     }

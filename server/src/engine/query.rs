@@ -784,6 +784,10 @@ impl Engine {
                 let (_, value) = kv?;
                 let mut item =
                     codec::decode_item(&value).map_err(|e| Error::Internal(e.to_string()))?;
+                if table.meta.is_expired(&item) {
+                    // Expired items are invisible even before the sweeper deletes them.
+                    continue;
+                }
                 scanned += 1;
                 bytes += item_size(&item);
                 last_key = Some(source.last_key(&item));

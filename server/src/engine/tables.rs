@@ -381,6 +381,7 @@ impl Engine {
             tags,
             table_class,
             deletion_protection: input.deletion_protection_enabled.unwrap_or(false),
+            ttl_attribute: None,
         };
         let table = self.catalog.create(self.store.as_ref(), meta)?;
         Ok(self.describe(&table))

@@ -223,7 +223,8 @@ impl Engine {
         let mut changes = Vec::with_capacity(actions.len());
         let mut failed = false;
         for a in &actions {
-            let old = self.read_stored(&a.table.meta.keyspace, &a.key)?;
+            let stored = self.read_stored(&a.table.meta.keyspace, &a.key)?;
+            let old = a.table.meta.visible(stored.clone());
             let empty = Item::new();
             let ok = match &a.condition {
                 Some(c) => c
@@ -270,7 +271,7 @@ impl Engine {
                 code: "None".into(),
                 ..Default::default()
             });
-            changes.push(Some((old, new)));
+            changes.push(Some((stored, new)));
         }
         if failed {
             return Err(Error::TransactionCanceled { reasons });
@@ -387,6 +388,7 @@ impl Engine {
                 }
                 None => None,
             };
+            let item = table.meta.visible(item);
             // Transactional reads cost double a strongly consistent read.
             *usage.entry(table.meta.name.as_str()).or_default() +=
                 2.0 * capacity::read_units(item.as_ref().map(item_size).unwrap_or(0), true);

@@ -693,3 +693,29 @@ pub struct CancellationReason {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub item: Option<Item>,
 }
+
+// ---------------------------------------------------------------- time to live
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TimeToLiveSpecification {
+    #[serde(default)]
+    pub enabled: bool,
+    #[serde(default)]
+    pub attribute_name: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UpdateTimeToLiveInput {
+    pub table_name: Option<String>,
+    pub time_to_live_specification: Option<TimeToLiveSpecification>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TimeToLiveDescription {
+    pub time_to_live_status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attribute_name: Option<String>,
+}

@@ -276,6 +276,43 @@ impl DynamoDb for DynamoDbService {
         Ok(Response::new(convert::transact_get_output(&out)))
     }
 
+    async fn update_time_to_live(
+        &self,
+        r: Request<pb::UpdateTimeToLiveRequest>,
+    ) -> Result<Response<pb::UpdateTimeToLiveResponse>, Status> {
+        let r = r.into_inner();
+        let input = crate::engine::types::UpdateTimeToLiveInput {
+            table_name: (!r.table_name.is_empty()).then_some(r.table_name),
+            time_to_live_specification: r.time_to_live_specification.map(|s| {
+                crate::engine::types::TimeToLiveSpecification {
+                    enabled: s.enabled,
+                    attribute_name: s.attribute_name,
+                }
+            }),
+        };
+        let spec = call(&self.engine, move |e| e.update_time_to_live(input)).await?;
+        Ok(Response::new(pb::UpdateTimeToLiveResponse {
+            time_to_live_specification: Some(pb::TimeToLiveSpecification {
+                enabled: spec.enabled,
+                attribute_name: spec.attribute_name,
+            }),
+        }))
+    }
+
+    async fn describe_time_to_live(
+        &self,
+        r: Request<pb::DescribeTimeToLiveRequest>,
+    ) -> Result<Response<pb::DescribeTimeToLiveResponse>, Status> {
+        let input = convert::table_name(r.into_inner().table_name);
+        let d = call(&self.engine, move |e| e.describe_time_to_live(input)).await?;
+        Ok(Response::new(pb::DescribeTimeToLiveResponse {
+            time_to_live_description: Some(pb::TimeToLiveDescription {
+                time_to_live_status: Some(d.time_to_live_status),
+                attribute_name: d.attribute_name,
+            }),
+        }))
+    }
+
     async fn tag_resource(
         &self,
         r: Request<pb::TagResourceRequest>,
@@ -336,8 +373,6 @@ impl DynamoDb for DynamoDbService {
     batch_execute_statement, "BatchExecuteStatement", BatchExecuteStatementRequest, BatchExecuteStatementResponse;
     execute_statement, "ExecuteStatement", ExecuteStatementRequest, ExecuteStatementResponse;
     execute_transaction, "ExecuteTransaction", ExecuteTransactionRequest, ExecuteTransactionResponse;
-    describe_time_to_live, "DescribeTimeToLive", DescribeTimeToLiveRequest, DescribeTimeToLiveResponse;
-    update_time_to_live, "UpdateTimeToLive", UpdateTimeToLiveRequest, UpdateTimeToLiveResponse;
     create_backup, "CreateBackup", CreateBackupRequest, CreateBackupResponse;
     delete_backup, "DeleteBackup", DeleteBackupRequest, DeleteBackupResponse;
     describe_backup, "DescribeBackup", DescribeBackupRequest, DescribeBackupResponse;

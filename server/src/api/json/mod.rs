@@ -129,6 +129,12 @@ async fn dispatch(api: &JsonApi, action: &str, body: &[u8]) -> Result<Vec<u8>, J
         "BatchWriteItem" => call!(api, body, |e, i| e.batch_write_item(i)),
         "TransactWriteItems" => call!(api, body, |e, i| e.transact_write_items(i)),
         "TransactGetItems" => call!(api, body, |e, i| e.transact_get_items(i)),
+        "UpdateTimeToLive" => call!(api, body, |e, i| e
+            .update_time_to_live(i)
+            .map(|s| json!({ "TimeToLiveSpecification": s }))),
+        "DescribeTimeToLive" => call!(api, body, |e, i| e
+            .describe_time_to_live(i)
+            .map(|d| json!({ "TimeToLiveDescription": d }))),
         "TagResource" => call!(api, body, |e, i| e.tag_resource(i).map(|()| json!({}))),
         "UntagResource" => call!(api, body, |e, i| e.untag_resource(i).map(|()| json!({}))),
         "ListTagsOfResource" => call!(api, body, |e, i| e.list_tags_of_resource(i)),
