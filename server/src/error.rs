@@ -21,6 +21,10 @@ pub enum Error {
     TransactionCanceled { reasons: Vec<CancellationReason> },
     #[error("{0}")]
     IdempotentParameterMismatch(String),
+    #[error("{0}")]
+    ExpiredIterator(String),
+    #[error("{0}")]
+    TrimmedDataAccess(String),
     /// A DynamoDB action Keyfall does not implement yet.
     #[error("{0} is not implemented by Keyfall yet")]
     Unimplemented(&'static str),
@@ -39,6 +43,8 @@ impl Error {
             Error::LimitExceeded(_) => "LimitExceededException",
             Error::TransactionCanceled { .. } => "TransactionCanceledException",
             Error::IdempotentParameterMismatch(_) => "IdempotentParameterMismatchException",
+            Error::ExpiredIterator(_) => "ExpiredIteratorException",
+            Error::TrimmedDataAccess(_) => "TrimmedDataAccessException",
             Error::Unimplemented(_) => "UnknownOperationException",
             Error::Internal(_) => "InternalServerError",
         }

@@ -114,7 +114,7 @@ pub async fn run(
     Ok(())
 }
 
-/// Runs TTL sweeps every `interval` until shutdown; a sweep runs on the blocking pool.
+/// Runs TTL sweeps and stream trimming every `interval` until shutdown, on the blocking pool.
 async fn ttl_sweeper(
     engine: Arc<Engine>,
     interval: std::time::Duration,
@@ -127,7 +127,10 @@ async fn ttl_sweeper(
             _ = shutdown.wait_for(|s| *s) => return,
             _ = tick.tick() => {}
         }
-        match engine.run(|e| e.sweep_expired()).await {
+        match engine
+            .run(|e| Ok(e.sweep_expired()? + e.trim_streams()?))
+            .await
+        {
             Ok(0) => {}
             Ok(n) => tracing::debug!(deleted = n, "ttl sweep"),
             Err(e) => tracing::warn!(error = %e, "ttl sweep failed"),

@@ -88,12 +88,30 @@ impl TestServer {
     pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
         dynamodb_client(&self.endpoint())
     }
+
+    pub fn streams(&self) -> aws_sdk_dynamodbstreams::Client {
+        streams_client(&self.endpoint())
+    }
 }
 
 impl Drop for TestServer {
     fn drop(&mut self) {
         let _ = self.shutdown.send(true);
     }
+}
+
+/// The official DynamoDB Streams SDK, pointed at a server over plain HTTP.
+pub fn streams_client(endpoint: &str) -> aws_sdk_dynamodbstreams::Client {
+    let config = aws_sdk_dynamodbstreams::Config::builder()
+        .behavior_version(aws_sdk_dynamodbstreams::config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_sdk_dynamodbstreams::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodbstreams::config::Credentials::new(
+            "keyfall", "keyfall", None, None, "tests",
+        ))
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
+        .build();
+    aws_sdk_dynamodbstreams::Client::from_conf(config)
 }
 
 pub fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {

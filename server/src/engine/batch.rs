@@ -8,6 +8,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::capacity::{self, ReturnCapacity};
 use super::items::{expr_error, parse_collection_metrics, validate_new_item, validate_values};
+use super::streams::{Change, Origin};
 use super::types::*;
 use super::{indexes, required, Engine};
 use crate::error::{Error, Result};
@@ -208,19 +209,25 @@ impl Engine {
             .into_iter()
             .map(|s| self.lock_stripe_index(s))
             .collect();
-        let mut olds = Vec::with_capacity(writes.len());
-        let mut ops = Vec::with_capacity(writes.len());
-        for w in &writes {
-            let old = self.read_stored(&w.table.meta.keyspace, &w.key)?;
-            ops.extend(indexes::change_ops(&w.table, &w.key, old.as_ref(), w.new));
-            olds.push(old);
-        }
-        self.store.apply(ops)?;
+        let olds = writes
+            .iter()
+            .map(|w| self.read_stored(&w.table.meta.keyspace, &w.key))
+            .collect::<Result<Vec<_>>>()?;
+        let changes: Vec<Change<'_>> = writes
+            .iter()
+            .zip(&olds)
+            .map(|(w, old)| Change {
+                table: &w.table,
+                key: &w.key,
+                old: old.as_ref(),
+                new: w.new,
+            })
+            .collect();
+        self.commit_changes(&changes, Vec::new(), Origin::Client)?;
 
         let mut units: HashMap<&str, capacity::Usage> = HashMap::new();
         let mut collection_metrics: HashMap<String, Vec<ItemCollectionMetrics>> = HashMap::new();
         for (w, old) in writes.iter().zip(&olds) {
-            indexes::account(&w.table, &w.key, old.as_ref(), w.new);
             units
                 .entry(w.table.meta.name.as_str())
                 .or_default()

@@ -51,6 +51,11 @@ pub struct IndexMeta {
 pub struct StreamMeta {
     pub view_type: String,
     pub label: String,
+    /// Storage keyspace of the stream's records, keyed by sequence number.
+    #[serde(default)]
+    pub keyspace: String,
+    #[serde(default)]
+    pub created_at: f64,
 }
 
 /// A table's definition. Serialized into the catalog, so fields are only ever added
@@ -110,6 +115,8 @@ impl TableStats {
 pub struct Table {
     pub meta: TableMeta,
     pub stats: Arc<TableStats>,
+    /// The stream's sequence counter and subscribers' wake-up, shared across definitions.
+    pub stream: Arc<super::streams::StreamState>,
     /// Per-index counters, by index name.
     pub index_stats: BTreeMap<String, Arc<TableStats>>,
 }
@@ -125,8 +132,16 @@ impl Table {
                 (i.name.clone(), stats)
             })
             .collect();
+        // A re-enabled stream is a new stream with its own sequence.
+        let same_stream = |p: &&Table| {
+            p.meta.stream.as_ref().map(|s| &s.keyspace) == meta.stream.as_ref().map(|s| &s.keyspace)
+        };
         Table {
             stats: previous.map(|p| p.stats.clone()).unwrap_or_default(),
+            stream: previous
+                .filter(same_stream)
+                .map(|p| p.stream.clone())
+                .unwrap_or_default(),
             meta,
             index_stats,
         }
@@ -186,7 +201,12 @@ impl Catalog {
             for index in meta.indexes() {
                 store.open_keyspace(&index.keyspace)?;
             }
-            tables.insert(meta.name.clone(), Arc::new(Table::new(meta, None)));
+            let table = Table::new(meta, None);
+            if let Some(stream) = &table.meta.stream {
+                store.open_keyspace(&stream.keyspace)?;
+                table.stream.recover(store, &stream.keyspace)?;
+            }
+            tables.insert(table.meta.name.clone(), Arc::new(table));
         }
         Ok(Catalog {
             tables: RwLock::new(tables),
@@ -218,6 +238,9 @@ impl Catalog {
         for index in meta.indexes() {
             store.open_keyspace(&index.keyspace)?;
         }
+        if let Some(stream) = &meta.stream {
+            store.open_keyspace(&stream.keyspace)?;
+        }
         let record = serde_json::to_vec(&meta).map_err(|e| Error::Internal(e.to_string()))?;
         let mut tables = self.tables.write();
         store.apply(vec![Op::Put {
@@ -240,6 +263,9 @@ impl Catalog {
         store.open_keyspace(&meta.keyspace)?;
         for index in meta.indexes() {
             store.open_keyspace(&index.keyspace)?;
+        }
+        if let Some(stream) = &meta.stream {
+            store.open_keyspace(&stream.keyspace)?;
         }
         let record = serde_json::to_vec(&meta).map_err(|e| Error::Internal(e.to_string()))?;
         let mut tables = self.tables.write();
@@ -269,6 +295,9 @@ impl Catalog {
         store.drop_keyspace(&table.meta.keyspace)?;
         for index in table.meta.indexes() {
             store.drop_keyspace(&index.keyspace)?;
+        }
+        if let Some(stream) = &table.meta.stream {
+            store.drop_keyspace(&stream.keyspace)?;
         }
         Ok(table)
     }

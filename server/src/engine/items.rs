@@ -6,6 +6,7 @@
 
 use super::capacity::{self, ReturnCapacity};
 use super::catalog::Table;
+use super::streams::{Change, Origin};
 use super::types::*;
 use super::{indexes, required, Engine};
 use crate::error::{Error, Result};
@@ -209,10 +210,16 @@ impl Engine {
         old: Option<&Item>,
         new: Option<&Item>,
     ) -> Result<()> {
-        self.store
-            .apply(indexes::change_ops(table, key, old, new))?;
-        indexes::account(table, key, old, new);
-        Ok(())
+        self.commit_changes(
+            &[Change {
+                table,
+                key,
+                old,
+                new,
+            }],
+            Vec::new(),
+            Origin::Client,
+        )
     }
 
     fn check_condition(

@@ -10,6 +10,8 @@ pub mod catalog;
 mod indexes;
 mod items;
 mod query;
+pub mod stream_api;
+pub mod streams;
 mod tables;
 mod transactions;
 mod ttl;

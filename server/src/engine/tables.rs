@@ -159,9 +159,12 @@ fn parse_stream(spec: &StreamSpecification) -> Result<Option<StreamMeta>> {
             "1 validation error detected: Value '{view}' at 'streamSpecification.streamViewType' failed to satisfy constraint: Member must satisfy enum value set: [NEW_IMAGE, OLD_IMAGE, NEW_AND_OLD_IMAGES, KEYS_ONLY]"
         )));
     }
+    let now = now_epoch_seconds();
     Ok(Some(StreamMeta {
         view_type: view.to_string(),
-        label: stream_label(now_epoch_seconds()),
+        label: stream_label(now),
+        keyspace: format!("s-{}", uuid::Uuid::new_v4().simple()),
+        created_at: now,
     }))
 }
 

@@ -13,6 +13,7 @@ use super::capacity::{self, ReturnCapacity, Usage};
 use super::catalog::Table;
 use super::indexes;
 use super::items::{expr_error, parse_collection_metrics, validate_new_item, validate_values};
+use super::streams::{Change, Origin};
 use super::types::*;
 use super::{now_epoch_seconds, required, Engine};
 use crate::error::{Error, Result};
@@ -277,28 +278,30 @@ impl Engine {
             return Err(Error::TransactionCanceled { reasons });
         }
 
-        let mut ops = Vec::new();
-        for (a, change) in actions.iter().zip(&changes) {
-            if let Some((old, new)) = change {
-                ops.extend(indexes::change_ops(
-                    &a.table,
-                    &a.key,
-                    old.as_ref(),
-                    new.as_ref(),
-                ));
-            }
-        }
-        if let Some((token, print)) = &token {
-            ops.push(token_op(token, *print));
-        }
-        self.store.apply(ops)?;
+        let committed: Vec<Change<'_>> = actions
+            .iter()
+            .zip(&changes)
+            .filter_map(|(a, change)| {
+                change.as_ref().map(|(old, new)| Change {
+                    table: &a.table,
+                    key: &a.key,
+                    old: old.as_ref(),
+                    new: new.as_ref(),
+                })
+            })
+            .collect();
+        let extra = token
+            .as_ref()
+            .map(|(t, print)| token_op(t, *print))
+            .into_iter()
+            .collect();
+        self.commit_changes(&committed, extra, Origin::Client)?;
 
         let mut usage: HashMap<&str, Usage> = HashMap::new();
         let mut collection_metrics: HashMap<String, Vec<ItemCollectionMetrics>> = HashMap::new();
         for (a, change) in actions.iter().zip(&changes) {
             let u = match change {
                 Some((old, new)) => {
-                    indexes::account(&a.table, &a.key, old.as_ref(), new.as_ref());
                     indexes::write_usage(&a.table, &a.key, old.as_ref(), new.as_ref())
                 }
                 None => Usage::table(capacity::write_units(0, 0)),

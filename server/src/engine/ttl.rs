@@ -13,7 +13,7 @@ use std::ops::Bound;
 
 use parking_lot::Mutex;
 
-use super::indexes;
+use super::streams::{Change, Origin};
 use super::types::{
     TableNameInput, TimeToLiveDescription, TimeToLiveSpecification, UpdateTimeToLiveInput,
 };
@@ -119,9 +119,16 @@ impl Engine {
                     continue;
                 };
                 if current.meta.is_expired(&item) {
-                    self.store
-                        .apply(indexes::change_ops(&current, &key, Some(&item), None))?;
-                    indexes::account(&current, &key, Some(&item), None);
+                    self.commit_changes(
+                        &[Change {
+                            table: &current,
+                            key: &key,
+                            old: Some(&item),
+                            new: None,
+                        }],
+                        Vec::new(),
+                        Origin::TimeToLive,
+                    )?;
                     deleted += 1;
                 }
             }

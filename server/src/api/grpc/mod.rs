@@ -2,13 +2,14 @@
 
 mod convert;
 mod status;
+mod streams;
 
 use std::sync::Arc;
 
 use keyfall_proto::v1 as pb;
 use keyfall_proto::v1::diagnostics_server::{Diagnostics, DiagnosticsServer};
 use keyfall_proto::v1::dynamo_db_server::{DynamoDb, DynamoDbServer};
-use keyfall_proto::v1::dynamo_db_streams_server::{DynamoDbStreams, DynamoDbStreamsServer};
+use keyfall_proto::v1::dynamo_db_streams_server::DynamoDbStreamsServer;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tonic::{Request, Response, Status};
@@ -30,7 +31,10 @@ pub async fn serve(
         .local_addr()
         .map(|a| a.to_string())
         .unwrap_or_default();
-    let dynamodb = DynamoDbService { engine, advertised };
+    let dynamodb = DynamoDbService {
+        engine: engine.clone(),
+        advertised,
+    };
     // Small request/response pairs must not wait on Nagle's algorithm.
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     tonic::transport::Server::builder()
@@ -39,7 +43,9 @@ pub async fn serve(
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
         )
-        .add_service(DynamoDbStreamsServer::new(StreamsService))
+        .add_service(DynamoDbStreamsServer::new(streams::StreamsService {
+            engine: engine.clone(),
+        }))
         .add_service(DiagnosticsServer::new(DiagnosticsService))
         .serve_with_incoming_shutdown(incoming, async move {
             let _ = shutdown.wait_for(|s| *s).await;
@@ -405,28 +411,6 @@ impl DynamoDb for DynamoDbService {
     delete_resource_policy, "DeleteResourcePolicy", DeleteResourcePolicyRequest, DeleteResourcePolicyResponse;
     get_resource_policy, "GetResourcePolicy", GetResourcePolicyRequest, GetResourcePolicyResponse;
     put_resource_policy, "PutResourcePolicy", PutResourcePolicyRequest, PutResourcePolicyResponse;    }
-}
-
-/// DynamoDB Streams comes with the streams issue.
-pub struct StreamsService;
-
-#[tonic::async_trait]
-impl DynamoDbStreams for StreamsService {
-    type SubscribeChangesStream = tonic::codegen::BoxStream<pb::ChangeRecord>;
-
-    unimplemented_rpcs! {
-        list_streams, "ListStreams", ListStreamsRequest, ListStreamsResponse;
-        describe_stream, "DescribeStream", DescribeStreamRequest, DescribeStreamResponse;
-        get_shard_iterator, "GetShardIterator", GetShardIteratorRequest, GetShardIteratorResponse;
-        get_records, "GetRecords", GetRecordsRequest, GetRecordsResponse;
-    }
-
-    async fn subscribe_changes(
-        &self,
-        _: Request<pb::SubscribeChangesRequest>,
-    ) -> Result<Response<Self::SubscribeChangesStream>, Status> {
-        Err(unimplemented("SubscribeChanges"))
-    }
 }
 
 /// The reference RPC benchmarks compare against: the cost of a gRPC call that does nothing.

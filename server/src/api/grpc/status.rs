@@ -24,6 +24,7 @@ pub fn to_status(e: Error) -> Status {
         Error::Unimplemented(_) => Code::Unimplemented,
         Error::TransactionCanceled { .. } => Code::Aborted,
         Error::IdempotentParameterMismatch(_) => Code::InvalidArgument,
+        Error::ExpiredIterator(_) | Error::TrimmedDataAccess(_) => Code::OutOfRange,
         Error::Internal(_) => Code::Internal,
     };
     let mut status = Status::new(code, e.to_string());

@@ -21,6 +21,7 @@ use crate::error::Error;
 pub use error::JsonError;
 
 const TARGET_PREFIX: &str = "DynamoDB_20120810.";
+const STREAMS_TARGET_PREFIX: &str = "DynamoDBStreams_20120810.";
 /// BatchWriteItem may carry 16 MB of items; leave room for JSON overhead.
 const MAX_BODY_BYTES: usize = 20 * 1024 * 1024;
 
@@ -45,9 +46,12 @@ async fn handle(State(api): State<JsonApi>, headers: HeaderMap, body: Bytes) -> 
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let result = match target.strip_prefix(TARGET_PREFIX) {
-        Some(action) => dispatch(&api, action, &body).await,
-        None => Err(JsonError::UnknownOperation),
+    let result = if let Some(action) = target.strip_prefix(TARGET_PREFIX) {
+        dispatch(&api, action, &body).await
+    } else if let Some(action) = target.strip_prefix(STREAMS_TARGET_PREFIX) {
+        dispatch_streams(&api, action, &body).await
+    } else {
+        Err(JsonError::UnknownOperation)
     };
     let (status, body) = match result {
         Ok(body) => (StatusCode::OK, body),
@@ -146,5 +150,21 @@ async fn dispatch(api: &JsonApi, action: &str, body: &[u8]) -> Result<Vec<u8>, J
             Some(name) => Err(JsonError::Engine(Error::Unimplemented(name))),
             None => Err(JsonError::UnknownOperation),
         },
+    }
+}
+
+/// The DynamoDB Streams API, served on the same port under its own target prefix.
+async fn dispatch_streams(api: &JsonApi, action: &str, body: &[u8]) -> Result<Vec<u8>, JsonError> {
+    use serde_json::json;
+    match action {
+        "ListStreams" => call!(api, body, |e, i| e.list_streams(i)),
+        "DescribeStream" => call!(api, body, |e, i| e
+            .describe_stream(i)
+            .map(|d| json!({ "StreamDescription": d }))),
+        "GetShardIterator" => call!(api, body, |e, i| e
+            .get_shard_iterator(i)
+            .map(|s| json!({ "ShardIterator": s }))),
+        "GetRecords" => call!(api, body, |e, i| e.get_records(i)),
+        _ => Err(JsonError::UnknownOperation),
     }
 }

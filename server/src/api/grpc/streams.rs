@@ -1,0 +1,254 @@
+//! The DynamoDB Streams gRPC service, plus `SubscribeChanges`: a push feed of a table's
+//! change records, in order and resumable from any retained sequence number.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use keyfall_proto::v1 as pb;
+use keyfall_proto::v1::dynamo_db_streams_server::DynamoDbStreams;
+use tokio::sync::mpsc;
+use tonic::{Request, Response, Status};
+
+use super::convert::item_to_proto;
+use super::{call, to_status};
+use crate::engine::stream_api::{
+    DescribeStreamInput, GetRecordsInput, GetShardIteratorInput, ListStreamsInput,
+};
+use crate::engine::streams::StreamRecord;
+use crate::engine::Engine;
+use crate::error::Error;
+
+/// Records sent per storage read while catching up.
+const FEED_BATCH: usize = 500;
+/// Polling fallback: a subscriber rechecks storage at least this often.
+const FEED_POLL: Duration = Duration::from_millis(500);
+
+pub struct StreamsService {
+    pub engine: Arc<Engine>,
+}
+
+fn opt(s: String) -> Option<String> {
+    (!s.is_empty()).then_some(s)
+}
+
+pub fn record_to_proto(r: &StreamRecord) -> pb::Record {
+    let d = &r.dynamodb;
+    pb::Record {
+        event_id: Some(r.event_id.clone()),
+        event_name: Some(r.event_name.clone()),
+        event_version: Some(r.event_version.clone()),
+        event_source: Some(r.event_source.clone()),
+        aws_region: Some(r.aws_region.clone()),
+        dynamodb: Some(pb::StreamRecord {
+            approximate_creation_date_time: Some(d.approximate_creation_date_time),
+            keys: item_to_proto(&d.keys),
+            new_image: d.new_image.as_ref().map(item_to_proto).unwrap_or_default(),
+            old_image: d.old_image.as_ref().map(item_to_proto).unwrap_or_default(),
+            sequence_number: Some(d.sequence_number.clone()),
+            size_bytes: Some(d.size_bytes),
+            stream_view_type: Some(d.stream_view_type.clone()),
+        }),
+        user_identity: r.user_identity.as_ref().map(|i| pb::Identity {
+            principal_id: Some(i.principal_id.clone()),
+            r#type: Some(i.kind.clone()),
+        }),
+    }
+}
+
+#[tonic::async_trait]
+impl DynamoDbStreams for StreamsService {
+    type SubscribeChangesStream = tonic::codegen::BoxStream<pb::ChangeRecord>;
+
+    async fn list_streams(
+        &self,
+        r: Request<pb::ListStreamsRequest>,
+    ) -> Result<Response<pb::ListStreamsResponse>, Status> {
+        let r = r.into_inner();
+        let input = ListStreamsInput {
+            table_name: r.table_name,
+            limit: r.limit.map(i64::from),
+            exclusive_start_stream_arn: r.exclusive_start_stream_arn,
+        };
+        let out = call(&self.engine, move |e| e.list_streams(input)).await?;
+        Ok(Response::new(pb::ListStreamsResponse {
+            streams: out
+                .streams
+                .into_iter()
+                .map(|s| pb::Stream {
+                    stream_arn: Some(s.stream_arn),
+                    table_name: Some(s.table_name),
+                    stream_label: Some(s.stream_label),
+                })
+                .collect(),
+            last_evaluated_stream_arn: out.last_evaluated_stream_arn,
+        }))
+    }
+
+    async fn describe_stream(
+        &self,
+        r: Request<pb::DescribeStreamRequest>,
+    ) -> Result<Response<pb::DescribeStreamResponse>, Status> {
+        let r = r.into_inner();
+        let input = DescribeStreamInput {
+            stream_arn: opt(r.stream_arn),
+            limit: r.limit.map(i64::from),
+            exclusive_start_shard_id: r.exclusive_start_shard_id,
+        };
+        let d = call(&self.engine, move |e| e.describe_stream(input)).await?;
+        Ok(Response::new(pb::DescribeStreamResponse {
+            stream_description: Some(pb::StreamDescription {
+                stream_arn: Some(d.stream_arn),
+                stream_label: Some(d.stream_label),
+                stream_status: Some(d.stream_status),
+                stream_view_type: Some(d.stream_view_type),
+                creation_request_date_time: Some(d.creation_request_date_time),
+                table_name: Some(d.table_name),
+                key_schema: d
+                    .key_schema
+                    .into_iter()
+                    .map(|k| pb::KeySchemaElement {
+                        attribute_name: k.attribute_name,
+                        key_type: k.key_type,
+                    })
+                    .collect(),
+                shards: d
+                    .shards
+                    .into_iter()
+                    .map(|s| pb::Shard {
+                        shard_id: Some(s.shard_id),
+                        sequence_number_range: Some(pb::SequenceNumberRange {
+                            starting_sequence_number: s
+                                .sequence_number_range
+                                .starting_sequence_number,
+                            ending_sequence_number: s.sequence_number_range.ending_sequence_number,
+                        }),
+                        parent_shard_id: s.parent_shard_id,
+                    })
+                    .collect(),
+                last_evaluated_shard_id: None,
+            }),
+        }))
+    }
+
+    async fn get_shard_iterator(
+        &self,
+        r: Request<pb::GetShardIteratorRequest>,
+    ) -> Result<Response<pb::GetShardIteratorResponse>, Status> {
+        let r = r.into_inner();
+        let input = GetShardIteratorInput {
+            stream_arn: opt(r.stream_arn),
+            shard_id: opt(r.shard_id),
+            shard_iterator_type: opt(r.shard_iterator_type),
+            sequence_number: r.sequence_number,
+        };
+        let it = call(&self.engine, move |e| e.get_shard_iterator(input)).await?;
+        Ok(Response::new(pb::GetShardIteratorResponse {
+            shard_iterator: Some(it),
+        }))
+    }
+
+    async fn get_records(
+        &self,
+        r: Request<pb::GetRecordsRequest>,
+    ) -> Result<Response<pb::GetRecordsResponse>, Status> {
+        let r = r.into_inner();
+        let input = GetRecordsInput {
+            shard_iterator: opt(r.shard_iterator),
+            limit: r.limit.map(i64::from),
+        };
+        let out = call(&self.engine, move |e| e.get_records(input)).await?;
+        Ok(Response::new(pb::GetRecordsResponse {
+            records: out.records.iter().map(record_to_proto).collect(),
+            next_shard_iterator: out.next_shard_iterator,
+        }))
+    }
+
+    async fn subscribe_changes(
+        &self,
+        r: Request<pb::SubscribeChangesRequest>,
+    ) -> Result<Response<Self::SubscribeChangesStream>, Status> {
+        let r = r.into_inner();
+        let engine = self.engine.clone();
+        let table_name = r.table_name.clone();
+        let start = r
+            .starting_position
+            .clone()
+            .unwrap_or_else(|| "LATEST".into());
+        let seq = r.sequence_number.clone();
+        // Resolve the starting point now, so a bad request fails the call itself.
+        let mut after = call(&engine, move |e| {
+            let table = e
+                .table_by_name(&table_name)
+                .ok_or_else(Error::table_not_found)?;
+            if table.meta.stream.is_none() {
+                return Err(Error::validation(format!(
+                    "Table {table_name} has no stream enabled"
+                )));
+            }
+            let parse = |s: &Option<String>| {
+                s.as_deref()
+                    .and_then(|s| s.parse::<u64>().ok())
+                    .ok_or_else(|| {
+                        Error::validation(format!("SequenceNumber is required for {start}"))
+                    })
+            };
+            match start.as_str() {
+                "LATEST" => Ok(table.stream.last()),
+                "TRIM_HORIZON" => Ok(e.stream_first(&table)?.saturating_sub(1)),
+                "AT_SEQUENCE_NUMBER" => Ok(parse(&seq)?.saturating_sub(1)),
+                "AFTER_SEQUENCE_NUMBER" => parse(&seq),
+                other => Err(Error::validation(format!(
+                    "Invalid starting_position {other}"
+                ))),
+            }
+        })
+        .await?;
+        let (tx, rx) = mpsc::channel::<Result<pb::ChangeRecord, Status>>(FEED_BATCH);
+        let table_name = r.table_name;
+        tokio::spawn(async move {
+            loop {
+                let Some(table) = engine.table_by_name(&table_name) else {
+                    let _ = tx.send(Err(to_status(Error::table_not_found()))).await;
+                    return;
+                };
+                // Register for the wake-up before reading, so no commit slips between.
+                let state = table.stream.clone();
+                let notified = state.changed.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                let t = table.clone();
+                let batch = match engine
+                    .run(move |e| e.stream_records(&t, after, FEED_BATCH))
+                    .await
+                {
+                    Ok(b) => b,
+                    Err(e) => {
+                        let _ = tx.send(Err(to_status(e))).await;
+                        return;
+                    }
+                };
+                let caught_up = batch.len() < FEED_BATCH;
+                for (seq, rec) in batch {
+                    after = seq;
+                    let msg = pb::ChangeRecord {
+                        sequence_number: rec.dynamodb.sequence_number.clone(),
+                        record: Some(record_to_proto(&rec)),
+                    };
+                    if tx.send(Ok(msg)).await.is_err() {
+                        return; // the subscriber went away
+                    }
+                }
+                if caught_up {
+                    tokio::select! {
+                        _ = notified => {}
+                        _ = tokio::time::sleep(FEED_POLL) => {}
+                        _ = tx.closed() => return,
+                    }
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
+    }
+}

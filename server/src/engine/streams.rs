@@ -1,0 +1,305 @@
+//! DynamoDB Streams: change records written in the same atomic batch as the change.
+//!
+//! Each stream has one shard whose records are stored in the stream's keyspace under a
+//! big-endian sequence number. A table's commits that emit records take the stream's
+//! mutex from sequence assignment to apply, so records become visible in sequence order,
+//! with no gaps a reader could step over: a subscriber that has read up to N never
+//! misses a record it has not seen.
+
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+
+use super::catalog::Table;
+use super::indexes;
+use super::{now_epoch_seconds, Engine};
+use crate::error::{Error, Result};
+use crate::model::{item_size, Item};
+use crate::storage::{KeyRange, Op, Storage};
+
+/// Stream records are kept this long.
+pub const RETENTION_SECONDS: f64 = 24.0 * 3600.0;
+
+/// Per-stream state shared by every definition of the table.
+#[derive(Debug, Default)]
+pub struct StreamState {
+    /// The last sequence number committed; held while a commit assigns and applies.
+    last: Mutex<u64>,
+    /// Wakes push-feed subscribers after each commit.
+    pub changed: tokio::sync::Notify,
+}
+
+impl StreamState {
+    /// Restores the counter from the last stored record.
+    pub fn recover(&self, store: &dyn Storage, keyspace: &str) -> Result<()> {
+        if let Some(kv) = store.range(keyspace, KeyRange::all(), true)?.next() {
+            let (k, _) = kv?;
+            *self.last.lock() = seq_from_key(&k).unwrap_or(0);
+        }
+        Ok(())
+    }
+
+    pub fn last(&self) -> u64 {
+        *self.last.lock()
+    }
+}
+
+pub fn seq_key(seq: u64) -> Vec<u8> {
+    seq.to_be_bytes().to_vec()
+}
+
+pub fn seq_from_key(k: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(k.try_into().ok()?))
+}
+
+/// DynamoDB's rendering of sequence numbers: 21 digits.
+pub fn seq_string(seq: u64) -> String {
+    format!("{seq:021}")
+}
+
+/// A stored change record, in DynamoDB Streams' JSON shape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StreamRecord {
+    #[serde(rename = "eventID")]
+    pub event_id: String,
+    #[serde(rename = "eventName")]
+    pub event_name: String,
+    #[serde(rename = "eventVersion")]
+    pub event_version: String,
+    #[serde(rename = "eventSource")]
+    pub event_source: String,
+    #[serde(rename = "awsRegion")]
+    pub aws_region: String,
+    pub dynamodb: StreamRecordBody,
+    #[serde(rename = "userIdentity", skip_serializing_if = "Option::is_none")]
+    pub user_identity: Option<Identity>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct StreamRecordBody {
+    pub approximate_creation_date_time: f64,
+    pub keys: Item,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_image: Option<Item>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old_image: Option<Item>,
+    pub sequence_number: String,
+    pub size_bytes: i64,
+    pub stream_view_type: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Identity {
+    pub principal_id: String,
+    #[serde(rename = "Type")]
+    pub kind: String,
+}
+
+/// Who made a change: a client, or the TTL sweeper (which DynamoDB marks as a service).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Client,
+    TimeToLive,
+}
+
+/// One change of one item, as every write path hands it to [`Engine::commit_changes`].
+pub struct Change<'a> {
+    pub table: &'a Table,
+    pub key: &'a [u8],
+    pub old: Option<&'a Item>,
+    pub new: Option<&'a Item>,
+}
+
+fn record(
+    table: &Table,
+    change: &Change<'_>,
+    origin: Origin,
+    region: &str,
+) -> Option<StreamRecord> {
+    let stream = table.meta.stream.as_ref()?;
+    let (event, key_source) = match (change.old, change.new) {
+        (None, None) => return None,
+        // A write that changes nothing emits no record, as in DynamoDB.
+        (Some(o), Some(n)) if o == n => return None,
+        (None, Some(n)) => ("INSERT", n),
+        (Some(_), Some(n)) => ("MODIFY", n),
+        (Some(o), None) => ("REMOVE", o),
+    };
+    let keys = table.meta.key_schema.extract_key(key_source);
+    let (new_image, old_image) = match stream.view_type.as_str() {
+        "NEW_IMAGE" => (change.new.cloned(), None),
+        "OLD_IMAGE" => (None, change.old.cloned()),
+        "NEW_AND_OLD_IMAGES" => (change.new.cloned(), change.old.cloned()),
+        _ => (None, None),
+    };
+    let size = item_size(&keys)
+        + new_image.as_ref().map_or(0, item_size)
+        + old_image.as_ref().map_or(0, item_size);
+    Some(StreamRecord {
+        event_id: uuid::Uuid::new_v4().to_string(),
+        event_name: event.into(),
+        event_version: "1.1".into(),
+        event_source: "aws:dynamodb".into(),
+        aws_region: region.to_string(),
+        dynamodb: StreamRecordBody {
+            approximate_creation_date_time: now_epoch_seconds().floor(),
+            keys,
+            new_image,
+            old_image,
+            sequence_number: String::new(),
+            size_bytes: size as i64,
+            stream_view_type: stream.view_type.clone(),
+        },
+        user_identity: (origin == Origin::TimeToLive).then(|| Identity {
+            principal_id: "dynamodb.amazonaws.com".into(),
+            kind: "Service".into(),
+        }),
+    })
+}
+
+impl Engine {
+    /// Commits item changes with their index entries and stream records, plus `extra` ops,
+    /// as one atomic storage batch; then updates counters and wakes stream subscribers.
+    /// Callers hold the items' locks.
+    pub(crate) fn commit_changes(
+        &self,
+        changes: &[Change<'_>],
+        extra: Vec<Op>,
+        origin: Origin,
+    ) -> Result<()> {
+        let mut ops = extra;
+        let mut records: Vec<(&Table, StreamRecord)> = Vec::new();
+        for c in changes {
+            ops.extend(indexes::change_ops(c.table, c.key, c.old, c.new));
+            if let Some(r) = record(c.table, c, origin, &self.config.region) {
+                records.push((c.table, r));
+            }
+        }
+        if records.is_empty() {
+            self.store.apply(ops)?;
+        } else {
+            // Lock each stream once, in keyspace order (no deadlock between transactions).
+            let mut streams: Vec<&Table> = records.iter().map(|(t, _)| *t).collect();
+            streams.sort_by(|a, b| a.meta.keyspace.cmp(&b.meta.keyspace));
+            streams.dedup_by(|a, b| a.meta.keyspace == b.meta.keyspace);
+            let mut guards: Vec<(&Table, parking_lot::MutexGuard<'_, u64>, u64)> = streams
+                .iter()
+                .map(|t| (*t, t.stream.last.lock(), 0))
+                .collect();
+            for (table, mut rec) in records {
+                let Some((_, guard, added)) = guards
+                    .iter_mut()
+                    .find(|(t, _, _)| t.meta.keyspace == table.meta.keyspace)
+                else {
+                    continue;
+                };
+                let seq = **guard + *added + 1;
+                *added += 1;
+                rec.dynamodb.sequence_number = seq_string(seq);
+                let Some(stream) = &table.meta.stream else {
+                    continue;
+                };
+                let value = serde_json::to_vec(&rec).map_err(|e| Error::Internal(e.to_string()))?;
+                ops.push(Op::Put {
+                    keyspace: stream.keyspace.clone(),
+                    key: seq_key(seq),
+                    value,
+                });
+            }
+            self.store.apply(ops)?;
+            for (table, guard, added) in &mut guards {
+                **guard += *added;
+                table.stream.changed.notify_waiters();
+            }
+        }
+        for c in changes {
+            indexes::account(c.table, c.key, c.old, c.new);
+        }
+        Ok(())
+    }
+
+    /// Records of `table`'s current stream after sequence number `after`, at most `limit`.
+    pub fn stream_records(
+        &self,
+        table: &Table,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, StreamRecord)>> {
+        let Some(stream) = &table.meta.stream else {
+            return Ok(Vec::new());
+        };
+        let range = KeyRange {
+            start: std::ops::Bound::Excluded(seq_key(after)),
+            end: std::ops::Bound::Unbounded,
+        };
+        let mut out = Vec::new();
+        for kv in self
+            .store
+            .range(&stream.keyspace, range, false)?
+            .take(limit)
+        {
+            let (k, v) = kv?;
+            let seq = seq_from_key(&k).ok_or_else(|| Error::Internal("bad stream key".into()))?;
+            let rec: StreamRecord =
+                serde_json::from_slice(&v).map_err(|e| Error::Internal(e.to_string()))?;
+            out.push((seq, rec));
+        }
+        Ok(out)
+    }
+
+    /// The first retained sequence number of the stream (0 when empty).
+    pub fn stream_first(&self, table: &Table) -> Result<u64> {
+        let Some(stream) = &table.meta.stream else {
+            return Ok(0);
+        };
+        match self
+            .store
+            .range(&stream.keyspace, KeyRange::all(), false)?
+            .next()
+        {
+            Some(kv) => Ok(seq_from_key(&kv?.0).unwrap_or(0)),
+            None => Ok(0),
+        }
+    }
+
+    /// Drops records older than the retention period.
+    pub fn trim_streams(&self) -> Result<usize> {
+        let cutoff = now_epoch_seconds() - RETENTION_SECONDS;
+        let mut trimmed = 0;
+        for table in self.catalog.all() {
+            let Some(stream) = &table.meta.stream else {
+                continue;
+            };
+            let mut ops = Vec::new();
+            for kv in self
+                .store
+                .range(&stream.keyspace, KeyRange::all(), false)?
+                .take(1000)
+            {
+                let (k, v) = kv?;
+                let old = serde_json::from_slice::<StreamRecord>(&v)
+                    .map(|r| r.dynamodb.approximate_creation_date_time < cutoff)
+                    .unwrap_or(true);
+                if !old {
+                    break;
+                }
+                ops.push(Op::Delete {
+                    keyspace: stream.keyspace.clone(),
+                    key: k,
+                });
+            }
+            trimmed += ops.len();
+            if !ops.is_empty() {
+                self.store.apply(ops)?;
+            }
+        }
+        Ok(trimmed)
+    }
+
+    pub fn table_by_name(&self, name: &str) -> Option<Arc<Table>> {
+        self.catalog.get(name)
+    }
+}
