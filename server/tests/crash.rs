@@ -143,3 +143,120 @@ async fn acknowledged_writes_survive_kill_9() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+/// Transfers between accounts are all-or-nothing across a crash: after `kill -9` mid-way
+/// through concurrent transactions the total is unchanged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactions_are_atomic_across_kill_9() {
+    use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = spawn_server(dir.path(), port);
+    wait_ready(port).await;
+    let db = client(port);
+    db.create_table()
+        .table_name("bank")
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("id")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("id")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+    let accounts = 6;
+    for i in 0..accounts {
+        db.put_item()
+            .table_name("bank")
+            .item("id", AttributeValue::S(format!("a{i}")))
+            .item("balance", AttributeValue::N("1000".into()))
+            .send()
+            .await
+            .unwrap();
+    }
+    let update = |id: String, expr: &str, amount: i64| {
+        TransactWriteItem::builder()
+            .update(
+                Update::builder()
+                    .table_name("bank")
+                    .key("id", AttributeValue::S(id))
+                    .update_expression(expr)
+                    .expression_attribute_values(":a", AttributeValue::N(amount.to_string()))
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    };
+    let mut workers = Vec::new();
+    for w in 0..6usize {
+        let db = db.clone();
+        workers.push(tokio::spawn(async move {
+            let mut committed = 0;
+            for t in 0usize.. {
+                let from = (w + t) % accounts;
+                let to = (from + 1 + t % (accounts - 1)) % accounts;
+                let res = db
+                    .transact_write_items()
+                    .transact_items(update(format!("a{from}"), "SET balance = balance - :a", 7))
+                    .transact_items(update(format!("a{to}"), "SET balance = balance + :a", 7))
+                    .send()
+                    .await;
+                match res {
+                    Ok(_) => committed += 1,
+                    Err(_) => break,
+                }
+            }
+            committed
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    child.kill().expect("kill -9");
+    child.wait().unwrap();
+    let mut committed = 0;
+    for w in workers {
+        committed += w.await.unwrap();
+    }
+    assert!(
+        committed > 20,
+        "transfers ran before the kill ({committed})"
+    );
+
+    let port = free_port();
+    let mut child = spawn_server(dir.path(), port);
+    wait_ready(port).await;
+    let db = client(port);
+    let mut total = 0i64;
+    for i in 0..accounts {
+        let item = db
+            .get_item()
+            .table_name("bank")
+            .key("id", AttributeValue::S(format!("a{i}")))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item
+            .unwrap();
+        match item.get("balance") {
+            Some(AttributeValue::N(b)) => total += b.parse::<i64>().unwrap(),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(
+        total,
+        1000 * accounts as i64,
+        "no transfer was half-applied"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

@@ -46,6 +46,12 @@ struct Args {
     /// e.g. `--query-table-items 10000,1000000`.
     #[arg(long, value_delimiter = ',')]
     query_table_items: Vec<usize>,
+    /// Also measure 2-item transfer transactions (TransactWriteItems) at concurrency 16.
+    #[arg(long)]
+    transactions: bool,
+    /// Also measure stream end-to-end lag: write to SubscribeChanges delivery.
+    #[arg(long)]
+    stream_lag: bool,
 }
 
 struct Report {
@@ -283,6 +289,12 @@ async fn main() -> anyhow::Result<()> {
     for &n in &args.query_table_items {
         query_and_scan(&channel, n, args.value_bytes, c, secs).await?;
     }
+    if args.transactions {
+        transactions(&channel, secs, reference).await?;
+    }
+    if args.stream_lag {
+        stream_lag(&channel, secs).await?;
+    }
     if let Some(server) = server {
         server.stop().await;
     }
@@ -442,6 +454,184 @@ async fn query_and_scan(
         elapsed,
         bytes as f64 / 1e6 / elapsed.as_secs_f64(),
         items as f64 / elapsed.as_secs_f64()
+    );
+    Ok(())
+}
+
+fn s_value(v: String) -> pb::AttributeValue {
+    pb::AttributeValue {
+        value: Some(pb::attribute_value::Value::S(v)),
+    }
+}
+
+fn n_value(v: impl ToString) -> pb::AttributeValue {
+    pb::AttributeValue {
+        value: Some(pb::attribute_value::Value::N(v.to_string())),
+    }
+}
+
+async fn create_simple_table(
+    g: &mut DynamoDbClient<Channel>,
+    name: &str,
+    stream: bool,
+) -> anyhow::Result<()> {
+    g.create_table(pb::CreateTableRequest {
+        table_name: name.to_string(),
+        key_schema: vec![pb::KeySchemaElement {
+            attribute_name: "pk".into(),
+            key_type: "HASH".into(),
+        }],
+        attribute_definitions: vec![pb::AttributeDefinition {
+            attribute_name: "pk".into(),
+            attribute_type: "S".into(),
+        }],
+        billing_mode: Some("PAY_PER_REQUEST".into()),
+        stream_specification: stream.then(|| pb::StreamSpecification {
+            stream_enabled: true,
+            stream_view_type: Some("NEW_IMAGE".into()),
+        }),
+        ..Default::default()
+    })
+    .await?;
+    Ok(())
+}
+
+/// 2-item transfers (conditional debit + credit) at concurrency 16.
+async fn transactions(channel: &Channel, secs: f64, echo_ops: f64) -> anyhow::Result<()> {
+    const ACCOUNTS: usize = 1000;
+    let table = format!("bench-bank-{}", std::process::id());
+    let mut g = DynamoDbClient::new(channel.clone());
+    create_simple_table(&mut g, &table, false).await?;
+    for i in 0..ACCOUNTS {
+        g.put_item(pb::PutItemRequest {
+            table_name: table.clone(),
+            item: [
+                ("pk".to_string(), s_value(format!("acct{i}"))),
+                ("balance".to_string(), n_value(1_000_000)),
+            ]
+            .into(),
+            ..Default::default()
+        })
+        .await?;
+    }
+    let update = |table: &str, id: usize, expr: &str, cond: Option<&str>| pb::TransactWriteItem {
+        update: Some(pb::Update {
+            table_name: table.to_string(),
+            key: [("pk".to_string(), s_value(format!("acct{id}")))].into(),
+            update_expression: expr.to_string(),
+            condition_expression: cond.map(str::to_string),
+            expression_attribute_values: [(":a".to_string(), n_value(1))].into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let t = table.clone();
+    let report = measure("grpc 2-item transfer txn", 16, secs, move |w, i| {
+        let mut g = g.clone();
+        let from = (w * 7919 + i * 31) % ACCOUNTS;
+        let to = (from + 1 + (i % (ACCOUNTS - 1))) % ACCOUNTS;
+        let req = pb::TransactWriteItemsRequest {
+            transact_items: vec![
+                update(
+                    &t,
+                    from,
+                    "SET balance = balance - :a",
+                    Some("balance >= :a"),
+                ),
+                update(&t, to, "SET balance = balance + :a", None),
+            ],
+            ..Default::default()
+        };
+        async move {
+            g.transact_write_items(req).await?;
+            Ok(())
+        }
+    })
+    .await?;
+    println!(
+        "\n{:<26} {:>12.0} {:>10.2?} {:>10.2?} {:>14.2}",
+        report.name,
+        report.ops_per_sec(),
+        report.percentile(0.5),
+        report.percentile(0.99),
+        report.ops_per_sec() / echo_ops
+    );
+    Ok(())
+}
+
+/// End-to-end lag from a PutItem's send to its record's delivery on SubscribeChanges.
+async fn stream_lag(channel: &Channel, secs: f64) -> anyhow::Result<()> {
+    let table = format!("bench-feed-{}", std::process::id());
+    let mut g = DynamoDbClient::new(channel.clone());
+    create_simple_table(&mut g, &table, true).await?;
+    let mut feed = pb::dynamo_db_streams_client::DynamoDbStreamsClient::new(channel.clone());
+    let mut sub = feed
+        .subscribe_changes(pb::SubscribeChangesRequest {
+            table_name: table.clone(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    let origin = Instant::now();
+    let deadline = Duration::from_secs_f64(secs);
+    let writer = {
+        let (mut g, table) = (g.clone(), table.clone());
+        tokio::spawn(async move {
+            let mut i = 0u64;
+            while origin.elapsed() < deadline {
+                let sent = origin.elapsed().as_micros() as u64;
+                g.put_item(pb::PutItemRequest {
+                    table_name: table.clone(),
+                    item: [
+                        ("pk".to_string(), s_value(format!("k{i}"))),
+                        ("t".to_string(), n_value(sent)),
+                    ]
+                    .into(),
+                    ..Default::default()
+                })
+                .await?;
+                i += 1;
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            anyhow::Ok(i)
+        })
+    };
+    let mut lags = Vec::new();
+    loop {
+        let msg = match tokio::time::timeout(Duration::from_millis(500), sub.message()).await {
+            Ok(msg) => msg?,
+            // Quiet for 500 ms: done once the writer is.
+            Err(_) if writer.is_finished() => break,
+            Err(_) => continue,
+        };
+        let Some(msg) = msg else { break };
+        let sent = msg
+            .record
+            .and_then(|r| r.dynamodb)
+            .and_then(|d| d.new_image.get("t").cloned())
+            .and_then(|v| match v.value {
+                Some(pb::attribute_value::Value::N(n)) => n.parse::<u64>().ok(),
+                _ => None,
+            });
+        if let Some(sent) = sent {
+            lags.push(Duration::from_micros(
+                (origin.elapsed().as_micros() as u64).saturating_sub(sent),
+            ));
+        }
+    }
+    let written = writer.await??;
+    lags.sort();
+    let pct = |p: f64| {
+        lags.get(((lags.len() as f64 - 1.0) * p).round() as usize)
+            .copied()
+            .unwrap_or_default()
+    };
+    println!(
+        "stream lag (PutItem send -> SubscribeChanges delivery): {} of {} records, p50 {:.2?}, p99 {:.2?}",
+        lags.len(),
+        written,
+        pct(0.5),
+        pct(0.99)
     );
     Ok(())
 }
