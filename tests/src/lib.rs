@@ -178,3 +178,38 @@ pub fn error_type(status: &tonic::Status) -> Option<&str> {
         .get("x-amzn-errortype")
         .and_then(|v| v.to_str().ok())
 }
+
+/// A PAY_PER_REQUEST table keyed by `hash` (and `range`); callers may add indexes or a
+/// stream before `.send()`.
+pub fn new_table(
+    db: &aws_sdk_dynamodb::Client,
+    name: &str,
+    hash: (&str, aws_sdk_dynamodb::types::ScalarAttributeType),
+    range: Option<(&str, aws_sdk_dynamodb::types::ScalarAttributeType)>,
+) -> aws_sdk_dynamodb::operation::create_table::builders::CreateTableFluentBuilder {
+    use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType};
+    let mut req = db
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest);
+    for ((attr, ty), kt) in
+        std::iter::once((hash, KeyType::Hash)).chain(range.map(|r| (r, KeyType::Range)))
+    {
+        req = req
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name(attr)
+                    .key_type(kt)
+                    .build()
+                    .expect("key schema"),
+            )
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(attr)
+                    .attribute_type(ty)
+                    .build()
+                    .expect("definition"),
+            );
+    }
+    req
+}

@@ -4,47 +4,21 @@ use std::collections::{HashMap, HashSet};
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue as Av, BillingMode, KeySchemaElement, KeyType,
-    KeysAndAttributes, PutRequest, ScalarAttributeType, Select, WriteRequest,
+    AttributeValue as Av, KeysAndAttributes, PutRequest, ScalarAttributeType, Select, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
-use keyfall_tests::TestServer;
+use keyfall_tests::{new_table, TestServer};
 
 async fn table(db: &Client, name: &str, sk_type: ScalarAttributeType) {
-    db.create_table()
-        .table_name(name)
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("sk")
-                .key_type(KeyType::Range)
-                .build()
-                .unwrap(),
-        )
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("sk")
-                .attribute_type(sk_type)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap();
+    new_table(
+        db,
+        name,
+        ("pk", ScalarAttributeType::S),
+        Some(("sk", sk_type)),
+    )
+    .send()
+    .await
+    .unwrap();
 }
 
 fn item(pk: &str, sk: Av) -> HashMap<String, Av> {

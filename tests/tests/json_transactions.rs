@@ -5,31 +5,14 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue as Av, BillingMode, ConditionCheck, Get, KeySchemaElement,
-    KeyType, Put, ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TransactGetItem,
-    TransactWriteItem, Update,
+    AttributeValue as Av, ConditionCheck, Get, Put, ReturnValuesOnConditionCheckFailure,
+    ScalarAttributeType, TransactGetItem, TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
-use keyfall_tests::TestServer;
+use keyfall_tests::{new_table, TestServer};
 
 async fn accounts(db: &Client) {
-    db.create_table()
-        .table_name("accounts")
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("id")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("id")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
+    new_table(db, "accounts", ("id", ScalarAttributeType::S), None)
         .send()
         .await
         .unwrap();

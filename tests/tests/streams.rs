@@ -4,32 +4,15 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue as Av, BillingMode, KeySchemaElement, KeyType, Put,
-    ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
-    TransactWriteItem,
+    AttributeValue as Av, Put, ScalarAttributeType, StreamSpecification, StreamViewType,
+    TimeToLiveSpecification, TransactWriteItem,
 };
 use aws_sdk_dynamodbstreams::types::{OperationType, ShardIteratorType};
 use keyfall_proto::v1 as pb;
-use keyfall_tests::TestServer;
+use keyfall_tests::{new_table, TestServer};
 
 async fn streamed_table(db: &aws_sdk_dynamodb::Client, name: &str, view: StreamViewType) {
-    db.create_table()
-        .table_name(name)
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("id")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("id")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
+    new_table(db, name, ("id", ScalarAttributeType::S), None)
         .stream_specification(
             StreamSpecification::builder()
                 .stream_enabled(true)

@@ -7,7 +7,10 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::capacity::{self, ReturnCapacity};
-use super::items::{expr_error, parse_collection_metrics, validate_new_item, validate_values};
+use super::items::{
+    check_projection_mixing, expr_error, parse_collection_metrics, validate_new_item,
+    validate_values,
+};
 use super::streams::{Change, Origin};
 use super::types::*;
 use super::{indexes, required, Engine};
@@ -47,19 +50,11 @@ impl Engine {
                     "The list of keys in RequestItems for BatchGetItem is required: {name} has empty list"
                 )));
             }
-            let mut expr_params = Vec::new();
-            if req.projection_expression.is_some() {
-                expr_params.push("ProjectionExpression");
-            }
-            if req.expression_attribute_names.is_some() {
-                expr_params.push("ExpressionAttributeNames");
-            }
-            let legacy_params: &[&str] = if req.attributes_to_get.is_some() {
-                &["AttributesToGet"]
-            } else {
-                &[]
-            };
-            legacy::check_no_mixing(legacy_params, &expr_params).map_err(expr_error)?;
+            check_projection_mixing(
+                req.attributes_to_get.is_some(),
+                req.projection_expression.is_some(),
+                req.expression_attribute_names.is_some(),
+            )?;
             let parsed = expr::parse(&ExpressionInput {
                 projection: req.projection_expression.as_deref(),
                 names: req.expression_attribute_names.as_ref(),

@@ -110,30 +110,19 @@ fn parse_write_expressions(
     attribute_updates_present: bool,
     update_allowed: bool,
 ) -> Result<WriteExpressions> {
-    let mut legacy_params = Vec::new();
-    if expected.is_some() {
-        legacy_params.push("Expected");
-    }
-    if attribute_updates_present {
-        legacy_params.push("AttributeUpdates");
-    }
-    if conditional_operator.is_some() {
-        legacy_params.push("ConditionalOperator");
-    }
-    let mut expr_params = Vec::new();
-    if condition.is_some() {
-        expr_params.push("ConditionExpression");
-    }
-    if update.is_some() {
-        expr_params.push("UpdateExpression");
-    }
-    if names.is_some() {
-        expr_params.push("ExpressionAttributeNames");
-    }
-    if values.is_some() {
-        expr_params.push("ExpressionAttributeValues");
-    }
-    legacy::check_no_mixing(&legacy_params, &expr_params).map_err(expr_error)?;
+    check_mixing(
+        &[
+            (expected.is_some(), "Expected"),
+            (attribute_updates_present, "AttributeUpdates"),
+            (conditional_operator.is_some(), "ConditionalOperator"),
+        ],
+        &[
+            (condition.is_some(), "ConditionExpression"),
+            (update.is_some(), "UpdateExpression"),
+            (names.is_some(), "ExpressionAttributeNames"),
+            (values.is_some(), "ExpressionAttributeValues"),
+        ],
+    )?;
     if values.is_some() && condition.is_none() && update.is_none() {
         let null = if attribute_updates_present || update_allowed {
             "UpdateExpression and ConditionExpression are null"
@@ -181,6 +170,40 @@ fn parse_write_expressions(
         parsed,
         legacy_condition,
     })
+}
+
+/// DynamoDB's rule against mixing legacy and expression parameters, given which of each
+/// a request carries (`(present, member name)`, in DynamoDB's order).
+pub(super) fn check_mixing(
+    legacy_params: &[(bool, &str)],
+    expression_params: &[(bool, &str)],
+) -> Result<()> {
+    let l: Vec<&str> = legacy_params
+        .iter()
+        .filter(|(p, _)| *p)
+        .map(|(_, n)| *n)
+        .collect();
+    let e: Vec<&str> = expression_params
+        .iter()
+        .filter(|(p, _)| *p)
+        .map(|(_, n)| *n)
+        .collect();
+    legacy::check_no_mixing(&l, &e).map_err(expr_error)
+}
+
+/// The mixing rule for reads that only project: AttributesToGet vs ProjectionExpression.
+pub(super) fn check_projection_mixing(
+    attributes_to_get: bool,
+    projection: bool,
+    names: bool,
+) -> Result<()> {
+    check_mixing(
+        &[(attributes_to_get, "AttributesToGet")],
+        &[
+            (projection, "ProjectionExpression"),
+            (names, "ExpressionAttributeNames"),
+        ],
+    )
 }
 
 pub(crate) fn expr_error(e: expr::ExprError) -> Error {
@@ -313,19 +336,11 @@ impl Engine {
         let rcc = ReturnCapacity::parse(input.return_consumed_capacity.as_deref())?;
         validate_values(key)?;
         table.meta.key_schema.validate_key(key)?;
-        let mut expr_params = Vec::new();
-        if input.projection_expression.is_some() {
-            expr_params.push("ProjectionExpression");
-        }
-        if input.expression_attribute_names.is_some() {
-            expr_params.push("ExpressionAttributeNames");
-        }
-        let legacy_params: &[&str] = if input.attributes_to_get.is_some() {
-            &["AttributesToGet"]
-        } else {
-            &[]
-        };
-        legacy::check_no_mixing(legacy_params, &expr_params).map_err(expr_error)?;
+        check_projection_mixing(
+            input.attributes_to_get.is_some(),
+            input.projection_expression.is_some(),
+            input.expression_attribute_names.is_some(),
+        )?;
         let parsed = expr::parse(&ExpressionInput {
             condition: None,
             update: None,

@@ -8,7 +8,7 @@ use std::ops::Bound;
 use super::capacity::{self, ReturnCapacity};
 use super::catalog::{IndexMeta, Table};
 use super::indexes;
-use super::items::expr_error;
+use super::items::{check_mixing, expr_error};
 use super::types::{Condition as LegacyConditionInput, QueryInput, QueryOutput, ScanInput};
 use super::Engine;
 use crate::error::{Error, Result};
@@ -498,42 +498,33 @@ impl Engine {
 
     pub fn query(&self, input: QueryInput) -> Result<QueryOutput> {
         let table = self.item_table(&input.table_name)?;
-        let mut legacy_params = Vec::new();
-        let mut expr_params = Vec::new();
-        for (present, name) in [
-            (input.attributes_to_get.is_some(), "AttributesToGet"),
-            (input.key_conditions.is_some(), "KeyConditions"),
-            (input.query_filter.is_some(), "QueryFilter"),
-            (input.conditional_operator.is_some(), "ConditionalOperator"),
-        ] {
-            if present {
-                legacy_params.push(name);
-            }
-        }
-        for (present, name) in [
-            (
-                input.projection_expression.is_some(),
-                "ProjectionExpression",
-            ),
-            (input.filter_expression.is_some(), "FilterExpression"),
-            (
-                input.key_condition_expression.is_some(),
-                "KeyConditionExpression",
-            ),
-            (
-                input.expression_attribute_names.is_some(),
-                "ExpressionAttributeNames",
-            ),
-            (
-                input.expression_attribute_values.is_some(),
-                "ExpressionAttributeValues",
-            ),
-        ] {
-            if present {
-                expr_params.push(name);
-            }
-        }
-        legacy::check_no_mixing(&legacy_params, &expr_params).map_err(expr_error)?;
+        check_mixing(
+            &[
+                (input.attributes_to_get.is_some(), "AttributesToGet"),
+                (input.key_conditions.is_some(), "KeyConditions"),
+                (input.query_filter.is_some(), "QueryFilter"),
+                (input.conditional_operator.is_some(), "ConditionalOperator"),
+            ],
+            &[
+                (
+                    input.projection_expression.is_some(),
+                    "ProjectionExpression",
+                ),
+                (input.filter_expression.is_some(), "FilterExpression"),
+                (
+                    input.key_condition_expression.is_some(),
+                    "KeyConditionExpression",
+                ),
+                (
+                    input.expression_attribute_names.is_some(),
+                    "ExpressionAttributeNames",
+                ),
+                (
+                    input.expression_attribute_values.is_some(),
+                    "ExpressionAttributeValues",
+                ),
+            ],
+        )?;
         let parsed = expr::parse(&ExpressionInput {
             condition: None,
             update: None,
@@ -655,37 +646,28 @@ impl Engine {
                 segment_range(seg as u64, total as u64)
             }
         };
-        let mut legacy_params = Vec::new();
-        let mut expr_params = Vec::new();
-        for (present, name) in [
-            (input.attributes_to_get.is_some(), "AttributesToGet"),
-            (input.scan_filter.is_some(), "ScanFilter"),
-            (input.conditional_operator.is_some(), "ConditionalOperator"),
-        ] {
-            if present {
-                legacy_params.push(name);
-            }
-        }
-        for (present, name) in [
-            (
-                input.projection_expression.is_some(),
-                "ProjectionExpression",
-            ),
-            (input.filter_expression.is_some(), "FilterExpression"),
-            (
-                input.expression_attribute_names.is_some(),
-                "ExpressionAttributeNames",
-            ),
-            (
-                input.expression_attribute_values.is_some(),
-                "ExpressionAttributeValues",
-            ),
-        ] {
-            if present {
-                expr_params.push(name);
-            }
-        }
-        legacy::check_no_mixing(&legacy_params, &expr_params).map_err(expr_error)?;
+        check_mixing(
+            &[
+                (input.attributes_to_get.is_some(), "AttributesToGet"),
+                (input.scan_filter.is_some(), "ScanFilter"),
+                (input.conditional_operator.is_some(), "ConditionalOperator"),
+            ],
+            &[
+                (
+                    input.projection_expression.is_some(),
+                    "ProjectionExpression",
+                ),
+                (input.filter_expression.is_some(), "FilterExpression"),
+                (
+                    input.expression_attribute_names.is_some(),
+                    "ExpressionAttributeNames",
+                ),
+                (
+                    input.expression_attribute_values.is_some(),
+                    "ExpressionAttributeValues",
+                ),
+            ],
+        )?;
         if input.expression_attribute_values.is_some() && input.filter_expression.is_none() {
             return Err(Error::validation(
                 "ExpressionAttributeValues can only be specified when using expressions: FilterExpression is null",
