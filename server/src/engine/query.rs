@@ -42,6 +42,20 @@ struct PageSpec {
     capacity: ReturnCapacity,
 }
 
+/// The members Query and Scan share, borrowed from either request.
+struct PageParams<'a> {
+    filter: Option<Condition>,
+    legacy_filter: Option<&'a HashMap<String, LegacyConditionInput>>,
+    conditional_operator: Option<&'a str>,
+    projection: Option<Projection>,
+    attributes_to_get: Option<&'a [String]>,
+    limit: Option<i64>,
+    select: Option<&'a str>,
+    index: Option<&'a str>,
+    consistent: Option<bool>,
+    capacity: Option<&'a str>,
+}
+
 fn parse_limit(limit: Option<i64>) -> Result<Option<usize>> {
     match limit {
         None => Ok(None),
@@ -544,27 +558,18 @@ impl Engine {
                 ))
             }
         };
-        let filter = match (parsed.filter, &input.query_filter) {
-            (Some(f), _) => Some(f),
-            (None, Some(qf)) => Some(legacy_conditions(
-                qf,
-                input.conditional_operator.as_deref(),
-            )?),
-            (None, None) => None,
-        };
-        let projection = self.projection(parsed.projection, input.attributes_to_get.as_deref())?;
-        let spec = PageSpec {
-            limit: parse_limit(input.limit)?,
-            select: parse_select(
-                input.select.as_deref(),
-                projection.is_some(),
-                input.index_name.is_some(),
-            )?,
-            filter,
-            projection,
-            consistent: input.consistent_read.unwrap_or(false),
-            capacity: ReturnCapacity::parse(input.return_consumed_capacity.as_deref())?,
-        };
+        let spec = self.page_spec(PageParams {
+            filter: parsed.filter,
+            legacy_filter: input.query_filter.as_ref(),
+            conditional_operator: input.conditional_operator.as_deref(),
+            projection: parsed.projection,
+            attributes_to_get: input.attributes_to_get.as_deref(),
+            limit: input.limit,
+            select: input.select.as_deref(),
+            index: input.index_name.as_deref(),
+            consistent: input.consistent_read,
+            capacity: input.return_consumed_capacity.as_deref(),
+        })?;
         let source = self.source(
             &table,
             input.index_name.as_deref(),
@@ -683,27 +688,18 @@ impl Engine {
             values: input.expression_attribute_values.as_ref(),
         })
         .map_err(expr_error)?;
-        let filter = match (parsed.filter, &input.scan_filter) {
-            (Some(f), _) => Some(f),
-            (None, Some(sf)) => Some(legacy_conditions(
-                sf,
-                input.conditional_operator.as_deref(),
-            )?),
-            (None, None) => None,
-        };
-        let projection = self.projection(parsed.projection, input.attributes_to_get.as_deref())?;
-        let spec = PageSpec {
-            limit: parse_limit(input.limit)?,
-            select: parse_select(
-                input.select.as_deref(),
-                projection.is_some(),
-                input.index_name.is_some(),
-            )?,
-            filter,
-            projection,
-            consistent: input.consistent_read.unwrap_or(false),
-            capacity: ReturnCapacity::parse(input.return_consumed_capacity.as_deref())?,
-        };
+        let spec = self.page_spec(PageParams {
+            filter: parsed.filter,
+            legacy_filter: input.scan_filter.as_ref(),
+            conditional_operator: input.conditional_operator.as_deref(),
+            projection: parsed.projection,
+            attributes_to_get: input.attributes_to_get.as_deref(),
+            limit: input.limit,
+            select: input.select.as_deref(),
+            index: input.index_name.as_deref(),
+            consistent: input.consistent_read,
+            capacity: input.return_consumed_capacity.as_deref(),
+        })?;
         let source = self.source(
             &table,
             input.index_name.as_deref(),
@@ -716,6 +712,24 @@ impl Engine {
             range.start = tighter_start(range.start, Bound::Excluded(start));
         }
         self.read_page(&source, range, false, &spec)
+    }
+
+    /// The page shape shared by Query and Scan, validated.
+    fn page_spec(&self, p: PageParams<'_>) -> Result<PageSpec> {
+        let filter = match (p.filter, p.legacy_filter) {
+            (Some(f), _) => Some(f),
+            (None, Some(legacy)) => Some(legacy_conditions(legacy, p.conditional_operator)?),
+            (None, None) => None,
+        };
+        let projection = self.projection(p.projection, p.attributes_to_get)?;
+        Ok(PageSpec {
+            limit: parse_limit(p.limit)?,
+            select: parse_select(p.select, projection.is_some(), p.index.is_some())?,
+            filter,
+            projection,
+            consistent: p.consistent.unwrap_or(false),
+            capacity: ReturnCapacity::parse(p.capacity)?,
+        })
     }
 
     fn projection(
