@@ -35,6 +35,8 @@ pub struct Config {
     pub cache_mib: u64,
     /// How often the TTL sweeper runs.
     pub ttl_sweep_interval: std::time::Duration,
+    /// Item-collection limit for tables with LSIs (DynamoDB: 10 GB).
+    pub item_collection_limit_mib: u64,
 }
 
 impl Default for Config {
@@ -51,6 +53,7 @@ impl Default for Config {
             write_buffer_mib: 256,
             cache_mib: 256,
             ttl_sweep_interval: std::time::Duration::from_secs(5),
+            item_collection_limit_mib: 10 * 1024,
         }
     }
 }
@@ -153,6 +156,7 @@ struct FileConfig {
     cache_mib: Option<u64>,
     #[serde(default, deserialize_with = "deserialize_duration")]
     ttl_sweep_interval: Option<std::time::Duration>,
+    item_collection_limit_mib: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -193,6 +197,9 @@ impl Cli {
             iam_config: self.iam_config.or(file.iam_config),
             write_buffer_mib: file.write_buffer_mib.unwrap_or(d.write_buffer_mib),
             cache_mib: file.cache_mib.unwrap_or(d.cache_mib),
+            item_collection_limit_mib: file
+                .item_collection_limit_mib
+                .unwrap_or(d.item_collection_limit_mib),
             ttl_sweep_interval: self
                 .ttl_sweep_interval
                 .or(file.ttl_sweep_interval)

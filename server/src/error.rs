@@ -22,6 +22,8 @@ pub enum Error {
     #[error("{0}")]
     IdempotentParameterMismatch(String),
     #[error("{0}")]
+    ItemCollectionSizeLimitExceeded(String),
+    #[error("{0}")]
     ExpiredIterator(String),
     #[error("{0}")]
     TrimmedDataAccess(String),
@@ -43,6 +45,7 @@ impl Error {
             Error::LimitExceeded(_) => "LimitExceededException",
             Error::TransactionCanceled { .. } => "TransactionCanceledException",
             Error::IdempotentParameterMismatch(_) => "IdempotentParameterMismatchException",
+            Error::ItemCollectionSizeLimitExceeded(_) => "ItemCollectionSizeLimitExceededException",
             Error::ExpiredIterator(_) => "ExpiredIteratorException",
             Error::TrimmedDataAccess(_) => "TrimmedDataAccessException",
             Error::Unimplemented(_) => "UnknownOperationException",

@@ -48,6 +48,7 @@ pub fn open_engine(config: &Config) -> Result<Arc<Engine>, ServerError> {
         },
     })?;
     let engine_config = EngineConfig {
+        item_collection_limit_bytes: config.item_collection_limit_mib << 20,
         region: config.region.clone(),
         account_id: config.account_id.clone(),
     };

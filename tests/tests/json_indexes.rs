@@ -437,3 +437,56 @@ async fn gsi_created_on_a_populated_table_is_backfilled_under_concurrent_writes(
         .iter()
         .all(|d| d.attribute_name() != "status"));
 }
+
+#[tokio::test]
+async fn item_collections_of_lsi_tables_are_limited() {
+    // A 1 MiB limit stands in for DynamoDB's 10 GB.
+    let server = TestServer::start_with(|c| c.item_collection_limit_mib = 1).await;
+    let db = server.dynamodb();
+    indexed_table(&db).await;
+    let blob = "x".repeat(100 * 1024);
+    let put = |pk: &str, sk: i64| {
+        let mut item = person(pk, sk, "n", None, Some(sk));
+        item.insert("bio".into(), Av::S(blob.clone()));
+        db.put_item()
+            .table_name("people")
+            .set_item(Some(item))
+            .return_item_collection_metrics(
+                aws_sdk_dynamodb::types::ReturnItemCollectionMetrics::Size,
+            )
+            .send()
+    };
+    let first = put("big", 0).await.unwrap();
+    let metrics = first.item_collection_metrics.unwrap();
+    assert_eq!(
+        metrics.item_collection_key().unwrap().get("pk"),
+        Some(&Av::S("big".into()))
+    );
+    assert_eq!(metrics.size_estimate_range_gb(), [0.0, 1.0]);
+    let mut stored = 1;
+    let err = loop {
+        match put("big", stored).await {
+            Ok(_) => stored += 1,
+            Err(e) => break e,
+        }
+        assert!(stored < 20, "the limit is enforced");
+    };
+    assert_eq!(err.code(), Some("ItemCollectionSizeLimitExceededException"));
+    assert!(
+        (9..=10).contains(&stored),
+        "about 1 MiB of 100 KB items: {stored}"
+    );
+    put("other", 0)
+        .await
+        .expect("other partitions are not affected");
+    db.delete_item()
+        .table_name("people")
+        .key("pk", Av::S("big".into()))
+        .key("sk", Av::N("0".into()))
+        .send()
+        .await
+        .unwrap();
+    put("big", 100)
+        .await
+        .expect("deleting frees room in the collection");
+}

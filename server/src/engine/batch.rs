@@ -227,7 +227,7 @@ impl Engine {
                 .entry(w.table.meta.name.as_str())
                 .or_default()
                 .add(&indexes::write_usage(&w.table, &w.key, old.as_ref(), w.new));
-            if let Some(m) = Self::collection_metrics(&w.table, metrics, &w.key_item) {
+            if let Some(m) = self.collection_metrics(&w.table, metrics, &w.key_item) {
                 collection_metrics
                     .entry(w.table.meta.name.clone())
                     .or_default()

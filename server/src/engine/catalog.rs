@@ -117,6 +117,8 @@ pub struct Table {
     pub stats: Arc<TableStats>,
     /// The stream's sequence counter and subscribers' wake-up, shared across definitions.
     pub stream: Arc<super::streams::StreamState>,
+    /// Item-collection sizes (tables with LSIs), shared across definitions.
+    pub collections: Arc<super::collections::CollectionSizes>,
     /// Per-index counters, by index name.
     pub index_stats: BTreeMap<String, Arc<TableStats>>,
 }
@@ -142,6 +144,7 @@ impl Table {
                 .filter(same_stream)
                 .map(|p| p.stream.clone())
                 .unwrap_or_default(),
+            collections: previous.map(|p| p.collections.clone()).unwrap_or_default(),
             meta,
             index_stats,
         }

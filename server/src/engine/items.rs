@@ -266,6 +266,7 @@ impl Engine {
     }
 
     pub(super) fn collection_metrics(
+        &self,
         table: &Table,
         wanted: bool,
         key: &Item,
@@ -274,15 +275,8 @@ impl Engine {
         if !wanted || table.meta.local_indexes.is_empty() {
             return None;
         }
-        let pk = &table.meta.key_schema.hash.name;
-        Some(ItemCollectionMetrics {
-            item_collection_key: key
-                .iter()
-                .filter(|(k, _)| *k == pk)
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-            size_estimate_range_gb: vec![0.0, 1.0],
-        })
+        let base_key = table.meta.key_schema.encode(key).ok()?;
+        Some(self.collection_metrics_of(table, &base_key, key))
     }
 
     pub fn put_item(&self, input: PutItemInput) -> Result<WriteItemOutput> {
@@ -326,7 +320,7 @@ impl Engine {
                 None
             },
             consumed_capacity: capacity::consumed(&table.meta.name, rcc, &units),
-            item_collection_metrics: Self::collection_metrics(&table, metrics, item),
+            item_collection_metrics: self.collection_metrics(&table, metrics, item),
         })
     }
 
@@ -455,7 +449,7 @@ impl Engine {
         Ok(WriteItemOutput {
             attributes,
             consumed_capacity: capacity::consumed(&table.meta.name, rcc, &units),
-            item_collection_metrics: Self::collection_metrics(&table, metrics, key),
+            item_collection_metrics: self.collection_metrics(&table, metrics, key),
         })
     }
 
@@ -499,7 +493,7 @@ impl Engine {
                 None
             },
             consumed_capacity: capacity::consumed(&table.meta.name, rcc, &units),
-            item_collection_metrics: Self::collection_metrics(&table, metrics, key),
+            item_collection_metrics: self.collection_metrics(&table, metrics, key),
         })
     }
 }

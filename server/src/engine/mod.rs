@@ -7,6 +7,7 @@
 mod batch;
 pub mod capacity;
 pub mod catalog;
+mod collections;
 mod indexes;
 mod items;
 mod query;
@@ -29,6 +30,8 @@ use catalog::Catalog;
 pub struct EngineConfig {
     pub region: String,
     pub account_id: String,
+    /// DynamoDB's 10 GB item-collection limit for tables with LSIs (configurable for tests).
+    pub item_collection_limit_bytes: u64,
 }
 
 impl Default for EngineConfig {
@@ -36,6 +39,7 @@ impl Default for EngineConfig {
         EngineConfig {
             region: "us-east-1".into(),
             account_id: "000000000000".into(),
+            item_collection_limit_bytes: 10 << 30,
         }
     }
 }

@@ -170,6 +170,7 @@ impl Engine {
         extra: Vec<Op>,
         origin: Origin,
     ) -> Result<()> {
+        let collections = self.check_collections(changes)?;
         let mut ops = extra;
         let mut records: Vec<(&Table, StreamRecord)> = Vec::new();
         for c in changes {
@@ -215,6 +216,7 @@ impl Engine {
                 table.stream.changed.notify_waiters();
             }
         }
+        collections.into_iter().for_each(|g| g.commit());
         for c in changes {
             indexes::account(c.table, c.key, c.old, c.new);
         }

@@ -310,7 +310,7 @@ impl Engine {
             let entry = usage.entry(a.table.meta.name.as_str()).or_default();
             entry.add(&u);
             entry.add(&u);
-            if let Some(m) = Self::collection_metrics(&a.table, metrics, &a.key_item) {
+            if let Some(m) = self.collection_metrics(&a.table, metrics, &a.key_item) {
                 collection_metrics
                     .entry(a.table.meta.name.clone())
                     .or_default()

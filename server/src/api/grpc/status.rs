@@ -20,7 +20,9 @@ pub fn to_status(e: Error) -> Status {
         Error::ResourceNotFound(_) => Code::NotFound,
         Error::ConditionalCheckFailed { .. } => Code::FailedPrecondition,
         Error::ResourceInUse(_) => Code::AlreadyExists,
-        Error::LimitExceeded(_) => Code::ResourceExhausted,
+        Error::LimitExceeded(_) | Error::ItemCollectionSizeLimitExceeded(_) => {
+            Code::ResourceExhausted
+        }
         Error::Unimplemented(_) => Code::Unimplemented,
         Error::TransactionCanceled { .. } => Code::Aborted,
         Error::IdempotentParameterMismatch(_) => Code::InvalidArgument,
