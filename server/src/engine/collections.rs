@@ -122,11 +122,7 @@ impl Engine {
                 }
                 deltas.push((prefix.to_vec(), delta));
             }
-            guards.push(CollectionGuard {
-                table,
-                sizes,
-                deltas,
-            });
+            guards.push(CollectionGuard { sizes, deltas });
         }
         Ok(guards)
     }
