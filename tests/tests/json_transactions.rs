@@ -213,6 +213,40 @@ async fn cancellation_reasons_and_nothing_applied() {
         Some("Transaction request cannot include multiple operations on one item")
     );
 
+    // An item-level validation problem cancels with a ValidationError reason for its action.
+    let err = db
+        .transact_write_items()
+        .transact_items(credit("a", 1))
+        .transact_items(
+            TransactWriteItem::builder()
+                .put(
+                    Put::builder()
+                        .table_name("accounts")
+                        .item("id", Av::N("7".into()))
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    match err.into_service_error() {
+        TransactWriteItemsError::TransactionCanceledException(e) => {
+            let codes: Vec<_> = e
+                .cancellation_reasons()
+                .iter()
+                .map(|r| r.code().unwrap_or_default())
+                .collect();
+            assert_eq!(codes, ["None", "ValidationError"]);
+            assert!(e.cancellation_reasons()[1]
+                .message()
+                .unwrap_or_default()
+                .contains("Type mismatch for key id"));
+        }
+        other => panic!("{other:?}"),
+    }
+
     let got = db
         .transact_get_items()
         .transact_items(

@@ -34,6 +34,12 @@ enum Kind {
     Update(Option<Update>),
 }
 
+/// An action after validation: ready, or cancelling the transaction with a reason.
+enum Prepared {
+    Ready(Action),
+    Invalid(String),
+}
+
 /// One validated action, ready to run under the locks.
 struct Action {
     table: Arc<Table>,
@@ -60,7 +66,7 @@ fn duplicate_item() -> Error {
 }
 
 impl Engine {
-    fn prepare(&self, item: &TransactWriteItem) -> Result<Action> {
+    fn prepare(&self, item: &TransactWriteItem) -> Result<Prepared> {
         let present = [
             item.condition_check.is_some(),
             item.put.is_some(),
@@ -123,42 +129,51 @@ impl Engine {
             ..Default::default()
         })
         .map_err(expr_error)?;
-        let (key_item, kind) = match kind_of {
-            1 => {
-                let item = required(&a.item, "item")?;
-                validate_values(item)?;
-                schema.validate_item(item)?;
-                validate_new_item(item)?;
-                indexes::validate_item(&table, item)?;
-                (schema.extract_key(item), Kind::Put(item.clone()))
-            }
-            _ => {
-                let key = required(&a.key, "key")?;
-                validate_values(key)?;
-                schema.validate_key(key)?;
-                let kind = match kind_of {
-                    0 => Kind::Check,
-                    2 => Kind::Delete,
-                    _ => {
-                        if let Some(u) = &parsed.update {
-                            let names: Vec<&str> = schema.key_names().collect();
-                            u.check_key_attributes(&names).map_err(expr_error)?;
+        // Item-level problems (keys, values, sizes) cancel the transaction with a
+        // ValidationError reason for this action, as DynamoDB reports them.
+        let item_level = || -> Result<(Item, Kind, Vec<u8>)> {
+            let (key_item, kind) = match kind_of {
+                1 => {
+                    let item = required(&a.item, "item")?;
+                    validate_values(item)?;
+                    schema.validate_item(item)?;
+                    validate_new_item(item)?;
+                    indexes::validate_item(&table, item)?;
+                    (schema.extract_key(item), Kind::Put(item.clone()))
+                }
+                _ => {
+                    let key = required(&a.key, "key")?;
+                    validate_values(key)?;
+                    schema.validate_key(key)?;
+                    let kind = match kind_of {
+                        0 => Kind::Check,
+                        2 => Kind::Delete,
+                        _ => {
+                            if let Some(u) = &parsed.update {
+                                let names: Vec<&str> = schema.key_names().collect();
+                                u.check_key_attributes(&names).map_err(expr_error)?;
+                            }
+                            Kind::Update(parsed.update.clone())
                         }
-                        Kind::Update(parsed.update.clone())
-                    }
-                };
-                (key.clone(), kind)
-            }
+                    };
+                    (key.clone(), kind)
+                }
+            };
+            let key = schema.encode(&key_item)?;
+            Ok((key_item, kind, key))
         };
-        let key = schema.encode(&key_item)?;
-        Ok(Action {
-            table,
-            key,
-            key_item,
-            kind,
-            condition: parsed.condition,
-            return_on_failure,
-        })
+        match item_level() {
+            Ok((key_item, kind, key)) => Ok(Prepared::Ready(Action {
+                table,
+                key,
+                key_item,
+                kind,
+                condition: parsed.condition,
+                return_on_failure,
+            })),
+            Err(Error::Validation(message)) => Ok(Prepared::Invalid(message)),
+            Err(other) => Err(other),
+        }
     }
 
     pub fn transact_write_items(
@@ -172,10 +187,34 @@ impl Engine {
         }
         let rcc = ReturnCapacity::parse(input.return_consumed_capacity.as_deref())?;
         let metrics = parse_collection_metrics(input.return_item_collection_metrics.as_deref())?;
-        let actions = items
+        let prepared = items
             .iter()
             .map(|i| self.prepare(i))
             .collect::<Result<Vec<_>>>()?;
+        if prepared.iter().any(|p| matches!(p, Prepared::Invalid(_))) {
+            let reasons = prepared
+                .iter()
+                .map(|p| match p {
+                    Prepared::Invalid(message) => CancellationReason {
+                        code: "ValidationError".into(),
+                        message: Some(message.clone()),
+                        item: None,
+                    },
+                    Prepared::Ready(_) => CancellationReason {
+                        code: "None".into(),
+                        ..Default::default()
+                    },
+                })
+                .collect();
+            return Err(Error::TransactionCanceled { reasons });
+        }
+        let actions: Vec<Action> = prepared
+            .into_iter()
+            .filter_map(|p| match p {
+                Prepared::Ready(a) => Some(a),
+                Prepared::Invalid(_) => None,
+            })
+            .collect();
         let mut seen = HashSet::new();
         for a in &actions {
             if !seen.insert((a.table.meta.keyspace.as_str(), a.key.as_slice())) {
