@@ -223,10 +223,12 @@ impl Engine {
         let mut units: HashMap<&str, capacity::Usage> = HashMap::new();
         let mut collection_metrics: HashMap<String, Vec<ItemCollectionMetrics>> = HashMap::new();
         for (w, old) in writes.iter().zip(&olds) {
-            units
-                .entry(w.table.meta.name.as_str())
-                .or_default()
-                .add(&indexes::write_usage(&w.table, &w.key, old.as_ref(), w.new));
+            if rcc != ReturnCapacity::None {
+                units
+                    .entry(w.table.meta.name.as_str())
+                    .or_default()
+                    .add(&indexes::write_usage(&w.table, &w.key, old.as_ref(), w.new));
+            }
             if let Some(m) = self.collection_metrics(&w.table, metrics, &w.key_item) {
                 collection_metrics
                     .entry(w.table.meta.name.clone())

@@ -76,6 +76,18 @@ impl Usage {
     }
 }
 
+/// As [`consumed`], computing the usage only when the client asked for capacity: index
+/// usage projects every index entry, which writes should not pay for unasked.
+pub fn consumed_with(
+    table: &str,
+    mode: ReturnCapacity,
+    usage: impl FnOnce() -> Usage,
+) -> Option<ConsumedCapacity> {
+    (mode != ReturnCapacity::None)
+        .then(usage)
+        .and_then(|u| consumed(table, mode, &u))
+}
+
 /// The ConsumedCapacity DynamoDB returns: the total, and with INDEXES the breakdown.
 pub fn consumed(table: &str, mode: ReturnCapacity, usage: &Usage) -> Option<ConsumedCapacity> {
     let cap = |units: f64| Capacity {

@@ -312,14 +312,16 @@ impl Engine {
             self.commit_item(&table, &key, stored.as_ref(), Some(item))?;
             old
         };
-        let units = indexes::write_usage(&table, &key, old.as_ref(), Some(item));
+        let consumed_capacity = capacity::consumed_with(&table.meta.name, rcc, || {
+            indexes::write_usage(&table, &key, old.as_ref(), Some(item))
+        });
         Ok(WriteItemOutput {
             attributes: if rv == ReturnValues::AllOld {
                 old
             } else {
                 None
             },
-            consumed_capacity: capacity::consumed(&table.meta.name, rcc, &units),
+            consumed_capacity,
             item_collection_metrics: self.collection_metrics(&table, metrics, item),
         })
     }
@@ -437,7 +439,9 @@ impl Engine {
             self.commit_item(&table, &encoded, stored.as_ref(), Some(&new))?;
             (old, new, paths)
         };
-        let units = indexes::write_usage(&table, &encoded, old.as_ref(), Some(&new));
+        let consumed_capacity = capacity::consumed_with(&table.meta.name, rcc, || {
+            indexes::write_usage(&table, &encoded, old.as_ref(), Some(&new))
+        });
         let non_empty = |i: Item| (!i.is_empty()).then_some(i);
         let attributes = match rv {
             ReturnValues::None => None,
@@ -448,7 +452,7 @@ impl Engine {
         };
         Ok(WriteItemOutput {
             attributes,
-            consumed_capacity: capacity::consumed(&table.meta.name, rcc, &units),
+            consumed_capacity,
             item_collection_metrics: self.collection_metrics(&table, metrics, key),
         })
     }
@@ -485,14 +489,16 @@ impl Engine {
             }
             old
         };
-        let units = indexes::write_usage(&table, &encoded, old.as_ref(), None);
+        let consumed_capacity = capacity::consumed_with(&table.meta.name, rcc, || {
+            indexes::write_usage(&table, &encoded, old.as_ref(), None)
+        });
         Ok(WriteItemOutput {
             attributes: if rv == ReturnValues::AllOld {
                 old
             } else {
                 None
             },
-            consumed_capacity: capacity::consumed(&table.meta.name, rcc, &units),
+            consumed_capacity,
             item_collection_metrics: self.collection_metrics(&table, metrics, key),
         })
     }

@@ -339,16 +339,18 @@ impl Engine {
         let mut usage: HashMap<&str, Usage> = HashMap::new();
         let mut collection_metrics: HashMap<String, Vec<ItemCollectionMetrics>> = HashMap::new();
         for (a, change) in actions.iter().zip(&changes) {
-            let u = match change {
-                Some((old, new)) => {
-                    indexes::write_usage(&a.table, &a.key, old.as_ref(), new.as_ref())
-                }
-                None => Usage::table(capacity::write_units(0, 0)),
-            };
-            // Transactional writes cost double.
-            let entry = usage.entry(a.table.meta.name.as_str()).or_default();
-            entry.add(&u);
-            entry.add(&u);
+            if rcc != ReturnCapacity::None {
+                let u = match change {
+                    Some((old, new)) => {
+                        indexes::write_usage(&a.table, &a.key, old.as_ref(), new.as_ref())
+                    }
+                    None => Usage::table(capacity::write_units(0, 0)),
+                };
+                // Transactional writes cost double.
+                let entry = usage.entry(a.table.meta.name.as_str()).or_default();
+                entry.add(&u);
+                entry.add(&u);
+            }
             if let Some(m) = self.collection_metrics(&a.table, metrics, &a.key_item) {
                 collection_metrics
                     .entry(a.table.meta.name.clone())

@@ -247,6 +247,23 @@ pub fn consumed_to_proto(c: &ConsumedCapacity) -> pb::ConsumedCapacity {
     }
 }
 
+/// Per-table ItemCollectionMetrics of BatchWriteItem and TransactWriteItems.
+fn collection_metrics_to_proto(
+    m: &Option<HashMap<String, Vec<ItemCollectionMetrics>>>,
+) -> HashMap<String, pb::ItemCollectionMetricsList> {
+    m.iter()
+        .flatten()
+        .map(|(t, list)| {
+            (
+                t.clone(),
+                pb::ItemCollectionMetricsList {
+                    values: list.iter().map(metrics_to_proto).collect(),
+                },
+            )
+        })
+        .collect()
+}
+
 fn metrics_to_proto(m: &ItemCollectionMetrics) -> pb::ItemCollectionMetrics {
     pb::ItemCollectionMetrics {
         item_collection_key: item_to_proto(&m.item_collection_key),
@@ -802,19 +819,7 @@ pub fn batch_write_output(o: &BatchWriteItemOutput) -> pb::BatchWriteItemRespons
                 )
             })
             .collect(),
-        item_collection_metrics: o
-            .item_collection_metrics
-            .iter()
-            .flatten()
-            .map(|(t, list)| {
-                (
-                    t.clone(),
-                    pb::ItemCollectionMetricsList {
-                        values: list.iter().map(metrics_to_proto).collect(),
-                    },
-                )
-            })
-            .collect(),
+        item_collection_metrics: collection_metrics_to_proto(&o.item_collection_metrics),
         consumed_capacity: o
             .consumed_capacity
             .iter()
@@ -934,19 +939,7 @@ pub fn transact_write_output(o: &TransactWriteItemsOutput) -> pb::TransactWriteI
             .flatten()
             .map(consumed_to_proto)
             .collect(),
-        item_collection_metrics: o
-            .item_collection_metrics
-            .iter()
-            .flatten()
-            .map(|(t, list)| {
-                (
-                    t.clone(),
-                    pb::ItemCollectionMetricsList {
-                        values: list.iter().map(metrics_to_proto).collect(),
-                    },
-                )
-            })
-            .collect(),
+        item_collection_metrics: collection_metrics_to_proto(&o.item_collection_metrics),
     }
 }
 
