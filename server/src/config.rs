@@ -12,10 +12,10 @@ use crate::storage::Durability;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum AuthMode {
-    /// Verify SigV4 on every request (not built yet: behaves as `off`, with a warning).
-    Enforce,
-    /// Accept any request.
+    /// Verify SigV4 on every request and authorize it by the caller's policies.
     #[default]
+    Enforce,
+    /// Accept any request (a warning is logged at start).
     Off,
 }
 
@@ -30,6 +30,11 @@ pub struct Config {
     pub durability: Durability,
     pub auth: AuthMode,
     pub iam_config: Option<PathBuf>,
+    /// Root credentials; generated into the data dir when not configured.
+    pub root_access_key_id: Option<String>,
+    pub root_secret_access_key: Option<String>,
+    /// How far a request's `X-Amz-Date` may be from the server clock.
+    pub auth_clock_skew: std::time::Duration,
     /// Upper bound on all memtables together, in MiB.
     pub write_buffer_mib: u64,
     pub cache_mib: u64,
@@ -48,8 +53,11 @@ impl Default for Config {
             region: "us-east-1".into(),
             account_id: "000000000000".into(),
             durability: Durability::Process,
-            auth: AuthMode::Off,
+            auth: AuthMode::Enforce,
             iam_config: None,
+            root_access_key_id: None,
+            root_secret_access_key: None,
+            auth_clock_skew: std::time::Duration::from_secs(15 * 60),
             write_buffer_mib: 256,
             cache_mib: 256,
             ttl_sweep_interval: std::time::Duration::from_secs(5),
@@ -93,6 +101,16 @@ pub struct Cli {
     /// IAM users and policies (JSON).
     #[arg(long, env = "KEYFALL_IAM_CONFIG")]
     pub iam_config: Option<PathBuf>,
+    /// Root access key id (default: generated once and kept in the data dir).
+    #[arg(long, env = "KEYFALL_ROOT_ACCESS_KEY_ID")]
+    pub root_access_key_id: Option<String>,
+    /// Root secret access key.
+    #[arg(long, env = "KEYFALL_ROOT_SECRET_ACCESS_KEY", hide_env_values = true)]
+    pub root_secret_access_key: Option<String>,
+    /// Largest accepted difference between a request's X-Amz-Date and the server clock,
+    /// e.g. `5m` (default 15m).
+    #[arg(long, env = "KEYFALL_AUTH_CLOCK_SKEW", value_parser = parse_duration)]
+    pub auth_clock_skew: Option<std::time::Duration>,
     /// How often expired TTL items are swept, e.g. `500ms`, `1s`, `2m` (default 5s).
     #[arg(long, env = "KEYFALL_TTL_SWEEP_INTERVAL", value_parser = parse_duration)]
     pub ttl_sweep_interval: Option<std::time::Duration>,
@@ -152,6 +170,10 @@ struct FileConfig {
     durability: Option<Durability>,
     auth: Option<AuthMode>,
     iam_config: Option<PathBuf>,
+    root_access_key_id: Option<String>,
+    root_secret_access_key: Option<String>,
+    #[serde(default, deserialize_with = "deserialize_duration")]
+    auth_clock_skew: Option<std::time::Duration>,
     write_buffer_mib: Option<u64>,
     cache_mib: Option<u64>,
     #[serde(default, deserialize_with = "deserialize_duration")]
@@ -195,6 +217,12 @@ impl Cli {
             durability: self.durability.or(file.durability).unwrap_or(d.durability),
             auth: self.auth.or(file.auth).unwrap_or(d.auth),
             iam_config: self.iam_config.or(file.iam_config),
+            root_access_key_id: self.root_access_key_id.or(file.root_access_key_id),
+            root_secret_access_key: self.root_secret_access_key.or(file.root_secret_access_key),
+            auth_clock_skew: self
+                .auth_clock_skew
+                .or(file.auth_clock_skew)
+                .unwrap_or(d.auth_clock_skew),
             write_buffer_mib: file.write_buffer_mib.unwrap_or(d.write_buffer_mib),
             cache_mib: file.cache_mib.unwrap_or(d.cache_mib),
             item_collection_limit_mib: file
@@ -210,6 +238,11 @@ impl Cli {
                 "account_id must be 12 digits, got {:?}",
                 config.account_id
             )));
+        }
+        if config.root_access_key_id.is_some() != config.root_secret_access_key.is_some() {
+            return Err(ConfigError::Invalid(
+                "root_access_key_id and root_secret_access_key must be given together".into(),
+            ));
         }
         if config.region.is_empty() {
             return Err(ConfigError::Invalid("region must not be empty".into()));

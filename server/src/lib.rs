@@ -1,9 +1,10 @@
 //! Keyfall's storage service. See ARCHITECTURE.md for the map of this crate.
 //!
-//! A request flows api (grpc | json) -> engine (model, expressions, tables) -> storage.
+//! A request flows api (grpc | json) -> auth -> engine (model, expressions, tables) -> storage.
 #![deny(unsafe_code)]
 
 pub mod api;
+pub mod auth;
 pub mod config;
 pub mod engine;
 pub mod error;

@@ -6,6 +6,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::api::json::{self, JsonApi};
+use crate::auth::{load_iam_config, root_credentials, Auth, AuthSettings, RootSource};
 use crate::config::{AuthMode, Config};
 use crate::engine::{Engine, EngineConfig};
 use crate::storage::{FjallStore, StorageError, StoreOptions};
@@ -18,6 +19,9 @@ pub enum ServerError {
     Storage { dir: String, message: String },
     #[error("cannot start: {0}")]
     Startup(String),
+    /// A setting or file the operator must fix (IAM config, credentials).
+    #[error("{0}")]
+    Config(String),
     #[error("server failed: {0}")]
     Serve(String),
 }
@@ -58,6 +62,47 @@ pub fn open_engine(config: &Config) -> Result<Arc<Engine>, ServerError> {
     })
 }
 
+/// Loads the IAM config, resolves the root credentials (printing them when just generated)
+/// and opens the user directory on the engine's storage.
+pub fn open_auth(config: &Config, engine: &Engine) -> Result<Arc<Auth>, ServerError> {
+    let iam = config
+        .iam_config
+        .as_deref()
+        .map(load_iam_config)
+        .transpose()
+        .map_err(|e| ServerError::Config(e.to_string()))?;
+    let configured = config
+        .root_access_key_id
+        .clone()
+        .zip(config.root_secret_access_key.clone());
+    let root = root_credentials(&config.data_dir, configured)
+        .map_err(|e| ServerError::Config(format!("root credentials: {e}")))?;
+    match &root.source {
+        RootSource::Generated(path) => println!(
+            "keyfall-server: generated root credentials (kept in {}):\n  export AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={} AWS_REGION={3} AWS_DEFAULT_REGION={3}",
+            path.display(),
+            root.access_key_id,
+            root.secret_access_key,
+            config.region
+        ),
+        RootSource::Stored(path) => println!(
+            "keyfall-server: root access key {} (secret in {})",
+            root.access_key_id,
+            path.display()
+        ),
+        RootSource::Configured => {}
+    }
+    let settings = AuthSettings {
+        enforce: config.auth == AuthMode::Enforce,
+        region: config.region.clone(),
+        account_id: config.account_id.clone(),
+        max_skew: config.auth_clock_skew,
+    };
+    Auth::open(settings, engine.store(), &root, iam.as_ref())
+        .map(Arc::new)
+        .map_err(|e| ServerError::Config(e.to_string()))
+}
+
 /// Serves until `shutdown` turns true, then stops accepting, drains in-flight requests and
 /// closes storage (last, once no request can reach it).
 pub async fn run(
@@ -65,16 +110,18 @@ pub async fn run(
     listeners: Listeners,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(), ServerError> {
-    if config.auth == AuthMode::Enforce {
-        tracing::warn!(
-            "--auth enforce is not implemented yet: requests are accepted unauthenticated"
-        );
+    if config.auth == AuthMode::Off {
+        tracing::warn!("--auth off: every request is accepted without authentication");
     }
-    let engine = {
+    let (engine, auth) = {
         let config = config.clone();
-        tokio::task::spawn_blocking(move || open_engine(&config))
-            .await
-            .map_err(|e| ServerError::Startup(e.to_string()))??
+        tokio::task::spawn_blocking(move || {
+            let engine = open_engine(&config)?;
+            let auth = open_auth(&config, &engine)?;
+            Ok::<_, ServerError>((engine, auth))
+        })
+        .await
+        .map_err(|e| ServerError::Startup(e.to_string()))??
     };
     let http_addr = listeners
         .http
@@ -88,6 +135,8 @@ pub async fn run(
 
     let api = JsonApi {
         engine: engine.clone(),
+        auth: auth.clone(),
+        secure: false,
         advertised_address: http_addr.to_string(),
     };
     let http = {
@@ -96,11 +145,17 @@ pub async fn run(
         let listener = axum::serve::ListenerExt::tap_io(listeners.http, |tcp| {
             let _ = tcp.set_nodelay(true);
         });
-        axum::serve(listener, json::router(api)).with_graceful_shutdown(async move {
+        let app = json::router(api).into_make_service_with_connect_info::<std::net::SocketAddr>();
+        axum::serve(listener, app).with_graceful_shutdown(async move {
             let _ = shutdown.wait_for(|s| *s).await;
         })
     };
-    let grpc = crate::api::grpc::serve(engine.clone(), listeners.grpc, shutdown.clone());
+    let grpc = crate::api::grpc::serve(
+        engine.clone(),
+        auth.clone(),
+        listeners.grpc,
+        shutdown.clone(),
+    );
     let sweeper = ttl_sweeper(engine.clone(), config.ttl_sweep_interval, shutdown.clone());
     let (h, g, ()) = tokio::join!(
         async { http.await.map_err(|e| ServerError::Serve(e.to_string())) },

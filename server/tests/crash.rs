@@ -48,12 +48,28 @@ async fn wait_ready(port: u16) {
     panic!("server did not start");
 }
 
-fn client(port: u16) -> aws_sdk_dynamodb::Client {
+/// A client signing with the root credentials the server generated into `dir` on its
+/// first start (the listener is bound before they are written: wait for them).
+fn client(dir: &Path, port: u16) -> aws_sdk_dynamodb::Client {
+    let path = dir.join("root-credentials.json");
+    let mut text = Vec::new();
+    for _ in 0..1000 {
+        match std::fs::read(&path) {
+            Ok(t) if !t.is_empty() => {
+                text = t;
+                break;
+            }
+            _ => std::thread::sleep(Duration::from_millis(10)),
+        }
+    }
+    let creds: serde_json::Value = serde_json::from_slice(&text).expect("credentials json");
+    let key = creds["access_key_id"].as_str().expect("key id");
+    let secret = creds["secret_access_key"].as_str().expect("secret");
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .endpoint_url(format!("http://127.0.0.1:{port}"))
         .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("k", "k", None, None, "test"))
+        .credentials_provider(Credentials::new(key, secret, None, None, "test"))
         .http_client(aws_smithy_http_client::Builder::new().build_http())
         .build();
     aws_sdk_dynamodb::Client::from_conf(config)
@@ -65,7 +81,7 @@ async fn acknowledged_writes_survive_kill_9() {
     let port = free_port();
     let mut child = spawn_server(dir.path(), port);
     wait_ready(port).await;
-    let db = client(port);
+    let db = client(dir.path(), port);
     db.create_table()
         .table_name("crash")
         .key_schema(
@@ -125,7 +141,7 @@ async fn acknowledged_writes_survive_kill_9() {
     let port = free_port();
     let mut child = spawn_server(dir.path(), port);
     wait_ready(port).await;
-    let db = client(port);
+    let db = client(dir.path(), port);
     for (id, n) in &acked {
         let got = db
             .get_item()
@@ -153,7 +169,7 @@ async fn transactions_are_atomic_across_kill_9() {
     let port = free_port();
     let mut child = spawn_server(dir.path(), port);
     wait_ready(port).await;
-    let db = client(port);
+    let db = client(dir.path(), port);
     db.create_table()
         .table_name("bank")
         .key_schema(
@@ -234,7 +250,7 @@ async fn transactions_are_atomic_across_kill_9() {
     let port = free_port();
     let mut child = spawn_server(dir.path(), port);
     wait_ready(port).await;
-    let db = client(port);
+    let db = client(dir.path(), port);
     let mut total = 0i64;
     for i in 0..accounts {
         let item = db

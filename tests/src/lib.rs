@@ -9,6 +9,13 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+/// Root credentials every test server runs with.
+pub const ROOT_ACCESS_KEY_ID: &str = "AKIAKEYFALLTESTROOT0";
+pub const ROOT_SECRET_ACCESS_KEY: &str = "keyfall-test-root-secret";
+
+/// A gRPC channel that signs every request.
+pub type GrpcChannel = keyfall::signing::SigV4<tonic::transport::Channel>;
+
 pub struct TestServer {
     pub http_addr: SocketAddr,
     pub grpc_addr: SocketAddr,
@@ -44,6 +51,8 @@ impl TestServer {
             data_dir: data_dir.path().to_path_buf(),
             http_listen: http_addr,
             grpc_listen: grpc_addr,
+            root_access_key_id: Some(ROOT_ACCESS_KEY_ID.into()),
+            root_secret_access_key: Some(ROOT_SECRET_ACCESS_KEY.into()),
             ..Config::default()
         };
         configure(&mut config);
@@ -84,9 +93,14 @@ impl TestServer {
         format!("http://{}", self.http_addr)
     }
 
-    /// The official AWS SDK, pointed at this server over plain HTTP.
+    /// The official AWS SDK, pointed at this server over plain HTTP, as the root user.
     pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
         dynamodb_client(&self.endpoint())
+    }
+
+    /// The official AWS SDK signing with the given key pair.
+    pub fn dynamodb_as(&self, access_key_id: &str, secret: &str) -> aws_sdk_dynamodb::Client {
+        dynamodb_client_as(&self.endpoint(), access_key_id, secret)
     }
 
     pub fn streams(&self) -> aws_sdk_dynamodbstreams::Client {
@@ -107,7 +121,11 @@ pub fn streams_client(endpoint: &str) -> aws_sdk_dynamodbstreams::Client {
         .endpoint_url(endpoint)
         .region(aws_sdk_dynamodbstreams::config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodbstreams::config::Credentials::new(
-            "keyfall", "keyfall", None, None, "tests",
+            ROOT_ACCESS_KEY_ID,
+            ROOT_SECRET_ACCESS_KEY,
+            None,
+            None,
+            "tests",
         ))
         .http_client(aws_smithy_http_client::Builder::new().build_http())
         .build();
@@ -115,29 +133,57 @@ pub fn streams_client(endpoint: &str) -> aws_sdk_dynamodbstreams::Client {
 }
 
 pub fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    dynamodb_client_as(endpoint, ROOT_ACCESS_KEY_ID, ROOT_SECRET_ACCESS_KEY)
+}
+
+pub fn dynamodb_client_as(
+    endpoint: &str,
+    access_key_id: &str,
+    secret: &str,
+) -> aws_sdk_dynamodb::Client {
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("keyfall", "keyfall", None, None, "tests"))
+        .credentials_provider(Credentials::new(access_key_id, secret, None, None, "tests"))
         .http_client(aws_smithy_http_client::Builder::new().build_http())
         .build();
     aws_sdk_dynamodb::Client::from_conf(config)
 }
 
-/// Sends a raw DynamoDB JSON request and returns (status, body): for wire-level checks the
-/// SDK would hide.
+/// Sends a raw DynamoDB JSON request signed as the root user and returns (status, body,
+/// headers): for wire-level checks the SDK would hide.
 pub async fn raw_request(
     addr: SocketAddr,
     target: &str,
     body: &str,
 ) -> (u16, serde_json::Value, Vec<(String, String)>) {
+    let headers = sign_json_request(
+        &addr.to_string(),
+        target,
+        body,
+        ROOT_ACCESS_KEY_ID,
+        ROOT_SECRET_ACCESS_KEY,
+    );
+    raw_request_with_headers(addr, &headers, body).await
+}
+
+/// Sends `body` with exactly these headers (plus length and connection).
+pub async fn raw_request_with_headers(
+    addr: SocketAddr,
+    headers: &[(String, String)],
+    body: &str,
+) -> (u16, serde_json::Value, Vec<(String, String)>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let req = format!(
-        "POST / HTTP/1.1\r\nHost: {addr}\r\nX-Amz-Target: {target}\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+    let mut req = String::from("POST / HTTP/1.1\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str(&format!(
+        "Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
-    );
+    ));
     stream.write_all(req.as_bytes()).await.expect("write");
     let mut buf = Vec::new();
     stream.read_to_end(&mut buf).await.expect("read");
@@ -158,17 +204,87 @@ pub async fn raw_request(
 }
 
 impl TestServer {
-    /// The generated gRPC client, connected to this server.
-    pub async fn grpc(
-        &self,
-    ) -> keyfall_proto::v1::dynamo_db_client::DynamoDbClient<tonic::transport::Channel> {
-        keyfall_proto::v1::dynamo_db_client::DynamoDbClient::connect(format!(
-            "http://{}",
-            self.grpc_addr
-        ))
+    /// A signed gRPC channel to this server, as the root user.
+    pub async fn channel(&self) -> GrpcChannel {
+        signed_channel(
+            &format!("http://{}", self.grpc_addr),
+            ROOT_ACCESS_KEY_ID,
+            ROOT_SECRET_ACCESS_KEY,
+        )
         .await
-        .expect("grpc connect")
     }
+
+    /// The generated gRPC client, connected to this server as the root user.
+    pub async fn grpc(&self) -> keyfall_proto::v1::dynamo_db_client::DynamoDbClient<GrpcChannel> {
+        keyfall_proto::v1::dynamo_db_client::DynamoDbClient::new(self.channel().await)
+    }
+}
+
+/// A gRPC channel to `endpoint` (`http://host:port`) signing with the given key pair.
+pub async fn signed_channel(endpoint: &str, access_key_id: &str, secret: &str) -> GrpcChannel {
+    let channel = tonic::transport::Channel::from_shared(endpoint.to_string())
+        .expect("endpoint")
+        .connect()
+        .await
+        .expect("grpc connect");
+    let authority = endpoint
+        .split_once("://")
+        .map_or(endpoint, |(_, rest)| rest)
+        .trim_end_matches('/');
+    let layer = keyfall::SigV4Layer::new(
+        keyfall::Credentials::new(access_key_id, secret),
+        "us-east-1",
+        authority,
+    );
+    tower::Layer::layer(&layer, channel)
+}
+
+/// Signs a raw DynamoDB JSON request as the SDKs do, returning the headers to send.
+pub fn sign_json_request(
+    host: &str,
+    target: &str,
+    body: &str,
+    access_key_id: &str,
+    secret: &str,
+) -> Vec<(String, String)> {
+    use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
+    let identity: aws_smithy_runtime_api::client::identity::Identity =
+        Credentials::new(access_key_id, secret, None, None, "tests").into();
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region("us-east-1")
+        .name("dynamodb")
+        .time(std::time::SystemTime::now())
+        .settings(SigningSettings::default())
+        .build()
+        .expect("signing params")
+        .into();
+    let headers = vec![
+        ("host".to_string(), host.to_string()),
+        ("x-amz-target".to_string(), target.to_string()),
+        (
+            "content-type".to_string(),
+            "application/x-amz-json-1.0".to_string(),
+        ),
+    ];
+    let uri = format!("http://{host}/");
+    let signable = SignableRequest::new(
+        "POST",
+        uri.as_str(),
+        headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        SignableBody::Bytes(body.as_bytes()),
+    )
+    .expect("signable");
+    let (instructions, _) = sign(signable, &params).expect("sign").into_parts();
+    let mut req = http::Request::builder().body(()).expect("request");
+    instructions.apply_to_request_http1x(&mut req);
+    let mut out = headers;
+    out.extend(
+        req.headers()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string())),
+    );
+    out
 }
 
 /// The DynamoDB error name a gRPC status carries.

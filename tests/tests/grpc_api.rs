@@ -20,7 +20,7 @@ fn n(v: &str) -> pb::AttributeValue {
 }
 
 async fn create_table(
-    client: &mut keyfall_proto::v1::dynamo_db_client::DynamoDbClient<tonic::transport::Channel>,
+    client: &mut keyfall_proto::v1::dynamo_db_client::DynamoDbClient<keyfall_tests::GrpcChannel>,
 ) {
     client
         .create_table(pb::CreateTableRequest {
@@ -185,12 +185,8 @@ async fn errors_carry_the_dynamodb_error_type() {
 #[tokio::test]
 async fn echo_answers() {
     let server = TestServer::start().await;
-    let mut echo = keyfall_proto::v1::diagnostics_client::DiagnosticsClient::connect(format!(
-        "http://{}",
-        server.grpc_addr
-    ))
-    .await
-    .unwrap();
+    let mut echo =
+        keyfall_proto::v1::diagnostics_client::DiagnosticsClient::new(server.channel().await);
     let out = echo
         .echo(pb::EchoRequest {
             payload: b"ping".to_vec(),

@@ -222,12 +222,7 @@ async fn push_feed_delivers_in_order_and_resumes_without_gaps() {
     let server = TestServer::start().await;
     let db = server.dynamodb();
     streamed_table(&db, "feed", StreamViewType::NewImage).await;
-    let mut feed = pb::dynamo_db_streams_client::DynamoDbStreamsClient::connect(format!(
-        "http://{}",
-        server.grpc_addr
-    ))
-    .await
-    .unwrap();
+    let mut feed = pb::dynamo_db_streams_client::DynamoDbStreamsClient::new(server.channel().await);
     let mut sub = feed
         .subscribe_changes(pb::SubscribeChangesRequest {
             table_name: "feed".into(),

@@ -37,7 +37,9 @@ fn main() -> ExitCode {
     };
     runtime.block_on(async move {
         let bind = |addr| async move {
-            TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))
+            TcpListener::bind(addr)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))
         };
         let listeners = match tokio::try_join!(bind(config.http_listen), bind(config.grpc_listen)) {
             Ok((http, grpc)) => Listeners { http, grpc },
@@ -52,7 +54,6 @@ fn main() -> ExitCode {
             config.http_listen,
             config.grpc_listen
         );
-        println!("keyfall-server: authentication is off; any AWS credentials work, e.g. export AWS_ACCESS_KEY_ID=keyfall AWS_SECRET_ACCESS_KEY=keyfall AWS_REGION={0} AWS_DEFAULT_REGION={0}", config.region);
         let (tx, rx) = watch::channel(false);
         tokio::spawn(async move {
             wait_for_signal().await;
@@ -61,7 +62,11 @@ fn main() -> ExitCode {
         });
         match keyfall_server::run(config, listeners, rx).await {
             Ok(()) => ExitCode::SUCCESS,
-            Err(e @ (ServerError::DataDirLocked(_) | ServerError::Storage { .. })) => {
+            Err(
+                e @ (ServerError::DataDirLocked(_)
+                | ServerError::Storage { .. }
+                | ServerError::Config(_)),
+            ) => {
                 eprintln!("keyfall-server: {e}");
                 ExitCode::from(EXIT_CONFIG)
             }

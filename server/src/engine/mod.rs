@@ -127,6 +127,11 @@ impl Engine {
         self.lock_stripe_index(self.lock_stripe(keyspace, key))
     }
 
+    /// The storage the engine runs on, shared with the auth directory's system keyspace.
+    pub fn store(&self) -> Arc<dyn Storage> {
+        self.store.clone()
+    }
+
     pub fn table_arn(&self, name: &str) -> String {
         format!(
             "arn:aws:dynamodb:{}:{}:table/{}",

@@ -334,3 +334,11 @@ impl Engine {
         })
     }
 }
+
+impl Engine {
+    /// The ARN of the stream a shard iterator reads, for authorization before GetRecords.
+    pub fn stream_arn_of_iterator(&self, iterator: &str) -> Option<String> {
+        let p = decode_iterator(iterator)?;
+        Some(format!("{}/stream/{}", self.table_arn(&p.table), p.label))
+    }
+}

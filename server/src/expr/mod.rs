@@ -320,3 +320,34 @@ fn parse_projection(src: &str, ctx: &mut Ctx) -> Result<Projection, ExprError> {
         .map_err(|f| ExprError::invalid(ctx.kind, p.message(&f)))?;
     validate::projection(&raw, ctx)
 }
+
+/// The top-level attribute names an expression mentions (`#placeholders` resolved through
+/// `names`; function names and nested path elements left out), for `dynamodb:Attributes`.
+/// Works on tokens alone, so it never fails: a malformed expression is rejected later by
+/// [`parse`].
+pub fn top_level_names(expr: &str, names: Option<&HashMap<String, String>>, out: &mut Vec<String>) {
+    let tokens = lexer::tokenize(expr);
+    for (i, t) in tokens.iter().enumerate() {
+        let after_dot = i > 0 && tokens[i - 1].tok == lexer::Tok::Dot;
+        let is_call = tokens
+            .get(i + 1)
+            .is_some_and(|n| n.tok == lexer::Tok::LParen);
+        if after_dot || is_call {
+            continue;
+        }
+        let Some(text) = expr.get(t.start..t.end) else {
+            continue;
+        };
+        let name = match t.tok {
+            lexer::Tok::Ident => text.to_string(),
+            lexer::Tok::Name => match names.and_then(|m| m.get(text)) {
+                Some(n) => n.clone(),
+                None => continue,
+            },
+            _ => continue,
+        };
+        if !out.contains(&name) {
+            out.push(name);
+        }
+    }
+}

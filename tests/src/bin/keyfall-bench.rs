@@ -18,8 +18,10 @@ use clap::Parser;
 use keyfall_proto::v1 as pb;
 use keyfall_proto::v1::diagnostics_client::DiagnosticsClient;
 use keyfall_proto::v1::dynamo_db_client::DynamoDbClient;
-use keyfall_tests::{dynamodb_client, TestServer};
-use tonic::transport::Channel;
+use keyfall_tests::{
+    dynamodb_client_as, signed_channel, GrpcChannel, TestServer, ROOT_ACCESS_KEY_ID,
+    ROOT_SECRET_ACCESS_KEY,
+};
 
 #[derive(Parser, Debug)]
 #[command(name = "keyfall-bench", about = "Keyfall item-path benchmark")]
@@ -137,7 +139,16 @@ async fn main() -> anyhow::Result<()> {
         .or_else(|| server.as_ref().map(|s| format!("http://{}", s.grpc_addr)))
         .context("no grpc endpoint")?;
     let table = format!("bench-{}", std::process::id());
-    let sdk = dynamodb_client(&http);
+    // Against an external server, the usual AWS variables name the credentials.
+    let env = |name: &str, default: &str| match &server {
+        Some(_) => default.to_string(),
+        None => std::env::var(name).unwrap_or_else(|_| default.to_string()),
+    };
+    let key = env("AWS_ACCESS_KEY_ID", ROOT_ACCESS_KEY_ID);
+    let secret = env("AWS_SECRET_ACCESS_KEY", ROOT_SECRET_ACCESS_KEY);
+    let channel = signed_channel(&grpc, &key, &secret).await;
+    let sdk = dynamodb_client_as(&http, &key, &secret);
+
     sdk.create_table()
         .table_name(&table)
         .key_schema(
@@ -155,7 +166,6 @@ async fn main() -> anyhow::Result<()> {
         .billing_mode(BillingMode::PayPerRequest)
         .send()
         .await?;
-    let channel = Channel::from_shared(grpc.clone())?.connect().await?;
     let payload = "v".repeat(args.value_bytes);
     let (c, secs, items) = (args.concurrency, args.seconds, args.items);
     println!(
@@ -304,7 +314,7 @@ async fn main() -> anyhow::Result<()> {
 /// Loads `n` items (partitions of 1,000 items each) over gRPC, then measures a 100-item
 /// Query page (one partition, random start) and a full Scan.
 async fn query_and_scan(
-    channel: &Channel,
+    channel: &GrpcChannel,
     n: usize,
     value_bytes: usize,
     concurrency: usize,
@@ -471,7 +481,7 @@ fn n_value(v: impl ToString) -> pb::AttributeValue {
 }
 
 async fn create_simple_table(
-    g: &mut DynamoDbClient<Channel>,
+    g: &mut DynamoDbClient<GrpcChannel>,
     name: &str,
     stream: bool,
 ) -> anyhow::Result<()> {
@@ -497,7 +507,7 @@ async fn create_simple_table(
 }
 
 /// 2-item transfers (conditional debit + credit) at concurrency 16.
-async fn transactions(channel: &Channel, secs: f64, echo_ops: f64) -> anyhow::Result<()> {
+async fn transactions(channel: &GrpcChannel, secs: f64, echo_ops: f64) -> anyhow::Result<()> {
     const ACCOUNTS: usize = 1000;
     let table = format!("bench-bank-{}", std::process::id());
     let mut g = DynamoDbClient::new(channel.clone());
@@ -560,7 +570,7 @@ async fn transactions(channel: &Channel, secs: f64, echo_ops: f64) -> anyhow::Re
 }
 
 /// End-to-end lag from a PutItem's send to its record's delivery on SubscribeChanges.
-async fn stream_lag(channel: &Channel, secs: f64) -> anyhow::Result<()> {
+async fn stream_lag(channel: &GrpcChannel, secs: f64) -> anyhow::Result<()> {
     let table = format!("bench-feed-{}", std::process::id());
     let mut g = DynamoDbClient::new(channel.clone());
     create_simple_table(&mut g, &table, true).await?;

@@ -1,5 +1,6 @@
 //! The gRPC API (`keyfall.v1`): tonic services over the same engine as the JSON API.
 
+mod auth_layer;
 mod convert;
 mod status;
 mod streams;
@@ -14,9 +15,12 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tonic::{Request, Response, Status};
 
+use crate::auth::checks::Authorize;
+use crate::auth::{Auth, Caller};
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::server::ServerError;
+pub use auth_layer::{auth_status, AuthLayer};
 pub use status::{to_status, ERROR_DETAILS_KEY, ERROR_TYPE_KEY};
 
 /// Largest message accepted: BatchWriteItem carries up to 16 MB of items.
@@ -24,6 +28,7 @@ const MAX_MESSAGE_BYTES: usize = 20 * 1024 * 1024;
 
 pub async fn serve(
     engine: Arc<Engine>,
+    auth: Arc<Auth>,
     listener: TcpListener,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(), ServerError> {
@@ -33,11 +38,17 @@ pub async fn serve(
         .unwrap_or_default();
     let dynamodb = DynamoDbService {
         engine: engine.clone(),
+        auth: auth.clone(),
         advertised,
     };
+    let secure = false;
     // Small request/response pairs must not wait on Nagle's algorithm.
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     tonic::transport::Server::builder()
+        .layer(AuthLayer {
+            auth: auth.clone(),
+            secure,
+        })
         .add_service(
             DynamoDbServer::new(dynamodb)
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
@@ -45,6 +56,7 @@ pub async fn serve(
         )
         .add_service(DynamoDbStreamsServer::new(streams::StreamsService {
             engine: engine.clone(),
+            auth,
         }))
         .add_service(DiagnosticsServer::new(DiagnosticsService))
         .serve_with_incoming_shutdown(incoming, async move {
@@ -60,7 +72,52 @@ fn unimplemented(action: &'static str) -> Status {
 
 pub struct DynamoDbService {
     engine: Arc<Engine>,
+    auth: Arc<Auth>,
     advertised: String,
+}
+
+/// The caller the auth layer attached. Its absence means the layer did not run, which must
+/// not turn into "allowed".
+fn caller_of<T>(r: &Request<T>) -> Result<Caller, Status> {
+    r.extensions()
+        .get::<Caller>()
+        .cloned()
+        .ok_or_else(|| Status::unauthenticated("request was not authenticated"))
+}
+
+/// Authorizes `input` as `action`, then runs the engine call off the async workers.
+async fn authorized_call<I, T, F>(
+    engine: &Arc<Engine>,
+    auth: &Auth,
+    caller: &Caller,
+    action: &'static str,
+    input: I,
+    f: F,
+) -> Result<T, Status>
+where
+    I: Authorize + Send + 'static,
+    T: Send + 'static,
+    F: FnOnce(&Engine, I) -> crate::error::Result<T> + Send + 'static,
+{
+    crate::api::authorize(auth, engine, caller, action, &input).map_err(|e| auth_status(&e))?;
+    call(engine, move |e| f(e, input)).await
+}
+
+impl DynamoDbService {
+    async fn run<I, T, F>(
+        &self,
+        caller: &Caller,
+        action: &'static str,
+        input: I,
+        f: F,
+    ) -> Result<T, Status>
+    where
+        I: Authorize + Send + 'static,
+        T: Send + 'static,
+        F: FnOnce(&Engine, I) -> crate::error::Result<T> + Send + 'static,
+    {
+        authorized_call(&self.engine, &self.auth, caller, action, input, f).await
+    }
 }
 
 /// Runs an engine call off the async workers and maps its error once.
@@ -97,8 +154,13 @@ impl DynamoDb for DynamoDbService {
         &self,
         r: Request<pb::CreateTableRequest>,
     ) -> Result<Response<pb::CreateTableResponse>, Status> {
+        let caller = caller_of(&r)?;
         let input = convert::create_table(r.into_inner());
-        let d = call(&self.engine, move |e| e.create_table(input)).await?;
+        let d = self
+            .run(&caller, "dynamodb:CreateTable", input, |e, input| {
+                e.create_table(input)
+            })
+            .await?;
         Ok(Response::new(pb::CreateTableResponse {
             table_description: Some(convert::table_description(&d)),
         }))
@@ -108,8 +170,13 @@ impl DynamoDb for DynamoDbService {
         &self,
         r: Request<pb::DescribeTableRequest>,
     ) -> Result<Response<pb::DescribeTableResponse>, Status> {
+        let caller = caller_of(&r)?;
         let input = convert::table_name(r.into_inner().table_name);
-        let d = call(&self.engine, move |e| e.describe_table(input)).await?;
+        let d = self
+            .run(&caller, "dynamodb:DescribeTable", input, |e, input| {
+                e.describe_table(input)
+            })
+            .await?;
         Ok(Response::new(pb::DescribeTableResponse {
             table: Some(convert::table_description(&d)),
         }))
@@ -119,8 +186,13 @@ impl DynamoDb for DynamoDbService {
         &self,
         r: Request<pb::UpdateTableRequest>,
     ) -> Result<Response<pb::UpdateTableResponse>, Status> {
+        let caller = caller_of(&r)?;
         let input = convert::update_table(r.into_inner()).map_err(to_status)?;
-        let d = call(&self.engine, move |e| e.update_table(input)).await?;
+        let d = self
+            .run(&caller, "dynamodb:UpdateTable", input, |e, input| {
+                e.update_table(input)
+            })
+            .await?;
         Ok(Response::new(pb::UpdateTableResponse {
             table_description: Some(convert::table_description(&d)),
         }))
@@ -130,8 +202,13 @@ impl DynamoDb for DynamoDbService {
         &self,
         r: Request<pb::DeleteTableRequest>,
     ) -> Result<Response<pb::DeleteTableResponse>, Status> {
+        let caller = caller_of(&r)?;
         let input = convert::table_name(r.into_inner().table_name);
-        let d = call(&self.engine, move |e| e.delete_table(input)).await?;
+        let d = self
+            .run(&caller, "dynamodb:DeleteTable", input, |e, input| {
+                e.delete_table(input)
+            })
+            .await?;
         Ok(Response::new(pb::DeleteTableResponse {
             table_description: Some(convert::table_description(&d)),
         }))
@@ -141,12 +218,17 @@ impl DynamoDb for DynamoDbService {
         &self,
         r: Request<pb::ListTablesRequest>,
     ) -> Result<Response<pb::ListTablesResponse>, Status> {
+        let caller = caller_of(&r)?;
         let r = r.into_inner();
         let input = crate::engine::types::ListTablesInput {
             exclusive_start_table_name: r.exclusive_start_table_name,
             limit: r.limit.map(i64::from),
         };
-        let out = call(&self.engine, move |e| e.list_tables(input)).await?;
+        let out = self
+            .run(&caller, "dynamodb:ListTables", input, |e, input| {
+                e.list_tables(input)
+            })
+            .await?;
         Ok(Response::new(pb::ListTablesResponse {
             table_names: out.table_names,
             last_evaluated_table_name: out.last_evaluated_table_name,
@@ -157,8 +239,13 @@ impl DynamoDb for DynamoDbService {
         &self,
         r: Request<pb::PutItemRequest>,
     ) -> Result<Response<pb::PutItemResponse>, Status> {
+        let caller = caller_of(&r)?;
         let input = convert::put_item(r.into_inner()).map_err(to_status)?;
-        let out = call(&self.engine, move |e| e.put_item(input)).await?;
+        let out = self
+            .run(&caller, "dynamodb:PutItem", input, |e, input| {
+                e.put_item(input)
+            })
+            .await?;
         let p = convert::write_output(&out);
         Ok(Response::new(pb::PutItemResponse {
             attributes: p.attributes,
@@ -171,8 +258,13 @@ impl DynamoDb for DynamoDbService {
         &self,
         r: Request<pb::GetItemRequest>,
     ) -> Result<Response<pb::GetItemResponse>, Status> {
+        let caller = caller_of(&r)?;
         let input = convert::get_item(r.into_inner()).map_err(to_status)?;
-        let out = call(&self.engine, move |e| e.get_item(input)).await?;
+        let out = self
+            .run(&caller, "dynamodb:GetItem", input, |e, input| {
+                e.get_item(input)
+            })
+            .await?;
         Ok(Response::new(pb::GetItemResponse {
             item: out
                 .item
@@ -190,8 +282,13 @@ impl DynamoDb for DynamoDbService {
         &self,
         r: Request<pb::UpdateItemRequest>,
     ) -> Result<Response<pb::UpdateItemResponse>, Status> {
+        let caller = caller_of(&r)?;
         let input = convert::update_item(r.into_inner()).map_err(to_status)?;
-        let out = call(&self.engine, move |e| e.update_item(input)).await?;
+        let out = self
+            .run(&caller, "dynamodb:UpdateItem", input, |e, input| {
+                e.update_item(input)
+            })
+            .await?;
         let p = convert::write_output(&out);
         Ok(Response::new(pb::UpdateItemResponse {
             attributes: p.attributes,
@@ -204,8 +301,13 @@ impl DynamoDb for DynamoDbService {
         &self,
         r: Request<pb::DeleteItemRequest>,
     ) -> Result<Response<pb::DeleteItemResponse>, Status> {
+        let caller = caller_of(&r)?;
         let input = convert::delete_item(r.into_inner()).map_err(to_status)?;
-        let out = call(&self.engine, move |e| e.delete_item(input)).await?;
+        let out = self
+            .run(&caller, "dynamodb:DeleteItem", input, |e, input| {
+                e.delete_item(input)
+            })
+            .await?;
         let p = convert::write_output(&out);
         Ok(Response::new(pb::DeleteItemResponse {
             attributes: p.attributes,
@@ -218,8 +320,11 @@ impl DynamoDb for DynamoDbService {
         &self,
         r: Request<pb::QueryRequest>,
     ) -> Result<Response<pb::QueryResponse>, Status> {
+        let caller = caller_of(&r)?;
         let input = convert::query(r.into_inner()).map_err(to_status)?;
-        let out = call(&self.engine, move |e| e.query(input)).await?;
+        let out = self
+            .run(&caller, "dynamodb:Query", input, |e, input| e.query(input))
+            .await?;
         let p = convert::page_output(&out);
         Ok(Response::new(pb::QueryResponse {
             items: p.items,
@@ -234,8 +339,11 @@ impl DynamoDb for DynamoDbService {
         &self,
         r: Request<pb::ScanRequest>,
     ) -> Result<Response<pb::ScanResponse>, Status> {
+        let caller = caller_of(&r)?;
         let input = convert::scan(r.into_inner()).map_err(to_status)?;
-        let out = call(&self.engine, move |e| e.scan(input)).await?;
+        let out = self
+            .run(&caller, "dynamodb:Scan", input, |e, input| e.scan(input))
+            .await?;
         let p = convert::page_output(&out);
         Ok(Response::new(pb::ScanResponse {
             items: p.items,
@@ -250,8 +358,13 @@ impl DynamoDb for DynamoDbService {
         &self,
         r: Request<pb::BatchGetItemRequest>,
     ) -> Result<Response<pb::BatchGetItemResponse>, Status> {
+        let caller = caller_of(&r)?;
         let input = convert::batch_get(r.into_inner()).map_err(to_status)?;
-        let out = call(&self.engine, move |e| e.batch_get_item(input)).await?;
+        let out = self
+            .run(&caller, "dynamodb:BatchGetItem", input, |e, input| {
+                e.batch_get_item(input)
+            })
+            .await?;
         Ok(Response::new(convert::batch_get_output(&out)))
     }
 
@@ -259,8 +372,13 @@ impl DynamoDb for DynamoDbService {
         &self,
         r: Request<pb::BatchWriteItemRequest>,
     ) -> Result<Response<pb::BatchWriteItemResponse>, Status> {
+        let caller = caller_of(&r)?;
         let input = convert::batch_write(r.into_inner()).map_err(to_status)?;
-        let out = call(&self.engine, move |e| e.batch_write_item(input)).await?;
+        let out = self
+            .run(&caller, "dynamodb:BatchWriteItem", input, |e, input| {
+                e.batch_write_item(input)
+            })
+            .await?;
         Ok(Response::new(convert::batch_write_output(&out)))
     }
 
@@ -268,8 +386,13 @@ impl DynamoDb for DynamoDbService {
         &self,
         r: Request<pb::TransactWriteItemsRequest>,
     ) -> Result<Response<pb::TransactWriteItemsResponse>, Status> {
+        let caller = caller_of(&r)?;
         let input = convert::transact_write(r.into_inner()).map_err(to_status)?;
-        let out = call(&self.engine, move |e| e.transact_write_items(input)).await?;
+        let out = self
+            .run(&caller, "dynamodb:TransactWriteItems", input, |e, input| {
+                e.transact_write_items(input)
+            })
+            .await?;
         Ok(Response::new(convert::transact_write_output(&out)))
     }
 
@@ -277,8 +400,13 @@ impl DynamoDb for DynamoDbService {
         &self,
         r: Request<pb::TransactGetItemsRequest>,
     ) -> Result<Response<pb::TransactGetItemsResponse>, Status> {
+        let caller = caller_of(&r)?;
         let input = convert::transact_get(r.into_inner()).map_err(to_status)?;
-        let out = call(&self.engine, move |e| e.transact_get_items(input)).await?;
+        let out = self
+            .run(&caller, "dynamodb:TransactGetItems", input, |e, input| {
+                e.transact_get_items(input)
+            })
+            .await?;
         Ok(Response::new(convert::transact_get_output(&out)))
     }
 
@@ -286,6 +414,7 @@ impl DynamoDb for DynamoDbService {
         &self,
         r: Request<pb::UpdateTimeToLiveRequest>,
     ) -> Result<Response<pb::UpdateTimeToLiveResponse>, Status> {
+        let caller = caller_of(&r)?;
         let r = r.into_inner();
         let input = crate::engine::types::UpdateTimeToLiveInput {
             table_name: (!r.table_name.is_empty()).then_some(r.table_name),
@@ -296,7 +425,11 @@ impl DynamoDb for DynamoDbService {
                 }
             }),
         };
-        let spec = call(&self.engine, move |e| e.update_time_to_live(input)).await?;
+        let spec = self
+            .run(&caller, "dynamodb:UpdateTimeToLive", input, |e, input| {
+                e.update_time_to_live(input)
+            })
+            .await?;
         Ok(Response::new(pb::UpdateTimeToLiveResponse {
             time_to_live_specification: Some(pb::TimeToLiveSpecification {
                 enabled: spec.enabled,
@@ -309,8 +442,13 @@ impl DynamoDb for DynamoDbService {
         &self,
         r: Request<pb::DescribeTimeToLiveRequest>,
     ) -> Result<Response<pb::DescribeTimeToLiveResponse>, Status> {
+        let caller = caller_of(&r)?;
         let input = convert::table_name(r.into_inner().table_name);
-        let d = call(&self.engine, move |e| e.describe_time_to_live(input)).await?;
+        let d = self
+            .run(&caller, "dynamodb:DescribeTimeToLive", input, |e, input| {
+                e.describe_time_to_live(input)
+            })
+            .await?;
         Ok(Response::new(pb::DescribeTimeToLiveResponse {
             time_to_live_description: Some(pb::TimeToLiveDescription {
                 time_to_live_status: Some(d.time_to_live_status),
@@ -323,8 +461,12 @@ impl DynamoDb for DynamoDbService {
         &self,
         r: Request<pb::TagResourceRequest>,
     ) -> Result<Response<pb::TagResourceResponse>, Status> {
+        let caller = caller_of(&r)?;
         let input = convert::tag_resource(r.into_inner());
-        call(&self.engine, move |e| e.tag_resource(input)).await?;
+        self.run(&caller, "dynamodb:TagResource", input, |e, input| {
+            e.tag_resource(input)
+        })
+        .await?;
         Ok(Response::new(pb::TagResourceResponse {}))
     }
 
@@ -332,8 +474,12 @@ impl DynamoDb for DynamoDbService {
         &self,
         r: Request<pb::UntagResourceRequest>,
     ) -> Result<Response<pb::UntagResourceResponse>, Status> {
+        let caller = caller_of(&r)?;
         let input = convert::untag_resource(r.into_inner());
-        call(&self.engine, move |e| e.untag_resource(input)).await?;
+        self.run(&caller, "dynamodb:UntagResource", input, |e, input| {
+            e.untag_resource(input)
+        })
+        .await?;
         Ok(Response::new(pb::UntagResourceResponse {}))
     }
 
@@ -341,16 +487,26 @@ impl DynamoDb for DynamoDbService {
         &self,
         r: Request<pb::ListTagsOfResourceRequest>,
     ) -> Result<Response<pb::ListTagsOfResourceResponse>, Status> {
+        let caller = caller_of(&r)?;
         let input = convert::list_tags(r.into_inner());
-        let out = call(&self.engine, move |e| e.list_tags_of_resource(input)).await?;
+        let out = self
+            .run(&caller, "dynamodb:ListTagsOfResource", input, |e, input| {
+                e.list_tags_of_resource(input)
+            })
+            .await?;
         Ok(Response::new(convert::tags_output(out)))
     }
 
     async fn describe_limits(
         &self,
-        _: Request<pb::DescribeLimitsRequest>,
+        r: Request<pb::DescribeLimitsRequest>,
     ) -> Result<Response<pb::DescribeLimitsResponse>, Status> {
-        let l = self.engine.describe_limits();
+        let caller = caller_of(&r)?;
+        let l = self
+            .run(&caller, "dynamodb:DescribeLimits", (), |e, ()| {
+                Ok(e.describe_limits())
+            })
+            .await?;
         Ok(Response::new(pb::DescribeLimitsResponse {
             account_max_read_capacity_units: Some(l.account_max_read_capacity_units),
             account_max_write_capacity_units: Some(l.account_max_write_capacity_units),
@@ -361,11 +517,15 @@ impl DynamoDb for DynamoDbService {
 
     async fn describe_endpoints(
         &self,
-        _: Request<pb::DescribeEndpointsRequest>,
+        r: Request<pb::DescribeEndpointsRequest>,
     ) -> Result<Response<pb::DescribeEndpointsResponse>, Status> {
+        let caller = caller_of(&r)?;
+        let advertised = self.advertised.clone();
         let endpoints = self
-            .engine
-            .describe_endpoints(&self.advertised)
+            .run(&caller, "dynamodb:DescribeEndpoints", (), move |e, ()| {
+                Ok(e.describe_endpoints(&advertised))
+            })
+            .await?
             .into_iter()
             .map(|e| pb::Endpoint {
                 address: e.address,

@@ -10,7 +10,9 @@ use tokio::sync::mpsc;
 use tonic::{Request, Response, Status};
 
 use super::convert::item_to_proto;
-use super::{call, to_status};
+use super::{authorized_call, call, caller_of, to_status};
+use crate::auth::checks::{Authorize, SubscribeChanges};
+use crate::auth::{Auth, Caller};
 use crate::engine::stream_api::{
     DescribeStreamInput, GetRecordsInput, GetShardIteratorInput, ListStreamsInput,
 };
@@ -25,6 +27,24 @@ const FEED_POLL: Duration = Duration::from_millis(500);
 
 pub struct StreamsService {
     pub engine: Arc<Engine>,
+    pub auth: Arc<Auth>,
+}
+
+impl StreamsService {
+    async fn run<I, T, F>(
+        &self,
+        caller: &Caller,
+        action: &'static str,
+        input: I,
+        f: F,
+    ) -> Result<T, Status>
+    where
+        I: Authorize + Send + 'static,
+        T: Send + 'static,
+        F: FnOnce(&Engine, I) -> crate::error::Result<T> + Send + 'static,
+    {
+        authorized_call(&self.engine, &self.auth, caller, action, input, f).await
+    }
 }
 
 fn opt(s: String) -> Option<String> {
@@ -63,13 +83,18 @@ impl DynamoDbStreams for StreamsService {
         &self,
         r: Request<pb::ListStreamsRequest>,
     ) -> Result<Response<pb::ListStreamsResponse>, Status> {
+        let caller = caller_of(&r)?;
         let r = r.into_inner();
         let input = ListStreamsInput {
             table_name: r.table_name,
             limit: r.limit.map(i64::from),
             exclusive_start_stream_arn: r.exclusive_start_stream_arn,
         };
-        let out = call(&self.engine, move |e| e.list_streams(input)).await?;
+        let out = self
+            .run(&caller, "dynamodb:ListStreams", input, |e, input| {
+                e.list_streams(input)
+            })
+            .await?;
         Ok(Response::new(pb::ListStreamsResponse {
             streams: out
                 .streams
@@ -88,13 +113,18 @@ impl DynamoDbStreams for StreamsService {
         &self,
         r: Request<pb::DescribeStreamRequest>,
     ) -> Result<Response<pb::DescribeStreamResponse>, Status> {
+        let caller = caller_of(&r)?;
         let r = r.into_inner();
         let input = DescribeStreamInput {
             stream_arn: opt(r.stream_arn),
             limit: r.limit.map(i64::from),
             exclusive_start_shard_id: r.exclusive_start_shard_id,
         };
-        let d = call(&self.engine, move |e| e.describe_stream(input)).await?;
+        let d = self
+            .run(&caller, "dynamodb:DescribeStream", input, |e, input| {
+                e.describe_stream(input)
+            })
+            .await?;
         Ok(Response::new(pb::DescribeStreamResponse {
             stream_description: Some(pb::StreamDescription {
                 stream_arn: Some(d.stream_arn),
@@ -134,6 +164,7 @@ impl DynamoDbStreams for StreamsService {
         &self,
         r: Request<pb::GetShardIteratorRequest>,
     ) -> Result<Response<pb::GetShardIteratorResponse>, Status> {
+        let caller = caller_of(&r)?;
         let r = r.into_inner();
         let input = GetShardIteratorInput {
             stream_arn: opt(r.stream_arn),
@@ -141,7 +172,11 @@ impl DynamoDbStreams for StreamsService {
             shard_iterator_type: opt(r.shard_iterator_type),
             sequence_number: r.sequence_number,
         };
-        let it = call(&self.engine, move |e| e.get_shard_iterator(input)).await?;
+        let it = self
+            .run(&caller, "dynamodb:GetShardIterator", input, |e, input| {
+                e.get_shard_iterator(input)
+            })
+            .await?;
         Ok(Response::new(pb::GetShardIteratorResponse {
             shard_iterator: Some(it),
         }))
@@ -151,12 +186,17 @@ impl DynamoDbStreams for StreamsService {
         &self,
         r: Request<pb::GetRecordsRequest>,
     ) -> Result<Response<pb::GetRecordsResponse>, Status> {
+        let caller = caller_of(&r)?;
         let r = r.into_inner();
         let input = GetRecordsInput {
             shard_iterator: opt(r.shard_iterator),
             limit: r.limit.map(i64::from),
         };
-        let out = call(&self.engine, move |e| e.get_records(input)).await?;
+        let out = self
+            .run(&caller, "dynamodb:GetRecords", input, |e, input| {
+                e.get_records(input)
+            })
+            .await?;
         Ok(Response::new(pb::GetRecordsResponse {
             records: out.records.iter().map(record_to_proto).collect(),
             next_shard_iterator: out.next_shard_iterator,
@@ -167,9 +207,15 @@ impl DynamoDbStreams for StreamsService {
         &self,
         r: Request<pb::SubscribeChangesRequest>,
     ) -> Result<Response<Self::SubscribeChangesStream>, Status> {
+        let caller = caller_of(&r)?;
         let r = r.into_inner();
         let engine = self.engine.clone();
         let table_name = r.table_name.clone();
+        let subscription = SubscribeChanges {
+            table_name: table_name.clone(),
+        };
+        self.run(&caller, "dynamodb:GetRecords", subscription, |_, _| Ok(()))
+            .await?;
         let start = r
             .starting_position
             .clone()

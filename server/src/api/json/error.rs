@@ -2,11 +2,14 @@
 
 use axum::http::StatusCode;
 
+use crate::auth::AuthError;
 use crate::error::Error;
 
 #[derive(Debug)]
 pub enum JsonError {
     Engine(Error),
+    /// Authentication or authorization refused the request.
+    Auth(AuthError),
     /// The body is not valid JSON for the action.
     Serialization(String),
     /// No such `X-Amz-Target`.
@@ -35,6 +38,7 @@ impl JsonError {
     pub fn message(&self) -> String {
         match self {
             JsonError::Engine(e) => e.to_string(),
+            JsonError::Auth(e) => e.to_string(),
             JsonError::Serialization(m) => m.clone(),
             JsonError::UnknownOperation => "An unknown operation was requested.".into(),
         }
@@ -48,6 +52,7 @@ impl JsonError {
                 "com.amazon.coral.service#UnknownOperationException".into()
             }
             JsonError::Serialization(_) => "com.amazon.coral.service#SerializationException".into(),
+            JsonError::Auth(e) => format!("com.amazon.coral.service#{}", e.type_name()),
             JsonError::Engine(e) => format!("com.amazonaws.dynamodb.v20120810#{}", e.type_name()),
         }
     }

@@ -8,14 +8,16 @@ mod value;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::auth::sigv4::SignedRequest;
+use crate::auth::{Auth, Caller};
 use crate::engine::Engine;
 use crate::error::Error;
 pub use error::JsonError;
@@ -28,6 +30,9 @@ const MAX_BODY_BYTES: usize = 20 * 1024 * 1024;
 #[derive(Clone)]
 pub struct JsonApi {
     pub engine: Arc<Engine>,
+    pub auth: Arc<Auth>,
+    /// Served over TLS (`aws:SecureTransport`).
+    pub secure: bool,
     /// The address DescribeEndpoints advertises.
     pub advertised_address: String,
 }
@@ -40,18 +45,37 @@ pub fn router(api: JsonApi) -> Router {
         .with_state(api)
 }
 
-async fn handle(State(api): State<JsonApi>, headers: HeaderMap, body: Bytes) -> Response {
+async fn handle(
+    State(api): State<JsonApi>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let request_id = uuid::Uuid::new_v4().simple().to_string().to_uppercase();
     let target = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let result = if let Some(action) = target.strip_prefix(TARGET_PREFIX) {
-        dispatch(&api, action, &body).await
-    } else if let Some(action) = target.strip_prefix(STREAMS_TARGET_PREFIX) {
-        dispatch_streams(&api, action, &body).await
-    } else {
-        Err(JsonError::UnknownOperation)
+    let signed = SignedRequest {
+        method: "POST",
+        path: uri.path(),
+        query: uri.query().unwrap_or(""),
+        headers: &headers,
+        authority: uri.authority().map(|a| a.as_str()),
+        body: &body,
+    };
+    let result = match api.auth.authenticate(&signed, Some(peer.ip()), api.secure) {
+        Err(e) => Err(JsonError::Auth(e)),
+        Ok(caller) => {
+            if let Some(action) = target.strip_prefix(TARGET_PREFIX) {
+                dispatch(&api, &caller, action, &body).await
+            } else if let Some(action) = target.strip_prefix(STREAMS_TARGET_PREFIX) {
+                dispatch_streams(&api, &caller, action, &body).await
+            } else {
+                Err(JsonError::UnknownOperation)
+            }
+        }
     };
     let (status, body) = match result {
         Ok(body) => (StatusCode::OK, body),
@@ -98,52 +122,82 @@ fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>, JsonError> {
     serde_json::to_vec(v).map_err(|e| JsonError::Engine(Error::Internal(e.to_string())))
 }
 
-/// Decodes the input, runs the engine method off the async workers, encodes the output.
+/// Decodes the input, authorizes it as `dynamodb:<action>`, runs the engine method off the
+/// async workers, encodes the output.
 macro_rules! call {
-    ($api:expr, $body:expr, |$e:ident, $input:ident| $call:expr) => {{
+    ($api:expr, $caller:expr, $action:literal, $body:expr, |$e:ident, $input:ident| $call:expr) => {{
         let $input = decode_request($body)?;
+        crate::api::authorize(
+            &$api.auth,
+            &$api.engine,
+            $caller,
+            concat!("dynamodb:", $action),
+            &$input,
+        )
+        .map_err(JsonError::Auth)?;
         let out = $api.engine.run(move |$e| $call).await?;
         encode(&out)
     }};
 }
 
-async fn dispatch(api: &JsonApi, action: &str, body: &[u8]) -> Result<Vec<u8>, JsonError> {
+async fn dispatch(
+    api: &JsonApi,
+    caller: &Caller,
+    action: &str,
+    body: &[u8],
+) -> Result<Vec<u8>, JsonError> {
     use serde_json::json;
+    let account_wide = |action: &'static str| {
+        crate::api::authorize(&api.auth, &api.engine, caller, action, &()).map_err(JsonError::Auth)
+    };
     match action {
-        "CreateTable" => call!(api, body, |e, i| e
+        "CreateTable" => call!(api, caller, "CreateTable", body, |e, i| e
             .create_table(i)
             .map(|d| json!({ "TableDescription": d }))),
-        "DescribeTable" => call!(api, body, |e, i| e
+        "DescribeTable" => call!(api, caller, "DescribeTable", body, |e, i| e
             .describe_table(i)
             .map(|d| json!({ "Table": d }))),
-        "UpdateTable" => call!(api, body, |e, i| e
+        "UpdateTable" => call!(api, caller, "UpdateTable", body, |e, i| e
             .update_table(i)
             .map(|d| json!({ "TableDescription": d }))),
-        "DeleteTable" => call!(api, body, |e, i| e
+        "DeleteTable" => call!(api, caller, "DeleteTable", body, |e, i| e
             .delete_table(i)
             .map(|d| json!({ "TableDescription": d }))),
-        "ListTables" => call!(api, body, |e, i| e.list_tables(i)),
-        "PutItem" => call!(api, body, |e, i| e.put_item(i)),
-        "GetItem" => call!(api, body, |e, i| e.get_item(i)),
-        "UpdateItem" => call!(api, body, |e, i| e.update_item(i)),
-        "DeleteItem" => call!(api, body, |e, i| e.delete_item(i)),
-        "Query" => call!(api, body, |e, i| e.query(i)),
-        "Scan" => call!(api, body, |e, i| e.scan(i)),
-        "BatchGetItem" => call!(api, body, |e, i| e.batch_get_item(i)),
-        "BatchWriteItem" => call!(api, body, |e, i| e.batch_write_item(i)),
-        "TransactWriteItems" => call!(api, body, |e, i| e.transact_write_items(i)),
-        "TransactGetItems" => call!(api, body, |e, i| e.transact_get_items(i)),
-        "UpdateTimeToLive" => call!(api, body, |e, i| e
+        "ListTables" => call!(api, caller, "ListTables", body, |e, i| e.list_tables(i)),
+        "PutItem" => call!(api, caller, "PutItem", body, |e, i| e.put_item(i)),
+        "GetItem" => call!(api, caller, "GetItem", body, |e, i| e.get_item(i)),
+        "UpdateItem" => call!(api, caller, "UpdateItem", body, |e, i| e.update_item(i)),
+        "DeleteItem" => call!(api, caller, "DeleteItem", body, |e, i| e.delete_item(i)),
+        "Query" => call!(api, caller, "Query", body, |e, i| e.query(i)),
+        "Scan" => call!(api, caller, "Scan", body, |e, i| e.scan(i)),
+        "BatchGetItem" => call!(api, caller, "BatchGetItem", body, |e, i| e
+            .batch_get_item(i)),
+        "BatchWriteItem" => call!(api, caller, "BatchWriteItem", body, |e, i| e
+            .batch_write_item(i)),
+        "TransactWriteItems" => call!(api, caller, "TransactWriteItems", body, |e, i| e
+            .transact_write_items(i)),
+        "TransactGetItems" => call!(api, caller, "TransactGetItems", body, |e, i| e
+            .transact_get_items(i)),
+        "UpdateTimeToLive" => call!(api, caller, "UpdateTimeToLive", body, |e, i| e
             .update_time_to_live(i)
             .map(|s| json!({ "TimeToLiveSpecification": s }))),
-        "DescribeTimeToLive" => call!(api, body, |e, i| e
+        "DescribeTimeToLive" => call!(api, caller, "DescribeTimeToLive", body, |e, i| e
             .describe_time_to_live(i)
             .map(|d| json!({ "TimeToLiveDescription": d }))),
-        "TagResource" => call!(api, body, |e, i| e.tag_resource(i).map(|()| json!({}))),
-        "UntagResource" => call!(api, body, |e, i| e.untag_resource(i).map(|()| json!({}))),
-        "ListTagsOfResource" => call!(api, body, |e, i| e.list_tags_of_resource(i)),
-        "DescribeLimits" => encode(&api.engine.describe_limits()),
+        "TagResource" => call!(api, caller, "TagResource", body, |e, i| e
+            .tag_resource(i)
+            .map(|()| json!({}))),
+        "UntagResource" => call!(api, caller, "UntagResource", body, |e, i| e
+            .untag_resource(i)
+            .map(|()| json!({}))),
+        "ListTagsOfResource" => call!(api, caller, "ListTagsOfResource", body, |e, i| e
+            .list_tags_of_resource(i)),
+        "DescribeLimits" => {
+            account_wide("dynamodb:DescribeLimits")?;
+            encode(&api.engine.describe_limits())
+        }
         "DescribeEndpoints" => {
+            account_wide("dynamodb:DescribeEndpoints")?;
             encode(&json!({ "Endpoints": api.engine.describe_endpoints(&api.advertised_address) }))
         }
         other => match crate::api::actions::known_action(other) {
@@ -154,17 +208,22 @@ async fn dispatch(api: &JsonApi, action: &str, body: &[u8]) -> Result<Vec<u8>, J
 }
 
 /// The DynamoDB Streams API, served on the same port under its own target prefix.
-async fn dispatch_streams(api: &JsonApi, action: &str, body: &[u8]) -> Result<Vec<u8>, JsonError> {
+async fn dispatch_streams(
+    api: &JsonApi,
+    caller: &Caller,
+    action: &str,
+    body: &[u8],
+) -> Result<Vec<u8>, JsonError> {
     use serde_json::json;
     match action {
-        "ListStreams" => call!(api, body, |e, i| e.list_streams(i)),
-        "DescribeStream" => call!(api, body, |e, i| e
+        "ListStreams" => call!(api, caller, "ListStreams", body, |e, i| e.list_streams(i)),
+        "DescribeStream" => call!(api, caller, "DescribeStream", body, |e, i| e
             .describe_stream(i)
             .map(|d| json!({ "StreamDescription": d }))),
-        "GetShardIterator" => call!(api, body, |e, i| e
+        "GetShardIterator" => call!(api, caller, "GetShardIterator", body, |e, i| e
             .get_shard_iterator(i)
             .map(|s| json!({ "ShardIterator": s }))),
-        "GetRecords" => call!(api, body, |e, i| e.get_records(i)),
+        "GetRecords" => call!(api, caller, "GetRecords", body, |e, i| e.get_records(i)),
         _ => Err(JsonError::UnknownOperation),
     }
 }

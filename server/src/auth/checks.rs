@@ -1,0 +1,618 @@
+//! What a DynamoDB request asks to do, as IAM sees it: one [`Check`] per action and
+//! resource, carrying the DynamoDB condition keys computed from the request.
+//!
+//! Batches are checked per table under their own action (`dynamodb:BatchWriteItem`), with
+//! every item's keys and attributes in the context; transaction parts are checked as the
+//! single-item actions they stand for (`dynamodb:PutItem`, `dynamodb:ConditionCheckItem`...)
+//! with `dynamodb:EnclosingOperation` set. Any refused check refuses the whole request.
+
+use std::collections::HashMap;
+
+use crate::engine::stream_api::{
+    DescribeStreamInput, GetRecordsInput, GetShardIteratorInput, ListStreamsInput,
+};
+use crate::engine::types::*;
+use crate::engine::Engine;
+use crate::expr::top_level_names;
+use crate::model::{AttributeValue, Item};
+
+/// One authorization question: may the caller perform `action` on `resource`, given these
+/// condition keys? `None` keys are absent from the request context.
+#[derive(Debug, Clone, Default)]
+pub struct Check {
+    pub action: &'static str,
+    pub resource: String,
+    pub leading_keys: Option<Vec<String>>,
+    pub attributes: Option<Vec<String>>,
+    pub select: Option<String>,
+    pub return_values: Option<String>,
+    pub return_consumed_capacity: Option<String>,
+    pub enclosing_operation: Option<&'static str>,
+}
+
+/// The table facts checks need: key attribute names and ARNs.
+pub trait Schemas {
+    /// Partition and sort key names of a table, or of one of its indexes.
+    fn key_names(&self, table: &str, index: Option<&str>) -> Option<(String, Option<String>)>;
+    fn table_arn(&self, table: &str) -> String;
+    fn stream_arn_of_iterator(&self, iterator: &str) -> Option<String>;
+    /// The ARN of a table's current stream.
+    fn stream_arn(&self, table: &str) -> Option<String>;
+}
+
+impl Schemas for Engine {
+    fn key_names(&self, table: &str, index: Option<&str>) -> Option<(String, Option<String>)> {
+        let t = self.table_by_name(table)?;
+        let schema = match index {
+            None => &t.meta.key_schema,
+            Some(i) => &t.meta.index(i)?.key_schema,
+        };
+        Some((
+            schema.hash.name.clone(),
+            schema.range.as_ref().map(|r| r.name.clone()),
+        ))
+    }
+
+    fn table_arn(&self, table: &str) -> String {
+        Engine::table_arn(self, table)
+    }
+
+    fn stream_arn_of_iterator(&self, iterator: &str) -> Option<String> {
+        Engine::stream_arn_of_iterator(self, iterator)
+    }
+
+    fn stream_arn(&self, table: &str) -> Option<String> {
+        let t = self.table_by_name(table)?;
+        let label = &t.meta.stream.as_ref()?.label;
+        Some(format!("{}/stream/{label}", Engine::table_arn(self, table)))
+    }
+}
+
+/// A request that can say what it needs to be allowed to do.
+pub trait Authorize {
+    fn checks(&self, action: &'static str, schemas: &dyn Schemas) -> Vec<Check>;
+}
+
+fn name(t: &Option<String>) -> &str {
+    t.as_deref().unwrap_or("")
+}
+
+fn table_check(action: &'static str, schemas: &dyn Schemas, table: &Option<String>) -> Vec<Check> {
+    vec![Check {
+        action,
+        resource: schemas.table_arn(name(table)),
+        ..Check::default()
+    }]
+}
+
+fn account_check(action: &'static str) -> Vec<Check> {
+    vec![Check {
+        action,
+        resource: "*".into(),
+        ..Check::default()
+    }]
+}
+
+/// A partition key value as IAM compares it: its scalar's text.
+fn key_text(v: &AttributeValue) -> Option<String> {
+    match v {
+        AttributeValue::S(s) => Some(s.clone()),
+        AttributeValue::N(n) => Some(n.to_string()),
+        AttributeValue::B(b) => {
+            use base64::Engine as _;
+            Some(base64::engine::general_purpose::STANDARD.encode(b))
+        }
+        _ => None,
+    }
+}
+
+/// Accumulates the condition keys of the item-level parts aimed at one resource.
+#[derive(Default)]
+struct Keys {
+    leading: Vec<String>,
+    attributes: Vec<String>,
+}
+
+impl Keys {
+    fn attr(&mut self, n: &str) {
+        if !self.attributes.iter().any(|a| a == n) {
+            self.attributes.push(n.to_string());
+        }
+    }
+
+    fn expr(&mut self, e: &Option<String>, names: &Option<HashMap<String, String>>) {
+        if let Some(e) = e {
+            top_level_names(e, names.as_ref(), &mut self.attributes);
+        }
+    }
+
+    fn list<'a>(&mut self, names: impl IntoIterator<Item = &'a String>) {
+        for n in names {
+            self.attr(n);
+        }
+    }
+
+    /// Records a key or item: its partition key value and (for a key) its attribute names.
+    fn item(&mut self, item: &Option<Item>, pk: Option<&str>) {
+        let Some(item) = item else { return };
+        if let Some(v) = pk.and_then(|pk| item.get(pk)).and_then(key_text) {
+            if !self.leading.contains(&v) {
+                self.leading.push(v);
+            }
+        }
+        self.list(item.keys());
+    }
+
+    fn key_attrs(&mut self, keys: &Option<(String, Option<String>)>) {
+        if let Some((pk, sk)) = keys {
+            self.attr(pk);
+            if let Some(sk) = sk {
+                self.attr(sk);
+            }
+        }
+    }
+
+    fn into_check(self, action: &'static str, resource: String) -> Check {
+        Check {
+            action,
+            resource,
+            leading_keys: Some(self.leading),
+            attributes: Some(self.attributes),
+            ..Check::default()
+        }
+    }
+}
+
+fn select_of(select: &Option<String>, projected: bool, index: bool) -> String {
+    match select {
+        Some(s) => s.clone(),
+        None if projected => "SPECIFIC_ATTRIBUTES".into(),
+        None if index => "ALL_PROJECTED_ATTRIBUTES".into(),
+        None => "ALL_ATTRIBUTES".into(),
+    }
+}
+
+fn rcc(v: &Option<String>) -> Option<String> {
+    Some(v.clone().unwrap_or_else(|| "NONE".into()))
+}
+
+fn pk_of(keys: &Option<(String, Option<String>)>) -> Option<&str> {
+    keys.as_ref().map(|(pk, _)| pk.as_str())
+}
+
+impl Authorize for GetItemInput {
+    fn checks(&self, _: &'static str, s: &dyn Schemas) -> Vec<Check> {
+        let table = name(&self.table_name);
+        let schema = s.key_names(table, None);
+        let mut k = Keys::default();
+        k.item(&self.key, pk_of(&schema));
+        k.expr(
+            &self.projection_expression,
+            &self.expression_attribute_names,
+        );
+        k.list(self.attributes_to_get.iter().flatten());
+        let projected = self.projection_expression.is_some() || self.attributes_to_get.is_some();
+        let mut c = k.into_check("dynamodb:GetItem", s.table_arn(table));
+        c.select = Some(select_of(&None, projected, false));
+        c.return_consumed_capacity = rcc(&self.return_consumed_capacity);
+        vec![c]
+    }
+}
+
+/// Keys shared by Put, Update and Delete.
+fn write_check(
+    action: &'static str,
+    s: &dyn Schemas,
+    table: &Option<String>,
+    fill: impl FnOnce(&mut Keys, Option<&str>),
+    return_values: &Option<String>,
+    return_consumed_capacity: &Option<String>,
+) -> Vec<Check> {
+    let table = name(table);
+    let schema = s.key_names(table, None);
+    let mut k = Keys::default();
+    k.key_attrs(&schema);
+    fill(&mut k, pk_of(&schema));
+    let mut c = k.into_check(action, s.table_arn(table));
+    c.return_values = Some(return_values.clone().unwrap_or_else(|| "NONE".into()));
+    c.return_consumed_capacity = rcc(return_consumed_capacity);
+    vec![c]
+}
+
+impl Authorize for PutItemInput {
+    fn checks(&self, _: &'static str, s: &dyn Schemas) -> Vec<Check> {
+        write_check(
+            "dynamodb:PutItem",
+            s,
+            &self.table_name,
+            |k, pk| {
+                k.item(&self.item, pk);
+                k.expr(&self.condition_expression, &self.expression_attribute_names);
+                k.list(self.expected.iter().flat_map(|m| m.keys()));
+            },
+            &self.return_values,
+            &self.return_consumed_capacity,
+        )
+    }
+}
+
+impl Authorize for UpdateItemInput {
+    fn checks(&self, _: &'static str, s: &dyn Schemas) -> Vec<Check> {
+        write_check(
+            "dynamodb:UpdateItem",
+            s,
+            &self.table_name,
+            |k, pk| {
+                k.item(&self.key, pk);
+                k.expr(&self.update_expression, &self.expression_attribute_names);
+                k.expr(&self.condition_expression, &self.expression_attribute_names);
+                k.list(self.attribute_updates.iter().flat_map(|m| m.keys()));
+                k.list(self.expected.iter().flat_map(|m| m.keys()));
+            },
+            &self.return_values,
+            &self.return_consumed_capacity,
+        )
+    }
+}
+
+impl Authorize for DeleteItemInput {
+    fn checks(&self, _: &'static str, s: &dyn Schemas) -> Vec<Check> {
+        write_check(
+            "dynamodb:DeleteItem",
+            s,
+            &self.table_name,
+            |k, pk| {
+                k.item(&self.key, pk);
+                k.expr(&self.condition_expression, &self.expression_attribute_names);
+                k.list(self.expected.iter().flat_map(|m| m.keys()));
+            },
+            &self.return_values,
+            &self.return_consumed_capacity,
+        )
+    }
+}
+
+fn read_resource(s: &dyn Schemas, table: &str, index: &Option<String>) -> String {
+    match index {
+        Some(i) => format!("{}/index/{i}", s.table_arn(table)),
+        None => s.table_arn(table),
+    }
+}
+
+impl Authorize for QueryInput {
+    fn checks(&self, _: &'static str, s: &dyn Schemas) -> Vec<Check> {
+        let table = name(&self.table_name);
+        let schema = s.key_names(table, self.index_name.as_deref());
+        let names = &self.expression_attribute_names;
+        let mut k = Keys::default();
+        k.key_attrs(&schema);
+        k.expr(&self.key_condition_expression, names);
+        k.expr(&self.filter_expression, names);
+        k.expr(&self.projection_expression, names);
+        k.list(self.key_conditions.iter().flat_map(|m| m.keys()));
+        k.list(self.query_filter.iter().flat_map(|m| m.keys()));
+        k.list(self.attributes_to_get.iter().flatten());
+        k.leading = query_leading_keys(self, pk_of(&schema));
+        let projected = self.projection_expression.is_some() || self.attributes_to_get.is_some();
+        let mut c = k.into_check("dynamodb:Query", read_resource(s, table, &self.index_name));
+        c.select = Some(select_of(
+            &self.select,
+            projected,
+            self.index_name.is_some(),
+        ));
+        c.return_consumed_capacity = rcc(&self.return_consumed_capacity);
+        vec![c]
+    }
+}
+
+/// The partition key value a Query names: `pk = :v` in the key condition, or the legacy
+/// `KeyConditions` EQ on the partition key.
+fn query_leading_keys(q: &QueryInput, pk: Option<&str>) -> Vec<String> {
+    let Some(pk) = pk else { return Vec::new() };
+    if let Some(cond) = q.key_conditions.as_ref().and_then(|m| m.get(pk)) {
+        return cond
+            .attribute_value_list
+            .iter()
+            .flatten()
+            .filter_map(key_text)
+            .take(1)
+            .collect();
+    }
+    let (Some(expr), Some(values)) = (&q.key_condition_expression, &q.expression_attribute_values)
+    else {
+        return Vec::new();
+    };
+    // Every `:value` compared by equality to the partition key: `pk = :v` or `:v = pk`.
+    let names = q.expression_attribute_names.as_ref();
+    let resolve = |t: &str| -> String {
+        let t = t.trim().trim_matches(|c| c == '(' || c == ')').trim();
+        match names.and_then(|m| m.get(t)) {
+            Some(n) => n.clone(),
+            None => t.to_string(),
+        }
+    };
+    let mut out = Vec::new();
+    for clause in split_and(expr) {
+        let Some((l, r)) = clause.split_once('=') else {
+            continue;
+        };
+        if l.ends_with(['<', '>']) || r.starts_with(['<', '>']) {
+            continue;
+        }
+        let (l, r) = (resolve(l), resolve(r));
+        let placeholder = if l == pk {
+            r
+        } else if r == pk {
+            l
+        } else {
+            continue;
+        };
+        if let Some(v) = values.get(&placeholder).and_then(key_text) {
+            out.push(v);
+        }
+    }
+    out
+}
+
+/// Splits a key condition on its top-level `AND`s (case-insensitive).
+fn split_and(expr: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let upper = expr.to_ascii_uppercase();
+    let mut start = 0;
+    let mut search = 0;
+    while let Some(pos) = upper[search..].find(" AND ") {
+        let at = search + pos;
+        parts.push(&expr[start..at]);
+        start = at + 5;
+        search = start;
+    }
+    parts.push(&expr[start..]);
+    parts
+}
+
+impl Authorize for ScanInput {
+    fn checks(&self, _: &'static str, s: &dyn Schemas) -> Vec<Check> {
+        let table = name(&self.table_name);
+        let names = &self.expression_attribute_names;
+        let mut k = Keys::default();
+        k.key_attrs(&s.key_names(table, self.index_name.as_deref()));
+        k.expr(&self.filter_expression, names);
+        k.expr(&self.projection_expression, names);
+        k.list(self.scan_filter.iter().flat_map(|m| m.keys()));
+        k.list(self.attributes_to_get.iter().flatten());
+        let projected = self.projection_expression.is_some() || self.attributes_to_get.is_some();
+        let mut c = k.into_check("dynamodb:Scan", read_resource(s, table, &self.index_name));
+        // A Scan names no partition: the key is absent, not empty.
+        c.leading_keys = None;
+        c.select = Some(select_of(
+            &self.select,
+            projected,
+            self.index_name.is_some(),
+        ));
+        c.return_consumed_capacity = rcc(&self.return_consumed_capacity);
+        vec![c]
+    }
+}
+
+/// Request maps iterate in hash order; checks come out sorted by table for stable messages.
+fn sorted_tables<V>(m: &Option<HashMap<String, V>>) -> Vec<(&String, &V)> {
+    let mut v: Vec<_> = m.iter().flatten().collect();
+    v.sort_by(|a, b| a.0.cmp(b.0));
+    v
+}
+
+impl Authorize for BatchGetItemInput {
+    fn checks(&self, _: &'static str, s: &dyn Schemas) -> Vec<Check> {
+        sorted_tables(&self.request_items)
+            .into_iter()
+            .map(|(table, ka)| {
+                let schema = s.key_names(table, None);
+                let mut k = Keys::default();
+                for key in &ka.keys {
+                    k.item(&Some(key.clone()), pk_of(&schema));
+                }
+                k.expr(&ka.projection_expression, &ka.expression_attribute_names);
+                k.list(ka.attributes_to_get.iter().flatten());
+                let projected =
+                    ka.projection_expression.is_some() || ka.attributes_to_get.is_some();
+                let mut c = k.into_check("dynamodb:BatchGetItem", s.table_arn(table));
+                c.select = Some(select_of(&None, projected, false));
+                c.return_consumed_capacity = rcc(&self.return_consumed_capacity);
+                c
+            })
+            .collect()
+    }
+}
+
+impl Authorize for BatchWriteItemInput {
+    fn checks(&self, _: &'static str, s: &dyn Schemas) -> Vec<Check> {
+        sorted_tables(&self.request_items)
+            .into_iter()
+            .map(|(table, writes)| {
+                let schema = s.key_names(table, None);
+                let mut k = Keys::default();
+                k.key_attrs(&schema);
+                for w in writes {
+                    if let Some(p) = &w.put_request {
+                        k.item(&Some(p.item.clone()), pk_of(&schema));
+                    }
+                    if let Some(d) = &w.delete_request {
+                        k.item(&Some(d.key.clone()), pk_of(&schema));
+                    }
+                }
+                let mut c = k.into_check("dynamodb:BatchWriteItem", s.table_arn(table));
+                c.return_consumed_capacity = rcc(&self.return_consumed_capacity);
+                c
+            })
+            .collect()
+    }
+}
+
+impl Authorize for TransactWriteItemsInput {
+    fn checks(&self, _: &'static str, s: &dyn Schemas) -> Vec<Check> {
+        let mut out = Vec::new();
+        for item in self.transact_items.iter().flatten() {
+            let parts = [
+                ("dynamodb:ConditionCheckItem", &item.condition_check),
+                ("dynamodb:PutItem", &item.put),
+                ("dynamodb:DeleteItem", &item.delete),
+                ("dynamodb:UpdateItem", &item.update),
+            ];
+            for (action, part) in parts {
+                let Some(a) = part else { continue };
+                let table = name(&a.table_name);
+                let schema = s.key_names(table, None);
+                let mut k = Keys::default();
+                k.key_attrs(&schema);
+                k.item(&a.key, pk_of(&schema));
+                k.item(&a.item, pk_of(&schema));
+                k.expr(&a.update_expression, &a.expression_attribute_names);
+                k.expr(&a.condition_expression, &a.expression_attribute_names);
+                let mut c = k.into_check(action, s.table_arn(table));
+                c.enclosing_operation = Some("TransactWriteItems");
+                c.return_consumed_capacity = rcc(&self.return_consumed_capacity);
+                out.push(c);
+            }
+        }
+        out
+    }
+}
+
+impl Authorize for TransactGetItemsInput {
+    fn checks(&self, _: &'static str, s: &dyn Schemas) -> Vec<Check> {
+        self.transact_items
+            .iter()
+            .flatten()
+            .filter_map(|i| i.get.as_ref())
+            .map(|g| {
+                let table = name(&g.table_name);
+                let schema = s.key_names(table, None);
+                let mut k = Keys::default();
+                k.item(&g.key, pk_of(&schema));
+                k.expr(&g.projection_expression, &g.expression_attribute_names);
+                let mut c = k.into_check("dynamodb:GetItem", s.table_arn(table));
+                c.select = Some(select_of(&None, g.projection_expression.is_some(), false));
+                c.enclosing_operation = Some("TransactGetItems");
+                c.return_consumed_capacity = rcc(&self.return_consumed_capacity);
+                c
+            })
+            .collect()
+    }
+}
+
+macro_rules! table_actions {
+    ($($ty:ty => $action:literal),* $(,)?) => {$(
+        impl Authorize for $ty {
+            fn checks(&self, _: &'static str, s: &dyn Schemas) -> Vec<Check> {
+                table_check($action, s, &self.table_name)
+            }
+        }
+    )*};
+}
+
+table_actions! {
+    CreateTableInput => "dynamodb:CreateTable",
+    UpdateTableInput => "dynamodb:UpdateTable",
+    UpdateTimeToLiveInput => "dynamodb:UpdateTimeToLive",
+}
+
+/// Actions whose input is just a table name (DescribeTable, DeleteTable...).
+impl Authorize for TableNameInput {
+    fn checks(&self, action: &'static str, s: &dyn Schemas) -> Vec<Check> {
+        table_check(action, s, &self.table_name)
+    }
+}
+
+impl Authorize for ListTablesInput {
+    fn checks(&self, _: &'static str, _: &dyn Schemas) -> Vec<Check> {
+        account_check("dynamodb:ListTables")
+    }
+}
+
+/// Tagging actions name their resource by ARN.
+fn arn_check(action: &'static str, arn: &Option<String>) -> Vec<Check> {
+    vec![Check {
+        action,
+        resource: arn.clone().unwrap_or_default(),
+        ..Check::default()
+    }]
+}
+
+impl Authorize for TagResourceInput {
+    fn checks(&self, _: &'static str, _: &dyn Schemas) -> Vec<Check> {
+        arn_check("dynamodb:TagResource", &self.resource_arn)
+    }
+}
+
+impl Authorize for UntagResourceInput {
+    fn checks(&self, _: &'static str, _: &dyn Schemas) -> Vec<Check> {
+        arn_check("dynamodb:UntagResource", &self.resource_arn)
+    }
+}
+
+impl Authorize for ListTagsOfResourceInput {
+    fn checks(&self, _: &'static str, _: &dyn Schemas) -> Vec<Check> {
+        arn_check("dynamodb:ListTagsOfResource", &self.resource_arn)
+    }
+}
+
+impl Authorize for ListStreamsInput {
+    fn checks(&self, _: &'static str, _: &dyn Schemas) -> Vec<Check> {
+        account_check("dynamodb:ListStreams")
+    }
+}
+
+impl Authorize for DescribeStreamInput {
+    fn checks(&self, _: &'static str, _: &dyn Schemas) -> Vec<Check> {
+        arn_check("dynamodb:DescribeStream", &self.stream_arn)
+    }
+}
+
+impl Authorize for GetShardIteratorInput {
+    fn checks(&self, _: &'static str, _: &dyn Schemas) -> Vec<Check> {
+        arn_check("dynamodb:GetShardIterator", &self.stream_arn)
+    }
+}
+
+impl Authorize for GetRecordsInput {
+    fn checks(&self, _: &'static str, s: &dyn Schemas) -> Vec<Check> {
+        let arn = self
+            .shard_iterator
+            .as_deref()
+            .and_then(|i| s.stream_arn_of_iterator(i));
+        // An iterator that names no stream is refused by the engine, not here.
+        arn_check(
+            "dynamodb:GetRecords",
+            &Some(arn.unwrap_or_else(|| "*".into())),
+        )
+    }
+}
+
+/// Keyfall's push change feed reads a table's stream: it needs `dynamodb:GetRecords` on
+/// the stream's ARN.
+pub struct SubscribeChanges {
+    pub table_name: String,
+}
+
+impl Authorize for SubscribeChanges {
+    fn checks(&self, action: &'static str, s: &dyn Schemas) -> Vec<Check> {
+        let resource = s
+            .stream_arn(&self.table_name)
+            .unwrap_or_else(|| format!("{}/stream/*", s.table_arn(&self.table_name)));
+        vec![Check {
+            action,
+            resource,
+            ..Check::default()
+        }]
+    }
+}
+
+/// Account-wide actions with no input worth reading (DescribeLimits, DescribeEndpoints).
+impl Authorize for () {
+    fn checks(&self, action: &'static str, _: &dyn Schemas) -> Vec<Check> {
+        account_check(action)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,396 @@
+//! Users, access keys and policies: persisted in the `_iam` system keyspace (one JSON record
+//! per user), served from an immutable in-memory index that each change replaces whole, so
+//! request authentication only takes a read lock long enough to clone an `Arc`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+use serde::{Deserialize, Serialize};
+
+use super::iam_config::IamConfig;
+use super::policy::Policy;
+use super::root::{generate_key_pair, RootCredentials};
+use super::{Principal, SetupError};
+use crate::storage::{KeyRange, Op, Storage};
+
+pub const IAM_KEYSPACE: &str = "_iam";
+/// IAM's limit on access keys per user.
+const MAX_KEYS_PER_USER: usize = 2;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct UserRecord {
+    name: String,
+    user_id: String,
+    created: i64,
+    #[serde(default)]
+    tags: BTreeMap<String, String>,
+    #[serde(default)]
+    keys: Vec<KeyRecord>,
+    /// Policy name -> policy document (JSON text, as given).
+    #[serde(default)]
+    policies: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct KeyRecord {
+    id: String,
+    secret: String,
+    created: i64,
+}
+
+/// A user as the admin API lists it (no secrets).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserInfo {
+    pub name: String,
+    pub user_id: String,
+    pub arn: String,
+    pub created: i64,
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessKeyInfo {
+    pub access_key_id: String,
+    pub created: i64,
+}
+
+/// A freshly created key: the only time its secret is shown.
+#[derive(Debug, Clone)]
+pub struct NewAccessKey {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+}
+
+#[derive(Default)]
+struct Index {
+    keys: HashMap<String, (String, Arc<Principal>)>,
+}
+
+pub struct Directory {
+    store: Arc<dyn Storage>,
+    account_id: String,
+    root: Option<(String, String, Arc<Principal>)>,
+    index: RwLock<Arc<Index>>,
+    /// Serialises read-modify-write changes of user records.
+    writer: Mutex<()>,
+}
+
+/// IAM's user-name rules: 1-64 of `[\w+=,.@-]`.
+pub fn check_user_name(name: &str) -> Result<(), SetupError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(SetupError::Invalid(format!(
+            "invalid user name {name:?}: 1 to 64 letters, digits or _+=,.@-"
+        )))
+    }
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+impl Directory {
+    /// Opens the directory; `root` (when given) is the account's root key pair.
+    pub fn open(
+        store: Arc<dyn Storage>,
+        account_id: &str,
+        root: &RootCredentials,
+    ) -> Result<Directory, SetupError> {
+        store.open_keyspace(IAM_KEYSPACE)?;
+        let principal = Arc::new(Principal::new(
+            "root".into(),
+            account_id.to_string(),
+            format!("arn:aws:iam::{account_id}:root"),
+            true,
+            Vec::new(),
+            Vec::new(),
+        ));
+        let dir = Directory {
+            store,
+            account_id: account_id.to_string(),
+            root: Some((
+                root.access_key_id.clone(),
+                root.secret_access_key.clone(),
+                principal,
+            )),
+            index: RwLock::new(Arc::new(Index::default())),
+            writer: Mutex::new(()),
+        };
+        dir.reindex()?;
+        Ok(dir)
+    }
+
+    /// The secret and principal of an access key.
+    pub fn lookup_key(&self, access_key_id: &str) -> Option<(String, Arc<Principal>)> {
+        if let Some((id, secret, p)) = &self.root {
+            if id == access_key_id {
+                return Some((secret.clone(), p.clone()));
+            }
+        }
+        let index = self.index.read().clone();
+        index.keys.get(access_key_id).cloned()
+    }
+
+    pub fn user_arn(&self, name: &str) -> String {
+        format!("arn:aws:iam::{}:user/{name}", self.account_id)
+    }
+
+    fn records(&self) -> Result<Vec<UserRecord>, SetupError> {
+        let mut out = Vec::new();
+        for kv in self.store.range(IAM_KEYSPACE, KeyRange::all(), false)? {
+            let (_, v) = kv?;
+            let record: UserRecord = serde_json::from_slice(&v)
+                .map_err(|e| SetupError::Invalid(format!("corrupt user record: {e}")))?;
+            out.push(record);
+        }
+        Ok(out)
+    }
+
+    fn record(&self, name: &str) -> Result<Option<UserRecord>, SetupError> {
+        match self.store.get(IAM_KEYSPACE, name.as_bytes())? {
+            Some(v) => serde_json::from_slice(&v)
+                .map(Some)
+                .map_err(|e| SetupError::Invalid(format!("corrupt user record: {e}"))),
+            None => Ok(None),
+        }
+    }
+
+    fn existing(&self, name: &str) -> Result<UserRecord, SetupError> {
+        self.record(name)?.ok_or_else(|| {
+            SetupError::NotFound(format!("The user with name {name} cannot be found."))
+        })
+    }
+
+    fn save(&self, record: &UserRecord) -> Result<(), SetupError> {
+        let value = serde_json::to_vec(record).map_err(|e| SetupError::Io(e.to_string()))?;
+        self.store.apply(vec![Op::Put {
+            keyspace: IAM_KEYSPACE.into(),
+            key: record.name.as_bytes().to_vec(),
+            value,
+        }])?;
+        self.reindex()
+    }
+
+    /// Rebuilds the key index from the stored records.
+    fn reindex(&self) -> Result<(), SetupError> {
+        let mut index = Index::default();
+        for r in self.records()? {
+            let mut policies = Vec::with_capacity(r.policies.len());
+            for (name, doc) in &r.policies {
+                let p = Policy::from_json_str(doc).map_err(|e| {
+                    SetupError::Invalid(format!("user {}: policy {name}: {e}", r.name))
+                })?;
+                policies.push(Arc::new(p));
+            }
+            let principal = Arc::new(Principal::new(
+                r.name.clone(),
+                r.user_id.clone(),
+                self.user_arn(&r.name),
+                false,
+                policies,
+                r.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            ));
+            for k in &r.keys {
+                index
+                    .keys
+                    .insert(k.id.clone(), (k.secret.clone(), principal.clone()));
+            }
+        }
+        *self.index.write() = Arc::new(index);
+        Ok(())
+    }
+
+    fn key_in_use(&self, id: &str) -> bool {
+        self.lookup_key(id).is_some()
+    }
+
+    /// Installs the users of an IAM config file, replacing same-named users' keys,
+    /// policies and tags (the file is the source of truth for the users it names).
+    pub fn apply_iam_config(&self, config: &IamConfig) -> Result<(), SetupError> {
+        let _w = self.writer.lock();
+        for user in &config.users {
+            let mut record = match self.record(&user.name)? {
+                Some(r) => r,
+                None => new_record(&user.name),
+            };
+            record.tags = user.tags.clone();
+            record.keys.clear();
+            if let (Some(id), Some(secret)) = (&user.access_key_id, &user.secret_access_key) {
+                record.keys.push(KeyRecord {
+                    id: id.clone(),
+                    secret: secret.clone(),
+                    created: now(),
+                });
+            }
+            record.policies = user
+                .policies
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (format!("iam-config-{i}"), p.to_string()))
+                .collect();
+            self.save(&record)?;
+        }
+        Ok(())
+    }
+
+    pub fn create_user(
+        &self,
+        name: &str,
+        tags: BTreeMap<String, String>,
+    ) -> Result<UserInfo, SetupError> {
+        check_user_name(name)?;
+        let _w = self.writer.lock();
+        if self.record(name)?.is_some() {
+            return Err(SetupError::Conflict(format!(
+                "User with name {name} already exists."
+            )));
+        }
+        let mut record = new_record(name);
+        record.tags = tags;
+        self.save(&record)?;
+        Ok(self.info(&record))
+    }
+
+    pub fn delete_user(&self, name: &str) -> Result<(), SetupError> {
+        let _w = self.writer.lock();
+        self.existing(name)?;
+        self.store.apply(vec![Op::Delete {
+            keyspace: IAM_KEYSPACE.into(),
+            key: name.as_bytes().to_vec(),
+        }])?;
+        self.reindex()
+    }
+
+    pub fn list_users(&self) -> Result<Vec<UserInfo>, SetupError> {
+        Ok(self.records()?.iter().map(|r| self.info(r)).collect())
+    }
+
+    fn info(&self, r: &UserRecord) -> UserInfo {
+        UserInfo {
+            name: r.name.clone(),
+            user_id: r.user_id.clone(),
+            arn: self.user_arn(&r.name),
+            created: r.created,
+            tags: r.tags.clone(),
+        }
+    }
+
+    pub fn create_access_key(&self, user: &str) -> Result<NewAccessKey, SetupError> {
+        let _w = self.writer.lock();
+        let mut record = self.existing(user)?;
+        if record.keys.len() >= MAX_KEYS_PER_USER {
+            return Err(SetupError::LimitExceeded(format!(
+                "Cannot exceed quota for AccessKeysPerUser: {MAX_KEYS_PER_USER}"
+            )));
+        }
+        let (id, secret) = loop {
+            let pair = generate_key_pair("AKIA");
+            if !self.key_in_use(&pair.0) {
+                break pair;
+            }
+        };
+        record.keys.push(KeyRecord {
+            id: id.clone(),
+            secret: secret.clone(),
+            created: now(),
+        });
+        self.save(&record)?;
+        Ok(NewAccessKey {
+            access_key_id: id,
+            secret_access_key: secret,
+        })
+    }
+
+    pub fn delete_access_key(&self, user: &str, access_key_id: &str) -> Result<(), SetupError> {
+        let _w = self.writer.lock();
+        let mut record = self.existing(user)?;
+        let before = record.keys.len();
+        record.keys.retain(|k| k.id != access_key_id);
+        if record.keys.len() == before {
+            return Err(SetupError::NotFound(format!(
+                "The Access Key with id {access_key_id} cannot be found."
+            )));
+        }
+        self.save(&record)
+    }
+
+    pub fn list_access_keys(&self, user: &str) -> Result<Vec<AccessKeyInfo>, SetupError> {
+        Ok(self
+            .existing(user)?
+            .keys
+            .iter()
+            .map(|k| AccessKeyInfo {
+                access_key_id: k.id.clone(),
+                created: k.created,
+            })
+            .collect())
+    }
+
+    /// Adds or replaces an inline policy after checking it compiles.
+    pub fn put_user_policy(
+        &self,
+        user: &str,
+        policy_name: &str,
+        document: &str,
+    ) -> Result<(), SetupError> {
+        if policy_name.is_empty() || policy_name.len() > 128 {
+            return Err(SetupError::Invalid(
+                "policy name must be 1 to 128 characters".into(),
+            ));
+        }
+        Policy::from_json_str(document)
+            .map_err(|e| SetupError::Invalid(format!("policy {policy_name}: {e}")))?;
+        let _w = self.writer.lock();
+        let mut record = self.existing(user)?;
+        record
+            .policies
+            .insert(policy_name.to_string(), document.to_string());
+        self.save(&record)
+    }
+
+    pub fn get_user_policy(&self, user: &str, policy_name: &str) -> Result<String, SetupError> {
+        self.existing(user)?
+            .policies
+            .remove(policy_name)
+            .ok_or_else(|| {
+                SetupError::NotFound(format!(
+                    "The user policy with name {policy_name} cannot be found."
+                ))
+            })
+    }
+
+    pub fn delete_user_policy(&self, user: &str, policy_name: &str) -> Result<(), SetupError> {
+        let _w = self.writer.lock();
+        let mut record = self.existing(user)?;
+        if record.policies.remove(policy_name).is_none() {
+            return Err(SetupError::NotFound(format!(
+                "The user policy with name {policy_name} cannot be found."
+            )));
+        }
+        self.save(&record)
+    }
+
+    pub fn list_user_policies(&self, user: &str) -> Result<Vec<String>, SetupError> {
+        Ok(self.existing(user)?.policies.into_keys().collect())
+    }
+}
+
+fn new_record(name: &str) -> UserRecord {
+    // IAM user ids: `AIDA` followed by 17 upper-case characters.
+    let (id, _) = generate_key_pair("AIDA");
+    UserRecord {
+        name: name.to_string(),
+        user_id: id.chars().take(21).collect(),
+        created: now(),
+        tags: BTreeMap::new(),
+        keys: Vec::new(),
+        policies: BTreeMap::new(),
+    }
+}

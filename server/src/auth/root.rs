@@ -1,0 +1,121 @@
+//! The account's root credentials: configured, or generated once and kept in the data dir.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::{write_private_file, SetupError};
+
+const FILE_NAME: &str = "root-credentials.json";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RootCredentials {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    #[serde(skip, default = "configured")]
+    pub source: RootSource,
+}
+
+fn configured() -> RootSource {
+    RootSource::Configured
+}
+
+/// Where the root credentials came from; only freshly generated ones are printed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RootSource {
+    Configured,
+    Generated(PathBuf),
+    Stored(PathBuf),
+}
+
+/// Random access key material: `AKIA` + 16 base32 characters, and a 40-character secret.
+pub(crate) fn generate_key_pair(prefix: &str) -> (String, String) {
+    const ID_CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    const SECRET_CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let random: Vec<u8> = (0..4)
+        .flat_map(|_| uuid::Uuid::new_v4().into_bytes())
+        .collect();
+    let id: String = random[..16]
+        .iter()
+        .map(|b| ID_CHARS[usize::from(b % 32)] as char)
+        .collect();
+    let secret: String = random[16..56]
+        .iter()
+        .map(|b| SECRET_CHARS[usize::from(b % 64)] as char)
+        .collect();
+    (format!("{prefix}{id}"), secret)
+}
+
+/// Resolves the root credentials: the configured pair if any, else the pair stored in
+/// `data_dir`, else a new pair written there (mode 0600).
+pub fn root_credentials(
+    data_dir: &Path,
+    configured: Option<(String, String)>,
+) -> Result<RootCredentials, SetupError> {
+    if let Some((access_key_id, secret_access_key)) = configured {
+        if access_key_id.is_empty() || secret_access_key.is_empty() {
+            return Err(SetupError::Invalid(
+                "root access key id and secret must both be non-empty".into(),
+            ));
+        }
+        return Ok(RootCredentials {
+            access_key_id,
+            secret_access_key,
+            source: RootSource::Configured,
+        });
+    }
+    let path = data_dir.join(FILE_NAME);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let mut creds: RootCredentials = serde_json::from_str(&text)
+                .map_err(|e| SetupError::Invalid(format!("{}: {e}", path.display())))?;
+            creds.source = RootSource::Stored(path);
+            Ok(creds)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let (access_key_id, secret_access_key) = generate_key_pair("AKIA");
+            let mut creds = RootCredentials {
+                access_key_id,
+                secret_access_key,
+                source: RootSource::Generated(path.clone()),
+            };
+            let text =
+                serde_json::to_string_pretty(&creds).map_err(|e| SetupError::Io(e.to_string()))?;
+            write_private_file(&path, &text)
+                .map_err(|e| SetupError::Io(format!("{}: {e}", path.display())))?;
+            creds.source = RootSource::Generated(path);
+            Ok(creds)
+        }
+        Err(e) => Err(SetupError::Io(format!("{}: {e}", path.display()))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_once_then_reused_and_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = root_credentials(dir.path(), None).unwrap();
+        assert!(matches!(first.source, RootSource::Generated(_)));
+        assert!(first.access_key_id.starts_with("AKIA") && first.access_key_id.len() == 20);
+        assert_eq!(first.secret_access_key.len(), 40);
+        let again = root_credentials(dir.path(), None).unwrap();
+        assert!(matches!(again.source, RootSource::Stored(_)));
+        assert_eq!(again.access_key_id, first.access_key_id);
+        assert_eq!(again.secret_access_key, first.secret_access_key);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(FILE_NAME))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let configured =
+            root_credentials(dir.path(), Some(("AKIDX".into(), "s3cr3t".into()))).unwrap();
+        assert_eq!(configured.access_key_id, "AKIDX");
+    }
+}

@@ -1,0 +1,517 @@
+//! Authentication and authorization end to end: requests signed by the real AWS SDK and by
+//! our gRPC signer, users and policies from an `--iam-config` file, and AWS's fine-grained
+//! access control examples as acceptance cases.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue as Av, ConditionCheck, GlobalSecondaryIndex,
+    KeySchemaElement, KeyType, Projection, ProjectionType, Put, ScalarAttributeType, Select,
+    TransactWriteItem,
+};
+use keyfall_proto::v1 as pb;
+use keyfall_tests::{
+    error_type, new_table, raw_request_with_headers, sign_json_request, signed_channel, TestServer,
+};
+use serde_json::json;
+
+const ACCOUNT: &str = "000000000000";
+
+/// Users of the acceptance cases, each with one policy.
+fn iam_config() -> serde_json::Value {
+    let table = format!("arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/Scores");
+    json!({"users": [
+        {"name": "alice", "access_key_id": "AKIAALICE", "secret_access_key": "alice-secret",
+         "policies": [{"Version": "2012-10-17", "Statement": [{
+            "Sid": "OwnItemsOnly",
+            "Effect": "Allow",
+            "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+                       "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:BatchWriteItem",
+                       "dynamodb:ConditionCheckItem"],
+            "Resource": table,
+            "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["${aws:username}"]}}
+         }]}]},
+        {"name": "reader", "access_key_id": "AKIAREADER", "secret_access_key": "reader-secret",
+         "policies": [{"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow",
+            "Action": ["dynamodb:GetItem", "dynamodb:Query"],
+            "Resource": table,
+            "Condition": {
+                "ForAllValues:StringEquals": {"dynamodb:Attributes": ["pk", "sk", "name", "score"]},
+                "StringEqualsIfExists": {"dynamodb:Select": "SPECIFIC_ATTRIBUTES"}
+            }
+         }]}]},
+        {"name": "editor", "access_key_id": "AKIAEDITOR", "secret_access_key": "editor-secret",
+         "policies": [{"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["dynamodb:UpdateItem", "dynamodb:PutItem"], "Resource": table,
+             "Condition": {"ForAllValues:StringNotLike": {"dynamodb:Attributes": ["salary", "secret*"]}}},
+            {"Effect": "Deny", "Action": "dynamodb:DeleteItem", "Resource": "*"},
+            {"Effect": "Allow", "Action": ["dynamodb:Get*", "dynamodb:Delete?tem"], "Resource": "*"}
+         ]}]},
+        {"name": "indexer", "access_key_id": "AKIAINDEXER", "secret_access_key": "indexer-secret",
+         "policies": [{"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow",
+            "Action": "dynamodb:Query",
+            "Resource": format!("{table}/index/ByScore"),
+            "Condition": {"StringEquals": {"dynamodb:Select": "ALL_PROJECTED_ATTRIBUTES"}}
+         }]}]}
+    ]})
+}
+
+async fn start() -> TestServer {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("iam.json");
+    std::fs::write(&path, iam_config().to_string()).unwrap();
+    let server = TestServer::start_with(move |c| c.iam_config = Some(path)).await;
+    // Keep the config file alive as long as the test runs.
+    std::mem::forget(dir);
+    let db = server.dynamodb();
+    new_table(
+        &db,
+        "Scores",
+        ("pk", ScalarAttributeType::S),
+        Some(("sk", ScalarAttributeType::N)),
+    )
+    .attribute_definitions(
+        AttributeDefinition::builder()
+            .attribute_name("score")
+            .attribute_type(ScalarAttributeType::N)
+            .build()
+            .unwrap(),
+    )
+    .global_secondary_indexes(
+        GlobalSecondaryIndex::builder()
+            .index_name("ByScore")
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("score")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .unwrap(),
+            )
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::KeysOnly)
+                    .build(),
+            )
+            .build()
+            .unwrap(),
+    )
+    .send()
+    .await
+    .unwrap();
+    server
+}
+
+fn item(pk: &str, sk: &str, extra: &[(&str, Av)]) -> HashMap<String, Av> {
+    let mut m: HashMap<String, Av> = [
+        ("pk".to_string(), Av::S(pk.into())),
+        ("sk".to_string(), Av::N(sk.into())),
+    ]
+    .into();
+    for (k, v) in extra {
+        m.insert(k.to_string(), v.clone());
+    }
+    m
+}
+
+fn denied<E: ProvideErrorMetadata + std::fmt::Debug>(r: Result<impl std::fmt::Debug, E>) -> String {
+    let e = r.expect_err("expected AccessDeniedException");
+    assert_eq!(e.code(), Some("AccessDeniedException"), "{e:?}");
+    e.message().unwrap_or_default().to_string()
+}
+
+#[tokio::test]
+async fn bad_signatures_and_unknown_keys_are_refused_with_aws_names() {
+    let server = start().await;
+    let addr = server.http_addr;
+    // No Authorization header at all.
+    let headers = vec![
+        ("Host".to_string(), addr.to_string()),
+        (
+            "X-Amz-Target".to_string(),
+            "DynamoDB_20120810.ListTables".to_string(),
+        ),
+        (
+            "Content-Type".to_string(),
+            "application/x-amz-json-1.0".to_string(),
+        ),
+    ];
+    let (status, body, _) = raw_request_with_headers(addr, &headers, "{}").await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        body["__type"],
+        "com.amazon.coral.service#MissingAuthenticationTokenException"
+    );
+    assert_eq!(body["message"], "Request is missing Authentication Token");
+
+    // A body changed after signing.
+    let signed = sign_json_request(
+        &addr.to_string(),
+        "DynamoDB_20120810.ListTables",
+        "{}",
+        keyfall_tests::ROOT_ACCESS_KEY_ID,
+        keyfall_tests::ROOT_SECRET_ACCESS_KEY,
+    );
+    let (status, body, _) = raw_request_with_headers(addr, &signed, r#"{"Limit":1}"#).await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        body["__type"],
+        "com.amazon.coral.service#InvalidSignatureException"
+    );
+    let (status, _, _) = raw_request_with_headers(addr, &signed, "{}").await;
+    assert_eq!(status, 200, "the untampered request passes");
+
+    let unknown = server.dynamodb_as("AKIANOBODY", "x");
+    let e = unknown.list_tables().send().await.unwrap_err();
+    assert_eq!(e.code(), Some("UnrecognizedClientException"));
+    assert_eq!(
+        e.message(),
+        Some("The security token included in the request is invalid.")
+    );
+    let wrong_secret = server.dynamodb_as("AKIAALICE", "not-alice-secret");
+    let e = wrong_secret.list_tables().send().await.unwrap_err();
+    assert_eq!(e.code(), Some("InvalidSignatureException"));
+}
+
+#[tokio::test]
+async fn leading_keys_limit_a_user_to_their_own_partition() {
+    let server = start().await;
+    let alice = server.dynamodb_as("AKIAALICE", "alice-secret");
+    alice
+        .put_item()
+        .table_name("Scores")
+        .set_item(Some(item("alice", "1", &[("score", Av::N("10".into()))])))
+        .send()
+        .await
+        .unwrap();
+    let msg = denied(
+        alice
+            .put_item()
+            .table_name("Scores")
+            .set_item(Some(item("bob", "1", &[])))
+            .send()
+            .await,
+    );
+    assert_eq!(
+        msg,
+        format!("User: arn:aws:iam::{ACCOUNT}:user/alice is not authorized to perform: dynamodb:PutItem on resource: arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/Scores because no identity-based policy allows the dynamodb:PutItem action")
+    );
+    let got = alice
+        .query()
+        .table_name("Scores")
+        .key_condition_expression("pk = :p")
+        .expression_attribute_values(":p", Av::S("alice".into()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.count, 1);
+    denied(
+        alice
+            .query()
+            .table_name("Scores")
+            .key_condition_expression("#k = :p AND sk > :s")
+            .expression_attribute_names("#k", "pk")
+            .expression_attribute_values(":p", Av::S("bob".into()))
+            .expression_attribute_values(":s", Av::N("0".into()))
+            .send()
+            .await,
+    );
+    // Scan is not granted at all; a batch touching another partition is refused whole.
+    denied(alice.scan().table_name("Scores").send().await);
+    let put = |pk: &str| {
+        aws_sdk_dynamodb::types::WriteRequest::builder()
+            .put_request(
+                aws_sdk_dynamodb::types::PutRequest::builder()
+                    .set_item(Some(item(pk, "2", &[])))
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    };
+    denied(
+        alice
+            .batch_write_item()
+            .request_items("Scores", vec![put("alice"), put("bob")])
+            .send()
+            .await,
+    );
+    let root = server.dynamodb();
+    let bob = root
+        .get_item()
+        .table_name("Scores")
+        .set_key(Some(item("bob", "2", &[])))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        bob.item.is_none(),
+        "nothing of the refused batch was written"
+    );
+
+    // In a transaction, each part is its own action: a condition check on another
+    // partition refuses the whole transaction.
+    let msg = denied(
+        alice
+            .transact_write_items()
+            .transact_items(
+                TransactWriteItem::builder()
+                    .put(
+                        Put::builder()
+                            .table_name("Scores")
+                            .set_item(Some(item("alice", "3", &[])))
+                            .build()
+                            .unwrap(),
+                    )
+                    .build(),
+            )
+            .transact_items(
+                TransactWriteItem::builder()
+                    .condition_check(
+                        ConditionCheck::builder()
+                            .table_name("Scores")
+                            .set_key(Some(item("bob", "1", &[])))
+                            .condition_expression("attribute_not_exists(pk)")
+                            .build()
+                            .unwrap(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await,
+    );
+    assert!(msg.contains("dynamodb:ConditionCheckItem"), "{msg}");
+}
+
+#[tokio::test]
+async fn attribute_allow_lists_need_specific_attributes() {
+    let server = start().await;
+    server
+        .dynamodb()
+        .put_item()
+        .table_name("Scores")
+        .set_item(Some(item(
+            "p",
+            "1",
+            &[("name", Av::S("n".into())), ("secret", Av::S("s".into()))],
+        )))
+        .send()
+        .await
+        .unwrap();
+    let reader = server.dynamodb_as("AKIAREADER", "reader-secret");
+    let got = reader
+        .get_item()
+        .table_name("Scores")
+        .set_key(Some(item("p", "1", &[])))
+        .projection_expression("#n, score")
+        .expression_attribute_names("#n", "name")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.item.unwrap().get("name"), Some(&Av::S("n".into())));
+    // All attributes: Select is ALL_ATTRIBUTES.
+    denied(
+        reader
+            .get_item()
+            .table_name("Scores")
+            .set_key(Some(item("p", "1", &[])))
+            .send()
+            .await,
+    );
+    // A projection naming an attribute outside the list.
+    denied(
+        reader
+            .get_item()
+            .table_name("Scores")
+            .set_key(Some(item("p", "1", &[])))
+            .projection_expression("secret")
+            .send()
+            .await,
+    );
+    reader
+        .query()
+        .table_name("Scores")
+        .key_condition_expression("pk = :p")
+        .expression_attribute_values(":p", Av::S("p".into()))
+        .select(Select::SpecificAttributes)
+        .projection_expression("score")
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn protected_attributes_and_explicit_deny() {
+    let server = start().await;
+    let editor = server.dynamodb_as("AKIAEDITOR", "editor-secret");
+    editor
+        .update_item()
+        .table_name("Scores")
+        .set_key(Some(item("e", "1", &[])))
+        .update_expression("SET #n = :v")
+        .expression_attribute_names("#n", "name")
+        .expression_attribute_values(":v", Av::S("x".into()))
+        .send()
+        .await
+        .unwrap();
+    for protected in ["salary", "secretCode"] {
+        denied(
+            editor
+                .update_item()
+                .table_name("Scores")
+                .set_key(Some(item("e", "1", &[])))
+                .update_expression("SET #n = :v")
+                .expression_attribute_names("#n", protected)
+                .expression_attribute_values(":v", Av::S("x".into()))
+                .send()
+                .await,
+        );
+        denied(
+            editor
+                .put_item()
+                .table_name("Scores")
+                .set_item(Some(item("e", "2", &[(protected, Av::N("1".into()))])))
+                .send()
+                .await,
+        );
+    }
+    // The Deny wins over the wildcard Allow of `dynamodb:Delete?tem`.
+    let root = server.dynamodb();
+    let msg = denied(
+        editor
+            .delete_item()
+            .table_name("Scores")
+            .set_key(Some(item("e", "1", &[])))
+            .send()
+            .await,
+    );
+    assert!(
+        msg.ends_with("with an explicit deny in an identity-based policy"),
+        "{msg}"
+    );
+    assert!(root
+        .get_item()
+        .table_name("Scores")
+        .set_key(Some(item("e", "1", &[])))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .is_some());
+}
+
+#[tokio::test]
+async fn index_queries_limited_to_projected_attributes() {
+    let server = start().await;
+    let indexer = server.dynamodb_as("AKIAINDEXER", "indexer-secret");
+    let q = || {
+        indexer
+            .query()
+            .table_name("Scores")
+            .index_name("ByScore")
+            .key_condition_expression("score = :s")
+            .expression_attribute_values(":s", Av::N("10".into()))
+    };
+    q().send().await.unwrap();
+    q().select(Select::AllProjectedAttributes)
+        .send()
+        .await
+        .unwrap();
+    denied(q().select(Select::AllAttributes).send().await);
+    denied(
+        indexer
+            .query()
+            .table_name("Scores")
+            .key_condition_expression("pk = :p")
+            .expression_attribute_values(":p", Av::S("p".into()))
+            .send()
+            .await,
+    );
+}
+
+#[tokio::test]
+async fn grpc_requests_are_signed_and_authorized() {
+    let server = start().await;
+    let endpoint = format!("http://{}", server.grpc_addr);
+    // Unsigned: refused before any handler runs.
+    let mut plain = pb::dynamo_db_client::DynamoDbClient::connect(endpoint.clone())
+        .await
+        .unwrap();
+    let status = plain
+        .list_tables(pb::ListTablesRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::Unauthenticated);
+    assert_eq!(
+        error_type(&status),
+        Some("MissingAuthenticationTokenException")
+    );
+
+    let mut wrong = pb::dynamo_db_client::DynamoDbClient::new(
+        signed_channel(&endpoint, "AKIAALICE", "nope").await,
+    );
+    let status = wrong
+        .list_tables(pb::ListTablesRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::Unauthenticated);
+    assert_eq!(error_type(&status), Some("InvalidSignatureException"));
+
+    let mut alice = pb::dynamo_db_client::DynamoDbClient::new(
+        signed_channel(&endpoint, "AKIAALICE", "alice-secret").await,
+    );
+    let key = |pk: &str| -> HashMap<String, pb::AttributeValue> {
+        [
+            (
+                "pk".to_string(),
+                pb::AttributeValue {
+                    value: Some(pb::attribute_value::Value::S(pk.into())),
+                },
+            ),
+            (
+                "sk".to_string(),
+                pb::AttributeValue {
+                    value: Some(pb::attribute_value::Value::N("1".into())),
+                },
+            ),
+        ]
+        .into()
+    };
+    alice
+        .put_item(pb::PutItemRequest {
+            table_name: "Scores".into(),
+            item: key("alice"),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let status = alice
+        .put_item(pb::PutItemRequest {
+            table_name: "Scores".into(),
+            item: key("bob"),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::PermissionDenied);
+    assert_eq!(error_type(&status), Some("AccessDeniedException"));
+    assert!(status
+        .message()
+        .contains("user/alice is not authorized to perform: dynamodb:PutItem"));
+}
+
+#[tokio::test]
+async fn auth_off_accepts_unsigned_requests() {
+    let server = TestServer::start_with(|c| c.auth = keyfall_server::config::AuthMode::Off).await;
+    let headers = vec![
+        ("Host".to_string(), server.http_addr.to_string()),
+        (
+            "X-Amz-Target".to_string(),
+            "DynamoDB_20120810.ListTables".to_string(),
+        ),
+    ];
+    let (status, body, _) = raw_request_with_headers(server.http_addr, &headers, "{}").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["TableNames"], json!([]));
+}
