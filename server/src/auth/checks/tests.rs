@@ -1,0 +1,118 @@
+//! Each row: an action, its JSON request, and the condition keys IAM must see.
+
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+
+use super::*;
+
+/// Table `T` keyed by `pk`/`sk`, with index `I` keyed by `gpk`.
+struct Fake;
+
+impl Schemas for Fake {
+    fn key_names(&self, table: &str, index: Option<&str>) -> Option<(String, Option<String>)> {
+        match (table, index) {
+            ("T", None) => Some(("pk".into(), Some("sk".into()))),
+            ("T", Some("I")) => Some(("gpk".into(), None)),
+            _ => None,
+        }
+    }
+    fn table_arn(&self, table: &str) -> String {
+        format!("arn:aws:dynamodb:r:1:table/{table}")
+    }
+    fn stream_arn_of_iterator(&self, _: &str) -> Option<String> {
+        Some("arn:aws:dynamodb:r:1:table/T/stream/L".into())
+    }
+    fn stream_arn(&self, _: &str) -> Option<String> {
+        None
+    }
+}
+
+fn checks_of<T: DeserializeOwned + Authorize>(action: &'static str, body: Value) -> Vec<Check> {
+    let input: T = serde_json::from_value(body).unwrap();
+    input.checks(action, &Fake)
+}
+
+/// A check as comparable JSON: absent keys are left out.
+fn view(c: &Check) -> Value {
+    let mut v = json!({ "action": c.action, "resource": c.resource });
+    let sorted = |l: &Option<Vec<String>>| {
+        l.clone().map(|mut l| {
+            l.sort();
+            l
+        })
+    };
+    for (k, val) in [
+        ("leading", sorted(&c.leading_keys).map(Value::from)),
+        ("attributes", sorted(&c.attributes).map(Value::from)),
+        ("select", c.select.clone().map(Value::from)),
+        ("return_values", c.return_values.clone().map(Value::from)),
+        ("enclosing", c.enclosing_operation.map(Value::from)),
+    ] {
+        if let Some(val) = val {
+            v[k] = val;
+        }
+    }
+    v
+}
+
+#[test]
+fn condition_keys_per_request() {
+    let s = |v: &str| json!({ "S": v });
+    let cases: Vec<(Vec<Check>, Value)> = vec![
+        (
+            checks_of::<GetItemInput>("dynamodb:GetItem", json!({"TableName": "T", "Key": {"pk": s("a"), "sk": {"N": "1"}}})),
+            json!([{"action": "dynamodb:GetItem", "resource": "arn:aws:dynamodb:r:1:table/T", "leading": ["a"], "attributes": ["pk", "sk"], "select": "ALL_ATTRIBUTES"}]),
+        ),
+        (
+            checks_of::<GetItemInput>("dynamodb:GetItem", json!({"TableName": "T", "Key": {"pk": s("a"), "sk": {"N": "1"}}, "ProjectionExpression": "#n.x, b[0], size", "ExpressionAttributeNames": {"#n": "name"}})),
+            json!([{"action": "dynamodb:GetItem", "resource": "arn:aws:dynamodb:r:1:table/T", "leading": ["a"], "attributes": ["b", "name", "pk", "size", "sk"], "select": "SPECIFIC_ATTRIBUTES"}]),
+        ),
+        (
+            checks_of::<PutItemInput>("dynamodb:PutItem", json!({"TableName": "T", "Item": {"pk": s("a"), "sk": {"N": "1"}, "x": s("v")}, "ConditionExpression": "attribute_not_exists(y) AND size(z) > :n", "ExpressionAttributeValues": {":n": {"N": "1"}}, "ReturnValues": "ALL_OLD"})),
+            json!([{"action": "dynamodb:PutItem", "resource": "arn:aws:dynamodb:r:1:table/T", "leading": ["a"], "attributes": ["pk", "sk", "x", "y", "z"], "return_values": "ALL_OLD"}]),
+        ),
+        (
+            checks_of::<UpdateItemInput>("dynamodb:UpdateItem", json!({"TableName": "T", "Key": {"pk": {"N": "7"}, "sk": {"N": "1"}}, "UpdateExpression": "SET a = if_not_exists(b, :v) REMOVE c ADD d :v", "ExpressionAttributeValues": {":v": {"N": "1"}}})),
+            json!([{"action": "dynamodb:UpdateItem", "resource": "arn:aws:dynamodb:r:1:table/T", "leading": ["7"], "attributes": ["a", "b", "c", "d", "pk", "sk"], "return_values": "NONE"}]),
+        ),
+        (
+            checks_of::<QueryInput>("dynamodb:Query", json!({"TableName": "T", "KeyConditionExpression": "(#p = :p) AND sk BETWEEN :a AND :b", "ExpressionAttributeNames": {"#p": "pk"}, "ExpressionAttributeValues": {":p": s("u1"), ":a": {"N": "1"}, ":b": {"N": "2"}}})),
+            json!([{"action": "dynamodb:Query", "resource": "arn:aws:dynamodb:r:1:table/T", "leading": ["u1"], "attributes": ["pk", "sk"], "select": "ALL_ATTRIBUTES"}]),
+        ),
+        (
+            checks_of::<QueryInput>("dynamodb:Query", json!({"TableName": "T", "IndexName": "I", "KeyConditions": {"gpk": {"ComparisonOperator": "EQ", "AttributeValueList": [s("g")]}}})),
+            json!([{"action": "dynamodb:Query", "resource": "arn:aws:dynamodb:r:1:table/T/index/I", "leading": ["g"], "attributes": ["gpk"], "select": "ALL_PROJECTED_ATTRIBUTES"}]),
+        ),
+        (
+            checks_of::<ScanInput>("dynamodb:Scan", json!({"TableName": "T", "FilterExpression": "q > :v", "ExpressionAttributeValues": {":v": {"N": "1"}}})),
+            json!([{"action": "dynamodb:Scan", "resource": "arn:aws:dynamodb:r:1:table/T", "attributes": ["pk", "q", "sk"], "select": "ALL_ATTRIBUTES"}]),
+        ),
+        (
+            checks_of::<BatchWriteItemInput>("dynamodb:BatchWriteItem", json!({"RequestItems": {"T": [{"PutRequest": {"Item": {"pk": s("a"), "sk": {"N": "1"}, "v": s("x")}}}, {"DeleteRequest": {"Key": {"pk": s("b"), "sk": {"N": "1"}}}}]}})),
+            json!([{"action": "dynamodb:BatchWriteItem", "resource": "arn:aws:dynamodb:r:1:table/T", "leading": ["a", "b"], "attributes": ["pk", "sk", "v"]}]),
+        ),
+        (
+            checks_of::<TransactWriteItemsInput>("dynamodb:TransactWriteItems", json!({"TransactItems": [{"ConditionCheck": {"TableName": "T", "Key": {"pk": s("a"), "sk": {"N": "1"}}, "ConditionExpression": "attribute_exists(w)"}}, {"Delete": {"TableName": "U", "Key": {"id": s("z")}}}]})),
+            json!([
+                {"action": "dynamodb:ConditionCheckItem", "resource": "arn:aws:dynamodb:r:1:table/T", "leading": ["a"], "attributes": ["pk", "sk", "w"], "enclosing": "TransactWriteItems"},
+                {"action": "dynamodb:DeleteItem", "resource": "arn:aws:dynamodb:r:1:table/U", "leading": [], "attributes": ["id"], "enclosing": "TransactWriteItems"}
+            ]),
+        ),
+        (
+            checks_of::<TableNameInput>("dynamodb:DescribeTable", json!({"TableName": "T"})),
+            json!([{"action": "dynamodb:DescribeTable", "resource": "arn:aws:dynamodb:r:1:table/T"}]),
+        ),
+        (
+            checks_of::<ListTablesInput>("dynamodb:ListTables", json!({})),
+            json!([{"action": "dynamodb:ListTables", "resource": "*"}]),
+        ),
+        (
+            checks_of::<GetRecordsInput>("dynamodb:GetRecords", json!({"ShardIterator": "x"})),
+            json!([{"action": "dynamodb:GetRecords", "resource": "arn:aws:dynamodb:r:1:table/T/stream/L"}]),
+        ),
+    ];
+    for (i, (got, want)) in cases.into_iter().enumerate() {
+        let got: Vec<Value> = got.iter().map(view).collect();
+        assert_eq!(Value::from(got), want, "case {i}");
+    }
+}
