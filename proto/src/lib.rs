@@ -8,6 +8,7 @@
 //! |-------------------|------------------------------------------------|--------------------------------------------------------|--------------------------------------------------------|
 //! | `DynamoDB`        | [`v1::dynamo_db_server::DynamoDb`]             | [`v1::dynamo_db_server::DynamoDbServer`]               | [`v1::dynamo_db_client::DynamoDbClient`]               |
 //! | `DynamoDBStreams` | [`v1::dynamo_db_streams_server::DynamoDbStreams`] | [`v1::dynamo_db_streams_server::DynamoDbStreamsServer`] | [`v1::dynamo_db_streams_client::DynamoDbStreamsClient`] |
+//! | `Admin`           | [`v1::admin_server::Admin`]                    | [`v1::admin_server::AdminServer`]                      | [`v1::admin_client::AdminClient`]                      |
 //! | `Diagnostics`     | [`v1::diagnostics_server::Diagnostics`]        | [`v1::diagnostics_server::DiagnosticsServer`]          | [`v1::diagnostics_client::DiagnosticsClient`]          |
 #![deny(unsafe_code)]
 
@@ -60,6 +61,7 @@ mod tests {
             ]
         );
         assert_eq!(methods("Diagnostics"), ["Echo"]);
+        assert_eq!(methods("Admin").len(), 10);
     }
 
     #[test]

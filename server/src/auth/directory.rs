@@ -346,7 +346,7 @@ impl Directory {
             ));
         }
         Policy::from_json_str(document)
-            .map_err(|e| SetupError::Invalid(format!("policy {policy_name}: {e}")))?;
+            .map_err(|e| SetupError::MalformedPolicy(format!("policy {policy_name}: {e}")))?;
         let _w = self.writer.lock();
         let mut record = self.existing(user)?;
         record

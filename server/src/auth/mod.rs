@@ -73,6 +73,8 @@ pub enum SetupError {
     Conflict(String),
     #[error("{0}")]
     LimitExceeded(String),
+    #[error("{0}")]
+    MalformedPolicy(String),
     #[error("storage: {0}")]
     Storage(#[from] crate::storage::StorageError),
 }

@@ -1,5 +1,6 @@
 //! The gRPC API (`keyfall.v1`): tonic services over the same engine as the JSON API.
 
+mod admin;
 mod auth_layer;
 mod convert;
 mod status;
@@ -56,8 +57,11 @@ pub async fn serve(
         )
         .add_service(DynamoDbStreamsServer::new(streams::StreamsService {
             engine: engine.clone(),
-            auth,
+            auth: auth.clone(),
         }))
+        .add_service(keyfall_proto::v1::admin_server::AdminServer::new(
+            admin::AdminService { auth: auth.clone() },
+        ))
         .add_service(DiagnosticsServer::new(DiagnosticsService))
         .serve_with_incoming_shutdown(incoming, async move {
             let _ = shutdown.wait_for(|s| *s).await;

@@ -60,39 +60,66 @@ fn condition_keys_per_request() {
     let s = |v: &str| json!({ "S": v });
     let cases: Vec<(Vec<Check>, Value)> = vec![
         (
-            checks_of::<GetItemInput>("dynamodb:GetItem", json!({"TableName": "T", "Key": {"pk": s("a"), "sk": {"N": "1"}}})),
+            checks_of::<GetItemInput>(
+                "dynamodb:GetItem",
+                json!({"TableName": "T", "Key": {"pk": s("a"), "sk": {"N": "1"}}}),
+            ),
             json!([{"action": "dynamodb:GetItem", "resource": "arn:aws:dynamodb:r:1:table/T", "leading": ["a"], "attributes": ["pk", "sk"], "select": "ALL_ATTRIBUTES"}]),
         ),
         (
-            checks_of::<GetItemInput>("dynamodb:GetItem", json!({"TableName": "T", "Key": {"pk": s("a"), "sk": {"N": "1"}}, "ProjectionExpression": "#n.x, b[0], size", "ExpressionAttributeNames": {"#n": "name"}})),
+            checks_of::<GetItemInput>(
+                "dynamodb:GetItem",
+                json!({"TableName": "T", "Key": {"pk": s("a"), "sk": {"N": "1"}}, "ProjectionExpression": "#n.x, b[0], size", "ExpressionAttributeNames": {"#n": "name"}}),
+            ),
             json!([{"action": "dynamodb:GetItem", "resource": "arn:aws:dynamodb:r:1:table/T", "leading": ["a"], "attributes": ["b", "name", "pk", "size", "sk"], "select": "SPECIFIC_ATTRIBUTES"}]),
         ),
         (
-            checks_of::<PutItemInput>("dynamodb:PutItem", json!({"TableName": "T", "Item": {"pk": s("a"), "sk": {"N": "1"}, "x": s("v")}, "ConditionExpression": "attribute_not_exists(y) AND size(z) > :n", "ExpressionAttributeValues": {":n": {"N": "1"}}, "ReturnValues": "ALL_OLD"})),
+            checks_of::<PutItemInput>(
+                "dynamodb:PutItem",
+                json!({"TableName": "T", "Item": {"pk": s("a"), "sk": {"N": "1"}, "x": s("v")}, "ConditionExpression": "attribute_not_exists(y) AND size(z) > :n", "ExpressionAttributeValues": {":n": {"N": "1"}}, "ReturnValues": "ALL_OLD"}),
+            ),
             json!([{"action": "dynamodb:PutItem", "resource": "arn:aws:dynamodb:r:1:table/T", "leading": ["a"], "attributes": ["pk", "sk", "x", "y", "z"], "return_values": "ALL_OLD"}]),
         ),
         (
-            checks_of::<UpdateItemInput>("dynamodb:UpdateItem", json!({"TableName": "T", "Key": {"pk": {"N": "7"}, "sk": {"N": "1"}}, "UpdateExpression": "SET a = if_not_exists(b, :v) REMOVE c ADD d :v", "ExpressionAttributeValues": {":v": {"N": "1"}}})),
+            checks_of::<UpdateItemInput>(
+                "dynamodb:UpdateItem",
+                json!({"TableName": "T", "Key": {"pk": {"N": "7"}, "sk": {"N": "1"}}, "UpdateExpression": "SET a = if_not_exists(b, :v) REMOVE c ADD d :v", "ExpressionAttributeValues": {":v": {"N": "1"}}}),
+            ),
             json!([{"action": "dynamodb:UpdateItem", "resource": "arn:aws:dynamodb:r:1:table/T", "leading": ["7"], "attributes": ["a", "b", "c", "d", "pk", "sk"], "return_values": "NONE"}]),
         ),
         (
-            checks_of::<QueryInput>("dynamodb:Query", json!({"TableName": "T", "KeyConditionExpression": "(#p = :p) AND sk BETWEEN :a AND :b", "ExpressionAttributeNames": {"#p": "pk"}, "ExpressionAttributeValues": {":p": s("u1"), ":a": {"N": "1"}, ":b": {"N": "2"}}})),
+            checks_of::<QueryInput>(
+                "dynamodb:Query",
+                json!({"TableName": "T", "KeyConditionExpression": "(#p = :p) AND sk BETWEEN :a AND :b", "ExpressionAttributeNames": {"#p": "pk"}, "ExpressionAttributeValues": {":p": s("u1"), ":a": {"N": "1"}, ":b": {"N": "2"}}}),
+            ),
             json!([{"action": "dynamodb:Query", "resource": "arn:aws:dynamodb:r:1:table/T", "leading": ["u1"], "attributes": ["pk", "sk"], "select": "ALL_ATTRIBUTES"}]),
         ),
         (
-            checks_of::<QueryInput>("dynamodb:Query", json!({"TableName": "T", "IndexName": "I", "KeyConditions": {"gpk": {"ComparisonOperator": "EQ", "AttributeValueList": [s("g")]}}})),
+            checks_of::<QueryInput>(
+                "dynamodb:Query",
+                json!({"TableName": "T", "IndexName": "I", "KeyConditions": {"gpk": {"ComparisonOperator": "EQ", "AttributeValueList": [s("g")]}}}),
+            ),
             json!([{"action": "dynamodb:Query", "resource": "arn:aws:dynamodb:r:1:table/T/index/I", "leading": ["g"], "attributes": ["gpk"], "select": "ALL_PROJECTED_ATTRIBUTES"}]),
         ),
         (
-            checks_of::<ScanInput>("dynamodb:Scan", json!({"TableName": "T", "FilterExpression": "q > :v", "ExpressionAttributeValues": {":v": {"N": "1"}}})),
+            checks_of::<ScanInput>(
+                "dynamodb:Scan",
+                json!({"TableName": "T", "FilterExpression": "q > :v", "ExpressionAttributeValues": {":v": {"N": "1"}}}),
+            ),
             json!([{"action": "dynamodb:Scan", "resource": "arn:aws:dynamodb:r:1:table/T", "attributes": ["pk", "q", "sk"], "select": "ALL_ATTRIBUTES"}]),
         ),
         (
-            checks_of::<BatchWriteItemInput>("dynamodb:BatchWriteItem", json!({"RequestItems": {"T": [{"PutRequest": {"Item": {"pk": s("a"), "sk": {"N": "1"}, "v": s("x")}}}, {"DeleteRequest": {"Key": {"pk": s("b"), "sk": {"N": "1"}}}}]}})),
+            checks_of::<BatchWriteItemInput>(
+                "dynamodb:BatchWriteItem",
+                json!({"RequestItems": {"T": [{"PutRequest": {"Item": {"pk": s("a"), "sk": {"N": "1"}, "v": s("x")}}}, {"DeleteRequest": {"Key": {"pk": s("b"), "sk": {"N": "1"}}}}]}}),
+            ),
             json!([{"action": "dynamodb:BatchWriteItem", "resource": "arn:aws:dynamodb:r:1:table/T", "leading": ["a", "b"], "attributes": ["pk", "sk", "v"]}]),
         ),
         (
-            checks_of::<TransactWriteItemsInput>("dynamodb:TransactWriteItems", json!({"TransactItems": [{"ConditionCheck": {"TableName": "T", "Key": {"pk": s("a"), "sk": {"N": "1"}}, "ConditionExpression": "attribute_exists(w)"}}, {"Delete": {"TableName": "U", "Key": {"id": s("z")}}}]})),
+            checks_of::<TransactWriteItemsInput>(
+                "dynamodb:TransactWriteItems",
+                json!({"TransactItems": [{"ConditionCheck": {"TableName": "T", "Key": {"pk": s("a"), "sk": {"N": "1"}}, "ConditionExpression": "attribute_exists(w)"}}, {"Delete": {"TableName": "U", "Key": {"id": s("z")}}}]}),
+            ),
             json!([
                 {"action": "dynamodb:ConditionCheckItem", "resource": "arn:aws:dynamodb:r:1:table/T", "leading": ["a"], "attributes": ["pk", "sk", "w"], "enclosing": "TransactWriteItems"},
                 {"action": "dynamodb:DeleteItem", "resource": "arn:aws:dynamodb:r:1:table/U", "leading": [], "attributes": ["id"], "enclosing": "TransactWriteItems"}
