@@ -35,6 +35,11 @@ pub struct Config {
     pub root_secret_access_key: Option<String>,
     /// How far a request's `X-Amz-Date` may be from the server clock.
     pub auth_clock_skew: std::time::Duration,
+    /// TLS on both listeners: a PEM certificate chain and its key, or a generated
+    /// self-signed certificate (development).
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub tls_self_signed: bool,
     /// Upper bound on all memtables together, in MiB.
     pub write_buffer_mib: u64,
     pub cache_mib: u64,
@@ -58,6 +63,9 @@ impl Default for Config {
             root_access_key_id: None,
             root_secret_access_key: None,
             auth_clock_skew: std::time::Duration::from_secs(15 * 60),
+            tls_cert: None,
+            tls_key: None,
+            tls_self_signed: false,
             write_buffer_mib: 256,
             cache_mib: 256,
             ttl_sweep_interval: std::time::Duration::from_secs(5),
@@ -111,6 +119,15 @@ pub struct Cli {
     /// e.g. `5m` (default 15m).
     #[arg(long, env = "KEYFALL_AUTH_CLOCK_SKEW", value_parser = parse_duration)]
     pub auth_clock_skew: Option<std::time::Duration>,
+    /// PEM certificate chain: serve both APIs over TLS.
+    #[arg(long, env = "KEYFALL_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "KEYFALL_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve TLS with a generated self-signed certificate for localhost (development).
+    #[arg(long, env = "KEYFALL_TLS_SELF_SIGNED")]
+    pub tls_self_signed: bool,
     /// How often expired TTL items are swept, e.g. `500ms`, `1s`, `2m` (default 5s).
     #[arg(long, env = "KEYFALL_TTL_SWEEP_INTERVAL", value_parser = parse_duration)]
     pub ttl_sweep_interval: Option<std::time::Duration>,
@@ -174,6 +191,9 @@ struct FileConfig {
     root_secret_access_key: Option<String>,
     #[serde(default, deserialize_with = "deserialize_duration")]
     auth_clock_skew: Option<std::time::Duration>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    tls_self_signed: Option<bool>,
     write_buffer_mib: Option<u64>,
     cache_mib: Option<u64>,
     #[serde(default, deserialize_with = "deserialize_duration")]
@@ -223,6 +243,9 @@ impl Cli {
                 .auth_clock_skew
                 .or(file.auth_clock_skew)
                 .unwrap_or(d.auth_clock_skew),
+            tls_cert: self.tls_cert.or(file.tls_cert),
+            tls_key: self.tls_key.or(file.tls_key),
+            tls_self_signed: self.tls_self_signed || file.tls_self_signed.unwrap_or(false),
             write_buffer_mib: file.write_buffer_mib.unwrap_or(d.write_buffer_mib),
             cache_mib: file.cache_mib.unwrap_or(d.cache_mib),
             item_collection_limit_mib: file

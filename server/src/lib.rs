@@ -12,6 +12,7 @@ pub mod expr;
 pub mod model;
 pub mod server;
 pub mod storage;
+pub mod tls;
 
 pub use config::{Cli, Config};
 pub use server::{run, Listeners, ServerError};

@@ -133,35 +133,54 @@ pub async fn run(
         .map_err(|e| ServerError::Startup(e.to_string()))?;
     tracing::info!(data_dir = %config.data_dir.display(), %http_addr, %grpc_addr, "keyfall-server listening");
 
+    let tls = crate::tls::load(&config)?;
+    let secure = tls.is_some();
     let api = JsonApi {
         engine: engine.clone(),
         auth: auth.clone(),
-        secure: false,
+        secure,
         advertised_address: http_addr.to_string(),
     };
-    let http = {
+    let app = json::router(api).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let http_shutdown = {
         let mut shutdown = shutdown.clone();
-        // Responses must not wait on Nagle's algorithm.
-        let listener = axum::serve::ListenerExt::tap_io(listeners.http, |tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        let app = json::router(api).into_make_service_with_connect_info::<std::net::SocketAddr>();
-        axum::serve(listener, app).with_graceful_shutdown(async move {
+        async move {
             let _ = shutdown.wait_for(|s| *s).await;
-        })
+        }
+    };
+    let http = async {
+        match &tls {
+            Some(m) => {
+                let listener =
+                    crate::tls::TlsListener::new(listeners.http, crate::tls::server_config(m)?)
+                        .map_err(|e| ServerError::Startup(e.to_string()))?;
+                // Tapping gives the listener axum's `SocketAddr` connect info.
+                let listener = axum::serve::ListenerExt::tap_io(listener, |_| {});
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(http_shutdown)
+                    .await
+            }
+            None => {
+                // Responses must not wait on Nagle's algorithm.
+                let listener = axum::serve::ListenerExt::tap_io(listeners.http, |tcp| {
+                    let _ = tcp.set_nodelay(true);
+                });
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(http_shutdown)
+                    .await
+            }
+        }
+        .map_err(|e| ServerError::Serve(e.to_string()))
     };
     let grpc = crate::api::grpc::serve(
         engine.clone(),
         auth.clone(),
+        tls.clone(),
         listeners.grpc,
         shutdown.clone(),
     );
     let sweeper = ttl_sweeper(engine.clone(), config.ttl_sweep_interval, shutdown.clone());
-    let (h, g, ()) = tokio::join!(
-        async { http.await.map_err(|e| ServerError::Serve(e.to_string())) },
-        grpc,
-        sweeper
-    );
+    let (h, g, ()) = tokio::join!(http, grpc, sweeper);
     h?;
     g?;
     let _ = shutdown.wait_for(|s| *s).await;

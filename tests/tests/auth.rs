@@ -49,6 +49,11 @@ fn iam_config() -> serde_json::Value {
             {"Effect": "Deny", "Action": "dynamodb:DeleteItem", "Resource": "*"},
             {"Effect": "Allow", "Action": ["dynamodb:Get*", "dynamodb:Delete?tem"], "Resource": "*"}
          ]}]},
+        {"name": "tlsonly", "access_key_id": "AKIATLSONLY", "secret_access_key": "tlsonly-secret",
+         "policies": [{"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Action": "dynamodb:ListTables", "Resource": "*",
+            "Condition": {"Bool": {"aws:SecureTransport": "true"}, "IpAddress": {"aws:SourceIp": "127.0.0.0/8"}}
+         }]}]},
         {"name": "indexer", "access_key_id": "AKIAINDEXER", "secret_access_key": "indexer-secret",
          "policies": [{"Version": "2012-10-17", "Statement": [{
             "Effect": "Allow",
@@ -60,12 +65,23 @@ fn iam_config() -> serde_json::Value {
 }
 
 async fn start() -> TestServer {
+    start_with(false).await
+}
+
+async fn start_with(tls: bool) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("iam.json");
     std::fs::write(&path, iam_config().to_string()).unwrap();
-    let server = TestServer::start_with(move |c| c.iam_config = Some(path)).await;
-    // Keep the config file alive as long as the test runs.
+    let server = TestServer::start_with(move |c| {
+        c.iam_config = Some(path);
+        c.tls_self_signed = tls;
+    })
+    .await;
+    // The server reads the file once it runs: keep it for the whole test.
     std::mem::forget(dir);
+    if tls {
+        return server;
+    }
     let db = server.dynamodb();
     new_table(
         &db,
@@ -619,4 +635,90 @@ async fn admin_api_manages_users_keys_and_policies_durably() {
         .unwrap();
     let e = carol.list_tables().send().await.unwrap_err();
     assert_eq!(e.code(), Some("UnrecognizedClientException"));
+}
+
+#[tokio::test]
+async fn tls_end_to_end_on_both_apis() {
+    use aws_smithy_http_client::tls;
+    let plain = start().await;
+    // Over plain HTTP, aws:SecureTransport is false: the TLS-only policy does not allow.
+    denied(
+        plain
+            .dynamodb_as("AKIATLSONLY", "tlsonly-secret")
+            .list_tables()
+            .send()
+            .await,
+    );
+
+    let server = start_with(true).await;
+    // The listeners are bound before the server writes its certificate: wait for it.
+    let cert = server.data_dir.path().join("self-signed-cert.pem");
+    let mut pem = Vec::new();
+    for _ in 0..500 {
+        pem = std::fs::read(&cert).unwrap_or_default();
+        if pem.ends_with(b"-----END CERTIFICATE-----\n") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .tls_context(
+            tls::TlsContext::builder()
+                .with_trust_store(tls::TrustStore::empty().with_pem_certificate(pem.clone()))
+                .build()
+                .unwrap(),
+        )
+        .build_https();
+    let sdk = |key: &str, secret: &str| {
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+            .endpoint_url(format!("https://localhost:{}", server.http_addr.port()))
+            .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                key, secret, None, None, "tests",
+            ))
+            .http_client(http.clone())
+            .build();
+        aws_sdk_dynamodb::Client::from_conf(config)
+    };
+    let tables = sdk("AKIATLSONLY", "tlsonly-secret")
+        .list_tables()
+        .send()
+        .await
+        .unwrap();
+    assert!(tables.table_names().is_empty());
+    let e = sdk("AKIATLSONLY", "wrong")
+        .list_tables()
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some("InvalidSignatureException"));
+
+    // gRPC over TLS, signed by our client.
+    let endpoint = format!("https://localhost:{}", server.grpc_addr.port());
+    let channel = tonic::transport::Channel::from_shared(endpoint)
+        .unwrap()
+        .tls_config(
+            tonic::transport::ClientTlsConfig::new()
+                .ca_certificate(tonic::transport::Certificate::from_pem(&pem))
+                .domain_name("localhost"),
+        )
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let layer = keyfall::SigV4Layer::new(
+        keyfall::Credentials::new("AKIATLSONLY", "tlsonly-secret"),
+        "us-east-1",
+        format!("localhost:{}", server.grpc_addr.port()),
+    );
+    let mut client =
+        pb::dynamo_db_client::DynamoDbClient::new(tower::Layer::layer(&layer, channel));
+    client
+        .list_tables(pb::ListTablesRequest::default())
+        .await
+        .unwrap();
 }

@@ -76,9 +76,14 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let layer = self.layer.clone();
         Box::pin(async move {
-            let peer = req
-                .extensions()
-                .get::<tonic::transport::server::TcpConnectInfo>()
+            use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
+            let ext = req.extensions();
+            let peer = ext
+                .get::<TcpConnectInfo>()
+                .or_else(|| {
+                    ext.get::<TlsConnectInfo<TcpConnectInfo>>()
+                        .map(|i| i.get_ref())
+                })
                 .and_then(|i| i.remote_addr())
                 .map(|a| a.ip());
             if !layer.auth.enforcing() {

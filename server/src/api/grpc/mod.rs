@@ -30,6 +30,7 @@ const MAX_MESSAGE_BYTES: usize = 20 * 1024 * 1024;
 pub async fn serve(
     engine: Arc<Engine>,
     auth: Arc<Auth>,
+    tls: Option<crate::tls::TlsMaterial>,
     listener: TcpListener,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(), ServerError> {
@@ -42,10 +43,17 @@ pub async fn serve(
         auth: auth.clone(),
         advertised,
     };
-    let secure = false;
+    let secure = tls.is_some();
     // Small request/response pairs must not wait on Nagle's algorithm.
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
-    tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(m) = &tls {
+        let identity = tonic::transport::Identity::from_pem(&m.cert_pem, &m.key_pem);
+        builder = builder
+            .tls_config(tonic::transport::ServerTlsConfig::new().identity(identity))
+            .map_err(|e| ServerError::Config(format!("TLS setup: {e}")))?;
+    }
+    builder
         .layer(AuthLayer {
             auth: auth.clone(),
             secure,
