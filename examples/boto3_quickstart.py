@@ -1,12 +1,15 @@
-"""Keyfall from boto3: point endpoint_url at the server; nothing else changes."""
+"""Keyfall from boto3: point endpoint_url at the server; nothing else changes.
+
+Credentials come from the usual AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY variables: paste
+the `export` line keyfall-server prints on its first start.
+"""
 import os
 import uuid
 
 import boto3
 
 ENDPOINT = os.environ.get("KEYFALL_ENDPOINT", "http://127.0.0.1:8000")
-kw = dict(endpoint_url=ENDPOINT, region_name="us-east-1",
-          aws_access_key_id="keyfall", aws_secret_access_key="keyfall")
+kw = dict(endpoint_url=ENDPOINT, region_name="us-east-1")
 db = boto3.client("dynamodb", **kw)
 streams = boto3.client("dynamodbstreams", **kw)
 
