@@ -3,6 +3,8 @@
 
 use std::net::SocketAddr;
 
+pub mod auth_bench;
+
 use aws_sdk_dynamodb::config::{Credentials, Region};
 use keyfall_server::{Config, Listeners};
 use tokio::net::TcpListener;

@@ -126,6 +126,7 @@ pub struct AuthSettings {
 pub struct Auth {
     settings: AuthSettings,
     scope: sigv4::Scope,
+    signing_keys: sigv4::SigningKeyCache,
     directory: Directory,
 }
 
@@ -139,6 +140,7 @@ impl Auth {
         Auth {
             settings,
             scope,
+            signing_keys: sigv4::SigningKeyCache::default(),
             directory,
         }
     }
@@ -185,11 +187,17 @@ impl Auth {
             return Ok(Caller::unauthenticated(source_ip, secure_transport));
         }
         let mut found = None;
-        sigv4::verify(req, &self.scope, SystemTime::now(), |key| {
-            let (secret, principal) = self.directory.lookup_key(key)?;
-            found = Some(principal);
-            Some(secret)
-        })?;
+        sigv4::verify(
+            req,
+            &self.scope,
+            &self.signing_keys,
+            SystemTime::now(),
+            |key| {
+                let (secret, principal) = self.directory.lookup_key(key)?;
+                found = Some(principal);
+                Some(secret)
+            },
+        )?;
         Ok(Caller {
             principal: found,
             source_ip,

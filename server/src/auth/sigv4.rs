@@ -5,6 +5,7 @@
 //! in AWS's order: a missing or malformed `Authorization` first, then the date window and
 //! the credential scope, then the access key, then the signature itself.
 
+use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
 use http::HeaderMap;
@@ -52,6 +53,48 @@ struct Authorization<'a> {
     raw: &'a str,
 }
 
+/// Derived signing keys by access key, scope date and region: the HMAC chain costs four
+/// HMACs, more than the rest of a verification. Each entry remembers the secret it was
+/// derived from, so a changed secret never verifies with a stale key.
+#[derive(Default)]
+pub struct SigningKeyCache {
+    keys: parking_lot::RwLock<HashMap<KeyScope, (String, Vec<u8>)>>,
+}
+
+/// Access key id, scope date, region.
+type KeyScope = (String, String, String);
+
+/// Bounds the cache; clearing it whole is fine since keys are rederived on demand.
+const MAX_CACHED_KEYS: usize = 10_000;
+
+impl SigningKeyCache {
+    fn get(
+        &self,
+        access_key: &str,
+        secret: &str,
+        date: &str,
+        region: &str,
+        at: SystemTime,
+        service: &str,
+    ) -> Vec<u8> {
+        let id = (access_key.to_string(), date.to_string(), region.to_string());
+        if let Some((s, key)) = self.keys.read().get(&id) {
+            if s == secret {
+                return key.clone();
+            }
+        }
+        let key = aws_sigv4::sign::v4::generate_signing_key(secret, at, region, service)
+            .as_ref()
+            .to_vec();
+        let mut keys = self.keys.write();
+        if keys.len() >= MAX_CACHED_KEYS {
+            keys.clear();
+        }
+        keys.insert(id, (secret.to_string(), key.clone()));
+        key
+    }
+}
+
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
@@ -61,6 +104,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 pub fn verify<S: AsRef<str>>(
     req: &SignedRequest<'_>,
     scope: &Scope,
+    keys: &SigningKeyCache,
     now: SystemTime,
     secret_for: impl FnOnce(&str) -> Option<S>,
 ) -> Result<String, AuthError> {
@@ -117,10 +161,12 @@ pub fn verify<S: AsRef<str>>(
         auth.terminator,
         sha256_hex(canonical.as_bytes())
     );
-    let key = aws_sigv4::sign::v4::generate_signing_key(
+    let key = keys.get(
+        auth.access_key_id,
         secret.as_ref(),
-        signed_at,
+        auth.scope_date,
         auth.region,
+        signed_at,
         auth.service,
     );
     let expected = aws_sigv4::sign::v4::calculate_signature(key, string_to_sign.as_bytes());

@@ -54,6 +54,9 @@ struct Args {
     /// Also measure stream end-to-end lag: write to SubscribeChanges delivery.
     #[arg(long)]
     stream_lag: bool,
+    /// Also measure the per-request cost of SigV4 verification and policy evaluation.
+    #[arg(long)]
+    auth_overhead: bool,
 }
 
 struct Report {
@@ -295,6 +298,25 @@ async fn main() -> anyhow::Result<()> {
             r.percentile(0.99),
             r.ops_per_sec() / reference
         );
+    }
+    if args.auth_overhead {
+        let costs =
+            tokio::task::spawn_blocking(|| keyfall_tests::auth_bench::measure(20_000)).await??;
+        let echo_p50 = reports[0].percentile(0.5);
+        let total = costs.verify + costs.checks + costs.evaluate;
+        println!("auth per request (in-process, one core):");
+        for (name, d) in [
+            ("SigV4 verify (GetItem)", costs.verify),
+            ("condition keys", costs.checks),
+            ("5-statement policy", costs.evaluate),
+            ("total", total),
+        ] {
+            println!(
+                "  {name:<24} {:>8.2} µs  {:>6.1}% of an Echo round trip (p50 {echo_p50:.2?})",
+                d.as_secs_f64() * 1e6,
+                100.0 * d.as_secs_f64() / echo_p50.as_secs_f64()
+            );
+        }
     }
     for &n in &args.query_table_items {
         query_and_scan(&channel, n, args.value_bytes, c, secs).await?;

@@ -70,7 +70,13 @@ fn check(headers: &HeaderMap, body: &[u8], now: SystemTime) -> Result<String, Au
         authority: None,
         body,
     };
-    verify(&req, &scope(), now, |k| (k == KEY).then_some(SECRET))
+    verify(
+        &req,
+        &scope(),
+        &super::SigningKeyCache::default(),
+        now,
+        |k| (k == KEY).then_some(SECRET),
+    )
 }
 
 fn kind(r: Result<String, AuthError>) -> String {
