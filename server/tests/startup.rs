@@ -71,3 +71,81 @@ fn locked_data_dir_exits_2() {
         String::from_utf8_lossy(&out.stderr).contains("in use by another keyfall-server process")
     );
 }
+
+#[test]
+fn malformed_iam_config_exits_2_naming_user_statement_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let iam = dir.path().join("iam.json");
+    std::fs::write(
+        &iam,
+        r#"{"users": [{"name": "alice", "access_key_id": "AKIAALICE", "secret_access_key": "s",
+            "policies": [{"Version": "2012-10-17", "Statement": [
+                {"Sid": "Ok", "Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": "*"},
+                {"Sid": "Broken", "Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": "*",
+                 "Condition": {"StringEqualz": {"aws:username": "alice"}}}]}]}]}"#,
+    )
+    .unwrap();
+    let out = server()
+        .args([
+            "--http-listen",
+            &port(),
+            "--grpc-listen",
+            &port(),
+            "--data-dir",
+        ])
+        .arg(dir.path().join("data"))
+        .arg("--iam-config")
+        .arg(&iam)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for want in ["alice", "Statement[1]", "Broken", "StringEqualz"] {
+        assert!(stderr.contains(want), "{want} missing from: {stderr}");
+    }
+}
+
+#[test]
+fn first_start_prints_generated_root_credentials_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = |dir: &std::path::Path| {
+        let (http, grpc) = (port(), port());
+        let mut child = server()
+            .args(["--http-listen", &http, "--grpc-listen", &grpc, "--data-dir"])
+            .arg(dir)
+            .spawn()
+            .unwrap();
+        let creds = dir.join("root-credentials.json");
+        let begin = Instant::now();
+        while !std::fs::read_to_string(&creds).is_ok_and(|t| t.ends_with('}')) {
+            assert!(begin.elapsed() < Duration::from_secs(10), "no credentials");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // Give the print a moment, then stop the server and read what it said.
+        std::thread::sleep(Duration::from_millis(200));
+        let _ = child.kill();
+        let out = child.wait_with_output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let first = start(dir.path());
+    let creds: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("root-credentials.json")).unwrap(),
+    )
+    .unwrap();
+    let (key, secret) = (
+        creds["access_key_id"].as_str().unwrap(),
+        creds["secret_access_key"].as_str().unwrap(),
+    );
+    assert!(
+        first.contains(&format!(
+            "export AWS_ACCESS_KEY_ID={key} AWS_SECRET_ACCESS_KEY={secret}"
+        )),
+        "{first}"
+    );
+    let second = start(dir.path());
+    assert!(second.contains(key), "{second}");
+    assert!(
+        !second.contains(secret),
+        "the secret is printed only once: {second}"
+    );
+}
