@@ -8,12 +8,23 @@ use super::{write_private_file, SetupError};
 
 const FILE_NAME: &str = "root-credentials.json";
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct RootCredentials {
     pub access_key_id: String,
     pub secret_access_key: String,
     #[serde(skip, default = "configured")]
     pub source: RootSource,
+}
+
+/// Secrets stay out of logs and panics.
+impl std::fmt::Debug for RootCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RootCredentials")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"** redacted **")
+            .field("source", &self.source)
+            .finish()
+    }
 }
 
 fn configured() -> RootSource {
