@@ -77,8 +77,17 @@ enum AdminCommand {
 }
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+async fn main() -> std::process::ExitCode {
+    match run(Cli::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("keyfall: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     let credentials = Credentials::from_env()
         .context("set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (keyfall-server prints the root pair on first start)")?;
     let authority = cli
