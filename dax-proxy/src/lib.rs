@@ -1,3 +1,153 @@
-//! keyfall-dax: a DAX-like write-through cache in front of keyfall-server.
-//! Not built yet (see the proxy issue); the crate exists so the workspace layout is final.
+//! keyfall-dax: a DAX-like write-through cache in front of keyfall-server, kept coherent by
+//! the server's change feed. See ARCHITECTURE.md (`dax-proxy/`).
+//!
+//! A read flows service -> caches (item or page) -> on a miss, one upstream call per key
+//! (single-flight). A write flows service -> upstream -> on success, the caches.
 #![deny(unsafe_code)]
+
+pub mod cache;
+pub mod coherence;
+pub mod config;
+mod http_api;
+pub mod keys;
+pub mod metrics;
+mod schemas;
+mod service;
+
+use std::sync::Arc;
+
+use keyfall::signing::SigV4;
+use keyfall_proto::v1::dynamo_db_client::DynamoDbClient;
+use keyfall_proto::v1::dynamo_db_server::DynamoDbServer;
+use keyfall_server::config::AuthMode;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tonic::transport::Channel;
+
+pub use config::{Cli, Config};
+
+/// The signed connection to the server.
+pub type UpstreamChannel = SigV4<Channel>;
+pub type Upstream = DynamoDbClient<UpstreamChannel>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    #[error("{0}")]
+    Config(String),
+    #[error("cannot reach the server at {upstream}: {message}")]
+    Upstream { upstream: String, message: String },
+    #[error("proxy failed: {0}")]
+    Serve(String),
+}
+
+pub struct Listeners {
+    pub http: TcpListener,
+    pub grpc: TcpListener,
+}
+
+/// Everything a request handler needs.
+pub struct Proxy {
+    pub upstream: Upstream,
+    pub channel: UpstreamChannel,
+    pub caches: cache::Caches,
+    pub schemas: schemas::Schemas,
+    pub coherence: coherence::Feeds,
+}
+
+impl Proxy {
+    /// Drops everything known about a table (created, deleted or recreated).
+    pub fn forget_table(&self, table: &str) {
+        let t: Arc<str> = Arc::from(table);
+        self.schemas.forget(table);
+        self.coherence.forget(table);
+        self.caches.forget_table(&t);
+    }
+}
+
+/// Serves until `shutdown` turns true.
+pub async fn run(
+    config: Config,
+    listeners: Listeners,
+    shutdown: watch::Receiver<bool>,
+) -> Result<(), ProxyError> {
+    if config.auth == AuthMode::Enforce {
+        // Callers must be authorised exactly as by the server; until the proxy syncs the
+        // server's principals, it must not put its own credentials at their disposal.
+        return Err(ProxyError::Config(
+            "--auth enforce is not built into keyfall-dax yet (see the proxy issue): run it with --auth off only where every caller may use the proxy's own credentials".into(),
+        ));
+    }
+    tracing::warn!("--auth off: every caller acts with the proxy's credentials");
+    let (Some(key), Some(secret)) = (
+        config.access_key_id.clone(),
+        config.secret_access_key.clone(),
+    ) else {
+        return Err(ProxyError::Config(
+            "no upstream credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or access_key_id/secret_access_key in the config file)".into(),
+        ));
+    };
+    let endpoint = Channel::from_shared(config.upstream.clone())
+        .map_err(|e| ProxyError::Config(format!("invalid --upstream {}: {e}", config.upstream)))?;
+    let channel = endpoint.connect_lazy();
+    let authority = config
+        .upstream
+        .split_once("://")
+        .map_or(config.upstream.as_str(), |(_, rest)| rest)
+        .trim_end_matches('/')
+        .to_string();
+    let signer = keyfall::SigV4Layer::new(
+        keyfall::Credentials::new(key, secret),
+        &config.region,
+        authority,
+    );
+    let channel: UpstreamChannel = tower::Layer::layer(&signer, channel);
+    let upstream = DynamoDbClient::new(channel.clone())
+        .max_decoding_message_size(20 << 20)
+        .max_encoding_message_size(20 << 20);
+    let metrics = Arc::new(metrics::Metrics::default());
+    let proxy = Arc::new(Proxy {
+        upstream: upstream.clone(),
+        channel,
+        caches: cache::Caches::new(&config, metrics),
+        schemas: schemas::Schemas::new(upstream),
+        coherence: coherence::Feeds::new(config.coherence, shutdown.clone()),
+    });
+    proxy.coherence.attach(Arc::downgrade(&proxy));
+    tracing::info!(upstream = %config.upstream, grpc = ?listeners.grpc.local_addr().ok(), http = ?listeners.http.local_addr().ok(), "keyfall-dax listening");
+
+    let grpc = {
+        let mut shutdown = shutdown.clone();
+        let incoming =
+            tonic::transport::server::TcpIncoming::from(listeners.grpc).with_nodelay(Some(true));
+        let service = DynamoDbServer::new(service::DaxService {
+            proxy: proxy.clone(),
+        })
+        .max_decoding_message_size(20 << 20)
+        .max_encoding_message_size(20 << 20);
+        async move {
+            tonic::transport::Server::builder()
+                .add_service(service)
+                .serve_with_incoming_shutdown(incoming, async move {
+                    let _ = shutdown.wait_for(|s| *s).await;
+                })
+                .await
+                .map_err(|e| ProxyError::Serve(e.to_string()))
+        }
+    };
+    let http = {
+        let mut shutdown = shutdown.clone();
+        let app = http_api::router(proxy.clone());
+        async move {
+            axum::serve(listeners.http, app)
+                .with_graceful_shutdown(async move {
+                    let _ = shutdown.wait_for(|s| *s).await;
+                })
+                .await
+                .map_err(|e| ProxyError::Serve(e.to_string()))
+        }
+    };
+    let (g, h) = tokio::join!(grpc, http);
+    g?;
+    h?;
+    Ok(())
+}

@@ -331,3 +331,83 @@ pub fn new_table(
     }
     req
 }
+
+/// A keyfall-dax proxy in front of a test server, on port 0.
+pub struct TestProxy {
+    pub grpc_addr: SocketAddr,
+    pub http_addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+}
+
+impl TestProxy {
+    pub async fn start(
+        server: &TestServer,
+        configure: impl FnOnce(&mut keyfall_dax::Config),
+    ) -> TestProxy {
+        let http = TcpListener::bind("127.0.0.1:0").await.expect("bind http");
+        let grpc = TcpListener::bind("127.0.0.1:0").await.expect("bind grpc");
+        let (http_addr, grpc_addr) = (
+            http.local_addr().expect("addr"),
+            grpc.local_addr().expect("addr"),
+        );
+        let mut config = keyfall_dax::Config {
+            upstream: format!("http://{}", server.grpc_addr),
+            grpc_listen: grpc_addr,
+            http_listen: http_addr,
+            auth: keyfall_server::config::AuthMode::Off,
+            access_key_id: Some(ROOT_ACCESS_KEY_ID.into()),
+            secret_access_key: Some(ROOT_SECRET_ACCESS_KEY.into()),
+            ..keyfall_dax::Config::default()
+        };
+        configure(&mut config);
+        let (shutdown, rx) = watch::channel(false);
+        tokio::spawn(async move {
+            if let Err(e) =
+                keyfall_dax::run(config, keyfall_dax::Listeners { http, grpc }, rx).await
+            {
+                panic!("proxy failed: {e}");
+            }
+        });
+        TestProxy {
+            grpc_addr,
+            http_addr,
+            shutdown,
+        }
+    }
+
+    /// A gRPC client of the proxy (unsigned: the test proxy runs with auth off).
+    pub async fn grpc(
+        &self,
+    ) -> keyfall_proto::v1::dynamo_db_client::DynamoDbClient<tonic::transport::Channel> {
+        keyfall_proto::v1::dynamo_db_client::DynamoDbClient::connect(format!(
+            "http://{}",
+            self.grpc_addr
+        ))
+        .await
+        .expect("proxy connect")
+    }
+
+    /// One value of the proxy's `/metrics`, by its exact series name.
+    pub async fn metric(&self, series: &str) -> u64 {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = tokio::net::TcpStream::connect(self.http_addr)
+            .await
+            .expect("connect");
+        let req = format!(
+            "GET /metrics HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.http_addr
+        );
+        s.write_all(req.as_bytes()).await.expect("write");
+        let mut buf = String::new();
+        s.read_to_string(&mut buf).await.expect("read");
+        buf.lines()
+            .find_map(|l| l.strip_prefix(series).and_then(|v| v.trim().parse().ok()))
+            .unwrap_or_else(|| panic!("no metric {series} in {buf}"))
+    }
+}
+
+impl Drop for TestProxy {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+    }
+}

@@ -2,7 +2,7 @@
 
 mod admin;
 mod auth_layer;
-mod convert;
+pub mod convert;
 mod status;
 mod streams;
 

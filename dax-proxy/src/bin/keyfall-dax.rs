@@ -1,0 +1,70 @@
+//! `keyfall-dax`: parse the configuration, bind the listeners, run until a signal.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use keyfall_dax::{Cli, Listeners, ProxyError};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+const EXIT_CONFIG: u8 = 2;
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let config = match Cli::parse().resolve() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("keyfall-dax: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("keyfall-dax: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let bind = |addr| async move {
+            TcpListener::bind(addr)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))
+        };
+        let listeners = match tokio::try_join!(bind(config.http_listen), bind(config.grpc_listen)) {
+            Ok((http, grpc)) => Listeners { http, grpc },
+            Err(e) => {
+                eprintln!("keyfall-dax: {e}");
+                return ExitCode::from(EXIT_CONFIG);
+            }
+        };
+        println!(
+            "keyfall-dax: gRPC on {}, metrics on http://{}/metrics, upstream {}",
+            config.grpc_listen, config.http_listen, config.upstream
+        );
+        let (tx, rx) = watch::channel(false);
+        tokio::spawn(async move {
+            let _ = tokio::signal::ctrl_c().await;
+            let _ = tx.send(true);
+        });
+        match keyfall_dax::run(config, listeners, rx).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e @ ProxyError::Config(_)) => {
+                eprintln!("keyfall-dax: {e}");
+                ExitCode::from(EXIT_CONFIG)
+            }
+            Err(e) => {
+                eprintln!("keyfall-dax: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}

@@ -1,0 +1,199 @@
+//! Coherence: the proxy follows the server's push change feed (`SubscribeChanges`) of
+//! every table it caches, so a write from anywhere (another proxy, a direct client, a
+//! transaction, TTL) updates or drops the cached item and the table's pages within
+//! milliseconds.
+//!
+//! A table is cached only while its feed is live (or when coherence is `ttl`, DAX's
+//! behaviour). The subscription is established before the first read is cached, so no
+//! write can fall between them. When a feed breaks, the table is flushed and reads pass
+//! through until a new subscription is live again. Tables without a stream cannot be
+//! followed: they are cached by TTL only, as DAX does.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use keyfall_proto::v1 as pb;
+use parking_lot::Mutex;
+use tokio::sync::OnceCell;
+
+use crate::config::Coherence;
+use crate::keys;
+use crate::metrics::inc;
+use crate::Proxy;
+
+/// What the proxy knows of one table's feed.
+#[derive(Default)]
+struct TableFeed {
+    started: OnceCell<()>,
+    live: AtomicBool,
+    /// The table has no stream: cached by TTL only.
+    unfollowable: AtomicBool,
+}
+
+pub struct Feeds {
+    mode: Coherence,
+    tables: Mutex<HashMap<Arc<str>, Arc<TableFeed>>>,
+    proxy: OnceCell<Weak<Proxy>>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+}
+
+const RETRY: Duration = Duration::from_millis(200);
+
+impl Feeds {
+    pub fn new(mode: Coherence, shutdown: tokio::sync::watch::Receiver<bool>) -> Feeds {
+        Feeds {
+            mode,
+            tables: Mutex::new(HashMap::new()),
+            proxy: OnceCell::new(),
+            shutdown,
+        }
+    }
+
+    pub fn attach(&self, proxy: Weak<Proxy>) {
+        let _ = self.proxy.set(proxy);
+    }
+
+    fn table(&self, table: &Arc<str>) -> Arc<TableFeed> {
+        self.tables.lock().entry(table.clone()).or_default().clone()
+    }
+
+    /// Whether reads of `table` may be served from and stored in the caches now. The
+    /// first call subscribes to the table's feed and waits until it is live.
+    pub async fn cacheable(&self, table: &Arc<str>) -> bool {
+        if self.mode == Coherence::Ttl {
+            return true;
+        }
+        let feed = self.table(table);
+        feed.started
+            .get_or_init(|| async {
+                let Some(proxy) = self.proxy.get().and_then(Weak::upgrade) else {
+                    return;
+                };
+                match subscribe(&proxy, table).await {
+                    Ok(stream) => {
+                        feed.live.store(true, Ordering::SeqCst);
+                        tokio::spawn(follow(
+                            Arc::downgrade(&proxy),
+                            table.clone(),
+                            feed.clone(),
+                            Some(stream),
+                            self.shutdown.clone(),
+                        ));
+                    }
+                    Err(status) if status.code() == tonic::Code::InvalidArgument => {
+                        tracing::info!(%table, "table has no stream: cached by TTL only");
+                        feed.unfollowable.store(true, Ordering::SeqCst);
+                    }
+                    Err(status) => {
+                        // Not live: reads pass through; the follower retries.
+                        tracing::warn!(%table, error = %status, "cannot follow the table's changes");
+                        tokio::spawn(follow(
+                            Arc::downgrade(&proxy),
+                            table.clone(),
+                            feed.clone(),
+                            None,
+                            self.shutdown.clone(),
+                        ));
+                    }
+                }
+            })
+            .await;
+        feed.live.load(Ordering::SeqCst) || feed.unfollowable.load(Ordering::SeqCst)
+    }
+
+    /// Forgets a table's feed state (the table was deleted or recreated).
+    pub fn forget(&self, table: &str) {
+        self.tables.lock().remove(table);
+    }
+}
+
+type Feed = tonic::Streaming<pb::ChangeRecord>;
+
+async fn subscribe(proxy: &Proxy, table: &Arc<str>) -> Result<Feed, tonic::Status> {
+    let mut client =
+        pb::dynamo_db_streams_client::DynamoDbStreamsClient::new(proxy.channel.clone());
+    Ok(client
+        .subscribe_changes(pb::SubscribeChangesRequest {
+            table_name: table.to_string(),
+            starting_position: Some("LATEST".into()),
+            sequence_number: None,
+        })
+        .await?
+        .into_inner())
+}
+
+/// Applies a table's changes while the feed lasts; after a break, flushes the table and
+/// resubscribes until live again (reads pass through meanwhile).
+async fn follow(
+    proxy: Weak<Proxy>,
+    table: Arc<str>,
+    feed: Arc<TableFeed>,
+    mut stream: Option<Feed>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        let Some(live) = stream.as_mut() else {
+            tokio::select! {
+                _ = shutdown.wait_for(|s| *s) => return,
+                _ = tokio::time::sleep(RETRY) => {}
+            }
+            let Some(p) = proxy.upgrade() else { return };
+            match subscribe(&p, &table).await {
+                Ok(s) => {
+                    p.caches.forget_table(&table);
+                    feed.live.store(true, Ordering::SeqCst);
+                    stream = Some(s);
+                }
+                Err(status) if status.code() == tonic::Code::InvalidArgument => {
+                    feed.unfollowable.store(true, Ordering::SeqCst);
+                    return;
+                }
+                Err(_) => {}
+            }
+            continue;
+        };
+        let next = tokio::select! {
+            _ = shutdown.wait_for(|s| *s) => return,
+            next = live.message() => next,
+        };
+        let Some(p) = proxy.upgrade() else { return };
+        match next {
+            Ok(Some(change)) => apply(&p, &table, change).await,
+            Ok(None) | Err(_) => {
+                // A gap: nothing cached for the table can be proven fresh any more.
+                feed.live.store(false, Ordering::SeqCst);
+                p.caches.forget_table(&table);
+                inc(&p.caches.metrics.feed_reconnects);
+                stream = None;
+            }
+        }
+    }
+}
+
+/// One change: the new image replaces the cached item, a removal caches its absence,
+/// anything else (a KEYS_ONLY or OLD_IMAGE stream) drops the entry.
+async fn apply(proxy: &Proxy, table: &Arc<str>, change: pb::ChangeRecord) {
+    inc(&proxy.caches.metrics.feed_events);
+    let Some(record) = change.record else { return };
+    let Some(d) = record.dynamodb else { return };
+    let Some(names) = proxy.schemas.names(table).await else {
+        proxy.caches.forget_table(table);
+        return;
+    };
+    let Some(key) = keys::item_key(table, &names, &d.keys) else {
+        proxy.caches.forget_table(table);
+        return;
+    };
+    match record.event_name.as_deref() {
+        Some("REMOVE") => proxy.caches.set_item(&key, None).await,
+        _ if !d.new_image.is_empty() => {
+            proxy
+                .caches
+                .set_item(&key, Some(Arc::new(d.new_image)))
+                .await
+        }
+        _ => proxy.caches.forget_item(&key).await,
+    }
+}

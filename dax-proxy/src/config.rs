@@ -1,0 +1,201 @@
+//! Proxy configuration: flags over `KEYFALL_*` environment variables over the TOML file over
+//! defaults, as for the server.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Parser;
+use serde::Deserialize;
+
+use keyfall_server::config::{parse_duration, AuthMode};
+
+/// How the caches stay fresh.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Coherence {
+    /// Follow the server's change feed of every cached table that has a stream: writes from
+    /// anywhere update or invalidate entries within milliseconds.
+    Feed,
+    /// Entries live until their TTL, exactly as DAX behaves.
+    Ttl,
+}
+
+/// Which entry goes first when a cache is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Eviction {
+    /// Least recently used, as DAX.
+    Lru,
+    /// moka's TinyLFU: admission by frequency, better hit ratios on skewed loads.
+    Tinylfu,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The server's gRPC endpoint, e.g. `http://127.0.0.1:50051`.
+    pub upstream: String,
+    pub grpc_listen: SocketAddr,
+    pub http_listen: SocketAddr,
+    pub auth: AuthMode,
+    pub region: String,
+    /// Credentials the proxy signs upstream calls with (`AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`).
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    pub item_cache_bytes: u64,
+    pub query_cache_bytes: u64,
+    pub item_ttl: Duration,
+    pub query_ttl: Duration,
+    pub eviction: Eviction,
+    pub coherence: Coherence,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            upstream: "http://127.0.0.1:50051".into(),
+            grpc_listen: SocketAddr::from(([127, 0, 0, 1], 50052)),
+            http_listen: SocketAddr::from(([127, 0, 0, 1], 8111)),
+            auth: AuthMode::Enforce,
+            region: "us-east-1".into(),
+            access_key_id: None,
+            secret_access_key: None,
+            item_cache_bytes: 256 << 20,
+            query_cache_bytes: 64 << 20,
+            item_ttl: Duration::from_secs(300),
+            query_ttl: Duration::from_secs(300),
+            eviction: Eviction::Lru,
+            coherence: Coherence::Feed,
+        }
+    }
+}
+
+/// `keyfall-dax` flags; each also reads a `KEYFALL_*` environment variable.
+#[derive(Debug, Parser, Default)]
+#[command(
+    name = "keyfall-dax",
+    version,
+    about = "Keyfall write-through cache proxy"
+)]
+pub struct Cli {
+    /// The server's gRPC endpoint (default http://127.0.0.1:50051).
+    #[arg(long, env = "KEYFALL_UPSTREAM")]
+    pub upstream: Option<String>,
+    /// gRPC listen address (default 127.0.0.1:50052).
+    #[arg(long, env = "KEYFALL_GRPC_LISTEN")]
+    pub grpc_listen: Option<SocketAddr>,
+    /// HTTP listen address: `/metrics` (default 127.0.0.1:8111, DAX's port).
+    #[arg(long, env = "KEYFALL_HTTP_LISTEN")]
+    pub http_listen: Option<SocketAddr>,
+    /// TOML configuration file.
+    #[arg(long, env = "KEYFALL_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Request authentication.
+    #[arg(long, env = "KEYFALL_AUTH")]
+    pub auth: Option<AuthMode>,
+    /// Region upstream requests are signed for (default us-east-1).
+    #[arg(long, env = "KEYFALL_REGION")]
+    pub region: Option<String>,
+    /// Item cache budget in MiB (default 256).
+    #[arg(long, env = "KEYFALL_ITEM_CACHE_MIB")]
+    pub item_cache_mib: Option<u64>,
+    /// Query cache budget in MiB (default 64).
+    #[arg(long, env = "KEYFALL_QUERY_CACHE_MIB")]
+    pub query_cache_mib: Option<u64>,
+    /// Item cache TTL, e.g. `5m`, `30s` (default 5m).
+    #[arg(long, env = "KEYFALL_ITEM_TTL", value_parser = parse_duration)]
+    pub item_ttl: Option<Duration>,
+    /// Query cache TTL (default 5m).
+    #[arg(long, env = "KEYFALL_QUERY_TTL", value_parser = parse_duration)]
+    pub query_ttl: Option<Duration>,
+    /// Eviction policy of both caches (default lru, as DAX).
+    #[arg(long, env = "KEYFALL_EVICTION")]
+    pub eviction: Option<Eviction>,
+    /// `feed` (follow the server's change feed) or `ttl` (DAX's behaviour).
+    #[arg(long, env = "KEYFALL_COHERENCE")]
+    pub coherence: Option<Coherence>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    upstream: Option<String>,
+    grpc_listen: Option<SocketAddr>,
+    http_listen: Option<SocketAddr>,
+    auth: Option<AuthMode>,
+    region: Option<String>,
+    access_key_id: Option<String>,
+    secret_access_key: Option<String>,
+    item_cache_mib: Option<u64>,
+    query_cache_mib: Option<u64>,
+    item_ttl: Option<String>,
+    query_ttl: Option<String>,
+    eviction: Option<Eviction>,
+    coherence: Option<Coherence>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {message}")]
+    Read { path: PathBuf, message: String },
+    #[error("invalid setting: {0}")]
+    Invalid(String),
+}
+
+fn load_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+        path: path.into(),
+        message: e.to_string(),
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::Read {
+        path: path.into(),
+        message: e.to_string(),
+    })
+}
+
+impl Cli {
+    pub fn resolve(self) -> Result<Config, ConfigError> {
+        let file = match &self.config {
+            Some(p) => load_file(p)?,
+            None => FileConfig::default(),
+        };
+        let d = Config::default();
+        let ttl = |flag: Option<Duration>, file: Option<String>, default| match (flag, file) {
+            (Some(t), _) => Ok(t),
+            (None, Some(s)) => parse_duration(&s).map_err(ConfigError::Invalid),
+            (None, None) => Ok(default),
+        };
+        let mib = |v: Option<u64>, default: u64| v.map_or(default, |m| m << 20);
+        Ok(Config {
+            upstream: self.upstream.or(file.upstream).unwrap_or(d.upstream),
+            grpc_listen: self
+                .grpc_listen
+                .or(file.grpc_listen)
+                .unwrap_or(d.grpc_listen),
+            http_listen: self
+                .http_listen
+                .or(file.http_listen)
+                .unwrap_or(d.http_listen),
+            auth: self.auth.or(file.auth).unwrap_or(d.auth),
+            region: self.region.or(file.region).unwrap_or(d.region),
+            access_key_id: std::env::var("AWS_ACCESS_KEY_ID")
+                .ok()
+                .or(file.access_key_id),
+            secret_access_key: std::env::var("AWS_SECRET_ACCESS_KEY")
+                .ok()
+                .or(file.secret_access_key),
+            item_cache_bytes: mib(
+                self.item_cache_mib.or(file.item_cache_mib),
+                d.item_cache_bytes,
+            ),
+            query_cache_bytes: mib(
+                self.query_cache_mib.or(file.query_cache_mib),
+                d.query_cache_bytes,
+            ),
+            item_ttl: ttl(self.item_ttl, file.item_ttl, d.item_ttl)?,
+            query_ttl: ttl(self.query_ttl, file.query_ttl, d.query_ttl)?,
+            eviction: self.eviction.or(file.eviction).unwrap_or(d.eviction),
+            coherence: self.coherence.or(file.coherence).unwrap_or(d.coherence),
+        })
+    }
+}

@@ -1,0 +1,536 @@
+//! The proxy's `keyfall.v1.DynamoDB` service: cached reads, write-through writes, and
+//! everything else passed to the server unchanged (errors included, with their
+//! `x-amzn-errortype`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use keyfall_proto::v1 as pb;
+use keyfall_proto::v1::dynamo_db_server::DynamoDb;
+use tonic::{Request, Response, Status};
+
+use crate::cache::{CachedItem, Page, PageKey};
+use crate::keys::{self, ItemKey, ProtoItem};
+use crate::metrics::inc;
+use crate::Proxy;
+
+pub struct DaxService {
+    pub proxy: Arc<Proxy>,
+}
+
+/// Numbers as the server stores them (`1.0` → `1`), so a written-through item reads back
+/// exactly as a server read would return it.
+fn canonical(item: ProtoItem) -> ProtoItem {
+    use keyfall_server::api::grpc::convert::{item_from_proto, item_to_proto};
+    match item_from_proto(item.clone()) {
+        Ok(i) => item_to_proto(&i),
+        Err(_) => item,
+    }
+}
+
+impl DaxService {
+    fn up(&self) -> crate::Upstream {
+        self.proxy.upstream.clone()
+    }
+
+    /// The canonical key of a read, when the read can be cached at all.
+    async fn read_key(&self, table: &str, key: &ProtoItem, projection: String) -> Option<ItemKey> {
+        let table: Arc<str> = Arc::from(table);
+        if !self.proxy.coherence.cacheable(&table).await {
+            return None;
+        }
+        let names = self.proxy.schemas.names(&table).await?;
+        let key = keys::exact_key(&table, &names, key)?;
+        let projection: Arc<str> = Arc::from(projection);
+        self.proxy.caches.remember_projection(&table, &projection);
+        Some(key.with_projection(projection))
+    }
+
+    /// The key of a written item or key, for write-through.
+    async fn write_key(&self, table: &str, item: &ProtoItem) -> Option<ItemKey> {
+        let table: Arc<str> = Arc::from(table);
+        let names = self.proxy.schemas.names(&table).await?;
+        keys::item_key(&table, &names, item)
+    }
+}
+
+macro_rules! pass_through {
+    ($($method:ident, $req:ident, $resp:ident;)*) => {
+        $(
+            fn $method<'life0, 'async_trait>(
+                &'life0 self,
+                r: Request<pb::$req>,
+            ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Response<pb::$resp>, Status>> + Send + 'async_trait>>
+            where
+                'life0: 'async_trait,
+                Self: 'async_trait,
+            {
+                Box::pin(async move {
+                    inc(&self.proxy.caches.metrics.pass_throughs);
+                    self.up().$method(r.into_inner()).await
+                })
+            }
+        )*
+    };
+}
+
+#[tonic::async_trait]
+impl DynamoDb for DaxService {
+    async fn get_item(
+        &self,
+        r: Request<pb::GetItemRequest>,
+    ) -> Result<Response<pb::GetItemResponse>, Status> {
+        let req = r.into_inner();
+        let projection = keys::projection_spec(
+            &req.projection_expression,
+            &req.expression_attribute_names,
+            &req.attributes_to_get,
+        );
+        let key = match req.consistent_read {
+            Some(true) => None,
+            _ => self.read_key(&req.table_name, &req.key, projection).await,
+        };
+        let Some(key) = key else {
+            inc(&self.proxy.caches.metrics.pass_throughs);
+            return self.up().get_item(req).await;
+        };
+        let caches = &self.proxy.caches;
+        let item = match caches.items.get(&key).await {
+            Some(hit) => {
+                inc(&caches.metrics.item_hits);
+                hit
+            }
+            None => {
+                inc(&caches.metrics.item_misses);
+                let mut up = self.up();
+                let metrics = caches.metrics.clone();
+                let mut upstream_req = req;
+                upstream_req.return_consumed_capacity = None;
+                // Concurrent misses of one key share this single upstream read.
+                caches
+                    .items
+                    .try_get_with(key, async move {
+                        inc(&metrics.upstream_reads);
+                        let out = up.get_item(upstream_req).await?.into_inner();
+                        Ok::<CachedItem, Status>((!out.item.is_empty()).then(|| Arc::new(out.item)))
+                    })
+                    .await
+                    .map_err(|e| (*e).clone())?
+            }
+        };
+        Ok(Response::new(pb::GetItemResponse {
+            item: item.map(|i| (*i).clone()).unwrap_or_default(),
+            consumed_capacity: None,
+        }))
+    }
+
+    async fn batch_get_item(
+        &self,
+        r: Request<pb::BatchGetItemRequest>,
+    ) -> Result<Response<pb::BatchGetItemResponse>, Status> {
+        let req = r.into_inner();
+        // Only whole-item, eventually consistent batches are served from the cache: a
+        // projected answer may lack the key that maps it back to its entry.
+        let cacheable = req.request_items.values().all(|ka| {
+            ka.consistent_read != Some(true)
+                && ka.projection_expression.is_none()
+                && ka.attributes_to_get.is_empty()
+        });
+        if !cacheable {
+            inc(&self.proxy.caches.metrics.pass_throughs);
+            return self.up().batch_get_item(req).await;
+        }
+        let caches = &self.proxy.caches;
+        let mut responses: HashMap<String, pb::ItemList> = HashMap::new();
+        let mut missing: HashMap<String, pb::KeysAndAttributes> = HashMap::new();
+        let mut missing_keys: Vec<(String, ItemKey)> = Vec::new();
+        for (table, ka) in &req.request_items {
+            for key in &ka.keys {
+                let cached = match self.read_key(table, &key.values, String::new()).await {
+                    Some(k) => {
+                        let hit = caches.items.get(&k).await;
+                        if hit.is_none() {
+                            missing_keys.push((table.clone(), k));
+                        }
+                        hit
+                    }
+                    None => None,
+                };
+                match cached {
+                    Some(item) => {
+                        inc(&caches.metrics.item_hits);
+                        if let Some(item) = item {
+                            responses
+                                .entry(table.clone())
+                                .or_default()
+                                .values
+                                .push(pb::MapValue {
+                                    values: (*item).clone(),
+                                });
+                        }
+                    }
+                    None => {
+                        inc(&caches.metrics.item_misses);
+                        missing
+                            .entry(table.clone())
+                            .or_insert_with(|| pb::KeysAndAttributes {
+                                consistent_read: ka.consistent_read,
+                                ..Default::default()
+                            })
+                            .keys
+                            .push(key.clone());
+                    }
+                }
+            }
+        }
+        let mut out = pb::BatchGetItemResponse::default();
+        if !missing.is_empty() {
+            inc(&caches.metrics.upstream_reads);
+            out = self
+                .up()
+                .batch_get_item(pb::BatchGetItemRequest {
+                    request_items: missing,
+                    return_consumed_capacity: req.return_consumed_capacity.clone(),
+                })
+                .await?
+                .into_inner();
+            // Returned items fill their entries; keys neither returned nor unprocessed
+            // do not exist (negative entries).
+            let mut found: HashMap<ItemKey, Arc<ProtoItem>> = HashMap::new();
+            for (table, list) in &out.responses {
+                for item in &list.values {
+                    if let Some(k) = self.write_key(table, &item.values).await {
+                        found.insert(k, Arc::new(item.values.clone()));
+                    }
+                }
+            }
+            let mut unprocessed = Vec::new();
+            for (table, ka) in &out.unprocessed_keys {
+                for key in &ka.keys {
+                    if let Some(k) = self.write_key(table, &key.values).await {
+                        unprocessed.push(k);
+                    }
+                }
+            }
+            for (_, k) in missing_keys {
+                if unprocessed.contains(&k) {
+                    continue;
+                }
+                let value = found.get(&k).cloned();
+                caches.items.insert(k, value).await;
+            }
+        }
+        for (table, list) in responses {
+            out.responses
+                .entry(table)
+                .or_default()
+                .values
+                .extend(list.values);
+        }
+        Ok(Response::new(out))
+    }
+
+    async fn query(
+        &self,
+        r: Request<pb::QueryRequest>,
+    ) -> Result<Response<pb::QueryResponse>, Status> {
+        let req = r.into_inner();
+        let table: Arc<str> = Arc::from(req.table_name.as_str());
+        if req.consistent_read == Some(true) || !self.proxy.coherence.cacheable(&table).await {
+            inc(&self.proxy.caches.metrics.pass_throughs);
+            return self.up().query(req).await;
+        }
+        let key = PageKey {
+            generation: self.proxy.caches.generation(&table),
+            table,
+            request: Arc::from(keys::query_key(&req)),
+        };
+        let page = self
+            .page(key, Page::Query, || {
+                let mut up = self.up();
+                async move { Ok(Arc::new(up.query(req).await?.into_inner())) }
+            })
+            .await?;
+        match page {
+            Page::Query(r) => Ok(Response::new((*r).clone())),
+            Page::Scan(_) => Err(Status::internal("query cache holds a scan page")),
+        }
+    }
+
+    async fn scan(
+        &self,
+        r: Request<pb::ScanRequest>,
+    ) -> Result<Response<pb::ScanResponse>, Status> {
+        let req = r.into_inner();
+        let table: Arc<str> = Arc::from(req.table_name.as_str());
+        if req.consistent_read == Some(true) || !self.proxy.coherence.cacheable(&table).await {
+            inc(&self.proxy.caches.metrics.pass_throughs);
+            return self.up().scan(req).await;
+        }
+        let key = PageKey {
+            generation: self.proxy.caches.generation(&table),
+            table,
+            request: Arc::from(keys::scan_key(&req)),
+        };
+        let page = self
+            .page(key, Page::Scan, || {
+                let mut up = self.up();
+                async move { Ok(Arc::new(up.scan(req).await?.into_inner())) }
+            })
+            .await?;
+        match page {
+            Page::Scan(r) => Ok(Response::new((*r).clone())),
+            Page::Query(_) => Err(Status::internal("scan cache holds a query page")),
+        }
+    }
+
+    async fn put_item(
+        &self,
+        r: Request<pb::PutItemRequest>,
+    ) -> Result<Response<pb::PutItemResponse>, Status> {
+        let req = r.into_inner();
+        let (table, item) = (req.table_name.clone(), req.item.clone());
+        let out = self.up().put_item(req).await?;
+        inc(&self.proxy.caches.metrics.write_throughs);
+        if let Some(k) = self.write_key(&table, &item).await {
+            self.proxy
+                .caches
+                .set_item(&k, Some(Arc::new(canonical(item))))
+                .await;
+        }
+        Ok(out)
+    }
+
+    async fn update_item(
+        &self,
+        r: Request<pb::UpdateItemRequest>,
+    ) -> Result<Response<pb::UpdateItemResponse>, Status> {
+        let mut req = r.into_inner();
+        let (table, key) = (req.table_name.clone(), req.key.clone());
+        let asked = req.return_values.clone();
+        // The new item comes back with ALL_NEW; a client asking for NONE does not see it.
+        let learn = matches!(asked.as_deref(), None | Some("NONE") | Some("ALL_NEW"));
+        if learn {
+            req.return_values = Some("ALL_NEW".into());
+        }
+        let mut out = self.up().update_item(req).await?;
+        inc(&self.proxy.caches.metrics.write_throughs);
+        if let Some(k) = self.write_key(&table, &key).await {
+            if learn {
+                let item = out.get_ref().attributes.clone();
+                self.proxy.caches.set_item(&k, Some(Arc::new(item))).await;
+            } else {
+                self.proxy.caches.forget_item(&k).await;
+            }
+        }
+        if learn && asked.as_deref() != Some("ALL_NEW") {
+            out.get_mut().attributes.clear();
+        }
+        Ok(out)
+    }
+
+    async fn delete_item(
+        &self,
+        r: Request<pb::DeleteItemRequest>,
+    ) -> Result<Response<pb::DeleteItemResponse>, Status> {
+        let req = r.into_inner();
+        let (table, key) = (req.table_name.clone(), req.key.clone());
+        let out = self.up().delete_item(req).await?;
+        inc(&self.proxy.caches.metrics.write_throughs);
+        if let Some(k) = self.write_key(&table, &key).await {
+            self.proxy.caches.set_item(&k, None).await;
+        }
+        Ok(out)
+    }
+
+    async fn batch_write_item(
+        &self,
+        r: Request<pb::BatchWriteItemRequest>,
+    ) -> Result<Response<pb::BatchWriteItemResponse>, Status> {
+        let req = r.into_inner();
+        let requests = req.request_items.clone();
+        let out = self.up().batch_write_item(req).await?;
+        inc(&self.proxy.caches.metrics.write_throughs);
+        let mut unprocessed = Vec::new();
+        for (table, list) in &out.get_ref().unprocessed_items {
+            for w in &list.values {
+                let item = w
+                    .put_request
+                    .as_ref()
+                    .map(|p| &p.item)
+                    .or(w.delete_request.as_ref().map(|d| &d.key));
+                if let Some(k) = match item {
+                    Some(i) => self.write_key(table, i).await,
+                    None => None,
+                } {
+                    unprocessed.push(k);
+                }
+            }
+        }
+        for (table, list) in requests {
+            for w in list.values {
+                if let Some(p) = w.put_request {
+                    if let Some(k) = self.write_key(&table, &p.item).await {
+                        if !unprocessed.contains(&k) {
+                            self.proxy
+                                .caches
+                                .set_item(&k, Some(Arc::new(canonical(p.item))))
+                                .await;
+                        }
+                    }
+                } else if let Some(d) = w.delete_request {
+                    if let Some(k) = self.write_key(&table, &d.key).await {
+                        if !unprocessed.contains(&k) {
+                            self.proxy.caches.set_item(&k, None).await;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn transact_write_items(
+        &self,
+        r: Request<pb::TransactWriteItemsRequest>,
+    ) -> Result<Response<pb::TransactWriteItemsResponse>, Status> {
+        let req = r.into_inner();
+        let items = req.transact_items.clone();
+        let out = self.up().transact_write_items(req).await?;
+        inc(&self.proxy.caches.metrics.write_throughs);
+        for t in items {
+            if let Some(p) = t.put {
+                if let Some(k) = self.write_key(&p.table_name, &p.item).await {
+                    self.proxy
+                        .caches
+                        .set_item(&k, Some(Arc::new(canonical(p.item))))
+                        .await;
+                }
+            } else if let Some(d) = t.delete {
+                if let Some(k) = self.write_key(&d.table_name, &d.key).await {
+                    self.proxy.caches.set_item(&k, None).await;
+                }
+            } else if let Some(u) = t.update {
+                if let Some(k) = self.write_key(&u.table_name, &u.key).await {
+                    self.proxy.caches.forget_item(&k).await;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn create_table(
+        &self,
+        r: Request<pb::CreateTableRequest>,
+    ) -> Result<Response<pb::CreateTableResponse>, Status> {
+        let req = r.into_inner();
+        let table = req.table_name.clone();
+        let out = self.up().create_table(req).await;
+        self.proxy.forget_table(&table);
+        out
+    }
+
+    async fn delete_table(
+        &self,
+        r: Request<pb::DeleteTableRequest>,
+    ) -> Result<Response<pb::DeleteTableResponse>, Status> {
+        let req = r.into_inner();
+        let table = req.table_name.clone();
+        let out = self.up().delete_table(req).await;
+        self.proxy.forget_table(&table);
+        out
+    }
+
+    async fn update_table(
+        &self,
+        r: Request<pb::UpdateTableRequest>,
+    ) -> Result<Response<pb::UpdateTableResponse>, Status> {
+        let req = r.into_inner();
+        let table = req.table_name.clone();
+        let out = self.up().update_table(req).await;
+        // A new or dropped index changes what index queries return.
+        self.proxy
+            .caches
+            .invalidate_pages(&Arc::from(table.as_str()));
+        out
+    }
+
+    pass_through! {
+    batch_execute_statement, BatchExecuteStatementRequest, BatchExecuteStatementResponse;
+    execute_statement, ExecuteStatementRequest, ExecuteStatementResponse;
+    execute_transaction, ExecuteTransactionRequest, ExecuteTransactionResponse;
+    transact_get_items, TransactGetItemsRequest, TransactGetItemsResponse;
+    describe_table, DescribeTableRequest, DescribeTableResponse;
+    list_tables, ListTablesRequest, ListTablesResponse;
+    describe_limits, DescribeLimitsRequest, DescribeLimitsResponse;
+    describe_endpoints, DescribeEndpointsRequest, DescribeEndpointsResponse;
+    describe_time_to_live, DescribeTimeToLiveRequest, DescribeTimeToLiveResponse;
+    update_time_to_live, UpdateTimeToLiveRequest, UpdateTimeToLiveResponse;
+    list_tags_of_resource, ListTagsOfResourceRequest, ListTagsOfResourceResponse;
+    tag_resource, TagResourceRequest, TagResourceResponse;
+    untag_resource, UntagResourceRequest, UntagResourceResponse;
+    create_backup, CreateBackupRequest, CreateBackupResponse;
+    delete_backup, DeleteBackupRequest, DeleteBackupResponse;
+    describe_backup, DescribeBackupRequest, DescribeBackupResponse;
+    list_backups, ListBackupsRequest, ListBackupsResponse;
+    restore_table_from_backup, RestoreTableFromBackupRequest, RestoreTableFromBackupResponse;
+    describe_continuous_backups, DescribeContinuousBackupsRequest, DescribeContinuousBackupsResponse;
+    update_continuous_backups, UpdateContinuousBackupsRequest, UpdateContinuousBackupsResponse;
+    restore_table_to_point_in_time, RestoreTableToPointInTimeRequest, RestoreTableToPointInTimeResponse;
+    describe_export, DescribeExportRequest, DescribeExportResponse;
+    export_table_to_point_in_time, ExportTableToPointInTimeRequest, ExportTableToPointInTimeResponse;
+    list_exports, ListExportsRequest, ListExportsResponse;
+    describe_import, DescribeImportRequest, DescribeImportResponse;
+    import_table, ImportTableRequest, ImportTableResponse;
+    list_imports, ListImportsRequest, ListImportsResponse;
+    create_global_table, CreateGlobalTableRequest, CreateGlobalTableResponse;
+    describe_global_table, DescribeGlobalTableRequest, DescribeGlobalTableResponse;
+    describe_global_table_settings, DescribeGlobalTableSettingsRequest, DescribeGlobalTableSettingsResponse;
+    list_global_tables, ListGlobalTablesRequest, ListGlobalTablesResponse;
+    update_global_table, UpdateGlobalTableRequest, UpdateGlobalTableResponse;
+    update_global_table_settings, UpdateGlobalTableSettingsRequest, UpdateGlobalTableSettingsResponse;
+    describe_table_replica_auto_scaling, DescribeTableReplicaAutoScalingRequest, DescribeTableReplicaAutoScalingResponse;
+    update_table_replica_auto_scaling, UpdateTableReplicaAutoScalingRequest, UpdateTableReplicaAutoScalingResponse;
+    describe_kinesis_streaming_destination, DescribeKinesisStreamingDestinationRequest, DescribeKinesisStreamingDestinationResponse;
+    disable_kinesis_streaming_destination, DisableKinesisStreamingDestinationRequest, DisableKinesisStreamingDestinationResponse;
+    enable_kinesis_streaming_destination, EnableKinesisStreamingDestinationRequest, EnableKinesisStreamingDestinationResponse;
+    update_kinesis_streaming_destination, UpdateKinesisStreamingDestinationRequest, UpdateKinesisStreamingDestinationResponse;
+    describe_contributor_insights, DescribeContributorInsightsRequest, DescribeContributorInsightsResponse;
+    list_contributor_insights, ListContributorInsightsRequest, ListContributorInsightsResponse;
+    update_contributor_insights, UpdateContributorInsightsRequest, UpdateContributorInsightsResponse;
+    delete_resource_policy, DeleteResourcePolicyRequest, DeleteResourcePolicyResponse;
+    get_resource_policy, GetResourcePolicyRequest, GetResourcePolicyResponse;
+    put_resource_policy, PutResourcePolicyRequest, PutResourcePolicyResponse;
+    }
+}
+
+impl DaxService {
+    /// A cached page, or one upstream call shared by every concurrent miss of the key.
+    async fn page<F, Fut, T>(
+        &self,
+        key: PageKey,
+        wrap: fn(Arc<T>) -> Page,
+        fetch: F,
+    ) -> Result<Page, Status>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Arc<T>, Status>> + Send,
+    {
+        let caches = &self.proxy.caches;
+        if let Some(hit) = caches.pages.get(&key).await {
+            inc(&caches.metrics.query_hits);
+            return Ok(hit);
+        }
+        inc(&caches.metrics.query_misses);
+        let metrics = caches.metrics.clone();
+        let fut = fetch();
+        caches
+            .pages
+            .try_get_with(key, async move {
+                inc(&metrics.upstream_reads);
+                fut.await.map(wrap)
+            })
+            .await
+            .map_err(|e| (*e).clone())
+    }
+}

@@ -1,0 +1,382 @@
+//! keyfall-dax in front of a real server: write-through, negative caching, pass-through,
+//! TTL, single-flight, coherence from the server's change feed, the byte budget.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::{ScalarAttributeType, StreamSpecification, StreamViewType};
+use keyfall_proto::v1 as pb;
+use keyfall_tests::{error_type, new_table, TestProxy, TestServer};
+
+fn s(v: &str) -> pb::AttributeValue {
+    pb::AttributeValue {
+        value: Some(pb::attribute_value::Value::S(v.into())),
+    }
+}
+
+fn n(v: &str) -> pb::AttributeValue {
+    pb::AttributeValue {
+        value: Some(pb::attribute_value::Value::N(v.into())),
+    }
+}
+
+fn key(pk: &str) -> HashMap<String, pb::AttributeValue> {
+    [("pk".to_string(), s(pk))].into()
+}
+
+fn item(pk: &str, v: &str) -> HashMap<String, pb::AttributeValue> {
+    [("pk".to_string(), s(pk)), ("v".to_string(), s(v))].into()
+}
+
+/// A table keyed by `pk`, with a stream when `followed` (so the proxy can stay coherent).
+async fn table(server: &TestServer, name: &str, followed: bool) {
+    let mut req = new_table(
+        &server.dynamodb(),
+        name,
+        ("pk", ScalarAttributeType::S),
+        None,
+    );
+    if followed {
+        req = req.stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::NewImage)
+                .build()
+                .unwrap(),
+        );
+    }
+    req.send().await.unwrap();
+}
+
+const ITEM_HITS: &str = "keyfall_dax_cache_hits_total{cache=\"item\"}";
+const QUERY_HITS: &str = "keyfall_dax_cache_hits_total{cache=\"query\"}";
+const UPSTREAM_READS: &str = "keyfall_dax_upstream_reads_total";
+
+type Client = pb::dynamo_db_client::DynamoDbClient<tonic::transport::Channel>;
+
+async fn get(c: &mut Client, table: &str, pk: &str, consistent: bool) -> Option<String> {
+    let out = c
+        .get_item(pb::GetItemRequest {
+            table_name: table.into(),
+            key: key(pk),
+            consistent_read: Some(consistent),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    match out.item.get("v").and_then(|v| v.value.clone()) {
+        Some(pb::attribute_value::Value::S(v)) => Some(v),
+        _ => None,
+    }
+}
+
+async fn put(c: &mut Client, table: &str, pk: &str, v: &str) {
+    c.put_item(pb::PutItemRequest {
+        table_name: table.into(),
+        item: item(pk, v),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+}
+
+/// Polls until `f` holds, returning how long it took.
+async fn within<F, Fut>(limit: Duration, mut f: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    while !f().await {
+        assert!(
+            start.elapsed() < limit,
+            "condition not met within {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    start.elapsed()
+}
+
+#[tokio::test]
+async fn writes_go_through_and_reads_hit() {
+    let server = TestServer::start().await;
+    table(&server, "tbl", true).await;
+    let proxy = TestProxy::start(&server, |_| {}).await;
+    let mut c = proxy.grpc().await;
+    put(&mut c, "tbl", "a", "1").await;
+    assert_eq!(get(&mut c, "tbl", "a", false).await.as_deref(), Some("1"));
+    assert_eq!(get(&mut c, "tbl", "a", false).await.as_deref(), Some("1"));
+    assert_eq!(
+        proxy.metric(ITEM_HITS).await,
+        2,
+        "the write filled the cache"
+    );
+    assert_eq!(proxy.metric(UPSTREAM_READS).await, 0);
+    // UpdateItem asks the server for the new item even when the client asks for nothing.
+    let out = c
+        .update_item(pb::UpdateItemRequest {
+            table_name: "tbl".into(),
+            key: key("a"),
+            update_expression: Some("SET v = :v, n = :n".into()),
+            expression_attribute_values: [
+                (":v".to_string(), s("2")),
+                (":n".to_string(), n("1.50")),
+            ]
+            .into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        out.attributes.is_empty(),
+        "the client asked for no attributes"
+    );
+    let got = c
+        .get_item(pb::GetItemRequest {
+            table_name: "tbl".into(),
+            key: key("a"),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .item;
+    assert_eq!(got.get("v"), Some(&s("2")));
+    assert_eq!(
+        got.get("n"),
+        Some(&n("1.5")),
+        "numbers as the server stores them"
+    );
+    assert_eq!(proxy.metric(UPSTREAM_READS).await, 0);
+    // A delete caches the absence.
+    c.delete_item(pb::DeleteItemRequest {
+        table_name: "tbl".into(),
+        key: key("a"),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(get(&mut c, "tbl", "a", false).await, None);
+    assert_eq!(proxy.metric(UPSTREAM_READS).await, 0);
+}
+
+#[tokio::test]
+async fn misses_are_single_flight_and_negative_results_cached() {
+    let server = TestServer::start().await;
+    table(&server, "tbl", true).await;
+    let proxy = TestProxy::start(&server, |_| {}).await;
+    let c = proxy.grpc().await;
+    let mut tasks = Vec::new();
+    for _ in 0..32 {
+        let mut c = c.clone();
+        tasks.push(tokio::spawn(async move {
+            get(&mut c, "tbl", "nobody", false).await
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), None);
+    }
+    assert_eq!(
+        proxy.metric(UPSTREAM_READS).await,
+        1,
+        "32 concurrent misses, one upstream read"
+    );
+    let mut c = c.clone();
+    assert_eq!(get(&mut c, "tbl", "nobody", false).await, None);
+    assert_eq!(
+        proxy.metric(UPSTREAM_READS).await,
+        1,
+        "the absence is cached"
+    );
+}
+
+#[tokio::test]
+async fn direct_writes_reach_the_cache_through_the_change_feed() {
+    let server = TestServer::start().await;
+    table(&server, "tbl", true).await;
+    let a = TestProxy::start(&server, |_| {}).await;
+    let b = TestProxy::start(&server, |_| {}).await;
+    let (mut ca, mut cb) = (a.grpc().await, b.grpc().await);
+    let mut direct = server.grpc().await;
+    direct
+        .put_item(pb::PutItemRequest {
+            table_name: "tbl".into(),
+            item: item("k", "old"),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        get(&mut ca, "tbl", "k", false).await.as_deref(),
+        Some("old")
+    );
+    assert_eq!(
+        get(&mut cb, "tbl", "k", false).await.as_deref(),
+        Some("old")
+    );
+    // A write straight to the server...
+    direct
+        .put_item(pb::PutItemRequest {
+            table_name: "tbl".into(),
+            item: item("k", "direct"),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let lag = within(Duration::from_secs(2), || {
+        let mut ca = ca.clone();
+        async move { get(&mut ca, "tbl", "k", false).await.as_deref() == Some("direct") }
+    })
+    .await;
+    println!("coherence lag after a direct write: {lag:?}");
+    // ... and one through the other proxy.
+    put(&mut cb, "tbl", "k", "via-b").await;
+    within(Duration::from_secs(2), || {
+        let mut ca = ca.clone();
+        async move { get(&mut ca, "tbl", "k", false).await.as_deref() == Some("via-b") }
+    })
+    .await;
+    // A removal is seen too.
+    direct
+        .delete_item(pb::DeleteItemRequest {
+            table_name: "tbl".into(),
+            key: key("k"),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    within(Duration::from_secs(2), || {
+        let mut ca = ca.clone();
+        async move { get(&mut ca, "tbl", "k", false).await.is_none() }
+    })
+    .await;
+    assert!(a.metric("keyfall_dax_feed_events_total").await >= 3);
+}
+
+#[tokio::test]
+async fn ttl_mode_behaves_like_dax_and_consistent_reads_pass_through() {
+    let server = TestServer::start().await;
+    table(&server, "tbl", false).await;
+    let proxy = TestProxy::start(&server, |c| {
+        c.coherence = keyfall_dax::config::Coherence::Ttl;
+        c.item_ttl = Duration::from_millis(300);
+    })
+    .await;
+    let mut c = proxy.grpc().await;
+    let mut direct = server.grpc().await;
+    assert_eq!(get(&mut c, "tbl", "x", false).await, None);
+    direct
+        .put_item(pb::PutItemRequest {
+            table_name: "tbl".into(),
+            item: item("x", "1"),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    // Stale until the TTL (DAX's behaviour) ...
+    assert_eq!(get(&mut c, "tbl", "x", false).await, None);
+    // ... except for strongly consistent reads, which always go to the server.
+    assert_eq!(get(&mut c, "tbl", "x", true).await.as_deref(), Some("1"));
+    within(Duration::from_secs(3), || {
+        let mut c = c.clone();
+        async move { get(&mut c, "tbl", "x", false).await.as_deref() == Some("1") }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn query_pages_are_cached_and_invalidated_by_writes() {
+    let server = TestServer::start().await;
+    table(&server, "tbl", true).await;
+    let proxy = TestProxy::start(&server, |_| {}).await;
+    let mut c = proxy.grpc().await;
+    put(&mut c, "tbl", "q", "1").await;
+    let query = || pb::QueryRequest {
+        table_name: "tbl".into(),
+        key_condition_expression: Some("pk = :p".into()),
+        expression_attribute_values: [(":p".to_string(), s("q"))].into(),
+        ..Default::default()
+    };
+    for _ in 0..3 {
+        let out = c.query(query()).await.unwrap().into_inner();
+        assert_eq!(out.count, 1);
+    }
+    assert_eq!(proxy.metric(QUERY_HITS).await, 2);
+    let reads = proxy.metric(UPSTREAM_READS).await;
+    assert_eq!(reads, 1);
+    c.delete_item(pb::DeleteItemRequest {
+        table_name: "tbl".into(),
+        key: key("q"),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let out = c.query(query()).await.unwrap().into_inner();
+    assert_eq!(out.count, 0, "the write made the cached page unreachable");
+}
+
+#[tokio::test]
+async fn errors_pass_through_with_their_names() {
+    let server = TestServer::start().await;
+    let proxy = TestProxy::start(&server, |_| {}).await;
+    let mut c = proxy.grpc().await;
+    let status = c
+        .get_item(pb::GetItemRequest {
+            table_name: "missing".into(),
+            key: key("a"),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(error_type(&status), Some("ResourceNotFoundException"));
+    let status = c
+        .put_item(pb::PutItemRequest {
+            table_name: "missing".into(),
+            item: item("a", "1"),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(error_type(&status), Some("ResourceNotFoundException"));
+}
+
+#[tokio::test]
+async fn the_item_cache_stays_within_its_byte_budget() {
+    let server = TestServer::start().await;
+    table(&server, "tbl", true).await;
+    let proxy = TestProxy::start(&server, |c| c.item_cache_bytes = 256 * 1024).await;
+    let mut c = proxy.grpc().await;
+    let big = "x".repeat(4000);
+    for i in 0..200 {
+        put(&mut c, "tbl", &format!("k{i}"), &big).await;
+    }
+    let bytes = proxy
+        .metric("keyfall_dax_cache_bytes{cache=\"item\"}")
+        .await;
+    assert!(bytes <= 256 * 1024, "{bytes} bytes cached");
+    assert!(bytes > 0);
+    assert!(
+        proxy
+            .metric("keyfall_dax_cache_evictions_total{cache=\"item\"}")
+            .await
+            > 0
+    );
+}
+
+#[tokio::test]
+async fn auth_enforce_is_refused_until_built() {
+    let server = TestServer::start().await;
+    let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let grpc = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let config = keyfall_dax::Config {
+        upstream: format!("http://{}", server.grpc_addr),
+        ..keyfall_dax::Config::default()
+    };
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let err = keyfall_dax::run(config, keyfall_dax::Listeners { http, grpc }, rx)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("--auth enforce"), "{err}");
+}
