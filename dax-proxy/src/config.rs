@@ -48,6 +48,9 @@ pub struct Config {
     pub query_ttl: Duration,
     pub eviction: Eviction,
     pub coherence: Coherence,
+    /// How often the server's principals are re-read.
+    pub auth_refresh: Duration,
+    pub auth_clock_skew: Duration,
 }
 
 impl Default for Config {
@@ -66,6 +69,8 @@ impl Default for Config {
             query_ttl: Duration::from_secs(300),
             eviction: Eviction::Lru,
             coherence: Coherence::Feed,
+            auth_refresh: Duration::from_secs(5),
+            auth_clock_skew: Duration::from_secs(15 * 60),
         }
     }
 }
@@ -114,6 +119,9 @@ pub struct Cli {
     /// `feed` (follow the server's change feed) or `ttl` (DAX's behaviour).
     #[arg(long, env = "KEYFALL_COHERENCE")]
     pub coherence: Option<Coherence>,
+    /// How often the server's users, keys and policies are re-read (default 5s).
+    #[arg(long, env = "KEYFALL_AUTH_REFRESH", value_parser = parse_duration)]
+    pub auth_refresh: Option<Duration>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -132,6 +140,7 @@ struct FileConfig {
     query_ttl: Option<String>,
     eviction: Option<Eviction>,
     coherence: Option<Coherence>,
+    auth_refresh: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -196,6 +205,8 @@ impl Cli {
             query_ttl: ttl(self.query_ttl, file.query_ttl, d.query_ttl)?,
             eviction: self.eviction.or(file.eviction).unwrap_or(d.eviction),
             coherence: self.coherence.or(file.coherence).unwrap_or(d.coherence),
+            auth_refresh: ttl(self.auth_refresh, file.auth_refresh, d.auth_refresh)?,
+            auth_clock_skew: d.auth_clock_skew,
         })
     }
 }

@@ -5,6 +5,7 @@
 //! (single-flight). A write flows service -> upstream -> on success, the caches.
 #![deny(unsafe_code)]
 
+mod auth;
 pub mod cache;
 pub mod coherence;
 pub mod config;
@@ -52,6 +53,7 @@ pub struct Proxy {
     pub caches: cache::Caches,
     pub schemas: schemas::Schemas,
     pub coherence: coherence::Feeds,
+    pub auth: Arc<keyfall_server::auth::Auth>,
 }
 
 impl Proxy {
@@ -70,14 +72,9 @@ pub async fn run(
     listeners: Listeners,
     shutdown: watch::Receiver<bool>,
 ) -> Result<(), ProxyError> {
-    if config.auth == AuthMode::Enforce {
-        // Callers must be authorised exactly as by the server; until the proxy syncs the
-        // server's principals, it must not put its own credentials at their disposal.
-        return Err(ProxyError::Config(
-            "--auth enforce is not built into keyfall-dax yet (see the proxy issue): run it with --auth off only where every caller may use the proxy's own credentials".into(),
-        ));
+    if config.auth == AuthMode::Off {
+        tracing::warn!("--auth off: every caller acts with the proxy's credentials");
     }
-    tracing::warn!("--auth off: every caller acts with the proxy's credentials");
     let (Some(key), Some(secret)) = (
         config.access_key_id.clone(),
         config.secret_access_key.clone(),
@@ -104,6 +101,13 @@ pub async fn run(
     let upstream = DynamoDbClient::new(channel.clone())
         .max_decoding_message_size(20 << 20)
         .max_encoding_message_size(20 << 20);
+    let auth = auth::open(&config, &channel).await?;
+    tokio::spawn(auth::refresh(
+        auth.clone(),
+        channel.clone(),
+        config.auth_refresh,
+        shutdown.clone(),
+    ));
     let metrics = Arc::new(metrics::Metrics::default());
     let proxy = Arc::new(Proxy {
         upstream: upstream.clone(),
@@ -111,6 +115,7 @@ pub async fn run(
         caches: cache::Caches::new(&config, metrics),
         schemas: schemas::Schemas::new(upstream),
         coherence: coherence::Feeds::new(config.coherence, shutdown.clone()),
+        auth: auth.clone(),
     });
     proxy.coherence.attach(Arc::downgrade(&proxy));
     tracing::info!(upstream = %config.upstream, grpc = ?listeners.grpc.local_addr().ok(), http = ?listeners.http.local_addr().ok(), "keyfall-dax listening");
@@ -126,6 +131,10 @@ pub async fn run(
         .max_encoding_message_size(20 << 20);
         async move {
             tonic::transport::Server::builder()
+                .layer(keyfall_server::api::grpc::AuthLayer {
+                    auth,
+                    secure: false,
+                })
                 .add_service(service)
                 .serve_with_incoming_shutdown(incoming, async move {
                     let _ = shutdown.wait_for(|s| *s).await;

@@ -1,5 +1,6 @@
-//! Key schemas of the tables the proxy caches, learned from the server (DescribeTable) on
-//! first use and forgotten when the proxy sees the table change.
+//! Key schemas of the tables the proxy serves, learned from the server (DescribeTable) on
+//! first use and forgotten when the proxy sees the table change. They give the cache its
+//! item keys and the authorizer its `dynamodb:LeadingKeys`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,25 +11,45 @@ use parking_lot::RwLock;
 use crate::keys::KeyNames;
 use crate::Upstream;
 
+pub struct TableSchema {
+    pub key: KeyNames,
+    pub indexes: HashMap<String, KeyNames>,
+    pub stream_arn: Option<String>,
+}
+
 pub struct Schemas {
     upstream: Upstream,
-    names: RwLock<HashMap<Arc<str>, KeyNames>>,
+    tables: RwLock<HashMap<Arc<str>, Arc<TableSchema>>>,
+}
+
+fn key_names(schema: &[pb::KeySchemaElement]) -> Option<KeyNames> {
+    let find = |kind: &str| {
+        schema
+            .iter()
+            .find(|k| k.key_type == kind)
+            .map(|k| k.attribute_name.clone())
+    };
+    Some(KeyNames {
+        partition: find("HASH")?,
+        sort: find("RANGE"),
+    })
 }
 
 impl Schemas {
     pub fn new(upstream: Upstream) -> Schemas {
         Schemas {
             upstream,
-            names: RwLock::new(HashMap::new()),
+            tables: RwLock::new(HashMap::new()),
         }
     }
 
-    /// None when the table does not exist (the request then goes upstream and fails there).
-    pub async fn names(&self, table: &Arc<str>) -> Option<KeyNames> {
-        if let Some(n) = self.names.read().get(table) {
-            return Some(n.clone());
+    /// The table's schema, fetched once. None when the table does not exist (the request
+    /// then goes upstream and fails there with the server's error).
+    pub async fn schema(&self, table: &Arc<str>) -> Option<Arc<TableSchema>> {
+        if let Some(s) = self.tables.read().get(table) {
+            return Some(s.clone());
         }
-        let out = self
+        let t = self
             .upstream
             .clone()
             .describe_table(pb::DescribeTableRequest {
@@ -36,23 +57,42 @@ impl Schemas {
             })
             .await
             .ok()?
-            .into_inner();
-        let schema = out.table?.key_schema;
-        let find = |kind: &str| {
-            schema
-                .iter()
-                .find(|k| k.key_type == kind)
-                .map(|k| k.attribute_name.clone())
-        };
-        let names = KeyNames {
-            partition: find("HASH")?,
-            sort: find("RANGE"),
-        };
-        self.names.write().insert(table.clone(), names.clone());
-        Some(names)
+            .into_inner()
+            .table?;
+        let mut indexes = HashMap::new();
+        for (name, schema) in t
+            .local_secondary_indexes
+            .iter()
+            .map(|i| (&i.index_name, &i.key_schema))
+            .chain(
+                t.global_secondary_indexes
+                    .iter()
+                    .map(|i| (&i.index_name, &i.key_schema)),
+            )
+        {
+            if let (Some(name), Some(names)) = (name, key_names(schema)) {
+                indexes.insert(name.clone(), names);
+            }
+        }
+        let schema = Arc::new(TableSchema {
+            key: key_names(&t.key_schema)?,
+            indexes,
+            stream_arn: t.latest_stream_arn,
+        });
+        self.tables.write().insert(table.clone(), schema.clone());
+        Some(schema)
+    }
+
+    pub async fn names(&self, table: &Arc<str>) -> Option<KeyNames> {
+        self.schema(table).await.map(|s| s.key.clone())
+    }
+
+    /// A schema already fetched, without waiting.
+    pub fn cached(&self, table: &str) -> Option<Arc<TableSchema>> {
+        self.tables.read().get(table).cloned()
     }
 
     pub fn forget(&self, table: &str) {
-        self.names.write().remove(table);
+        self.tables.write().remove(table);
     }
 }

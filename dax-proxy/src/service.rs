@@ -9,6 +9,11 @@ use keyfall_proto::v1 as pb;
 use keyfall_proto::v1::dynamo_db_server::DynamoDb;
 use tonic::{Request, Response, Status};
 
+use keyfall_server::api::grpc::{auth_status, convert, to_status};
+use keyfall_server::auth::checks::Authorize;
+use keyfall_server::auth::{Caller, Check};
+
+use crate::auth::SchemaView;
 use crate::cache::{CachedItem, Page, PageKey};
 use crate::keys::{self, ItemKey, ProtoItem};
 use crate::metrics::inc;
@@ -28,7 +33,65 @@ fn canonical(item: ProtoItem) -> ProtoItem {
     }
 }
 
+/// The caller the auth layer attached; its absence must not turn into "allowed".
+fn caller_of<T>(r: &Request<T>) -> Result<Caller, Status> {
+    r.extensions()
+        .get::<Caller>()
+        .cloned()
+        .ok_or_else(|| Status::unauthenticated("request was not authenticated"))
+}
+
+/// Whether a caller's requests need their checks computed at all.
+fn restricted(caller: &Caller) -> bool {
+    caller.principal.as_ref().is_some_and(|p| !p.root)
+}
+
 impl DaxService {
+    /// Authorizes a request as the server would: `make` converts it to the server's
+    /// request type, whose checks carry the DynamoDB condition keys.
+    async fn allow<I: Authorize>(
+        &self,
+        caller: &Caller,
+        action: &'static str,
+        tables: impl IntoIterator<Item = &str>,
+        make: impl FnOnce() -> keyfall_server::error::Result<I>,
+    ) -> Result<(), Status> {
+        if !restricted(caller) {
+            return Ok(());
+        }
+        for t in tables {
+            // Leading keys need the key schema: fetch it before checking.
+            self.proxy.schemas.schema(&Arc::from(t)).await;
+        }
+        let input = make().map_err(to_status)?;
+        let view = SchemaView {
+            schemas: &self.proxy.schemas,
+            auth: &self.proxy.auth,
+        };
+        keyfall_server::api::authorize(&self.proxy.auth, &view, caller, action, &input)
+            .map_err(|e| auth_status(&e))
+    }
+
+    fn allow_resource(
+        &self,
+        caller: &Caller,
+        action: &'static str,
+        resource: String,
+    ) -> Result<(), Status> {
+        if !restricted(caller) {
+            return Ok(());
+        }
+        let check = Check {
+            action,
+            resource,
+            ..Check::default()
+        };
+        self.proxy
+            .auth
+            .authorize(caller, &[check])
+            .map_err(|e| auth_status(&e))
+    }
+
     fn up(&self) -> crate::Upstream {
         self.proxy.upstream.clone()
     }
@@ -54,8 +117,27 @@ impl DaxService {
     }
 }
 
+/// The resource a passed-through request names, for its authorization.
+macro_rules! resource {
+    (table, $s:expr, $r:expr) => {
+        $s.proxy.auth.table_arn(&$r.table_name)
+    };
+    (opttable, $s:expr, $r:expr) => {
+        $r.table_name
+            .as_deref()
+            .map_or_else(|| "*".to_string(), |t| $s.proxy.auth.table_arn(t))
+    };
+    (arn, $s:expr, $r:expr) => {
+        $r.resource_arn.clone()
+    };
+    (account, $s:expr, $r:expr) => {
+        "*".to_string()
+    };
+}
+
+/// Actions the proxy does not cache: authorized, then forwarded as they are.
 macro_rules! pass_through {
-    ($($method:ident, $req:ident, $resp:ident;)*) => {
+    ($($method:ident, $action:literal, $kind:ident, $req:ident, $resp:ident;)*) => {
         $(
             fn $method<'life0, 'async_trait>(
                 &'life0 self,
@@ -66,6 +148,9 @@ macro_rules! pass_through {
                 Self: 'async_trait,
             {
                 Box::pin(async move {
+                    let caller = caller_of(&r)?;
+                    let resource = resource!($kind, self, r.get_ref());
+                    self.allow_resource(&caller, concat!("dynamodb:", $action), resource)?;
                     inc(&self.proxy.caches.metrics.pass_throughs);
                     self.up().$method(r.into_inner()).await
                 })
@@ -80,7 +165,15 @@ impl DynamoDb for DaxService {
         &self,
         r: Request<pb::GetItemRequest>,
     ) -> Result<Response<pb::GetItemResponse>, Status> {
+        let caller = caller_of(&r)?;
         let req = r.into_inner();
+        self.allow(
+            &caller,
+            "dynamodb:GetItem",
+            [req.table_name.as_str()],
+            || convert::get_item(req.clone()),
+        )
+        .await?;
         let projection = keys::projection_spec(
             &req.projection_expression,
             &req.expression_attribute_names,
@@ -128,7 +221,15 @@ impl DynamoDb for DaxService {
         &self,
         r: Request<pb::BatchGetItemRequest>,
     ) -> Result<Response<pb::BatchGetItemResponse>, Status> {
+        let caller = caller_of(&r)?;
         let req = r.into_inner();
+        self.allow(
+            &caller,
+            "dynamodb:BatchGetItem",
+            req.request_items.keys().map(String::as_str),
+            || convert::batch_get(req.clone()),
+        )
+        .await?;
         // Only whole-item, eventually consistent batches are served from the cache: a
         // projected answer may lack the key that maps it back to its entry.
         let cacheable = req.request_items.values().all(|ka| {
@@ -234,7 +335,12 @@ impl DynamoDb for DaxService {
         &self,
         r: Request<pb::QueryRequest>,
     ) -> Result<Response<pb::QueryResponse>, Status> {
+        let caller = caller_of(&r)?;
         let req = r.into_inner();
+        self.allow(&caller, "dynamodb:Query", [req.table_name.as_str()], || {
+            convert::query(req.clone())
+        })
+        .await?;
         let table: Arc<str> = Arc::from(req.table_name.as_str());
         if req.consistent_read == Some(true) || !self.proxy.coherence.cacheable(&table).await {
             inc(&self.proxy.caches.metrics.pass_throughs);
@@ -261,7 +367,12 @@ impl DynamoDb for DaxService {
         &self,
         r: Request<pb::ScanRequest>,
     ) -> Result<Response<pb::ScanResponse>, Status> {
+        let caller = caller_of(&r)?;
         let req = r.into_inner();
+        self.allow(&caller, "dynamodb:Scan", [req.table_name.as_str()], || {
+            convert::scan(req.clone())
+        })
+        .await?;
         let table: Arc<str> = Arc::from(req.table_name.as_str());
         if req.consistent_read == Some(true) || !self.proxy.coherence.cacheable(&table).await {
             inc(&self.proxy.caches.metrics.pass_throughs);
@@ -288,7 +399,15 @@ impl DynamoDb for DaxService {
         &self,
         r: Request<pb::PutItemRequest>,
     ) -> Result<Response<pb::PutItemResponse>, Status> {
+        let caller = caller_of(&r)?;
         let req = r.into_inner();
+        self.allow(
+            &caller,
+            "dynamodb:PutItem",
+            [req.table_name.as_str()],
+            || convert::put_item(req.clone()),
+        )
+        .await?;
         let (table, item) = (req.table_name.clone(), req.item.clone());
         let out = self.up().put_item(req).await?;
         inc(&self.proxy.caches.metrics.write_throughs);
@@ -305,7 +424,15 @@ impl DynamoDb for DaxService {
         &self,
         r: Request<pb::UpdateItemRequest>,
     ) -> Result<Response<pb::UpdateItemResponse>, Status> {
+        let caller = caller_of(&r)?;
         let mut req = r.into_inner();
+        self.allow(
+            &caller,
+            "dynamodb:UpdateItem",
+            [req.table_name.as_str()],
+            || convert::update_item(req.clone()),
+        )
+        .await?;
         let (table, key) = (req.table_name.clone(), req.key.clone());
         let asked = req.return_values.clone();
         // The new item comes back with ALL_NEW; a client asking for NONE does not see it.
@@ -333,7 +460,15 @@ impl DynamoDb for DaxService {
         &self,
         r: Request<pb::DeleteItemRequest>,
     ) -> Result<Response<pb::DeleteItemResponse>, Status> {
+        let caller = caller_of(&r)?;
         let req = r.into_inner();
+        self.allow(
+            &caller,
+            "dynamodb:DeleteItem",
+            [req.table_name.as_str()],
+            || convert::delete_item(req.clone()),
+        )
+        .await?;
         let (table, key) = (req.table_name.clone(), req.key.clone());
         let out = self.up().delete_item(req).await?;
         inc(&self.proxy.caches.metrics.write_throughs);
@@ -347,7 +482,15 @@ impl DynamoDb for DaxService {
         &self,
         r: Request<pb::BatchWriteItemRequest>,
     ) -> Result<Response<pb::BatchWriteItemResponse>, Status> {
+        let caller = caller_of(&r)?;
         let req = r.into_inner();
+        self.allow(
+            &caller,
+            "dynamodb:BatchWriteItem",
+            req.request_items.keys().map(String::as_str),
+            || convert::batch_write(req.clone()),
+        )
+        .await?;
         let requests = req.request_items.clone();
         let out = self.up().batch_write_item(req).await?;
         inc(&self.proxy.caches.metrics.write_throughs);
@@ -394,7 +537,30 @@ impl DynamoDb for DaxService {
         &self,
         r: Request<pb::TransactWriteItemsRequest>,
     ) -> Result<Response<pb::TransactWriteItemsResponse>, Status> {
+        let caller = caller_of(&r)?;
         let req = r.into_inner();
+        let tables: Vec<String> = req
+            .transact_items
+            .iter()
+            .flat_map(|t| {
+                [
+                    t.condition_check.as_ref().map(|a| &a.table_name),
+                    t.put.as_ref().map(|a| &a.table_name),
+                    t.delete.as_ref().map(|a| &a.table_name),
+                    t.update.as_ref().map(|a| &a.table_name),
+                ]
+                .into_iter()
+                .flatten()
+                .cloned()
+            })
+            .collect();
+        self.allow(
+            &caller,
+            "dynamodb:TransactWriteItems",
+            tables.iter().map(String::as_str),
+            || convert::transact_write(req.clone()),
+        )
+        .await?;
         let items = req.transact_items.clone();
         let out = self.up().transact_write_items(req).await?;
         inc(&self.proxy.caches.metrics.write_throughs);
@@ -419,11 +585,38 @@ impl DynamoDb for DaxService {
         Ok(out)
     }
 
+    async fn transact_get_items(
+        &self,
+        r: Request<pb::TransactGetItemsRequest>,
+    ) -> Result<Response<pb::TransactGetItemsResponse>, Status> {
+        let caller = caller_of(&r)?;
+        let req = r.into_inner();
+        let tables: Vec<String> = req
+            .transact_items
+            .iter()
+            .filter_map(|t| t.get.as_ref().map(|g| g.table_name.clone()))
+            .collect();
+        self.allow(
+            &caller,
+            "dynamodb:TransactGetItems",
+            tables.iter().map(String::as_str),
+            || convert::transact_get(req.clone()),
+        )
+        .await?;
+        inc(&self.proxy.caches.metrics.pass_throughs);
+        self.up().transact_get_items(req).await
+    }
+
     async fn create_table(
         &self,
         r: Request<pb::CreateTableRequest>,
     ) -> Result<Response<pb::CreateTableResponse>, Status> {
+        let caller = caller_of(&r)?;
         let req = r.into_inner();
+        self.allow(&caller, "dynamodb:CreateTable", [], || {
+            Ok(convert::create_table(req.clone()))
+        })
+        .await?;
         let table = req.table_name.clone();
         let out = self.up().create_table(req).await;
         self.proxy.forget_table(&table);
@@ -434,7 +627,12 @@ impl DynamoDb for DaxService {
         &self,
         r: Request<pb::DeleteTableRequest>,
     ) -> Result<Response<pb::DeleteTableResponse>, Status> {
+        let caller = caller_of(&r)?;
         let req = r.into_inner();
+        self.allow(&caller, "dynamodb:DeleteTable", [], || {
+            Ok(convert::table_name(req.table_name.clone()))
+        })
+        .await?;
         let table = req.table_name.clone();
         let out = self.up().delete_table(req).await;
         self.proxy.forget_table(&table);
@@ -445,7 +643,12 @@ impl DynamoDb for DaxService {
         &self,
         r: Request<pb::UpdateTableRequest>,
     ) -> Result<Response<pb::UpdateTableResponse>, Status> {
+        let caller = caller_of(&r)?;
         let req = r.into_inner();
+        self.allow(&caller, "dynamodb:UpdateTable", [], || {
+            convert::update_table(req.clone())
+        })
+        .await?;
         let table = req.table_name.clone();
         let out = self.up().update_table(req).await;
         // A new or dropped index changes what index queries return.
@@ -456,51 +659,50 @@ impl DynamoDb for DaxService {
     }
 
     pass_through! {
-    batch_execute_statement, BatchExecuteStatementRequest, BatchExecuteStatementResponse;
-    execute_statement, ExecuteStatementRequest, ExecuteStatementResponse;
-    execute_transaction, ExecuteTransactionRequest, ExecuteTransactionResponse;
-    transact_get_items, TransactGetItemsRequest, TransactGetItemsResponse;
-    describe_table, DescribeTableRequest, DescribeTableResponse;
-    list_tables, ListTablesRequest, ListTablesResponse;
-    describe_limits, DescribeLimitsRequest, DescribeLimitsResponse;
-    describe_endpoints, DescribeEndpointsRequest, DescribeEndpointsResponse;
-    describe_time_to_live, DescribeTimeToLiveRequest, DescribeTimeToLiveResponse;
-    update_time_to_live, UpdateTimeToLiveRequest, UpdateTimeToLiveResponse;
-    list_tags_of_resource, ListTagsOfResourceRequest, ListTagsOfResourceResponse;
-    tag_resource, TagResourceRequest, TagResourceResponse;
-    untag_resource, UntagResourceRequest, UntagResourceResponse;
-    create_backup, CreateBackupRequest, CreateBackupResponse;
-    delete_backup, DeleteBackupRequest, DeleteBackupResponse;
-    describe_backup, DescribeBackupRequest, DescribeBackupResponse;
-    list_backups, ListBackupsRequest, ListBackupsResponse;
-    restore_table_from_backup, RestoreTableFromBackupRequest, RestoreTableFromBackupResponse;
-    describe_continuous_backups, DescribeContinuousBackupsRequest, DescribeContinuousBackupsResponse;
-    update_continuous_backups, UpdateContinuousBackupsRequest, UpdateContinuousBackupsResponse;
-    restore_table_to_point_in_time, RestoreTableToPointInTimeRequest, RestoreTableToPointInTimeResponse;
-    describe_export, DescribeExportRequest, DescribeExportResponse;
-    export_table_to_point_in_time, ExportTableToPointInTimeRequest, ExportTableToPointInTimeResponse;
-    list_exports, ListExportsRequest, ListExportsResponse;
-    describe_import, DescribeImportRequest, DescribeImportResponse;
-    import_table, ImportTableRequest, ImportTableResponse;
-    list_imports, ListImportsRequest, ListImportsResponse;
-    create_global_table, CreateGlobalTableRequest, CreateGlobalTableResponse;
-    describe_global_table, DescribeGlobalTableRequest, DescribeGlobalTableResponse;
-    describe_global_table_settings, DescribeGlobalTableSettingsRequest, DescribeGlobalTableSettingsResponse;
-    list_global_tables, ListGlobalTablesRequest, ListGlobalTablesResponse;
-    update_global_table, UpdateGlobalTableRequest, UpdateGlobalTableResponse;
-    update_global_table_settings, UpdateGlobalTableSettingsRequest, UpdateGlobalTableSettingsResponse;
-    describe_table_replica_auto_scaling, DescribeTableReplicaAutoScalingRequest, DescribeTableReplicaAutoScalingResponse;
-    update_table_replica_auto_scaling, UpdateTableReplicaAutoScalingRequest, UpdateTableReplicaAutoScalingResponse;
-    describe_kinesis_streaming_destination, DescribeKinesisStreamingDestinationRequest, DescribeKinesisStreamingDestinationResponse;
-    disable_kinesis_streaming_destination, DisableKinesisStreamingDestinationRequest, DisableKinesisStreamingDestinationResponse;
-    enable_kinesis_streaming_destination, EnableKinesisStreamingDestinationRequest, EnableKinesisStreamingDestinationResponse;
-    update_kinesis_streaming_destination, UpdateKinesisStreamingDestinationRequest, UpdateKinesisStreamingDestinationResponse;
-    describe_contributor_insights, DescribeContributorInsightsRequest, DescribeContributorInsightsResponse;
-    list_contributor_insights, ListContributorInsightsRequest, ListContributorInsightsResponse;
-    update_contributor_insights, UpdateContributorInsightsRequest, UpdateContributorInsightsResponse;
-    delete_resource_policy, DeleteResourcePolicyRequest, DeleteResourcePolicyResponse;
-    get_resource_policy, GetResourcePolicyRequest, GetResourcePolicyResponse;
-    put_resource_policy, PutResourcePolicyRequest, PutResourcePolicyResponse;
+        batch_execute_statement, "BatchExecuteStatement", account, BatchExecuteStatementRequest, BatchExecuteStatementResponse;
+        execute_statement, "ExecuteStatement", account, ExecuteStatementRequest, ExecuteStatementResponse;
+        execute_transaction, "ExecuteTransaction", account, ExecuteTransactionRequest, ExecuteTransactionResponse;
+        describe_table, "DescribeTable", table, DescribeTableRequest, DescribeTableResponse;
+        list_tables, "ListTables", account, ListTablesRequest, ListTablesResponse;
+        describe_limits, "DescribeLimits", account, DescribeLimitsRequest, DescribeLimitsResponse;
+        describe_endpoints, "DescribeEndpoints", account, DescribeEndpointsRequest, DescribeEndpointsResponse;
+        describe_time_to_live, "DescribeTimeToLive", table, DescribeTimeToLiveRequest, DescribeTimeToLiveResponse;
+        update_time_to_live, "UpdateTimeToLive", table, UpdateTimeToLiveRequest, UpdateTimeToLiveResponse;
+        list_tags_of_resource, "ListTagsOfResource", arn, ListTagsOfResourceRequest, ListTagsOfResourceResponse;
+        tag_resource, "TagResource", arn, TagResourceRequest, TagResourceResponse;
+        untag_resource, "UntagResource", arn, UntagResourceRequest, UntagResourceResponse;
+        create_backup, "CreateBackup", table, CreateBackupRequest, CreateBackupResponse;
+        delete_backup, "DeleteBackup", account, DeleteBackupRequest, DeleteBackupResponse;
+        describe_backup, "DescribeBackup", account, DescribeBackupRequest, DescribeBackupResponse;
+        list_backups, "ListBackups", opttable, ListBackupsRequest, ListBackupsResponse;
+        restore_table_from_backup, "RestoreTableFromBackup", account, RestoreTableFromBackupRequest, RestoreTableFromBackupResponse;
+        describe_continuous_backups, "DescribeContinuousBackups", table, DescribeContinuousBackupsRequest, DescribeContinuousBackupsResponse;
+        update_continuous_backups, "UpdateContinuousBackups", table, UpdateContinuousBackupsRequest, UpdateContinuousBackupsResponse;
+        restore_table_to_point_in_time, "RestoreTableToPointInTime", account, RestoreTableToPointInTimeRequest, RestoreTableToPointInTimeResponse;
+        describe_export, "DescribeExport", account, DescribeExportRequest, DescribeExportResponse;
+        export_table_to_point_in_time, "ExportTableToPointInTime", account, ExportTableToPointInTimeRequest, ExportTableToPointInTimeResponse;
+        list_exports, "ListExports", account, ListExportsRequest, ListExportsResponse;
+        describe_import, "DescribeImport", account, DescribeImportRequest, DescribeImportResponse;
+        import_table, "ImportTable", account, ImportTableRequest, ImportTableResponse;
+        list_imports, "ListImports", account, ListImportsRequest, ListImportsResponse;
+        create_global_table, "CreateGlobalTable", account, CreateGlobalTableRequest, CreateGlobalTableResponse;
+        describe_global_table, "DescribeGlobalTable", account, DescribeGlobalTableRequest, DescribeGlobalTableResponse;
+        describe_global_table_settings, "DescribeGlobalTableSettings", account, DescribeGlobalTableSettingsRequest, DescribeGlobalTableSettingsResponse;
+        list_global_tables, "ListGlobalTables", account, ListGlobalTablesRequest, ListGlobalTablesResponse;
+        update_global_table, "UpdateGlobalTable", account, UpdateGlobalTableRequest, UpdateGlobalTableResponse;
+        update_global_table_settings, "UpdateGlobalTableSettings", account, UpdateGlobalTableSettingsRequest, UpdateGlobalTableSettingsResponse;
+        describe_table_replica_auto_scaling, "DescribeTableReplicaAutoScaling", table, DescribeTableReplicaAutoScalingRequest, DescribeTableReplicaAutoScalingResponse;
+        update_table_replica_auto_scaling, "UpdateTableReplicaAutoScaling", table, UpdateTableReplicaAutoScalingRequest, UpdateTableReplicaAutoScalingResponse;
+        describe_kinesis_streaming_destination, "DescribeKinesisStreamingDestination", table, DescribeKinesisStreamingDestinationRequest, DescribeKinesisStreamingDestinationResponse;
+        disable_kinesis_streaming_destination, "DisableKinesisStreamingDestination", table, DisableKinesisStreamingDestinationRequest, DisableKinesisStreamingDestinationResponse;
+        enable_kinesis_streaming_destination, "EnableKinesisStreamingDestination", table, EnableKinesisStreamingDestinationRequest, EnableKinesisStreamingDestinationResponse;
+        update_kinesis_streaming_destination, "UpdateKinesisStreamingDestination", table, UpdateKinesisStreamingDestinationRequest, UpdateKinesisStreamingDestinationResponse;
+        describe_contributor_insights, "DescribeContributorInsights", table, DescribeContributorInsightsRequest, DescribeContributorInsightsResponse;
+        list_contributor_insights, "ListContributorInsights", opttable, ListContributorInsightsRequest, ListContributorInsightsResponse;
+        update_contributor_insights, "UpdateContributorInsights", table, UpdateContributorInsightsRequest, UpdateContributorInsightsResponse;
+        delete_resource_policy, "DeleteResourcePolicy", arn, DeleteResourcePolicyRequest, DeleteResourcePolicyResponse;
+        get_resource_policy, "GetResourcePolicy", arn, GetResourcePolicyRequest, GetResourcePolicyResponse;
+        put_resource_policy, "PutResourcePolicy", arn, PutResourcePolicyRequest, PutResourcePolicyResponse;
     }
 }
 

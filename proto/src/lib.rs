@@ -61,7 +61,7 @@ mod tests {
             ]
         );
         assert_eq!(methods("Diagnostics"), ["Echo"]);
-        assert_eq!(methods("Admin").len(), 10);
+        assert_eq!(methods("Admin").len(), 11);
     }
 
     #[test]

@@ -387,6 +387,17 @@ impl TestProxy {
         .expect("proxy connect")
     }
 
+    /// A gRPC client of the proxy signing with the given key pair.
+    pub async fn grpc_as(
+        &self,
+        access_key_id: &str,
+        secret: &str,
+    ) -> keyfall_proto::v1::dynamo_db_client::DynamoDbClient<GrpcChannel> {
+        keyfall_proto::v1::dynamo_db_client::DynamoDbClient::new(
+            signed_channel(&format!("http://{}", self.grpc_addr), access_key_id, secret).await,
+        )
+    }
+
     /// One value of the proxy's `/metrics`, by its exact series name.
     pub async fn metric(&self, series: &str) -> u64 {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};

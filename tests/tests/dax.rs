@@ -365,18 +365,181 @@ async fn the_item_cache_stays_within_its_byte_budget() {
     );
 }
 
+/// A server whose `proxy` user may read principals and do anything to items, and whose
+/// `alice` may only touch her own partition of `Scores`.
+async fn server_with_users() -> TestServer {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("iam.json");
+    let iam = serde_json::json!({"users": [
+        {"name": "proxy", "access_key_id": "AKIAPROXY", "secret_access_key": "proxy-secret",
+         "policies": [{"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["keyfall:ExportPrincipals", "dynamodb:*"], "Resource": "*"}]}]},
+        {"name": "alice", "access_key_id": "AKIAALICE", "secret_access_key": "alice-secret",
+         "policies": [{"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"],
+            "Resource": "arn:aws:dynamodb:us-east-1:000000000000:table/Scores",
+            "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["${aws:username}"]}}}]}]}
+    ]});
+    std::fs::write(&path, iam.to_string()).unwrap();
+    let server = TestServer::start_with(move |c| c.iam_config = Some(path)).await;
+    std::mem::forget(dir);
+    table(&server, "Scores", true).await;
+    server
+}
+
 #[tokio::test]
-async fn auth_enforce_is_refused_until_built() {
-    let server = TestServer::start().await;
+async fn callers_are_authorized_as_by_the_server_cache_hit_or_not() {
+    let server = server_with_users().await;
+    let proxy = TestProxy::start(&server, |c| {
+        c.auth = keyfall_server::config::AuthMode::Enforce;
+        c.access_key_id = Some("AKIAPROXY".into());
+        c.secret_access_key = Some("proxy-secret".into());
+        c.auth_refresh = Duration::from_millis(100);
+    })
+    .await;
+    // Unsigned callers are refused before anything else.
+    let status = proxy
+        .grpc()
+        .await
+        .get_item(pb::GetItemRequest {
+            table_name: "Scores".into(),
+            key: key("alice"),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::Unauthenticated);
+    assert_eq!(
+        error_type(&status),
+        Some("MissingAuthenticationTokenException")
+    );
+
+    let mut alice = proxy.grpc_as("AKIAALICE", "alice-secret").await;
+    let mut root = proxy
+        .grpc_as(
+            keyfall_tests::ROOT_ACCESS_KEY_ID,
+            keyfall_tests::ROOT_SECRET_ACCESS_KEY,
+        )
+        .await;
+    alice
+        .put_item(pb::PutItemRequest {
+            table_name: "Scores".into(),
+            item: item("alice", "mine"),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        let got = alice
+            .get_item(pb::GetItemRequest {
+                table_name: "Scores".into(),
+                key: key("alice"),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(got.item.get("v"), Some(&s("mine")));
+    }
+    // Bob's item is in the cache (root wrote it through the proxy): alice is still refused.
+    root.put_item(pb::PutItemRequest {
+        table_name: "Scores".into(),
+        item: item("bob", "his"),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let status = alice
+        .get_item(pb::GetItemRequest {
+            table_name: "Scores".into(),
+            key: key("bob"),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::PermissionDenied);
+    assert_eq!(error_type(&status), Some("AccessDeniedException"));
+    assert!(status
+        .message()
+        .contains("user/alice is not authorized to perform: dynamodb:GetItem"));
+    let status = alice
+        .scan(pb::ScanRequest {
+            table_name: "Scores".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(error_type(&status), Some("AccessDeniedException"));
+
+    // A user created on the server at runtime reaches the proxy at its next refresh.
+    let mut admin = pb::admin_client::AdminClient::new(server.channel().await);
+    admin
+        .create_user(pb::CreateUserRequest {
+            user_name: "carol".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let k = admin
+        .create_access_key(pb::CreateAccessKeyRequest {
+            user_name: "carol".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .access_key
+        .unwrap();
+    admin
+        .put_user_policy(pb::PutUserPolicyRequest {
+            user_name: "carol".into(),
+            policy_name: "read".into(),
+            policy_document: r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": "*"}]}"#.into(),
+        })
+        .await
+        .unwrap();
+    let mut carol = proxy.grpc_as(&k.access_key_id, &k.secret_access_key).await;
+    within(Duration::from_secs(3), || {
+        let mut carol = carol.clone();
+        async move {
+            carol
+                .get_item(pb::GetItemRequest {
+                    table_name: "Scores".into(),
+                    key: key("bob"),
+                    ..Default::default()
+                })
+                .await
+                .is_ok()
+        }
+    })
+    .await;
+    let status = carol
+        .put_item(pb::PutItemRequest {
+            table_name: "Scores".into(),
+            item: item("carol", "x"),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(error_type(&status), Some("AccessDeniedException"));
+}
+
+#[tokio::test]
+async fn a_proxy_that_cannot_read_principals_does_not_start() {
+    let server = server_with_users().await;
     let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let grpc = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let config = keyfall_dax::Config {
         upstream: format!("http://{}", server.grpc_addr),
+        access_key_id: Some("AKIAALICE".into()),
+        secret_access_key: Some("alice-secret".into()),
         ..keyfall_dax::Config::default()
     };
     let (_tx, rx) = tokio::sync::watch::channel(false);
     let err = keyfall_dax::run(config, keyfall_dax::Listeners { http, grpc }, rx)
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("--auth enforce"), "{err}");
+    assert!(
+        err.to_string().contains("keyfall:ExportPrincipals"),
+        "{err}"
+    );
 }

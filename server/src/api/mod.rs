@@ -4,21 +4,20 @@ pub mod actions;
 pub mod grpc;
 pub mod json;
 
-use crate::auth::checks::Authorize;
+use crate::auth::checks::{Authorize, Schemas};
 use crate::auth::{Auth, AuthError, Caller};
-use crate::engine::Engine;
 
 /// Authorizes a decoded request. The root user and `--auth off` skip computing the
 /// request's condition keys, since nothing would read them.
-pub(crate) fn authorize<I: Authorize>(
+pub fn authorize<I: Authorize>(
     auth: &Auth,
-    engine: &Engine,
+    schemas: &dyn Schemas,
     caller: &Caller,
     action: &'static str,
     input: &I,
 ) -> Result<(), AuthError> {
     match &caller.principal {
-        Some(p) if !p.root => auth.authorize(caller, &input.checks(action, engine)),
+        Some(p) if !p.root => auth.authorize(caller, &input.checks(action, schemas)),
         _ => Ok(()),
     }
 }

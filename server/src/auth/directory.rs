@@ -67,10 +67,25 @@ struct Index {
     keys: HashMap<String, (String, Arc<Principal>)>,
 }
 
+/// A principal with its secrets and policies, as a proxy's replica receives it.
+#[derive(Clone)]
+pub struct ExportedUser {
+    pub name: String,
+    pub user_id: String,
+    pub root: bool,
+    pub tags: BTreeMap<String, String>,
+    /// (access key id, secret).
+    pub keys: Vec<(String, String)>,
+    /// (policy name, document).
+    pub policies: Vec<(String, String)>,
+}
+
 pub struct Directory {
-    store: Arc<dyn Storage>,
+    /// None for a replica: a read-only copy replaced whole (`keyfall-dax`).
+    store: Option<Arc<dyn Storage>>,
     account_id: String,
-    root: Option<(String, String, Arc<Principal>)>,
+    /// The root key pair of a store-backed directory.
+    root: Option<(String, String)>,
     index: RwLock<Arc<Index>>,
     /// Serialises read-modify-write changes of user records.
     writer: Mutex<()>,
@@ -104,22 +119,10 @@ impl Directory {
         root: &RootCredentials,
     ) -> Result<Directory, SetupError> {
         store.open_keyspace(IAM_KEYSPACE)?;
-        let principal = Arc::new(Principal::new(
-            "root".into(),
-            account_id.to_string(),
-            format!("arn:aws:iam::{account_id}:root"),
-            true,
-            Vec::new(),
-            Vec::new(),
-        ));
         let dir = Directory {
-            store,
+            store: Some(store),
             account_id: account_id.to_string(),
-            root: Some((
-                root.access_key_id.clone(),
-                root.secret_access_key.clone(),
-                principal,
-            )),
+            root: Some((root.access_key_id.clone(), root.secret_access_key.clone())),
             index: RwLock::new(Arc::new(Index::default())),
             writer: Mutex::new(()),
         };
@@ -127,15 +130,111 @@ impl Directory {
         Ok(dir)
     }
 
+    /// An empty read-only replica, filled by [`Directory::replace`].
+    pub fn replica(account_id: &str) -> Directory {
+        Directory {
+            store: None,
+            account_id: account_id.to_string(),
+            root: None,
+            index: RwLock::new(Arc::new(Index::default())),
+            writer: Mutex::new(()),
+        }
+    }
+
+    fn store(&self) -> Result<&Arc<dyn Storage>, SetupError> {
+        self.store.as_ref().ok_or_else(|| {
+            SetupError::Invalid("this directory is a read-only replica of the server's".into())
+        })
+    }
+
+    fn root_principal(&self) -> Arc<Principal> {
+        Arc::new(Principal::new(
+            "root".into(),
+            self.account_id.clone(),
+            format!("arn:aws:iam::{}:root", self.account_id),
+            true,
+            Vec::new(),
+            Vec::new(),
+        ))
+    }
+
     /// The secret and principal of an access key.
     pub fn lookup_key(&self, access_key_id: &str) -> Option<(String, Arc<Principal>)> {
-        if let Some((id, secret, p)) = &self.root {
-            if id == access_key_id {
-                return Some((secret.clone(), p.clone()));
-            }
-        }
         let index = self.index.read().clone();
         index.keys.get(access_key_id).cloned()
+    }
+
+    /// Every principal with secrets and policies, root first.
+    pub fn export(&self) -> Result<Vec<ExportedUser>, SetupError> {
+        let mut out = Vec::new();
+        if let Some((id, secret)) = &self.root {
+            out.push(ExportedUser {
+                name: "root".into(),
+                user_id: self.account_id.clone(),
+                root: true,
+                tags: BTreeMap::new(),
+                keys: vec![(id.clone(), secret.clone())],
+                policies: Vec::new(),
+            });
+        }
+        for r in self.records()? {
+            out.push(ExportedUser {
+                name: r.name,
+                user_id: r.user_id,
+                root: false,
+                tags: r.tags,
+                keys: r.keys.into_iter().map(|k| (k.id, k.secret)).collect(),
+                policies: r.policies.into_iter().collect(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Replaces a replica's principals (compiling their policies) in one swap.
+    pub fn replace(&self, users: &[ExportedUser]) -> Result<(), SetupError> {
+        let mut index = Index::default();
+        for u in users {
+            let principal = if u.root {
+                self.root_principal()
+            } else {
+                self.principal(
+                    &u.name,
+                    &u.user_id,
+                    &u.tags,
+                    u.policies.iter().map(|(n, d)| (n, d)),
+                )?
+            };
+            for (id, secret) in &u.keys {
+                index
+                    .keys
+                    .insert(id.clone(), (secret.clone(), principal.clone()));
+            }
+        }
+        *self.index.write() = Arc::new(index);
+        Ok(())
+    }
+
+    fn principal<'a>(
+        &self,
+        name: &str,
+        user_id: &str,
+        tags: &BTreeMap<String, String>,
+        policies: impl Iterator<Item = (&'a String, &'a String)>,
+    ) -> Result<Arc<Principal>, SetupError> {
+        let mut compiled = Vec::new();
+        for (policy, doc) in policies {
+            let p = Policy::from_json_str(doc)
+                .map_err(|e| SetupError::Invalid(format!("user {name}: policy {policy}: {e}")))?;
+            compiled.push(Arc::new(p));
+        }
+        Ok(Arc::new(Principal::new(
+            name.to_string(),
+            user_id.to_string(),
+            self.user_arn(name),
+            false,
+            compiled,
+            tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        )))
     }
 
     pub fn user_arn(&self, name: &str) -> String {
@@ -144,7 +243,7 @@ impl Directory {
 
     fn records(&self) -> Result<Vec<UserRecord>, SetupError> {
         let mut out = Vec::new();
-        for kv in self.store.range(IAM_KEYSPACE, KeyRange::all(), false)? {
+        for kv in self.store()?.range(IAM_KEYSPACE, KeyRange::all(), false)? {
             let (_, v) = kv?;
             let record: UserRecord = serde_json::from_slice(&v)
                 .map_err(|e| SetupError::Invalid(format!("corrupt user record: {e}")))?;
@@ -154,7 +253,7 @@ impl Directory {
     }
 
     fn record(&self, name: &str) -> Result<Option<UserRecord>, SetupError> {
-        match self.store.get(IAM_KEYSPACE, name.as_bytes())? {
+        match self.store()?.get(IAM_KEYSPACE, name.as_bytes())? {
             Some(v) => serde_json::from_slice(&v)
                 .map(Some)
                 .map_err(|e| SetupError::Invalid(format!("corrupt user record: {e}"))),
@@ -170,7 +269,7 @@ impl Directory {
 
     fn save(&self, record: &UserRecord) -> Result<(), SetupError> {
         let value = serde_json::to_vec(record).map_err(|e| SetupError::Io(e.to_string()))?;
-        self.store.apply(vec![Op::Put {
+        self.store()?.apply(vec![Op::Put {
             keyspace: IAM_KEYSPACE.into(),
             key: record.name.as_bytes().to_vec(),
             value,
@@ -181,22 +280,13 @@ impl Directory {
     /// Rebuilds the key index from the stored records.
     fn reindex(&self) -> Result<(), SetupError> {
         let mut index = Index::default();
+        if let Some((id, secret)) = &self.root {
+            index
+                .keys
+                .insert(id.clone(), (secret.clone(), self.root_principal()));
+        }
         for r in self.records()? {
-            let mut policies = Vec::with_capacity(r.policies.len());
-            for (name, doc) in &r.policies {
-                let p = Policy::from_json_str(doc).map_err(|e| {
-                    SetupError::Invalid(format!("user {}: policy {name}: {e}", r.name))
-                })?;
-                policies.push(Arc::new(p));
-            }
-            let principal = Arc::new(Principal::new(
-                r.name.clone(),
-                r.user_id.clone(),
-                self.user_arn(&r.name),
-                false,
-                policies,
-                r.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-            ));
+            let principal = self.principal(&r.name, &r.user_id, &r.tags, r.policies.iter())?;
             for k in &r.keys {
                 index
                     .keys
@@ -261,7 +351,7 @@ impl Directory {
     pub fn delete_user(&self, name: &str) -> Result<(), SetupError> {
         let _w = self.writer.lock();
         self.existing(name)?;
-        self.store.apply(vec![Op::Delete {
+        self.store()?.apply(vec![Op::Delete {
             keyspace: IAM_KEYSPACE.into(),
             key: name.as_bytes().to_vec(),
         }])?;

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 pub use checks::Check;
-pub use directory::{AccessKeyInfo, Directory, NewAccessKey, UserInfo};
+pub use directory::{AccessKeyInfo, Directory, ExportedUser, NewAccessKey, UserInfo};
 pub use iam_config::{load_iam_config, IamConfig, IamUser};
 pub use root::{root_credentials, RootCredentials, RootSource};
 
@@ -158,6 +158,12 @@ impl Auth {
             directory.apply_iam_config(iam)?;
         }
         Ok(Auth::new(settings, directory))
+    }
+
+    /// An authenticator over a read-only replica of a server's principals (`keyfall-dax`).
+    pub fn replica(settings: AuthSettings) -> Auth {
+        let directory = Directory::replica(&settings.account_id);
+        Auth::new(settings, directory)
     }
 
     pub fn enforcing(&self) -> bool {

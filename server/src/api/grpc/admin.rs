@@ -215,6 +215,44 @@ impl Admin for AdminService {
         Ok(Response::new(pb::DeleteUserPolicyResponse {}))
     }
 
+    async fn export_principals(
+        &self,
+        r: Request<pb::ExportPrincipalsRequest>,
+    ) -> Result<Response<pb::ExportPrincipalsResponse>, Status> {
+        let users = self
+            .run(&r, "keyfall:ExportPrincipals", None, |d| d.export())
+            .await?;
+        Ok(Response::new(pb::ExportPrincipalsResponse {
+            account_id: self.auth.account_id().to_string(),
+            region: self.auth.region().to_string(),
+            principals: users
+                .into_iter()
+                .map(|u| pb::ExportedPrincipal {
+                    user_name: u.name,
+                    user_id: u.user_id,
+                    root: u.root,
+                    tags: u.tags.into_iter().collect(),
+                    access_keys: u
+                        .keys
+                        .into_iter()
+                        .map(|(access_key_id, secret_access_key)| pb::ExportedAccessKey {
+                            access_key_id,
+                            secret_access_key,
+                        })
+                        .collect(),
+                    policies: u
+                        .policies
+                        .into_iter()
+                        .map(|(policy_name, policy_document)| pb::ExportedPolicy {
+                            policy_name,
+                            policy_document,
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }))
+    }
+
     async fn list_user_policies(
         &self,
         r: Request<pb::ListUserPoliciesRequest>,

@@ -111,7 +111,7 @@ where
     T: Send + 'static,
     F: FnOnce(&Engine, I) -> crate::error::Result<T> + Send + 'static,
 {
-    crate::api::authorize(auth, engine, caller, action, &input).map_err(|e| auth_status(&e))?;
+    crate::api::authorize(auth, &**engine, caller, action, &input).map_err(|e| auth_status(&e))?;
     call(engine, move |e| f(e, input)).await
 }
 

@@ -129,7 +129,7 @@ macro_rules! call {
         let $input = decode_request($body)?;
         crate::api::authorize(
             &$api.auth,
-            &$api.engine,
+            &*$api.engine,
             $caller,
             concat!("dynamodb:", $action),
             &$input,
@@ -148,7 +148,7 @@ async fn dispatch(
 ) -> Result<Vec<u8>, JsonError> {
     use serde_json::json;
     let account_wide = |action: &'static str| {
-        crate::api::authorize(&api.auth, &api.engine, caller, action, &()).map_err(JsonError::Auth)
+        crate::api::authorize(&api.auth, &*api.engine, caller, action, &()).map_err(JsonError::Auth)
     };
     match action {
         "CreateTable" => call!(api, caller, "CreateTable", body, |e, i| e

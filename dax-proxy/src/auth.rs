@@ -1,0 +1,144 @@
+//! Callers are authenticated and authorized exactly as by the server: the same SigV4
+//! layer and policy evaluation (`keyfall_server::auth`), over a replica of the server's
+//! principals fetched with `Admin.ExportPrincipals` and refreshed periodically. A cache hit
+//! is authorized like a miss: the request is checked before the cache is looked at.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use keyfall_proto::v1 as pb;
+use keyfall_proto::v1::admin_client::AdminClient;
+use keyfall_server::auth::checks::Schemas as CheckSchemas;
+use keyfall_server::auth::{Auth, AuthSettings, ExportedUser};
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::schemas::Schemas;
+use crate::{ProxyError, UpstreamChannel};
+
+/// What the server said about its account and principals.
+struct Export {
+    account_id: String,
+    region: String,
+    users: Vec<ExportedUser>,
+}
+
+async fn fetch(channel: &UpstreamChannel) -> Result<Export, tonic::Status> {
+    let out = AdminClient::new(channel.clone())
+        .export_principals(pb::ExportPrincipalsRequest {})
+        .await?
+        .into_inner();
+    let users = out
+        .principals
+        .into_iter()
+        .map(|p| ExportedUser {
+            name: p.user_name,
+            user_id: p.user_id,
+            root: p.root,
+            tags: p.tags.into_iter().collect(),
+            keys: p
+                .access_keys
+                .into_iter()
+                .map(|k| (k.access_key_id, k.secret_access_key))
+                .collect(),
+            policies: p
+                .policies
+                .into_iter()
+                .map(|p| (p.policy_name, p.policy_document))
+                .collect(),
+        })
+        .collect();
+    Ok(Export {
+        account_id: out.account_id,
+        region: out.region,
+        users,
+    })
+}
+
+/// Builds the proxy's authenticator. With auth enforced, the server's principals must be
+/// readable with the proxy's credentials (`keyfall:ExportPrincipals`).
+pub async fn open(config: &Config, channel: &UpstreamChannel) -> Result<Arc<Auth>, ProxyError> {
+    let enforce = config.auth == keyfall_server::config::AuthMode::Enforce;
+    if !enforce {
+        return Ok(Arc::new(Auth::replica(AuthSettings {
+            enforce: false,
+            region: config.region.clone(),
+            account_id: "000000000000".into(),
+            max_skew: config.auth_clock_skew,
+        })));
+    }
+    let export = fetch(channel).await.map_err(|s| ProxyError::Upstream {
+        upstream: config.upstream.clone(),
+        message: format!(
+            "cannot read the server's principals (the proxy's identity needs keyfall:ExportPrincipals): {}",
+            s.message()
+        ),
+    })?;
+    let auth = Auth::replica(AuthSettings {
+        enforce: true,
+        region: export.region,
+        account_id: export.account_id,
+        max_skew: config.auth_clock_skew,
+    });
+    auth.directory()
+        .replace(&export.users)
+        .map_err(|e| ProxyError::Config(format!("server principals: {e}")))?;
+    Ok(Arc::new(auth))
+}
+
+/// Refreshes the replica every `every` until shutdown; a failed refresh keeps the last copy.
+pub async fn refresh(
+    auth: Arc<Auth>,
+    channel: UpstreamChannel,
+    every: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    if !auth.enforcing() {
+        return;
+    }
+    loop {
+        tokio::select! {
+            _ = shutdown.wait_for(|s| *s) => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+        match fetch(&channel).await {
+            Ok(export) => {
+                if let Err(e) = auth.directory().replace(&export.users) {
+                    tracing::warn!(error = %e, "server principals rejected; keeping the previous copy");
+                }
+            }
+            Err(status) => {
+                tracing::warn!(error = %status, "cannot refresh the server's principals")
+            }
+        }
+    }
+}
+
+/// The schema facts authorization needs, from schemas already fetched.
+pub struct SchemaView<'a> {
+    pub schemas: &'a Schemas,
+    pub auth: &'a Auth,
+}
+
+impl CheckSchemas for SchemaView<'_> {
+    fn key_names(&self, table: &str, index: Option<&str>) -> Option<(String, Option<String>)> {
+        let s = self.schemas.cached(table)?;
+        let k = match index {
+            None => &s.key,
+            Some(i) => s.indexes.get(i)?,
+        };
+        Some((k.partition.clone(), k.sort.clone()))
+    }
+
+    fn table_arn(&self, table: &str) -> String {
+        self.auth.table_arn(table)
+    }
+
+    fn stream_arn_of_iterator(&self, _: &str) -> Option<String> {
+        None
+    }
+
+    fn stream_arn(&self, table: &str) -> Option<String> {
+        self.schemas.cached(table)?.stream_arn.clone()
+    }
+}
