@@ -57,7 +57,12 @@ struct Args {
     /// Also measure the per-request cost of SigV4 verification and policy evaluation.
     #[arg(long)]
     auth_overhead: bool,
+    /// Also measure keyfall-dax: cache hits vs the server, a Zipfian load, coherence lag.
+    #[arg(long)]
+    dax: bool,
 }
+
+mod dax;
 
 struct Report {
     name: &'static str,
@@ -326,6 +331,12 @@ async fn main() -> anyhow::Result<()> {
     }
     if args.stream_lag {
         stream_lag(&channel, secs).await?;
+    }
+    if args.dax {
+        match &server {
+            Some(server) => dax::run(server, items, args.value_bytes, c, secs).await?,
+            None => println!("keyfall-dax: skipped (needs the in-process server)"),
+        }
     }
     if let Some(server) = server {
         server.stop().await;
