@@ -45,8 +45,25 @@ impl TestServer {
         data_dir: tempfile::TempDir,
         configure: impl FnOnce(&mut Config),
     ) -> TestServer {
-        let http = TcpListener::bind("127.0.0.1:0").await.expect("bind http");
-        let grpc = TcpListener::bind("127.0.0.1:0").await.expect("bind grpc");
+        let any = SocketAddr::from(([127, 0, 0, 1], 0));
+        Self::launch_at(data_dir, any, any, configure).await
+    }
+
+    /// Stops the server and starts it again on the same data and the same ports.
+    pub async fn restart(self) -> TestServer {
+        let (http, grpc) = (self.http_addr, self.grpc_addr);
+        let dir = self.stop().await;
+        Self::launch_at(dir, http, grpc, |_| {}).await
+    }
+
+    async fn launch_at(
+        data_dir: tempfile::TempDir,
+        http_addr: SocketAddr,
+        grpc_addr: SocketAddr,
+        configure: impl FnOnce(&mut Config),
+    ) -> TestServer {
+        let http = TcpListener::bind(http_addr).await.expect("bind http");
+        let grpc = TcpListener::bind(grpc_addr).await.expect("bind grpc");
         let http_addr = http.local_addr().expect("addr");
         let grpc_addr = grpc.local_addr().expect("addr");
         let mut config = Config {

@@ -256,6 +256,62 @@ async fn direct_writes_reach_the_cache_through_the_change_feed() {
 }
 
 #[tokio::test]
+async fn a_broken_feed_flushes_the_table_and_resumes() {
+    let server = TestServer::start().await;
+    table(&server, "tbl", true).await;
+    let proxy = TestProxy::start(&server, |_| {}).await;
+    let mut c = proxy.grpc().await;
+    put(&mut c, "tbl", "k", "before").await;
+    assert_eq!(
+        get(&mut c, "tbl", "k", false).await.as_deref(),
+        Some("before")
+    );
+    // The server goes away (the feed breaks) and comes back; meanwhile the item changed.
+    let server = server.restart().await;
+    let mut direct = server.grpc().await;
+    direct
+        .put_item(pb::PutItemRequest {
+            table_name: "tbl".into(),
+            item: item("k", "after"),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    within(Duration::from_secs(5), || {
+        let mut c = c.clone();
+        async move {
+            match c
+                .get_item(pb::GetItemRequest {
+                    table_name: "tbl".into(),
+                    key: key("k"),
+                    ..Default::default()
+                })
+                .await
+            {
+                Ok(r) => r.into_inner().item.get("v") == Some(&s("after")),
+                Err(_) => false,
+            }
+        }
+    })
+    .await;
+    assert!(proxy.metric("keyfall_dax_feed_reconnects_total").await >= 1);
+    // Live again: a later direct write is followed as before.
+    direct
+        .put_item(pb::PutItemRequest {
+            table_name: "tbl".into(),
+            item: item("k", "later"),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    within(Duration::from_secs(3), || {
+        let mut c = c.clone();
+        async move { get(&mut c, "tbl", "k", false).await.as_deref() == Some("later") }
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn ttl_mode_behaves_like_dax_and_consistent_reads_pass_through() {
     let server = TestServer::start().await;
     table(&server, "tbl", false).await;

@@ -378,7 +378,7 @@ pub struct ListTagsOfResourceOutput {
 
 // ---------------------------------------------------------------- items
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct PutItemInput {
     pub table_name: Option<String>,
@@ -394,7 +394,7 @@ pub struct PutItemInput {
     pub conditional_operator: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct GetItemInput {
     pub table_name: Option<String>,
@@ -406,7 +406,7 @@ pub struct GetItemInput {
     pub return_consumed_capacity: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct UpdateItemInput {
     pub table_name: Option<String>,
@@ -424,7 +424,7 @@ pub struct UpdateItemInput {
     pub conditional_operator: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct DeleteItemInput {
     pub table_name: Option<String>,
@@ -472,7 +472,7 @@ pub struct Condition {
     pub attribute_value_list: Option<Vec<AttributeValue>>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct QueryInput {
     pub table_name: Option<String>,
@@ -494,7 +494,7 @@ pub struct QueryInput {
     pub expression_attribute_values: Option<AttributeMap>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ScanInput {
     pub table_name: Option<String>,
@@ -546,7 +546,7 @@ pub struct KeysAndAttributes {
     pub expression_attribute_names: Option<HashMap<String, String>>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct BatchGetItemInput {
     pub request_items: Option<HashMap<String, KeysAndAttributes>>,
@@ -585,7 +585,7 @@ pub struct WriteRequest {
     pub delete_request: Option<DeleteRequest>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct BatchWriteItemInput {
     pub request_items: Option<HashMap<String, Vec<WriteRequest>>>,
@@ -606,7 +606,7 @@ pub struct BatchWriteItemOutput {
 // ---------------------------------------------------------------- transactions
 
 /// The members shared by the four kinds of transactional write.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct TransactAction {
     pub table_name: Option<String>,
@@ -619,7 +619,7 @@ pub struct TransactAction {
     pub return_values_on_condition_check_failure: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct TransactWriteItem {
     pub condition_check: Option<TransactAction>,
@@ -628,7 +628,7 @@ pub struct TransactWriteItem {
     pub update: Option<TransactAction>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct TransactWriteItemsInput {
     pub transact_items: Option<Vec<TransactWriteItem>>,
@@ -646,7 +646,7 @@ pub struct TransactWriteItemsOutput {
     pub item_collection_metrics: Option<HashMap<String, Vec<ItemCollectionMetrics>>>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct TransactGet {
     pub table_name: Option<String>,
@@ -655,13 +655,13 @@ pub struct TransactGet {
     pub expression_attribute_names: Option<HashMap<String, String>>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct TransactGetItem {
     pub get: Option<TransactGet>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct TransactGetItemsInput {
     pub transact_items: Option<Vec<TransactGetItem>>,

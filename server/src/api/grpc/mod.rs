@@ -3,6 +3,7 @@
 mod admin;
 mod auth_layer;
 pub mod convert;
+pub mod convert_back;
 mod status;
 mod streams;
 
@@ -66,6 +67,7 @@ pub async fn serve(
         .add_service(DynamoDbStreamsServer::new(streams::StreamsService {
             engine: engine.clone(),
             auth: auth.clone(),
+            shutdown: shutdown.clone(),
         }))
         .add_service(keyfall_proto::v1::admin_server::AdminServer::new(
             admin::AdminService { auth: auth.clone() },

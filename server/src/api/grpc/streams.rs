@@ -28,6 +28,8 @@ const FEED_POLL: Duration = Duration::from_millis(500);
 pub struct StreamsService {
     pub engine: Arc<Engine>,
     pub auth: Arc<Auth>,
+    /// Feeds end at shutdown: a graceful shutdown waits for open streams.
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
 impl StreamsService {
@@ -251,8 +253,15 @@ impl DynamoDbStreams for StreamsService {
         .await?;
         let (tx, rx) = mpsc::channel::<Result<pb::ChangeRecord, Status>>(FEED_BATCH);
         let table_name = r.table_name;
+        let mut shutdown = self.shutdown.clone();
         tokio::spawn(async move {
             loop {
+                if *shutdown.borrow() {
+                    let _ = tx
+                        .send(Err(Status::unavailable("the server is shutting down")))
+                        .await;
+                    return;
+                }
                 let Some(table) = engine.table_by_name(&table_name) else {
                     let _ = tx.send(Err(to_status(Error::table_not_found()))).await;
                     return;
@@ -289,6 +298,7 @@ impl DynamoDbStreams for StreamsService {
                         _ = notified => {}
                         _ = tokio::time::sleep(FEED_POLL) => {}
                         _ = tx.closed() => return,
+                        _ = shutdown.changed() => {}
                     }
                 }
             }
