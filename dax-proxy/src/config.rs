@@ -35,6 +35,8 @@ pub enum Eviction {
 pub struct Config {
     /// The server's gRPC endpoint, e.g. `http://127.0.0.1:50051`.
     pub upstream: String,
+    /// The server's JSON API, for the JSON actions the proxy does not cache.
+    pub upstream_http: Option<String>,
     pub grpc_listen: SocketAddr,
     pub http_listen: SocketAddr,
     pub auth: AuthMode,
@@ -57,6 +59,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             upstream: "http://127.0.0.1:50051".into(),
+            upstream_http: Some("http://127.0.0.1:8000".into()),
             grpc_listen: SocketAddr::from(([127, 0, 0, 1], 50052)),
             http_listen: SocketAddr::from(([127, 0, 0, 1], 8111)),
             auth: AuthMode::Enforce,
@@ -86,6 +89,10 @@ pub struct Cli {
     /// The server's gRPC endpoint (default http://127.0.0.1:50051).
     #[arg(long, env = "KEYFALL_UPSTREAM")]
     pub upstream: Option<String>,
+    /// The server's DynamoDB JSON endpoint, for JSON actions the proxy forwards
+    /// (default http://127.0.0.1:8000).
+    #[arg(long, env = "KEYFALL_UPSTREAM_HTTP")]
+    pub upstream_http: Option<String>,
     /// gRPC listen address (default 127.0.0.1:50052).
     #[arg(long, env = "KEYFALL_GRPC_LISTEN")]
     pub grpc_listen: Option<SocketAddr>,
@@ -128,6 +135,7 @@ pub struct Cli {
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     upstream: Option<String>,
+    upstream_http: Option<String>,
     grpc_listen: Option<SocketAddr>,
     http_listen: Option<SocketAddr>,
     auth: Option<AuthMode>,
@@ -177,6 +185,10 @@ impl Cli {
         let mib = |v: Option<u64>, default: u64| v.map_or(default, |m| m << 20);
         Ok(Config {
             upstream: self.upstream.or(file.upstream).unwrap_or(d.upstream),
+            upstream_http: self
+                .upstream_http
+                .or(file.upstream_http)
+                .or(d.upstream_http),
             grpc_listen: self
                 .grpc_listen
                 .or(file.grpc_listen)

@@ -1,26 +1,52 @@
-//! The proxy's HTTP port: `/metrics` (Prometheus text). The DynamoDB JSON API of the proxy
-//! is not built yet; its requests get a clear error naming the alternative.
+//! The proxy's HTTP port: the DynamoDB JSON API (what the AWS SDKs speak) and `/metrics`.
+//!
+//! Cached and written-through actions are decoded with the server's serde types, converted
+//! to protobuf and served by the same [`DaxService`] as gRPC, so both APIs share one cache
+//! and one authorization path; answers and errors are encoded as the server encodes them.
+//! Other actions are authorized here and forwarded to the server's JSON API as they are,
+//! re-signed with the proxy's credentials.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::State;
-use axum::http::{header, StatusCode};
-use axum::response::IntoResponse;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
+use axum::http::{header, HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use keyfall_proto::v1::dynamo_db_server::DynamoDb;
+use keyfall_server::api::grpc::convert_back as back;
+use keyfall_server::api::json::{
+    decode_request, encode, respond, JsonError, STREAMS_TARGET_PREFIX, TARGET_PREFIX,
+};
+use keyfall_server::auth::sigv4::SignedRequest;
+use keyfall_server::auth::{AuthError, Caller, Check};
+use keyfall_server::engine::types::*;
 
-use crate::metrics::Sizes;
+use crate::metrics::{inc, Sizes};
+use crate::service::DaxService;
+use crate::upstream_http::UpstreamHttp;
 use crate::Proxy;
 
-pub fn router(proxy: Arc<Proxy>) -> Router {
+#[derive(Clone)]
+pub struct HttpState {
+    pub proxy: Arc<Proxy>,
+    pub service: Arc<DaxService>,
+    pub upstream: Option<Arc<UpstreamHttp>>,
+}
+
+pub fn router(state: HttpState) -> Router {
     Router::new()
         .route("/metrics", get(metrics))
         .route("/", post(json_api))
-        .with_state(proxy)
+        .route("/", get(|| async { "healthy: keyfall-dax" }))
+        .layer(DefaultBodyLimit::max(20 * 1024 * 1024))
+        .with_state(state)
 }
 
-async fn metrics(State(proxy): State<Arc<Proxy>>) -> impl IntoResponse {
-    let c = &proxy.caches;
+async fn metrics(State(st): State<HttpState>) -> impl IntoResponse {
+    let c = &st.proxy.caches;
     c.items.run_pending_tasks().await;
     c.pages.run_pending_tasks().await;
     let sizes = Sizes {
@@ -35,14 +61,302 @@ async fn metrics(State(proxy): State<Arc<Proxy>>) -> impl IntoResponse {
     )
 }
 
-async fn json_api() -> impl IntoResponse {
-    let body = serde_json::json!({
-        "__type": "com.amazon.coral.service#UnknownOperationException",
-        "message": "The DynamoDB JSON API of keyfall-dax is not implemented yet: use its gRPC endpoint, or the server's JSON API",
-    });
-    (
-        StatusCode::BAD_REQUEST,
-        [(header::CONTENT_TYPE, "application/x-amz-json-1.0")],
-        body.to_string(),
-    )
+/// A gRPC status from the service, as the JSON API reports it.
+fn status_error(status: tonic::Status) -> JsonError {
+    let name = status
+        .metadata()
+        .get(keyfall_server::api::grpc::ERROR_TYPE_KEY)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    match AuthError::from_type_name(name, status.message().to_string()) {
+        Some(auth) => JsonError::Auth(auth),
+        None => JsonError::Engine(back::status_to_error(&status)),
+    }
+}
+
+/// Decodes the JSON input, serves it through the gRPC service as `caller`, encodes the
+/// answer.
+macro_rules! via_service {
+    ($st:expr, $caller:expr, $body:expr, $input:ty, $to:path, $method:ident, $from:path) => {{
+        let input: $input = decode_request($body)?;
+        let mut req = tonic::Request::new($to(input));
+        req.extensions_mut().insert($caller.clone());
+        let out = $st
+            .service
+            .$method(req)
+            .await
+            .map_err(status_error)?
+            .into_inner();
+        encode(&$from(out)?)?
+    }};
+}
+
+async fn json_api(
+    State(st): State<HttpState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let request_id = format!("{:032X}", rand_id());
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let signed = SignedRequest {
+        method: "POST",
+        path: uri.path(),
+        query: uri.query().unwrap_or(""),
+        headers: &headers,
+        authority: None,
+        body: &body,
+    };
+    let result = match st.proxy.auth.authenticate(&signed, Some(peer.ip()), false) {
+        Err(e) => Err(JsonError::Auth(e)),
+        Ok(caller) => dispatch(&st, &caller, &target, body).await,
+    };
+    match result {
+        Ok(Forwarded::Encoded(body)) => respond(StatusCode::OK, body, &request_id),
+        Ok(Forwarded::Upstream(status, body)) => respond(status, body.to_vec(), &request_id),
+        Err(e) => respond(e.status(), e.body(), &request_id),
+    }
+}
+
+fn rand_id() -> u128 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    u128::from(h.finish())
+}
+
+enum Forwarded {
+    Encoded(Vec<u8>),
+    Upstream(StatusCode, Bytes),
+}
+
+async fn dispatch(
+    st: &HttpState,
+    caller: &Caller,
+    target: &str,
+    body: Bytes,
+) -> Result<Forwarded, JsonError> {
+    let Some(action) = target.strip_prefix(TARGET_PREFIX) else {
+        if target.starts_with(STREAMS_TARGET_PREFIX) {
+            return forward(st, caller, target, body).await;
+        }
+        return Err(JsonError::UnknownOperation);
+    };
+    let b = &body[..];
+    let encoded = match action {
+        "GetItem" => via_service!(
+            st,
+            caller,
+            b,
+            GetItemInput,
+            back::get_item,
+            get_item,
+            back::get_item_output
+        ),
+        "PutItem" => via_service!(
+            st,
+            caller,
+            b,
+            PutItemInput,
+            back::put_item,
+            put_item,
+            back::put_item_output
+        ),
+        "UpdateItem" => via_service!(
+            st,
+            caller,
+            b,
+            UpdateItemInput,
+            back::update_item,
+            update_item,
+            back::update_item_output
+        ),
+        "DeleteItem" => via_service!(
+            st,
+            caller,
+            b,
+            DeleteItemInput,
+            back::delete_item,
+            delete_item,
+            back::delete_item_output
+        ),
+        "BatchGetItem" => via_service!(
+            st,
+            caller,
+            b,
+            BatchGetItemInput,
+            back::batch_get,
+            batch_get_item,
+            back::batch_get_output
+        ),
+        "BatchWriteItem" => via_service!(
+            st,
+            caller,
+            b,
+            BatchWriteItemInput,
+            back::batch_write,
+            batch_write_item,
+            back::batch_write_output
+        ),
+        "TransactWriteItems" => via_service!(
+            st,
+            caller,
+            b,
+            TransactWriteItemsInput,
+            back::transact_write,
+            transact_write_items,
+            back::transact_write_output
+        ),
+        "TransactGetItems" => via_service!(
+            st,
+            caller,
+            b,
+            TransactGetItemsInput,
+            back::transact_get,
+            transact_get_items,
+            back::transact_get_output
+        ),
+        "Query" => {
+            let input: QueryInput = decode_request(b)?;
+            let count = input.select.as_deref() == Some("COUNT");
+            let mut req = tonic::Request::new(back::query(input));
+            req.extensions_mut().insert(caller.clone());
+            let out = st
+                .service
+                .query(req)
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            let mut out = back::query_output(out)?;
+            if count {
+                out.items = None;
+            }
+            encode(&out)?
+        }
+        "Scan" => {
+            let input: ScanInput = decode_request(b)?;
+            let count = input.select.as_deref() == Some("COUNT");
+            let mut req = tonic::Request::new(back::scan(input));
+            req.extensions_mut().insert(caller.clone());
+            let out = st
+                .service
+                .scan(req)
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            let mut out = back::scan_output(out)?;
+            if count {
+                out.items = None;
+            }
+            encode(&out)?
+        }
+        _ => {
+            if matches!(action, "CreateTable" | "DeleteTable") {
+                let table = serde_json::from_slice::<serde_json::Value>(b)
+                    .ok()
+                    .and_then(|v| {
+                        v.get("TableName")
+                            .and_then(|t| t.as_str())
+                            .map(str::to_string)
+                    });
+                let out = forward(st, caller, target, body).await;
+                if let Some(t) = table {
+                    st.proxy.forget_table(&t);
+                }
+                return out;
+            }
+            if action == "UpdateTable" {
+                let table = serde_json::from_slice::<serde_json::Value>(b)
+                    .ok()
+                    .and_then(|v| {
+                        v.get("TableName")
+                            .and_then(|t| t.as_str())
+                            .map(str::to_string)
+                    });
+                let out = forward(st, caller, target, body).await;
+                if let Some(t) = table {
+                    st.proxy.caches.invalidate_pages(&Arc::from(t.as_str()));
+                }
+                return out;
+            }
+            return forward(st, caller, target, body).await;
+        }
+    };
+    Ok(Forwarded::Encoded(encoded))
+}
+
+/// Authorizes an uncached action on the resource its body names, then forwards it.
+async fn forward(
+    st: &HttpState,
+    caller: &Caller,
+    target: &str,
+    body: Bytes,
+) -> Result<Forwarded, JsonError> {
+    let action = target.rsplit('.').next().unwrap_or("");
+    if caller.principal.as_ref().is_some_and(|p| !p.root) {
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        let field = |k: &str| v.get(k).and_then(|t| t.as_str()).map(str::to_string);
+        let resource = field("TableName")
+            .map(|t| st.proxy.auth.table_arn(&t))
+            .or_else(|| field("ResourceArn"))
+            .or_else(|| field("StreamArn"))
+            .unwrap_or_else(|| "*".into());
+        const STREAMS_ACTIONS: [&str; 4] = [
+            "ListStreams",
+            "DescribeStream",
+            "GetShardIterator",
+            "GetRecords",
+        ];
+        let name: &'static str = match keyfall_server::api::actions::known_action(action)
+            .or_else(|| STREAMS_ACTIONS.iter().copied().find(|a| *a == action))
+        {
+            Some(known) => known,
+            None => return Err(JsonError::UnknownOperation),
+        };
+        let check = Check {
+            action: dynamodb_action(name),
+            resource,
+            ..Check::default()
+        };
+        st.proxy
+            .auth
+            .authorize(caller, &[check])
+            .map_err(JsonError::Auth)?;
+    }
+    let Some(upstream) = &st.upstream else {
+        return Err(JsonError::Engine(
+            keyfall_server::error::Error::Unimplemented(
+                "this action on keyfall-dax without --upstream-http",
+            ),
+        ));
+    };
+    inc(&st.proxy.caches.metrics.pass_throughs);
+    let answer = upstream.forward(target, body).await.map_err(|e| {
+        JsonError::Engine(keyfall_server::error::Error::Internal(format!(
+            "upstream: {e}"
+        )))
+    })?;
+    Ok(Forwarded::Upstream(answer.status, answer.body))
+}
+
+/// `dynamodb:<Action>` for a known action name, interned once.
+fn dynamodb_action(name: &'static str) -> &'static str {
+    use std::collections::HashMap;
+    use std::sync::OnceLock;
+    static NAMES: OnceLock<parking_lot::Mutex<HashMap<&'static str, &'static str>>> =
+        OnceLock::new();
+    let names = NAMES.get_or_init(Default::default);
+    let mut names = names.lock();
+    names
+        .entry(name)
+        .or_insert_with(|| Box::leak(format!("dynamodb:{name}").into_boxed_str()))
 }

@@ -14,6 +14,7 @@ pub mod keys;
 pub mod metrics;
 mod schemas;
 mod service;
+mod upstream_http;
 
 use std::sync::Arc;
 
@@ -120,15 +121,29 @@ pub async fn run(
     proxy.coherence.attach(Arc::downgrade(&proxy));
     tracing::info!(upstream = %config.upstream, grpc = ?listeners.grpc.local_addr().ok(), http = ?listeners.http.local_addr().ok(), "keyfall-dax listening");
 
+    let dax = Arc::new(service::DaxService {
+        proxy: proxy.clone(),
+    });
+    let upstream_http = match &config.upstream_http {
+        Some(endpoint) => {
+            let (Some(key), Some(secret)) = (&config.access_key_id, &config.secret_access_key)
+            else {
+                return Err(ProxyError::Config("no upstream credentials".into()));
+            };
+            Some(Arc::new(
+                upstream_http::UpstreamHttp::new(endpoint, key, secret, &config.region)
+                    .map_err(ProxyError::Config)?,
+            ))
+        }
+        None => None,
+    };
     let grpc = {
         let mut shutdown = shutdown.clone();
         let incoming =
             tonic::transport::server::TcpIncoming::from(listeners.grpc).with_nodelay(Some(true));
-        let service = DynamoDbServer::new(service::DaxService {
-            proxy: proxy.clone(),
-        })
-        .max_decoding_message_size(20 << 20)
-        .max_encoding_message_size(20 << 20);
+        let service = DynamoDbServer::from_arc(dax.clone())
+            .max_decoding_message_size(20 << 20)
+            .max_encoding_message_size(20 << 20);
         async move {
             tonic::transport::Server::builder()
                 .layer(keyfall_server::api::grpc::AuthLayer {
@@ -145,7 +160,12 @@ pub async fn run(
     };
     let http = {
         let mut shutdown = shutdown.clone();
-        let app = http_api::router(proxy.clone());
+        let app = http_api::router(http_api::HttpState {
+            proxy: proxy.clone(),
+            service: dax.clone(),
+            upstream: upstream_http,
+        })
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
         async move {
             axum::serve(listeners.http, app)
                 .with_graceful_shutdown(async move {

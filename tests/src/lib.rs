@@ -369,6 +369,7 @@ impl TestProxy {
         );
         let mut config = keyfall_dax::Config {
             upstream: format!("http://{}", server.grpc_addr),
+            upstream_http: Some(server.endpoint()),
             grpc_listen: grpc_addr,
             http_listen: http_addr,
             auth: keyfall_server::config::AuthMode::Off,
@@ -413,6 +414,11 @@ impl TestProxy {
         keyfall_proto::v1::dynamo_db_client::DynamoDbClient::new(
             signed_channel(&format!("http://{}", self.grpc_addr), access_key_id, secret).await,
         )
+    }
+
+    /// The official AWS SDK pointed at the proxy's JSON API.
+    pub fn dynamodb_as(&self, access_key_id: &str, secret: &str) -> aws_sdk_dynamodb::Client {
+        dynamodb_client_as(&format!("http://{}", self.http_addr), access_key_id, secret)
     }
 
     /// One value of the proxy's `/metrics`, by its exact series name.

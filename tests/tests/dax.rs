@@ -599,3 +599,122 @@ async fn a_proxy_that_cannot_read_principals_does_not_start() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn the_json_api_serves_the_aws_sdk_from_the_same_cache() {
+    use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+    use aws_sdk_dynamodb::types::{
+        AttributeValue as Av, ReturnValuesOnConditionCheckFailure, Select,
+    };
+    let server = server_with_users().await;
+    let proxy = TestProxy::start(&server, |c| {
+        c.auth = keyfall_server::config::AuthMode::Enforce;
+        c.access_key_id = Some("AKIAPROXY".into());
+        c.secret_access_key = Some("proxy-secret".into());
+    })
+    .await;
+    let root = proxy.dynamodb_as(
+        keyfall_tests::ROOT_ACCESS_KEY_ID,
+        keyfall_tests::ROOT_SECRET_ACCESS_KEY,
+    );
+    // Uncached actions are forwarded to the server.
+    let tables = root.list_tables().send().await.unwrap();
+    assert_eq!(tables.table_names(), ["Scores"]);
+    root.put_item()
+        .table_name("Scores")
+        .item("pk", Av::S("p".into()))
+        .item("v", Av::S("1".into()))
+        .item("n", Av::N("2.50".into()))
+        .send()
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        let got = root
+            .get_item()
+            .table_name("Scores")
+            .key("pk", Av::S("p".into()))
+            .send()
+            .await
+            .unwrap();
+        let item = got.item.unwrap();
+        assert_eq!(item.get("n"), Some(&Av::N("2.5".into())));
+    }
+    assert_eq!(
+        proxy.metric(ITEM_HITS).await,
+        2,
+        "written through, then served from the cache"
+    );
+    // gRPC and JSON share the cache.
+    let mut grpc = proxy
+        .grpc_as(
+            keyfall_tests::ROOT_ACCESS_KEY_ID,
+            keyfall_tests::ROOT_SECRET_ACCESS_KEY,
+        )
+        .await;
+    let got = grpc
+        .get_item(pb::GetItemRequest {
+            table_name: "Scores".into(),
+            key: key("p"),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(got.item.get("v"), Some(&s("1")));
+    assert_eq!(proxy.metric(ITEM_HITS).await, 3);
+    // Errors keep their names and members.
+    let e = root
+        .put_item()
+        .table_name("Scores")
+        .item("pk", Av::S("p".into()))
+        .condition_expression("attribute_not_exists(pk)")
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some("ConditionalCheckFailedException"));
+    match e.into_service_error() {
+        aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c) => {
+            assert_eq!(c.item().and_then(|i| i.get("v")), Some(&Av::S("1".into())));
+        }
+        other => panic!("{other:?}"),
+    }
+    let e = root
+        .get_item()
+        .table_name("Nope")
+        .key("pk", Av::S("p".into()))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some("ResourceNotFoundException"));
+    let count = root
+        .query()
+        .table_name("Scores")
+        .key_condition_expression("pk = :p")
+        .expression_attribute_values(":p", Av::S("p".into()))
+        .select(Select::Count)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(count.count, 1);
+    assert!(count.items.is_none());
+    // Authorization as on the server, hit or miss.
+    let alice = proxy.dynamodb_as("AKIAALICE", "alice-secret");
+    let e = alice
+        .get_item()
+        .table_name("Scores")
+        .key("pk", Av::S("p".into()))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some("AccessDeniedException"));
+    let e = alice.list_tables().send().await.unwrap_err();
+    assert_eq!(e.code(), Some("AccessDeniedException"));
+    let e = proxy
+        .dynamodb_as("AKIAALICE", "wrong")
+        .list_tables()
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some("InvalidSignatureException"));
+}

@@ -54,6 +54,19 @@ impl AuthError {
         }
     }
 
+    /// The error a gRPC status named by its `x-amzn-errortype`, for front ends that relay
+    /// an auth failure into another protocol.
+    pub fn from_type_name(name: &str, message: String) -> Option<AuthError> {
+        Some(match name {
+            "MissingAuthenticationTokenException" => AuthError::MissingAuthenticationToken(message),
+            "IncompleteSignatureException" => AuthError::IncompleteSignature(message),
+            "UnrecognizedClientException" => AuthError::UnrecognizedClient(message),
+            "InvalidSignatureException" => AuthError::InvalidSignature(message),
+            "AccessDeniedException" => AuthError::AccessDenied(message),
+            _ => return None,
+        })
+    }
+
     /// Authentication failed (as opposed to an authenticated caller being refused).
     pub fn is_unauthenticated(&self) -> bool {
         !matches!(self, AuthError::AccessDenied(_))

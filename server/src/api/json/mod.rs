@@ -22,8 +22,8 @@ use crate::engine::Engine;
 use crate::error::Error;
 pub use error::JsonError;
 
-const TARGET_PREFIX: &str = "DynamoDB_20120810.";
-const STREAMS_TARGET_PREFIX: &str = "DynamoDBStreams_20120810.";
+pub const TARGET_PREFIX: &str = "DynamoDB_20120810.";
+pub const STREAMS_TARGET_PREFIX: &str = "DynamoDBStreams_20120810.";
 /// BatchWriteItem may carry 16 MB of items; leave room for JSON overhead.
 const MAX_BODY_BYTES: usize = 20 * 1024 * 1024;
 
@@ -89,7 +89,8 @@ async fn handle(
     respond(status, body, &request_id)
 }
 
-fn respond(status: StatusCode, body: Vec<u8>, request_id: &str) -> Response {
+/// A JSON API response with AWS's headers (`x-amz-crc32`, `x-amzn-RequestId`).
+pub fn respond(status: StatusCode, body: Vec<u8>, request_id: &str) -> Response {
     let crc = crc32fast::hash(&body);
     let mut resp = (status, body).into_response();
     let h = resp.headers_mut();
@@ -118,7 +119,7 @@ pub fn decode_request<T: DeserializeOwned>(body: &[u8]) -> Result<T, JsonError> 
     })
 }
 
-fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>, JsonError> {
+pub fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>, JsonError> {
     serde_json::to_vec(v).map_err(|e| JsonError::Engine(Error::Internal(e.to_string())))
 }
 
