@@ -91,6 +91,28 @@ macro_rules! via_service {
     }};
 }
 
+/// Query and Scan: as [`via_service`], and `Select: COUNT` answers carry no `Items` (the
+/// protobuf answer cannot tell "none asked" from "none found").
+macro_rules! paged {
+    ($st:expr, $caller:expr, $body:expr, $input:ty, $to:path, $method:ident, $from:path) => {{
+        let input: $input = decode_request($body)?;
+        let count = input.select.as_deref() == Some("COUNT");
+        let mut req = tonic::Request::new($to(input));
+        req.extensions_mut().insert($caller.clone());
+        let out = $st
+            .service
+            .$method(req)
+            .await
+            .map_err(status_error)?
+            .into_inner();
+        let mut out = $from(out)?;
+        if count {
+            out.items = None;
+        }
+        encode(&out)?
+    }};
+}
+
 async fn json_api(
     State(st): State<HttpState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -225,40 +247,24 @@ async fn dispatch(
             transact_get_items,
             back::transact_get_output
         ),
-        "Query" => {
-            let input: QueryInput = decode_request(b)?;
-            let count = input.select.as_deref() == Some("COUNT");
-            let mut req = tonic::Request::new(back::query(input));
-            req.extensions_mut().insert(caller.clone());
-            let out = st
-                .service
-                .query(req)
-                .await
-                .map_err(status_error)?
-                .into_inner();
-            let mut out = back::query_output(out)?;
-            if count {
-                out.items = None;
-            }
-            encode(&out)?
-        }
-        "Scan" => {
-            let input: ScanInput = decode_request(b)?;
-            let count = input.select.as_deref() == Some("COUNT");
-            let mut req = tonic::Request::new(back::scan(input));
-            req.extensions_mut().insert(caller.clone());
-            let out = st
-                .service
-                .scan(req)
-                .await
-                .map_err(status_error)?
-                .into_inner();
-            let mut out = back::scan_output(out)?;
-            if count {
-                out.items = None;
-            }
-            encode(&out)?
-        }
+        "Query" => paged!(
+            st,
+            caller,
+            b,
+            QueryInput,
+            back::query,
+            query,
+            back::query_output
+        ),
+        "Scan" => paged!(
+            st,
+            caller,
+            b,
+            ScanInput,
+            back::scan,
+            scan,
+            back::scan_output
+        ),
         _ => {
             if matches!(action, "CreateTable" | "DeleteTable") {
                 let table = serde_json::from_slice::<serde_json::Value>(b)

@@ -445,3 +445,12 @@ impl Drop for TestProxy {
         let _ = self.shutdown.send(true);
     }
 }
+
+/// Asserts a gRPC call was refused by policy (PERMISSION_DENIED, AccessDeniedException),
+/// naming the user and the action as AWS does.
+pub fn assert_access_denied(status: &tonic::Status, user: &str, action: &str) {
+    assert_eq!(status.code(), tonic::Code::PermissionDenied, "{status:?}");
+    assert_eq!(error_type(status), Some("AccessDeniedException"));
+    let want = format!("user/{user} is not authorized to perform: {action}");
+    assert!(status.message().contains(&want), "{}", status.message());
+}

@@ -510,11 +510,7 @@ async fn grpc_requests_are_signed_and_authorized() {
         })
         .await
         .unwrap_err();
-    assert_eq!(status.code(), tonic::Code::PermissionDenied);
-    assert_eq!(error_type(&status), Some("AccessDeniedException"));
-    assert!(status
-        .message()
-        .contains("user/alice is not authorized to perform: dynamodb:PutItem"));
+    keyfall_tests::assert_access_denied(&status, "alice", "dynamodb:PutItem");
 }
 
 #[tokio::test]

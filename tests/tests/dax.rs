@@ -513,11 +513,7 @@ async fn callers_are_authorized_as_by_the_server_cache_hit_or_not() {
         })
         .await
         .unwrap_err();
-    assert_eq!(status.code(), tonic::Code::PermissionDenied);
-    assert_eq!(error_type(&status), Some("AccessDeniedException"));
-    assert!(status
-        .message()
-        .contains("user/alice is not authorized to perform: dynamodb:GetItem"));
+    keyfall_tests::assert_access_denied(&status, "alice", "dynamodb:GetItem");
     let status = alice
         .scan(pb::ScanRequest {
             table_name: "Scores".into(),

@@ -39,9 +39,12 @@ pub async fn serve(
         .local_addr()
         .map(|a| a.to_string())
         .unwrap_or_default();
-    let dynamodb = DynamoDbService {
+    let gate = Gate {
         engine: engine.clone(),
         auth: auth.clone(),
+    };
+    let dynamodb = DynamoDbService {
+        gate: gate.clone(),
         advertised,
     };
     let secure = tls.is_some();
@@ -65,8 +68,7 @@ pub async fn serve(
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
         )
         .add_service(DynamoDbStreamsServer::new(streams::StreamsService {
-            engine: engine.clone(),
-            auth: auth.clone(),
+            gate,
             shutdown: shutdown.clone(),
         }))
         .add_service(keyfall_proto::v1::admin_server::AdminServer::new(
@@ -85,8 +87,7 @@ fn unimplemented(action: &'static str) -> Status {
 }
 
 pub struct DynamoDbService {
-    engine: Arc<Engine>,
-    auth: Arc<Auth>,
+    gate: Gate,
     advertised: String,
 }
 
@@ -99,26 +100,17 @@ fn caller_of<T>(r: &Request<T>) -> Result<Caller, Status> {
         .ok_or_else(|| Status::unauthenticated("request was not authenticated"))
 }
 
-/// Authorizes `input` as `action`, then runs the engine call off the async workers.
-async fn authorized_call<I, T, F>(
-    engine: &Arc<Engine>,
-    auth: &Auth,
-    caller: &Caller,
-    action: &'static str,
-    input: I,
-    f: F,
-) -> Result<T, Status>
-where
-    I: Authorize + Send + 'static,
-    T: Send + 'static,
-    F: FnOnce(&Engine, I) -> crate::error::Result<T> + Send + 'static,
-{
-    crate::api::authorize(auth, &**engine, caller, action, &input).map_err(|e| auth_status(&e))?;
-    call(engine, move |e| f(e, input)).await
+/// What every service call goes through: authorization of the decoded request, then the
+/// engine off the async workers.
+#[derive(Clone)]
+pub struct Gate {
+    pub engine: Arc<Engine>,
+    pub auth: Arc<Auth>,
 }
 
-impl DynamoDbService {
-    async fn run<I, T, F>(
+impl Gate {
+    /// Authorizes `input` as `action`, then runs `f` on the engine.
+    pub async fn run<I, T, F>(
         &self,
         caller: &Caller,
         action: &'static str,
@@ -130,7 +122,9 @@ impl DynamoDbService {
         T: Send + 'static,
         F: FnOnce(&Engine, I) -> crate::error::Result<T> + Send + 'static,
     {
-        authorized_call(&self.engine, &self.auth, caller, action, input, f).await
+        crate::api::authorize(&self.auth, &*self.engine, caller, action, &input)
+            .map_err(|e| auth_status(&e))?;
+        call(&self.engine, move |e| f(e, input)).await
     }
 }
 
@@ -171,6 +165,7 @@ impl DynamoDb for DynamoDbService {
         let caller = caller_of(&r)?;
         let input = convert::create_table(r.into_inner());
         let d = self
+            .gate
             .run(&caller, "dynamodb:CreateTable", input, |e, input| {
                 e.create_table(input)
             })
@@ -187,6 +182,7 @@ impl DynamoDb for DynamoDbService {
         let caller = caller_of(&r)?;
         let input = convert::table_name(r.into_inner().table_name);
         let d = self
+            .gate
             .run(&caller, "dynamodb:DescribeTable", input, |e, input| {
                 e.describe_table(input)
             })
@@ -203,6 +199,7 @@ impl DynamoDb for DynamoDbService {
         let caller = caller_of(&r)?;
         let input = convert::update_table(r.into_inner()).map_err(to_status)?;
         let d = self
+            .gate
             .run(&caller, "dynamodb:UpdateTable", input, |e, input| {
                 e.update_table(input)
             })
@@ -219,6 +216,7 @@ impl DynamoDb for DynamoDbService {
         let caller = caller_of(&r)?;
         let input = convert::table_name(r.into_inner().table_name);
         let d = self
+            .gate
             .run(&caller, "dynamodb:DeleteTable", input, |e, input| {
                 e.delete_table(input)
             })
@@ -239,6 +237,7 @@ impl DynamoDb for DynamoDbService {
             limit: r.limit.map(i64::from),
         };
         let out = self
+            .gate
             .run(&caller, "dynamodb:ListTables", input, |e, input| {
                 e.list_tables(input)
             })
@@ -256,6 +255,7 @@ impl DynamoDb for DynamoDbService {
         let caller = caller_of(&r)?;
         let input = convert::put_item(r.into_inner()).map_err(to_status)?;
         let out = self
+            .gate
             .run(&caller, "dynamodb:PutItem", input, |e, input| {
                 e.put_item(input)
             })
@@ -275,6 +275,7 @@ impl DynamoDb for DynamoDbService {
         let caller = caller_of(&r)?;
         let input = convert::get_item(r.into_inner()).map_err(to_status)?;
         let out = self
+            .gate
             .run(&caller, "dynamodb:GetItem", input, |e, input| {
                 e.get_item(input)
             })
@@ -299,6 +300,7 @@ impl DynamoDb for DynamoDbService {
         let caller = caller_of(&r)?;
         let input = convert::update_item(r.into_inner()).map_err(to_status)?;
         let out = self
+            .gate
             .run(&caller, "dynamodb:UpdateItem", input, |e, input| {
                 e.update_item(input)
             })
@@ -318,6 +320,7 @@ impl DynamoDb for DynamoDbService {
         let caller = caller_of(&r)?;
         let input = convert::delete_item(r.into_inner()).map_err(to_status)?;
         let out = self
+            .gate
             .run(&caller, "dynamodb:DeleteItem", input, |e, input| {
                 e.delete_item(input)
             })
@@ -337,6 +340,7 @@ impl DynamoDb for DynamoDbService {
         let caller = caller_of(&r)?;
         let input = convert::query(r.into_inner()).map_err(to_status)?;
         let out = self
+            .gate
             .run(&caller, "dynamodb:Query", input, |e, input| e.query(input))
             .await?;
         let p = convert::page_output(&out);
@@ -356,6 +360,7 @@ impl DynamoDb for DynamoDbService {
         let caller = caller_of(&r)?;
         let input = convert::scan(r.into_inner()).map_err(to_status)?;
         let out = self
+            .gate
             .run(&caller, "dynamodb:Scan", input, |e, input| e.scan(input))
             .await?;
         let p = convert::page_output(&out);
@@ -375,6 +380,7 @@ impl DynamoDb for DynamoDbService {
         let caller = caller_of(&r)?;
         let input = convert::batch_get(r.into_inner()).map_err(to_status)?;
         let out = self
+            .gate
             .run(&caller, "dynamodb:BatchGetItem", input, |e, input| {
                 e.batch_get_item(input)
             })
@@ -389,6 +395,7 @@ impl DynamoDb for DynamoDbService {
         let caller = caller_of(&r)?;
         let input = convert::batch_write(r.into_inner()).map_err(to_status)?;
         let out = self
+            .gate
             .run(&caller, "dynamodb:BatchWriteItem", input, |e, input| {
                 e.batch_write_item(input)
             })
@@ -403,6 +410,7 @@ impl DynamoDb for DynamoDbService {
         let caller = caller_of(&r)?;
         let input = convert::transact_write(r.into_inner()).map_err(to_status)?;
         let out = self
+            .gate
             .run(&caller, "dynamodb:TransactWriteItems", input, |e, input| {
                 e.transact_write_items(input)
             })
@@ -417,6 +425,7 @@ impl DynamoDb for DynamoDbService {
         let caller = caller_of(&r)?;
         let input = convert::transact_get(r.into_inner()).map_err(to_status)?;
         let out = self
+            .gate
             .run(&caller, "dynamodb:TransactGetItems", input, |e, input| {
                 e.transact_get_items(input)
             })
@@ -440,6 +449,7 @@ impl DynamoDb for DynamoDbService {
             }),
         };
         let spec = self
+            .gate
             .run(&caller, "dynamodb:UpdateTimeToLive", input, |e, input| {
                 e.update_time_to_live(input)
             })
@@ -459,6 +469,7 @@ impl DynamoDb for DynamoDbService {
         let caller = caller_of(&r)?;
         let input = convert::table_name(r.into_inner().table_name);
         let d = self
+            .gate
             .run(&caller, "dynamodb:DescribeTimeToLive", input, |e, input| {
                 e.describe_time_to_live(input)
             })
@@ -477,10 +488,11 @@ impl DynamoDb for DynamoDbService {
     ) -> Result<Response<pb::TagResourceResponse>, Status> {
         let caller = caller_of(&r)?;
         let input = convert::tag_resource(r.into_inner());
-        self.run(&caller, "dynamodb:TagResource", input, |e, input| {
-            e.tag_resource(input)
-        })
-        .await?;
+        self.gate
+            .run(&caller, "dynamodb:TagResource", input, |e, input| {
+                e.tag_resource(input)
+            })
+            .await?;
         Ok(Response::new(pb::TagResourceResponse {}))
     }
 
@@ -490,10 +502,11 @@ impl DynamoDb for DynamoDbService {
     ) -> Result<Response<pb::UntagResourceResponse>, Status> {
         let caller = caller_of(&r)?;
         let input = convert::untag_resource(r.into_inner());
-        self.run(&caller, "dynamodb:UntagResource", input, |e, input| {
-            e.untag_resource(input)
-        })
-        .await?;
+        self.gate
+            .run(&caller, "dynamodb:UntagResource", input, |e, input| {
+                e.untag_resource(input)
+            })
+            .await?;
         Ok(Response::new(pb::UntagResourceResponse {}))
     }
 
@@ -504,6 +517,7 @@ impl DynamoDb for DynamoDbService {
         let caller = caller_of(&r)?;
         let input = convert::list_tags(r.into_inner());
         let out = self
+            .gate
             .run(&caller, "dynamodb:ListTagsOfResource", input, |e, input| {
                 e.list_tags_of_resource(input)
             })
@@ -517,6 +531,7 @@ impl DynamoDb for DynamoDbService {
     ) -> Result<Response<pb::DescribeLimitsResponse>, Status> {
         let caller = caller_of(&r)?;
         let l = self
+            .gate
             .run(&caller, "dynamodb:DescribeLimits", (), |e, ()| {
                 Ok(e.describe_limits())
             })
@@ -536,6 +551,7 @@ impl DynamoDb for DynamoDbService {
         let caller = caller_of(&r)?;
         let advertised = self.advertised.clone();
         let endpoints = self
+            .gate
             .run(&caller, "dynamodb:DescribeEndpoints", (), move |e, ()| {
                 Ok(e.describe_endpoints(&advertised))
             })

@@ -1,7 +1,6 @@
 //! The DynamoDB Streams gRPC service, plus `SubscribeChanges`: a push feed of a table's
 //! change records, in order and resumable from any retained sequence number.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use keyfall_proto::v1 as pb;
@@ -10,14 +9,12 @@ use tokio::sync::mpsc;
 use tonic::{Request, Response, Status};
 
 use super::convert::item_to_proto;
-use super::{authorized_call, call, caller_of, to_status};
-use crate::auth::checks::{Authorize, SubscribeChanges};
-use crate::auth::{Auth, Caller};
+use super::{call, caller_of, to_status};
+use crate::auth::checks::SubscribeChanges;
 use crate::engine::stream_api::{
     DescribeStreamInput, GetRecordsInput, GetShardIteratorInput, ListStreamsInput,
 };
 use crate::engine::streams::StreamRecord;
-use crate::engine::Engine;
 use crate::error::Error;
 
 /// Records sent per storage read while catching up.
@@ -26,27 +23,9 @@ const FEED_BATCH: usize = 500;
 const FEED_POLL: Duration = Duration::from_millis(500);
 
 pub struct StreamsService {
-    pub engine: Arc<Engine>,
-    pub auth: Arc<Auth>,
+    pub gate: super::Gate,
     /// Feeds end at shutdown: a graceful shutdown waits for open streams.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
-}
-
-impl StreamsService {
-    async fn run<I, T, F>(
-        &self,
-        caller: &Caller,
-        action: &'static str,
-        input: I,
-        f: F,
-    ) -> Result<T, Status>
-    where
-        I: Authorize + Send + 'static,
-        T: Send + 'static,
-        F: FnOnce(&Engine, I) -> crate::error::Result<T> + Send + 'static,
-    {
-        authorized_call(&self.engine, &self.auth, caller, action, input, f).await
-    }
 }
 
 fn opt(s: String) -> Option<String> {
@@ -93,6 +72,7 @@ impl DynamoDbStreams for StreamsService {
             exclusive_start_stream_arn: r.exclusive_start_stream_arn,
         };
         let out = self
+            .gate
             .run(&caller, "dynamodb:ListStreams", input, |e, input| {
                 e.list_streams(input)
             })
@@ -123,6 +103,7 @@ impl DynamoDbStreams for StreamsService {
             exclusive_start_shard_id: r.exclusive_start_shard_id,
         };
         let d = self
+            .gate
             .run(&caller, "dynamodb:DescribeStream", input, |e, input| {
                 e.describe_stream(input)
             })
@@ -175,6 +156,7 @@ impl DynamoDbStreams for StreamsService {
             sequence_number: r.sequence_number,
         };
         let it = self
+            .gate
             .run(&caller, "dynamodb:GetShardIterator", input, |e, input| {
                 e.get_shard_iterator(input)
             })
@@ -195,6 +177,7 @@ impl DynamoDbStreams for StreamsService {
             limit: r.limit.map(i64::from),
         };
         let out = self
+            .gate
             .run(&caller, "dynamodb:GetRecords", input, |e, input| {
                 e.get_records(input)
             })
@@ -211,12 +194,13 @@ impl DynamoDbStreams for StreamsService {
     ) -> Result<Response<Self::SubscribeChangesStream>, Status> {
         let caller = caller_of(&r)?;
         let r = r.into_inner();
-        let engine = self.engine.clone();
+        let engine = self.gate.engine.clone();
         let table_name = r.table_name.clone();
         let subscription = SubscribeChanges {
             table_name: table_name.clone(),
         };
-        self.run(&caller, "dynamodb:GetRecords", subscription, |_, _| Ok(()))
+        self.gate
+            .run(&caller, "dynamodb:GetRecords", subscription, |_, _| Ok(()))
             .await?;
         let start = r
             .starting_position
