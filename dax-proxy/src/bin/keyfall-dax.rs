@@ -47,7 +47,7 @@ fn main() -> ExitCode {
             }
         };
         println!(
-            "keyfall-dax: gRPC on {}, metrics on http://{}/metrics, upstream {}",
+            "keyfall-dax: gRPC on {}, DynamoDB JSON API and /metrics on http://{}, upstream {}",
             config.grpc_listen, config.http_listen, config.upstream
         );
         let (tx, rx) = watch::channel(false);
