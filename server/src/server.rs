@@ -135,8 +135,10 @@ pub async fn run(
 
     let tls = crate::tls::load(&config)?;
     let secure = tls.is_some();
+    let metrics = Arc::new(crate::metrics::Metrics::new());
     let api = JsonApi {
         engine: engine.clone(),
+        metrics: metrics.clone(),
         auth: auth.clone(),
         secure,
         advertised_address: http_addr.to_string(),
@@ -175,6 +177,7 @@ pub async fn run(
     let grpc = crate::api::grpc::serve(
         engine.clone(),
         auth.clone(),
+        metrics,
         tls.clone(),
         listeners.grpc,
         shutdown.clone(),

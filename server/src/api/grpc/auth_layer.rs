@@ -86,7 +86,12 @@ where
                 })
                 .and_then(|i| i.remote_addr())
                 .map(|a| a.ip());
-            if !layer.auth.enforcing() {
+            // Health checks and reflection are public, as for any gRPC service: probes
+            // and grpcurl carry no AWS credentials.
+            let path = req.uri().path();
+            let public = path.starts_with("/grpc.health.v1.Health/")
+                || path.starts_with("/grpc.reflection.");
+            if !layer.auth.enforcing() || public {
                 let mut req = req;
                 req.extensions_mut()
                     .insert(Caller::unauthenticated(peer, layer.secure));

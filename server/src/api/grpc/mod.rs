@@ -31,6 +31,7 @@ const MAX_MESSAGE_BYTES: usize = 20 * 1024 * 1024;
 pub async fn serve(
     engine: Arc<Engine>,
     auth: Arc<Auth>,
+    metrics: Arc<crate::metrics::Metrics>,
     tls: Option<crate::tls::TlsMaterial>,
     listener: TcpListener,
     mut shutdown: watch::Receiver<bool>,
@@ -42,7 +43,24 @@ pub async fn serve(
     let gate = Gate {
         engine: engine.clone(),
         auth: auth.clone(),
+        metrics,
     };
+    // Standard discovery: grpc.health.v1 and server reflection (grpcurl list/describe).
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health
+        .set_serving::<DynamoDbServer<DynamoDbService>>()
+        .await;
+    health
+        .set_serving::<DynamoDbStreamsServer<streams::StreamsService>>()
+        .await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(keyfall_proto::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .map_err(|e| ServerError::Startup(format!("reflection: {e}")))?;
+    let reflection_alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(keyfall_proto::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()
+        .map_err(|e| ServerError::Startup(format!("reflection: {e}")))?;
     let dynamodb = DynamoDbService {
         gate: gate.clone(),
         advertised,
@@ -75,6 +93,9 @@ pub async fn serve(
             admin::AdminService { auth: auth.clone() },
         ))
         .add_service(DiagnosticsServer::new(DiagnosticsService))
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(reflection_alpha)
         .serve_with_incoming_shutdown(incoming, async move {
             let _ = shutdown.wait_for(|s| *s).await;
         })
@@ -106,6 +127,7 @@ fn caller_of<T>(r: &Request<T>) -> Result<Caller, Status> {
 pub struct Gate {
     pub engine: Arc<Engine>,
     pub auth: Arc<Auth>,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl Gate {
@@ -122,9 +144,27 @@ impl Gate {
         T: Send + 'static,
         F: FnOnce(&Engine, I) -> crate::error::Result<T> + Send + 'static,
     {
-        crate::api::authorize(&self.auth, &*self.engine, caller, action, &input)
-            .map_err(|e| auth_status(&e))?;
-        call(&self.engine, move |e| f(e, input)).await
+        let started = std::time::Instant::now();
+        let result = match crate::api::authorize(&self.auth, &*self.engine, caller, action, &input)
+        {
+            Err(e) => Err(auth_status(&e)),
+            Ok(()) => call(&self.engine, move |e| f(e, input)).await,
+        };
+        let outcome = result.as_ref().err().map(|s| {
+            s.metadata()
+                .get(ERROR_TYPE_KEY)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("InternalServerError")
+                .to_string()
+        });
+        let operation = action.strip_prefix("dynamodb:").unwrap_or(action);
+        self.metrics.record(
+            crate::metrics::Api::Grpc,
+            operation,
+            outcome.as_deref(),
+            started.elapsed(),
+        );
+        result
     }
 }
 

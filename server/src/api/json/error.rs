@@ -44,6 +44,12 @@ impl JsonError {
         }
     }
 
+    /// The error's name without its namespace, e.g. `ValidationException`.
+    pub fn type_name(&self) -> String {
+        let id = self.type_id();
+        id.rsplit('#').next().unwrap_or(&id).to_string()
+    }
+
     /// `__type` as AWS spells it: service errors under the DynamoDB namespace, protocol
     /// errors under `com.amazon.coral.service`.
     fn type_id(&self) -> String {

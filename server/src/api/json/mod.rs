@@ -30,6 +30,7 @@ const MAX_BODY_BYTES: usize = 20 * 1024 * 1024;
 #[derive(Clone)]
 pub struct JsonApi {
     pub engine: Arc<Engine>,
+    pub metrics: Arc<crate::metrics::Metrics>,
     pub auth: Arc<Auth>,
     /// Served over TLS (`aws:SecureTransport`).
     pub secure: bool,
@@ -41,8 +42,25 @@ pub fn router(api: JsonApi) -> Router {
     Router::new()
         .route("/", post(handle))
         .route("/", get(|| async { "healthy: keyfall" }))
+        .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(api)
+}
+
+async fn metrics(State(api): State<JsonApi>) -> Response {
+    let engine = api.engine.clone();
+    let metrics = api.metrics.clone();
+    let text = tokio::task::spawn_blocking(move || metrics.render(&engine))
+        .await
+        .unwrap_or_default();
+    (
+        [(
+            "content-type",
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response()
 }
 
 async fn handle(
@@ -52,6 +70,7 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let started = std::time::Instant::now();
     let request_id = uuid::Uuid::new_v4().simple().to_string().to_uppercase();
     let target = headers
         .get("x-amz-target")
@@ -77,6 +96,14 @@ async fn handle(
             }
         }
     };
+    let operation = target.rsplit('.').next().unwrap_or("");
+    let outcome = result.as_ref().err().map(JsonError::type_name);
+    api.metrics.record(
+        crate::metrics::Api::Json,
+        operation,
+        outcome.as_deref(),
+        started.elapsed(),
+    );
     let (status, body) = match result {
         Ok(body) => (StatusCode::OK, body),
         Err(e) => {

@@ -1,0 +1,173 @@
+//! Operations: `/metrics` parses and moves with traffic, the gRPC health service and
+//! server reflection answer without credentials.
+
+use aws_sdk_dynamodb::types::{AttributeValue as Av, ScalarAttributeType};
+use keyfall_tests::{new_table, TestServer};
+
+async fn scrape(server: &TestServer) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(server.http_addr)
+        .await
+        .unwrap();
+    let req = format!(
+        "GET /metrics HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        server.http_addr
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).await.unwrap();
+    let (head, body) = buf.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("application/openmetrics-text"),
+        "{head}"
+    );
+    body.to_string()
+}
+
+/// The value of one series, after checking every line of the exposition is well formed.
+fn value(text: &str, series: &str) -> Option<f64> {
+    for line in text.lines() {
+        if line.starts_with('#') || line.is_empty() {
+            continue;
+        }
+        let (name, v) = line.rsplit_once(' ').expect("series and value");
+        let v: f64 = v
+            .parse()
+            .unwrap_or_else(|_| panic!("bad value in {line:?}"));
+        assert!(
+            name.chars().next().is_some_and(|c| c.is_ascii_alphabetic()),
+            "bad series {line:?}"
+        );
+        if name == series {
+            return Some(v);
+        }
+    }
+    None
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_operation_and_outcome() {
+    let server = TestServer::start().await;
+    let db = server.dynamodb();
+    new_table(&db, "metered", ("pk", ScalarAttributeType::S), None)
+        .send()
+        .await
+        .unwrap();
+    for i in 0..3 {
+        db.put_item()
+            .table_name("metered")
+            .item("pk", Av::S(format!("k{i}")))
+            .send()
+            .await
+            .unwrap();
+    }
+    let _ = db
+        .get_item()
+        .table_name("nope")
+        .key("pk", Av::S("x".into()))
+        .send()
+        .await
+        .unwrap_err();
+    let mut grpc = server.grpc().await;
+    grpc.list_tables(keyfall_proto::v1::ListTablesRequest::default())
+        .await
+        .unwrap();
+    let text = scrape(&server).await;
+    assert!(
+        text.trim_end().ends_with("# EOF"),
+        "OpenMetrics ends with # EOF"
+    );
+    let get = |s: &str| value(&text, s).unwrap_or_else(|| panic!("no {s} in\n{text}"));
+    assert_eq!(
+        get(r#"keyfall_requests_total{api="json",operation="PutItem",outcome="success"}"#),
+        3.0
+    );
+    assert_eq!(
+        get(
+            r#"keyfall_requests_total{api="json",operation="GetItem",outcome="ResourceNotFoundException"}"#
+        ),
+        1.0
+    );
+    assert_eq!(
+        get(r#"keyfall_requests_total{api="grpc",operation="ListTables",outcome="success"}"#),
+        1.0
+    );
+    assert_eq!(
+        get(r#"keyfall_request_duration_seconds_count{api="json",operation="PutItem"}"#),
+        3.0
+    );
+    assert_eq!(get(r#"keyfall_table_items{table="metered"}"#), 3.0);
+    assert!(get(r#"keyfall_table_size_bytes{table="metered"}"#) > 0.0);
+}
+
+#[tokio::test]
+async fn health_and_reflection_answer_without_credentials() {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::health_client::HealthClient;
+    use tonic_health::pb::HealthCheckRequest;
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+
+    let server = TestServer::start().await;
+    let endpoint = format!("http://{}", server.grpc_addr);
+    let channel = tonic::transport::Channel::from_shared(endpoint)
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut health = HealthClient::new(channel.clone());
+    let status = health
+        .check(HealthCheckRequest {
+            service: "keyfall.v1.DynamoDB".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .status;
+    assert_eq!(status, ServingStatus::Serving as i32);
+
+    let mut reflection = ServerReflectionClient::new(channel);
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut answers = reflection
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+        .unwrap()
+        .into_inner();
+    let answer = answers.message().await.unwrap().unwrap();
+    let Some(MessageResponse::ListServicesResponse(list)) = answer.message_response else {
+        panic!("unexpected reflection answer");
+    };
+    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    for want in [
+        "keyfall.v1.DynamoDB",
+        "keyfall.v1.DynamoDBStreams",
+        "keyfall.v1.Admin",
+    ] {
+        assert!(
+            names.iter().any(|n| n == want),
+            "{want} missing from {names:?}"
+        );
+    }
+
+    // The HTTP port answers a plain GET, as DynamoDB-compatible servers do.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(server.http_addr)
+        .await
+        .unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).await.unwrap();
+    assert!(
+        buf.starts_with("HTTP/1.1 200") && buf.contains("healthy"),
+        "{buf}"
+    );
+}
