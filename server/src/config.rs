@@ -19,6 +19,14 @@ pub enum AuthMode {
     Off,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
 /// The resolved configuration the server runs with.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -40,6 +48,12 @@ pub struct Config {
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub tls_self_signed: bool,
+    /// Audit log destination (None: off).
+    pub audit_log: Option<crate::audit::AuditTarget>,
+    /// Also audit item reads and writes.
+    pub audit_data_plane: bool,
+    /// `text` or `json` log lines.
+    pub log_format: LogFormat,
     /// Upper bound on all memtables together, in MiB.
     pub write_buffer_mib: u64,
     pub cache_mib: u64,
@@ -66,6 +80,9 @@ impl Default for Config {
             tls_cert: None,
             tls_key: None,
             tls_self_signed: false,
+            audit_log: None,
+            audit_data_plane: false,
+            log_format: LogFormat::Text,
             write_buffer_mib: 256,
             cache_mib: 256,
             ttl_sweep_interval: std::time::Duration::from_secs(5),
@@ -128,6 +145,15 @@ pub struct Cli {
     /// Serve TLS with a generated self-signed certificate for localhost (development).
     #[arg(long, env = "KEYFALL_TLS_SELF_SIGNED")]
     pub tls_self_signed: bool,
+    /// Audit log: `stdout`, or a directory for daily-rotated `audit.log.*` files.
+    #[arg(long, env = "KEYFALL_AUDIT_LOG")]
+    pub audit_log: Option<crate::audit::AuditTarget>,
+    /// Also audit data-plane calls (item reads and writes).
+    #[arg(long, env = "KEYFALL_AUDIT_DATA_PLANE")]
+    pub audit_data_plane: bool,
+    /// Log line format (level by RUST_LOG).
+    #[arg(long, env = "KEYFALL_LOG_FORMAT")]
+    pub log_format: Option<LogFormat>,
     /// How often expired TTL items are swept, e.g. `500ms`, `1s`, `2m` (default 5s).
     #[arg(long, env = "KEYFALL_TTL_SWEEP_INTERVAL", value_parser = parse_duration)]
     pub ttl_sweep_interval: Option<std::time::Duration>,
@@ -194,6 +220,9 @@ struct FileConfig {
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     tls_self_signed: Option<bool>,
+    audit_log: Option<String>,
+    audit_data_plane: Option<bool>,
+    log_format: Option<LogFormat>,
     write_buffer_mib: Option<u64>,
     cache_mib: Option<u64>,
     #[serde(default, deserialize_with = "deserialize_duration")]
@@ -246,6 +275,15 @@ impl Cli {
             tls_cert: self.tls_cert.or(file.tls_cert),
             tls_key: self.tls_key.or(file.tls_key),
             tls_self_signed: self.tls_self_signed || file.tls_self_signed.unwrap_or(false),
+            audit_log: match self.audit_log {
+                Some(t) => Some(t),
+                None => file
+                    .audit_log
+                    .map(|s| s.parse().map_err(ConfigError::Invalid))
+                    .transpose()?,
+            },
+            audit_data_plane: self.audit_data_plane || file.audit_data_plane.unwrap_or(false),
+            log_format: self.log_format.or(file.log_format).unwrap_or(d.log_format),
             write_buffer_mib: file.write_buffer_mib.unwrap_or(d.write_buffer_mib),
             cache_mib: file.cache_mib.unwrap_or(d.cache_mib),
             item_collection_limit_mib: file

@@ -136,9 +136,17 @@ pub async fn run(
     let tls = crate::tls::load(&config)?;
     let secure = tls.is_some();
     let metrics = Arc::new(crate::metrics::Metrics::new());
+    let audit = match &config.audit_log {
+        Some(target) => Some(Arc::new(
+            crate::audit::Audit::open(target, config.audit_data_plane)
+                .map_err(|e| ServerError::Config(format!("audit log {target:?}: {e}")))?,
+        )),
+        None => None,
+    };
     let api = JsonApi {
         engine: engine.clone(),
         metrics: metrics.clone(),
+        audit: audit.clone(),
         auth: auth.clone(),
         secure,
         advertised_address: http_addr.to_string(),
@@ -178,6 +186,7 @@ pub async fn run(
         engine.clone(),
         auth.clone(),
         metrics,
+        audit,
         tls.clone(),
         listeners.grpc,
         shutdown.clone(),

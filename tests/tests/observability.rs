@@ -171,3 +171,94 @@ async fn health_and_reflection_answer_without_credentials() {
         "{buf}"
     );
 }
+
+#[tokio::test]
+async fn the_audit_log_records_control_plane_calls_without_secrets() {
+    use keyfall_proto::v1 as pb;
+    let dir = tempfile::tempdir().unwrap();
+    let audit_dir = dir.path().to_path_buf();
+    let server = TestServer::start_with(move |c| {
+        c.audit_log = Some(keyfall_server::audit::AuditTarget::Dir(audit_dir));
+    })
+    .await;
+    let db = server.dynamodb();
+    new_table(&db, "audited", ("pk", ScalarAttributeType::S), None)
+        .send()
+        .await
+        .unwrap();
+    db.put_item()
+        .table_name("audited")
+        .item("pk", Av::S("secret-item-value".into()))
+        .send()
+        .await
+        .unwrap();
+    let _ = db
+        .describe_table()
+        .table_name("missing")
+        .send()
+        .await
+        .unwrap_err();
+    let mut admin = pb::admin_client::AdminClient::new(server.channel().await);
+    admin
+        .create_user(pb::CreateUserRequest {
+            user_name: "dave".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let key = admin
+        .create_access_key(pb::CreateAccessKeyRequest {
+            user_name: "dave".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .access_key
+        .unwrap();
+
+    // The writer thread flushes asynchronously: wait for the last line.
+    let mut text = String::new();
+    for _ in 0..200 {
+        text = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().starts_with("audit.log"))
+            .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+            .collect();
+        if text.contains("keyfall:CreateAccessKey") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    let find = |action: &str| {
+        lines
+            .iter()
+            .find(|l| l["action"] == action)
+            .unwrap_or_else(|| panic!("no {action} in {text}"))
+    };
+    let create = find("dynamodb:CreateTable");
+    assert_eq!(create["outcome"], "success");
+    assert_eq!(create["principal"], "arn:aws:iam::000000000000:root");
+    assert_eq!(create["source_ip"], "127.0.0.1");
+    assert_eq!(
+        create["resources"][0],
+        "arn:aws:dynamodb:us-east-1:000000000000:table/audited"
+    );
+    assert!(create["request_id"].as_str().is_some_and(|r| !r.is_empty()));
+    assert_eq!(
+        find("dynamodb:DescribeTable")["outcome"],
+        "ResourceNotFoundException"
+    );
+    assert_eq!(
+        find("keyfall:CreateAccessKey")["resources"][0],
+        "arn:aws:iam::000000000000:user/dave"
+    );
+    // Data-plane calls are not audited by default; values and secrets never are.
+    assert!(!text.contains("dynamodb:PutItem"), "{text}");
+    assert!(!text.contains("secret-item-value"));
+    assert!(!text.contains(&key.secret_access_key));
+}

@@ -13,6 +13,7 @@ use crate::auth::{Auth, Check, Directory, SetupError, UserInfo};
 
 pub struct AdminService {
     pub auth: Arc<Auth>,
+    pub audit: Option<Arc<crate::audit::Audit>>,
 }
 
 fn status(e: SetupError) -> Status {
@@ -53,17 +54,38 @@ impl AdminService {
         let resource = self.auth.directory().user_arn(user.unwrap_or("*"));
         let check = Check {
             action,
-            resource,
+            resource: resource.clone(),
             ..Check::default()
         };
-        self.auth
-            .authorize(&caller, &[check])
-            .map_err(|e| auth_status(&e))?;
-        let auth = self.auth.clone();
-        tokio::task::spawn_blocking(move || f(auth.directory()))
-            .await
-            .map_err(|e| Status::internal(e.to_string()))?
-            .map_err(status)
+        let result = match self.auth.authorize(&caller, &[check]) {
+            Err(e) => Err(auth_status(&e)),
+            Ok(()) => {
+                let auth = self.auth.clone();
+                tokio::task::spawn_blocking(move || f(auth.directory()))
+                    .await
+                    .map_err(|e| Status::internal(e.to_string()))
+                    .and_then(|r| r.map_err(status))
+            }
+        };
+        if let Some(audit) = &self.audit {
+            let outcome = result.as_ref().err().map(|s| {
+                s.metadata()
+                    .get(ERROR_TYPE_KEY)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("InternalServerError")
+                    .to_string()
+            });
+            let request_id = uuid::Uuid::new_v4().simple().to_string().to_uppercase();
+            audit.record(
+                &request_id,
+                &caller,
+                "grpc",
+                action,
+                &[resource],
+                outcome.as_deref(),
+            );
+        }
+        result
     }
 }
 

@@ -32,6 +32,7 @@ pub async fn serve(
     engine: Arc<Engine>,
     auth: Arc<Auth>,
     metrics: Arc<crate::metrics::Metrics>,
+    audit: Option<Arc<crate::audit::Audit>>,
     tls: Option<crate::tls::TlsMaterial>,
     listener: TcpListener,
     mut shutdown: watch::Receiver<bool>,
@@ -44,6 +45,7 @@ pub async fn serve(
         engine: engine.clone(),
         auth: auth.clone(),
         metrics,
+        audit: audit.clone(),
     };
     // Standard discovery: grpc.health.v1 and server reflection (grpcurl list/describe).
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -90,7 +92,10 @@ pub async fn serve(
             shutdown: shutdown.clone(),
         }))
         .add_service(keyfall_proto::v1::admin_server::AdminServer::new(
-            admin::AdminService { auth: auth.clone() },
+            admin::AdminService {
+                auth: auth.clone(),
+                audit,
+            },
         ))
         .add_service(DiagnosticsServer::new(DiagnosticsService))
         .add_service(health_service)
@@ -128,6 +133,7 @@ pub struct Gate {
     pub engine: Arc<Engine>,
     pub auth: Arc<Auth>,
     pub metrics: Arc<crate::metrics::Metrics>,
+    pub audit: Option<Arc<crate::audit::Audit>>,
 }
 
 impl Gate {
@@ -145,6 +151,17 @@ impl Gate {
         F: FnOnce(&Engine, I) -> crate::error::Result<T> + Send + 'static,
     {
         let started = std::time::Instant::now();
+        // Resource names for the audit line, computed before the input moves.
+        let resources: Option<Vec<String>> =
+            self.audit.as_ref().filter(|a| a.wants(action)).map(|_| {
+                let mut r: Vec<String> = input
+                    .checks(action, &*self.engine)
+                    .into_iter()
+                    .map(|c| c.resource)
+                    .collect();
+                r.dedup();
+                r
+            });
         let result = match crate::api::authorize(&self.auth, &*self.engine, caller, action, &input)
         {
             Err(e) => Err(auth_status(&e)),
@@ -164,6 +181,17 @@ impl Gate {
             outcome.as_deref(),
             started.elapsed(),
         );
+        if let (Some(audit), Some(resources)) = (&self.audit, resources) {
+            let request_id = uuid::Uuid::new_v4().simple().to_string().to_uppercase();
+            audit.record(
+                &request_id,
+                caller,
+                "grpc",
+                action,
+                &resources,
+                outcome.as_deref(),
+            );
+        }
         result
     }
 }

@@ -31,6 +31,7 @@ const MAX_BODY_BYTES: usize = 20 * 1024 * 1024;
 pub struct JsonApi {
     pub engine: Arc<Engine>,
     pub metrics: Arc<crate::metrics::Metrics>,
+    pub audit: Option<Arc<crate::audit::Audit>>,
     pub auth: Arc<Auth>,
     /// Served over TLS (`aws:SecureTransport`).
     pub secure: bool,
@@ -84,9 +85,11 @@ async fn handle(
         authority: uri.authority().map(|a| a.as_str()),
         body: &body,
     };
-    let result = match api.auth.authenticate(&signed, Some(peer.ip()), api.secure) {
-        Err(e) => Err(JsonError::Auth(e)),
+    let authenticated = api.auth.authenticate(&signed, Some(peer.ip()), api.secure);
+    let result = match &authenticated {
+        Err(e) => Err(JsonError::Auth(e.clone())),
         Ok(caller) => {
+            let caller = caller.clone();
             if let Some(action) = target.strip_prefix(TARGET_PREFIX) {
                 dispatch(&api, &caller, action, &body).await
             } else if let Some(action) = target.strip_prefix(STREAMS_TARGET_PREFIX) {
@@ -104,6 +107,22 @@ async fn handle(
         outcome.as_deref(),
         started.elapsed(),
     );
+    if let Some(audit) = &api.audit {
+        let action = format!("dynamodb:{operation}");
+        if audit.wants(&action) {
+            let caller = authenticated
+                .unwrap_or_else(|_| Caller::unauthenticated(Some(peer.ip()), api.secure));
+            let resources = resources_named(&api.engine, &body);
+            audit.record(
+                &request_id,
+                &caller,
+                "json",
+                &action,
+                &resources,
+                outcome.as_deref(),
+            );
+        }
+    }
     let (status, body) = match result {
         Ok(body) => (StatusCode::OK, body),
         Err(e) => {
@@ -130,6 +149,26 @@ pub fn respond(status: StatusCode, body: Vec<u8>, request_id: &str) -> Response 
         h.insert("x-amzn-requestid", v);
     }
     resp
+}
+
+/// The resources a JSON request names, for the audit log: its table(s), ARN or stream.
+fn resources_named(engine: &Engine, body: &[u8]) -> Vec<String> {
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    if let Some(t) = v.get("TableName").and_then(|t| t.as_str()) {
+        out.push(engine.table_arn(t));
+    }
+    for key in ["ResourceArn", "StreamArn"] {
+        if let Some(a) = v.get(key).and_then(|t| t.as_str()) {
+            out.push(a.to_string());
+        }
+    }
+    if let Some(items) = v.get("RequestItems").and_then(|t| t.as_object()) {
+        out.extend(items.keys().map(|t| engine.table_arn(t)));
+    }
+    out
 }
 
 /// Decodes a request body; an empty body is an empty object. Public for the fuzz target.
