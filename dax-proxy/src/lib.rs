@@ -14,6 +14,7 @@ pub mod keys;
 pub mod metrics;
 mod schemas;
 mod service;
+mod trace;
 mod upstream_http;
 
 use std::sync::Arc;
@@ -28,8 +29,8 @@ use tonic::transport::Channel;
 
 pub use config::{Cli, Config};
 
-/// The signed connection to the server.
-pub type UpstreamChannel = SigV4<Channel>;
+/// The signed, traced connection to the server.
+pub type UpstreamChannel = trace::Traced<SigV4<Channel>>;
 pub type Upstream = DynamoDbClient<UpstreamChannel>;
 
 #[derive(Debug, thiserror::Error)]
@@ -98,7 +99,9 @@ pub async fn run(
         &config.region,
         authority,
     );
-    let channel: UpstreamChannel = tower::Layer::layer(&signer, channel);
+    let channel: UpstreamChannel = trace::Traced {
+        inner: tower::Layer::layer(&signer, channel),
+    };
     let upstream = DynamoDbClient::new(channel.clone())
         .max_decoding_message_size(20 << 20)
         .max_encoding_message_size(20 << 20);
@@ -149,6 +152,7 @@ pub async fn run(
                 .layer(keyfall_server::api::grpc::AuthLayer {
                     auth,
                     secure: false,
+                    component: "keyfall-dax",
                 })
                 .add_service(service)
                 .serve_with_incoming_shutdown(incoming, async move {

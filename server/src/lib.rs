@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod model;
 pub mod server;
 pub mod storage;
+pub mod telemetry;
 pub mod tls;
 
 pub use config::{Cli, Config};

@@ -10,12 +10,6 @@ use tokio::sync::watch;
 const EXIT_CONFIG: u8 = 2;
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
     let config = match Cli::parse().resolve() {
         Ok(c) => c,
         Err(e) => {
@@ -34,6 +28,19 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(async move {
+        let telemetry = keyfall_server::telemetry::Telemetry::init(
+            "keyfall-dax",
+            keyfall_server::config::LogFormat::Text,
+            "info",
+        );
+        let code = serve(config).await;
+        telemetry.shutdown();
+        code
+    })
+}
+
+async fn serve(config: keyfall_dax::Config) -> ExitCode {
+    {
         let bind = |addr| async move {
             TcpListener::bind(addr)
                 .await
@@ -66,5 +73,5 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         }
-    })
+    }
 }

@@ -18,13 +18,7 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,fjall=warn,lsm_tree=warn"));
-    let logs = tracing_subscriber::fmt().with_env_filter(filter);
-    match config.log_format {
-        keyfall_server::config::LogFormat::Json => logs.json().init(),
-        keyfall_server::config::LogFormat::Text => logs.init(),
-    }
+
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -36,6 +30,19 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(async move {
+        let telemetry = keyfall_server::telemetry::Telemetry::init(
+            "keyfall-server",
+            config.log_format,
+            "info,fjall=warn,lsm_tree=warn",
+        );
+        let code = serve(config).await;
+        telemetry.shutdown();
+        code
+    })
+}
+
+async fn serve(config: keyfall_server::Config) -> ExitCode {
+    {
         let bind = |addr| async move {
             TcpListener::bind(addr)
                 .await
@@ -75,7 +82,7 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         }
-    })
+    }
 }
 
 async fn wait_for_signal() {

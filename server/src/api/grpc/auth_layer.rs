@@ -20,6 +20,8 @@ use crate::auth::{Auth, AuthError, Caller};
 pub struct AuthLayer {
     pub auth: Arc<Auth>,
     pub secure: bool,
+    /// `keyfall-server` or `keyfall-dax`, on each request's span.
+    pub component: &'static str,
 }
 
 impl<S> tower::Layer<S> for AuthLayer {
@@ -75,7 +77,24 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let layer = self.layer.clone();
-        Box::pin(async move {
+        // One span per call, child of the caller's `traceparent` when it sent one.
+        let path = req.uri().path();
+        let (service, method) = path
+            .trim_start_matches('/')
+            .split_once('/')
+            .unwrap_or(("", path));
+        let span = tracing::info_span!(
+            "rpc",
+            otel.name = %path.trim_start_matches('/'),
+            otel.kind = "server",
+            rpc.system = "grpc",
+            rpc.service = %service,
+            rpc.method = %method,
+            db.system = "dynamodb",
+            keyfall.component = layer.component,
+        );
+        crate::telemetry::extract_parent(&span, req.headers());
+        let fut = async move {
             use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
             let ext = req.extensions();
             let peer = ext
@@ -122,6 +141,7 @@ where
                 }
                 Err(e) => Ok(auth_status(&e).into_http()),
             }
-        })
+        };
+        Box::pin(tracing::Instrument::instrument(fut, span))
     }
 }

@@ -81,6 +81,7 @@ pub async fn serve(
         .layer(AuthLayer {
             auth: auth.clone(),
             secure,
+            component: "keyfall-server",
         })
         .add_service(
             DynamoDbServer::new(dynamodb)

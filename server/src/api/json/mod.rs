@@ -85,21 +85,35 @@ async fn handle(
         authority: uri.authority().map(|a| a.as_str()),
         body: &body,
     };
+    let operation = target.rsplit('.').next().unwrap_or("");
+    let span = tracing::info_span!(
+        "request",
+        otel.name = %format!("DynamoDB.{operation}"),
+        otel.kind = "server",
+        rpc.system = "aws-api",
+        rpc.service = "DynamoDB",
+        rpc.method = %operation,
+        db.system = "dynamodb",
+        aws.request_id = %request_id,
+    );
+    crate::telemetry::extract_parent(&span, &headers);
     let authenticated = api.auth.authenticate(&signed, Some(peer.ip()), api.secure);
-    let result = match &authenticated {
-        Err(e) => Err(JsonError::Auth(e.clone())),
-        Ok(caller) => {
-            let caller = caller.clone();
-            if let Some(action) = target.strip_prefix(TARGET_PREFIX) {
-                dispatch(&api, &caller, action, &body).await
-            } else if let Some(action) = target.strip_prefix(STREAMS_TARGET_PREFIX) {
-                dispatch_streams(&api, &caller, action, &body).await
-            } else {
-                Err(JsonError::UnknownOperation)
+    let work = async {
+        match &authenticated {
+            Err(e) => Err(JsonError::Auth(e.clone())),
+            Ok(caller) => {
+                let caller = caller.clone();
+                if let Some(action) = target.strip_prefix(TARGET_PREFIX) {
+                    dispatch(&api, &caller, action, &body).await
+                } else if let Some(action) = target.strip_prefix(STREAMS_TARGET_PREFIX) {
+                    dispatch_streams(&api, &caller, action, &body).await
+                } else {
+                    Err(JsonError::UnknownOperation)
+                }
             }
         }
     };
-    let operation = target.rsplit('.').next().unwrap_or("");
+    let result = tracing::Instrument::instrument(work, span).await;
     let outcome = result.as_ref().err().map(JsonError::type_name);
     api.metrics.record(
         crate::metrics::Api::Json,
