@@ -168,13 +168,7 @@ impl Gate {
             Err(e) => Err(auth_status(&e)),
             Ok(()) => call(&self.engine, move |e| f(e, input)).await,
         };
-        let outcome = result.as_ref().err().map(|s| {
-            s.metadata()
-                .get(ERROR_TYPE_KEY)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("InternalServerError")
-                .to_string()
-        });
+        let outcome = result.as_ref().err().map(status::error_type_of);
         let operation = action.strip_prefix("dynamodb:").unwrap_or(action);
         self.metrics.record(
             crate::metrics::Api::Grpc,

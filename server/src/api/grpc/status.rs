@@ -14,6 +14,17 @@ pub const ERROR_TYPE_KEY: &str = "x-amzn-errortype";
 /// members (the item of a failed condition check).
 pub const ERROR_DETAILS_KEY: &str = "x-keyfall-error-details-bin";
 
+/// The DynamoDB error name a status carries (`InternalServerError` when it names none),
+/// for metrics and audit outcomes.
+pub fn error_type_of(status: &Status) -> String {
+    status
+        .metadata()
+        .get(ERROR_TYPE_KEY)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("InternalServerError")
+        .to_string()
+}
+
 pub fn to_status(e: Error) -> Status {
     let code = match &e {
         Error::Validation(_) => Code::InvalidArgument,
