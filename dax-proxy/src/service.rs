@@ -191,10 +191,12 @@ impl DynamoDb for DaxService {
         let item = match caches.items.get(&key).await {
             Some(hit) => {
                 inc(&caches.metrics.item_hits);
+                tracing::Span::current().record("keyfall.cache_hit", true);
                 hit
             }
             None => {
                 inc(&caches.metrics.item_misses);
+                tracing::Span::current().record("keyfall.cache_hit", false);
                 let mut up = self.up();
                 let metrics = caches.metrics.clone();
                 let mut upstream_req = req;
@@ -260,6 +262,7 @@ impl DynamoDb for DaxService {
                 match cached {
                     Some(item) => {
                         inc(&caches.metrics.item_hits);
+                        tracing::Span::current().record("keyfall.cache_hit", true);
                         if let Some(item) = item {
                             responses
                                 .entry(table.clone())
@@ -272,6 +275,7 @@ impl DynamoDb for DaxService {
                     }
                     None => {
                         inc(&caches.metrics.item_misses);
+                        tracing::Span::current().record("keyfall.cache_hit", false);
                         missing
                             .entry(table.clone())
                             .or_insert_with(|| pb::KeysAndAttributes {
@@ -721,9 +725,11 @@ impl DaxService {
         let caches = &self.proxy.caches;
         if let Some(hit) = caches.pages.get(&key).await {
             inc(&caches.metrics.query_hits);
+            tracing::Span::current().record("keyfall.cache_hit", true);
             return Ok(hit);
         }
         inc(&caches.metrics.query_misses);
+        tracing::Span::current().record("keyfall.cache_hit", false);
         let metrics = caches.metrics.clone();
         let fut = fetch();
         caches

@@ -96,7 +96,10 @@ async fn one_trace_from_client_through_proxy_to_server() {
             .parse()
             .unwrap(),
     );
+    let again = tonic::Request::new(request.get_ref().clone());
     client.get_item(request).await.unwrap();
+    // The same read again is a cache hit; the proxy's span says so (outside the trace).
+    client.get_item(again).await.unwrap();
 
     let mut components = Vec::new();
     for _ in 0..100 {
@@ -126,8 +129,10 @@ async fn one_trace_from_client_through_proxy_to_server() {
     );
     // The proxy's upstream GetItem (after its DescribeTable and feed subscription) is a
     // server span of the same trace.
-    let spans = collector.spans.lock().unwrap();
-    let server_methods: Vec<String> = spans
+    let server_methods: Vec<String> = collector
+        .spans
+        .lock()
+        .unwrap()
         .iter()
         .filter(|s| {
             hex(&s.trace_id) == trace_id
@@ -139,6 +144,33 @@ async fn one_trace_from_client_through_proxy_to_server() {
         server_methods.iter().any(|m| m == "GetItem"),
         "{server_methods:?}"
     );
+    // The proxy marks its reads: a miss in the client's trace, then a hit.
+    let mut hits = Vec::new();
+    for _ in 0..100 {
+        telemetry.flush();
+        hits = collector
+            .spans
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|s| bool_attr(s, "keyfall.cache_hit"))
+            .collect();
+        if hits.contains(&true) && hits.contains(&false) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(hits.contains(&false) && hits.contains(&true), "{hits:?}");
+}
+
+fn bool_attr(span: &Span, key: &str) -> Option<bool> {
+    use opentelemetry_proto::tonic::common::v1::any_value::Value;
+    span.attributes.iter().find(|a| a.key == key).and_then(|a| {
+        match a.value.as_ref()?.value.as_ref()? {
+            Value::BoolValue(b) => Some(*b),
+            _ => None,
+        }
+    })
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -92,6 +92,8 @@ where
             rpc.method = %method,
             db.system = "dynamodb",
             keyfall.component = layer.component,
+            // Set by keyfall-dax on cached reads.
+            keyfall.cache_hit = tracing::field::Empty,
         );
         crate::telemetry::extract_parent(&span, req.headers());
         let fut = async move {
