@@ -10,6 +10,23 @@ fn server() -> Command {
     cmd
 }
 
+/// Whether the JSON API answers its health check.
+fn serves(http: &str) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(http) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    if s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut buf = String::new();
+    let _ = s.read_to_string(&mut buf);
+    buf.contains("healthy")
+}
+
 fn port() -> String {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     format!("127.0.0.1:{}", l.local_addr().unwrap().port())
@@ -39,20 +56,36 @@ fn environment_settings_are_read() {
 #[test]
 fn locked_data_dir_exits_2() {
     let dir = tempfile::tempdir().unwrap();
-    let (http, grpc) = (port(), port());
-    let mut first = server()
-        .args(["--http-listen", &http, "--grpc-listen", &grpc, "--data-dir"])
-        .arg(dir.path())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while std::net::TcpStream::connect(&http).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "first server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(10));
+    // The ports come from a bind-and-release, so another test may take one first: a first
+    // server that exits (address in use) is started again on fresh ports.
+    let mut first = None;
+    for _ in 0..5 {
+        let (http, grpc) = (port(), port());
+        let mut child = server()
+            .args(["--http-listen", &http, "--grpc-listen", &grpc, "--data-dir"])
+            .arg(dir.path())
+            .spawn()
+            .unwrap();
+        let start = Instant::now();
+        loop {
+            if std::net::TcpStream::connect(&http).is_ok() {
+                first = Some(child);
+                break;
+            }
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "first server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if first.is_some() {
+            break;
+        }
     }
+    let mut first = first.expect("first server did not start on any ports");
     let out = server()
         .args([
             "--http-listen",
@@ -109,23 +142,37 @@ fn malformed_iam_config_exits_2_naming_user_statement_and_field() {
 fn first_start_prints_generated_root_credentials_once() {
     let dir = tempfile::tempdir().unwrap();
     let start = |dir: &std::path::Path| {
-        let (http, grpc) = (port(), port());
-        let mut child = server()
-            .args(["--http-listen", &http, "--grpc-listen", &grpc, "--data-dir"])
-            .arg(dir)
-            .spawn()
-            .unwrap();
-        let creds = dir.join("root-credentials.json");
-        let begin = Instant::now();
-        while !std::fs::read_to_string(&creds).is_ok_and(|t| t.ends_with('}')) {
-            assert!(begin.elapsed() < Duration::from_secs(10), "no credentials");
-            std::thread::sleep(Duration::from_millis(10));
+        // Retried on fresh ports when another test took one (the server then exits).
+        for _ in 0..5 {
+            let (http, grpc) = (port(), port());
+            let mut child = server()
+                .args(["--http-listen", &http, "--grpc-listen", &grpc, "--data-dir"])
+                .arg(dir)
+                .spawn()
+                .unwrap();
+            let begin = Instant::now();
+            let serving = loop {
+                if serves(&http) {
+                    break true;
+                }
+                if child.try_wait().unwrap().is_some() {
+                    break false;
+                }
+                assert!(
+                    begin.elapsed() < Duration::from_secs(30),
+                    "server did not start"
+                );
+                std::thread::sleep(Duration::from_millis(10));
+            };
+            if !serving {
+                continue;
+            }
+            // Serving means the start-up lines were printed; stop and read them.
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            return String::from_utf8_lossy(&out.stdout).into_owned();
         }
-        // Give the print a moment, then stop the server and read what it said.
-        std::thread::sleep(Duration::from_millis(200));
-        let _ = child.kill();
-        let out = child.wait_with_output().unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        panic!("server did not start on any ports");
     };
     let first = start(dir.path());
     let creds: serde_json::Value = serde_json::from_str(
