@@ -4,7 +4,6 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use keyfall_dax::{Cli, Listeners, ProxyError};
-use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 const EXIT_CONFIG: u8 = 2;
@@ -41,18 +40,14 @@ fn main() -> ExitCode {
 
 async fn serve(config: keyfall_dax::Config) -> ExitCode {
     {
-        let bind = |addr| async move {
-            TcpListener::bind(addr)
-                .await
-                .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))
-        };
-        let listeners = match tokio::try_join!(bind(config.http_listen), bind(config.grpc_listen)) {
-            Ok((http, grpc)) => Listeners { http, grpc },
-            Err(e) => {
-                eprintln!("keyfall-dax: {e}");
-                return ExitCode::from(EXIT_CONFIG);
-            }
-        };
+        let listeners =
+            match keyfall_server::server::bind_pair(config.http_listen, config.grpc_listen).await {
+                Ok((http, grpc)) => Listeners { http, grpc },
+                Err(e) => {
+                    eprintln!("keyfall-dax: {e}");
+                    return ExitCode::from(EXIT_CONFIG);
+                }
+            };
         println!(
             "keyfall-dax: gRPC on {}, DynamoDB JSON API and /metrics on http://{}, upstream {}",
             config.grpc_listen, config.http_listen, config.upstream

@@ -4,7 +4,6 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use keyfall_server::{Cli, Listeners, ServerError};
-use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 /// Exit code for a configuration or startup problem the operator must fix.
@@ -43,18 +42,14 @@ fn main() -> ExitCode {
 
 async fn serve(config: keyfall_server::Config) -> ExitCode {
     {
-        let bind = |addr| async move {
-            TcpListener::bind(addr)
-                .await
-                .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))
-        };
-        let listeners = match tokio::try_join!(bind(config.http_listen), bind(config.grpc_listen)) {
-            Ok((http, grpc)) => Listeners { http, grpc },
-            Err(e) => {
-                eprintln!("keyfall-server: {e}");
-                return ExitCode::from(EXIT_CONFIG);
-            }
-        };
+        let listeners =
+            match keyfall_server::server::bind_pair(config.http_listen, config.grpc_listen).await {
+                Ok((http, grpc)) => Listeners { http, grpc },
+                Err(e) => {
+                    eprintln!("keyfall-server: {e}");
+                    return ExitCode::from(EXIT_CONFIG);
+                }
+            };
         println!(
             "keyfall-server: data dir {}, DynamoDB JSON API on http://{}, gRPC on {}",
             config.data_dir.display(),
