@@ -233,6 +233,18 @@ impl TestServer {
         .await
     }
 
+    /// The typed client of this server, as the root user.
+    pub fn client(&self) -> keyfall::Client {
+        keyfall::Client::builder()
+            .endpoint(format!("http://{}", self.grpc_addr))
+            .credentials(keyfall::Credentials::new(
+                ROOT_ACCESS_KEY_ID,
+                ROOT_SECRET_ACCESS_KEY,
+            ))
+            .build()
+            .expect("client")
+    }
+
     /// The generated gRPC client, connected to this server as the root user.
     pub async fn grpc(&self) -> keyfall_proto::v1::dynamo_db_client::DynamoDbClient<GrpcChannel> {
         keyfall_proto::v1::dynamo_db_client::DynamoDbClient::new(self.channel().await)
@@ -403,6 +415,18 @@ impl TestProxy {
         ))
         .await
         .expect("proxy connect")
+    }
+
+    /// The typed client pointed at the proxy (signed as root, which the proxy passes on).
+    pub fn client(&self) -> keyfall::Client {
+        keyfall::Client::builder()
+            .endpoint(format!("http://{}", self.grpc_addr))
+            .credentials(keyfall::Credentials::new(
+                ROOT_ACCESS_KEY_ID,
+                ROOT_SECRET_ACCESS_KEY,
+            ))
+            .build()
+            .expect("client")
     }
 
     /// A gRPC client of the proxy signing with the given key pair.

@@ -161,6 +161,72 @@ async fn one_trace_from_client_through_proxy_to_server() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(hits.contains(&false) && hits.contains(&true), "{hits:?}");
+
+    // The typed client starts the trace itself: its client span is the parent of the
+    // proxy's span, whose upstream call is a server span of the same trace.
+    let typed = proxy.client();
+    let root = tracing::info_span!("checkout");
+    let root_trace = {
+        use opentelemetry::trace::TraceContextExt;
+        use tracing_opentelemetry::OpenTelemetrySpanExt;
+        root.context().span().span_context().trace_id().to_string()
+    };
+    tracing::Instrument::instrument(
+        async {
+            let raw = typed
+                .query_items(
+                    "traced",
+                    keyfall::expr::KeyCondition::partition(
+                        keyfall::expr::attr::<String>("pk"),
+                        "b",
+                    ),
+                )
+                .await
+                .expect("typed query through the proxy");
+            assert!(raw.is_empty());
+        },
+        root.clone(),
+    )
+    .await;
+    drop(root);
+    let mut found = (None, Vec::new());
+    for _ in 0..100 {
+        telemetry.flush();
+        let (client_span, dax_parents, server) = {
+            let spans = collector.spans.lock().unwrap();
+            let in_trace: Vec<&Span> = spans
+                .iter()
+                .filter(|s| hex(&s.trace_id) == root_trace)
+                .collect();
+            let client_span = in_trace
+                .iter()
+                .find(|s| {
+                    s.name == "DynamoDB.Query"
+                        && attr(s, "db.system").as_deref() == Some("dynamodb")
+                })
+                .map(|s| hex(&s.span_id));
+            let dax_parents: Vec<String> = in_trace
+                .iter()
+                .filter(|s| attr(s, "keyfall.component").as_deref() == Some("keyfall-dax"))
+                .map(|s| hex(&s.parent_span_id))
+                .collect();
+            let server = in_trace
+                .iter()
+                .any(|s| attr(s, "keyfall.component").as_deref() == Some("keyfall-server"));
+            (client_span, dax_parents, server)
+        };
+        if client_span.is_some() && server && !dax_parents.is_empty() {
+            found = (client_span, dax_parents);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (client_span, dax_parents) = found;
+    let client_span = client_span.expect("client, proxy and server spans in the client's trace");
+    assert!(
+        dax_parents.contains(&client_span),
+        "{dax_parents:?} vs {client_span}"
+    );
 }
 
 fn bool_attr(span: &Span, key: &str) -> Option<bool> {

@@ -1,40 +1,14 @@
-//! `keyfall`: command-line access to a Keyfall server. Today: user, access-key and policy
-//! administration over the signed gRPC `Admin` service.
+//! `keyfall admin ...`: user, access-key and policy administration over the signed gRPC
+//! `Admin` service. These commands need `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`.
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::Subcommand;
 use keyfall::proto::v1 as pb;
 use keyfall::proto::v1::admin_client::AdminClient;
 use keyfall::{Credentials, SigV4Layer};
 
-#[derive(Parser)]
-#[command(name = "keyfall", version, about = "Keyfall command-line client")]
-struct Cli {
-    /// The server's gRPC endpoint.
-    #[arg(
-        long,
-        env = "KEYFALL_ENDPOINT",
-        default_value = "http://127.0.0.1:50051"
-    )]
-    endpoint: String,
-    /// Region the requests are signed for (AWS_REGION, AWS_DEFAULT_REGION).
-    #[arg(long, env = "AWS_REGION", default_value = "us-east-1")]
-    region: String,
-    #[command(subcommand)]
-    command: Command,
-}
-
 #[derive(Subcommand)]
-enum Command {
-    /// Users, access keys and inline policies.
-    Admin {
-        #[command(subcommand)]
-        command: AdminCommand,
-    },
-}
-
-#[derive(Subcommand)]
-enum AdminCommand {
+pub enum AdminCommand {
     CreateUser {
         user: String,
         /// `key=value` tags.
@@ -76,45 +50,21 @@ enum AdminCommand {
     },
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> std::process::ExitCode {
-    match run(Cli::parse()).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("keyfall: {e:#}");
-            std::process::ExitCode::FAILURE
-        }
-    }
-}
-
-async fn run(cli: Cli) -> anyhow::Result<()> {
+pub async fn run(endpoint: &str, region: String, command: AdminCommand) -> anyhow::Result<()> {
     let credentials = Credentials::from_env()
         .context("set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (keyfall-server prints the root pair on first start)")?;
-    let authority = cli
-        .endpoint
+    let authority = endpoint
         .split_once("://")
-        .map_or(cli.endpoint.as_str(), |(_, rest)| rest)
+        .map_or(endpoint, |(_, rest)| rest)
         .trim_end_matches('/')
         .to_string();
-    let channel = tonic::transport::Channel::from_shared(cli.endpoint.clone())?
+    let channel = tonic::transport::Channel::from_shared(endpoint.to_string())?
         .connect()
         .await
-        .with_context(|| format!("cannot connect to {}", cli.endpoint))?;
-    let channel = tower::Layer::layer(
-        &SigV4Layer::new(credentials, cli.region, authority),
-        channel,
-    );
+        .with_context(|| format!("cannot connect to {endpoint}"))?;
+    let channel = tower::Layer::layer(&SigV4Layer::new(credentials, region, authority), channel);
     let mut admin = AdminClient::new(channel);
-    let Command::Admin { command } = cli.command;
-    let fail = |s: tonic::Status| {
-        let kind = s
-            .metadata()
-            .get("x-amzn-errortype")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("Error")
-            .to_string();
-        anyhow::anyhow!("{kind}: {}", s.message())
-    };
+    let fail = crate::call_error;
     match command {
         AdminCommand::CreateUser { user, tags } => {
             let tags = tags

@@ -1,0 +1,9 @@
+//! Compile-fail cases of `#[derive(Entity)]` and `#[derive(Collection)]`: each file under
+//! tests/ui must fail to build with the message in its `.stderr`. Regenerate those with
+//! `TRYBUILD=overwrite cargo test -p keyfall --test trybuild` and review the diff.
+
+#[test]
+fn derive_errors() {
+    let cases = trybuild::TestCases::new();
+    cases.compile_fail("tests/ui/*.rs");
+}

@@ -1,0 +1,6 @@
+#[derive(keyfall::Collection)]
+enum View<E> {
+    Entity(E),
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[derive(keyfall::Collection)]
+enum View {
+    Text(String),
+}
+
+fn main() {}

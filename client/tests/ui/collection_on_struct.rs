@@ -1,0 +1,6 @@
+#[derive(keyfall::Collection)]
+struct View {
+    customer: String,
+}
+
+fn main() {}

@@ -1,0 +1,10 @@
+use serde::{Deserialize, Serialize};
+
+#[derive(keyfall::Entity, Serialize, Deserialize)]
+#[keyfall(table = "users", pk = "USER")]
+enum User {
+    Admin,
+    Guest,
+}
+
+fn main() {}

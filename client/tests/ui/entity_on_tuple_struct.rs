@@ -1,0 +1,7 @@
+use serde::{Deserialize, Serialize};
+
+#[derive(keyfall::Entity, Serialize, Deserialize)]
+#[keyfall(table = "users", pk = "USER")]
+struct User(String);
+
+fn main() {}

@@ -1,0 +1,9 @@
+use serde::{Deserialize, Serialize};
+
+#[derive(keyfall::Entity, Serialize, Deserialize)]
+#[keyfall(tabel = "users", pk = "USER#{id}")]
+struct User {
+    id: String,
+}
+
+fn main() {}
