@@ -53,6 +53,10 @@ pub struct Config {
     /// How often the server's principals are re-read.
     pub auth_refresh: Duration,
     pub auth_clock_skew: Duration,
+    /// Audit log destination (None: off).
+    pub audit_log: Option<keyfall_server::audit::AuditTarget>,
+    /// Also audit item reads and writes (cache hits included).
+    pub audit_data_plane: bool,
 }
 
 impl Default for Config {
@@ -74,6 +78,8 @@ impl Default for Config {
             coherence: Coherence::Feed,
             auth_refresh: Duration::from_secs(5),
             auth_clock_skew: Duration::from_secs(15 * 60),
+            audit_log: None,
+            audit_data_plane: false,
         }
     }
 }
@@ -129,6 +135,12 @@ pub struct Cli {
     /// How often the server's users, keys and policies are re-read (default 5s).
     #[arg(long, env = "KEYFALL_AUTH_REFRESH", value_parser = parse_duration)]
     pub auth_refresh: Option<Duration>,
+    /// Audit log: `stdout`, or a directory for daily-rotated `audit.log.*` files.
+    #[arg(long, env = "KEYFALL_AUDIT_LOG")]
+    pub audit_log: Option<keyfall_server::audit::AuditTarget>,
+    /// Also audit data-plane calls (item reads and writes, cache hits included).
+    #[arg(long, env = "KEYFALL_AUDIT_DATA_PLANE")]
+    pub audit_data_plane: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -149,6 +161,8 @@ struct FileConfig {
     eviction: Option<Eviction>,
     coherence: Option<Coherence>,
     auth_refresh: Option<String>,
+    audit_log: Option<String>,
+    audit_data_plane: Option<bool>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -219,6 +233,14 @@ impl Cli {
             coherence: self.coherence.or(file.coherence).unwrap_or(d.coherence),
             auth_refresh: ttl(self.auth_refresh, file.auth_refresh, d.auth_refresh)?,
             auth_clock_skew: d.auth_clock_skew,
+            audit_log: match self.audit_log {
+                Some(t) => Some(t),
+                None => file
+                    .audit_log
+                    .map(|s| s.parse().map_err(ConfigError::Invalid))
+                    .transpose()?,
+            },
+            audit_data_plane: self.audit_data_plane || file.audit_data_plane.unwrap_or(false),
         })
     }
 }

@@ -34,6 +34,7 @@ pub struct HttpState {
     pub proxy: Arc<Proxy>,
     pub service: Arc<DaxService>,
     pub upstream: Option<Arc<UpstreamHttp>>,
+    pub audit: Option<Arc<keyfall_server::audit::Audit>>,
 }
 
 pub fn router(state: HttpState) -> Router {
@@ -136,7 +137,27 @@ async fn json_api(
     };
     let result = match st.proxy.auth.authenticate(&signed, Some(peer.ip()), false) {
         Err(e) => Err(JsonError::Auth(e)),
-        Ok(caller) => dispatch(&st, &caller, &target, body).await,
+        Ok(caller) => {
+            let operation = target.rsplit('.').next().unwrap_or("");
+            let action = format!("dynamodb:{operation}");
+            match st.audit.as_ref().filter(|a| a.wants(&action)) {
+                None => dispatch(&st, &caller, &target, body).await,
+                Some(audit) => {
+                    let (result, resources) =
+                        crate::audit::collecting(dispatch(&st, &caller, &target, body)).await;
+                    let outcome = result.as_ref().err().map(JsonError::type_name);
+                    audit.record(
+                        &request_id,
+                        &caller,
+                        "json",
+                        &action,
+                        &resources,
+                        outcome.as_deref(),
+                    );
+                    result
+                }
+            }
+        }
     };
     match result {
         Ok(Forwarded::Encoded(body)) => respond(StatusCode::OK, body, &request_id),
@@ -308,14 +329,15 @@ async fn forward(
     body: Bytes,
 ) -> Result<Forwarded, JsonError> {
     let action = target.rsplit('.').next().unwrap_or("");
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let field = |k: &str| v.get(k).and_then(|t| t.as_str()).map(str::to_string);
+    let resource = field("TableName")
+        .map(|t| st.proxy.auth.table_arn(&t))
+        .or_else(|| field("ResourceArn"))
+        .or_else(|| field("StreamArn"))
+        .unwrap_or_else(|| "*".into());
+    crate::audit::note(resource.clone());
     if caller.principal.as_ref().is_some_and(|p| !p.root) {
-        let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-        let field = |k: &str| v.get(k).and_then(|t| t.as_str()).map(str::to_string);
-        let resource = field("TableName")
-            .map(|t| st.proxy.auth.table_arn(&t))
-            .or_else(|| field("ResourceArn"))
-            .or_else(|| field("StreamArn"))
-            .unwrap_or_else(|| "*".into());
         const STREAMS_ACTIONS: [&str; 4] = [
             "ListStreams",
             "DescribeStream",

@@ -5,6 +5,7 @@
 //! (single-flight). A write flows service -> upstream -> on success, the caches.
 #![deny(unsafe_code)]
 
+mod audit;
 mod auth;
 pub mod cache;
 pub mod coherence;
@@ -124,6 +125,13 @@ pub async fn run(
     proxy.coherence.attach(Arc::downgrade(&proxy));
     tracing::info!(upstream = %config.upstream, grpc = ?listeners.grpc.local_addr().ok(), http = ?listeners.http.local_addr().ok(), "keyfall-dax listening");
 
+    let audit = match &config.audit_log {
+        Some(target) => Some(Arc::new(
+            keyfall_server::audit::Audit::open(target, config.audit_data_plane)
+                .map_err(|e| ProxyError::Config(format!("audit log: {e}")))?,
+        )),
+        None => None,
+    };
     let dax = Arc::new(service::DaxService {
         proxy: proxy.clone(),
     });
@@ -142,6 +150,7 @@ pub async fn run(
     };
     let grpc = {
         let mut shutdown = shutdown.clone();
+        let audit = audit.clone();
         let incoming =
             tonic::transport::server::TcpIncoming::from(listeners.grpc).with_nodelay(Some(true));
         let service = DynamoDbServer::from_arc(dax.clone())
@@ -154,6 +163,7 @@ pub async fn run(
                     secure: false,
                     component: "keyfall-dax",
                 })
+                .layer(audit::AuditLayer { audit })
                 .add_service(service)
                 .serve_with_incoming_shutdown(incoming, async move {
                     let _ = shutdown.wait_for(|s| *s).await;
@@ -168,6 +178,7 @@ pub async fn run(
             proxy: proxy.clone(),
             service: dax.clone(),
             upstream: upstream_http,
+            audit: audit.clone(),
         })
         .into_make_service_with_connect_info::<std::net::SocketAddr>();
         async move {

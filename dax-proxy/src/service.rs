@@ -56,6 +56,10 @@ impl DaxService {
         tables: impl IntoIterator<Item = &str>,
         make: impl FnOnce() -> keyfall_server::error::Result<I>,
     ) -> Result<(), Status> {
+        let tables: Vec<&str> = tables.into_iter().collect();
+        for t in &tables {
+            crate::audit::note(self.proxy.auth.table_arn(t));
+        }
         if !restricted(caller) {
             return Ok(());
         }
@@ -78,6 +82,7 @@ impl DaxService {
         action: &'static str,
         resource: String,
     ) -> Result<(), Status> {
+        crate::audit::note(resource.clone());
         if !restricted(caller) {
             return Ok(());
         }

@@ -1,11 +1,15 @@
 //! Prometheus metrics of the server, served as OpenMetrics text at `/metrics` on the HTTP
-//! port: requests by API, operation and outcome, their latency, and per-table item counts
-//! and sizes (read from the engine at scrape time).
+//! port: requests by API, operation and outcome (throttled requests are those whose
+//! outcome is a throttling error), their latency, per-table item counts, sizes and consumed
+//! capacity, and the storage engine's journal, memtable, compaction and cache figures (all
+//! read from the engine at scrape time).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
+use std::sync::atomic::AtomicU64;
+
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::{Family, MetricConstructor};
 use prometheus_client::metrics::gauge::Gauge;
@@ -49,6 +53,110 @@ pub struct Metrics {
     latency: Family<OperationLabels, Histogram, LatencyBuckets>,
     table_items: Family<TableLabels, Gauge>,
     table_bytes: Family<TableLabels, Gauge>,
+    read_units: Family<TableLabels, Counter<f64, AtomicU64>>,
+    write_units: Family<TableLabels, Counter<f64, AtomicU64>>,
+    storage: StorageGauges,
+}
+
+/// The storage engine's figures, set at each scrape.
+#[derive(Default)]
+struct StorageGauges {
+    journal_files: Gauge,
+    journal_bytes: Gauge,
+    write_buffer_bytes: Gauge,
+    pending_flushes: Gauge,
+    active_compactions: Gauge,
+    compactions: Counter,
+    compaction_seconds: Counter<f64, AtomicU64>,
+    disk_bytes: Gauge,
+    cache_bytes: Gauge,
+    cache_capacity_bytes: Gauge,
+}
+
+impl StorageGauges {
+    fn register(&self, registry: &mut Registry) {
+        let storage = registry.sub_registry_with_prefix("storage");
+        storage.register(
+            "journal_files",
+            "Write-ahead journal files on disk",
+            self.journal_files.clone(),
+        );
+        storage.register(
+            "journal_bytes",
+            "Bytes of the write-ahead journal",
+            self.journal_bytes.clone(),
+        );
+        storage.register(
+            "write_buffer_bytes",
+            "Bytes in memtables, all keyspaces together",
+            self.write_buffer_bytes.clone(),
+        );
+        storage.register(
+            "pending_flushes",
+            "Memtables waiting to be flushed",
+            self.pending_flushes.clone(),
+        );
+        storage.register(
+            "active_compactions",
+            "Compactions running now",
+            self.active_compactions.clone(),
+        );
+        storage.register(
+            "compactions",
+            "Compactions completed",
+            self.compactions.clone(),
+        );
+        storage.register(
+            "compaction_seconds",
+            "Time spent compacting",
+            self.compaction_seconds.clone(),
+        );
+        storage.register(
+            "disk_bytes",
+            "Bytes of the store on disk",
+            self.disk_bytes.clone(),
+        );
+        storage.register(
+            "block_cache_bytes",
+            "Bytes in the block cache",
+            self.cache_bytes.clone(),
+        );
+        storage.register(
+            "block_cache_capacity_bytes",
+            "Capacity of the block cache",
+            self.cache_capacity_bytes.clone(),
+        );
+    }
+
+    fn set(&self, stats: &crate::storage::StorageStats) {
+        let i = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        self.journal_files.set(i(stats.journal_files));
+        self.journal_bytes.set(i(stats.journal_bytes));
+        self.write_buffer_bytes.set(i(stats.write_buffer_bytes));
+        self.pending_flushes.set(i(stats.pending_flushes));
+        self.active_compactions.set(i(stats.active_compactions));
+        advance(&self.compactions, stats.compactions_completed);
+        advance_f64(&self.compaction_seconds, stats.compaction_seconds);
+        self.disk_bytes.set(i(stats.disk_bytes));
+        self.cache_bytes.set(i(stats.block_cache_bytes));
+        self.cache_capacity_bytes
+            .set(i(stats.block_cache_capacity_bytes));
+    }
+}
+
+/// Moves a counter up to a total read elsewhere (never down).
+fn advance(counter: &Counter, total: u64) {
+    let current = counter.get();
+    if total > current {
+        counter.inc_by(total - current);
+    }
+}
+
+fn advance_f64(counter: &Counter<f64, AtomicU64>, total: f64) {
+    let current = counter.get();
+    if total > current {
+        counter.inc_by(total - current);
+    }
 }
 
 /// Which wire API a request came in by.
@@ -80,6 +188,20 @@ impl Metrics {
         let latency = Family::new_with_constructor(LatencyBuckets);
         let table_items = Family::<TableLabels, Gauge>::default();
         let table_bytes = Family::<TableLabels, Gauge>::default();
+        let read_units = Family::<TableLabels, Counter<f64, AtomicU64>>::default();
+        let write_units = Family::<TableLabels, Counter<f64, AtomicU64>>::default();
+        let storage = StorageGauges::default();
+        storage.register(&mut registry);
+        registry.register(
+            "consumed_read_capacity_units",
+            "Read capacity units consumed by requests, per table (indexes included)",
+            read_units.clone(),
+        );
+        registry.register(
+            "consumed_write_capacity_units",
+            "Write capacity units consumed by requests, per table",
+            write_units.clone(),
+        );
         registry.register(
             "requests",
             "Requests by API, operation and outcome",
@@ -102,6 +224,9 @@ impl Metrics {
             latency,
             table_items,
             table_bytes,
+            read_units,
+            write_units,
+            storage,
         }
     }
 
@@ -126,11 +251,19 @@ impl Metrics {
     pub fn render(&self, engine: &Engine) -> String {
         self.table_items.clear();
         self.table_bytes.clear();
-        for (name, items, bytes) in engine.table_figures() {
-            let labels = TableLabels { table: name };
-            self.table_items.get_or_create(&labels).set(items);
-            self.table_bytes.get_or_create(&labels).set(bytes);
+        let figures = engine.table_figures();
+        // Counters of dropped tables go; a table re-created under a name starts again.
+        for family in [&self.read_units, &self.write_units] {
+            family.clear();
         }
+        for table in figures {
+            let labels = TableLabels { table: table.name };
+            self.table_items.get_or_create(&labels).set(table.items);
+            self.table_bytes.get_or_create(&labels).set(table.bytes);
+            advance_f64(&self.read_units.get_or_create(&labels), table.read_units);
+            advance_f64(&self.write_units.get_or_create(&labels), table.write_units);
+        }
+        self.storage.set(&engine.storage_stats());
         let mut out = String::new();
         if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
             out.clear();

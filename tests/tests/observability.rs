@@ -100,6 +100,36 @@ async fn metrics_count_requests_by_operation_and_outcome() {
     );
     assert_eq!(get(r#"keyfall_table_items{table="metered"}"#), 3.0);
     assert!(get(r#"keyfall_table_size_bytes{table="metered"}"#) > 0.0);
+    // Three small puts: one write unit each, whether or not capacity was asked for.
+    assert_eq!(
+        get(r#"keyfall_consumed_write_capacity_units_total{table="metered"}"#),
+        3.0
+    );
+    assert_eq!(
+        get(r#"keyfall_consumed_read_capacity_units_total{table="metered"}"#),
+        0.0
+    );
+    // An eventually consistent Scan of three small items: half a read unit.
+    db.scan().table_name("metered").send().await.unwrap();
+    let text = scrape(&server).await;
+    let get = |s: &str| value(&text, s).unwrap_or_else(|| panic!("no {s} in\n{text}"));
+    assert_eq!(
+        get(r#"keyfall_consumed_read_capacity_units_total{table="metered"}"#),
+        0.5
+    );
+    // Storage engine figures are there (values depend on fjall's timing).
+    for series in [
+        "keyfall_storage_journal_files",
+        "keyfall_storage_write_buffer_bytes",
+        "keyfall_storage_pending_flushes",
+        "keyfall_storage_compactions_total",
+        "keyfall_storage_disk_bytes",
+        "keyfall_storage_block_cache_capacity_bytes",
+    ] {
+        get(series);
+    }
+    assert!(get("keyfall_storage_journal_files") >= 1.0);
+    assert!(get("keyfall_storage_block_cache_capacity_bytes") > 0.0);
 }
 
 #[tokio::test]
@@ -261,4 +291,73 @@ async fn the_audit_log_records_control_plane_calls_without_secrets() {
     assert!(!text.contains("dynamodb:PutItem"), "{text}");
     assert!(!text.contains("secret-item-value"));
     assert!(!text.contains(&key.secret_access_key));
+}
+
+/// The proxy writes its own audit lines, naming the end user, for every call it answers:
+/// cache hits included (they never reach the server).
+#[tokio::test]
+async fn the_proxy_audits_calls_it_answers_from_cache() {
+    let server = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let audit_dir = dir.path().to_path_buf();
+    let proxy = keyfall_tests::TestProxy::start(&server, move |c| {
+        c.audit_log = Some(keyfall_server::audit::AuditTarget::Dir(audit_dir));
+        c.audit_data_plane = true;
+        c.auth = keyfall_server::config::AuthMode::Enforce;
+    })
+    .await;
+    let client = proxy.client();
+    let key = || keyfall::expr::KeyCondition::partition(keyfall::expr::attr::<String>("pk"), "a");
+    new_table(
+        &server.dynamodb(),
+        "proxied",
+        ("pk", ScalarAttributeType::S),
+        None,
+    )
+    .send()
+    .await
+    .unwrap();
+    for _ in 0..2 {
+        // The second Query is answered from the proxy's page cache.
+        client.query_items("proxied", key()).await.unwrap();
+    }
+    let _ = client.query_items("nowhere", key()).await.unwrap_err();
+
+    let mut lines: Vec<serde_json::Value> = Vec::new();
+    for _ in 0..200 {
+        let text: String = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+            .collect();
+        lines = text
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        if lines.len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let queries: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["action"] == "dynamodb:Query")
+        .collect();
+    assert_eq!(queries.len(), 3, "{lines:?}");
+    for line in &queries[..2] {
+        assert_eq!(line["outcome"], "success");
+        assert_eq!(line["api"], "grpc");
+        assert!(
+            line["principal"].as_str().unwrap().ends_with(":root"),
+            "{line}"
+        );
+        assert!(
+            line["resources"][0]
+                .as_str()
+                .unwrap()
+                .ends_with(":table/proxied"),
+            "{line}"
+        );
+    }
+    assert_eq!(queries[2]["outcome"], "ResourceNotFoundException");
 }

@@ -144,6 +144,20 @@ async fn one_trace_from_client_through_proxy_to_server() {
         server_methods.iter().any(|m| m == "GetItem"),
         "{server_methods:?}"
     );
+    // The server's span carries the DynamoDB attributes the engine observed.
+    let tables: Vec<String> = collector
+        .spans
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|s| {
+            hex(&s.trace_id) == trace_id
+                && attr(s, "keyfall.component").as_deref() == Some("keyfall-server")
+                && attr(s, "rpc.method").as_deref() == Some("GetItem")
+        })
+        .filter_map(|s| attr(s, "aws.dynamodb.table_names"))
+        .collect();
+    assert_eq!(tables, ["traced"]);
     // The proxy marks its reads: a miss in the client's trace, then a hit.
     let mut hits = Vec::new();
     for _ in 0..100 {

@@ -102,12 +102,23 @@ pub struct TableMeta {
 pub struct TableStats {
     pub items: AtomicI64,
     pub bytes: AtomicI64,
+    /// Capacity units consumed by requests since start, in thousandths.
+    pub read_milli_units: std::sync::atomic::AtomicU64,
+    pub write_milli_units: std::sync::atomic::AtomicU64,
 }
 
 impl TableStats {
     pub fn add(&self, items: i64, bytes: i64) {
         self.items.fetch_add(items, Ordering::Relaxed);
         self.bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    pub fn consume(&self, read: f64, write: f64) {
+        let milli = |units: f64| (units * 1000.0).round() as u64;
+        self.read_milli_units
+            .fetch_add(milli(read), Ordering::Relaxed);
+        self.write_milli_units
+            .fetch_add(milli(write), Ordering::Relaxed);
     }
 }
 

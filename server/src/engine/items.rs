@@ -364,6 +364,7 @@ impl Engine {
             (item, None) => item,
             (None, Some(_)) => None,
         };
+        super::observe::read(&table, units.total());
         Ok(GetItemOutput {
             item,
             consumed_capacity: capacity::consumed(&table.meta.name, rcc, &units),

@@ -10,6 +10,7 @@ pub mod catalog;
 mod collections;
 mod indexes;
 mod items;
+mod observe;
 mod query;
 pub mod stream_api;
 pub mod streams;
@@ -106,9 +107,15 @@ impl Engine {
         F: FnOnce(&Engine) -> Result<T> + Send + 'static,
     {
         let engine = self.clone();
-        tokio::task::spawn_blocking(move || f(&engine))
-            .await
-            .map_err(|e| Error::Internal(format!("engine task failed: {e}")))?
+        // The request's span follows it onto the blocking thread, which records what the
+        // request did on it (`observe`).
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            observe::request(&span, || f(&engine))
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("engine task failed: {e}")))?
     }
 
     fn lock_stripe(&self, keyspace: &str, key: &[u8]) -> usize {
@@ -127,20 +134,25 @@ impl Engine {
         self.lock_stripe_index(self.lock_stripe(keyspace, key))
     }
 
-    /// (table, item count, bytes) of every table, for metrics.
-    pub fn table_figures(&self) -> Vec<(String, i64, i64)> {
+    /// Every table's item count, size and consumed capacity, for metrics.
+    pub fn table_figures(&self) -> Vec<TableFigures> {
         use std::sync::atomic::Ordering;
         self.catalog
             .all()
             .iter()
-            .map(|t| {
-                (
-                    t.meta.name.clone(),
-                    t.stats.items.load(Ordering::Relaxed),
-                    t.stats.bytes.load(Ordering::Relaxed),
-                )
+            .map(|t| TableFigures {
+                name: t.meta.name.clone(),
+                items: t.stats.items.load(Ordering::Relaxed),
+                bytes: t.stats.bytes.load(Ordering::Relaxed),
+                read_units: t.stats.read_milli_units.load(Ordering::Relaxed) as f64 / 1000.0,
+                write_units: t.stats.write_milli_units.load(Ordering::Relaxed) as f64 / 1000.0,
             })
             .collect()
+    }
+
+    /// Figures of the storage engine (journal, memtables, compactions), for metrics.
+    pub fn storage_stats(&self) -> crate::storage::StorageStats {
+        self.store.stats()
     }
 
     /// The storage the engine runs on, shared with the auth directory's system keyspace.
@@ -154,6 +166,17 @@ impl Engine {
             self.config.region, self.config.account_id, name
         )
     }
+}
+
+/// One table's figures for `/metrics`.
+#[derive(Debug, Clone)]
+pub struct TableFigures {
+    pub name: String,
+    pub items: i64,
+    pub bytes: i64,
+    /// Capacity units consumed by requests since the server started.
+    pub read_units: f64,
+    pub write_units: f64,
 }
 
 pub(crate) fn now_epoch_seconds() -> f64 {

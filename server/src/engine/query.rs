@@ -822,6 +822,8 @@ impl Engine {
                 usage
             }
         };
+        super::observe::read(table, units.total());
+        super::observe::counted(count, scanned as i64);
         Ok(QueryOutput {
             items: (spec.select != Select::Count).then_some(items),
             count,

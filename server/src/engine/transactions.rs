@@ -434,8 +434,9 @@ impl Engine {
             };
             let item = table.meta.visible(item);
             // Transactional reads cost double a strongly consistent read.
-            *usage.entry(table.meta.name.as_str()).or_default() +=
-                2.0 * capacity::read_units(item.as_ref().map(item_size).unwrap_or(0), true);
+            let units = 2.0 * capacity::read_units(item.as_ref().map(item_size).unwrap_or(0), true);
+            super::observe::read(table, units);
+            *usage.entry(table.meta.name.as_str()).or_default() += units;
             let item = match (item, projection) {
                 (Some(i), Some(p)) => Some(p.apply(&i)),
                 (item, _) => item,

@@ -138,6 +138,22 @@ impl Snapshot for FjallSnapshot<'_> {
 }
 
 impl Storage for FjallStore {
+    fn stats(&self) -> super::StorageStats {
+        let db = &self.db;
+        super::StorageStats {
+            journal_files: db.journal_count() as u64,
+            journal_bytes: db.journal_disk_space().unwrap_or(0),
+            write_buffer_bytes: db.write_buffer_size(),
+            pending_flushes: db.outstanding_flushes() as u64,
+            active_compactions: db.active_compactions() as u64,
+            compactions_completed: db.compactions_completed() as u64,
+            compaction_seconds: db.time_compacting().as_secs_f64(),
+            disk_bytes: db.disk_space().unwrap_or(0),
+            block_cache_bytes: db.cache_size(),
+            block_cache_capacity_bytes: db.cache_capacity(),
+        }
+    }
+
     fn open_keyspace(&self, name: &str) -> Result<(), StorageError> {
         let mut map = self.keyspaces.write();
         if !map.contains_key(name) {

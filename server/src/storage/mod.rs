@@ -84,6 +84,25 @@ pub trait Snapshot: Send + Sync {
     ) -> Result<KvIter<'_>, StorageError>;
 }
 
+/// Figures of the storage engine for `/metrics`. Every figure is as of the call.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StorageStats {
+    /// Journal files (write-ahead log segments) on disk, and their bytes.
+    pub journal_files: u64,
+    pub journal_bytes: u64,
+    /// Bytes in the memtables of all keyspaces (the write buffer).
+    pub write_buffer_bytes: u64,
+    /// Memtables waiting to be flushed to disk.
+    pub pending_flushes: u64,
+    pub active_compactions: u64,
+    pub compactions_completed: u64,
+    pub compaction_seconds: f64,
+    /// Bytes of the whole store on disk.
+    pub disk_bytes: u64,
+    pub block_cache_bytes: u64,
+    pub block_cache_capacity_bytes: u64,
+}
+
 /// All calls block: call them from `spawn_blocking` or a storage thread, never from an
 /// async worker.
 pub trait Storage: Snapshot {
@@ -95,4 +114,6 @@ pub trait Storage: Snapshot {
     /// Applies all ops atomically; returns once the batch is as durable as configured.
     fn apply(&self, ops: Vec<Op>) -> Result<(), StorageError>;
     fn snapshot(&self) -> Box<dyn Snapshot + '_>;
+    /// Cheap counters of the engine (no I/O beyond a directory walk for sizes).
+    fn stats(&self) -> StorageStats;
 }

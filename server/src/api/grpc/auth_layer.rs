@@ -94,6 +94,11 @@ where
             keyfall.component = layer.component,
             // Set by keyfall-dax on cached reads.
             keyfall.cache_hit = tracing::field::Empty,
+            // Recorded by the engine (`engine::observe`) when the request ran.
+            aws.dynamodb.table_names = tracing::field::Empty,
+            aws.dynamodb.consumed_capacity_units = tracing::field::Empty,
+            aws.dynamodb.count = tracing::field::Empty,
+            aws.dynamodb.scanned_count = tracing::field::Empty,
         );
         crate::telemetry::extract_parent(&span, req.headers());
         let fut = async move {

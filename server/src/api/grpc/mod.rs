@@ -169,6 +169,19 @@ impl Gate {
             Ok(()) => call(&self.engine, move |e| f(e, input)).await,
         };
         let outcome = result.as_ref().err().map(status::error_type_of);
+        let request_id = uuid::Uuid::new_v4().simple().to_string().to_uppercase();
+        if let Err(status) = &result {
+            // Once per error answer: server faults loudly, client mistakes quietly.
+            let error_type = outcome.as_deref().unwrap_or("");
+            if matches!(
+                status.code(),
+                tonic::Code::Internal | tonic::Code::Unavailable
+            ) {
+                tracing::error!(%request_id, action, error_type, error = %status.message(), "request failed");
+            } else {
+                tracing::debug!(%request_id, action, error_type, error = %status.message(), "client error");
+            }
+        }
         let operation = action.strip_prefix("dynamodb:").unwrap_or(action);
         self.metrics.record(
             crate::metrics::Api::Grpc,
@@ -177,7 +190,6 @@ impl Gate {
             started.elapsed(),
         );
         if let (Some(audit), Some(resources)) = (&self.audit, resources) {
-            let request_id = uuid::Uuid::new_v4().simple().to_string().to_uppercase();
             audit.record(
                 &request_id,
                 caller,

@@ -95,6 +95,11 @@ async fn handle(
         rpc.method = %operation,
         db.system = "dynamodb",
         aws.request_id = %request_id,
+            // Recorded by the engine (`engine::observe`) when the request ran.
+            aws.dynamodb.table_names = tracing::field::Empty,
+            aws.dynamodb.consumed_capacity_units = tracing::field::Empty,
+            aws.dynamodb.count = tracing::field::Empty,
+            aws.dynamodb.scanned_count = tracing::field::Empty,
     );
     crate::telemetry::extract_parent(&span, &headers);
     let authenticated = api.auth.authenticate(&signed, Some(peer.ip()), api.secure);
@@ -140,8 +145,11 @@ async fn handle(
     let (status, body) = match result {
         Ok(body) => (StatusCode::OK, body),
         Err(e) => {
+            // Once per error answer: server faults loudly, client mistakes quietly.
             if e.is_server_fault() {
-                tracing::error!(target, error = %e.message(), "request failed");
+                tracing::error!(%request_id, target, error = %e.message(), "request failed");
+            } else {
+                tracing::debug!(%request_id, target, error_type = %e.type_name(), error = %e.message(), "client error");
             }
             (e.status(), e.body())
         }
