@@ -4,6 +4,11 @@
 //!
 //! By default it starts an in-process server on a temporary directory; `--http`/`--grpc`
 //! point it at a running one instead.
+//!
+//! `keyfall-bench ycsb --workload a|b|c|d|e|f ...` runs the YCSB core workloads instead,
+//! against the in-process server, any endpoint speaking gRPC or the DynamoDB JSON API, or
+//! keyfall-dax, with floors (empty gRPC and HTTP servers inside the bench) measured in the
+//! same run, HDR-histogram percentiles and an optional JSON result file: see `ycsb.rs`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,7 +19,7 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue as Av, BillingMode, KeySchemaElement, KeyType,
     ScalarAttributeType,
 };
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use keyfall_proto::v1 as pb;
 use keyfall_proto::v1::diagnostics_client::DiagnosticsClient;
 use keyfall_proto::v1::dynamo_db_client::DynamoDbClient;
@@ -24,8 +29,14 @@ use keyfall_tests::{
 };
 
 #[derive(Parser, Debug)]
-#[command(name = "keyfall-bench", about = "Keyfall item-path benchmark")]
+#[command(
+    name = "keyfall-bench",
+    about = "Keyfall item-path benchmark",
+    args_conflicts_with_subcommands = true
+)]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// DynamoDB JSON endpoint of a running server (default: start one in-process).
     #[arg(long, env = "KEYFALL_BENCH_HTTP")]
     http: Option<String>,
@@ -62,27 +73,22 @@ struct Args {
     dax: bool,
 }
 
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// YCSB core workloads A-F over gRPC or the DynamoDB JSON API, against the in-process
+    /// server, any endpoint, or keyfall-dax; ratios against empty-server floors.
+    Ycsb(ycsb::YcsbArgs),
+}
+
 mod dax;
+mod floor;
+mod report;
+mod ycsb;
 
-struct Report {
-    name: &'static str,
-    ops: usize,
-    elapsed: Duration,
-    latencies: Vec<Duration>,
-}
+use report::Report;
 
-impl Report {
-    fn ops_per_sec(&self) -> f64 {
-        self.ops as f64 / self.elapsed.as_secs_f64()
-    }
-
-    fn percentile(&self, p: f64) -> Duration {
-        let idx = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
-        self.latencies.get(idx).copied().unwrap_or_default()
-    }
-}
-
-/// Runs `op(worker, i)` from `concurrency` workers for `seconds`.
+/// Runs `op(worker, i)` from `concurrency` workers for `seconds`; latencies in an HDR
+/// histogram.
 async fn measure<F, Fut>(
     name: &'static str,
     concurrency: usize,
@@ -94,35 +100,14 @@ where
     Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
 {
     let op = Arc::new(op);
-    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
-    let start = Instant::now();
-    let mut workers = Vec::new();
-    for w in 0..concurrency {
-        let op = op.clone();
-        workers.push(tokio::spawn(async move {
-            let mut lat = Vec::new();
-            let mut i = 0;
-            while Instant::now() < deadline {
-                let t = Instant::now();
-                op(w, i).await?;
-                lat.push(t.elapsed());
-                i += 1;
-            }
-            anyhow::Ok(lat)
-        }));
-    }
-    let mut latencies = Vec::new();
-    for w in workers {
-        latencies.extend(w.await??);
-    }
-    let elapsed = start.elapsed();
-    latencies.sort();
-    Ok(Report {
-        name,
-        ops: latencies.len(),
-        elapsed,
-        latencies,
+    let run = report::run_workers(name, 1, concurrency, seconds, move |w, i| {
+        let done = op(w, i);
+        async move { done.await.map(|()| (0, false)) }
     })
+    .await?;
+    run.reports(&[name])
+        .pop()
+        .context("one operation kind measured")
 }
 
 fn item_key(w: usize, i: usize, items: usize) -> String {
@@ -132,6 +117,9 @@ fn item_key(w: usize, i: usize, items: usize) -> String {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if let Some(Command::Ycsb(ycsb)) = args.command {
+        return ycsb::run(ycsb).await;
+    }
     let server = match (&args.http, &args.grpc) {
         (Some(_), Some(_)) => None,
         _ => Some(TestServer::start().await),
@@ -639,7 +627,7 @@ async fn stream_lag(channel: &GrpcChannel, secs: f64) -> anyhow::Result<()> {
             anyhow::Ok(i)
         })
     };
-    let mut lags = Vec::new();
+    let mut lags = report::histogram();
     loop {
         let msg = match tokio::time::timeout(Duration::from_millis(500), sub.message()).await {
             Ok(msg) => msg?,
@@ -657,17 +645,17 @@ async fn stream_lag(channel: &GrpcChannel, secs: f64) -> anyhow::Result<()> {
                 _ => None,
             });
         if let Some(sent) = sent {
-            lags.push(Duration::from_micros(
-                (origin.elapsed().as_micros() as u64).saturating_sub(sent),
-            ));
+            let lag_us = (origin.elapsed().as_micros() as u64).saturating_sub(sent);
+            report::record(&mut lags, Duration::from_micros(lag_us));
         }
     }
     let written = writer.await??;
-    lags.sort();
     let pct = |p: f64| {
-        lags.get(((lags.len() as f64 - 1.0) * p).round() as usize)
-            .copied()
-            .unwrap_or_default()
+        if lags.is_empty() {
+            Duration::ZERO
+        } else {
+            Duration::from_nanos(lags.value_at_quantile(p))
+        }
     };
     println!(
         "stream lag (PutItem send -> SubscribeChanges delivery): {} of {} records, p50 {:.2?}, p99 {:.2?}",
