@@ -11,12 +11,17 @@ static SERIAL: Mutex<()> = Mutex::new(());
 
 /// Runs `keyfall-bench ycsb` with the smoke settings and returns its JSON result.
 fn ycsb(workload: &str, api: &str) -> serde_json::Value {
+    ycsb_with(workload, api, &[])
+}
+
+fn ycsb_with(workload: &str, api: &str, extra: &[&str]) -> serde_json::Value {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().expect("tempdir");
     let json = dir.path().join("result.json");
     let out = Command::new(env!("CARGO_BIN_EXE_keyfall-bench"))
         .args(["ycsb", "--workload", workload, "--api", api])
         .args(["--records", "500", "--seconds", "1", "--concurrency", "4"])
+        .args(extra)
         .arg("--json")
         .arg(&json)
         .env_remove("AWS_ACCESS_KEY_ID")
@@ -86,4 +91,14 @@ fn ycsb_e_grpc() {
 #[test]
 fn ycsb_e_json() {
     check(&ycsb("e", "json"), "e", "json", &["SCAN", "INSERT"]);
+}
+
+#[test]
+fn ycsb_p_json_with_the_lean_client() {
+    check(
+        &ycsb_with("p", "json", &["--json-client", "raw"]),
+        "p",
+        "json",
+        &["INSERT"],
+    );
 }

@@ -125,32 +125,57 @@ pub async fn grpc(
     report
 }
 
-/// The JSON floor: aws-sdk-dynamodb GetItem against the in-bench empty HTTP handler.
+/// The JSON floor: GetItem against the in-bench empty HTTP handler, with the client the
+/// workload uses (aws-sdk-dynamodb, or the lean signed client).
 pub async fn json(
     key: &str,
     secret: &str,
     concurrency: usize,
     seconds: f64,
+    client: crate::ycsb::JsonClient,
 ) -> anyhow::Result<Report> {
     let server = http_empty_server().await?;
-    let sdk = dynamodb_client_as(&format!("http://{}", server.addr), key, secret);
-    let report = crate::measure(
-        "floor: json GetItem (empty handler)",
-        concurrency,
-        seconds,
-        move |_, i| {
-            let req = sdk.get_item().table_name("floor").key(
-                "pk",
-                aws_sdk_dynamodb::types::AttributeValue::S(format!("user{i}")),
-            );
-            async move {
-                let out = req.send().await?;
-                anyhow::ensure!(out.item().is_none(), "the empty handler returned an item");
-                Ok(())
-            }
-        },
-    )
-    .await;
+    let endpoint = format!("http://{}", server.addr);
+    let report = match client {
+        crate::ycsb::JsonClient::Sdk => {
+            let sdk = dynamodb_client_as(&endpoint, key, secret);
+            crate::measure(
+                "floor: json GetItem (empty handler)",
+                concurrency,
+                seconds,
+                move |_, i| {
+                    let req = sdk.get_item().table_name("floor").key(
+                        "pk",
+                        aws_sdk_dynamodb::types::AttributeValue::S(format!("user{i}")),
+                    );
+                    async move {
+                        let out = req.send().await?;
+                        anyhow::ensure!(out.item().is_none(), "the empty handler returned an item");
+                        Ok(())
+                    }
+                },
+            )
+            .await
+        }
+        crate::ycsb::JsonClient::Raw => {
+            let raw = crate::raw_json::RawJson::new(&endpoint, key, secret)?;
+            crate::measure(
+                "floor: json GetItem (empty handler, raw)",
+                concurrency,
+                seconds,
+                move |_, i| {
+                    let raw = raw.clone();
+                    async move {
+                        let body =
+                            format!(r#"{{"TableName":"floor","Key":{{"pk":{{"S":"user{i}"}}}}}}"#);
+                        raw.call("GetItem", body).await?;
+                        Ok(())
+                    }
+                },
+            )
+            .await
+        }
+    };
     drop(server);
     report
 }

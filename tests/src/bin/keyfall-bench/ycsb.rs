@@ -129,6 +129,18 @@ pub struct YcsbArgs {
     /// Also write the results as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// The JSON API's client for the workload's reads and writes and for the floor: `sdk`
+    /// (aws-sdk-dynamodb, what applications use) or `raw` (signed requests built as text on
+    /// a pooled hyper client, so the server rather than the SDK is what is measured).
+    #[arg(long, value_enum, default_value_t = JsonClient::Sdk)]
+    pub json_client: JsonClient,
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JsonClient {
+    Sdk,
+    Raw,
 }
 
 /// The YCSB core workloads (`workloads/workload[a-f]` in YCSB).
@@ -147,6 +159,9 @@ pub enum Workload {
     E,
     /// Read-modify-write (user database): 50% READ, 50% READ-MODIFY-WRITE.
     F,
+    /// Not YCSB: 100% INSERT (PutItem of new records), the write half of the comparison
+    /// with other DynamoDB-compatible servers.
+    P,
 }
 
 impl Workload {
@@ -159,6 +174,7 @@ impl Workload {
             Workload::D => &[(Op::Read, 95), (Op::Insert, 5)],
             Workload::E => &[(Op::Scan, 95), (Op::Insert, 5)],
             Workload::F => &[(Op::Read, 50), (Op::ReadModifyWrite, 50)],
+            Workload::P => &[(Op::Insert, 100)],
         }
     }
 
@@ -177,6 +193,7 @@ impl Workload {
             Workload::D => 'd',
             Workload::E => 'e',
             Workload::F => 'f',
+            Workload::P => 'p',
         }
     }
 }
@@ -382,6 +399,16 @@ enum Client {
 struct Target {
     client: Client,
     table: Arc<str>,
+    /// With `--json-client raw`: serves read, update and insert.
+    raw: Option<crate::raw_json::RawJson>,
+}
+
+fn json_s(v: &str) -> serde_json::Value {
+    serde_json::json!({ "S": v })
+}
+
+fn json_key(k: &Key) -> serde_json::Value {
+    serde_json::json!({ "pk": json_s(&k.pk), "sk": json_s(&k.sk) })
 }
 
 fn pb_s(v: String) -> pb::AttributeValue {
@@ -445,6 +472,7 @@ impl Target {
         Target {
             client,
             table: table.into(),
+            raw: None,
         }
     }
 
@@ -614,6 +642,15 @@ impl Target {
 
     /// GetItem of the whole record; whether it exists.
     async fn read(&self, k: &Key) -> anyhow::Result<bool> {
+        if let Some(raw) = &self.raw {
+            let body = serde_json::json!({ "TableName": &*self.table, "Key": json_key(k) });
+            let out = raw.call("GetItem", body.to_string()).await?;
+            let out: serde_json::Value = serde_json::from_slice(&out)?;
+            return Ok(out
+                .get("Item")
+                .and_then(|i| i.as_object())
+                .is_some_and(|i| !i.is_empty()));
+        }
         match &self.client {
             Client::Grpc { db, .. } => {
                 let out = db
@@ -643,6 +680,16 @@ impl Target {
     /// UpdateItem of one field.
     async fn update(&self, k: &Key, field: usize, value: String) -> anyhow::Result<()> {
         let expr = format!("SET {} = :v", field_name(field));
+        if let Some(raw) = &self.raw {
+            let body = serde_json::json!({
+                "TableName": &*self.table,
+                "Key": json_key(k),
+                "UpdateExpression": expr,
+                "ExpressionAttributeValues": { ":v": json_s(&value) },
+            });
+            raw.call("UpdateItem", body.to_string()).await?;
+            return Ok(());
+        }
         match &self.client {
             Client::Grpc { db, .. } => {
                 db.clone()
@@ -672,6 +719,17 @@ impl Target {
 
     /// PutItem of a whole record.
     async fn insert(&self, k: &Key, fields: Vec<String>) -> anyhow::Result<()> {
+        if let Some(raw) = &self.raw {
+            let mut item = serde_json::Map::new();
+            item.insert("pk".into(), json_s(&k.pk));
+            item.insert("sk".into(), json_s(&k.sk));
+            for (i, v) in fields.iter().enumerate() {
+                item.insert(field_name(i), json_s(v));
+            }
+            let body = serde_json::json!({ "TableName": &*self.table, "Item": item });
+            raw.call("PutItem", body.to_string()).await?;
+            return Ok(());
+        }
         match &self.client {
             Client::Grpc { db, .. } => {
                 db.clone()
@@ -974,7 +1032,10 @@ pub async fn run(args: YcsbArgs) -> anyhow::Result<()> {
         (None, None, Some(s)) => (server_endpoint(s), "in-process keyfall"),
         (None, None, None) => anyhow::bail!("no endpoint"),
     };
-    let target = Target::connect(api, &endpoint, &key, &secret, &args.table).await;
+    let mut target = Target::connect(api, &endpoint, &key, &secret, &args.table).await;
+    if api == Api::Json && args.json_client == JsonClient::Raw {
+        target.raw = Some(crate::raw_json::RawJson::new(&endpoint, &key, &secret)?);
+    }
     // Table creation and load skip the proxy.
     let control = match (&server, &proxy) {
         (Some(s), Some(_)) => {
@@ -997,7 +1058,7 @@ pub async fn run(args: YcsbArgs) -> anyhow::Result<()> {
     // Floors, before anything is written.
     let floor = match api {
         Api::Grpc => floor::grpc(&key, &secret, c, floor_secs).await?,
-        Api::Json => floor::json(&key, &secret, c, floor_secs).await?,
+        Api::Json => floor::json(&key, &secret, c, floor_secs, args.json_client).await?,
     };
     let mut references = Vec::new();
     if let Client::Grpc { channel, .. } = &target.client {
