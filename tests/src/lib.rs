@@ -235,20 +235,25 @@ impl TestServer {
 
     /// The typed client of this server, as the root user.
     pub fn client(&self) -> keyfall::Client {
-        keyfall::Client::builder()
-            .endpoint(format!("http://{}", self.grpc_addr))
-            .credentials(keyfall::Credentials::new(
-                ROOT_ACCESS_KEY_ID,
-                ROOT_SECRET_ACCESS_KEY,
-            ))
-            .build()
-            .expect("client")
+        root_client(self.grpc_addr)
     }
 
     /// The generated gRPC client, connected to this server as the root user.
     pub async fn grpc(&self) -> keyfall_proto::v1::dynamo_db_client::DynamoDbClient<GrpcChannel> {
         keyfall_proto::v1::dynamo_db_client::DynamoDbClient::new(self.channel().await)
     }
+}
+
+/// The typed client of a gRPC address, signing as the test root user.
+pub fn root_client(grpc_addr: SocketAddr) -> keyfall::Client {
+    keyfall::Client::builder()
+        .endpoint(format!("http://{grpc_addr}"))
+        .credentials(keyfall::Credentials::new(
+            ROOT_ACCESS_KEY_ID,
+            ROOT_SECRET_ACCESS_KEY,
+        ))
+        .build()
+        .expect("client")
 }
 
 /// A gRPC channel to `endpoint` (`http://host:port`) signing with the given key pair.
@@ -419,14 +424,7 @@ impl TestProxy {
 
     /// The typed client pointed at the proxy (signed as root, which the proxy passes on).
     pub fn client(&self) -> keyfall::Client {
-        keyfall::Client::builder()
-            .endpoint(format!("http://{}", self.grpc_addr))
-            .credentials(keyfall::Credentials::new(
-                ROOT_ACCESS_KEY_ID,
-                ROOT_SECRET_ACCESS_KEY,
-            ))
-            .build()
-            .expect("client")
+        root_client(self.grpc_addr)
     }
 
     /// A gRPC client of the proxy signing with the given key pair.

@@ -157,6 +157,16 @@ pub fn decode<E: Entity>(item: crate::Item) -> Result<E, crate::Error> {
     crate::value::from_item(item).map_err(crate::Error::from)
 }
 
+/// An `E`, or nothing for an item of another kind (single-table designs mix kinds in one
+/// partition, one index and one change feed).
+pub fn decode_kind<E: Entity>(item: crate::Item) -> Result<Option<E>, crate::Error> {
+    let schema = E::schema();
+    if entity_type_of(schema.type_attribute, &item) != Some(schema.entity_type) {
+        return Ok(None);
+    }
+    decode(item).map(Some)
+}
+
 /// The entity type an item carries in `type_attribute`.
 pub fn entity_type_of<'a>(type_attribute: &str, item: &'a crate::Item) -> Option<&'a str> {
     match item.get(type_attribute)?.value.as_ref()? {

@@ -20,6 +20,42 @@ pub const MAX_BATCH_WRITE: usize = 25;
 /// Chunks in flight at once.
 const CONCURRENCY: usize = 4;
 
+/// The rounds of a batch: the first at once, then one per backoff while unprocessed
+/// requests remain and the retry policy allows.
+struct Resends {
+    policy: crate::RetryPolicy,
+    started: Instant,
+    attempt: u32,
+}
+
+impl Resends {
+    fn new(policy: &crate::RetryPolicy) -> Self {
+        Resends {
+            policy: policy.clone(),
+            started: Instant::now(),
+            attempt: 0,
+        }
+    }
+
+    /// Waits for the next round; false when the policy gives up.
+    async fn next(&mut self) -> bool {
+        let attempt = self.attempt;
+        self.attempt += 1;
+        if attempt == 0 {
+            return true;
+        }
+        if attempt >= self.policy.max_attempts.max(1) {
+            return false;
+        }
+        let delay = self.policy.jitter(attempt - 1);
+        if self.started.elapsed() + delay > self.policy.max_elapsed {
+            return false;
+        }
+        tokio::time::sleep(delay).await;
+        true
+    }
+}
+
 /// What a batch read found, and the keys still unread when the retry policy gave up.
 #[derive(Debug)]
 pub struct BatchGetOutput<T, K> {
@@ -120,17 +156,9 @@ impl Client {
         mut keys: Vec<Item>,
         consistent: bool,
     ) -> Result<BatchGetOutput<Item, Item>, Error> {
-        let policy = self.retry_policy().clone();
-        let started = Instant::now();
+        let mut rounds = Resends::new(self.retry_policy());
         let mut found = Vec::new();
-        for attempt in 0..policy.max_attempts.max(1) {
-            if attempt > 0 {
-                let delay = policy.jitter(attempt - 1);
-                if started.elapsed() + delay > policy.max_elapsed {
-                    break;
-                }
-                tokio::time::sleep(delay).await;
-            }
+        while rounds.next().await {
             let request = pb::BatchGetItemRequest {
                 request_items: HashMap::from([(
                     table.to_string(),
@@ -267,16 +295,8 @@ impl Client {
         &self,
         mut writes: Vec<(String, pb::WriteRequest)>,
     ) -> Result<Vec<(String, pb::WriteRequest)>, Error> {
-        let policy = self.retry_policy().clone();
-        let started = Instant::now();
-        for attempt in 0..policy.max_attempts.max(1) {
-            if attempt > 0 {
-                let delay = policy.jitter(attempt - 1);
-                if started.elapsed() + delay > policy.max_elapsed {
-                    break;
-                }
-                tokio::time::sleep(delay).await;
-            }
+        let mut rounds = Resends::new(self.retry_policy());
+        while rounds.next().await {
             let mut request_items: HashMap<String, pb::WriteRequestList> = HashMap::new();
             for (table, write) in std::mem::take(&mut writes) {
                 request_items.entry(table).or_default().values.push(write);

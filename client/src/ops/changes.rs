@@ -6,7 +6,7 @@ use std::time::Instant;
 use futures::stream::{self, BoxStream, StreamExt};
 use tracing::Instrument;
 
-use crate::entity::{decode, entity_type_of};
+use crate::entity::decode_kind;
 use crate::proto::v1 as pb;
 use crate::{Client, Entity, Error, Item};
 
@@ -45,14 +45,6 @@ pub enum StartingPosition {
 }
 
 type Decoder<T> = fn(Item) -> Result<Option<T>, Error>;
-
-fn decode_kind<E: Entity>(item: Item) -> Result<Option<E>, Error> {
-    let schema = E::schema();
-    if entity_type_of(schema.type_attribute, &item) != Some(schema.entity_type) {
-        return Ok(None);
-    }
-    decode(item).map(Some)
-}
 
 /// See [`Client::changes`]. The table must have a stream enabled.
 #[must_use = "does nothing until streamed"]

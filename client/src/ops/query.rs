@@ -8,9 +8,7 @@ use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use prost::Message;
 
 use super::{is_entity, BoxFuture};
-use crate::entity::{
-    decode, entity_type_of, render_template, Collection, KeyTemplate, TemplatePart,
-};
+use crate::entity::{decode_kind, render_template, Collection, KeyTemplate, TemplatePart};
 use crate::expr::{attr, Condition, Expressions, KeyCondition, Projection};
 use crate::proto::v1 as pb;
 use crate::retry::Idempotency;
@@ -219,15 +217,6 @@ impl SortKey {
 }
 
 type Decoder<T> = fn(Item) -> Result<Option<T>, Error>;
-
-/// An `E`, or nothing for an item of another kind (single-table designs mix kinds).
-fn decode_kind<E: Entity>(item: Item) -> Result<Option<E>, Error> {
-    let schema = E::schema();
-    if entity_type_of(schema.type_attribute, &item) != Some(schema.entity_type) {
-        return Ok(None);
-    }
-    decode(item).map(Some)
-}
 
 fn decode_item(item: Item) -> Result<Option<Item>, Error> {
     Ok(Some(item))
