@@ -136,7 +136,17 @@ async fn json_api(
         body: &body,
     };
     let result = match st.proxy.auth.authenticate(&signed, Some(peer.ip()), false) {
-        Err(e) => Err(JsonError::Auth(e)),
+        Err(e) => {
+            let error = JsonError::Auth(e);
+            let operation = target.rsplit('.').next().unwrap_or("");
+            let action = format!("dynamodb:{operation}");
+            if let Some(audit) = st.audit.as_ref().filter(|a| a.wants(&action)) {
+                let caller = Caller::unauthenticated(Some(peer.ip()), false);
+                let outcome = error.type_name();
+                audit.record(&request_id, &caller, "json", &action, &[], Some(&outcome));
+            }
+            Err(error)
+        }
         Ok(caller) => {
             let operation = target.rsplit('.').next().unwrap_or("");
             let action = format!("dynamodb:{operation}");

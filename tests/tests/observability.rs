@@ -322,6 +322,13 @@ async fn the_proxy_audits_calls_it_answers_from_cache() {
         client.query_items("proxied", key()).await.unwrap();
     }
     let _ = client.query_items("nowhere", key()).await.unwrap_err();
+    // A JSON call with an unknown key is audited too, as anonymous.
+    let _ = proxy
+        .dynamodb_as("AKIANOSUCHKEY0000000", "wrong")
+        .list_tables()
+        .send()
+        .await
+        .unwrap_err();
 
     let mut lines: Vec<serde_json::Value> = Vec::new();
     for _ in 0..200 {
@@ -334,7 +341,7 @@ async fn the_proxy_audits_calls_it_answers_from_cache() {
             .lines()
             .filter_map(|l| serde_json::from_str(l).ok())
             .collect();
-        if lines.len() >= 3 {
+        if lines.len() >= 4 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
@@ -360,4 +367,10 @@ async fn the_proxy_audits_calls_it_answers_from_cache() {
         );
     }
     assert_eq!(queries[2]["outcome"], "ResourceNotFoundException");
+    let rejected = lines
+        .iter()
+        .find(|l| l["action"] == "dynamodb:ListTables")
+        .expect("the rejected JSON call is audited");
+    assert_eq!(rejected["principal"], "anonymous");
+    assert_eq!(rejected["outcome"], "UnrecognizedClientException");
 }
