@@ -169,7 +169,13 @@ impl Gate {
             Ok(()) => call(&self.engine, move |e| f(e, input)).await,
         };
         let outcome = result.as_ref().err().map(status::error_type_of);
-        let request_id = uuid::Uuid::new_v4().simple().to_string().to_uppercase();
+        // Only errors and audited calls need an id: a successful call makes none.
+        let needs_id = result.is_err() || (self.audit.is_some() && resources.is_some());
+        let request_id = if needs_id {
+            uuid::Uuid::new_v4().simple().to_string().to_uppercase()
+        } else {
+            String::new()
+        };
         if let Err(status) = &result {
             // Once per error answer: server faults loudly, client mistakes quietly.
             let error_type = outcome.as_deref().unwrap_or("");
