@@ -80,6 +80,14 @@ macro_rules! simple_errors {
                     _ => false,
                 }
             }
+
+            /// The service's message of an error kind that carries only a message.
+            fn simple_message(&self) -> Option<&str> {
+                match self {
+                    $( Error::$variant { message } => Some(message), )*
+                    _ => None,
+                }
+            }
         }
     };
 }
@@ -169,13 +177,10 @@ impl Error {
             | Error::TransactionCanceled { message, .. }
             | Error::Service { message, .. } => message.clone(),
             Error::Transport { source } => source.message().to_string(),
-            other => {
-                let text = other.to_string();
-                match text.split_once(": ") {
-                    Some((_, message)) if other.error_type().is_some() => message.to_string(),
-                    _ => text,
-                }
-            }
+            other => match other.simple_message() {
+                Some(message) => message.to_string(),
+                None => other.to_string(),
+            },
         }
     }
 
