@@ -61,6 +61,8 @@ pub struct Config {
     pub ttl_sweep_interval: std::time::Duration,
     /// Item-collection limit for tables with LSIs (DynamoDB: 10 GB).
     pub item_collection_limit_mib: u64,
+    /// Threads running engine work (default: one per core).
+    pub engine_threads: usize,
 }
 
 impl Default for Config {
@@ -87,6 +89,7 @@ impl Default for Config {
             cache_mib: 256,
             ttl_sweep_interval: std::time::Duration::from_secs(5),
             item_collection_limit_mib: 10 * 1024,
+            engine_threads: crate::engine::default_engine_threads(),
         }
     }
 }
@@ -157,6 +160,9 @@ pub struct Cli {
     /// How often expired TTL items are swept, e.g. `500ms`, `1s`, `2m` (default 5s).
     #[arg(long, env = "KEYFALL_TTL_SWEEP_INTERVAL", value_parser = parse_duration)]
     pub ttl_sweep_interval: Option<std::time::Duration>,
+    /// Threads running engine work, i.e. storage reads and writes (default: one per core).
+    #[arg(long, env = "KEYFALL_ENGINE_THREADS", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub engine_threads: Option<u16>,
 }
 
 /// `<number><unit>` with unit `ms`, `s` or `m`.
@@ -228,6 +234,7 @@ struct FileConfig {
     #[serde(default, deserialize_with = "deserialize_duration")]
     ttl_sweep_interval: Option<std::time::Duration>,
     item_collection_limit_mib: Option<u64>,
+    engine_threads: Option<u16>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -293,7 +300,16 @@ impl Cli {
                 .ttl_sweep_interval
                 .or(file.ttl_sweep_interval)
                 .unwrap_or(d.ttl_sweep_interval),
+            engine_threads: self
+                .engine_threads
+                .or(file.engine_threads)
+                .map_or(d.engine_threads, usize::from),
         };
+        if config.engine_threads == 0 {
+            return Err(ConfigError::Invalid(
+                "engine_threads must be at least 1".into(),
+            ));
+        }
         if config.account_id.len() != 12 || !config.account_id.bytes().all(|b| b.is_ascii_digit()) {
             return Err(ConfigError::Invalid(format!(
                 "account_id must be 12 digits, got {:?}",

@@ -69,6 +69,7 @@ pub fn open_engine(config: &Config) -> Result<Arc<Engine>, ServerError> {
         item_collection_limit_bytes: config.item_collection_limit_mib << 20,
         region: config.region.clone(),
         account_id: config.account_id.clone(),
+        threads: config.engine_threads,
     };
     Engine::open(Arc::new(store), engine_config).map_err(|e| ServerError::Storage {
         dir,

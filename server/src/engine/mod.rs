@@ -2,7 +2,7 @@
 //! same methods; nothing here knows about JSON or protobuf.
 //!
 //! Every method blocks (it calls storage): adapters run them through [`Engine::run`],
-//! which moves the work to tokio's blocking pool.
+//! which moves the work to the engine's own threads (`pool`).
 
 mod batch;
 pub mod capacity;
@@ -11,10 +11,13 @@ mod collections;
 mod indexes;
 mod items;
 mod observe;
+mod pool;
 mod query;
 pub mod stream_api;
 pub mod streams;
 mod tables;
+#[cfg(test)]
+mod tests;
 mod transactions;
 mod ttl;
 pub mod types;
@@ -33,6 +36,14 @@ pub struct EngineConfig {
     pub account_id: String,
     /// DynamoDB's 10 GB item-collection limit for tables with LSIs (configurable for tests).
     pub item_collection_limit_bytes: u64,
+    /// Threads running engine work (storage calls); at least one.
+    pub threads: usize,
+}
+
+/// One engine thread per core: engine work is CPU-bound while the data is cached, and
+/// waits for fsync are kept off these threads.
+pub fn default_engine_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
 impl Default for EngineConfig {
@@ -41,6 +52,7 @@ impl Default for EngineConfig {
             region: "us-east-1".into(),
             account_id: "000000000000".into(),
             item_collection_limit_bytes: 10 << 30,
+            threads: default_engine_threads(),
         }
     }
 }
@@ -60,6 +72,7 @@ pub struct Engine {
     /// definition older than the one a backfill or a drop relies on.
     schema_lock: RwLock<()>,
     sweep_cursors: ttl::SweepCursors,
+    pool: pool::WorkerPool,
     /// The engine itself, for background work (index backfills) started by a request.
     me: std::sync::Weak<Engine>,
 }
@@ -69,7 +82,9 @@ impl Engine {
         let catalog = Catalog::load(store.as_ref())?;
         store.open_keyspace(transactions::TOKENS_KEYSPACE)?;
         Self::start_recount(store.clone(), catalog.all())?;
+        let pool = pool::WorkerPool::start(config.threads)?;
         Ok(Arc::new_cyclic(|me| Engine {
+            pool,
             store,
             catalog,
             config,
@@ -100,22 +115,46 @@ impl Engine {
         &self.config
     }
 
-    /// Runs blocking engine work off the async workers.
+    /// Runs blocking engine work on the engine's threads; answers once the writes it made
+    /// are as durable as configured.
     pub async fn run<T, F>(self: &Arc<Self>, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&Engine) -> Result<T> + Send + 'static,
     {
         let engine = self.clone();
-        // The request's span follows it onto the blocking thread, which records what the
+        // The request's span follows it onto the engine thread, which records what the
         // request did on it (`observe`).
         let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        self.pool.submit(Box::new(move || {
             let _entered = span.enter();
-            observe::request(&span, || f(&engine))
-        })
-        .await
-        .map_err(|e| Error::Internal(format!("engine task failed: {e}")))?
+            let out = observe::request(&span, || pool::deferring_syncs(|| f(&engine)));
+            let _ = answer.send(out);
+        }))?;
+        let (out, pending) = answered
+            .await
+            .map_err(|_| Error::Internal("engine task failed".into()))?;
+        if let Some(ticket) = pending {
+            // Waiting for an fsync is not work: the blocking pool waits, the engine's
+            // threads go on (and the next writers share the fsync).
+            let store = self.store.clone();
+            tokio::task::spawn_blocking(move || store.wait_durable(ticket))
+                .await
+                .map_err(|e| Error::Internal(format!("fsync wait failed: {e}")))??;
+        }
+        out
+    }
+
+    /// Commits `ops`; the wait for an fsync is left to the running request when there is
+    /// one (see `pool`).
+    fn apply_ops(&self, ops: Vec<crate::storage::Op>) -> Result<()> {
+        if let Some(ticket) = self.store.apply_unsynced(ops)? {
+            if let Some(ticket) = pool::defer_sync(ticket) {
+                self.store.wait_durable(ticket)?;
+            }
+        }
+        Ok(())
     }
 
     fn lock_stripe(&self, keyspace: &str, key: &[u8]) -> usize {

@@ -181,7 +181,7 @@ impl Engine {
             }
         }
         if records.is_empty() {
-            self.store.apply(ops)?;
+            self.apply_ops(ops)?;
         } else {
             // Lock each stream once, in keyspace order (no deadlock between transactions).
             let mut streams: Vec<&Table> = records.iter().map(|(t, _)| *t).collect();
@@ -211,7 +211,7 @@ impl Engine {
                     value,
                 });
             }
-            self.store.apply(ops)?;
+            self.apply_ops(ops)?;
             for (table, guard, added) in &mut guards {
                 **guard += *added;
                 table.stream.changed.notify_waiters();

@@ -7,7 +7,7 @@ use std::path::Path;
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable};
 use parking_lot::{Condvar, Mutex, RwLock};
 
-use super::{Durability, KeyRange, KvIter, Op, Snapshot, Storage, StorageError};
+use super::{Durability, KeyRange, KvIter, Op, Snapshot, Storage, StorageError, SyncTicket};
 
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
@@ -175,7 +175,7 @@ impl Storage for FjallStore {
         self.keyspaces.read().keys().cloned().collect()
     }
 
-    fn apply(&self, ops: Vec<Op>) -> Result<(), StorageError> {
+    fn apply_unsynced(&self, ops: Vec<Op>) -> Result<Option<SyncTicket>, StorageError> {
         let mut batch = self.db.batch();
         {
             let map = self.keyspaces.read();
@@ -196,10 +196,14 @@ impl Storage for FjallStore {
         }
         // fjall flushes the journal buffer to the OS on commit (survives kill -9).
         batch.commit().map_err(err)?;
-        if self.durability == Durability::Fsync {
-            self.group.wait_durable(&self.db)?;
-        }
-        Ok(())
+        Ok(match self.durability {
+            Durability::Fsync => Some(self.group.written()),
+            Durability::Process => None,
+        })
+    }
+
+    fn wait_durable(&self, ticket: SyncTicket) -> Result<(), StorageError> {
+        self.group.wait_durable(&self.db, ticket)
     }
 
     fn snapshot(&self) -> Box<dyn Snapshot + '_> {
@@ -227,10 +231,19 @@ struct GroupState {
 }
 
 impl GroupCommit {
-    fn wait_durable(&self, db: &Database) -> Result<(), StorageError> {
+    /// The ticket of a batch just committed to the journal.
+    fn written(&self) -> SyncTicket {
         let mut s = self.state.lock();
         s.written += 1;
-        let ticket = s.written;
+        SyncTicket(s.written)
+    }
+
+    fn wait_durable(
+        &self,
+        db: &Database,
+        SyncTicket(ticket): SyncTicket,
+    ) -> Result<(), StorageError> {
+        let mut s = self.state.lock();
         loop {
             if s.durable >= ticket {
                 return Ok(());

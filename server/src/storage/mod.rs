@@ -32,6 +32,11 @@ pub enum Durability {
     Fsync,
 }
 
+/// A committed batch's place in the order of durability: waiting for a ticket makes every
+/// batch committed before it durable too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SyncTicket(pub u64);
+
 /// One write of an atomic batch.
 #[derive(Debug, Clone)]
 pub enum Op {
@@ -112,7 +117,17 @@ pub trait Storage: Snapshot {
     fn drop_keyspace(&self, name: &str) -> Result<(), StorageError>;
     fn keyspace_names(&self) -> Vec<String>;
     /// Applies all ops atomically; returns once the batch is as durable as configured.
-    fn apply(&self, ops: Vec<Op>) -> Result<(), StorageError>;
+    fn apply(&self, ops: Vec<Op>) -> Result<(), StorageError> {
+        match self.apply_unsynced(ops)? {
+            Some(ticket) => self.wait_durable(ticket),
+            None => Ok(()),
+        }
+    }
+    /// Applies all ops atomically (visible to readers, and surviving a process crash);
+    /// returns the ticket to wait for when the configured durability needs more (fsync).
+    fn apply_unsynced(&self, ops: Vec<Op>) -> Result<Option<SyncTicket>, StorageError>;
+    /// Returns once every batch up to `ticket` is on disk; concurrent waiters share fsyncs.
+    fn wait_durable(&self, ticket: SyncTicket) -> Result<(), StorageError>;
     fn snapshot(&self) -> Box<dyn Snapshot + '_>;
     /// Cheap counters of the engine (no I/O beyond a directory walk for sizes).
     fn stats(&self) -> StorageStats;

@@ -84,6 +84,7 @@ where
             .split_once('/')
             .unwrap_or(("", path));
         let span = tracing::info_span!(
+            target: crate::telemetry::REQUEST_SPANS,
             "rpc",
             otel.name = %path.trim_start_matches('/'),
             otel.kind = "server",

@@ -87,6 +87,7 @@ async fn handle(
     };
     let operation = target.rsplit('.').next().unwrap_or("");
     let span = tracing::info_span!(
+        target: crate::telemetry::REQUEST_SPANS,
         "request",
         otel.name = %format!("DynamoDB.{operation}"),
         otel.kind = "server",
