@@ -18,9 +18,11 @@ tokio::task_local! {
     static RESOURCES: RefCell<Vec<String>>;
 }
 
-/// Notes a resource the current call names (no-op outside an audited call).
-pub fn note(resource: String) {
+/// Notes a resource the current call names; outside an audited call it is not even
+/// computed (an ARN is a `format!` per cache hit otherwise).
+pub fn note(resource: impl FnOnce() -> String) {
     let _ = RESOURCES.try_with(|r| {
+        let resource = resource();
         let mut r = r.borrow_mut();
         if !r.contains(&resource) {
             r.push(resource);
@@ -83,6 +85,9 @@ where
     }
 
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
+        if self.audit.is_none() {
+            return Box::pin(self.inner.call(req));
+        }
         let method = req
             .uri()
             .path()

@@ -346,7 +346,7 @@ async fn forward(
         .or_else(|| field("ResourceArn"))
         .or_else(|| field("StreamArn"))
         .unwrap_or_else(|| "*".into());
-    crate::audit::note(resource.clone());
+    crate::audit::note(|| resource.clone());
     if caller.principal.as_ref().is_some_and(|p| !p.root) {
         const STREAMS_ACTIONS: [&str; 4] = [
             "ListStreams",

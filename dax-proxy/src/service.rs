@@ -58,7 +58,7 @@ impl DaxService {
     ) -> Result<(), Status> {
         let tables: Vec<&str> = tables.into_iter().collect();
         for t in &tables {
-            crate::audit::note(self.proxy.auth.table_arn(t));
+            crate::audit::note(|| self.proxy.auth.table_arn(t));
         }
         if !restricted(caller) {
             return Ok(());
@@ -82,7 +82,7 @@ impl DaxService {
         action: &'static str,
         resource: String,
     ) -> Result<(), Status> {
-        crate::audit::note(resource.clone());
+        crate::audit::note(|| resource.clone());
         if !restricted(caller) {
             return Ok(());
         }

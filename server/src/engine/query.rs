@@ -786,7 +786,11 @@ impl Engine {
                 }
                 scanned += 1;
                 bytes += item_size(&item);
-                last_key = Some(source.last_key(&item));
+                if spec.limit.is_some_and(|l| scanned >= l) || bytes >= MAX_PAGE_BYTES {
+                    // The page ends here (checked at the top of the loop): only its last
+                    // item's key is needed, not every item's.
+                    last_key = Some(source.last_key(&item));
+                }
                 if fetch_base {
                     let base_key = table.meta.key_schema.encode(&item)?;
                     if let Some(base) = self.read_stored(&table.meta.keyspace, &base_key)? {

@@ -78,6 +78,30 @@ pub fn item_to_proto(item: &Item) -> HashMap<String, pb::AttributeValue> {
         .collect()
 }
 
+/// As [`value_to_proto`], moving strings instead of copying them: answers (GetItem, Query
+/// and Scan pages) are converted once and dropped, and copying their strings was a tenth of
+/// a Query's time.
+pub fn value_into_proto(v: AttributeValue) -> pb::AttributeValue {
+    let value = match v {
+        AttributeValue::S(s) => Value::S(s),
+        AttributeValue::Ss(s) => Value::Ss(pb::StringSet { values: s }),
+        AttributeValue::M(m) => Value::M(pb::MapValue {
+            values: item_into_proto(m),
+        }),
+        AttributeValue::L(l) => Value::L(pb::ListValue {
+            values: l.into_iter().map(value_into_proto).collect(),
+        }),
+        other => return value_to_proto(&other),
+    };
+    pb::AttributeValue { value: Some(value) }
+}
+
+pub fn item_into_proto(item: Item) -> HashMap<String, pb::AttributeValue> {
+    item.into_iter()
+        .map(|(k, v)| (k, value_into_proto(v)))
+        .collect()
+}
+
 fn opt_item(m: HashMap<String, pb::AttributeValue>) -> Result<Option<Item>> {
     if m.is_empty() {
         Ok(None)
@@ -660,22 +684,21 @@ pub struct PageParts {
     pub consumed_capacity: Option<pb::ConsumedCapacity>,
 }
 
-pub fn page_output(o: &QueryOutput) -> PageParts {
+pub fn page_output(o: QueryOutput) -> PageParts {
     PageParts {
         items: o
             .items
-            .iter()
+            .into_iter()
             .flatten()
             .map(|i| pb::MapValue {
-                values: item_to_proto(i),
+                values: item_into_proto(i),
             })
             .collect(),
         count: i32::try_from(o.count).unwrap_or(i32::MAX),
         scanned_count: i32::try_from(o.scanned_count).unwrap_or(i32::MAX),
         last_evaluated_key: o
             .last_evaluated_key
-            .as_ref()
-            .map(item_to_proto)
+            .map(item_into_proto)
             .unwrap_or_default(),
         consumed_capacity: o.consumed_capacity.as_ref().map(consumed_to_proto),
     }
@@ -1010,6 +1033,7 @@ mod tests {
         ]
         .into();
         assert_eq!(item_from_proto(item_to_proto(&item)).unwrap(), item);
+        assert_eq!(item_into_proto(item.clone()), item_to_proto(&item));
         let bad = [
             (
                 pb::AttributeValue { value: None },

@@ -362,15 +362,11 @@ impl DynamoDb for DynamoDbService {
             })
             .await?;
         Ok(Response::new(pb::GetItemResponse {
-            item: out
-                .item
-                .as_ref()
-                .map(convert::item_to_proto)
-                .unwrap_or_default(),
             consumed_capacity: out
                 .consumed_capacity
                 .as_ref()
                 .map(convert::consumed_to_proto),
+            item: out.item.map(convert::item_into_proto).unwrap_or_default(),
         }))
     }
 
@@ -424,7 +420,7 @@ impl DynamoDb for DynamoDbService {
             .gate
             .run(&caller, "dynamodb:Query", input, |e, input| e.query(input))
             .await?;
-        let p = convert::page_output(&out);
+        let p = convert::page_output(out);
         Ok(Response::new(pb::QueryResponse {
             items: p.items,
             count: p.count,
@@ -444,7 +440,7 @@ impl DynamoDb for DynamoDbService {
             .gate
             .run(&caller, "dynamodb:Scan", input, |e, input| e.scan(input))
             .await?;
-        let p = convert::page_output(&out);
+        let p = convert::page_output(out);
         Ok(Response::new(pb::ScanResponse {
             items: p.items,
             count: p.count,

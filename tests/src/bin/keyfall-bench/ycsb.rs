@@ -162,6 +162,9 @@ pub enum Workload {
     /// Not YCSB: 100% INSERT (PutItem of new records), the write half of the comparison
     /// with other DynamoDB-compatible servers.
     P,
+    /// Not YCSB: 100% SCAN of exactly `--max-scan-length` records (a full page whenever
+    /// the bucket has them after the start key), for Query latency by table size.
+    Q,
 }
 
 impl Workload {
@@ -175,6 +178,7 @@ impl Workload {
             Workload::E => &[(Op::Scan, 95), (Op::Insert, 5)],
             Workload::F => &[(Op::Read, 50), (Op::ReadModifyWrite, 50)],
             Workload::P => &[(Op::Insert, 100)],
+            Workload::Q => &[(Op::FullScan, 100)],
         }
     }
 
@@ -194,6 +198,7 @@ impl Workload {
             Workload::E => 'e',
             Workload::F => 'f',
             Workload::P => 'p',
+            Workload::Q => 'q',
         }
     }
 }
@@ -243,6 +248,8 @@ enum Op {
     Update,
     Insert,
     Scan,
+    /// A scan of exactly the longest length.
+    FullScan,
     ReadModifyWrite,
 }
 
@@ -253,7 +260,7 @@ impl Op {
             Op::Read => "READ",
             Op::Update => "UPDATE",
             Op::Insert => "INSERT",
-            Op::Scan => "SCAN",
+            Op::Scan | Op::FullScan => "SCAN",
             Op::ReadModifyWrite => "READ-MODIFY-WRITE",
         }
     }
@@ -842,6 +849,7 @@ impl Workers {
                 let start = key();
                 Plan::Scan(start, rng.random_range(1..=self.max_scan))
             }
+            Op::FullScan => Plan::Scan(key(), self.max_scan),
             Op::Update | Op::ReadModifyWrite => {
                 let k = key();
                 let field = rng.random_range(0..fields);

@@ -469,7 +469,7 @@ fn page_outputs_round_trip() {
         },
     ];
     for out in outputs {
-        let p = convert::page_output(&out);
+        let p = convert::page_output(out.clone());
         let q = pb::QueryResponse {
             items: p.items.clone(),
             count: p.count,
