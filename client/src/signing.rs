@@ -53,6 +53,8 @@ impl Credentials {
     }
 }
 
+const SIGNED_HEADERS: &str = "content-type;host;x-amz-date";
+
 /// Signs every request of the service it wraps.
 #[derive(Clone)]
 pub struct SigV4Layer {
@@ -61,9 +63,16 @@ pub struct SigV4Layer {
 
 struct Signer {
     identity: Identity,
+    /// The secret, for the derived signing key of the fast path.
+    secret: String,
+    access_key_id: String,
+    /// Whether a session token is sent (then every request takes aws-sigv4's full path).
+    session_token: bool,
     region: String,
     /// The `:authority` the channel sends, which the server reads as `host`.
     authority: String,
+    /// The signing key of the last scope date (`yyyymmdd`): deriving it is four HMACs.
+    key: std::sync::Mutex<Option<(String, Vec<u8>)>>,
 }
 
 impl SigV4Layer {
@@ -73,6 +82,11 @@ impl SigV4Layer {
         region: impl Into<String>,
         authority: impl Into<String>,
     ) -> Self {
+        let session_token = credentials.session_token.is_some();
+        let (access_key_id, secret) = (
+            credentials.access_key_id.clone(),
+            credentials.secret_access_key.clone(),
+        );
         let identity = AwsCredentials::new(
             credentials.access_key_id,
             credentials.secret_access_key,
@@ -84,8 +98,12 @@ impl SigV4Layer {
         SigV4Layer {
             signer: Arc::new(Signer {
                 identity,
+                secret,
+                access_key_id,
+                session_token,
                 region: region.into(),
                 authority: authority.into(),
+                key: std::sync::Mutex::new(None),
             }),
         }
     }
@@ -117,8 +135,103 @@ pub enum SigningError {
     Sign(String),
 }
 
+/// Characters a gRPC path may hold without SigV4 URI-encoding changing it.
+fn plain_path(path: &str) -> bool {
+    path.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'.' | b'_' | b'-' | b'~'))
+}
+
 impl Signer {
     fn sign(&self, req: &mut http::Request<Body>, body: &[u8]) -> Result<(), SigningError> {
+        let now = SystemTime::now();
+        if self.session_token || req.uri().query().is_some() || !plain_path(req.uri().path()) {
+            return self.sign_with_crate(req, body, now);
+        }
+        self.sign_fast(req, body, now)
+    }
+
+    /// The canonical form of a gRPC call is fixed (`POST`, a plain path, no query, three
+    /// signed headers), so it is written directly, and the day's signing key is reused:
+    /// aws-sigv4's general `sign` (canonicalizing any request, deriving the key each time)
+    /// was 9–12% of a benchmark process's samples, more than the server's verification.
+    /// `fast_path_signs_as_aws_sigv4_does` checks both give the same headers.
+    fn sign_fast(
+        &self,
+        req: &mut http::Request<Body>,
+        body: &[u8],
+        now: SystemTime,
+    ) -> Result<(), SigningError> {
+        use sha2::Digest;
+        let t = time::OffsetDateTime::from(now);
+        let amz_date = format!(
+            "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        );
+        let date = &amz_date[..8];
+        let content_type = req
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("application/grpc")
+            .trim()
+            .to_string();
+        let canonical = format!(
+            "POST\n{}\n\ncontent-type:{content_type}\nhost:{}\nx-amz-date:{amz_date}\n\n{SIGNED_HEADERS}\n{}",
+            req.uri().path(),
+            self.authority,
+            hex::encode(sha2::Sha256::digest(body)),
+        );
+        let scope = format!("{date}/{}/dynamodb/aws4_request", self.region);
+        let string_to_sign = format!(
+            "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
+            hex::encode(sha2::Sha256::digest(canonical.as_bytes()))
+        );
+        let key = {
+            let mut cached = self
+                .key
+                .lock()
+                .map_err(|_| SigningError::Sign("signing key cache poisoned".into()))?;
+            match cached.as_ref() {
+                Some((d, key)) if d == date => key.clone(),
+                _ => {
+                    let key = aws_sigv4::sign::v4::generate_signing_key(
+                        &self.secret,
+                        now,
+                        &self.region,
+                        "dynamodb",
+                    )
+                    .as_ref()
+                    .to_vec();
+                    *cached = Some((date.to_string(), key.clone()));
+                    key
+                }
+            }
+        };
+        let signature = aws_sigv4::sign::v4::calculate_signature(key, string_to_sign.as_bytes());
+        let authorization = format!(
+            "AWS4-HMAC-SHA256 Credential={}/{scope}, SignedHeaders={SIGNED_HEADERS}, Signature={signature}",
+            self.access_key_id
+        );
+        let header = |v: String| {
+            http::HeaderValue::try_from(v).map_err(|e| SigningError::Sign(e.to_string()))
+        };
+        let headers = req.headers_mut();
+        headers.insert("x-amz-date", header(amz_date)?);
+        headers.insert(http::header::AUTHORIZATION, header(authorization)?);
+        Ok(())
+    }
+
+    fn sign_with_crate(
+        &self,
+        req: &mut http::Request<Body>,
+        body: &[u8],
+        now: SystemTime,
+    ) -> Result<(), SigningError> {
         let path = req
             .uri()
             .path_and_query()
@@ -139,7 +252,7 @@ impl Signer {
             .identity(&self.identity)
             .region(&self.region)
             .name("dynamodb")
-            .time(SystemTime::now())
+            .time(now)
             .settings(SigningSettings::default())
             .build()
             .map_err(|e| SigningError::Sign(e.to_string()))?
@@ -186,5 +299,47 @@ where
             let req = http::Request::from_parts(parts, Body::new(http_body_util::Full::new(bytes)));
             inner.call(req).await.map_err(Into::into)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(path: &str) -> http::Request<Body> {
+        http::Request::builder()
+            .method("POST")
+            .uri(format!("http://127.0.0.1:50051{path}"))
+            .header("content-type", "application/grpc")
+            .body(Body::empty())
+            .unwrap()
+    }
+
+    #[test]
+    fn fast_path_signs_as_aws_sigv4_does() {
+        let layer = SigV4Layer::new(
+            Credentials::new("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
+            "eu-west-1",
+            "127.0.0.1:50051",
+        );
+        let body = b"\0\0\0\0\x05hello";
+        let start = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_764_460_799);
+        // Across a day boundary too, so the cached key is rederived.
+        for (i, at) in [0u64, 1, 2, 86_400].into_iter().enumerate() {
+            let now = start + std::time::Duration::from_secs(at);
+            let path = ["/keyfall.v1.DynamoDB/GetItem", "/keyfall.v1.DynamoDB/Query"][i % 2];
+            let (mut fast, mut full) = (request(path), request(path));
+            layer.signer.sign_fast(&mut fast, body, now).unwrap();
+            layer.signer.sign_with_crate(&mut full, body, now).unwrap();
+            for name in ["authorization", "x-amz-date"] {
+                assert_eq!(
+                    fast.headers().get(name),
+                    full.headers().get(name),
+                    "{name} at +{at}s"
+                );
+            }
+        }
+        assert!(plain_path("/keyfall.v1.DynamoDB/GetItem"));
+        assert!(!plain_path("/a b"));
     }
 }

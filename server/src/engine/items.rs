@@ -307,10 +307,12 @@ impl Engine {
         let old = {
             let _guard = self.lock_item(&table.meta.keyspace, &key);
             let stored = self.read_item(&table, &key)?;
-            let old = table.meta.visible(stored.clone());
-            Self::check_condition(exprs.condition(), old.as_ref(), return_on_failure)?;
+            // The stored item is the old one unless expired (no copy: a Put's hot path).
+            let visible = stored.as_ref().filter(|i| !table.meta.is_expired(i));
+            Self::check_condition(exprs.condition(), visible, return_on_failure)?;
             self.commit_item(&table, &key, stored.as_ref(), Some(item))?;
-            old
+            let expired = visible.is_none();
+            stored.filter(|_| !expired)
         };
         let consumed_capacity = capacity::consumed_with(&table.meta.name, rcc, || {
             indexes::write_usage(&table, &key, old.as_ref(), Some(item))
