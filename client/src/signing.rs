@@ -62,12 +62,8 @@ pub struct SigV4Layer {
 }
 
 struct Signer {
-    identity: Identity,
-    /// The secret, for the derived signing key of the fast path.
-    secret: String,
-    access_key_id: String,
-    /// Whether a session token is sent (then every request takes aws-sigv4's full path).
-    session_token: bool,
+    /// With a session token, every request takes aws-sigv4's general path.
+    credentials: Credentials,
     region: String,
     /// The `:authority` the channel sends, which the server reads as `host`.
     authority: String,
@@ -82,25 +78,9 @@ impl SigV4Layer {
         region: impl Into<String>,
         authority: impl Into<String>,
     ) -> Self {
-        let session_token = credentials.session_token.is_some();
-        let (access_key_id, secret) = (
-            credentials.access_key_id.clone(),
-            credentials.secret_access_key.clone(),
-        );
-        let identity = AwsCredentials::new(
-            credentials.access_key_id,
-            credentials.secret_access_key,
-            credentials.session_token,
-            None,
-            "keyfall",
-        )
-        .into();
         SigV4Layer {
             signer: Arc::new(Signer {
-                identity,
-                secret,
-                access_key_id,
-                session_token,
+                credentials,
                 region: region.into(),
                 authority: authority.into(),
                 key: std::sync::Mutex::new(None),
@@ -135,6 +115,16 @@ pub enum SigningError {
     Sign(String),
 }
 
+/// The request's content type as signed (gRPC's unless set), trimmed as SigV4 canonicalizes.
+fn content_type(req: &http::Request<Body>) -> String {
+    req.headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/grpc")
+        .trim()
+        .to_string()
+}
+
 /// Characters a gRPC path may hold without SigV4 URI-encoding changing it.
 fn plain_path(path: &str) -> bool {
     path.bytes()
@@ -144,7 +134,10 @@ fn plain_path(path: &str) -> bool {
 impl Signer {
     fn sign(&self, req: &mut http::Request<Body>, body: &[u8]) -> Result<(), SigningError> {
         let now = SystemTime::now();
-        if self.session_token || req.uri().query().is_some() || !plain_path(req.uri().path()) {
+        if self.credentials.session_token.is_some()
+            || req.uri().query().is_some()
+            || !plain_path(req.uri().path())
+        {
             return self.sign_with_crate(req, body, now);
         }
         self.sign_fast(req, body, now)
@@ -173,13 +166,7 @@ impl Signer {
             t.second()
         );
         let date = &amz_date[..8];
-        let content_type = req
-            .headers()
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("application/grpc")
-            .trim()
-            .to_string();
+        let content_type = content_type(req);
         let canonical = format!(
             "POST\n{}\n\ncontent-type:{content_type}\nhost:{}\nx-amz-date:{amz_date}\n\n{SIGNED_HEADERS}\n{}",
             req.uri().path(),
@@ -200,7 +187,7 @@ impl Signer {
                 Some((d, key)) if d == date => key.clone(),
                 _ => {
                     let key = aws_sigv4::sign::v4::generate_signing_key(
-                        &self.secret,
+                        &self.credentials.secret_access_key,
                         now,
                         &self.region,
                         "dynamodb",
@@ -215,7 +202,7 @@ impl Signer {
         let signature = aws_sigv4::sign::v4::calculate_signature(key, string_to_sign.as_bytes());
         let authorization = format!(
             "AWS4-HMAC-SHA256 Credential={}/{scope}, SignedHeaders={SIGNED_HEADERS}, Signature={signature}",
-            self.access_key_id
+            self.credentials.access_key_id
         );
         let header = |v: String| {
             http::HeaderValue::try_from(v).map_err(|e| SigningError::Sign(e.to_string()))
@@ -238,18 +225,22 @@ impl Signer {
             .map(|p| p.as_str())
             .unwrap_or("/");
         let uri = format!("http://{}{}", self.authority, path);
-        let content_type = req
-            .headers()
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("application/grpc")
-            .to_string();
+        let content_type = content_type(req);
         let headers = [("content-type", content_type.as_str())];
         let signable =
             SignableRequest::new("POST", uri, headers.into_iter(), SignableBody::Bytes(body))
                 .map_err(|e| SigningError::Sign(e.to_string()))?;
+        let c = &self.credentials;
+        let identity: Identity = AwsCredentials::new(
+            c.access_key_id.clone(),
+            c.secret_access_key.clone(),
+            c.session_token.clone(),
+            None,
+            "keyfall",
+        )
+        .into();
         let params = SigningParams::builder()
-            .identity(&self.identity)
+            .identity(&identity)
             .region(&self.region)
             .name("dynamodb")
             .time(now)

@@ -768,8 +768,11 @@ impl Engine {
         };
         if !empty_range {
             let mut iter = self.store.range(source.keyspace(), range, reverse)?;
+            let page_full = |scanned: usize, bytes: usize| {
+                spec.limit.is_some_and(|l| scanned >= l) || bytes >= MAX_PAGE_BYTES
+            };
             loop {
-                if spec.limit.is_some_and(|l| scanned >= l) || bytes >= MAX_PAGE_BYTES {
+                if page_full(scanned, bytes) {
                     // Stopped early: the client continues after the last item evaluated.
                     break;
                 }
@@ -786,7 +789,7 @@ impl Engine {
                 }
                 scanned += 1;
                 bytes += item_size(&item);
-                if spec.limit.is_some_and(|l| scanned >= l) || bytes >= MAX_PAGE_BYTES {
+                if page_full(scanned, bytes) {
                     // The page ends here (checked at the top of the loop): only its last
                     // item's key is needed, not every item's.
                     last_key = Some(source.last_key(&item));

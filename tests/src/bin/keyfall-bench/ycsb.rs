@@ -144,31 +144,49 @@ pub enum JsonClient {
     Raw,
 }
 
+/// Runs `op(i)` for every `i` in `0..count`, `concurrency` at a time, and returns how long
+/// it took; every worker finishes its current call, then the first error is returned.
+async fn for_each_index<F, Fut>(count: usize, concurrency: usize, op: F) -> anyhow::Result<Duration>
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
+{
+    let start = Instant::now();
+    let (op, next) = (Arc::new(op), Arc::new(AtomicUsize::new(0)));
+    let mut workers = Vec::new();
+    for _ in 0..concurrency.clamp(1, count.max(1)) {
+        let (op, next) = (op.clone(), next.clone());
+        workers.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= count {
+                    return anyhow::Ok(());
+                }
+                op(i).await?;
+            }
+        }));
+    }
+    let mut failure = None;
+    for w in workers {
+        if let Err(e) = w.await.map_err(anyhow::Error::from).and_then(|r| r) {
+            failure.get_or_insert(e);
+        }
+    }
+    failure.map_or(Ok(start.elapsed()), Err)
+}
+
 /// Reads every loaded record once, `concurrency` at a time.
 async fn warm(
     target: &Target,
     keys: &Arc<Keyspace>,
     concurrency: usize,
 ) -> anyhow::Result<Duration> {
-    let started = Instant::now();
-    let next = Arc::new(AtomicUsize::new(0));
-    let mut readers = tokio::task::JoinSet::new();
-    for _ in 0..concurrency.max(1) {
-        let (target, keys, next) = (target.clone(), keys.clone(), next.clone());
-        readers.spawn(async move {
-            loop {
-                let n = next.fetch_add(1, Ordering::Relaxed);
-                if n >= keys.records {
-                    return anyhow::Ok(());
-                }
-                target.read(&keys.key(n)).await?;
-            }
-        });
-    }
-    while let Some(done) = readers.join_next().await {
-        done??;
-    }
-    Ok(started.elapsed())
+    let (target, keys) = (target.clone(), keys.clone());
+    for_each_index(keys.records, concurrency, move |n| {
+        let (target, key) = (target.clone(), keys.key(n));
+        async move { target.read(&key).await.map(|_| ()) }
+    })
+    .await
 }
 
 /// The YCSB core workloads (`workloads/workload[a-f]` in YCSB).
@@ -927,48 +945,31 @@ async fn load(
     concurrency: usize,
 ) -> anyhow::Result<Duration> {
     let records = keys.records;
-    let batches = records.div_ceil(LOAD_BATCH);
-    let next = Arc::new(AtomicUsize::new(0));
     let progress = Progress::counted("load", records as u64);
-    let start = Instant::now();
-    let mut loaders = Vec::new();
-    for _ in 0..concurrency.min(batches) {
-        let (target, keys, values, next, progress) = (
-            target.clone(),
-            keys.clone(),
-            values.clone(),
-            next.clone(),
-            progress.clone(),
-        );
-        loaders.push(tokio::spawn(async move {
-            loop {
-                let b = next.fetch_add(1, Ordering::Relaxed);
-                if b >= batches {
-                    return anyhow::Ok(());
-                }
-                let batch: Vec<(Key, Vec<String>)> = {
-                    let mut rng = rand::rng();
-                    (b * LOAD_BATCH..((b + 1) * LOAD_BATCH).min(records))
-                        .map(|n| (keys.key(n), values.record(&mut rng)))
-                        .collect()
-                };
-                let n = batch.len() as u64;
-                target.put_batch(batch).await?;
-                progress.inc(n);
-            }
-        }));
-    }
-    let mut failure = None;
-    for l in loaders {
-        if let Err(e) = l.await.map_err(anyhow::Error::from).and_then(|r| r) {
-            failure.get_or_insert(e);
+    let (target, keys, values, counted) = (
+        target.clone(),
+        keys.clone(),
+        values.clone(),
+        progress.clone(),
+    );
+    let took = for_each_index(records.div_ceil(LOAD_BATCH), concurrency, move |b| {
+        let batch: Vec<(Key, Vec<String>)> = {
+            let mut rng = rand::rng();
+            (b * LOAD_BATCH..((b + 1) * LOAD_BATCH).min(records))
+                .map(|n| (keys.key(n), values.record(&mut rng)))
+                .collect()
+        };
+        let (target, progress) = (target.clone(), counted.clone());
+        async move {
+            let n = batch.len() as u64;
+            target.put_batch(batch).await?;
+            progress.inc(n);
+            Ok(())
         }
-    }
+    })
+    .await;
     progress.finish();
-    match failure {
-        Some(e) => Err(e.context("load")),
-        None => Ok(start.elapsed()),
-    }
+    took.context("load")
 }
 
 /// `git rev-parse HEAD` and whether tracked files differ from it, where git works.
