@@ -283,6 +283,25 @@ pub fn sign_json_request(
     access_key_id: &str,
     secret: &str,
 ) -> Vec<(String, String)> {
+    sign_json_request_at(
+        host,
+        target,
+        body,
+        access_key_id,
+        secret,
+        std::time::SystemTime::now(),
+    )
+}
+
+/// [`sign_json_request`] at a given time.
+pub fn sign_json_request_at(
+    host: &str,
+    target: &str,
+    body: &str,
+    access_key_id: &str,
+    secret: &str,
+    time: std::time::SystemTime,
+) -> Vec<(String, String)> {
     use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
     let identity: aws_smithy_runtime_api::client::identity::Identity =
         Credentials::new(access_key_id, secret, None, None, "tests").into();
@@ -290,7 +309,7 @@ pub fn sign_json_request(
         .identity(&identity)
         .region("us-east-1")
         .name("dynamodb")
-        .time(std::time::SystemTime::now())
+        .time(time)
         .settings(SigningSettings::default())
         .build()
         .expect("signing params")

@@ -53,50 +53,91 @@ struct Authorization<'a> {
     raw: &'a str,
 }
 
-/// Derived signing keys by access key, scope date and region: the HMAC chain costs four
-/// HMACs, more than the rest of a verification. Each entry remembers the secret it was
-/// derived from, so a changed secret never verifies with a stale key.
+/// Derived signing keys by access key: the HMAC chain costs four HMACs, more than the rest
+/// of a verification. Each entry remembers the scope date, region and secret it was derived
+/// from, so a new day or a changed secret never verifies with a stale key; a lookup borrows
+/// the access key id, so a hit allocates nothing.
 #[derive(Default)]
 pub struct SigningKeyCache {
-    keys: parking_lot::RwLock<HashMap<KeyScope, (String, Vec<u8>)>>,
+    keys: parking_lot::RwLock<HashMap<String, DerivedKey>>,
 }
 
-/// Access key id, scope date, region.
-type KeyScope = (String, String, String);
+struct DerivedKey {
+    date: String,
+    region: String,
+    service: String,
+    secret: String,
+    key: Vec<u8>,
+}
+
+impl DerivedKey {
+    fn derived_for(&self, secret: &str, date: &str, region: &str, service: &str) -> bool {
+        self.date == date
+            && self.region == region
+            && self.service == service
+            && self.secret == secret
+    }
+}
 
 /// Bounds the cache; clearing it whole is fine since keys are rederived on demand.
 const MAX_CACHED_KEYS: usize = 10_000;
 
 impl SigningKeyCache {
-    fn get(
+    /// The signature of `string_to_sign` with the key of the request's access key and
+    /// credential scope.
+    fn sign(
         &self,
-        access_key: &str,
+        auth: &Authorization<'_>,
         secret: &str,
-        date: &str,
-        region: &str,
         at: SystemTime,
-        service: &str,
-    ) -> Vec<u8> {
-        let id = (access_key.to_string(), date.to_string(), region.to_string());
-        if let Some((s, key)) = self.keys.read().get(&id) {
-            if s == secret {
-                return key.clone();
+        string_to_sign: &[u8],
+    ) -> String {
+        let (access_key, date, region, service) = (
+            auth.access_key_id,
+            auth.scope_date,
+            auth.region,
+            auth.service,
+        );
+        if let Some(k) = self.keys.read().get(access_key) {
+            if k.derived_for(secret, date, region, service) {
+                return aws_sigv4::sign::v4::calculate_signature(&k.key, string_to_sign);
             }
         }
         let key = aws_sigv4::sign::v4::generate_signing_key(secret, at, region, service)
             .as_ref()
             .to_vec();
+        let signature = aws_sigv4::sign::v4::calculate_signature(&key, string_to_sign);
         let mut keys = self.keys.write();
         if keys.len() >= MAX_CACHED_KEYS {
             keys.clear();
         }
-        keys.insert(id, (secret.to_string(), key.clone()));
-        key
+        keys.insert(
+            access_key.to_string(),
+            DerivedKey {
+                date: date.to_string(),
+                region: region.to_string(),
+                service: service.to_string(),
+                secret: secret.to_string(),
+                key,
+            },
+        );
+        signature
     }
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
+    let mut out = String::with_capacity(64);
+    push_sha256_hex(&mut out, bytes);
+    out
+}
+
+/// Appends the hex SHA-256 of `bytes` (through a stack buffer: `hex::encode` goes a char
+/// at a time, which showed in verification profiles).
+fn push_sha256_hex(out: &mut String, bytes: &[u8]) {
+    let mut buf = [0u8; 64];
+    if hex::encode_to_slice(Sha256::digest(bytes), &mut buf).is_ok() {
+        out.push_str(std::str::from_utf8(&buf).unwrap_or_default());
+    }
 }
 
 /// Verifies `req` and returns the access key id it was signed with. `secret_for` looks up
@@ -153,23 +194,25 @@ pub fn verify<S: AsRef<str>>(
     let secret = secret_for(auth.access_key_id).ok_or_else(unrecognized_client)?;
 
     let canonical = canonical_request(req, &auth.signed_headers);
-    let string_to_sign = format!(
-        "{ALGORITHM}\n{amz_date}\n{}/{}/{}/{}\n{}",
+    let mut string_to_sign = String::with_capacity(200);
+    for part in [
+        ALGORITHM,
+        "\n",
+        amz_date,
+        "\n",
         auth.scope_date,
+        "/",
         auth.region,
+        "/",
         auth.service,
+        "/",
         auth.terminator,
-        sha256_hex(canonical.as_bytes())
-    );
-    let key = keys.get(
-        auth.access_key_id,
-        secret.as_ref(),
-        auth.scope_date,
-        auth.region,
-        signed_at,
-        auth.service,
-    );
-    let expected = aws_sigv4::sign::v4::calculate_signature(key, string_to_sign.as_bytes());
+        "\n",
+    ] {
+        string_to_sign.push_str(part);
+    }
+    push_sha256_hex(&mut string_to_sign, canonical.as_bytes());
+    let expected = keys.sign(&auth, secret.as_ref(), signed_at, string_to_sign.as_bytes());
     if bool::from(expected.as_bytes().ct_eq(auth.signature.as_bytes())) {
         Ok(auth.access_key_id.to_string())
     } else {
@@ -249,10 +292,25 @@ fn parse_authorization(raw: &str) -> Result<Authorization<'_>, AuthError> {
     })
 }
 
+/// `yyyymmddThhmmssZ`. Read by hand: the fixed layout needs no format parser, which was
+/// a visible share of a verification.
 fn parse_amz_date(s: &str) -> Option<SystemTime> {
-    let format = format_description!("[year][month][day]T[hour][minute][second]Z");
-    let t = PrimitiveDateTime::parse(s, format).ok()?.assume_utc();
-    Some(t.into())
+    let b = s.as_bytes();
+    if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
+        return None;
+    }
+    let num = |range: std::ops::Range<usize>| -> Option<u32> {
+        b[range].iter().try_fold(0u32, |n, &d| {
+            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+        })
+    };
+    let year = i32::try_from(num(0..4)?).ok()?;
+    let month = time::Month::try_from(u8::try_from(num(4..6)?).ok()?).ok()?;
+    let date = time::Date::from_calendar_date(year, month, u8::try_from(num(6..8)?).ok()?).ok()?;
+    let [hour, minute, second] =
+        [num(9..11)?, num(11..13)?, num(13..15)?].map(|n| u8::try_from(n).unwrap_or(u8::MAX));
+    let time = time::Time::from_hms(hour, minute, second).ok()?;
+    Some(PrimitiveDateTime::new(date, time).assume_utc().into())
 }
 
 fn format_amz_date(t: SystemTime) -> String {
@@ -350,22 +408,34 @@ pub fn canonical_request(req: &SignedRequest<'_>, signed_headers: &[&str]) -> St
     if req.path.is_empty() {
         out.push('/');
     } else {
-        let segments: Vec<String> = req.path.split('/').map(encode).collect();
-        out.push_str(&segments.join("/"));
+        for (i, segment) in req.path.split('/').enumerate() {
+            if i > 0 {
+                out.push('/');
+            }
+            out.extend(utf8_percent_encode(segment, SIGV4_ENCODE));
+        }
     }
     out.push('\n');
-    let mut pairs: Vec<(String, String)> = req
-        .query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (encode(&decode(k)), encode(&decode(v)))
-        })
-        .collect();
-    pairs.sort();
-    let query: Vec<String> = pairs.into_iter().map(|(k, v)| format!("{k}={v}")).collect();
-    out.push_str(&query.join("&"));
+    if !req.query.is_empty() {
+        let mut pairs: Vec<(String, String)> = req
+            .query
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                (encode(&decode(k)), encode(&decode(v)))
+            })
+            .collect();
+        pairs.sort();
+        for (i, (k, v)) in pairs.iter().enumerate() {
+            if i > 0 {
+                out.push('&');
+            }
+            out.push_str(k);
+            out.push('=');
+            out.push_str(v);
+        }
+    }
     out.push('\n');
     for name in signed_headers {
         out.push_str(name);
@@ -374,21 +444,30 @@ pub fn canonical_request(req: &SignedRequest<'_>, signed_headers: &[&str]) -> St
         if values.peek().is_none() && *name == "host" {
             out.push_str(default_port_stripped(req.authority.unwrap_or("")));
         }
-        let mut first = true;
-        for v in values {
-            if !first {
+        for (i, v) in values.enumerate() {
+            if i > 0 {
                 out.push(',');
             }
-            first = false;
+            // Trimmed, inner runs of whitespace folded to one space.
             let v = String::from_utf8_lossy(v.as_bytes());
-            out.push_str(&v.split_whitespace().collect::<Vec<_>>().join(" "));
+            for (j, word) in v.split_whitespace().enumerate() {
+                if j > 0 {
+                    out.push(' ');
+                }
+                out.push_str(word);
+            }
         }
         out.push('\n');
     }
     out.push('\n');
-    out.push_str(&signed_headers.join(";"));
+    for (i, name) in signed_headers.iter().enumerate() {
+        if i > 0 {
+            out.push(';');
+        }
+        out.push_str(name);
+    }
     out.push('\n');
-    out.push_str(&sha256_hex(req.body));
+    push_sha256_hex(&mut out, req.body);
     out
 }
 

@@ -263,3 +263,61 @@ fn canonical_request_of_the_aws_example() {
         "GET\n/\nParam1=value1&Param2=value2\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\n\nhost;x-amz-date\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
     );
 }
+
+#[test]
+fn amz_dates_are_read_in_iso_basic_format_only() {
+    for (text, want) in [
+        ("20150830T123600Z", Some(1_440_938_160)),
+        ("20240229T235959Z", Some(1_709_251_199)),
+        ("19700101T000000Z", Some(0)),
+        ("20230229T000000Z", None), // not a leap year
+        ("20151330T000000Z", None),
+        ("20150830T246000Z", None),
+        ("20150830T123660Z", None),
+        ("20150830T123600", None),
+        ("20150830T123600ZZ", None),
+        ("2015083OT123600Z", None),
+        ("+0150830T123600Z", None),
+        ("20150830 123600Z", None),
+        ("2015-08-30T12:36", None),
+        ("", None),
+    ] {
+        let got = super::parse_amz_date(text).map(|t| {
+            t.duration_since(SystemTime::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(u64::MAX)
+        });
+        assert_eq!(got, want, "{text:?}");
+    }
+}
+
+#[test]
+fn a_cached_signing_key_is_not_used_for_another_secret_or_day() {
+    let keys = super::SigningKeyCache::default();
+    let now = SystemTime::now();
+    let verify_with = |headers: &HeaderMap, secret: &'static str, at: SystemTime| {
+        let req = SignedRequest {
+            method: "POST",
+            path: "/",
+            query: "",
+            headers,
+            authority: None,
+            body: BODY,
+        };
+        kind(verify(&req, &scope(), &keys, at, |k| {
+            (k == KEY).then_some(secret)
+        }))
+    };
+    let old = signed_headers(now, "us-east-1", SECRET, BODY);
+    assert_eq!(verify_with(&old, SECRET, now), "ok AKIDEXAMPLE");
+    // The secret was rotated: the old signature fails, one with the new secret passes.
+    assert!(verify_with(&old, "rotated", now).starts_with("InvalidSignatureException"));
+    let new = signed_headers(now, "us-east-1", "rotated", BODY);
+    assert_eq!(verify_with(&new, "rotated", now), "ok AKIDEXAMPLE");
+    assert!(verify_with(&new, SECRET, now).starts_with("InvalidSignatureException"));
+    // A request of the next day derives that day's key.
+    let tomorrow = now + Duration::from_secs(86_400);
+    let next = signed_headers(tomorrow, "us-east-1", SECRET, BODY);
+    assert_eq!(verify_with(&next, SECRET, tomorrow), "ok AKIDEXAMPLE");
+    assert_eq!(verify_with(&old, SECRET, now), "ok AKIDEXAMPLE");
+}

@@ -166,8 +166,11 @@ pub async fn json(
                 move |_, i| {
                     let raw = raw.clone();
                     async move {
-                        let body =
-                            format!(r#"{{"TableName":"floor","Key":{{"pk":{{"S":"user{i}"}}}}}}"#);
+                        let body = crate::raw_json::Body::new("floor")
+                            .raw(r#","Key":{"#)
+                            .s("pk", &format!("user{i}"))
+                            .raw("}")
+                            .finish();
                         raw.call("GetItem", body).await?;
                         Ok(())
                     }

@@ -456,12 +456,15 @@ struct Target {
     raw: Option<crate::raw_json::RawJson>,
 }
 
-fn json_s(v: &str) -> serde_json::Value {
-    serde_json::json!({ "S": v })
-}
-
-fn json_key(k: &Key) -> serde_json::Value {
-    serde_json::json!({ "pk": json_s(&k.pk), "sk": json_s(&k.sk) })
+/// `{"TableName":...,"Key":{...}`, left open for the rest of the request.
+fn raw_key(table: &str, k: &Key) -> crate::raw_json::Body {
+    let mut body = crate::raw_json::Body::new(table);
+    body.raw(r#","Key":{"#)
+        .s("pk", &k.pk)
+        .raw(",")
+        .s("sk", &k.sk)
+        .raw("}");
+    body
 }
 
 fn pb_s(v: String) -> pb::AttributeValue {
@@ -696,13 +699,9 @@ impl Target {
     /// GetItem of the whole record; whether it exists.
     async fn read(&self, k: &Key) -> anyhow::Result<bool> {
         if let Some(raw) = &self.raw {
-            let body = serde_json::json!({ "TableName": &*self.table, "Key": json_key(k) });
-            let out = raw.call("GetItem", body.to_string()).await?;
-            let out: serde_json::Value = serde_json::from_slice(&out)?;
-            return Ok(out
-                .get("Item")
-                .and_then(|i| i.as_object())
-                .is_some_and(|i| !i.is_empty()));
+            let body = raw_key(&self.table, k).finish();
+            let out = raw.call("GetItem", body).await?;
+            return crate::raw_json::has_item(&out);
         }
         match &self.client {
             Client::Grpc { db, .. } => {
@@ -734,13 +733,14 @@ impl Target {
     async fn update(&self, k: &Key, field: usize, value: String) -> anyhow::Result<()> {
         let expr = format!("SET {} = :v", field_name(field));
         if let Some(raw) = &self.raw {
-            let body = serde_json::json!({
-                "TableName": &*self.table,
-                "Key": json_key(k),
-                "UpdateExpression": expr,
-                "ExpressionAttributeValues": { ":v": json_s(&value) },
-            });
-            raw.call("UpdateItem", body.to_string()).await?;
+            let body = raw_key(&self.table, k)
+                .raw(r#","UpdateExpression":"#)
+                .string(&expr)
+                .raw(r#","ExpressionAttributeValues":{"#)
+                .s(":v", &value)
+                .raw("}")
+                .finish();
+            raw.call("UpdateItem", body).await?;
             return Ok(());
         }
         match &self.client {
@@ -773,14 +773,15 @@ impl Target {
     /// PutItem of a whole record.
     async fn insert(&self, k: &Key, fields: Vec<String>) -> anyhow::Result<()> {
         if let Some(raw) = &self.raw {
-            let mut item = serde_json::Map::new();
-            item.insert("pk".into(), json_s(&k.pk));
-            item.insert("sk".into(), json_s(&k.sk));
+            let mut body = crate::raw_json::Body::new(&self.table);
+            body.raw(r#","Item":{"#)
+                .s("pk", &k.pk)
+                .raw(",")
+                .s("sk", &k.sk);
             for (i, v) in fields.iter().enumerate() {
-                item.insert(field_name(i), json_s(v));
+                body.raw(",").s(&field_name(i), v);
             }
-            let body = serde_json::json!({ "TableName": &*self.table, "Item": item });
-            raw.call("PutItem", body.to_string()).await?;
+            raw.call("PutItem", body.raw("}").finish()).await?;
             return Ok(());
         }
         match &self.client {
