@@ -9,6 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use keyfall_proto::v1 as pb;
 use moka::future::Cache;
 use moka::notification::RemovalCause;
@@ -16,11 +17,44 @@ use moka::policy::EvictionPolicy;
 use parking_lot::Mutex;
 
 use crate::config::{Config, Eviction};
-use crate::keys::{item_weight, ItemKey, ProtoItem};
+use crate::keys::{ItemKey, ProtoItem};
 use crate::metrics::Metrics;
 
 /// A cached read: the item, or its absence (negative caching).
-pub type CachedItem = Option<Arc<ProtoItem>>;
+pub type CachedItem = Option<EncodedItem>;
+
+/// A cached item kept as the protobuf encoding of the `GetItemResponse` that returns it:
+/// a gRPC GetItem hit sends these bytes as they are (`get_item_path`), where a decoded map
+/// would be deep-copied and re-encoded on every hit. Other readers decode it.
+#[derive(Debug, Clone)]
+pub struct EncodedItem(Bytes);
+
+impl EncodedItem {
+    pub fn new(item: ProtoItem) -> EncodedItem {
+        use prost::Message;
+        let response = pb::GetItemResponse {
+            item,
+            consumed_capacity: None,
+        };
+        EncodedItem(Bytes::from(response.encode_to_vec()))
+    }
+
+    /// The encoded `GetItemResponse`.
+    pub fn response(&self) -> Bytes {
+        self.0.clone()
+    }
+
+    pub fn item(&self) -> Result<ProtoItem, tonic::Status> {
+        use prost::Message;
+        pb::GetItemResponse::decode(self.0.clone())
+            .map(|r| r.item)
+            .map_err(|e| tonic::Status::internal(format!("a cached item does not decode: {e}")))
+    }
+
+    fn weight(&self) -> usize {
+        self.0.len()
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PageKey {
@@ -71,7 +105,7 @@ impl Caches {
         let items = Cache::builder()
             .max_capacity(config.item_cache_bytes)
             .weigher(|k: &ItemKey, v: &CachedItem| {
-                clamp(k.weight() + v.as_ref().map_or(0, |i| item_weight(i)))
+                clamp(k.weight() + v.as_ref().map_or(0, EncodedItem::weight))
             })
             .time_to_live(config.item_ttl)
             .eviction_policy(policy(config.eviction))

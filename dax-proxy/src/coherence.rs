@@ -18,6 +18,7 @@ use keyfall_proto::v1 as pb;
 use parking_lot::Mutex;
 use tokio::sync::OnceCell;
 
+use crate::cache::EncodedItem;
 use crate::config::Coherence;
 use crate::keys;
 use crate::metrics::inc;
@@ -191,7 +192,7 @@ async fn apply(proxy: &Proxy, table: &Arc<str>, change: pb::ChangeRecord) {
         _ if !d.new_image.is_empty() => {
             proxy
                 .caches
-                .set_item(&key, Some(Arc::new(d.new_image)))
+                .set_item(&key, Some(EncodedItem::new(d.new_image)))
                 .await
         }
         _ => proxy.caches.forget_item(&key).await,

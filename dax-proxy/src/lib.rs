@@ -10,6 +10,7 @@ mod auth;
 pub mod cache;
 pub mod coherence;
 pub mod config;
+mod get_item_path;
 mod http_api;
 pub mod keys;
 pub mod metrics;
@@ -22,7 +23,6 @@ use std::sync::Arc;
 
 use keyfall::signing::SigV4;
 use keyfall_proto::v1::dynamo_db_client::DynamoDbClient;
-use keyfall_proto::v1::dynamo_db_server::DynamoDbServer;
 use keyfall_server::config::AuthMode;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -153,9 +153,7 @@ pub async fn run(
         let audit = audit.clone();
         let incoming =
             tonic::transport::server::TcpIncoming::from(listeners.grpc).with_nodelay(Some(true));
-        let service = DynamoDbServer::from_arc(dax.clone())
-            .max_decoding_message_size(20 << 20)
-            .max_encoding_message_size(20 << 20);
+        let service = get_item_path::DynamoDbService::new(dax.clone(), 20 << 20);
         async move {
             tonic::transport::Server::builder()
                 .layer(keyfall_server::api::grpc::AuthLayer {

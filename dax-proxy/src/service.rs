@@ -14,7 +14,7 @@ use keyfall_server::auth::checks::Authorize;
 use keyfall_server::auth::{Caller, Check};
 
 use crate::auth::SchemaView;
-use crate::cache::{CachedItem, Page, PageKey};
+use crate::cache::{CachedItem, EncodedItem, Page, PageKey};
 use crate::keys::{self, ItemKey, ProtoItem};
 use crate::metrics::inc;
 use crate::Proxy;
@@ -34,6 +34,14 @@ fn canonical(item: ProtoItem) -> ProtoItem {
 }
 
 /// The caller the auth layer attached; its absence must not turn into "allowed".
+/// How a GetItem was answered.
+pub(crate) enum ItemRead {
+    /// From the item cache: the item, or its known absence.
+    Cached(CachedItem),
+    /// By the server, as it answered.
+    Passed(Box<pb::GetItemResponse>),
+}
+
 fn caller_of<T>(r: &Request<T>) -> Result<Caller, Status> {
     r.extensions()
         .get::<Caller>()
@@ -114,6 +122,62 @@ impl DaxService {
         Some(key.with_projection(projection))
     }
 
+    /// A GetItem: authorized, then answered from the item cache (filled on a miss) or, for
+    /// consistent and uncacheable reads, by the server. Both gRPC paths (the generated
+    /// service and `get_item_path`) and the JSON API answer from this.
+    pub(crate) async fn read_item(
+        &self,
+        r: Request<pb::GetItemRequest>,
+    ) -> Result<ItemRead, Status> {
+        let caller = caller_of(&r)?;
+        let req = r.into_inner();
+        self.allow(
+            &caller,
+            "dynamodb:GetItem",
+            [req.table_name.as_str()],
+            || convert::get_item(req.clone()),
+        )
+        .await?;
+        let projection = keys::projection_spec(
+            &req.projection_expression,
+            &req.expression_attribute_names,
+            &req.attributes_to_get,
+        );
+        let key = match req.consistent_read {
+            Some(true) => None,
+            _ => self.read_key(&req.table_name, &req.key, projection).await,
+        };
+        let Some(key) = key else {
+            inc(&self.proxy.caches.metrics.pass_throughs);
+            return Ok(ItemRead::Passed(Box::new(
+                self.up().get_item(req).await?.into_inner(),
+            )));
+        };
+        let caches = &self.proxy.caches;
+        if let Some(hit) = caches.items.get(&key).await {
+            inc(&caches.metrics.item_hits);
+            tracing::Span::current().record("keyfall.cache_hit", true);
+            return Ok(ItemRead::Cached(hit));
+        }
+        inc(&caches.metrics.item_misses);
+        tracing::Span::current().record("keyfall.cache_hit", false);
+        let mut up = self.up();
+        let metrics = caches.metrics.clone();
+        let mut upstream_req = req;
+        upstream_req.return_consumed_capacity = None;
+        // Concurrent misses of one key share this single upstream read.
+        let item = caches
+            .items
+            .try_get_with(key, async move {
+                inc(&metrics.upstream_reads);
+                let out = up.get_item(upstream_req).await?.into_inner();
+                Ok::<CachedItem, Status>((!out.item.is_empty()).then(|| EncodedItem::new(out.item)))
+            })
+            .await
+            .map_err(|e| (*e).clone())?;
+        Ok(ItemRead::Cached(item))
+    }
+
     /// The key of a written item or key, for write-through.
     async fn write_key(&self, table: &str, item: &ProtoItem) -> Option<ItemKey> {
         let table: Arc<str> = Arc::from(table);
@@ -170,57 +234,12 @@ impl DynamoDb for DaxService {
         &self,
         r: Request<pb::GetItemRequest>,
     ) -> Result<Response<pb::GetItemResponse>, Status> {
-        let caller = caller_of(&r)?;
-        let req = r.into_inner();
-        self.allow(
-            &caller,
-            "dynamodb:GetItem",
-            [req.table_name.as_str()],
-            || convert::get_item(req.clone()),
-        )
-        .await?;
-        let projection = keys::projection_spec(
-            &req.projection_expression,
-            &req.expression_attribute_names,
-            &req.attributes_to_get,
-        );
-        let key = match req.consistent_read {
-            Some(true) => None,
-            _ => self.read_key(&req.table_name, &req.key, projection).await,
-        };
-        let Some(key) = key else {
-            inc(&self.proxy.caches.metrics.pass_throughs);
-            return self.up().get_item(req).await;
-        };
-        let caches = &self.proxy.caches;
-        let item = match caches.items.get(&key).await {
-            Some(hit) => {
-                inc(&caches.metrics.item_hits);
-                tracing::Span::current().record("keyfall.cache_hit", true);
-                hit
-            }
-            None => {
-                inc(&caches.metrics.item_misses);
-                tracing::Span::current().record("keyfall.cache_hit", false);
-                let mut up = self.up();
-                let metrics = caches.metrics.clone();
-                let mut upstream_req = req;
-                upstream_req.return_consumed_capacity = None;
-                // Concurrent misses of one key share this single upstream read.
-                caches
-                    .items
-                    .try_get_with(key, async move {
-                        inc(&metrics.upstream_reads);
-                        let out = up.get_item(upstream_req).await?.into_inner();
-                        Ok::<CachedItem, Status>((!out.item.is_empty()).then(|| Arc::new(out.item)))
-                    })
-                    .await
-                    .map_err(|e| (*e).clone())?
-            }
-        };
-        Ok(Response::new(pb::GetItemResponse {
-            item: item.map(|i| (*i).clone()).unwrap_or_default(),
-            consumed_capacity: None,
+        Ok(Response::new(match self.read_item(r).await? {
+            ItemRead::Cached(item) => pb::GetItemResponse {
+                item: item.map(|i| i.item()).transpose()?.unwrap_or_default(),
+                consumed_capacity: None,
+            },
+            ItemRead::Passed(out) => *out,
         }))
     }
 
@@ -274,7 +293,7 @@ impl DynamoDb for DaxService {
                                 .or_default()
                                 .values
                                 .push(pb::MapValue {
-                                    values: (*item).clone(),
+                                    values: item.item()?,
                                 });
                         }
                     }
@@ -306,11 +325,11 @@ impl DynamoDb for DaxService {
                 .into_inner();
             // Returned items fill their entries; keys neither returned nor unprocessed
             // do not exist (negative entries).
-            let mut found: HashMap<ItemKey, Arc<ProtoItem>> = HashMap::new();
+            let mut found: HashMap<ItemKey, EncodedItem> = HashMap::new();
             for (table, list) in &out.responses {
                 for item in &list.values {
                     if let Some(k) = self.write_key(table, &item.values).await {
-                        found.insert(k, Arc::new(item.values.clone()));
+                        found.insert(k, EncodedItem::new(item.values.clone()));
                     }
                 }
             }
@@ -423,7 +442,7 @@ impl DynamoDb for DaxService {
         if let Some(k) = self.write_key(&table, &item).await {
             self.proxy
                 .caches
-                .set_item(&k, Some(Arc::new(canonical(item))))
+                .set_item(&k, Some(EncodedItem::new(canonical(item))))
                 .await;
         }
         Ok(out)
@@ -454,7 +473,10 @@ impl DynamoDb for DaxService {
         if let Some(k) = self.write_key(&table, &key).await {
             if learn {
                 let item = out.get_ref().attributes.clone();
-                self.proxy.caches.set_item(&k, Some(Arc::new(item))).await;
+                self.proxy
+                    .caches
+                    .set_item(&k, Some(EncodedItem::new(item)))
+                    .await;
             } else {
                 self.proxy.caches.forget_item(&k).await;
             }
@@ -526,7 +548,7 @@ impl DynamoDb for DaxService {
                         if !unprocessed.contains(&k) {
                             self.proxy
                                 .caches
-                                .set_item(&k, Some(Arc::new(canonical(p.item))))
+                                .set_item(&k, Some(EncodedItem::new(canonical(p.item))))
                                 .await;
                         }
                     }
@@ -578,7 +600,7 @@ impl DynamoDb for DaxService {
                 if let Some(k) = self.write_key(&p.table_name, &p.item).await {
                     self.proxy
                         .caches
-                        .set_item(&k, Some(Arc::new(canonical(p.item))))
+                        .set_item(&k, Some(EncodedItem::new(canonical(p.item))))
                         .await;
                 }
             } else if let Some(d) = t.delete {

@@ -714,3 +714,127 @@ async fn the_json_api_serves_the_aws_sdk_from_the_same_cache() {
         .unwrap_err();
     assert_eq!(e.code(), Some("InvalidSignatureException"));
 }
+
+/// Cache hits are answered from stored encodings (gRPC GetItem sends them as they are,
+/// BatchGetItem and the JSON API decode them): every path must give the server's item.
+#[tokio::test]
+async fn cached_items_read_back_as_the_server_has_them_on_every_path() {
+    use pb::attribute_value::Value;
+    let server = TestServer::start().await;
+    table(&server, "rich", true).await;
+    let proxy = TestProxy::start(&server, |_| {}).await;
+    let mut c = proxy.grpc().await;
+    let v = |value| pb::AttributeValue { value: Some(value) };
+    let rich: HashMap<String, pb::AttributeValue> = [
+        ("pk".to_string(), s("r")),
+        ("n".to_string(), n("-12.5E3")),
+        ("b".to_string(), v(Value::B(vec![0, 159, 255]))),
+        ("t".to_string(), v(Value::Bool(true))),
+        ("nul".to_string(), v(Value::Null(true))),
+        (
+            "ss".to_string(),
+            v(Value::Ss(pb::StringSet {
+                values: vec!["x".into(), "ünï".into()],
+            })),
+        ),
+        (
+            "m".to_string(),
+            v(Value::M(pb::MapValue {
+                values: [(
+                    "deep".to_string(),
+                    v(Value::L(pb::ListValue {
+                        values: vec![n("1"), s("")],
+                    })),
+                )]
+                .into(),
+            })),
+        ),
+    ]
+    .into();
+    c.put_item(pb::PutItemRequest {
+        table_name: "rich".into(),
+        item: rich.clone(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let read = pb::GetItemRequest {
+        table_name: "rich".into(),
+        key: key("r"),
+        ..Default::default()
+    };
+    let direct = server.channel().await;
+    let truth = pb::dynamo_db_client::DynamoDbClient::new(direct)
+        .get_item(pb::GetItemRequest {
+            consistent_read: Some(true),
+            ..read.clone()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .item;
+    assert_eq!(truth.len(), rich.len());
+    let hits = proxy.metric(ITEM_HITS).await;
+    for _ in 0..2 {
+        let got = c.get_item(read.clone()).await.unwrap().into_inner();
+        assert_eq!(got.item, truth);
+        assert!(got.consumed_capacity.is_none());
+    }
+    let batch = c
+        .batch_get_item(pb::BatchGetItemRequest {
+            request_items: [(
+                "rich".to_string(),
+                pb::KeysAndAttributes {
+                    keys: vec![
+                        pb::MapValue { values: key("r") },
+                        pb::MapValue {
+                            values: key("absent"),
+                        },
+                    ],
+                    ..Default::default()
+                },
+            )]
+            .into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(batch.responses["rich"].values.len(), 1);
+    assert_eq!(batch.responses["rich"].values[0].values, truth);
+    // The absent key is now a negative entry: a hit answered with no item.
+    let absent = c
+        .get_item(pb::GetItemRequest {
+            key: key("absent"),
+            ..read.clone()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(absent.item.is_empty());
+    let json = proxy
+        .dynamodb_as(
+            keyfall_tests::ROOT_ACCESS_KEY_ID,
+            keyfall_tests::ROOT_SECRET_ACCESS_KEY,
+        )
+        .get_item()
+        .table_name("rich")
+        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S("r".into()))
+        .send()
+        .await
+        .unwrap();
+    let json_item = json.item().unwrap();
+    assert_eq!(json_item.len(), truth.len());
+    assert_eq!(
+        json_item["n"],
+        aws_sdk_dynamodb::types::AttributeValue::N("-12500".into()) // normalized, as DynamoDB does
+    );
+    assert_eq!(
+        json_item["b"],
+        aws_sdk_dynamodb::types::AttributeValue::B(vec![0, 159, 255].into())
+    );
+    assert!(
+        proxy.metric(ITEM_HITS).await >= hits + 5,
+        "two gRPC reads, one batch key, the negative entry and the JSON read were hits"
+    );
+}
