@@ -102,3 +102,15 @@ fn ycsb_p_json_with_the_lean_client() {
         &["INSERT"],
     );
 }
+
+/// The lean client's GetItem and UpdateItem bodies and its reading of answers: every read
+/// finds its loaded record (`check` asserts no read missed).
+#[test]
+fn ycsb_a_json_with_the_lean_client() {
+    check(
+        &ycsb_with("a", "json", &["--json-client", "raw"]),
+        "a",
+        "json",
+        &["READ", "UPDATE"],
+    );
+}
