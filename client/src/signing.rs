@@ -55,6 +55,20 @@ impl Credentials {
 
 const SIGNED_HEADERS: &str = "content-type;host;x-amz-date";
 
+/// `now` as SigV4's `X-Amz-Date` (`yyyymmddThhmmssZ`, UTC).
+pub fn amz_date(now: SystemTime) -> String {
+    let t = time::OffsetDateTime::from(now);
+    format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
 /// Signs every request of the service it wraps.
 #[derive(Clone)]
 pub struct SigV4Layer {
@@ -155,16 +169,7 @@ impl Signer {
         now: SystemTime,
     ) -> Result<(), SigningError> {
         use sha2::Digest;
-        let t = time::OffsetDateTime::from(now);
-        let amz_date = format!(
-            "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
-            t.year(),
-            u8::from(t.month()),
-            t.day(),
-            t.hour(),
-            t.minute(),
-            t.second()
-        );
+        let amz_date = amz_date(now);
         let date = &amz_date[..8];
         let content_type = content_type(req);
         let canonical = format!(

@@ -62,6 +62,23 @@ fn signed_headers(at: SystemTime, region: &str, secret: &str, body: &[u8]) -> He
 }
 
 fn check(headers: &HeaderMap, body: &[u8], now: SystemTime) -> Result<String, AuthError> {
+    check_with(
+        &super::SigningKeyCache::default(),
+        SECRET,
+        headers,
+        body,
+        now,
+    )
+}
+
+/// Verifies a JSON-API request with `keys` as the key cache and `secret` as KEY's secret.
+fn check_with(
+    keys: &super::SigningKeyCache,
+    secret: &'static str,
+    headers: &HeaderMap,
+    body: &[u8],
+    now: SystemTime,
+) -> Result<String, AuthError> {
     let req = SignedRequest {
         method: "POST",
         path: "/",
@@ -70,13 +87,7 @@ fn check(headers: &HeaderMap, body: &[u8], now: SystemTime) -> Result<String, Au
         authority: None,
         body,
     };
-    verify(
-        &req,
-        &scope(),
-        &super::SigningKeyCache::default(),
-        now,
-        |k| (k == KEY).then_some(SECRET),
-    )
+    verify(&req, &scope(), keys, now, |k| (k == KEY).then_some(secret))
 }
 
 fn kind(r: Result<String, AuthError>) -> String {
@@ -296,17 +307,7 @@ fn a_cached_signing_key_is_not_used_for_another_secret_or_day() {
     let keys = super::SigningKeyCache::default();
     let now = SystemTime::now();
     let verify_with = |headers: &HeaderMap, secret: &'static str, at: SystemTime| {
-        let req = SignedRequest {
-            method: "POST",
-            path: "/",
-            query: "",
-            headers,
-            authority: None,
-            body: BODY,
-        };
-        kind(verify(&req, &scope(), &keys, at, |k| {
-            (k == KEY).then_some(secret)
-        }))
+        kind(check_with(&keys, secret, headers, BODY, at))
     };
     let old = signed_headers(now, "us-east-1", SECRET, BODY);
     assert_eq!(verify_with(&old, SECRET, now), "ok AKIDEXAMPLE");

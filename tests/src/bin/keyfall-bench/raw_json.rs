@@ -129,7 +129,7 @@ impl Signer {
 
     /// `(x-amz-date, authorization)` for a request with these headers and body.
     fn sign(&self, host: &str, target: &str, body: &[u8], now: SystemTime) -> (String, String) {
-        let amz_date = amz_date(now);
+        let amz_date = keyfall::signing::amz_date(now);
         let date = &amz_date[..8];
         let canonical = format!(
             "POST\n/\n\ncontent-type:{CONTENT_TYPE}\nhost:{host}\nx-amz-date:{amz_date}\nx-amz-target:{target}\n\n{SIGNED_HEADERS}\n{}",
@@ -167,19 +167,6 @@ impl Signer {
             }
         }
     }
-}
-
-fn amz_date(now: SystemTime) -> String {
-    let t = time::OffsetDateTime::from(now);
-    format!(
-        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
 }
 
 /// Request bodies, written as text into one buffer.
