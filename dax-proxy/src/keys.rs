@@ -178,13 +178,6 @@ pub fn scan_key(r: &pb::ScanRequest) -> Vec<u8> {
     out
 }
 
-/// The encoded size of an item, for weighers.
-pub fn item_weight(item: &ProtoItem) -> usize {
-    item.iter()
-        .map(|(k, v)| k.len() + v.encoded_len() + 16)
-        .sum()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
