@@ -69,6 +69,43 @@ pub fn amz_date(now: SystemTime) -> String {
     )
 }
 
+/// The DynamoDB signing key of the last scope date (`yyyymmdd`) used: deriving it is four
+/// HMACs, more than the rest of a signature.
+#[derive(Default)]
+pub struct DayKey(std::sync::Mutex<Option<(String, Vec<u8>)>>);
+
+impl DayKey {
+    /// The SigV4 signature of `string_to_sign` with `secret`'s key for `date` (`yyyymmdd`,
+    /// the day of `now`), `region` and service `dynamodb`.
+    pub fn signature(
+        &self,
+        secret: &str,
+        region: &str,
+        now: SystemTime,
+        date: &str,
+        string_to_sign: &[u8],
+    ) -> String {
+        let derive = || {
+            aws_sigv4::sign::v4::generate_signing_key(secret, now, region, "dynamodb")
+                .as_ref()
+                .to_vec()
+        };
+        let key = match self.0.lock() {
+            Ok(mut cached) => match cached.as_ref() {
+                Some((d, key)) if d == date => key.clone(),
+                _ => {
+                    let key = derive();
+                    *cached = Some((date.to_string(), key.clone()));
+                    key
+                }
+            },
+            // A poisoned cache only costs the derivation.
+            Err(_) => derive(),
+        };
+        aws_sigv4::sign::v4::calculate_signature(key, string_to_sign)
+    }
+}
+
 /// Signs every request of the service it wraps.
 #[derive(Clone)]
 pub struct SigV4Layer {
@@ -81,8 +118,7 @@ struct Signer {
     region: String,
     /// The `:authority` the channel sends, which the server reads as `host`.
     authority: String,
-    /// The signing key of the last scope date (`yyyymmdd`): deriving it is four HMACs.
-    key: std::sync::Mutex<Option<(String, Vec<u8>)>>,
+    key: DayKey,
 }
 
 impl SigV4Layer {
@@ -97,7 +133,7 @@ impl SigV4Layer {
                 credentials,
                 region: region.into(),
                 authority: authority.into(),
-                key: std::sync::Mutex::new(None),
+                key: DayKey::default(),
             }),
         }
     }
@@ -183,28 +219,13 @@ impl Signer {
             "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
             hex::encode(sha2::Sha256::digest(canonical.as_bytes()))
         );
-        let key = {
-            let mut cached = self
-                .key
-                .lock()
-                .map_err(|_| SigningError::Sign("signing key cache poisoned".into()))?;
-            match cached.as_ref() {
-                Some((d, key)) if d == date => key.clone(),
-                _ => {
-                    let key = aws_sigv4::sign::v4::generate_signing_key(
-                        &self.credentials.secret_access_key,
-                        now,
-                        &self.region,
-                        "dynamodb",
-                    )
-                    .as_ref()
-                    .to_vec();
-                    *cached = Some((date.to_string(), key.clone()));
-                    key
-                }
-            }
-        };
-        let signature = aws_sigv4::sign::v4::calculate_signature(key, string_to_sign.as_bytes());
+        let signature = self.key.signature(
+            &self.credentials.secret_access_key,
+            &self.region,
+            now,
+            date,
+            string_to_sign.as_bytes(),
+        );
         let authorization = format!(
             "AWS4-HMAC-SHA256 Credential={}/{scope}, SignedHeaders={SIGNED_HEADERS}, Signature={signature}",
             self.credentials.access_key_id

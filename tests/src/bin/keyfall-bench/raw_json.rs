@@ -114,8 +114,7 @@ impl RawJson {
 struct Signer {
     access_key_id: String,
     secret: String,
-    /// The signing key of the last scope date (`yyyymmdd`): deriving it is four HMACs.
-    key: Mutex<Option<(String, Vec<u8>)>>,
+    key: keyfall::signing::DayKey,
 }
 
 impl Signer {
@@ -123,7 +122,7 @@ impl Signer {
         Signer {
             access_key_id: access_key_id.to_string(),
             secret: secret.to_string(),
-            key: Mutex::new(None),
+            key: keyfall::signing::DayKey::default(),
         }
     }
 
@@ -140,32 +139,14 @@ impl Signer {
             "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
             hex::encode(sha2::Sha256::digest(canonical.as_bytes()))
         );
-        let key = self.day_key(date, now);
-        let signature = aws_sigv4::sign::v4::calculate_signature(&key, string_to_sign.as_bytes());
+        let signature =
+            self.key
+                .signature(&self.secret, REGION, now, date, string_to_sign.as_bytes());
         let authorization = format!(
             "AWS4-HMAC-SHA256 Credential={}/{scope}, SignedHeaders={SIGNED_HEADERS}, Signature={signature}",
             self.access_key_id
         );
         (amz_date, authorization)
-    }
-
-    fn day_key(&self, date: &str, now: SystemTime) -> Vec<u8> {
-        let derive = || {
-            aws_sigv4::sign::v4::generate_signing_key(&self.secret, now, REGION, "dynamodb")
-                .as_ref()
-                .to_vec()
-        };
-        let Ok(mut cached) = self.key.lock() else {
-            return derive();
-        };
-        match cached.as_ref() {
-            Some((d, key)) if d == date => key.clone(),
-            _ => {
-                let key = derive();
-                *cached = Some((date.to_string(), key.clone()));
-                key
-            }
-        }
     }
 }
 
