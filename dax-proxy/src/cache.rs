@@ -181,7 +181,7 @@ impl Caches {
             .map(|s| s.iter().cloned().collect())
             .unwrap_or_default();
         for p in projections {
-            self.items.invalidate(&key.with_projection(p)).await;
+            self.items.invalidate(&key.clone().with_projection(p)).await;
         }
     }
 

@@ -56,13 +56,17 @@ impl Feeds {
         let _ = self.proxy.set(proxy);
     }
 
-    fn table(&self, table: &Arc<str>) -> Arc<TableFeed> {
-        self.tables.lock().entry(table.clone()).or_default().clone()
+    fn table(&self, table: &str) -> Arc<TableFeed> {
+        let mut tables = self.tables.lock();
+        match tables.get(table) {
+            Some(feed) => feed.clone(),
+            None => tables.entry(Arc::from(table)).or_default().clone(),
+        }
     }
 
     /// Whether reads of `table` may be served from and stored in the caches now. The
     /// first call subscribes to the table's feed and waits until it is live.
-    pub async fn cacheable(&self, table: &Arc<str>) -> bool {
+    pub async fn cacheable(&self, table: &str) -> bool {
         if self.mode == Coherence::Ttl {
             return true;
         }
@@ -72,7 +76,8 @@ impl Feeds {
                 let Some(proxy) = self.proxy.get().and_then(Weak::upgrade) else {
                     return;
                 };
-                match subscribe(&proxy, table).await {
+                let table: Arc<str> = Arc::from(table);
+                match subscribe(&proxy, &table).await {
                     Ok(stream) => {
                         feed.live.store(true, Ordering::SeqCst);
                         tokio::spawn(follow(

@@ -3,7 +3,7 @@
 //! to be injective: two encodings of one request merely miss, never collide.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use keyfall_proto::v1 as pb;
 use keyfall_server::model::Number;
@@ -28,19 +28,22 @@ pub struct ItemKey {
     projection: Arc<str>,
 }
 
+/// The projection of whole-item entries, shared (`Arc::from("")` allocates each time).
+fn whole_item() -> Arc<str> {
+    static WHOLE: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from(""));
+    WHOLE.clone()
+}
+
 impl ItemKey {
     pub fn whole(&self) -> ItemKey {
         ItemKey {
-            projection: Arc::from(""),
+            projection: whole_item(),
             ..self.clone()
         }
     }
 
-    pub fn with_projection(&self, projection: Arc<str>) -> ItemKey {
-        ItemKey {
-            projection,
-            ..self.clone()
-        }
+    pub fn with_projection(self, projection: Arc<str>) -> ItemKey {
+        ItemKey { projection, ..self }
     }
 
     pub fn is_whole(&self) -> bool {
@@ -89,7 +92,7 @@ pub fn item_key(table: &Arc<str>, names: &KeyNames, item: &ProtoItem) -> Option<
     Some(ItemKey {
         table: table.clone(),
         key,
-        projection: Arc::from(""),
+        projection: whole_item(),
     })
 }
 

@@ -12,6 +12,8 @@ use crate::keys::KeyNames;
 use crate::Upstream;
 
 pub struct TableSchema {
+    /// The table's name, shared by the cache keys of its items (no allocation per read).
+    pub table: Arc<str>,
     pub key: KeyNames,
     pub indexes: HashMap<String, KeyNames>,
     pub stream_arn: Option<String>,
@@ -45,7 +47,7 @@ impl Schemas {
 
     /// The table's schema, fetched once. None when the table does not exist (the request
     /// then goes upstream and fails there with the server's error).
-    pub async fn schema(&self, table: &Arc<str>) -> Option<Arc<TableSchema>> {
+    pub async fn schema(&self, table: &str) -> Option<Arc<TableSchema>> {
         if let Some(s) = self.tables.read().get(table) {
             return Some(s.clone());
         }
@@ -74,16 +76,18 @@ impl Schemas {
                 indexes.insert(name.clone(), names);
             }
         }
+        let name: Arc<str> = Arc::from(table);
         let schema = Arc::new(TableSchema {
+            table: name.clone(),
             key: key_names(&t.key_schema)?,
             indexes,
             stream_arn: t.latest_stream_arn,
         });
-        self.tables.write().insert(table.clone(), schema.clone());
+        self.tables.write().insert(name, schema.clone());
         Some(schema)
     }
 
-    pub async fn names(&self, table: &Arc<str>) -> Option<KeyNames> {
+    pub async fn names(&self, table: &str) -> Option<KeyNames> {
         self.schema(table).await.map(|s| s.key.clone())
     }
 

@@ -73,7 +73,7 @@ impl DaxService {
         }
         for t in tables {
             // Leading keys need the key schema: fetch it before checking.
-            self.proxy.schemas.schema(&Arc::from(t)).await;
+            self.proxy.schemas.schema(t).await;
         }
         let input = make().map_err(to_status)?;
         let view = SchemaView {
@@ -111,14 +111,19 @@ impl DaxService {
 
     /// The canonical key of a read, when the read can be cached at all.
     async fn read_key(&self, table: &str, key: &ProtoItem, projection: String) -> Option<ItemKey> {
-        let table: Arc<str> = Arc::from(table);
-        if !self.proxy.coherence.cacheable(&table).await {
+        if !self.proxy.coherence.cacheable(table).await {
             return None;
         }
-        let names = self.proxy.schemas.names(&table).await?;
-        let key = keys::exact_key(&table, &names, key)?;
+        // The schema lends the key its table name and key names: nothing is copied.
+        let schema = self.proxy.schemas.schema(table).await?;
+        let key = keys::exact_key(&schema.table, &schema.key, key)?;
+        if projection.is_empty() {
+            return Some(key);
+        }
         let projection: Arc<str> = Arc::from(projection);
-        self.proxy.caches.remember_projection(&table, &projection);
+        self.proxy
+            .caches
+            .remember_projection(&schema.table, &projection);
         Some(key.with_projection(projection))
     }
 
@@ -180,9 +185,8 @@ impl DaxService {
 
     /// The key of a written item or key, for write-through.
     async fn write_key(&self, table: &str, item: &ProtoItem) -> Option<ItemKey> {
-        let table: Arc<str> = Arc::from(table);
-        let names = self.proxy.schemas.names(&table).await?;
-        keys::item_key(&table, &names, item)
+        let schema = self.proxy.schemas.schema(table).await?;
+        keys::item_key(&schema.table, &schema.key, item)
     }
 }
 

@@ -114,3 +114,30 @@ fn ycsb_a_json_with_the_lean_client() {
         &["READ", "UPDATE"],
     );
 }
+
+/// The lean gRPC reads through keyfall-dax, in two rounds: every read finds its loaded
+/// record, and each round has its own floor and ratios, summarised by their median.
+#[test]
+fn ycsb_a_grpc_with_lean_reads_through_the_proxy_in_rounds() {
+    let result = ycsb_with(
+        "a",
+        "grpc",
+        &["--grpc-client", "lean", "--dax", "--rounds", "2"],
+    );
+    check(&result, "a", "grpc", &["READ", "UPDATE"]);
+    let w = &result["workloads"][0];
+    let rounds = w["rounds"].as_array().expect("rounds");
+    assert_eq!(rounds.len(), 2);
+    for round in rounds {
+        assert!(round["floor"]["ops"].as_u64().unwrap_or(0) > 0, "{round}");
+        assert_eq!(round["operations"][0]["not_found"], 0, "{round}");
+    }
+    let median = w["median_total_vs_floor"]["ops_per_sec"]
+        .as_f64()
+        .unwrap_or(0.0);
+    let per_round: Vec<f64> = rounds
+        .iter()
+        .filter_map(|r| r["total"]["vs_floor"]["ops_per_sec"].as_f64())
+        .collect();
+    assert_eq!(median, (per_round[0] + per_round[1]) / 2.0);
+}

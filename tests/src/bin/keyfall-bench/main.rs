@@ -82,6 +82,7 @@ enum Command {
 
 mod dax;
 mod floor;
+mod lean_grpc;
 mod raw_json;
 mod report;
 mod ycsb;

@@ -108,6 +108,7 @@ impl Report {
     }
 }
 
+#[derive(Debug, Clone, Copy)]
 pub struct Ratios {
     pub ops_per_sec: f64,
     pub p50: f64,
@@ -115,6 +116,24 @@ pub struct Ratios {
 }
 
 impl Ratios {
+    /// Each ratio's median over `runs` (NaN for none).
+    pub fn median(runs: &[Ratios]) -> Ratios {
+        let median = |pick: fn(&Ratios) -> f64| {
+            let mut v: Vec<f64> = runs.iter().map(pick).collect();
+            v.sort_by(f64::total_cmp);
+            match v.len() {
+                0 => f64::NAN,
+                n if n % 2 == 1 => v[n / 2],
+                n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+            }
+        };
+        Ratios {
+            ops_per_sec: median(|r| r.ops_per_sec),
+            p50: median(|r| r.p50),
+            p99: median(|r| r.p99),
+        }
+    }
+
     pub fn json(&self) -> serde_json::Value {
         serde_json::json!({ "ops_per_sec": self.ops_per_sec, "p50": self.p50, "p99": self.p99 })
     }
@@ -330,5 +349,34 @@ where
     match failure {
         Some(e) => Err(e.context(format!("{label}: an operation failed"))),
         None => Ok(run),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Ratios;
+
+    #[test]
+    fn medians_are_taken_per_ratio() {
+        let r = |ops_per_sec, p50, p99| Ratios {
+            ops_per_sec,
+            p50,
+            p99,
+        };
+        let cases: [(&[Ratios], Ratios); 3] = [
+            (&[r(0.7, 1.2, 1.5)], r(0.7, 1.2, 1.5)),
+            (
+                &[r(0.9, 1.1, 2.0), r(0.5, 1.3, 1.0), r(0.7, 1.2, 1.5)],
+                r(0.7, 1.2, 1.5),
+            ),
+            (&[r(0.6, 1.0, 1.0), r(0.8, 1.4, 3.0)], r(0.7, 1.2, 2.0)),
+        ];
+        for (runs, want) in cases {
+            let m = Ratios::median(runs);
+            assert!((m.ops_per_sec - want.ops_per_sec).abs() < 1e-9, "{runs:?}");
+            assert!((m.p50 - want.p50).abs() < 1e-9, "{runs:?}");
+            assert!((m.p99 - want.p99).abs() < 1e-9, "{runs:?}");
+        }
+        assert!(Ratios::median(&[]).ops_per_sec.is_nan());
     }
 }

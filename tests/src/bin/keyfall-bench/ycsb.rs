@@ -64,7 +64,7 @@ use rand_distr::Distribution as _;
 use serde::Serialize;
 
 use crate::floor;
-use crate::report::{print_table, run_workers, Progress, Report};
+use crate::report::{print_table, run_workers, Progress, Ratios, Report};
 
 /// Records per bucket (`pk` value): the most a workload E scan can return from one start.
 const RECORDS_PER_BUCKET: usize = 1000;
@@ -135,6 +135,23 @@ pub struct YcsbArgs {
     /// a pooled hyper client, so the server rather than the SDK is what is measured).
     #[arg(long, value_enum, default_value_t = JsonClient::Sdk)]
     pub json_client: JsonClient,
+    /// The gRPC API's client for reads: `generated` (keyfall-proto's DynamoDbClient, which
+    /// decodes every answer into maps) or `lean` (the same request on the same signed
+    /// channel, the answer's attributes counted rather than decoded; see `lean_grpc.rs`).
+    #[arg(long, value_enum, default_value_t = GrpcClient::Generated)]
+    pub grpc_client: GrpcClient,
+    /// Runs of each workload, each after its own floor measurement, with the median of
+    /// the per-run ratios reported: a shared host's speed drifts between minutes, so a
+    /// floor measured just before each run is the fair reference for that run.
+    #[arg(long, default_value_t = 1)]
+    pub rounds: usize,
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GrpcClient {
+    Generated,
+    Lean,
 }
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -454,6 +471,8 @@ struct Target {
     table: Arc<str>,
     /// With `--json-client raw`: serves read, update and insert.
     raw: Option<crate::raw_json::RawJson>,
+    /// With `--grpc-client lean`: reads through `lean_grpc`.
+    lean_reads: bool,
 }
 
 /// `{"TableName":...,"Key":{...}`, left open for the rest of the request.
@@ -529,6 +548,7 @@ impl Target {
             client,
             table: table.into(),
             raw: None,
+            lean_reads: false,
         }
     }
 
@@ -704,16 +724,17 @@ impl Target {
             return crate::raw_json::has_item(&out);
         }
         match &self.client {
-            Client::Grpc { db, .. } => {
-                let out = db
-                    .clone()
-                    .get_item(pb::GetItemRequest {
-                        table_name: self.table.to_string(),
-                        key: pb_key(k),
-                        ..Default::default()
-                    })
-                    .await
-                    .context("GetItem")?;
+            Client::Grpc { db, channel } => {
+                let request = pb::GetItemRequest {
+                    table_name: self.table.to_string(),
+                    key: pb_key(k),
+                    ..Default::default()
+                };
+                if self.lean_reads {
+                    let attributes = crate::lean_grpc::get_item(channel.clone(), request).await?;
+                    return Ok(attributes > 0);
+                }
+                let out = db.clone().get_item(request).await.context("GetItem")?;
                 Ok(!out.into_inner().item.is_empty())
             }
             Client::Json(sdk) => {
@@ -1019,6 +1040,7 @@ pub async fn run(args: YcsbArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.records > 0, "--records must be at least 1");
     anyhow::ensure!(args.fields > 0, "--fields must be at least 1");
     anyhow::ensure!(args.concurrency > 0, "--concurrency must be at least 1");
+    anyhow::ensure!(args.rounds > 0, "--rounds must be at least 1");
     anyhow::ensure!(args.seconds > 0.0, "--seconds must be positive");
     anyhow::ensure!(
         args.max_scan_length > 0,
@@ -1074,6 +1096,7 @@ pub async fn run(args: YcsbArgs) -> anyhow::Result<()> {
     if api == Api::Json && args.json_client == JsonClient::Raw {
         target.raw = Some(crate::raw_json::RawJson::new(&endpoint, &key, &secret)?);
     }
+    target.lean_reads = api == Api::Grpc && args.grpc_client == GrpcClient::Lean;
     // Table creation and load skip the proxy.
     let control = match (&server, &proxy) {
         (Some(s), Some(_)) => {
@@ -1094,10 +1117,13 @@ pub async fn run(args: YcsbArgs) -> anyhow::Result<()> {
     );
 
     // Floors, before anything is written.
-    let floor = match api {
-        Api::Grpc => floor::grpc(&key, &secret, c, floor_secs).await?,
-        Api::Json => floor::json(&key, &secret, c, floor_secs, args.json_client).await?,
+    let measure_floor = || async {
+        match api {
+            Api::Grpc => floor::grpc(&key, &secret, c, floor_secs).await,
+            Api::Json => floor::json(&key, &secret, c, floor_secs, args.json_client).await,
+        }
     };
+    let floor = measure_floor().await?;
     let mut references = Vec::new();
     if let Client::Grpc { channel, .. } = &target.client {
         // The target's own empty call, where it has one (Keyfall's Diagnostics service).
@@ -1164,44 +1190,82 @@ pub async fn run(args: YcsbArgs) -> anyhow::Result<()> {
             max_scan: args.max_scan_length,
         });
         let label = format!("workload {}", w.letter());
-        let run = run_workers(&label, mix.len(), c, secs, move |_, _| {
-            let (kind, plan) = workers.plan(&mut rand::rng());
-            let workers = workers.clone();
-            async move { Ok((kind, workers.execute(plan).await?)) }
-        })
-        .await?;
-        let names: Vec<&'static str> = mix.iter().map(|(op, _)| op.name()).collect();
-        let reports = run.reports(&names);
-        let total = Report::merged("TOTAL", &reports);
         let mix_text = mix
             .iter()
             .map(|(op, p)| format!("{p}% {}", op.name()))
             .collect::<Vec<_>>()
             .join(", ");
-        println!(
-            "\nworkload {} ({mix_text}; {} keys), {} API, concurrency {c}, {secs}s; ratios against {}:",
-            w.letter(),
-            distribution.name(),
-            api.name(),
-            floor.name
-        );
-        let rows: Vec<&Report> = reports.iter().chain([&total]).collect();
-        print_table(&rows, Some(&floor));
-        let operations: Vec<serde_json::Value> = rows
-            .iter()
-            .map(|r| {
-                let mut v = r.json();
-                v["vs_floor"] = r.vs(&floor).json();
-                v
+        let mut rounds_json = Vec::new();
+        let mut round_ratios = Vec::new();
+        for round in 1..=args.rounds {
+            let round_floor = match round {
+                1 => None,
+                _ => Some(measure_floor().await?),
+            };
+            let floor = round_floor.as_ref().unwrap_or(&floor);
+            let workers = workers.clone();
+            let run = run_workers(&label, mix.len(), c, secs, move |_, _| {
+                let (kind, plan) = workers.plan(&mut rand::rng());
+                let workers = workers.clone();
+                async move { Ok((kind, workers.execute(plan).await?)) }
             })
-            .collect();
-        let (ops, total_json) = operations.split_at(operations.len() - 1);
+            .await?;
+            let names: Vec<&'static str> = mix.iter().map(|(op, _)| op.name()).collect();
+            let reports = run.reports(&names);
+            let total = Report::merged("TOTAL", &reports);
+            let of_rounds = match args.rounds {
+                1 => String::new(),
+                n => format!(" (round {round} of {n})"),
+            };
+            println!(
+                "\nworkload {}{of_rounds} ({mix_text}; {} keys), {} API, concurrency {c}, {secs}s; ratios against {}:",
+                w.letter(),
+                distribution.name(),
+                api.name(),
+                floor.name
+            );
+            if round_floor.is_some() {
+                print_table(&[floor], None);
+            }
+            let rows: Vec<&Report> = reports.iter().chain([&total]).collect();
+            print_table(&rows, Some(floor));
+            round_ratios.push(total.vs(floor));
+            let operations: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|r| {
+                    let mut v = r.json();
+                    v["vs_floor"] = r.vs(floor).json();
+                    v
+                })
+                .collect();
+            let (ops, total_json) = operations.split_at(operations.len() - 1);
+            rounds_json.push(serde_json::json!({
+                "floor": floor_json(floor, "floor", api),
+                "operations": ops,
+                "total": total_json.first(),
+            }));
+        }
+        let median = Ratios::median(&round_ratios);
+        if args.rounds > 1 {
+            println!(
+                "\nworkload {}: median over {} rounds of TOTAL against each round's floor: ops/s÷floor {:.3}, p50÷floor {:.2}, p99÷floor {:.2}",
+                w.letter(),
+                args.rounds,
+                median.ops_per_sec,
+                median.p50,
+                median.p99
+            );
+        }
+        // The first round's figures stay where a single run puts them.
+        let first = rounds_json.first().cloned().unwrap_or_default();
         workloads_json.push(serde_json::json!({
             "workload": w.letter().to_string(),
             "distribution": distribution.name(),
             "mix": mix.iter().map(|(op, p)| (op.name().to_string(), serde_json::json!(p))).collect::<serde_json::Map<_, _>>(),
-            "operations": ops,
-            "total": total_json.first(),
+            "operations": first["operations"],
+            "total": first["total"],
+            "rounds": rounds_json,
+            "median_total_vs_floor": median.json(),
         }));
     }
 
