@@ -23,30 +23,37 @@ use crate::metrics::Metrics;
 /// A cached read: the item, or its absence (negative caching).
 pub type CachedItem = Option<EncodedItem>;
 
-/// A cached item kept as the protobuf encoding of the `GetItemResponse` that returns it:
+/// A cached item kept as the `GetItemResponse` that returns it, framed as a gRPC message:
 /// a gRPC GetItem hit sends these bytes as they are (`get_item_path`), where a decoded map
 /// would be deep-copied and re-encoded on every hit. Other readers decode it.
 #[derive(Debug, Clone)]
 pub struct EncodedItem(Bytes);
 
+/// The gRPC message prefix in front of the encoding.
+const FRAME_HEADER: usize = 5;
+
 impl EncodedItem {
     pub fn new(item: ProtoItem) -> EncodedItem {
-        use prost::Message;
         let response = pb::GetItemResponse {
             item,
             consumed_capacity: None,
         };
-        EncodedItem(Bytes::from(response.encode_to_vec()))
+        EncodedItem(crate::get_item_path::frame(&response))
+    }
+
+    /// The framed gRPC message: the body of a GetItem answer.
+    pub fn framed(&self) -> Bytes {
+        self.0.clone()
     }
 
     /// The encoded `GetItemResponse`.
     pub fn response(&self) -> Bytes {
-        self.0.clone()
+        self.0.slice(FRAME_HEADER..)
     }
 
     pub fn item(&self) -> Result<ProtoItem, tonic::Status> {
         use prost::Message;
-        pb::GetItemResponse::decode(self.0.clone())
+        pb::GetItemResponse::decode(self.response())
             .map(|r| r.item)
             .map_err(|e| tonic::Status::internal(format!("a cached item does not decode: {e}")))
     }

@@ -48,7 +48,8 @@ struct Authorization<'a> {
     region: &'a str,
     service: &'a str,
     terminator: &'a str,
-    signed_headers: Vec<&'a str>,
+    /// `SignedHeaders` as sent (`host;x-amz-date`), split where used: no allocation.
+    signed_headers: &'a str,
     signature: &'a str,
     raw: &'a str,
 }
@@ -170,7 +171,8 @@ pub fn verify<S: AsRef<str>>(
     })?;
     check_clock(signed_at, amz_date, now, scope.max_skew)?;
     check_scope(&auth, amz_date, scope)?;
-    if !auth.signed_headers.contains(&"host") {
+    let signed = |name: &str| auth.signed_headers.split(';').any(|h| h == name);
+    if !signed("host") {
         return Err(AuthError::IncompleteSignature(format!(
             "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization. Authorization={}",
             auth.raw
@@ -178,10 +180,7 @@ pub fn verify<S: AsRef<str>>(
     }
     for name in req.headers.keys() {
         let name = name.as_str();
-        if name.starts_with("x-amz-")
-            && name != "x-amz-user-agent"
-            && !auth.signed_headers.contains(&name)
-        {
+        if name.starts_with("x-amz-") && name != "x-amz-user-agent" && !signed(name) {
             return Err(AuthError::InvalidSignature(format!(
                 "Header '{name}' must be signed: every x-amz-* header is part of the signature."
             )));
@@ -193,7 +192,7 @@ pub fn verify<S: AsRef<str>>(
     }
     let secret = secret_for(auth.access_key_id).ok_or_else(unrecognized_client)?;
 
-    let canonical = canonical_request(req, &auth.signed_headers);
+    let canonical = canonical_request(req, auth.signed_headers);
     let mut string_to_sign = String::with_capacity(200);
     for part in [
         ALGORITHM,
@@ -274,8 +273,23 @@ fn parse_authorization(raw: &str) -> Result<Authorization<'_>, AuthError> {
             "{missing}Authorization={raw}"
         )));
     }
-    let parts: Vec<&str> = credential.split('/').collect();
-    let [access_key_id, scope_date, region, service, terminator] = parts[..] else {
+    let mut parts = credential.split('/');
+    let (
+        Some(access_key_id),
+        Some(scope_date),
+        Some(region),
+        Some(service),
+        Some(terminator),
+        None,
+    ) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    )
+    else {
         return Err(AuthError::IncompleteSignature(format!(
             "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '{credential}'"
         )));
@@ -286,7 +300,7 @@ fn parse_authorization(raw: &str) -> Result<Authorization<'_>, AuthError> {
         region,
         service,
         terminator,
-        signed_headers: signed.split(';').collect(),
+        signed_headers: signed,
         signature,
         raw,
     })
@@ -401,7 +415,8 @@ fn default_port_stripped(authority: &str) -> &str {
 /// The canonical request of SigV4 for non-S3 services: the wire path is encoded once more
 /// (double encoding), the query is decoded, re-encoded and sorted, each signed header
 /// appears once with its values trimmed and joined by commas.
-pub fn canonical_request(req: &SignedRequest<'_>, signed_headers: &[&str]) -> String {
+/// `signed_headers` is the `SignedHeaders` list as sent: names joined by `;`.
+pub fn canonical_request(req: &SignedRequest<'_>, signed_headers: &str) -> String {
     let mut out = String::with_capacity(256);
     out.push_str(req.method);
     out.push('\n');
@@ -437,11 +452,11 @@ pub fn canonical_request(req: &SignedRequest<'_>, signed_headers: &[&str]) -> St
         }
     }
     out.push('\n');
-    for name in signed_headers {
+    for name in signed_headers.split(';') {
         out.push_str(name);
         out.push(':');
-        let mut values = req.headers.get_all(*name).iter().peekable();
-        if values.peek().is_none() && *name == "host" {
+        let mut values = req.headers.get_all(name).iter().peekable();
+        if values.peek().is_none() && name == "host" {
             out.push_str(default_port_stripped(req.authority.unwrap_or("")));
         }
         for (i, v) in values.enumerate() {
@@ -460,12 +475,7 @@ pub fn canonical_request(req: &SignedRequest<'_>, signed_headers: &[&str]) -> St
         out.push('\n');
     }
     out.push('\n');
-    for (i, name) in signed_headers.iter().enumerate() {
-        if i > 0 {
-            out.push(';');
-        }
-        out.push_str(name);
-    }
+    out.push_str(signed_headers);
     out.push('\n');
     push_sha256_hex(&mut out, req.body);
     out
