@@ -29,9 +29,6 @@ pub type CachedItem = Option<EncodedItem>;
 #[derive(Debug, Clone)]
 pub struct EncodedItem(Bytes);
 
-/// The gRPC message prefix in front of the encoding.
-const FRAME_HEADER: usize = 5;
-
 impl EncodedItem {
     pub fn new(item: ProtoItem) -> EncodedItem {
         let response = pb::GetItemResponse {
@@ -48,7 +45,7 @@ impl EncodedItem {
 
     /// The encoded `GetItemResponse`.
     pub fn response(&self) -> Bytes {
-        self.0.slice(FRAME_HEADER..)
+        self.0.slice(crate::get_item_path::FRAME_HEADER..)
     }
 
     pub fn item(&self) -> Result<ProtoItem, tonic::Status> {

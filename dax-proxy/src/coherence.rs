@@ -20,7 +20,6 @@ use tokio::sync::OnceCell;
 
 use crate::cache::EncodedItem;
 use crate::config::Coherence;
-use crate::keys;
 use crate::metrics::inc;
 use crate::Proxy;
 
@@ -184,11 +183,7 @@ async fn apply(proxy: &Proxy, table: &Arc<str>, change: pb::ChangeRecord) {
     inc(&proxy.caches.metrics.feed_events);
     let Some(record) = change.record else { return };
     let Some(d) = record.dynamodb else { return };
-    let Some(names) = proxy.schemas.names(table).await else {
-        proxy.caches.forget_table(table);
-        return;
-    };
-    let Some(key) = keys::item_key(table, &names, &d.keys) else {
+    let Some(key) = proxy.schemas.item_key(table, &d.keys).await else {
         proxy.caches.forget_table(table);
         return;
     };

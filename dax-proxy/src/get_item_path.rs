@@ -25,7 +25,7 @@ use crate::service::{DaxService, ItemRead};
 const PATH: &str = "/keyfall.v1.DynamoDB/GetItem";
 
 /// A gRPC message's prefix: the compressed flag, then the length (big-endian u32).
-const FRAME_HEADER: usize = 5;
+pub(crate) const FRAME_HEADER: usize = 5;
 
 /// `message` as one uncompressed gRPC message: its prefix, then its encoding.
 pub(crate) fn frame(message: &impl Message) -> Bytes {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use keyfall_proto::v1 as pb;
 use parking_lot::RwLock;
 
-use crate::keys::KeyNames;
+use crate::keys::{self, ItemKey, KeyNames, ProtoItem};
 use crate::Upstream;
 
 pub struct TableSchema {
@@ -87,8 +87,11 @@ impl Schemas {
         Some(schema)
     }
 
-    pub async fn names(&self, table: &str) -> Option<KeyNames> {
-        self.schema(table).await.map(|s| s.key.clone())
+    /// The cache key of `item` (a full item or just its key) in `table`; it borrows the
+    /// schema's table name and key names.
+    pub async fn item_key(&self, table: &str, item: &ProtoItem) -> Option<ItemKey> {
+        let schema = self.schema(table).await?;
+        keys::item_key(&schema.table, &schema.key, item)
     }
 
     /// A schema already fetched, without waiting.

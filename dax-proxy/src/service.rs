@@ -185,8 +185,7 @@ impl DaxService {
 
     /// The key of a written item or key, for write-through.
     async fn write_key(&self, table: &str, item: &ProtoItem) -> Option<ItemKey> {
-        let schema = self.proxy.schemas.schema(table).await?;
-        keys::item_key(&schema.table, &schema.key, item)
+        self.proxy.schemas.item_key(table, item).await
     }
 }
 

@@ -1195,6 +1195,7 @@ pub async fn run(args: YcsbArgs) -> anyhow::Result<()> {
             .map(|(op, p)| format!("{p}% {}", op.name()))
             .collect::<Vec<_>>()
             .join(", ");
+        let names: Vec<&'static str> = mix.iter().map(|(op, _)| op.name()).collect();
         let mut rounds_json = Vec::new();
         let mut round_ratios = Vec::new();
         for round in 1..=args.rounds {
@@ -1210,7 +1211,6 @@ pub async fn run(args: YcsbArgs) -> anyhow::Result<()> {
                 async move { Ok((kind, workers.execute(plan).await?)) }
             })
             .await?;
-            let names: Vec<&'static str> = mix.iter().map(|(op, _)| op.name()).collect();
             let reports = run.reports(&names);
             let total = Report::merged("TOTAL", &reports);
             let of_rounds = match args.rounds {
