@@ -55,6 +55,15 @@ async fn fetch(channel: &UpstreamChannel) -> Result<Export, tonic::Status> {
     })
 }
 
+/// How many refresh periods the copy of the server's principals is trusted for: a proxy
+/// that cannot reach the server for longer refuses requests (`ServiceUnavailable`) rather
+/// than keep honouring keys and policies the server may have revoked (30 s by default).
+pub const TRUSTED_REFRESH_PERIODS: u32 = 6;
+
+fn trusted_until(every: Duration) -> std::time::SystemTime {
+    std::time::SystemTime::now() + every.saturating_mul(TRUSTED_REFRESH_PERIODS)
+}
+
 /// Builds the proxy's authenticator. With auth enforced, the server's principals must be
 /// readable with the proxy's credentials (`keyfall:ExportPrincipals`).
 pub async fn open(config: &Config, channel: &UpstreamChannel) -> Result<Arc<Auth>, ProxyError> {
@@ -81,12 +90,13 @@ pub async fn open(config: &Config, channel: &UpstreamChannel) -> Result<Arc<Auth
         max_skew: config.auth_clock_skew,
     });
     auth.directory()
-        .replace(&export.users)
+        .replace_until(&export.users, trusted_until(config.auth_refresh))
         .map_err(|e| ProxyError::Config(format!("server principals: {e}")))?;
     Ok(Arc::new(auth))
 }
 
-/// Refreshes the replica every `every` until shutdown; a failed refresh keeps the last copy.
+/// Refreshes the replica every `every` until shutdown; a failed refresh keeps the last copy
+/// until it expires ([`TRUSTED_REFRESH_PERIODS`]).
 pub async fn refresh(
     auth: Arc<Auth>,
     channel: UpstreamChannel,
@@ -103,7 +113,10 @@ pub async fn refresh(
         }
         match fetch(&channel).await {
             Ok(export) => {
-                if let Err(e) = auth.directory().replace(&export.users) {
+                if let Err(e) = auth
+                    .directory()
+                    .replace_until(&export.users, trusted_until(every))
+                {
                     tracing::warn!(error = %e, "server principals rejected; keeping the previous copy");
                 }
             }

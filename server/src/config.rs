@@ -61,6 +61,8 @@ pub struct Config {
     pub ttl_sweep_interval: std::time::Duration,
     /// Item-collection limit for tables with LSIs (DynamoDB: 10 GB).
     pub item_collection_limit_mib: u64,
+    /// How long stream records are kept (DynamoDB: 24 hours).
+    pub stream_retention: std::time::Duration,
     /// Threads running engine work (default: one per core).
     pub engine_threads: usize,
 }
@@ -89,6 +91,7 @@ impl Default for Config {
             cache_mib: 256,
             ttl_sweep_interval: std::time::Duration::from_secs(5),
             item_collection_limit_mib: 10 * 1024,
+            stream_retention: std::time::Duration::from_secs(24 * 3600),
             engine_threads: crate::engine::default_engine_threads(),
         }
     }
@@ -160,6 +163,9 @@ pub struct Cli {
     /// How often expired TTL items are swept, e.g. `500ms`, `1s`, `2m` (default 5s).
     #[arg(long, env = "KEYFALL_TTL_SWEEP_INTERVAL", value_parser = parse_duration)]
     pub ttl_sweep_interval: Option<std::time::Duration>,
+    /// How long stream records are kept, e.g. `30s`, `2h` (default 24h, DynamoDB's).
+    #[arg(long, env = "KEYFALL_STREAM_RETENTION", value_parser = parse_duration)]
+    pub stream_retention: Option<std::time::Duration>,
     /// Threads running engine work, i.e. storage reads and writes (default: one per core).
     #[arg(long, env = "KEYFALL_ENGINE_THREADS", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub engine_threads: Option<u16>,
@@ -233,6 +239,8 @@ struct FileConfig {
     cache_mib: Option<u64>,
     #[serde(default, deserialize_with = "deserialize_duration")]
     ttl_sweep_interval: Option<std::time::Duration>,
+    #[serde(default, deserialize_with = "deserialize_duration")]
+    stream_retention: Option<std::time::Duration>,
     item_collection_limit_mib: Option<u64>,
     engine_threads: Option<u16>,
 }
@@ -300,6 +308,10 @@ impl Cli {
                 .ttl_sweep_interval
                 .or(file.ttl_sweep_interval)
                 .unwrap_or(d.ttl_sweep_interval),
+            stream_retention: self
+                .stream_retention
+                .or(file.stream_retention)
+                .unwrap_or(d.stream_retention),
             engine_threads: self
                 .engine_threads
                 .or(file.engine_threads)

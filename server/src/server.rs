@@ -67,6 +67,7 @@ pub fn open_engine(config: &Config) -> Result<Arc<Engine>, ServerError> {
     })?;
     let engine_config = EngineConfig {
         item_collection_limit_bytes: config.item_collection_limit_mib << 20,
+        stream_retention: config.stream_retention,
         region: config.region.clone(),
         account_id: config.account_id.clone(),
         threads: config.engine_threads,
@@ -230,7 +231,7 @@ async fn ttl_sweeper(
             _ = tick.tick() => {}
         }
         match engine
-            .run(|e| Ok(e.sweep_expired()? + e.trim_streams()?))
+            .run(|e| Ok(e.sweep_expired()? + e.trim_streams()? + e.expire_tokens()?))
             .await
         {
             Ok(0) => {}

@@ -276,3 +276,157 @@ async fn transactions_are_atomic_across_kill_9() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+/// Issue 17, item 6: a GSI backfill interrupted by `kill -9` resumes when the server comes
+/// back, and the index ends ACTIVE with every item in it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn item06_interrupted_index_backfill_resumes_after_kill_9() {
+    use aws_sdk_dynamodb::types::{
+        CreateGlobalSecondaryIndexAction, GlobalSecondaryIndexUpdate, IndexStatus, Projection,
+        ProjectionType, PutRequest, WriteRequest,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = spawn_server(dir.path(), port);
+    wait_ready(port).await;
+    let db = client(dir.path(), port);
+    db.create_table()
+        .table_name("fill")
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("id")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("id")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+    let items = 30_000;
+    for chunk in 0..items / 25 {
+        {
+            let writes = (0..25)
+                .map(|i| {
+                    let n = chunk * 25 + i;
+                    WriteRequest::builder()
+                        .put_request(
+                            PutRequest::builder()
+                                .item("id", AttributeValue::S(format!("i{n}")))
+                                .item("g", AttributeValue::S(format!("g{}", n % 10)))
+                                .build()
+                                .unwrap(),
+                        )
+                        .build()
+                })
+                .collect();
+            let out = db
+                .batch_write_item()
+                .request_items("fill", writes)
+                .send()
+                .await
+                .unwrap();
+            assert!(out.unprocessed_items().is_none_or(|u| u.is_empty()));
+        }
+    }
+    db.update_table()
+        .table_name("fill")
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("g")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .global_secondary_index_updates(
+            GlobalSecondaryIndexUpdate::builder()
+                .create(
+                    CreateGlobalSecondaryIndexAction::builder()
+                        .index_name("ByG")
+                        .key_schema(
+                            KeySchemaElement::builder()
+                                .attribute_name("g")
+                                .key_type(KeyType::Hash)
+                                .build()
+                                .unwrap(),
+                        )
+                        .projection(
+                            Projection::builder()
+                                .projection_type(ProjectionType::KeysOnly)
+                                .build(),
+                        )
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let status = |db: aws_sdk_dynamodb::Client| async move {
+        db.describe_table()
+            .table_name("fill")
+            .send()
+            .await
+            .unwrap()
+            .table()
+            .and_then(|t| t.global_secondary_indexes().first().cloned())
+            .and_then(|i| i.index_status().cloned())
+    };
+    assert_eq!(
+        status(db.clone()).await,
+        Some(IndexStatus::Creating),
+        "the kill interrupts a backfill in progress"
+    );
+    child.kill().expect("kill -9");
+    child.wait().unwrap();
+
+    let port = free_port();
+    let mut child = spawn_server(dir.path(), port);
+    wait_ready(port).await;
+    let db = client(dir.path(), port);
+    let mut active = false;
+    for _ in 0..600 {
+        if status(db.clone()).await == Some(IndexStatus::Active) {
+            active = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        active,
+        "the backfill resumed and finished after the restart"
+    );
+    let mut total = 0;
+    for g in 0..10 {
+        let mut start = None;
+        loop {
+            let page = db
+                .query()
+                .table_name("fill")
+                .index_name("ByG")
+                .key_condition_expression("g = :g")
+                .expression_attribute_values(":g", AttributeValue::S(format!("g{g}")))
+                .select(aws_sdk_dynamodb::types::Select::Count)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .unwrap();
+            total += page.count;
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+    }
+    assert_eq!(total, items as i32, "every item is in the resumed index");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

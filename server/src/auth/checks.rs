@@ -12,8 +12,8 @@ use crate::engine::stream_api::{
     DescribeStreamInput, GetRecordsInput, GetShardIteratorInput, ListStreamsInput,
 };
 use crate::engine::types::*;
-use crate::engine::Engine;
-use crate::expr::top_level_names;
+use crate::engine::{bound_partition, key_condition_of, Engine};
+use crate::expr::{self, ExpressionInput, Expressions};
 use crate::model::{AttributeValue, Item};
 
 /// One authorization question: may the caller perform `action` on `resource`, given these
@@ -28,6 +28,12 @@ pub struct Check {
     pub return_values: Option<String>,
     pub return_consumed_capacity: Option<String>,
     pub enclosing_operation: Option<&'static str>,
+    /// `dynamodb:LeadingKeys` could not be computed: the request binds no single partition
+    /// (a Scan, a Query whose key condition does not parse or names no one partition key
+    /// value, a table whose schema is unknown). Conditions on the key then deny.
+    pub leading_keys_unknown: bool,
+    /// `dynamodb:Attributes` could not be computed (an expression that does not parse).
+    pub attributes_unknown: bool,
 }
 
 /// The table facts checks need: key attribute names and ARNs.
@@ -111,6 +117,8 @@ fn key_text(v: &AttributeValue) -> Option<String> {
 struct Keys {
     leading: Vec<String>,
     attributes: Vec<String>,
+    leading_unknown: bool,
+    attributes_unknown: bool,
 }
 
 impl Keys {
@@ -120,9 +128,19 @@ impl Keys {
         }
     }
 
-    fn expr(&mut self, e: &Option<String>, names: &Option<HashMap<String, String>>) {
-        if let Some(e) = e {
-            top_level_names(e, names.as_ref(), &mut self.attributes);
+    /// Parses the request's expressions as the engine will ([`expr::parse`], same input)
+    /// and records every top-level attribute they touch. An input the engine would refuse
+    /// leaves the attributes unknown.
+    fn exprs(&mut self, input: ExpressionInput) -> Option<Expressions> {
+        match expr::parse(&input) {
+            Ok(parsed) => {
+                parsed.top_level_names(&mut self.attributes);
+                Some(parsed)
+            }
+            Err(_) => {
+                self.attributes_unknown = true;
+                None
+            }
         }
     }
 
@@ -133,12 +151,17 @@ impl Keys {
     }
 
     /// Records a key or item: its partition key value and (for a key) its attribute names.
+    /// Without a known schema, or without a usable partition key value, the partition is
+    /// unknown.
     fn item(&mut self, item: &Option<Item>, pk: Option<&str>) {
         let Some(item) = item else { return };
-        if let Some(v) = pk.and_then(|pk| item.get(pk)).and_then(key_text) {
-            if !self.leading.contains(&v) {
-                self.leading.push(v);
+        match pk.and_then(|pk| item.get(pk)).and_then(key_text) {
+            Some(v) => {
+                if !self.leading.contains(&v) {
+                    self.leading.push(v);
+                }
             }
+            None => self.leading_unknown = true,
         }
         self.list(item.keys());
     }
@@ -158,8 +181,22 @@ impl Keys {
             resource,
             leading_keys: Some(self.leading),
             attributes: Some(self.attributes),
+            leading_keys_unknown: self.leading_unknown,
+            attributes_unknown: self.attributes_unknown,
             ..Check::default()
         }
+    }
+}
+
+/// The expressions of one request part, borrowed for [`Keys::exprs`].
+fn expr_input<'a>(
+    names: &'a Option<HashMap<String, String>>,
+    values: &'a Option<HashMap<String, AttributeValue>>,
+) -> ExpressionInput<'a> {
+    ExpressionInput {
+        names: names.as_ref(),
+        values: values.as_ref(),
+        ..ExpressionInput::default()
     }
 }
 
@@ -186,10 +223,11 @@ impl Authorize for GetItemInput {
         let schema = s.key_names(table, None);
         let mut k = Keys::default();
         k.item(&self.key, pk_of(&schema));
-        k.expr(
-            &self.projection_expression,
-            &self.expression_attribute_names,
-        );
+        k.exprs(ExpressionInput {
+            projection: self.projection_expression.as_deref(),
+            names: self.expression_attribute_names.as_ref(),
+            ..ExpressionInput::default()
+        });
         k.list(self.attributes_to_get.iter().flatten());
         let projected = self.projection_expression.is_some() || self.attributes_to_get.is_some();
         let mut c = k.into_check("dynamodb:GetItem", s.table_arn(table));
@@ -227,7 +265,13 @@ impl Authorize for PutItemInput {
             &self.table_name,
             |k, pk| {
                 k.item(&self.item, pk);
-                k.expr(&self.condition_expression, &self.expression_attribute_names);
+                k.exprs(ExpressionInput {
+                    condition: self.condition_expression.as_deref(),
+                    ..expr_input(
+                        &self.expression_attribute_names,
+                        &self.expression_attribute_values,
+                    )
+                });
                 k.list(self.expected.iter().flat_map(|m| m.keys()));
             },
             &self.return_values,
@@ -244,8 +288,14 @@ impl Authorize for UpdateItemInput {
             &self.table_name,
             |k, pk| {
                 k.item(&self.key, pk);
-                k.expr(&self.update_expression, &self.expression_attribute_names);
-                k.expr(&self.condition_expression, &self.expression_attribute_names);
+                k.exprs(ExpressionInput {
+                    update: self.update_expression.as_deref(),
+                    condition: self.condition_expression.as_deref(),
+                    ..expr_input(
+                        &self.expression_attribute_names,
+                        &self.expression_attribute_values,
+                    )
+                });
                 k.list(self.attribute_updates.iter().flat_map(|m| m.keys()));
                 k.list(self.expected.iter().flat_map(|m| m.keys()));
             },
@@ -263,7 +313,13 @@ impl Authorize for DeleteItemInput {
             &self.table_name,
             |k, pk| {
                 k.item(&self.key, pk);
-                k.expr(&self.condition_expression, &self.expression_attribute_names);
+                k.exprs(ExpressionInput {
+                    condition: self.condition_expression.as_deref(),
+                    ..expr_input(
+                        &self.expression_attribute_names,
+                        &self.expression_attribute_values,
+                    )
+                });
                 k.list(self.expected.iter().flat_map(|m| m.keys()));
             },
             &self.return_values,
@@ -283,16 +339,30 @@ impl Authorize for QueryInput {
     fn checks(&self, _: &'static str, s: &dyn Schemas) -> Vec<Check> {
         let table = name(&self.table_name);
         let schema = s.key_names(table, self.index_name.as_deref());
-        let names = &self.expression_attribute_names;
         let mut k = Keys::default();
         k.key_attrs(&schema);
-        k.expr(&self.key_condition_expression, names);
-        k.expr(&self.filter_expression, names);
-        k.expr(&self.projection_expression, names);
+        let parsed = k.exprs(ExpressionInput {
+            key_condition: self.key_condition_expression.as_deref(),
+            filter: self.filter_expression.as_deref(),
+            projection: self.projection_expression.as_deref(),
+            ..expr_input(
+                &self.expression_attribute_names,
+                &self.expression_attribute_values,
+            )
+        });
         k.list(self.key_conditions.iter().flat_map(|m| m.keys()));
         k.list(self.query_filter.iter().flat_map(|m| m.keys()));
         k.list(self.attributes_to_get.iter().flatten());
-        k.leading = query_leading_keys(self, pk_of(&schema));
+        // The partition comes from the key condition the engine will evaluate; anything
+        // it cannot bind to one partition is unknown, and denied by LeadingKeys policies.
+        let partition = parsed
+            .and_then(|p| key_condition_of(p.key_condition, self.key_conditions.as_ref()).ok())
+            .zip(pk_of(&schema))
+            .and_then(|(cond, pk)| bound_partition(&cond, pk).and_then(key_text));
+        match partition {
+            Some(v) => k.leading.push(v),
+            None => k.leading_unknown = true,
+        }
         let projected = self.projection_expression.is_some() || self.attributes_to_get.is_some();
         let mut c = k.into_check("dynamodb:Query", read_resource(s, table, &self.index_name));
         c.select = Some(select_of(
@@ -305,85 +375,26 @@ impl Authorize for QueryInput {
     }
 }
 
-/// The partition key value a Query names: `pk = :v` in the key condition, or the legacy
-/// `KeyConditions` EQ on the partition key.
-fn query_leading_keys(q: &QueryInput, pk: Option<&str>) -> Vec<String> {
-    let Some(pk) = pk else { return Vec::new() };
-    if let Some(cond) = q.key_conditions.as_ref().and_then(|m| m.get(pk)) {
-        return cond
-            .attribute_value_list
-            .iter()
-            .flatten()
-            .filter_map(key_text)
-            .take(1)
-            .collect();
-    }
-    let (Some(expr), Some(values)) = (&q.key_condition_expression, &q.expression_attribute_values)
-    else {
-        return Vec::new();
-    };
-    // Every `:value` compared by equality to the partition key: `pk = :v` or `:v = pk`.
-    let names = q.expression_attribute_names.as_ref();
-    let resolve = |t: &str| -> String {
-        let t = t.trim().trim_matches(|c| c == '(' || c == ')').trim();
-        match names.and_then(|m| m.get(t)) {
-            Some(n) => n.clone(),
-            None => t.to_string(),
-        }
-    };
-    let mut out = Vec::new();
-    for clause in split_and(expr) {
-        let Some((l, r)) = clause.split_once('=') else {
-            continue;
-        };
-        if l.ends_with(['<', '>']) || r.starts_with(['<', '>']) {
-            continue;
-        }
-        let (l, r) = (resolve(l), resolve(r));
-        let placeholder = if l == pk {
-            r
-        } else if r == pk {
-            l
-        } else {
-            continue;
-        };
-        if let Some(v) = values.get(&placeholder).and_then(key_text) {
-            out.push(v);
-        }
-    }
-    out
-}
-
-/// Splits a key condition on its top-level `AND`s (case-insensitive).
-fn split_and(expr: &str) -> Vec<&str> {
-    let mut parts = Vec::new();
-    let upper = expr.to_ascii_uppercase();
-    let mut start = 0;
-    let mut search = 0;
-    while let Some(pos) = upper[search..].find(" AND ") {
-        let at = search + pos;
-        parts.push(&expr[start..at]);
-        start = at + 5;
-        search = start;
-    }
-    parts.push(&expr[start..]);
-    parts
-}
-
 impl Authorize for ScanInput {
     fn checks(&self, _: &'static str, s: &dyn Schemas) -> Vec<Check> {
         let table = name(&self.table_name);
         let names = &self.expression_attribute_names;
         let mut k = Keys::default();
         k.key_attrs(&s.key_names(table, self.index_name.as_deref()));
-        k.expr(&self.filter_expression, names);
-        k.expr(&self.projection_expression, names);
+        k.exprs(ExpressionInput {
+            filter: self.filter_expression.as_deref(),
+            projection: self.projection_expression.as_deref(),
+            ..expr_input(names, &self.expression_attribute_values)
+        });
         k.list(self.scan_filter.iter().flat_map(|m| m.keys()));
         k.list(self.attributes_to_get.iter().flatten());
         let projected = self.projection_expression.is_some() || self.attributes_to_get.is_some();
         let mut c = k.into_check("dynamodb:Scan", read_resource(s, table, &self.index_name));
-        // A Scan names no partition: the key is absent, not empty.
+        // A Scan reads every partition: a policy that limits the partitions a caller may
+        // read cannot allow it (IAM would see an absent key, which ForAllValues lets
+        // through).
         c.leading_keys = None;
+        c.leading_keys_unknown = true;
         c.select = Some(select_of(
             &self.select,
             projected,
@@ -411,7 +422,11 @@ impl Authorize for BatchGetItemInput {
                 for key in &ka.keys {
                     k.item(&Some(key.clone()), pk_of(&schema));
                 }
-                k.expr(&ka.projection_expression, &ka.expression_attribute_names);
+                k.exprs(ExpressionInput {
+                    projection: ka.projection_expression.as_deref(),
+                    names: ka.expression_attribute_names.as_ref(),
+                    ..ExpressionInput::default()
+                });
                 k.list(ka.attributes_to_get.iter().flatten());
                 let projected =
                     ka.projection_expression.is_some() || ka.attributes_to_get.is_some();
@@ -466,8 +481,14 @@ impl Authorize for TransactWriteItemsInput {
                 k.key_attrs(&schema);
                 k.item(&a.key, pk_of(&schema));
                 k.item(&a.item, pk_of(&schema));
-                k.expr(&a.update_expression, &a.expression_attribute_names);
-                k.expr(&a.condition_expression, &a.expression_attribute_names);
+                k.exprs(ExpressionInput {
+                    update: a.update_expression.as_deref(),
+                    condition: a.condition_expression.as_deref(),
+                    ..expr_input(
+                        &a.expression_attribute_names,
+                        &a.expression_attribute_values,
+                    )
+                });
                 let mut c = k.into_check(action, s.table_arn(table));
                 c.enclosing_operation = Some("TransactWriteItems");
                 c.return_consumed_capacity = rcc(&self.return_consumed_capacity);
@@ -489,7 +510,11 @@ impl Authorize for TransactGetItemsInput {
                 let schema = s.key_names(table, None);
                 let mut k = Keys::default();
                 k.item(&g.key, pk_of(&schema));
-                k.expr(&g.projection_expression, &g.expression_attribute_names);
+                k.exprs(ExpressionInput {
+                    projection: g.projection_expression.as_deref(),
+                    names: g.expression_attribute_names.as_ref(),
+                    ..ExpressionInput::default()
+                });
                 let mut c = k.into_check("dynamodb:GetItem", s.table_arn(table));
                 c.select = Some(select_of(&None, g.projection_expression.is_some(), false));
                 c.enclosing_operation = Some("TransactGetItems");

@@ -67,6 +67,14 @@ impl RequestContext for EvalContext<'_> {
             other => self.principal.context_values(other),
         }
     }
+
+    fn is_unknown(&self, key: &str) -> bool {
+        match key {
+            "dynamodb:leadingkeys" => self.check.leading_keys_unknown,
+            "dynamodb:attributes" => self.check.attributes_unknown,
+            _ => false,
+        }
+    }
 }
 
 impl Principal {

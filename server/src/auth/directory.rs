@@ -89,6 +89,14 @@ pub struct Directory {
     index: RwLock<Arc<Index>>,
     /// Serialises read-modify-write changes of user records.
     writer: Mutex<()>,
+    /// A replica's copy expires: past this instant it is too old to trust (see
+    /// [`Directory::replace_until`]) and requests are refused until the next refresh.
+    /// Unix milliseconds; 0 = never (a store-backed directory). An atomic: it is read on
+    /// every request.
+    expires_ms: std::sync::atomic::AtomicU64,
+    /// Bumped by every swap of `index`, so long-lived calls (the push change feed) can
+    /// tell cheaply that users, keys or policies changed and re-check their caller.
+    generation: std::sync::atomic::AtomicU64,
 }
 
 /// IAM's user-name rules: 1-64 of `[\w+=,.@-]`.
@@ -125,6 +133,8 @@ impl Directory {
             root: Some((root.access_key_id.clone(), root.secret_access_key.clone())),
             index: RwLock::new(Arc::new(Index::default())),
             writer: Mutex::new(()),
+            expires_ms: Default::default(),
+            generation: Default::default(),
         };
         dir.reindex()?;
         Ok(dir)
@@ -138,7 +148,46 @@ impl Directory {
             root: None,
             index: RwLock::new(Arc::new(Index::default())),
             writer: Mutex::new(()),
+            expires_ms: Default::default(),
+            generation: Default::default(),
         }
+    }
+
+    /// Replaces a replica's principals, trusted until `expires`: a proxy that cannot
+    /// refresh its copy in time refuses requests instead of honouring revoked keys.
+    pub fn replace_until(
+        &self,
+        users: &[ExportedUser],
+        expires: std::time::SystemTime,
+    ) -> Result<(), SetupError> {
+        self.replace(users)?;
+        self.expires_ms.store(
+            unix_ms(expires).max(1),
+            std::sync::atomic::Ordering::Release,
+        );
+        Ok(())
+    }
+
+    /// Refuses to authenticate from an expired replica.
+    pub fn check_fresh(&self) -> Result<(), super::AuthError> {
+        let expires = self.expires_ms.load(std::sync::atomic::Ordering::Acquire);
+        if expires != 0 && unix_ms(std::time::SystemTime::now()) > expires {
+            return Err(super::AuthError::Unavailable(
+                "The proxy's copy of the server's users is out of date and could not be refreshed; retry later.".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Changes with every change of users, keys or policies.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    fn publish(&self, index: Index) {
+        *self.index.write() = Arc::new(index);
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 
     fn store(&self) -> Result<&Arc<dyn Storage>, SetupError> {
@@ -210,7 +259,7 @@ impl Directory {
                     .insert(id.clone(), (secret.clone(), principal.clone()));
             }
         }
-        *self.index.write() = Arc::new(index);
+        self.publish(index);
         Ok(())
     }
 
@@ -293,7 +342,7 @@ impl Directory {
                     .insert(k.id.clone(), (k.secret.clone(), principal.clone()));
             }
         }
-        *self.index.write() = Arc::new(index);
+        self.publish(index);
         Ok(())
     }
 
@@ -483,4 +532,9 @@ fn new_record(name: &str) -> UserRecord {
         keys: Vec::new(),
         policies: BTreeMap::new(),
     }
+}
+
+fn unix_ms(t: std::time::SystemTime) -> u64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }

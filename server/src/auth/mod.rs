@@ -41,6 +41,10 @@ pub enum AuthError {
     InvalidSignature(String),
     #[error("{0}")]
     AccessDenied(String),
+    /// Who the caller is cannot be known right now (a proxy whose copy of the users is too
+    /// old): refused rather than guessed.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl AuthError {
@@ -51,6 +55,7 @@ impl AuthError {
             AuthError::UnrecognizedClient(_) => "UnrecognizedClientException",
             AuthError::InvalidSignature(_) => "InvalidSignatureException",
             AuthError::AccessDenied(_) => "AccessDeniedException",
+            AuthError::Unavailable(_) => "ServiceUnavailable",
         }
     }
 
@@ -63,13 +68,14 @@ impl AuthError {
             "UnrecognizedClientException" => AuthError::UnrecognizedClient(message),
             "InvalidSignatureException" => AuthError::InvalidSignature(message),
             "AccessDeniedException" => AuthError::AccessDenied(message),
+            "ServiceUnavailable" => AuthError::Unavailable(message),
             _ => return None,
         })
     }
 
     /// Authentication failed (as opposed to an authenticated caller being refused).
     pub fn is_unauthenticated(&self) -> bool {
-        !matches!(self, AuthError::AccessDenied(_))
+        !matches!(self, AuthError::AccessDenied(_) | AuthError::Unavailable(_))
     }
 }
 
@@ -111,6 +117,8 @@ pub struct Principal {
 pub struct Caller {
     /// None when authentication is off: everything is allowed.
     pub principal: Option<Arc<Principal>>,
+    /// The access key the request was signed with.
+    pub access_key_id: Option<String>,
     pub source_ip: Option<IpAddr>,
     pub secure_transport: bool,
 }
@@ -120,6 +128,7 @@ impl Caller {
     pub fn unauthenticated(source_ip: Option<IpAddr>, secure_transport: bool) -> Caller {
         Caller {
             principal: None,
+            access_key_id: None,
             source_ip,
             secure_transport,
         }
@@ -205,8 +214,9 @@ impl Auth {
         if !self.settings.enforce {
             return Ok(Caller::unauthenticated(source_ip, secure_transport));
         }
+        self.directory.check_fresh()?;
         let mut found = None;
-        sigv4::verify(
+        let access_key_id = sigv4::verify(
             req,
             &self.scope,
             &self.signing_keys,
@@ -219,8 +229,39 @@ impl Auth {
         )?;
         Ok(Caller {
             principal: found,
+            access_key_id: Some(access_key_id),
             source_ip,
             secure_transport,
+        })
+    }
+
+    /// The part of [`Auth::authenticate`] that needs no body: a missing, malformed, stale or
+    /// unknown credential is refused before the body is read (with auth off, nothing is).
+    pub fn authenticate_headers(&self, headers: &http::HeaderMap) -> Result<(), AuthError> {
+        if !self.settings.enforce {
+            return Ok(());
+        }
+        self.directory.check_fresh()?;
+        sigv4::verify_headers(headers, &self.scope, SystemTime::now(), |key| {
+            self.directory.lookup_key(key).is_some()
+        })
+    }
+
+    /// The caller as the directory sees it now: its access key's current principal (with
+    /// its current policies), or AccessDenied once the key or its user is gone. For calls
+    /// that outlive one request (the push change feed).
+    pub fn refresh(&self, caller: &Caller) -> Result<Caller, AuthError> {
+        let (Some(_), Some(key)) = (&caller.principal, &caller.access_key_id) else {
+            return Ok(caller.clone());
+        };
+        let (_, principal) = self.directory.lookup_key(key).ok_or_else(|| {
+            AuthError::AccessDenied(format!(
+                "The access key {key} is no longer valid: it was deleted or deactivated"
+            ))
+        })?;
+        Ok(Caller {
+            principal: Some(principal),
+            ..caller.clone()
         })
     }
 

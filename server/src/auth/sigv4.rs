@@ -141,16 +141,36 @@ fn push_sha256_hex(out: &mut String, bytes: &[u8]) {
     }
 }
 
-/// Verifies `req` and returns the access key id it was signed with. `secret_for` looks up
-/// the secret of an access key (None: unknown key).
-pub fn verify<S: AsRef<str>>(
-    req: &SignedRequest<'_>,
+/// What the headers of a signed request say, checked before anything reads its body.
+struct HeaderCheck<'a> {
+    auth: Authorization<'a>,
+    amz_date: &'a str,
+    signed_at: SystemTime,
+}
+
+/// Every check that needs no body, in AWS's order, up to and including the access key:
+/// a request with a missing, malformed, stale or unknown credential is refused before its
+/// body is read. `key_known` tells whether an access key exists.
+pub fn verify_headers(
+    headers: &HeaderMap,
     scope: &Scope,
-    keys: &SigningKeyCache,
     now: SystemTime,
-    secret_for: impl FnOnce(&str) -> Option<S>,
-) -> Result<String, AuthError> {
-    let Some(header) = req.headers.get(http::header::AUTHORIZATION) else {
+    key_known: impl FnOnce(&str) -> bool,
+) -> Result<(), AuthError> {
+    let checked = check_headers(headers, scope, now)?;
+    if key_known(checked.auth.access_key_id) {
+        Ok(())
+    } else {
+        Err(unrecognized_client())
+    }
+}
+
+fn check_headers<'a>(
+    headers: &'a HeaderMap,
+    scope: &Scope,
+    now: SystemTime,
+) -> Result<HeaderCheck<'a>, AuthError> {
+    let Some(header) = headers.get(http::header::AUTHORIZATION) else {
         return Err(AuthError::MissingAuthenticationToken(
             "Request is missing Authentication Token".into(),
         ));
@@ -159,7 +179,7 @@ pub fn verify<S: AsRef<str>>(
         AuthError::IncompleteSignature("Authorization header is not valid ASCII.".into())
     })?;
     let auth = parse_authorization(raw)?;
-    let amz_date = header_str(req.headers, "x-amz-date").ok_or_else(|| {
+    let amz_date = header_str(headers, "x-amz-date").ok_or_else(|| {
         AuthError::IncompleteSignature(format!(
             "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization={raw}"
         ))
@@ -178,7 +198,7 @@ pub fn verify<S: AsRef<str>>(
             auth.raw
         )));
     }
-    for name in req.headers.keys() {
+    for name in headers.keys() {
         let name = name.as_str();
         if name.starts_with("x-amz-") && name != "x-amz-user-agent" && !signed(name) {
             return Err(AuthError::InvalidSignature(format!(
@@ -186,10 +206,31 @@ pub fn verify<S: AsRef<str>>(
             )));
         }
     }
-    if req.headers.contains_key("x-amz-security-token") {
+    if headers.contains_key("x-amz-security-token") {
         // No temporary credentials are issued, so no session token can be valid.
         return Err(unrecognized_client());
     }
+    Ok(HeaderCheck {
+        auth,
+        amz_date,
+        signed_at,
+    })
+}
+
+/// Verifies `req` and returns the access key id it was signed with. `secret_for` looks up
+/// the secret of an access key (None: unknown key).
+pub fn verify<S: AsRef<str>>(
+    req: &SignedRequest<'_>,
+    scope: &Scope,
+    keys: &SigningKeyCache,
+    now: SystemTime,
+    secret_for: impl FnOnce(&str) -> Option<S>,
+) -> Result<String, AuthError> {
+    let HeaderCheck {
+        auth,
+        amz_date,
+        signed_at,
+    } = check_headers(req.headers, scope, now)?;
     let secret = secret_for(auth.access_key_id).ok_or_else(unrecognized_client)?;
 
     let canonical = canonical_request(req, auth.signed_headers);

@@ -206,6 +206,7 @@ impl Catalog {
     /// Loads the catalog. Counters start at zero: `recount` fills them in.
     pub fn load(store: &dyn Storage) -> Result<Catalog> {
         store.open_keyspace(CATALOG_KEYSPACE)?;
+        store.open_keyspace(super::streams::STREAM_MARKS_KEYSPACE)?;
         let mut tables = BTreeMap::new();
         for kv in store.range(CATALOG_KEYSPACE, KeyRange::all(), false)? {
             let (_, v) = kv?;
@@ -222,6 +223,7 @@ impl Catalog {
             }
             tables.insert(table.meta.name.clone(), Arc::new(table));
         }
+        drop_orphans(store, &tables)?;
         Ok(Catalog {
             tables: RwLock::new(tables),
         })
@@ -246,9 +248,30 @@ impl Catalog {
         (names, more)
     }
 
-    /// Persists a new or changed definition and publishes it.
-    /// Persists a new or changed definition and publishes it. Counters carry over.
-    pub fn put(&self, store: &dyn Storage, meta: TableMeta) -> Result<Arc<Table>> {
+    /// The one way an existing table's definition changes. Under the catalog's write lock
+    /// the current definition is read, checked to be the table the caller meant (`id`: a
+    /// table deleted and re-created under the same name is another table), changed by `f`,
+    /// persisted and published; counters carry over. So a change never brings back a
+    /// deleted table, and never undoes a change made since the caller last looked: each
+    /// one starts from the definition it replaces.
+    pub fn update<R>(
+        &self,
+        store: &dyn Storage,
+        name: &str,
+        id: &str,
+        f: impl FnOnce(&mut TableMeta) -> Result<R>,
+    ) -> Result<(Arc<Table>, R)> {
+        let mut tables = self.tables.write();
+        let current = tables
+            .get(name)
+            .filter(|t| t.meta.id == id)
+            .cloned()
+            .ok_or_else(|| table_not_found(name))?;
+        let mut meta = current.meta.clone();
+        let out = f(&mut meta)?;
+        if meta.name != current.meta.name || meta.id != current.meta.id {
+            return Err(Error::Internal("a table's name and id never change".into()));
+        }
         for index in meta.indexes() {
             store.open_keyspace(&index.keyspace)?;
         }
@@ -256,16 +279,14 @@ impl Catalog {
             store.open_keyspace(&stream.keyspace)?;
         }
         let record = serde_json::to_vec(&meta).map_err(|e| Error::Internal(e.to_string()))?;
-        let mut tables = self.tables.write();
         store.apply(vec![Op::Put {
             keyspace: CATALOG_KEYSPACE.into(),
             key: meta.name.as_bytes().to_vec(),
             value: record,
         }])?;
-        let previous = tables.get(&meta.name).cloned();
-        let table = Arc::new(Table::new(meta, previous.as_deref()));
+        let table = Arc::new(Table::new(meta, Some(&current)));
         tables.insert(table.meta.name.clone(), table.clone());
-        Ok(table)
+        Ok((table, out))
     }
 
     /// Creates a table unless the name is taken; the check and insert are one step.
@@ -348,4 +369,49 @@ fn count_into(snapshot: &dyn Snapshot, keyspace: &str, stats: &TableStats) {
             .unwrap_or(0);
     }
     stats.add(items, bytes);
+}
+
+/// The storage keyspaces a table definition owns.
+fn keyspaces_of(meta: &TableMeta) -> impl Iterator<Item = &str> {
+    std::iter::once(meta.keyspace.as_str())
+        .chain(meta.indexes().map(|i| i.keyspace.as_str()))
+        .chain(meta.stream.as_ref().map(|s| s.keyspace.as_str()))
+}
+
+/// Drops table, index and stream keyspaces that no definition references, with their
+/// bookkeeping entries. DeleteTable removes the definition first and the data after, and
+/// CreateTable/UpdateTable open keyspaces before publishing: a crash in between leaves data
+/// nothing can reach, reclaimed here when the server next opens.
+fn drop_orphans(store: &dyn Storage, tables: &BTreeMap<String, Arc<Table>>) -> Result<()> {
+    let referenced: std::collections::HashSet<&str> = tables
+        .values()
+        .flat_map(|t| keyspaces_of(&t.meta))
+        .collect();
+    let owned_by_a_table = |name: &str| ["t-", "i-", "s-"].iter().any(|p| name.starts_with(p));
+    for name in store.keyspace_names() {
+        if owned_by_a_table(&name) && !referenced.contains(name.as_str()) {
+            tracing::warn!(keyspace = %name, "dropping a keyspace no table references (left by an interrupted table change)");
+            store.drop_keyspace(&name)?;
+        }
+    }
+    for marks in [
+        super::streams::STREAM_MARKS_KEYSPACE,
+        super::tables::BACKFILL_KEYSPACE,
+    ] {
+        store.open_keyspace(marks)?;
+        let mut stale = Vec::new();
+        for kv in store.range(marks, KeyRange::all(), false)? {
+            let (k, _) = kv?;
+            if !std::str::from_utf8(&k).is_ok_and(|n| referenced.contains(n)) {
+                stale.push(Op::Delete {
+                    keyspace: marks.into(),
+                    key: k,
+                });
+            }
+        }
+        if !stale.is_empty() {
+            store.apply(stale)?;
+        }
+    }
+    Ok(())
 }

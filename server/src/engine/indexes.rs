@@ -9,7 +9,9 @@
 use super::capacity::{self, Usage};
 use super::catalog::{IndexMeta, Table};
 use crate::error::{Error, Result};
-use crate::model::key::{encode_sort_value, partition_prefix};
+use crate::model::key::{
+    encode_sort_value, partition_prefix, MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES,
+};
 use crate::model::{codec, item_size, AttributeValue, Item, KeySchema};
 use crate::storage::Op;
 
@@ -66,6 +68,19 @@ pub fn validate_item(table: &Table, item: &Item) -> Result<()> {
                 AttributeValue::B(b) => b.is_empty(),
                 _ => false,
             };
+            // Index keys obey the table's key size limits: a write that would make an
+            // index key too long is refused, never left out of the index.
+            let (size, max) = match v {
+                AttributeValue::S(s) => (s.len(), key_limit(ks, attr)),
+                AttributeValue::B(b) => (b.len(), key_limit(ks, attr)),
+                _ => (0, usize::MAX),
+            };
+            if size > max {
+                return Err(Error::validation(format!(
+                    "One or more parameter values were invalid: Size limit exceeded for Index Key {} Actual Size: {size} bytes Max Size: {max} bytes IndexName: {}",
+                    attr.name, index.name
+                )));
+            }
             if empty {
                 return Err(Error::validation(format!(
                     "One or more parameter values are not valid. A value specified for a secondary index key is not supported. The AttributeValue for a key attribute cannot contain an empty {} value. IndexName: {}, IndexKey: {}",
@@ -77,6 +92,15 @@ pub fn validate_item(table: &Table, item: &Item) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The longest value DynamoDB allows for one key attribute of an index.
+fn key_limit(ks: &KeySchema, attr: &crate::model::KeyAttribute) -> usize {
+    if std::ptr::eq(attr, &ks.hash) {
+        MAX_PARTITION_KEY_BYTES
+    } else {
+        MAX_SORT_KEY_BYTES
+    }
 }
 
 /// Storage ops for a change of one base item, `old` to `new` (`None` = absent), including

@@ -13,6 +13,7 @@ mod items;
 mod observe;
 mod pool;
 mod query;
+pub use query::{bound_partition, key_condition_of};
 pub mod stream_api;
 pub mod streams;
 mod tables;
@@ -36,6 +37,8 @@ pub struct EngineConfig {
     pub account_id: String,
     /// DynamoDB's 10 GB item-collection limit for tables with LSIs (configurable for tests).
     pub item_collection_limit_bytes: u64,
+    /// How long stream records are kept before trimming.
+    pub stream_retention: std::time::Duration,
     /// Threads running engine work (storage calls); at least one.
     pub threads: usize,
 }
@@ -52,6 +55,7 @@ impl Default for EngineConfig {
             region: "us-east-1".into(),
             account_id: "000000000000".into(),
             item_collection_limit_bytes: 10 << 30,
+            stream_retention: std::time::Duration::from_secs(24 * 3600),
             threads: default_engine_threads(),
         }
     }
@@ -81,9 +85,10 @@ impl Engine {
     pub fn open(store: Arc<dyn Storage>, config: EngineConfig) -> Result<Arc<Engine>> {
         let catalog = Catalog::load(store.as_ref())?;
         store.open_keyspace(transactions::TOKENS_KEYSPACE)?;
+        store.open_keyspace(tables::BACKFILL_KEYSPACE)?;
         Self::start_recount(store.clone(), catalog.all())?;
         let pool = pool::WorkerPool::start(config.threads)?;
-        Ok(Arc::new_cyclic(|me| Engine {
+        let engine = Arc::new_cyclic(|me| Engine {
             pool,
             store,
             catalog,
@@ -92,7 +97,9 @@ impl Engine {
             schema_lock: RwLock::new(()),
             sweep_cursors: ttl::SweepCursors::default(),
             me: me.clone(),
-        }))
+        });
+        engine.resume_backfills()?;
+        Ok(engine)
     }
 
     /// Recounts ItemCount/TableSizeBytes in the background, so start-up does not wait for

@@ -120,6 +120,42 @@ fn legacy_conditions(
     legacy::conditions_to_condition(&converted, op).map_err(expr_error)
 }
 
+/// A Query's key condition: the parsed KeyConditionExpression, else the legacy
+/// `KeyConditions` converted to the same tree.
+pub fn key_condition_of(
+    parsed: Option<Condition>,
+    legacy: Option<&HashMap<String, LegacyConditionInput>>,
+) -> Result<Condition> {
+    match (parsed, legacy) {
+        (Some(c), _) => Ok(c),
+        (None, Some(kc)) => legacy_conditions(kc, None),
+        (None, None) => Err(Error::validation(
+            "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.",
+        )),
+    }
+}
+
+/// The one partition a key condition binds: the value of its single equality on `pk`,
+/// found exactly as [`key_range`] finds it. `None` when any part is not a key condition
+/// the engine accepts, or when `pk` is not bound by exactly one `=`: such a Query is
+/// refused by the engine, and authorization must not guess what it would read.
+pub fn bound_partition<'a>(cond: &'a Condition, pk: &str) -> Option<&'a AttributeValue> {
+    let mut parts = Vec::new();
+    flatten_and(cond, &mut parts);
+    let mut found = None;
+    for part in parts {
+        let (attr, op) = key_condition_attr(part).ok()?;
+        if attr != pk {
+            continue;
+        }
+        match (op, found) {
+            (KeyOp::Compare(Comparator::Eq, v), None) => found = Some(v),
+            _ => return None,
+        }
+    }
+    found
+}
+
 /// The key range a Query reads, from its (validated) key condition; `None` when no key
 /// can match.
 fn key_range(schema: &KeySchema, cond: &Condition) -> Result<Option<KeyRange>> {
@@ -549,15 +585,7 @@ impl Engine {
             values: input.expression_attribute_values.as_ref(),
         })
         .map_err(expr_error)?;
-        let key_condition = match (parsed.key_condition, &input.key_conditions) {
-            (Some(c), _) => c,
-            (None, Some(kc)) => legacy_conditions(kc, None)?,
-            (None, None) => {
-                return Err(Error::validation(
-                    "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.",
-                ))
-            }
-        };
+        let key_condition = key_condition_of(parsed.key_condition, input.key_conditions.as_ref())?;
         let spec = self.page_spec(PageParams {
             filter: parsed.filter,
             legacy_filter: input.query_filter.as_ref(),

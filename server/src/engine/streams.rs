@@ -18,8 +18,10 @@ use crate::error::{Error, Result};
 use crate::model::{item_size, Item};
 use crate::storage::{KeyRange, Op, Storage};
 
-/// Stream records are kept this long.
-pub const RETENTION_SECONDS: f64 = 24.0 * 3600.0;
+/// Each stream's high-water mark (its keyspace name → the last sequence number trimmed,
+/// u64 big endian), written in the batch that trims: a stream trimmed to empty resumes its
+/// sequence after a restart instead of reusing numbers a consumer has already seen.
+pub const STREAM_MARKS_KEYSPACE: &str = "_stream_marks";
 
 /// Per-stream state shared by every definition of the table.
 #[derive(Debug, Default)]
@@ -31,12 +33,18 @@ pub struct StreamState {
 }
 
 impl StreamState {
-    /// Restores the counter from the last stored record.
+    /// Restores the counter: the last stored record, or the high-water mark left by
+    /// trimming, whichever is later.
     pub fn recover(&self, store: &dyn Storage, keyspace: &str) -> Result<()> {
+        let mut last = 0;
         if let Some(kv) = store.range(keyspace, KeyRange::all(), true)?.next() {
             let (k, _) = kv?;
-            *self.last.lock() = seq_from_key(&k).unwrap_or(0);
+            last = seq_from_key(&k).unwrap_or(0);
         }
+        if let Some(mark) = store.get(STREAM_MARKS_KEYSPACE, keyspace.as_bytes())? {
+            last = last.max(seq_from_key(&mark).unwrap_or(0));
+        }
+        *self.last.lock() = last;
         Ok(())
     }
 
@@ -270,13 +278,14 @@ impl Engine {
 
     /// Drops records older than the retention period.
     pub fn trim_streams(&self) -> Result<usize> {
-        let cutoff = now_epoch_seconds() - RETENTION_SECONDS;
+        let cutoff = now_epoch_seconds() - self.config.stream_retention.as_secs_f64();
         let mut trimmed = 0;
         for table in self.catalog.all() {
             let Some(stream) = &table.meta.stream else {
                 continue;
             };
             let mut ops = Vec::new();
+            let mut mark = None;
             for kv in self
                 .store
                 .range(&stream.keyspace, KeyRange::all(), false)?
@@ -289,13 +298,19 @@ impl Engine {
                 if !old {
                     break;
                 }
+                mark = seq_from_key(&k).or(mark);
                 ops.push(Op::Delete {
                     keyspace: stream.keyspace.clone(),
                     key: k,
                 });
             }
             trimmed += ops.len();
-            if !ops.is_empty() {
+            if let Some(mark) = mark {
+                ops.push(Op::Put {
+                    keyspace: STREAM_MARKS_KEYSPACE.into(),
+                    key: stream.keyspace.as_bytes().to_vec(),
+                    value: seq_key(mark),
+                });
                 self.store.apply(ops)?;
             }
         }

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use super::catalog::{table_not_found, BillingMode, IndexMeta, StreamMeta, Table, TableMeta};
 use super::indexes;
@@ -537,106 +538,112 @@ impl Engine {
         if input.replica_updates.is_some() {
             return Err(Error::Unimplemented("UpdateTable with ReplicaUpdates"));
         }
-        let mut meta = table.meta.clone();
-        let mut changed = false;
-        let mut backfill = None;
-        let mut dropped = Vec::new();
-        if let Some(updates) = &input.global_secondary_index_updates {
-            (backfill, dropped) = self.apply_index_updates(
-                &mut meta,
-                updates,
-                input.attribute_definitions.as_deref(),
-            )?;
-            changed = true;
-        }
-        let now = now_epoch_seconds();
-        let billing = parse_billing_mode(input.billing_mode.as_deref())?;
-        if let Some(b) = billing {
-            if b != meta.billing_mode {
+        let (table, (backfill, dropped)) = self.catalog.update(
+            self.store.as_ref(),
+            &table.meta.name,
+            &table.meta.id,
+            |meta| {
+            let mut changed = false;
+            let mut backfill = None;
+            let mut dropped = Vec::new();
+            if let Some(updates) = &input.global_secondary_index_updates {
+                (backfill, dropped) = self.apply_index_updates(
+                    meta,
+                    updates,
+                    input.attribute_definitions.as_deref(),
+                )?;
                 changed = true;
-                meta.billing_mode = b;
-                if b == BillingMode::PayPerRequest {
-                    meta.pay_per_request_since = Some(now);
-                    meta.read_capacity = 0;
-                    meta.write_capacity = 0;
-                    meta.global_indexes.iter_mut().for_each(|i| {
-                        i.read_capacity = 0;
-                        i.write_capacity = 0;
-                    });
-                } else if input.provisioned_throughput.is_none() {
+            }
+            let now = now_epoch_seconds();
+            let billing = parse_billing_mode(input.billing_mode.as_deref())?;
+            if let Some(b) = billing {
+                if b != meta.billing_mode {
+                    changed = true;
+                    meta.billing_mode = b;
+                    if b == BillingMode::PayPerRequest {
+                        meta.pay_per_request_since = Some(now);
+                        meta.read_capacity = 0;
+                        meta.write_capacity = 0;
+                        meta.global_indexes.iter_mut().for_each(|i| {
+                            i.read_capacity = 0;
+                            i.write_capacity = 0;
+                        });
+                    } else if input.provisioned_throughput.is_none() {
+                        return Err(Error::validation(
+                            "One or more parameter values were invalid: ProvisionedThroughput must be specified when BillingMode is PROVISIONED",
+                        ));
+                    }
+                }
+            }
+            if let Some(t) = &input.provisioned_throughput {
+                if meta.billing_mode == BillingMode::PayPerRequest {
                     return Err(Error::validation(
-                        "One or more parameter values were invalid: ProvisionedThroughput must be specified when BillingMode is PROVISIONED",
+                        "One or more parameter values were invalid: Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST",
                     ));
                 }
+                let (r, w) = parse_throughput(t)?;
+                if (r, w) == (meta.read_capacity, meta.write_capacity) && billing.is_none() {
+                    return Err(Error::validation(format!(
+                        "The provisioned throughput for the table will not change. The requested value equals the current value. Current ReadCapacityUnits provisioned for the table: {}. Requested ReadCapacityUnits: {r}. Current WriteCapacityUnits provisioned for the table: {}. Requested WriteCapacityUnits: {w}. Refer to the Amazon DynamoDB Developer Guide for current limits and how to request higher limits.",
+                        meta.read_capacity, meta.write_capacity
+                    )));
+                }
+                if r > meta.read_capacity || w > meta.write_capacity {
+                    meta.last_increase_at = Some(now);
+                }
+                if r < meta.read_capacity || w < meta.write_capacity {
+                    meta.last_decrease_at = Some(now);
+                }
+                meta.read_capacity = r;
+                meta.write_capacity = w;
+                changed = true;
             }
-        }
-        if let Some(t) = &input.provisioned_throughput {
-            if meta.billing_mode == BillingMode::PayPerRequest {
+            if let Some(s) = &input.stream_specification {
+                match (s.stream_enabled, &meta.stream) {
+                    (true, Some(_)) => {
+                        return Err(Error::validation(format!(
+                            "Table already has an enabled stream: TableName: {}",
+                            meta.name
+                        )))
+                    }
+                    (false, None) => {
+                        return Err(Error::validation(format!(
+                            "Table already has no stream enabled: TableName: {}",
+                            meta.name
+                        )))
+                    }
+                    _ => meta.stream = parse_stream(s)?,
+                }
+                changed = true;
+            }
+            if let Some(sse) = &input.sse_specification {
+                meta.sse_enabled = sse.enabled.unwrap_or(true);
+                changed = true;
+            }
+            if let Some(c) = &input.table_class {
+                meta.table_class = Some(c.clone());
+                changed = true;
+            }
+            if let Some(d) = input.deletion_protection_enabled {
+                meta.deletion_protection = d;
+                changed = true;
+            }
+            if input.on_demand_throughput.is_some() {
+                changed = true;
+            }
+            if !changed {
                 return Err(Error::validation(
-                    "One or more parameter values were invalid: Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST",
+                    "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required",
                 ));
             }
-            let (r, w) = parse_throughput(t)?;
-            if (r, w) == (meta.read_capacity, meta.write_capacity) && billing.is_none() {
-                return Err(Error::validation(format!(
-                    "The provisioned throughput for the table will not change. The requested value equals the current value. Current ReadCapacityUnits provisioned for the table: {}. Requested ReadCapacityUnits: {r}. Current WriteCapacityUnits provisioned for the table: {}. Requested WriteCapacityUnits: {w}. Refer to the Amazon DynamoDB Developer Guide for current limits and how to request higher limits.",
-                    meta.read_capacity, meta.write_capacity
-                )));
-            }
-            if r > meta.read_capacity || w > meta.write_capacity {
-                meta.last_increase_at = Some(now);
-            }
-            if r < meta.read_capacity || w < meta.write_capacity {
-                meta.last_decrease_at = Some(now);
-            }
-            meta.read_capacity = r;
-            meta.write_capacity = w;
-            changed = true;
-        }
-        if let Some(s) = &input.stream_specification {
-            match (s.stream_enabled, &meta.stream) {
-                (true, Some(_)) => {
-                    return Err(Error::validation(format!(
-                        "Table already has an enabled stream: TableName: {}",
-                        meta.name
-                    )))
-                }
-                (false, None) => {
-                    return Err(Error::validation(format!(
-                        "Table already has no stream enabled: TableName: {}",
-                        meta.name
-                    )))
-                }
-                _ => meta.stream = parse_stream(s)?,
-            }
-            changed = true;
-        }
-        if let Some(sse) = &input.sse_specification {
-            meta.sse_enabled = sse.enabled.unwrap_or(true);
-            changed = true;
-        }
-        if let Some(c) = &input.table_class {
-            meta.table_class = Some(c.clone());
-            changed = true;
-        }
-        if let Some(d) = input.deletion_protection_enabled {
-            meta.deletion_protection = d;
-            changed = true;
-        }
-        if input.on_demand_throughput.is_some() {
-            changed = true;
-        }
-        if !changed {
-            return Err(Error::validation(
-                "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required",
-            ));
-        }
-        let table = self.catalog.put(self.store.as_ref(), meta)?;
+                Ok((backfill, dropped))
+            },
+        )?;
         for keyspace in dropped {
             self.store.drop_keyspace(&keyspace)?;
         }
-        if let Some(index) = backfill {
-            self.start_backfill(&table.meta.name, index)?;
+        if let Some(index) = backfill.and_then(|name| table.meta.index(&name)) {
+            self.start_backfill(BackfillTarget::of(&table.meta, index))?;
         }
         Ok(self.describe(&table))
     }
@@ -779,34 +786,62 @@ impl Engine {
     /// Backfills a new GSI from the table's existing items on a background thread, then
     /// marks it ACTIVE. Each item is indexed under its item lock after a fresh read, so a
     /// concurrent write (which maintains the CREATING index itself) is never overwritten by
-    /// a stale entry.
-    fn start_backfill(&self, table_name: &str, index_name: String) -> Result<()> {
+    /// a stale entry. Progress is persisted after every chunk (`BACKFILL_KEYSPACE`), and
+    /// [`Engine::resume_backfills`] restarts an interrupted backfill where it stopped.
+    pub(crate) fn start_backfill(&self, target: BackfillTarget) -> Result<()> {
         let engine = self
             .me
             .upgrade()
             .ok_or_else(|| Error::Internal("engine is shutting down".into()))?;
-        let table_name = table_name.to_string();
         std::thread::Builder::new()
             .name("keyfall-backfill".into())
             .spawn(move || {
-                if let Err(e) = engine.backfill(&table_name, &index_name) {
-                    tracing::error!(table = %table_name, index = %index_name, error = %e, "index backfill failed");
+                if let Err(e) = engine.backfill(&target) {
+                    tracing::error!(table = %target.table, index = %target.index, error = %e, "index backfill failed");
                 }
             })
             .map_err(|e| Error::Internal(format!("cannot start the backfill thread: {e}")))?;
         Ok(())
     }
 
-    fn backfill(&self, table_name: &str, index_name: &str) -> Result<()> {
-        const CHUNK: usize = 256;
-        let mut start = std::ops::Bound::Unbounded;
-        loop {
-            let Some(table) = self.catalog.get(table_name) else {
-                return Ok(());
-            };
-            if table.meta.index(index_name).is_none_or(|i| !i.creating) {
-                return Ok(());
+    /// Starts the backfill of every index still CREATING, e.g. after a crash or restart.
+    pub(crate) fn resume_backfills(&self) -> Result<()> {
+        for table in self.catalog.all() {
+            for index in table.meta.global_indexes.iter().filter(|i| i.creating) {
+                tracing::info!(table = %table.meta.name, index = %index.name, "resuming index backfill");
+                self.start_backfill(BackfillTarget::of(&table.meta, index))?;
             }
+        }
+        Ok(())
+    }
+
+    /// The table and index still being backfilled, by identity: a table deleted and
+    /// re-created under the same name, or an index dropped and re-created, is not it.
+    fn backfill_table(&self, target: &BackfillTarget) -> Option<(Arc<Table>, IndexMeta)> {
+        let table = self
+            .catalog
+            .get(&target.table)
+            .filter(|t| t.meta.id == target.table_id)?;
+        let index = table
+            .meta
+            .global_indexes
+            .iter()
+            .find(|i| i.keyspace == target.keyspace && i.creating)?
+            .clone();
+        Some((table, index))
+    }
+
+    fn backfill(&self, target: &BackfillTarget) -> Result<()> {
+        const CHUNK: usize = 256;
+        let progress_key = target.keyspace.as_bytes().to_vec();
+        let mut start = match self.store.get(BACKFILL_KEYSPACE, &progress_key)? {
+            Some(last) => std::ops::Bound::Excluded(last),
+            None => std::ops::Bound::Unbounded,
+        };
+        loop {
+            let Some((table, _)) = self.backfill_table(target) else {
+                return self.forget_backfill(&progress_key);
+            };
             let keys: Vec<Vec<u8>> = self
                 .store
                 .range(
@@ -825,20 +860,17 @@ impl Engine {
             };
             for key in keys {
                 let _schema = self.schema_lock.read();
-                let Some(table) = self.catalog.get(table_name) else {
-                    return Ok(());
-                };
-                let Some(index) = table.meta.index(index_name).filter(|i| i.creating) else {
-                    return Ok(());
+                let Some((table, index)) = self.backfill_table(target) else {
+                    return self.forget_backfill(&progress_key);
                 };
                 let _item = self.lock_item(&table.meta.keyspace, &key);
                 let Some(item) = self.read_stored(&table.meta.keyspace, &key)? else {
                     continue;
                 };
-                // Items whose index key has the wrong type are skipped, as DynamoDB's
-                // backfill reports them as violations instead of indexing them.
-                if let Some(entry) = indexes::entry_key(index, &key, &item) {
-                    let projected = indexes::project(index, &table.meta.key_schema, &item);
+                // Items whose index key has the wrong type or size are skipped, as
+                // DynamoDB's backfill reports them as violations instead of indexing them.
+                if let Some(entry) = indexes::entry_key(&index, &key, &item) {
+                    let projected = indexes::project(&index, &table.meta.key_schema, &item);
                     let value = crate::model::codec::encode_item(&projected);
                     let existed = self.store.get(&index.keyspace, &entry)?.is_some();
                     self.store.apply(vec![crate::storage::Op::Put {
@@ -847,27 +879,45 @@ impl Engine {
                         value,
                     }])?;
                     if !existed {
-                        if let Some(stats) = table.index_stats(index_name) {
+                        if let Some(stats) = table.index_stats(&index.name) {
                             stats.add(1, crate::model::item_size(&projected) as i64);
                         }
                     }
                 }
             }
+            self.store.apply(vec![crate::storage::Op::Put {
+                keyspace: BACKFILL_KEYSPACE.into(),
+                key: progress_key.clone(),
+                value: last.clone(),
+            }])?;
             start = std::ops::Bound::Excluded(last);
         }
         let _schema = self.schema_lock.write();
-        let Some(table) = self.catalog.get(table_name) else {
-            return Ok(());
-        };
-        let mut meta = table.meta.clone();
-        if let Some(index) = meta
-            .global_indexes
-            .iter_mut()
-            .find(|i| i.name == index_name)
-        {
-            index.creating = false;
-            self.catalog.put(self.store.as_ref(), meta)?;
+        if self.backfill_table(target).is_some() {
+            self.catalog.update(
+                self.store.as_ref(),
+                &target.table,
+                &target.table_id,
+                |meta| {
+                    if let Some(index) = meta
+                        .global_indexes
+                        .iter_mut()
+                        .find(|i| i.keyspace == target.keyspace)
+                    {
+                        index.creating = false;
+                    }
+                    Ok(())
+                },
+            )?;
         }
+        self.forget_backfill(&progress_key)
+    }
+
+    fn forget_backfill(&self, progress_key: &[u8]) -> Result<()> {
+        self.store.apply(vec![crate::storage::Op::Delete {
+            keyspace: BACKFILL_KEYSPACE.into(),
+            key: progress_key.to_vec(),
+        }])?;
         Ok(())
     }
 
@@ -916,35 +966,57 @@ impl Engine {
                     "Invalid TableArn: Invalid ResourceArn provided as input {arn}"
                 ))
             })?;
-        self.catalog.get(name).ok_or_else(|| {
-            Error::ResourceNotFound(format!(
-                "Requested resource not found: ResourcArn: {arn} not found"
-            ))
-        })
+        self.catalog
+            .get(name)
+            .ok_or_else(|| resource_arn_not_found(arn))
+    }
+
+    /// A table deleted while a tagging call ran is reported as its ARN not found.
+    fn arn_not_found(&self, e: Error, arn: &Option<String>) -> Error {
+        match e {
+            Error::ResourceNotFound(_) => resource_arn_not_found(arn.as_deref().unwrap_or("")),
+            other => other,
+        }
     }
 
     pub fn tag_resource(&self, input: TagResourceInput) -> Result<()> {
         let table = self.table_by_arn(&input.resource_arn)?;
         let tags = parse_tags(required(&input.tags, "tags")?)?;
-        let mut meta = table.meta.clone();
-        meta.tags.extend(tags);
-        if meta.tags.len() > MAX_TAGS {
-            return Err(Error::validation(
-                "One or more parameter values were invalid: Too many tags",
-            ));
-        }
-        self.catalog.put(self.store.as_ref(), meta)?;
+        self.catalog
+            .update(
+                self.store.as_ref(),
+                &table.meta.name,
+                &table.meta.id,
+                |meta| {
+                    meta.tags.extend(tags);
+                    if meta.tags.len() > MAX_TAGS {
+                        return Err(Error::validation(
+                            "One or more parameter values were invalid: Too many tags",
+                        ));
+                    }
+                    Ok(())
+                },
+            )
+            .map_err(|e| self.arn_not_found(e, &input.resource_arn))?;
         Ok(())
     }
 
     pub fn untag_resource(&self, input: UntagResourceInput) -> Result<()> {
         let table = self.table_by_arn(&input.resource_arn)?;
         let keys = required(&input.tag_keys, "tagKeys")?;
-        let mut meta = table.meta.clone();
-        for k in keys {
-            meta.tags.remove(k);
-        }
-        self.catalog.put(self.store.as_ref(), meta)?;
+        self.catalog
+            .update(
+                self.store.as_ref(),
+                &table.meta.name,
+                &table.meta.id,
+                |meta| {
+                    for k in keys {
+                        meta.tags.remove(k);
+                    }
+                    Ok(())
+                },
+            )
+            .map_err(|e| self.arn_not_found(e, &input.resource_arn))?;
         Ok(())
     }
 
@@ -965,5 +1037,34 @@ impl Engine {
                 .collect(),
             next_token: None,
         })
+    }
+}
+
+fn resource_arn_not_found(arn: &str) -> Error {
+    Error::ResourceNotFound(format!(
+        "Requested resource not found: ResourcArn: {arn} not found"
+    ))
+}
+
+/// Where each interrupted GSI backfill stopped: index keyspace → the last base key indexed.
+pub const BACKFILL_KEYSPACE: &str = "_backfill";
+
+/// A GSI being backfilled, named by identity (table id, index keyspace), not only by name.
+#[derive(Debug, Clone)]
+pub(crate) struct BackfillTarget {
+    table: String,
+    table_id: String,
+    index: String,
+    keyspace: String,
+}
+
+impl BackfillTarget {
+    fn of(meta: &TableMeta, index: &IndexMeta) -> BackfillTarget {
+        BackfillTarget {
+            table: meta.name.clone(),
+            table_id: meta.id.clone(),
+            index: index.name.clone(),
+            keyspace: index.keyspace.clone(),
+        }
     }
 }

@@ -125,3 +125,111 @@ async fn fsync_waits_leave_the_engine_threads_and_precede_the_answer() {
         assert!(out.item.is_some(), "k{i} was written");
     }
 }
+
+fn open_plain(dir: &std::path::Path) -> (Arc<FjallStore>, Arc<Engine>) {
+    let store = Arc::new(FjallStore::open(dir, StoreOptions::default()).unwrap());
+    let engine = Engine::open(store.clone(), EngineConfig::default()).unwrap();
+    (store, engine)
+}
+
+fn create_things(engine: &Engine) {
+    engine
+        .create_table(json(serde_json::json!({
+            "TableName": "things",
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+            "BillingMode": "PAY_PER_REQUEST"
+        })))
+        .unwrap();
+}
+
+/// Issue 17, item 5: a definition change made from a stale read of a table that was
+/// deleted (and re-created) since is refused; it never republishes the old table.
+#[test]
+fn item05_catalog_changes_are_bound_to_the_table_they_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, engine) = open_plain(dir.path());
+    create_things(&engine);
+    let stale = engine.table_by_name("things").unwrap();
+    engine
+        .delete_table(json(serde_json::json!({"TableName": "things"})))
+        .unwrap();
+    let r = engine
+        .catalog
+        .update(store.as_ref(), "things", &stale.meta.id, |m| {
+            m.tags.insert("k".into(), "v".into());
+            Ok(())
+        });
+    assert!(
+        matches!(r, Err(crate::error::Error::ResourceNotFound(_))),
+        "{r:?}"
+    );
+    assert!(engine.table_by_name("things").is_none(), "not resurrected");
+    create_things(&engine);
+    let r = engine
+        .catalog
+        .update(store.as_ref(), "things", &stale.meta.id, |_| Ok(()));
+    assert!(r.is_err(), "the re-created table is another table");
+}
+
+/// Issue 17, item 8: idempotency tokens are forgotten after DynamoDB's 10 minutes.
+#[test]
+fn item08_tokens_expire_after_ten_minutes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, engine) = open_plain(dir.path());
+    let record = |age: f64| {
+        let mut v = 42u64.to_be_bytes().to_vec();
+        v.extend_from_slice(&(super::now_epoch_seconds() - age).to_be_bytes());
+        v
+    };
+    store
+        .apply(vec![
+            Op::Put {
+                keyspace: super::transactions::TOKENS_KEYSPACE.into(),
+                key: b"old".to_vec(),
+                value: record(601.0),
+            },
+            Op::Put {
+                keyspace: super::transactions::TOKENS_KEYSPACE.into(),
+                key: b"fresh".to_vec(),
+                value: record(5.0),
+            },
+        ])
+        .unwrap();
+    assert_eq!(engine.expire_tokens().unwrap(), 1);
+    let ks = super::transactions::TOKENS_KEYSPACE;
+    assert!(store.get(ks, b"old").unwrap().is_none());
+    assert!(store.get(ks, b"fresh").unwrap().is_some());
+}
+
+/// Issue 17, item 10: data a crash left behind between DeleteTable's two steps (or before
+/// CreateTable published) is reclaimed when the server opens.
+#[test]
+fn item10_orphaned_keyspaces_are_dropped_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let (store, engine) = open_plain(dir.path());
+        create_things(&engine);
+        for orphan in ["t-orphan", "i-orphan", "s-orphan"] {
+            store.open_keyspace(orphan).unwrap();
+            store
+                .apply(vec![Op::Put {
+                    keyspace: orphan.into(),
+                    key: b"k".to_vec(),
+                    value: b"v".to_vec(),
+                }])
+                .unwrap();
+        }
+        drop(engine);
+    }
+    let (store, engine) = open_plain(dir.path());
+    let names = store.keyspace_names();
+    for orphan in ["t-orphan", "i-orphan", "s-orphan"] {
+        assert!(
+            !names.iter().any(|n| n == orphan),
+            "{orphan} dropped: {names:?}"
+        );
+    }
+    let table = engine.table_by_name("things").unwrap();
+    assert!(names.contains(&table.meta.keyspace), "live data kept");
+}

@@ -243,9 +243,17 @@ impl Engine {
             None => None,
         };
 
+        // The token's stripe is locked with the items': two requests with one token are
+        // serialized, so the second sees the first's token (same request: its answer
+        // again; another request: IdempotentParameterMismatch), never both commit.
         let stripes: BTreeSet<usize> = actions
             .iter()
             .map(|a| self.lock_stripe(&a.table.meta.keyspace, &a.key))
+            .chain(
+                token
+                    .as_ref()
+                    .map(|(t, _)| self.lock_stripe(TOKENS_KEYSPACE, t.as_bytes())),
+            )
             .collect();
         let _guards: Vec<_> = stripes
             .into_iter()
@@ -387,6 +395,41 @@ impl Engine {
                 "ClientRequestToken {token} was used within the last 10 minutes for a different request"
             )))
         }
+    }
+
+    /// Deletes idempotency tokens older than DynamoDB's 10-minute window (run by the
+    /// sweeper), so the token store does not grow forever.
+    pub fn expire_tokens(&self) -> Result<usize> {
+        let now = now_epoch_seconds();
+        let mut stale = Vec::new();
+        for kv in self
+            .store
+            .range(TOKENS_KEYSPACE, crate::storage::KeyRange::all(), false)?
+        {
+            let (k, v) = kv?;
+            let expired = decode_token(&v).is_none_or(|(_, at)| now - at > TOKEN_WINDOW_SECONDS);
+            if expired {
+                stale.push(k);
+            }
+        }
+        let mut deleted = 0;
+        for key in stale {
+            // Under the token's stripe, re-checked: a request reusing the token now keeps it.
+            let _stripe = self.lock_item(TOKENS_KEYSPACE, &key);
+            let still = self
+                .store
+                .get(TOKENS_KEYSPACE, &key)?
+                .and_then(|v| decode_token(&v))
+                .is_none_or(|(_, at)| now_epoch_seconds() - at > TOKEN_WINDOW_SECONDS);
+            if still {
+                self.store.apply(vec![Op::Delete {
+                    keyspace: TOKENS_KEYSPACE.into(),
+                    key,
+                }])?;
+                deleted += 1;
+            }
+        }
+        Ok(deleted)
     }
 
     pub fn transact_get_items(

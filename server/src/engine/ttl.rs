@@ -42,18 +42,26 @@ impl Engine {
                 "1 validation error detected: Value at 'timeToLiveSpecification.attributeName' failed to satisfy constraint: Member must have length between 1 and 255",
             ));
         }
-        let mut meta = table.meta.clone();
-        match (&meta.ttl_attribute, spec.enabled) {
-            (Some(_), true) => return Err(Error::validation("TimeToLive is already enabled")),
-            (None, false) => return Err(Error::validation("TimeToLive is already disabled")),
-            (Some(current), false) if *current != spec.attribute_name => {
-                return Err(Error::validation(format!(
-                    "TimeToLive is active on a different AttributeName: current AttributeName is {current}"
-                )))
-            }
-            (_, enabled) => meta.ttl_attribute = enabled.then(|| spec.attribute_name.clone()),
-        }
-        self.catalog.put(self.store.as_ref(), meta)?;
+        self.catalog.update(
+            self.store.as_ref(),
+            &table.meta.name,
+            &table.meta.id,
+            |meta| {
+                match (&meta.ttl_attribute, spec.enabled) {
+                    (Some(_), true) => Err(Error::validation("TimeToLive is already enabled")),
+                    (None, false) => Err(Error::validation("TimeToLive is already disabled")),
+                    (Some(current), false) if *current != spec.attribute_name => {
+                        Err(Error::validation(format!(
+                            "TimeToLive is active on a different AttributeName: current AttributeName is {current}"
+                        )))
+                    }
+                    (_, enabled) => {
+                        meta.ttl_attribute = enabled.then(|| spec.attribute_name.clone());
+                        Ok(())
+                    }
+                }
+            },
+        )?;
         Ok(spec.clone())
     }
 

@@ -321,33 +321,91 @@ fn parse_projection(src: &str, ctx: &mut Ctx) -> Result<Projection, ExprError> {
     validate::projection(&raw, ctx)
 }
 
-/// The top-level attribute names an expression mentions (`#placeholders` resolved through
-/// `names`; function names and nested path elements left out), for `dynamodb:Attributes`.
-/// Works on tokens alone, so it never fails: a malformed expression is rejected later by
-/// [`parse`].
-pub fn top_level_names(expr: &str, names: Option<&HashMap<String, String>>, out: &mut Vec<String>) {
-    let tokens = lexer::tokenize(expr);
-    for (i, t) in tokens.iter().enumerate() {
-        let after_dot = i > 0 && tokens[i - 1].tok == lexer::Tok::Dot;
-        let is_call = tokens
-            .get(i + 1)
-            .is_some_and(|n| n.tok == lexer::Tok::LParen);
-        if after_dot || is_call {
-            continue;
+impl Expressions {
+    /// The top-level attribute names these parsed expressions read or write (nested path
+    /// elements and function names left out), for `dynamodb:Attributes`. Computed from the
+    /// same tree the engine evaluates, so a policy sees exactly what will be touched.
+    pub fn top_level_names(&self, out: &mut Vec<String>) {
+        let mut push = |p: &DocumentPath| {
+            if let Some(top) = p.top() {
+                if !out.iter().any(|n| n == top) {
+                    out.push(top.to_string());
+                }
+            }
+        };
+        for c in [&self.condition, &self.filter, &self.key_condition]
+            .into_iter()
+            .flatten()
+        {
+            condition_paths(c, &mut push);
         }
-        let Some(text) = expr.get(t.start..t.end) else {
-            continue;
-        };
-        let name = match t.tok {
-            lexer::Tok::Ident => text.to_string(),
-            lexer::Tok::Name => match names.and_then(|m| m.get(text)) {
-                Some(n) => n.clone(),
-                None => continue,
-            },
-            _ => continue,
-        };
-        if !out.contains(&name) {
-            out.push(name);
+        if let Some(p) = &self.projection {
+            p.paths.iter().for_each(&mut push);
+        }
+        if let Some(u) = &self.update {
+            for action in &u.actions {
+                push(action.path());
+                if let UpdateAction::Set(_, v) = action {
+                    match v {
+                        SetValue::Operand(o) => update_operand_paths(o, &mut push),
+                        SetValue::Plus(a, b) | SetValue::Minus(a, b) => {
+                            update_operand_paths(a, &mut push);
+                            update_operand_paths(b, &mut push);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn condition_paths(c: &Condition, push: &mut dyn FnMut(&DocumentPath)) {
+    match c {
+        Condition::True => {}
+        Condition::Compare(_, a, b)
+        | Condition::AttributeType(a, b)
+        | Condition::BeginsWith(a, b)
+        | Condition::Contains(a, b) => {
+            operand_paths(a, push);
+            operand_paths(b, push);
+        }
+        Condition::Between(a, b, c) => {
+            operand_paths(a, push);
+            operand_paths(b, push);
+            operand_paths(c, push);
+        }
+        Condition::In(a, list) => {
+            operand_paths(a, push);
+            list.iter().for_each(|o| operand_paths(o, push));
+        }
+        Condition::AttributeExists(p) | Condition::AttributeNotExists(p) => push(p),
+        Condition::And(a, b) | Condition::Or(a, b) => {
+            condition_paths(a, push);
+            condition_paths(b, push);
+        }
+        Condition::Not(a) => condition_paths(a, push),
+    }
+}
+
+fn operand_paths(o: &Operand, push: &mut dyn FnMut(&DocumentPath)) {
+    match o {
+        Operand::Path(p) => push(p),
+        Operand::Value(_) => {}
+        Operand::Size(inner) => operand_paths(inner, push),
+    }
+}
+
+fn update_operand_paths(o: &UpdateOperand, push: &mut dyn FnMut(&DocumentPath)) {
+    match o {
+        UpdateOperand::Path(p) => push(p),
+        UpdateOperand::Value(_) => {}
+        UpdateOperand::IfNotExists(p, v) => {
+            push(p);
+            update_operand_paths(v, push);
+        }
+        UpdateOperand::ListAppend(a, b) => {
+            update_operand_paths(a, push);
+            update_operand_paths(b, push);
         }
     }
 }

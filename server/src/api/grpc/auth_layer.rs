@@ -43,7 +43,9 @@ pub struct AuthService<S> {
 
 /// The gRPC status of an auth failure.
 pub fn auth_status(e: &AuthError) -> Status {
-    let code = if e.is_unauthenticated() {
+    let code = if matches!(e, AuthError::Unavailable(_)) {
+        Code::Unavailable
+    } else if e.is_unauthenticated() {
         Code::Unauthenticated
     } else {
         Code::PermissionDenied
@@ -123,6 +125,10 @@ where
                 req.extensions_mut()
                     .insert(Caller::unauthenticated(peer, layer.secure));
                 return inner.call(req).await;
+            }
+            // A missing, malformed or unknown credential is refused before the body is read.
+            if let Err(e) = layer.auth.authenticate_headers(req.headers()) {
+                return Ok(auth_status(&e).into_http());
             }
             let (mut parts, body) = req.into_parts();
             // The signature covers the body, so it is read whole before the handler runs.

@@ -26,7 +26,7 @@ pub use auth_layer::{auth_status, AuthLayer};
 pub use status::{to_status, ERROR_DETAILS_KEY, ERROR_TYPE_KEY};
 
 /// Largest message accepted: BatchWriteItem carries up to 16 MB of items.
-const MAX_MESSAGE_BYTES: usize = 20 * 1024 * 1024;
+const MAX_MESSAGE_BYTES: usize = crate::api::json::MAX_BODY_BYTES;
 
 pub async fn serve(
     engine: Arc<Engine>,

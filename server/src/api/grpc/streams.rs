@@ -9,8 +9,8 @@ use tokio::sync::mpsc;
 use tonic::{Request, Response, Status};
 
 use super::convert::item_to_proto;
-use super::{call, caller_of, to_status};
-use crate::auth::checks::SubscribeChanges;
+use super::{auth_status, call, caller_of, to_status};
+use crate::auth::checks::{Authorize, SubscribeChanges};
 use crate::engine::stream_api::{
     DescribeStreamInput, GetRecordsInput, GetShardIteratorInput, ListStreamsInput,
 };
@@ -192,9 +192,12 @@ impl DynamoDbStreams for StreamsService {
         &self,
         r: Request<pb::SubscribeChangesRequest>,
     ) -> Result<Response<Self::SubscribeChangesStream>, Status> {
-        let caller = caller_of(&r)?;
+        let mut caller = caller_of(&r)?;
         let r = r.into_inner();
         let engine = self.gate.engine.clone();
+        let auth = self.gate.auth.clone();
+        // Read before the first authorization: any change after it is seen by the feed.
+        let mut checked_generation = auth.directory().generation();
         let table_name = r.table_name.clone();
         let subscription = SubscribeChanges {
             table_name: table_name.clone(),
@@ -250,6 +253,26 @@ impl DynamoDbStreams for StreamsService {
                     let _ = tx.send(Err(to_status(Error::table_not_found()))).await;
                     return;
                 };
+                // Permission is re-checked whenever users, keys or policies change: a
+                // revoked caller or a deleted key ends the feed before its next record.
+                let generation = auth.directory().generation();
+                if generation != checked_generation {
+                    checked_generation = generation;
+                    let subscription = SubscribeChanges {
+                        table_name: table_name.clone(),
+                    };
+                    let checks = subscription.checks("dynamodb:GetRecords", &*engine);
+                    match auth
+                        .refresh(&caller)
+                        .and_then(|c| auth.authorize(&c, &checks).map(|()| c))
+                    {
+                        Ok(c) => caller = c,
+                        Err(e) => {
+                            let _ = tx.send(Err(auth_status(&e))).await;
+                            return;
+                        }
+                    }
+                }
                 // Register for the wake-up before reading, so no commit slips between.
                 let state = table.stream.clone();
                 let notified = state.changed.notified();

@@ -30,6 +30,8 @@ impl JsonError {
     pub fn status(&self) -> StatusCode {
         if self.is_server_fault() {
             StatusCode::INTERNAL_SERVER_ERROR
+        } else if matches!(self, JsonError::Auth(AuthError::Unavailable(_))) {
+            StatusCode::SERVICE_UNAVAILABLE
         } else {
             StatusCode::BAD_REQUEST
         }

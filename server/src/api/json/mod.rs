@@ -24,8 +24,9 @@ pub use error::JsonError;
 
 pub const TARGET_PREFIX: &str = "DynamoDB_20120810.";
 pub const STREAMS_TARGET_PREFIX: &str = "DynamoDBStreams_20120810.";
-/// BatchWriteItem may carry 16 MB of items; leave room for JSON overhead.
-const MAX_BODY_BYTES: usize = 20 * 1024 * 1024;
+/// DynamoDB's largest request (a 16 MB BatchWriteItem); a longer body is refused with 413
+/// before it is buffered.
+pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
 #[derive(Clone)]
 pub struct JsonApi {
@@ -69,10 +70,19 @@ async fn handle(
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> Response {
     let started = std::time::Instant::now();
     let request_id = uuid::Uuid::new_v4().simple().to_string().to_uppercase();
+    // A missing, malformed or unknown credential is refused before the body is read.
+    let refused = api.auth.authenticate_headers(&headers).err();
+    let body = match refused {
+        Some(_) => Bytes::new(),
+        None => match read_body(&headers, body).await {
+            Ok(b) => b,
+            Err(response) => return response,
+        },
+    };
     let target = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
@@ -103,7 +113,10 @@ async fn handle(
             aws.dynamodb.scanned_count = tracing::field::Empty,
     );
     crate::telemetry::extract_parent(&span, &headers);
-    let authenticated = api.auth.authenticate(&signed, Some(peer.ip()), api.secure);
+    let authenticated = match refused {
+        Some(e) => Err(e),
+        None => api.auth.authenticate(&signed, Some(peer.ip()), api.secure),
+    };
     let work = async {
         match &authenticated {
             Err(e) => Err(JsonError::Auth(e.clone())),
@@ -156,6 +169,28 @@ async fn handle(
         }
     };
     respond(status, body, &request_id)
+}
+
+/// Reads a request body of at most [`MAX_BODY_BYTES`]; past that (by `Content-Length` or
+/// as it streams in), answers 413 without reading further.
+pub async fn read_body(headers: &HeaderMap, body: axum::body::Body) -> Result<Bytes, Response> {
+    let too_large = || {
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Request Entity Too Large: the request body exceeds DynamoDB's 16 MB limit",
+        )
+            .into_response()
+    };
+    let declared = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Err(too_large());
+    }
+    axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| too_large())
 }
 
 /// A JSON API response with AWS's headers (`x-amz-crc32`, `x-amzn-RequestId`).

@@ -96,6 +96,11 @@ impl Condition {
         })
     }
 
+    /// The condition key, lower-cased.
+    pub(crate) fn key(&self) -> &str {
+        &self.key
+    }
+
     pub(crate) fn evaluate(&self, ctx: &dyn RequestContext) -> bool {
         // A key with zero values is treated exactly like an absent one.
         let request = ctx.values(&self.key).filter(|values| !values.is_empty());

@@ -15,6 +15,13 @@ pub trait RequestContext {
     /// their keys lower-cased), so implementations store keys lower-cased and look up directly.
     /// `None` = key absent; a present key may have zero values.
     fn values(&self, key_lowercase: &str) -> Option<&[String]>;
+    /// Whether the request has a value for this key that could not be computed (a Query
+    /// whose key condition binds no single partition, an expression that does not parse).
+    /// An unknown key never lets an Allow statement apply and always lets a Deny apply:
+    /// what the policy layer cannot see is denied, never allowed.
+    fn is_unknown(&self, _key_lowercase: &str) -> bool {
+        false
+    }
 }
 
 /// An owned [`RequestContext`] for tests and simple callers.

@@ -39,6 +39,13 @@ impl Statement {
         if resource_hit == self.not_resource {
             return false;
         }
-        self.conditions.iter().all(|c| c.evaluate(ctx))
+        self.conditions.iter().all(|c| {
+            if ctx.is_unknown(c.key()) {
+                // Conservative either way: an Allow cannot rest on it, a Deny holds.
+                self.effect == Effect::Deny
+            } else {
+                c.evaluate(ctx)
+            }
+        })
     }
 }
