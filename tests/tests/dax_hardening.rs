@@ -8,6 +8,7 @@
 //! - item 14: made-up table names do not start feed tasks.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{ScalarAttributeType, StreamSpecification, StreamViewType};
 use keyfall_tests::{
@@ -332,4 +333,231 @@ async fn item02_forged_shard_iterator_refused() {
         "{out}"
     );
     assert!(out.to_string().contains("table/Payroll/stream/"), "{out}");
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+#[tokio::test]
+async fn item13_expired_ttl_item_not_served_from_cache() {
+    use aws_sdk_dynamodb::types::{
+        AttributeValue as Av, KeysAndAttributes, TimeToLiveSpecification,
+    };
+    // No sweeper during the test: only the read-time rule hides expired items.
+    let server = TestServer::start_with(|c| c.ttl_sweep_interval = Duration::from_secs(3600)).await;
+    table(&server, "Sessions").await;
+    server
+        .dynamodb()
+        .update_time_to_live()
+        .table_name("Sessions")
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .enabled(true)
+                .attribute_name("exp")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let proxy = TestProxy::start(&server, |_| {}).await;
+    let c = proxy.dynamodb_as(
+        keyfall_tests::ROOT_ACCESS_KEY_ID,
+        keyfall_tests::ROOT_SECRET_ACCESS_KEY,
+    );
+    let put = |pk: &'static str, exp: u64| {
+        let c = c.clone();
+        async move {
+            c.put_item()
+                .table_name("Sessions")
+                .item("pk", Av::S(pk.into()))
+                .item("exp", Av::N(exp.to_string()))
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    let get = |pk: &'static str| {
+        let c = c.clone();
+        async move {
+            c.get_item()
+                .table_name("Sessions")
+                .key("pk", Av::S(pk.into()))
+                .send()
+                .await
+                .unwrap()
+                .item
+        }
+    };
+    let batch = |pk: &'static str| {
+        let c = c.clone();
+        async move {
+            let out = c
+                .batch_get_item()
+                .request_items(
+                    "Sessions",
+                    KeysAndAttributes::builder()
+                        .keys([("pk".to_string(), Av::S(pk.into()))].into())
+                        .build()
+                        .unwrap(),
+                )
+                .send()
+                .await
+                .unwrap();
+            out.responses
+                .and_then(|r| r.get("Sessions").map(Vec::len))
+                .unwrap_or(0)
+        }
+    };
+    let query = |pk: &'static str| {
+        let c = c.clone();
+        async move {
+            c.query()
+                .table_name("Sessions")
+                .key_condition_expression("pk = :p")
+                .expression_attribute_values(":p", Av::S(pk.into()))
+                .send()
+                .await
+                .unwrap()
+                .count
+        }
+    };
+    // Written through already expired: the server hides it, so must the proxy.
+    put("old", now_secs() - 60).await;
+    assert_eq!(get("old").await, None);
+    assert_eq!(batch("old").await, 0);
+    assert_eq!(query("old").await, 0);
+
+    // Cached while visible (item, batch and page), then its TTL passes.
+    let exp = now_secs() + 2;
+    put("soon", exp).await;
+    for _ in 0..2 {
+        assert!(get("soon").await.is_some());
+        assert_eq!(batch("soon").await, 1);
+        assert_eq!(query("soon").await, 1);
+    }
+    assert!(
+        proxy
+            .metric("keyfall_dax_cache_hits_total{cache=\"item\"}")
+            .await
+            >= 2,
+        "the item is served from the cache while visible"
+    );
+    while now_secs() <= exp {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The server hides it now...
+    let direct = server
+        .dynamodb()
+        .get_item()
+        .table_name("Sessions")
+        .key("pk", Av::S("soon".into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(direct.item, None);
+    // ...and so does every cached read of the proxy.
+    assert_eq!(
+        get("soon").await,
+        None,
+        "expired item served from the item cache"
+    );
+    assert_eq!(
+        batch("soon").await,
+        0,
+        "expired item served by BatchGetItem"
+    );
+    assert_eq!(
+        query("soon").await,
+        0,
+        "expired item served from a cached page"
+    );
+}
+
+#[tokio::test]
+async fn item14_unknown_tables_start_bounded_feeds() {
+    use aws_sdk_dynamodb::types::AttributeValue as Av;
+    const TASKS: &str = "keyfall_dax_feed_tasks";
+    let server = TestServer::start().await;
+    let proxy = TestProxy::start(&server, |_| {}).await;
+    let c = proxy.dynamodb_as(
+        keyfall_tests::ROOT_ACCESS_KEY_ID,
+        keyfall_tests::ROOT_SECRET_ACCESS_KEY,
+    );
+    // Reads of made-up tables fail as on the server and start nothing.
+    for i in 0..40 {
+        let name = format!("madeup-{i}");
+        let err = c
+            .get_item()
+            .table_name(&name)
+            .key("pk", Av::S("x".into()))
+            .send()
+            .await
+            .unwrap_err();
+        let code = aws_sdk_dynamodb::error::ProvideErrorMetadata::code(&err).map(str::to_string);
+        assert_eq!(
+            code.as_deref(),
+            Some("ResourceNotFoundException"),
+            "{err:?}"
+        );
+        let _ = c
+            .query()
+            .table_name(&name)
+            .key_condition_expression("pk = :p")
+            .expression_attribute_values(":p", Av::S("x".into()))
+            .send()
+            .await
+            .unwrap_err();
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        proxy.metric(TASKS).await,
+        0,
+        "made-up tables started feed tasks"
+    );
+
+    // A real table gets one feed; once the table is deleted (behind the proxy's back), the
+    // feed ends instead of retrying forever.
+    table(&server, "Real").await;
+    assert_eq!(
+        c.get_item()
+            .table_name("Real")
+            .key("pk", Av::S("x".into()))
+            .send()
+            .await
+            .unwrap()
+            .item,
+        None
+    );
+    assert_eq!(proxy.metric(TASKS).await, 1);
+    server
+        .dynamodb()
+        .delete_table()
+        .table_name("Real")
+        .send()
+        .await
+        .unwrap();
+    let start = std::time::Instant::now();
+    while proxy.metric(TASKS).await != 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the feed of a deleted table keeps running"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Reading it now fails as on the server and starts nothing again.
+    assert!(c
+        .get_item()
+        .table_name("Real")
+        .key("pk", Av::S("x".into()))
+        .send()
+        .await
+        .is_err());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(proxy.metric(TASKS).await, 0);
 }
