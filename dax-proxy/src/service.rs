@@ -723,6 +723,21 @@ impl DynamoDb for DaxService {
         out
     }
 
+    async fn update_time_to_live(
+        &self,
+        r: Request<pb::UpdateTimeToLiveRequest>,
+    ) -> Result<Response<pb::UpdateTimeToLiveResponse>, Status> {
+        let caller = caller_of(&r)?;
+        let resource = self.proxy.auth.table_arn(&r.get_ref().table_name);
+        self.allow_resource(&caller, "dynamodb:UpdateTimeToLive", resource)?;
+        inc(&self.proxy.caches.metrics.pass_throughs);
+        let table = r.get_ref().table_name.clone();
+        let out = self.up().update_time_to_live(r.into_inner()).await;
+        // The TTL attribute decides which cached items are visible: learn it again.
+        self.proxy.forget_table(&table);
+        out
+    }
+
     pass_through! {
         batch_execute_statement, "BatchExecuteStatement", account, BatchExecuteStatementRequest, BatchExecuteStatementResponse;
         execute_statement, "ExecuteStatement", account, ExecuteStatementRequest, ExecuteStatementResponse;
@@ -732,7 +747,6 @@ impl DynamoDb for DaxService {
         describe_limits, "DescribeLimits", account, DescribeLimitsRequest, DescribeLimitsResponse;
         describe_endpoints, "DescribeEndpoints", account, DescribeEndpointsRequest, DescribeEndpointsResponse;
         describe_time_to_live, "DescribeTimeToLive", table, DescribeTimeToLiveRequest, DescribeTimeToLiveResponse;
-        update_time_to_live, "UpdateTimeToLive", table, UpdateTimeToLiveRequest, UpdateTimeToLiveResponse;
         list_tags_of_resource, "ListTagsOfResource", arn, ListTagsOfResourceRequest, ListTagsOfResourceResponse;
         tag_resource, "TagResource", arn, TagResourceRequest, TagResourceResponse;
         untag_resource, "UntagResource", arn, UntagResourceRequest, UntagResourceResponse;
