@@ -147,8 +147,13 @@ impl CheckSchemas for SchemaView<'_> {
         self.auth.table_arn(table)
     }
 
-    fn stream_arn_of_iterator(&self, _: &str) -> Option<String> {
-        None
+    /// The stream the iterator claims to read. The proxy has no iterator secret: it
+    /// authorizes on the claim and forwards the iterator unchanged, and the server, which
+    /// verifies the iterator's MAC before reading anything, refuses a forged claim.
+    fn stream_arn_of_iterator(&self, iterator: &str) -> Option<String> {
+        keyfall_server::engine::stream_api::claimed_stream_arn_of_iterator(iterator, |t| {
+            self.auth.table_arn(t)
+        })
     }
 
     fn stream_arn(&self, table: &str) -> Option<String> {

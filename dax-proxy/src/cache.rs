@@ -74,6 +74,15 @@ pub enum Page {
 }
 
 impl Page {
+    /// The page's items.
+    pub fn items(&self) -> impl Iterator<Item = &ProtoItem> {
+        let list = match self {
+            Page::Query(r) => &r.items,
+            Page::Scan(r) => &r.items,
+        };
+        list.iter().map(|m| &m.values)
+    }
+
     fn weight(&self) -> usize {
         use prost::Message;
         match self {

@@ -8,6 +8,10 @@
 //! write can fall between them. When a feed breaks, the table is flushed and reads pass
 //! through until a new subscription is live again. Tables without a stream cannot be
 //! followed: they are cached by TTL only, as DAX does.
+//!
+//! Feeds are bounded: only tables the server describes get one (a made-up name starts
+//! nothing), at most [`MAX_FEEDS`] at once (reads of further tables pass through), and a
+//! feed whose table is gone (ResourceNotFound on resubscribing) ends and is forgotten.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -41,6 +45,25 @@ pub struct Feeds {
 
 const RETRY: Duration = Duration::from_millis(200);
 
+/// At most this many tables are followed at once.
+pub const MAX_FEEDS: usize = 1024;
+
+/// Counts a running feed task in `keyfall_dax_feed_tasks` while it lives.
+struct TaskGauge(Arc<crate::metrics::Metrics>);
+
+impl TaskGauge {
+    fn new(metrics: Arc<crate::metrics::Metrics>) -> TaskGauge {
+        metrics.feed_tasks.fetch_add(1, Ordering::Relaxed);
+        TaskGauge(metrics)
+    }
+}
+
+impl Drop for TaskGauge {
+    fn drop(&mut self) {
+        self.0.feed_tasks.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 impl Feeds {
     pub fn new(mode: Coherence, shutdown: tokio::sync::watch::Receiver<bool>) -> Feeds {
         Feeds {
@@ -55,11 +78,21 @@ impl Feeds {
         let _ = self.proxy.set(proxy);
     }
 
-    fn table(&self, table: &str) -> Arc<TableFeed> {
+    /// The table's feed state; None when [`MAX_FEEDS`] tables are followed already.
+    fn table(&self, table: &str) -> Option<Arc<TableFeed>> {
         let mut tables = self.tables.lock();
         match tables.get(table) {
-            Some(feed) => feed.clone(),
-            None => tables.entry(Arc::from(table)).or_default().clone(),
+            Some(feed) => Some(feed.clone()),
+            None if tables.len() >= MAX_FEEDS => None,
+            None => Some(tables.entry(Arc::from(table)).or_default().clone()),
+        }
+    }
+
+    /// Forgets `table`'s feed if it is still `feed` (not a newer one).
+    fn forget_feed(&self, table: &str, feed: &Arc<TableFeed>) {
+        let mut tables = self.tables.lock();
+        if tables.get(table).is_some_and(|f| Arc::ptr_eq(f, feed)) {
+            tables.remove(table);
         }
     }
 
@@ -69,12 +102,20 @@ impl Feeds {
         if self.mode == Coherence::Ttl {
             return true;
         }
-        let feed = self.table(table);
+        let Some(proxy) = self.proxy.get().and_then(Weak::upgrade) else {
+            return false;
+        };
+        if !self.tables.lock().contains_key(table) {
+            // Only a table the server knows gets a feed: a made-up name starts nothing.
+            if proxy.schemas.schema(table).await.is_none() {
+                return false;
+            }
+        }
+        let Some(feed) = self.table(table) else {
+            return false;
+        };
         feed.started
             .get_or_init(|| async {
-                let Some(proxy) = self.proxy.get().and_then(Weak::upgrade) else {
-                    return;
-                };
                 let table: Arc<str> = Arc::from(table);
                 match subscribe(&proxy, &table).await {
                     Ok(stream) => {
@@ -90,6 +131,10 @@ impl Feeds {
                     Err(status) if status.code() == tonic::Code::InvalidArgument => {
                         tracing::info!(%table, "table has no stream: cached by TTL only");
                         feed.unfollowable.store(true, Ordering::SeqCst);
+                    }
+                    Err(status) if status.code() == tonic::Code::NotFound => {
+                        // Gone since it was described: not followed, not cached.
+                        self.forget_feed(&table, &feed);
                     }
                     Err(status) => {
                         // Not live: reads pass through; the follower retries.
@@ -138,6 +183,10 @@ async fn follow(
     mut stream: Option<Feed>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
+    let _running = match proxy.upgrade() {
+        Some(p) => TaskGauge::new(p.caches.metrics.clone()),
+        None => return,
+    };
     loop {
         let Some(live) = stream.as_mut() else {
             tokio::select! {
@@ -153,6 +202,13 @@ async fn follow(
                 }
                 Err(status) if status.code() == tonic::Code::InvalidArgument => {
                     feed.unfollowable.store(true, Ordering::SeqCst);
+                    return;
+                }
+                Err(status) if status.code() == tonic::Code::NotFound => {
+                    // The table is gone: stop following it. A later read of a table of
+                    // that name (re-created) starts a new feed.
+                    p.coherence.forget_feed(&table, &feed);
+                    p.caches.forget_table(&table);
                     return;
                 }
                 Err(_) => {}

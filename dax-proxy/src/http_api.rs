@@ -3,8 +3,10 @@
 //! Cached and written-through actions are decoded with the server's serde types, converted
 //! to protobuf and served by the same [`DaxService`] as gRPC, so both APIs share one cache
 //! and one authorization path; answers and errors are encoded as the server encodes them.
-//! Other actions are authorized here and forwarded to the server's JSON API as they are,
-//! re-signed with the proxy's credentials.
+//! Other actions are decoded with the server's types too, authorized with the server's checks
+//! and forwarded to the server's JSON API re-encoded from what was decoded (never the raw
+//! body), re-signed with the proxy's credentials. An action the proxy cannot decode is
+//! refused, never forwarded.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,10 +22,12 @@ use keyfall_server::api::grpc::convert_back as back;
 use keyfall_server::api::json::{
     decode_request, encode, respond, JsonError, STREAMS_TARGET_PREFIX, TARGET_PREFIX,
 };
+use keyfall_server::auth::checks::{Authorize, Schemas};
 use keyfall_server::auth::sigv4::SignedRequest;
 use keyfall_server::auth::{AuthError, Caller, Check};
 use keyfall_server::engine::types::*;
 
+use crate::auth::SchemaView;
 use crate::metrics::{inc, Sizes};
 use crate::service::DaxService;
 use crate::upstream_http::UpstreamHttp;
@@ -199,8 +203,8 @@ async fn dispatch(
     body: Bytes,
 ) -> Result<Forwarded, JsonError> {
     let Some(action) = target.strip_prefix(TARGET_PREFIX) else {
-        if target.starts_with(STREAMS_TARGET_PREFIX) {
-            return forward(st, caller, target, body).await;
+        if let Some(action) = target.strip_prefix(STREAMS_TARGET_PREFIX) {
+            return dispatch_streams(st, caller, target, action, &body).await;
         }
         return Err(JsonError::UnknownOperation);
     };
@@ -296,80 +300,156 @@ async fn dispatch(
             scan,
             back::scan_output
         ),
-        _ => {
-            if matches!(action, "CreateTable" | "DeleteTable") {
-                let table = serde_json::from_slice::<serde_json::Value>(b)
-                    .ok()
-                    .and_then(|v| {
-                        v.get("TableName")
-                            .and_then(|t| t.as_str())
-                            .map(str::to_string)
-                    });
-                let out = forward(st, caller, target, body).await;
-                if let Some(t) = table {
-                    st.proxy.forget_table(&t);
-                }
-                return out;
+        "CreateTable" => {
+            let input: CreateTableInput = decode_request(b)?;
+            let table = input.table_name.clone();
+            let out = forward(st, caller, target, "dynamodb:CreateTable", &input).await;
+            if let Some(t) = table {
+                st.proxy.forget_table(&t);
             }
-            if action == "UpdateTable" {
-                let table = serde_json::from_slice::<serde_json::Value>(b)
-                    .ok()
-                    .and_then(|v| {
-                        v.get("TableName")
-                            .and_then(|t| t.as_str())
-                            .map(str::to_string)
-                    });
-                let out = forward(st, caller, target, body).await;
-                if let Some(t) = table {
-                    st.proxy.caches.invalidate_pages(&Arc::from(t.as_str()));
+            return out;
+        }
+        "DeleteTable" | "UpdateTimeToLive" | "UpdateTable" => {
+            let (table, out) = match action {
+                "DeleteTable" => {
+                    let input: TableNameInput = decode_request(b)?;
+                    let table = input.table_name.clone();
+                    let out = forward(st, caller, target, "dynamodb:DeleteTable", &input).await;
+                    (table, out)
                 }
-                return out;
+                "UpdateTimeToLive" => {
+                    let input: UpdateTimeToLiveInput = decode_request(b)?;
+                    let table = input.table_name.clone();
+                    let out =
+                        forward(st, caller, target, "dynamodb:UpdateTimeToLive", &input).await;
+                    (table, out)
+                }
+                _ => {
+                    let input: UpdateTableInput = decode_request(b)?;
+                    let table = input.table_name.clone();
+                    let out = forward(st, caller, target, "dynamodb:UpdateTable", &input).await;
+                    (table, out)
+                }
+            };
+            // The table's schema, TTL attribute or indexes may have changed: learn them
+            // again (a new or dropped index changes what index queries return; a TTL
+            // attribute what is visible).
+            if let Some(t) = table {
+                st.proxy.forget_table(&t);
             }
-            return forward(st, caller, target, body).await;
+            return out;
+        }
+        "DescribeTable" => {
+            let input: TableNameInput = decode_request(b)?;
+            return forward(st, caller, target, "dynamodb:DescribeTable", &input).await;
+        }
+        "DescribeTimeToLive" => {
+            let input: TableNameInput = decode_request(b)?;
+            return forward(st, caller, target, "dynamodb:DescribeTimeToLive", &input).await;
+        }
+        "ListTables" => {
+            let input: ListTablesInput = decode_request(b)?;
+            return forward(st, caller, target, "dynamodb:ListTables", &input).await;
+        }
+        "TagResource" => {
+            let input: TagResourceInput = decode_request(b)?;
+            return forward(st, caller, target, "dynamodb:TagResource", &input).await;
+        }
+        "UntagResource" => {
+            let input: UntagResourceInput = decode_request(b)?;
+            return forward(st, caller, target, "dynamodb:UntagResource", &input).await;
+        }
+        "ListTagsOfResource" => {
+            let input: ListTagsOfResourceInput = decode_request(b)?;
+            return forward(st, caller, target, "dynamodb:ListTagsOfResource", &input).await;
+        }
+        "DescribeLimits" | "DescribeEndpoints" => {
+            let input: NoInput = decode_request(b)?;
+            let action = if action == "DescribeLimits" {
+                "dynamodb:DescribeLimits"
+            } else {
+                "dynamodb:DescribeEndpoints"
+            };
+            return forward(st, caller, target, action, &input).await;
+        }
+        other => {
+            // Known but not built: the server's own answer, without asking it; anything
+            // else is no action at all. Nothing undecoded is ever forwarded.
+            return Err(match keyfall_server::api::actions::known_action(other) {
+                Some(name) => JsonError::Engine(keyfall_server::error::Error::Unimplemented(name)),
+                None => JsonError::UnknownOperation,
+            });
         }
     };
     Ok(Forwarded::Encoded(encoded))
 }
 
-/// Authorizes an uncached action on the resource its body names, then forwards it.
-async fn forward(
+/// The DynamoDB Streams actions, decoded and authorized as the server does them.
+async fn dispatch_streams(
     st: &HttpState,
     caller: &Caller,
     target: &str,
-    body: Bytes,
+    action: &str,
+    body: &[u8],
 ) -> Result<Forwarded, JsonError> {
-    let action = target.rsplit('.').next().unwrap_or("");
-    let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-    let field = |k: &str| v.get(k).and_then(|t| t.as_str()).map(str::to_string);
-    let resource = field("TableName")
-        .map(|t| st.proxy.auth.table_arn(&t))
-        .or_else(|| field("ResourceArn"))
-        .or_else(|| field("StreamArn"))
-        .unwrap_or_else(|| "*".into());
-    crate::audit::note(|| resource.clone());
+    use keyfall_server::engine::stream_api::*;
+    match action {
+        "ListStreams" => {
+            let input: ListStreamsInput = decode_request(body)?;
+            forward(st, caller, target, "dynamodb:ListStreams", &input).await
+        }
+        "DescribeStream" => {
+            let input: DescribeStreamInput = decode_request(body)?;
+            forward(st, caller, target, "dynamodb:DescribeStream", &input).await
+        }
+        "GetShardIterator" => {
+            let input: GetShardIteratorInput = decode_request(body)?;
+            forward(st, caller, target, "dynamodb:GetShardIterator", &input).await
+        }
+        "GetRecords" => {
+            let input: GetRecordsInput = decode_request(body)?;
+            forward(st, caller, target, "dynamodb:GetRecords", &input).await
+        }
+        _ => Err(JsonError::UnknownOperation),
+    }
+}
+
+/// Actions without members (DescribeLimits, DescribeEndpoints): only `{}` is accepted.
+#[derive(serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+struct NoInput {}
+
+impl Authorize for NoInput {
+    fn checks(&self, action: &'static str, s: &dyn Schemas) -> Vec<Check> {
+        ().checks(action, s)
+    }
+}
+
+/// An uncached action: `input` (decoded with the server's type) is authorized with the
+/// server's checks, then re-encoded and forwarded, so what was authorized is exactly what
+/// the server decodes and runs (no member the proxy did not read reaches it).
+async fn forward<I: Authorize + serde::Serialize>(
+    st: &HttpState,
+    caller: &Caller,
+    target: &str,
+    action: &'static str,
+    input: &I,
+) -> Result<Forwarded, JsonError> {
+    let view = SchemaView {
+        schemas: &st.proxy.schemas,
+        auth: &st.proxy.auth,
+    };
+    let checks = input.checks(action, &view);
+    for c in &checks {
+        crate::audit::note(|| c.resource.clone());
+    }
     if caller.principal.as_ref().is_some_and(|p| !p.root) {
-        const STREAMS_ACTIONS: [&str; 4] = [
-            "ListStreams",
-            "DescribeStream",
-            "GetShardIterator",
-            "GetRecords",
-        ];
-        let name: &'static str = match keyfall_server::api::actions::known_action(action)
-            .or_else(|| STREAMS_ACTIONS.iter().copied().find(|a| *a == action))
-        {
-            Some(known) => known,
-            None => return Err(JsonError::UnknownOperation),
-        };
-        let check = Check {
-            action: dynamodb_action(name),
-            resource,
-            ..Check::default()
-        };
         st.proxy
             .auth
-            .authorize(caller, &[check])
+            .authorize(caller, &checks)
             .map_err(JsonError::Auth)?;
     }
+    let body = encode(input)?;
     let Some(upstream) = &st.upstream else {
         return Err(JsonError::Engine(
             keyfall_server::error::Error::Unimplemented(
@@ -378,23 +458,13 @@ async fn forward(
         ));
     };
     inc(&st.proxy.caches.metrics.pass_throughs);
-    let answer = upstream.forward(target, body).await.map_err(|e| {
-        JsonError::Engine(keyfall_server::error::Error::Internal(format!(
-            "upstream: {e}"
-        )))
-    })?;
+    let answer = upstream
+        .forward(target, Bytes::from(body))
+        .await
+        .map_err(|e| {
+            JsonError::Engine(keyfall_server::error::Error::Internal(format!(
+                "upstream: {e}"
+            )))
+        })?;
     Ok(Forwarded::Upstream(answer.status, answer.body))
-}
-
-/// `dynamodb:<Action>` for a known action name, interned once.
-fn dynamodb_action(name: &'static str) -> &'static str {
-    use std::collections::HashMap;
-    use std::sync::OnceLock;
-    static NAMES: OnceLock<parking_lot::Mutex<HashMap<&'static str, &'static str>>> =
-        OnceLock::new();
-    let names = NAMES.get_or_init(Default::default);
-    let mut names = names.lock();
-    names
-        .entry(name)
-        .or_insert_with(|| Box::leak(format!("dynamodb:{name}").into_boxed_str()))
 }

@@ -16,6 +16,8 @@ pub struct Metrics {
     pub pass_throughs: AtomicU64,
     pub feed_events: AtomicU64,
     pub feed_reconnects: AtomicU64,
+    /// Change-feed tasks running now (a gauge).
+    pub feed_tasks: AtomicU64,
 }
 
 /// Sizes read from the caches when rendering.
@@ -68,6 +70,12 @@ impl Metrics {
             }
             let _ = writeln!(out, "{name} {}", v.load(Ordering::Relaxed));
         }
+        let _ = writeln!(out, "# TYPE keyfall_dax_feed_tasks gauge");
+        let _ = writeln!(
+            out,
+            "keyfall_dax_feed_tasks {}",
+            self.feed_tasks.load(Ordering::Relaxed)
+        );
         let _ = writeln!(out, "# TYPE keyfall_dax_cache_entries gauge");
         let _ = writeln!(
             out,

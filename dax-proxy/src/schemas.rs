@@ -1,9 +1,12 @@
-//! Key schemas of the tables the proxy serves, learned from the server (DescribeTable) on
-//! first use and forgotten when the proxy sees the table change. They give the cache its
-//! item keys and the authorizer its `dynamodb:LeadingKeys`.
+//! Key schemas of the tables the proxy serves, learned from the server (DescribeTable and
+//! DescribeTimeToLive) on first use, forgotten when the proxy sees the table change and
+//! learned again every [`REFRESH`] (a TTL enabled directly on the server is noticed within
+//! that bound). They give the cache its item keys and TTL rule, and the authorizer its
+//! `dynamodb:LeadingKeys`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use keyfall_proto::v1 as pb;
 use parking_lot::RwLock;
@@ -17,6 +20,38 @@ pub struct TableSchema {
     pub key: KeyNames,
     pub indexes: HashMap<String, KeyNames>,
     pub stream_arn: Option<String>,
+    /// The TTL attribute while TTL is enabled: an item whose value for it is a number of
+    /// epoch seconds not after now is invisible, as on the server (`TableMeta::is_expired`).
+    pub ttl_attribute: Option<String>,
+    fetched: Instant,
+}
+
+/// How long a learned schema (and TTL setting) is used before it is asked again.
+pub const REFRESH: Duration = Duration::from_secs(5);
+
+impl TableSchema {
+    /// Whether `item` has expired under the table's TTL (server semantics).
+    pub fn is_expired(&self, item: &ProtoItem) -> bool {
+        let Some(attr) = &self.ttl_attribute else {
+            return false;
+        };
+        match item.get(attr).and_then(|v| v.value.as_ref()) {
+            Some(pb::attribute_value::Value::N(n)) => n.parse::<f64>().is_ok_and(|t| {
+                t <= std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0.0, |d| d.as_secs_f64())
+            }),
+            _ => false,
+        }
+    }
+}
+
+/// Why a schema could not be learned.
+pub enum Unknown {
+    /// The server says the table does not exist.
+    NoSuchTable,
+    /// Anything else (unreachable, refused...).
+    Unavailable,
 }
 
 pub struct Schemas {
@@ -45,22 +80,62 @@ impl Schemas {
         }
     }
 
-    /// The table's schema, fetched once. None when the table does not exist (the request
-    /// then goes upstream and fails there with the server's error).
+    /// The table's schema, fetched once and refreshed every [`REFRESH`]. None when the
+    /// table does not exist or cannot be described (the request then goes upstream and
+    /// fails there with the server's error).
     pub async fn schema(&self, table: &str) -> Option<Arc<TableSchema>> {
-        if let Some(s) = self.tables.read().get(table) {
-            return Some(s.clone());
+        self.lookup(table).await.ok()
+    }
+
+    /// [`Schemas::schema`], telling a missing table from a failure.
+    pub async fn lookup(&self, table: &str) -> Result<Arc<TableSchema>, Unknown> {
+        let known = self.tables.read().get(table).cloned();
+        if let Some(s) = &known {
+            if s.fetched.elapsed() < REFRESH {
+                return Ok(s.clone());
+            }
         }
-        let t = self
-            .upstream
-            .clone()
+        match self.fetch(table).await {
+            Ok(schema) => {
+                self.tables
+                    .write()
+                    .insert(schema.table.clone(), schema.clone());
+                Ok(schema)
+            }
+            Err(Unknown::NoSuchTable) => {
+                self.tables.write().remove(table);
+                Err(Unknown::NoSuchTable)
+            }
+            // A refresh that fails keeps the last schema (its TTL setting included).
+            Err(Unknown::Unavailable) => known.ok_or(Unknown::Unavailable),
+        }
+    }
+
+    async fn fetch(&self, table: &str) -> Result<Arc<TableSchema>, Unknown> {
+        let failed = |s: tonic::Status| match s.code() {
+            tonic::Code::NotFound => Unknown::NoSuchTable,
+            _ => Unknown::Unavailable,
+        };
+        let mut up = self.upstream.clone();
+        let t = up
             .describe_table(pb::DescribeTableRequest {
                 table_name: table.to_string(),
             })
             .await
-            .ok()?
+            .map_err(failed)?
             .into_inner()
-            .table?;
+            .table
+            .ok_or(Unknown::Unavailable)?;
+        let ttl = up
+            .describe_time_to_live(pb::DescribeTimeToLiveRequest {
+                table_name: table.to_string(),
+            })
+            .await
+            .map_err(failed)?
+            .into_inner()
+            .time_to_live_description
+            .filter(|d| d.time_to_live_status.as_deref() == Some("ENABLED"))
+            .and_then(|d| d.attribute_name);
         let mut indexes = HashMap::new();
         for (name, schema) in t
             .local_secondary_indexes
@@ -76,15 +151,14 @@ impl Schemas {
                 indexes.insert(name.clone(), names);
             }
         }
-        let name: Arc<str> = Arc::from(table);
-        let schema = Arc::new(TableSchema {
-            table: name.clone(),
-            key: key_names(&t.key_schema)?,
+        Ok(Arc::new(TableSchema {
+            table: Arc::from(table),
+            key: key_names(&t.key_schema).ok_or(Unknown::Unavailable)?,
             indexes,
             stream_arn: t.latest_stream_arn,
-        });
-        self.tables.write().insert(name, schema.clone());
-        Some(schema)
+            ttl_attribute: ttl,
+            fetched: Instant::now(),
+        }))
     }
 
     /// The cache key of `item` (a full item or just its key) in `table`; it borrows the

@@ -17,6 +17,7 @@ use crate::auth::SchemaView;
 use crate::cache::{CachedItem, EncodedItem, Page, PageKey};
 use crate::keys::{self, ItemKey, ProtoItem};
 use crate::metrics::inc;
+use crate::schemas::TableSchema;
 use crate::Proxy;
 
 pub struct DaxService {
@@ -109,8 +110,15 @@ impl DaxService {
         self.proxy.upstream.clone()
     }
 
-    /// The canonical key of a read, when the read can be cached at all.
-    async fn read_key(&self, table: &str, key: &ProtoItem, projection: String) -> Option<ItemKey> {
+    /// The canonical key of a read, when the read can be cached at all, with the table's
+    /// schema. A projected read of a table with TTL is not cached: the projection may leave
+    /// out the TTL attribute, and with it the proof that the item is still visible.
+    async fn read_key(
+        &self,
+        table: &str,
+        key: &ProtoItem,
+        projection: String,
+    ) -> Option<(ItemKey, Arc<TableSchema>)> {
         if !self.proxy.coherence.cacheable(table).await {
             return None;
         }
@@ -118,13 +126,16 @@ impl DaxService {
         let schema = self.proxy.schemas.schema(table).await?;
         let key = keys::exact_key(&schema.table, &schema.key, key)?;
         if projection.is_empty() {
-            return Some(key);
+            return Some((key, schema));
+        }
+        if schema.ttl_attribute.is_some() {
+            return None;
         }
         let projection: Arc<str> = Arc::from(projection);
         self.proxy
             .caches
             .remember_projection(&schema.table, &projection);
-        Some(key.with_projection(projection))
+        Some((key.with_projection(projection), schema))
     }
 
     /// A GetItem: authorized, then answered from the item cache (filled on a miss) or, for
@@ -152,7 +163,7 @@ impl DaxService {
             Some(true) => None,
             _ => self.read_key(&req.table_name, &req.key, projection).await,
         };
-        let Some(key) = key else {
+        let Some((key, schema)) = key else {
             inc(&self.proxy.caches.metrics.pass_throughs);
             return Ok(ItemRead::Passed(Box::new(
                 self.up().get_item(req).await?.into_inner(),
@@ -162,7 +173,7 @@ impl DaxService {
         if let Some(hit) = caches.items.get(&key).await {
             inc(&caches.metrics.item_hits);
             tracing::Span::current().record("keyfall.cache_hit", true);
-            return Ok(ItemRead::Cached(hit));
+            return Ok(ItemRead::Cached(visible(&schema, hit)?));
         }
         inc(&caches.metrics.item_misses);
         tracing::Span::current().record("keyfall.cache_hit", false);
@@ -180,7 +191,7 @@ impl DaxService {
             })
             .await
             .map_err(|e| (*e).clone())?;
-        Ok(ItemRead::Cached(item))
+        Ok(ItemRead::Cached(visible(&schema, item)?))
     }
 
     /// The key of a written item or key, for write-through.
@@ -277,12 +288,12 @@ impl DynamoDb for DaxService {
         for (table, ka) in &req.request_items {
             for key in &ka.keys {
                 let cached = match self.read_key(table, &key.values, String::new()).await {
-                    Some(k) => {
+                    Some((k, schema)) => {
                         let hit = caches.items.get(&k).await;
                         if hit.is_none() {
                             missing_keys.push((table.clone(), k));
                         }
-                        hit
+                        hit.map(|h| visible(&schema, h)).transpose()?
                     }
                     None => None,
                 };
@@ -373,17 +384,27 @@ impl DynamoDb for DaxService {
         })
         .await?;
         let table: Arc<str> = Arc::from(req.table_name.as_str());
-        if req.consistent_read == Some(true) || !self.proxy.coherence.cacheable(&table).await {
+        let whole_items = req.index_name.is_none()
+            && req.filter_expression.is_none()
+            && req.query_filter.is_empty()
+            && req.projection_expression.is_none()
+            && req.attributes_to_get.is_empty()
+            && matches!(req.select.as_deref(), None | Some("ALL_ATTRIBUTES"));
+        let schema = match req.consistent_read {
+            Some(true) => None,
+            _ => self.page_schema(&table, whole_items).await,
+        };
+        let Some(schema) = schema else {
             inc(&self.proxy.caches.metrics.pass_throughs);
             return self.up().query(req).await;
-        }
+        };
         let key = PageKey {
             generation: self.proxy.caches.generation(&table),
             table,
             request: Arc::from(keys::query_key(&req)),
         };
         let page = self
-            .page(key, Page::Query, || {
+            .page(key, &schema, Page::Query, || {
                 let mut up = self.up();
                 async move { Ok(Arc::new(up.query(req).await?.into_inner())) }
             })
@@ -405,17 +426,27 @@ impl DynamoDb for DaxService {
         })
         .await?;
         let table: Arc<str> = Arc::from(req.table_name.as_str());
-        if req.consistent_read == Some(true) || !self.proxy.coherence.cacheable(&table).await {
+        let whole_items = req.index_name.is_none()
+            && req.filter_expression.is_none()
+            && req.scan_filter.is_empty()
+            && req.projection_expression.is_none()
+            && req.attributes_to_get.is_empty()
+            && matches!(req.select.as_deref(), None | Some("ALL_ATTRIBUTES"));
+        let schema = match req.consistent_read {
+            Some(true) => None,
+            _ => self.page_schema(&table, whole_items).await,
+        };
+        let Some(schema) = schema else {
             inc(&self.proxy.caches.metrics.pass_throughs);
             return self.up().scan(req).await;
-        }
+        };
         let key = PageKey {
             generation: self.proxy.caches.generation(&table),
             table,
             request: Arc::from(keys::scan_key(&req)),
         };
         let page = self
-            .page(key, Page::Scan, || {
+            .page(key, &schema, Page::Scan, || {
                 let mut up = self.up();
                 async move { Ok(Arc::new(up.scan(req).await?.into_inner())) }
             })
@@ -692,6 +723,21 @@ impl DynamoDb for DaxService {
         out
     }
 
+    async fn update_time_to_live(
+        &self,
+        r: Request<pb::UpdateTimeToLiveRequest>,
+    ) -> Result<Response<pb::UpdateTimeToLiveResponse>, Status> {
+        let caller = caller_of(&r)?;
+        let resource = self.proxy.auth.table_arn(&r.get_ref().table_name);
+        self.allow_resource(&caller, "dynamodb:UpdateTimeToLive", resource)?;
+        inc(&self.proxy.caches.metrics.pass_throughs);
+        let table = r.get_ref().table_name.clone();
+        let out = self.up().update_time_to_live(r.into_inner()).await;
+        // The TTL attribute decides which cached items are visible: learn it again.
+        self.proxy.forget_table(&table);
+        out
+    }
+
     pass_through! {
         batch_execute_statement, "BatchExecuteStatement", account, BatchExecuteStatementRequest, BatchExecuteStatementResponse;
         execute_statement, "ExecuteStatement", account, ExecuteStatementRequest, ExecuteStatementResponse;
@@ -701,7 +747,6 @@ impl DynamoDb for DaxService {
         describe_limits, "DescribeLimits", account, DescribeLimitsRequest, DescribeLimitsResponse;
         describe_endpoints, "DescribeEndpoints", account, DescribeEndpointsRequest, DescribeEndpointsResponse;
         describe_time_to_live, "DescribeTimeToLive", table, DescribeTimeToLiveRequest, DescribeTimeToLiveResponse;
-        update_time_to_live, "UpdateTimeToLive", table, UpdateTimeToLiveRequest, UpdateTimeToLiveResponse;
         list_tags_of_resource, "ListTagsOfResource", arn, ListTagsOfResourceRequest, ListTagsOfResourceResponse;
         tag_resource, "TagResource", arn, TagResourceRequest, TagResourceResponse;
         untag_resource, "UntagResource", arn, UntagResourceRequest, UntagResourceResponse;
@@ -740,11 +785,31 @@ impl DynamoDb for DaxService {
     }
 }
 
+/// A cached item as the server would show it now: absent once its TTL has passed.
+fn visible(schema: &TableSchema, item: CachedItem) -> Result<CachedItem, Status> {
+    match item {
+        Some(i) if schema.ttl_attribute.is_some() && schema.is_expired(&i.item()?) => Ok(None),
+        other => Ok(other),
+    }
+}
+
 impl DaxService {
+    /// The schema of a table whose pages may be cached now: followed, and, with TTL on,
+    /// only pages of whole base-table items, since only they show every evaluated item's
+    /// TTL attribute (a filter, projection, index or COUNT could hide an expiry).
+    async fn page_schema(&self, table: &str, whole_items: bool) -> Option<Arc<TableSchema>> {
+        if !self.proxy.coherence.cacheable(table).await {
+            return None;
+        }
+        let schema = self.proxy.schemas.schema(table).await?;
+        (schema.ttl_attribute.is_none() || whole_items).then_some(schema)
+    }
+
     /// A cached page, or one upstream call shared by every concurrent miss of the key.
     async fn page<F, Fut, T>(
         &self,
         key: PageKey,
+        schema: &TableSchema,
         wrap: fn(Arc<T>) -> Page,
         fetch: F,
     ) -> Result<Page, Status>
@@ -754,9 +819,14 @@ impl DaxService {
     {
         let caches = &self.proxy.caches;
         if let Some(hit) = caches.pages.get(&key).await {
-            inc(&caches.metrics.query_hits);
-            tracing::Span::current().record("keyfall.cache_hit", true);
-            return Ok(hit);
+            if !hit.items().any(|i| schema.is_expired(i)) {
+                inc(&caches.metrics.query_hits);
+                tracing::Span::current().record("keyfall.cache_hit", true);
+                return Ok(hit);
+            }
+            // An item of the page expired since: the server's page would differ (fewer
+            // items, another LastEvaluatedKey); ask it again.
+            caches.pages.invalidate(&key).await;
         }
         inc(&caches.metrics.query_misses);
         tracing::Span::current().record("keyfall.cache_hit", false);

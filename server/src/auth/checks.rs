@@ -601,15 +601,17 @@ impl Authorize for GetShardIteratorInput {
 
 impl Authorize for GetRecordsInput {
     fn checks(&self, _: &'static str, s: &dyn Schemas) -> Vec<Check> {
-        let arn = self
+        // Authorized on the stream the iterator names. An iterator that names none (not
+        // issued by the server: forged, altered, foreign) reads nothing: the engine
+        // refuses it with DynamoDB's `Invalid ShardIterator` before touching any stream.
+        match self
             .shard_iterator
             .as_deref()
-            .and_then(|i| s.stream_arn_of_iterator(i));
-        // An iterator that names no stream is refused by the engine, not here.
-        arn_check(
-            "dynamodb:GetRecords",
-            &Some(arn.unwrap_or_else(|| "*".into())),
-        )
+            .and_then(|i| s.stream_arn_of_iterator(i))
+        {
+            Some(arn) => arn_check("dynamodb:GetRecords", &Some(arn)),
+            None => Vec::new(),
+        }
     }
 }
 

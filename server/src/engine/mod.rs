@@ -79,6 +79,32 @@ pub struct Engine {
     pool: pool::WorkerPool,
     /// The engine itself, for background work (index backfills) started by a request.
     me: std::sync::Weak<Engine>,
+    /// The HMAC key of shard iterators (`stream_api`), generated once, kept in storage.
+    iterator_key: Vec<u8>,
+}
+
+/// Server secrets kept in storage: key name → bytes.
+const SECRETS_KEYSPACE: &str = "_secrets";
+const ITERATOR_KEY: &[u8] = b"shard-iterator-hmac";
+
+/// The shard-iterator key stored in `store`, generated on first use (two v4 UUIDs from the
+/// OS's random source: 244 random bits).
+fn load_iterator_key(store: &dyn Storage) -> Result<Vec<u8>> {
+    store.open_keyspace(SECRETS_KEYSPACE)?;
+    if let Some(key) = store.get(SECRETS_KEYSPACE, ITERATOR_KEY)? {
+        if key.len() == 32 {
+            return Ok(key);
+        }
+    }
+    let key: Vec<u8> = (0..2)
+        .flat_map(|_| uuid::Uuid::new_v4().into_bytes())
+        .collect();
+    store.apply(vec![crate::storage::Op::Put {
+        keyspace: SECRETS_KEYSPACE.into(),
+        key: ITERATOR_KEY.to_vec(),
+        value: key.clone(),
+    }])?;
+    Ok(key)
 }
 
 impl Engine {
@@ -87,6 +113,7 @@ impl Engine {
         store.open_keyspace(transactions::TOKENS_KEYSPACE)?;
         store.open_keyspace(tables::BACKFILL_KEYSPACE)?;
         Self::start_recount(store.clone(), catalog.all())?;
+        let iterator_key = load_iterator_key(store.as_ref())?;
         let pool = pool::WorkerPool::start(config.threads)?;
         let engine = Arc::new_cyclic(|me| Engine {
             pool,
@@ -97,9 +124,15 @@ impl Engine {
             schema_lock: RwLock::new(()),
             sweep_cursors: ttl::SweepCursors::default(),
             me: me.clone(),
+            iterator_key,
         });
         engine.resume_backfills()?;
         Ok(engine)
+    }
+
+    /// The HMAC key of shard iterators.
+    pub(crate) fn iterator_key(&self) -> &[u8] {
+        &self.iterator_key
     }
 
     /// Recounts ItemCount/TableSizeBytes in the background, so start-up does not wait for

@@ -2,7 +2,9 @@
 //!
 //! Each stream has a single shard that never closes (DynamoDB splits shards as tables
 //! grow; a stable shard set is allowed by the Streams contract). Shard iterators are
-//! opaque, self-contained tokens that expire after 15 minutes.
+//! opaque, self-contained tokens that expire after 15 minutes, authenticated by an HMAC keyed
+//! by a secret the server generates once and keeps in its storage (`_secrets`), so an
+//! iterator cannot be forged or pointed at another stream.
 
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
@@ -16,8 +18,8 @@ use crate::error::{Error, Result};
 const ITERATOR_LIFETIME_SECONDS: f64 = 15.0 * 60.0;
 const MAX_GET_RECORDS: usize = 1000;
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct ListStreamsInput {
     pub table_name: Option<String>,
     pub limit: Option<i64>,
@@ -40,8 +42,8 @@ pub struct ListStreamsOutput {
     pub last_evaluated_stream_arn: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct DescribeStreamInput {
     pub stream_arn: Option<String>,
     pub limit: Option<i64>,
@@ -79,8 +81,8 @@ pub struct StreamDescription {
     pub shards: Vec<Shard>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct GetShardIteratorInput {
     pub stream_arn: Option<String>,
     pub shard_id: Option<String>,
@@ -88,8 +90,8 @@ pub struct GetShardIteratorInput {
     pub sequence_number: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct GetRecordsInput {
     pub shard_iterator: Option<String>,
     pub limit: Option<i64>,
@@ -111,30 +113,74 @@ struct Position {
     expires: f64,
 }
 
-fn encode_iterator(p: &Position) -> String {
-    let raw = format!("v1|{}|{}|{}|{}", p.table, p.label, p.after, p.expires);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+type IteratorMac = hmac::Hmac<sha2::Sha256>;
+
+/// The MAC of an iterator's content under the server's secret.
+fn iterator_mac(key: &[u8], content: &[u8]) -> Option<IteratorMac> {
+    use hmac::{KeyInit, Mac};
+    let mut mac = <IteratorMac as KeyInit>::new_from_slice(key).ok()?;
+    mac.update(content);
+    Some(mac)
 }
 
-fn decode_iterator(s: &str) -> Option<Position> {
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(s)
-        .ok()?;
-    let raw = String::from_utf8(raw).ok()?;
-    let mut parts = raw.split('|');
-    if parts.next()? != "v1" {
+/// `base64(content) "." base64(HMAC-SHA256(secret, content))`: the content says which
+/// stream and where, the MAC makes it unforgeable and binds it to that stream.
+fn encode_iterator(key: &[u8], p: &Position) -> Result<String> {
+    use hmac::Mac;
+    let b64 = &base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let raw = format!("v2|{}|{}|{}|{}", p.table, p.label, p.after, p.expires);
+    let mac = iterator_mac(key, raw.as_bytes())
+        .ok_or_else(|| Error::Internal("shard iterator key".into()))?
+        .finalize()
+        .into_bytes();
+    Ok(format!("{}.{}", b64.encode(raw), b64.encode(mac)))
+}
+
+/// The content of an iterator, NOT verified: what it claims to read. Only for authorizing
+/// a request the server will verify before reading anything (keyfall-dax, which has no
+/// secret, authorizes on this; the server then refuses a forged iterator).
+fn parse_iterator(s: &str) -> Option<(Position, Vec<u8>, Vec<u8>)> {
+    let b64 = &base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let (content, mac) = s.split_once('.')?;
+    let raw = b64.decode(content).ok()?;
+    let mac = b64.decode(mac).ok()?;
+    let text = std::str::from_utf8(&raw).ok()?;
+    let mut parts = text.split('|');
+    if parts.next()? != "v2" {
         return None;
     }
     let table = parts.next()?.to_string();
     let label = parts.next()?.to_string();
     let after = parts.next()?.parse().ok()?;
     let expires = parts.next()?.parse().ok()?;
-    Some(Position {
+    if parts.next().is_some() {
+        return None;
+    }
+    let pos = Position {
         table,
         label,
         after,
         expires,
-    })
+    };
+    Some((pos, raw, mac))
+}
+
+/// An iterator this server issued (its MAC verifies), or None.
+fn decode_iterator(key: &[u8], s: &str) -> Option<Position> {
+    use hmac::Mac;
+    let (pos, raw, mac) = parse_iterator(s)?;
+    iterator_mac(key, &raw)?.verify_slice(&mac).ok()?;
+    Some(pos)
+}
+
+/// The ARN of the stream an iterator claims to read, without verifying it (see
+/// [`parse_iterator`]); `table_arn` gives the table's ARN.
+pub fn claimed_stream_arn_of_iterator(
+    iterator: &str,
+    table_arn: impl FnOnce(&str) -> String,
+) -> Option<String> {
+    let (p, _, _) = parse_iterator(iterator)?;
+    Some(format!("{}/stream/{}", table_arn(&p.table), p.label))
 }
 
 fn parse_seq(s: &str) -> Result<u64> {
@@ -287,12 +333,15 @@ impl Engine {
             .as_ref()
             .map(|s| s.label.clone())
             .unwrap_or_default();
-        Ok(encode_iterator(&Position {
-            table: table.meta.name.clone(),
-            label,
-            after,
-            expires: now_epoch_seconds() + ITERATOR_LIFETIME_SECONDS,
-        }))
+        encode_iterator(
+            self.iterator_key(),
+            &Position {
+                table: table.meta.name.clone(),
+                label,
+                after,
+                expires: now_epoch_seconds() + ITERATOR_LIFETIME_SECONDS,
+            },
+        )
     }
 
     pub fn get_records(&self, input: GetRecordsInput) -> Result<GetRecordsOutput> {
@@ -302,8 +351,8 @@ impl Engine {
             Some(l) if (1..=MAX_GET_RECORDS as i64).contains(&l) => l as usize,
             Some(_) => return Err(Error::validation("Limit must be between 1 and 1000")),
         };
-        let pos =
-            decode_iterator(iterator).ok_or_else(|| Error::validation("Invalid ShardIterator"))?;
+        let pos = decode_iterator(self.iterator_key(), iterator)
+            .ok_or_else(|| Error::validation("Invalid ShardIterator"))?;
         if pos.expires < now_epoch_seconds() {
             return Err(Error::ExpiredIterator(
                 "Iterator expired. The iterator was created more than 15 minutes ago".into(),
@@ -330,15 +379,16 @@ impl Engine {
         };
         Ok(GetRecordsOutput {
             records: records.into_iter().map(|(_, r)| r).collect(),
-            next_shard_iterator: Some(encode_iterator(&next)),
+            next_shard_iterator: Some(encode_iterator(self.iterator_key(), &next)?),
         })
     }
 }
 
 impl Engine {
-    /// The ARN of the stream a shard iterator reads, for authorization before GetRecords.
+    /// The ARN of the stream a shard iterator reads, for authorization before GetRecords;
+    /// None for an iterator this server did not issue (forged, altered or foreign).
     pub fn stream_arn_of_iterator(&self, iterator: &str) -> Option<String> {
-        let p = decode_iterator(iterator)?;
+        let p = decode_iterator(self.iterator_key(), iterator)?;
         Some(format!("{}/stream/{}", self.table_arn(&p.table), p.label))
     }
 }

@@ -16,7 +16,7 @@ pub type AttributeMap = HashMap<String, AttributeValue>;
 // ---------------------------------------------------------------- shared structures
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct KeySchemaElement {
     #[serde(default)]
     pub attribute_name: String,
@@ -25,7 +25,7 @@ pub struct KeySchemaElement {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct AttributeDefinition {
     #[serde(default)]
     pub attribute_name: String,
@@ -34,14 +34,14 @@ pub struct AttributeDefinition {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct ProvisionedThroughput {
     pub read_capacity_units: Option<i64>,
     pub write_capacity_units: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct OnDemandThroughput {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_read_request_units: Option<i64>,
@@ -50,7 +50,7 @@ pub struct OnDemandThroughput {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct Projection {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub projection_type: Option<String>,
@@ -59,7 +59,7 @@ pub struct Projection {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct LocalSecondaryIndex {
     #[serde(default)]
     pub index_name: String,
@@ -70,7 +70,7 @@ pub struct LocalSecondaryIndex {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct GlobalSecondaryIndex {
     #[serde(default)]
     pub index_name: String,
@@ -83,7 +83,7 @@ pub struct GlobalSecondaryIndex {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct StreamSpecification {
     #[serde(default)]
     pub stream_enabled: bool,
@@ -92,7 +92,7 @@ pub struct StreamSpecification {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct SseSpecification {
     pub enabled: Option<bool>,
     #[serde(rename = "SSEType")]
@@ -102,7 +102,7 @@ pub struct SseSpecification {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct Tag {
     #[serde(default)]
     pub key: String,
@@ -148,7 +148,7 @@ pub struct ItemCollectionMetrics {
 // Legacy conditional parameters (Expected, AttributeUpdates).
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct ExpectedAttributeValue {
     pub value: Option<AttributeValue>,
     pub exists: Option<bool>,
@@ -157,7 +157,7 @@ pub struct ExpectedAttributeValue {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct AttributeValueUpdate {
     pub value: Option<AttributeValue>,
     pub action: Option<String>,
@@ -165,8 +165,8 @@ pub struct AttributeValueUpdate {
 
 // ---------------------------------------------------------------- tables
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct CreateTableInput {
     pub table_name: Option<String>,
     pub key_schema: Option<Vec<KeySchemaElement>>,
@@ -184,8 +184,8 @@ pub struct CreateTableInput {
     pub on_demand_throughput: Option<OnDemandThroughput>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct UpdateTableInput {
     pub table_name: Option<String>,
     pub attribute_definitions: Option<Vec<AttributeDefinition>>,
@@ -201,16 +201,16 @@ pub struct UpdateTableInput {
     pub replica_updates: Option<Vec<serde_json::Value>>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct GlobalSecondaryIndexUpdate {
     pub create: Option<GlobalSecondaryIndex>,
     pub update: Option<UpdateGlobalSecondaryIndexAction>,
     pub delete: Option<DeleteGlobalSecondaryIndexAction>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct UpdateGlobalSecondaryIndexAction {
     #[serde(default)]
     pub index_name: String,
@@ -218,21 +218,21 @@ pub struct UpdateGlobalSecondaryIndexAction {
     pub on_demand_throughput: Option<OnDemandThroughput>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct DeleteGlobalSecondaryIndexAction {
     #[serde(default)]
     pub index_name: String,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct TableNameInput {
     pub table_name: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct ListTablesInput {
     pub exclusive_start_table_name: Option<String>,
     pub limit: Option<i64>,
@@ -347,22 +347,22 @@ pub struct Endpoint {
     pub cache_period_in_minutes: i64,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct TagResourceInput {
     pub resource_arn: Option<String>,
     pub tags: Option<Vec<Tag>>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct UntagResourceInput {
     pub resource_arn: Option<String>,
     pub tag_keys: Option<Vec<String>>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct ListTagsOfResourceInput {
     pub resource_arn: Option<String>,
     pub next_token: Option<String>,
@@ -379,7 +379,7 @@ pub struct ListTagsOfResourceOutput {
 // ---------------------------------------------------------------- items
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct PutItemInput {
     pub table_name: Option<String>,
     pub item: Option<Item>,
@@ -395,7 +395,7 @@ pub struct PutItemInput {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct GetItemInput {
     pub table_name: Option<String>,
     pub key: Option<Item>,
@@ -407,7 +407,7 @@ pub struct GetItemInput {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct UpdateItemInput {
     pub table_name: Option<String>,
     pub key: Option<Item>,
@@ -425,7 +425,7 @@ pub struct UpdateItemInput {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct DeleteItemInput {
     pub table_name: Option<String>,
     pub key: Option<Item>,
@@ -465,7 +465,7 @@ pub struct GetItemOutput {
 
 /// A `KeyConditions` / `QueryFilter` / `ScanFilter` entry.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct Condition {
     #[serde(default)]
     pub comparison_operator: String,
@@ -473,7 +473,7 @@ pub struct Condition {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct QueryInput {
     pub table_name: Option<String>,
     pub index_name: Option<String>,
@@ -495,7 +495,7 @@ pub struct QueryInput {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct ScanInput {
     pub table_name: Option<String>,
     pub index_name: Option<String>,
@@ -532,7 +532,7 @@ pub struct QueryOutput {
 // ---------------------------------------------------------------- batch operations
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct KeysAndAttributes {
     #[serde(default)]
     pub keys: Vec<Item>,
@@ -547,7 +547,7 @@ pub struct KeysAndAttributes {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct BatchGetItemInput {
     pub request_items: Option<HashMap<String, KeysAndAttributes>>,
     pub return_consumed_capacity: Option<String>,
@@ -563,21 +563,21 @@ pub struct BatchGetItemOutput {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct PutRequest {
     #[serde(default)]
     pub item: Item,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct DeleteRequest {
     #[serde(default)]
     pub key: Item,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct WriteRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub put_request: Option<PutRequest>,
@@ -586,7 +586,7 @@ pub struct WriteRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct BatchWriteItemInput {
     pub request_items: Option<HashMap<String, Vec<WriteRequest>>>,
     pub return_consumed_capacity: Option<String>,
@@ -607,7 +607,7 @@ pub struct BatchWriteItemOutput {
 
 /// The members shared by the four kinds of transactional write.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct TransactAction {
     pub table_name: Option<String>,
     pub key: Option<Item>,
@@ -620,7 +620,7 @@ pub struct TransactAction {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct TransactWriteItem {
     pub condition_check: Option<TransactAction>,
     pub put: Option<TransactAction>,
@@ -629,7 +629,7 @@ pub struct TransactWriteItem {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct TransactWriteItemsInput {
     pub transact_items: Option<Vec<TransactWriteItem>>,
     pub return_consumed_capacity: Option<String>,
@@ -647,7 +647,7 @@ pub struct TransactWriteItemsOutput {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct TransactGet {
     pub table_name: Option<String>,
     pub key: Option<Item>,
@@ -656,13 +656,13 @@ pub struct TransactGet {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct TransactGetItem {
     pub get: Option<TransactGet>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct TransactGetItemsInput {
     pub transact_items: Option<Vec<TransactGetItem>>,
     pub return_consumed_capacity: Option<String>,
@@ -697,7 +697,7 @@ pub struct CancellationReason {
 // ---------------------------------------------------------------- time to live
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct TimeToLiveSpecification {
     #[serde(default)]
     pub enabled: bool,
@@ -705,8 +705,8 @@ pub struct TimeToLiveSpecification {
     pub attribute_name: String,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct UpdateTimeToLiveInput {
     pub table_name: Option<String>,
     pub time_to_live_specification: Option<TimeToLiveSpecification>,

@@ -318,10 +318,12 @@ async fn dispatch(
         "ListTagsOfResource" => call!(api, caller, "ListTagsOfResource", body, |e, i| e
             .list_tags_of_resource(i)),
         "DescribeLimits" => {
+            decode_request::<NoMembers>(body)?;
             account_wide("dynamodb:DescribeLimits")?;
             encode(&api.engine.describe_limits())
         }
         "DescribeEndpoints" => {
+            decode_request::<NoMembers>(body)?;
             account_wide("dynamodb:DescribeEndpoints")?;
             encode(&json!({ "Endpoints": api.engine.describe_endpoints(&api.advertised_address) }))
         }
@@ -331,6 +333,12 @@ async fn dispatch(
         },
     }
 }
+
+/// The input of actions without members: `{}` only (unknown members are refused, as for
+/// every other action).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoMembers {}
 
 /// The DynamoDB Streams API, served on the same port under its own target prefix.
 async fn dispatch_streams(
