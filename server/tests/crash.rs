@@ -426,7 +426,7 @@ async fn item06_interrupted_index_backfill_resumes_after_kill_9() {
             }
         }
     }
-    assert_eq!(total, items as i32, "every item is in the resumed index");
+    assert_eq!(total, items, "every item is in the resumed index");
     child.kill().unwrap();
     child.wait().unwrap();
 }
