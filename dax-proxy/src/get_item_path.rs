@@ -43,10 +43,10 @@ fn unframe(body: &Bytes, max: usize) -> Result<Bytes, Status> {
     if body.is_empty() {
         return Err(Status::internal("Missing request message."));
     }
-    if body.len() < FRAME_HEADER {
+    let [flag, l0, l1, l2, l3, ..] = *body.as_ref() else {
         return Err(Status::internal("Unexpected EOF decoding stream."));
-    }
-    match body[0] {
+    };
+    match flag {
         0 => {}
         // Compressed messages need a `grpc-encoding`, and this service accepts none.
         1 => {
@@ -60,7 +60,7 @@ fn unframe(body: &Bytes, max: usize) -> Result<Bytes, Status> {
             )))
         }
     }
-    let len = u32::from_be_bytes([body[1], body[2], body[3], body[4]]) as usize;
+    let len = u32::from_be_bytes([l0, l1, l2, l3]) as usize;
     if len > max {
         return Err(Status::out_of_range(format!(
             "Error, decoded message length too large: found {len} bytes, the limit is: {max} bytes"

@@ -209,7 +209,12 @@ pub(crate) fn parse(input: &DeriveInput) -> syn::Result<EntityDef> {
             serde,
         };
         for (role, span) in field_roles(&field.attrs, &mut errors) {
-            let slot = &mut roles[role as usize];
+            let slot = match (role, &mut roles) {
+                (Role::Version, [s, _, _, _])
+                | (Role::CreatedAt, [_, s, _, _])
+                | (Role::UpdatedAt, [_, _, s, _])
+                | (Role::Ttl, [_, _, _, s]) => s,
+            };
             if let Some(first) = slot {
                 let first = fields
                     .get(*first)
@@ -539,19 +544,21 @@ fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut row: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = if ca == *cb {
+        // `left` is the new row's previous cell, `diagonal` and `above` the old row's.
+        let mut left = i + 1;
+        let mut next = Vec::with_capacity(row.len());
+        next.push(left);
+        for ((cb, &diagonal), &above) in b.iter().zip(&row).zip(row.iter().skip(1)) {
+            left = if ca == *cb {
                 diagonal
             } else {
-                1 + diagonal.min(above).min(row[j])
+                1 + diagonal.min(above).min(left)
             };
-            diagonal = above;
+            next.push(left);
         }
+        row = next;
     }
-    row[b.len()]
+    row.last().copied().unwrap_or(0)
 }
 
 /// Reads the struct's `#[keyfall(...)]` attributes. An unknown key is reported and skipped,

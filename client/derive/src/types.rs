@@ -45,7 +45,8 @@ pub(crate) fn is_integer(ty: &Type) -> bool {
         1 => path.leading_colon.is_none(),
         3 => {
             let names: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
-            (names[0] == "std" || names[0] == "core") && names[1] == "primitive"
+            matches!(names.as_slice(), [krate, module, _]
+                if (krate == "std" || krate == "core") && module == "primitive")
         }
         _ => false,
     };

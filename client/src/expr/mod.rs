@@ -440,7 +440,7 @@ impl Writer<'_> {
     fn check_overlaps(&self, actions: &[&Action]) -> WResult {
         for (j, later) in actions.iter().enumerate() {
             let later = later.path();
-            for earlier in actions[..j].iter().map(|a| a.path()) {
+            for earlier in actions.iter().take(j).map(|a| a.path()) {
                 let mut verdict = Some("overlap");
                 for pair in earlier.segments().iter().zip(later.segments()) {
                     match pair {

@@ -39,21 +39,27 @@ pub enum RootSource {
     Stored(PathBuf),
 }
 
-/// Random access key material: `AKIA` + 16 base32 characters, and a 40-character secret.
+/// Random access key material: `AKIA` + 16 base32 characters, and a 40-character secret
+/// (the base64 of 30 random bytes: 6 random bits per character, no padding).
 pub(crate) fn generate_key_pair(prefix: &str) -> (String, String) {
-    const ID_CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    const SECRET_CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    use base64::Engine as _;
+    // A v4 UUID's bytes 6 and 8 carry its version and variant bits; the other 14 are random.
     let random: Vec<u8> = (0..4)
-        .flat_map(|_| uuid::Uuid::new_v4().into_bytes())
+        .flat_map(|_| uuid::Uuid::new_v4().into_bytes().into_iter().enumerate())
+        .filter(|&(i, _)| i != 6 && i != 8)
+        .map(|(_, b)| b)
         .collect();
-    let id: String = random[..16]
+    // RFC 4648 base32 alphabet: A-Z then 2-7.
+    let id: String = random
         .iter()
-        .map(|b| ID_CHARS[usize::from(b % 32)] as char)
+        .take(16)
+        .map(|b| match b % 32 {
+            x @ 0..=25 => char::from(b'A' + x),
+            x => char::from(b'2' + (x - 26)),
+        })
         .collect();
-    let secret: String = random[16..56]
-        .iter()
-        .map(|b| SECRET_CHARS[usize::from(b % 64)] as char)
-        .collect();
+    let secret_bytes: Vec<u8> = random.iter().skip(16).take(30).copied().collect();
+    let secret = base64::engine::general_purpose::STANDARD.encode(secret_bytes);
     (format!("{prefix}{id}"), secret)
 }
 

@@ -351,11 +351,11 @@ fn parse_authorization(raw: &str) -> Result<Authorization<'_>, AuthError> {
 /// a visible share of a verification.
 fn parse_amz_date(s: &str) -> Option<SystemTime> {
     let b = s.as_bytes();
-    if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
+    if b.len() != 16 || b.get(8) != Some(&b'T') || b.get(15) != Some(&b'Z') {
         return None;
     }
     let num = |range: std::ops::Range<usize>| -> Option<u32> {
-        b[range].iter().try_fold(0u32, |n, &d| {
+        b.get(range)?.iter().try_fold(0u32, |n, &d| {
             d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
         })
     };

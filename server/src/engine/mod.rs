@@ -70,7 +70,7 @@ pub struct Engine {
     store: Arc<dyn Storage>,
     catalog: Catalog,
     config: EngineConfig,
-    item_locks: Vec<Mutex<()>>,
+    item_locks: Box<[Mutex<()>; LOCK_STRIPES]>,
     /// Item writes hold it shared from reading the table definition to committing; index
     /// and table definition changes hold it exclusively, so no write commits with a
     /// definition older than the one a backfill or a drop relies on.
@@ -120,7 +120,7 @@ impl Engine {
             store,
             catalog,
             config,
-            item_locks: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
+            item_locks: Box::new(std::array::from_fn(|_| Mutex::new(()))),
             schema_lock: RwLock::new(()),
             sweep_cursors: ttl::SweepCursors::default(),
             me: me.clone(),
@@ -205,6 +205,10 @@ impl Engine {
     }
 
     /// Locks taken together must be taken in ascending stripe order.
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "stripe % LOCK_STRIPES < LOCK_STRIPES, the array's length"
+    )]
     fn lock_stripe_index(&self, stripe: usize) -> parking_lot::MutexGuard<'_, ()> {
         self.item_locks[stripe % LOCK_STRIPES].lock()
     }

@@ -331,7 +331,7 @@ pub fn attribute_updates_to_update(
 /// `AttributesToGet` as a projection of top-level attributes.
 pub fn attributes_to_get(names: &[String]) -> Result<Projection, ExprError> {
     for (i, n) in names.iter().enumerate() {
-        if names[..i].contains(n) {
+        if names.iter().take(i).any(|m| m == n) {
             return Err(ExprError::plain(
                 "Cannot have two attributes with the same name",
             ));

@@ -79,8 +79,7 @@ pub(crate) fn tokenize(src: &str) -> Vec<Token> {
     let bytes = src.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
-    while i < bytes.len() {
-        let c = bytes[i];
+    while let Some(&c) = bytes.get(i) {
         if matches!(c, b' ' | b'\t' | b'\r' | b'\n') {
             i += 1;
             continue;
@@ -88,7 +87,7 @@ pub(crate) fn tokenize(src: &str) -> Vec<Token> {
         let start = i;
         let tok = match c {
             b'a'..=b'z' | b'A'..=b'Z' => {
-                while i < bytes.len() && is_word_char(bytes[i]) {
+                while bytes.get(i).is_some_and(|&b| is_word_char(b)) {
                     i += 1;
                 }
                 match keyword(&src[start..i]) {
@@ -98,7 +97,7 @@ pub(crate) fn tokenize(src: &str) -> Vec<Token> {
             }
             b'#' | b':' => {
                 i += 1;
-                while i < bytes.len() && is_word_char(bytes[i]) {
+                while bytes.get(i).is_some_and(|&b| is_word_char(b)) {
                     i += 1;
                 }
                 if i == start + 1 {
@@ -114,7 +113,7 @@ pub(crate) fn tokenize(src: &str) -> Vec<Token> {
                 Tok::Number
             }
             b'1'..=b'9' => {
-                while i < bytes.len() && bytes[i].is_ascii_digit() {
+                while bytes.get(i).is_some_and(u8::is_ascii_digit) {
                     i += 1;
                 }
                 Tok::Number

@@ -158,12 +158,14 @@ fn sorted_keys<'a>(keys: impl Iterator<Item = &'a String>) -> Vec<&'a str> {
 }
 
 fn placeholder_ok(key: &str, prefix: u8) -> bool {
-    let b = key.as_bytes();
-    b.len() >= 2
-        && b[0] == prefix
-        && b[1..]
-            .iter()
-            .all(|&c| c.is_ascii_alphanumeric() || c == b'_')
+    match key.as_bytes() {
+        [first, rest @ ..] => {
+            *first == prefix
+                && !rest.is_empty()
+                && rest.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_')
+        }
+        [] => false,
+    }
 }
 
 fn check_maps(
@@ -236,7 +238,9 @@ fn check_maps(
 /// The rules every stored value obeys, with the wording DynamoDB uses for expression values.
 pub(crate) fn check_value(v: &AttributeValue, depth: usize) -> Result<(), String> {
     fn dups<T: PartialEq>(v: &[T]) -> bool {
-        v.iter().enumerate().any(|(i, x)| v[..i].contains(x))
+        v.iter()
+            .enumerate()
+            .any(|(i, x)| v.iter().take(i).any(|y| y == x))
     }
     const EMPTY: &str = "One or more parameter values were invalid: An {} set  may not be empty";
     match v {

@@ -297,10 +297,10 @@ fn resolve_operand(o: &RawOperand, ctx: &mut Ctx) -> VResult<Operand> {
         RawOperand::Paren(i) => resolve_operand(i, ctx),
         RawOperand::Func(name, args) => {
             // Only `size` gets here (phase 4 rejected the others).
-            if args.len() != 1 {
+            let [only] = args.as_slice() else {
                 return Err(ctx.count_err(name, args.len()));
-            }
-            let arg = resolve_operand(&args[0], ctx)?;
+            };
+            let arg = resolve_operand(only, ctx)?;
             if let Some(t @ (ValueType::N | ValueType::Bool | ValueType::Null)) = static_type(&arg)
             {
                 return Err(ctx.operand_type_err("size", t.tag()));
@@ -688,7 +688,7 @@ fn resolve_update_operand(o: &RawOperand, ctx: &mut Ctx) -> VResult<UpdateOperan
 /// ("conflict").
 pub(crate) fn check_overlaps(paths: &[DocumentPath], ctx: &Ctx) -> VResult<()> {
     for (j, later) in paths.iter().enumerate() {
-        for earlier in &paths[..j] {
+        for earlier in paths.iter().take(j) {
             let mut conflict = false;
             let mut diverged = false;
             for (x, y) in earlier.0.iter().zip(&later.0) {

@@ -77,8 +77,8 @@ impl Number {
         let mut mantissa = String::new();
         let mut point_pos: Option<usize> = None;
         let mut saw_digit = false;
-        while i < bytes.len() {
-            match bytes[i] {
+        while let Some(&b) = bytes.get(i) {
+            match b {
                 c @ b'0'..=b'9' => {
                     mantissa.push(c as char);
                     saw_digit = true;
@@ -92,20 +92,20 @@ impl Number {
             return Err(NumberError::NotANumber);
         }
         let mut exp10: i64 = 0;
-        if i < bytes.len() {
-            if bytes[i] != b'e' && bytes[i] != b'E' {
+        if let Some(&marker) = bytes.get(i) {
+            if marker != b'e' && marker != b'E' {
                 return Err(NumberError::NotANumber);
             }
             i += 1;
             let mut exp_neg = false;
-            if i < bytes.len() && (bytes[i] == b'+' || bytes[i] == b'-') {
-                exp_neg = bytes[i] == b'-';
+            if let Some(&sign @ (b'+' | b'-')) = bytes.get(i) {
+                exp_neg = sign == b'-';
                 i += 1;
             }
             let start = i;
-            while i < bytes.len() && bytes[i].is_ascii_digit() {
+            while let Some(&d) = bytes.get(i).filter(|d| d.is_ascii_digit()) {
                 // Saturate: anything this large is an overflow or underflow anyway.
-                exp10 = (exp10 * 10 + i64::from(bytes[i] - b'0')).min(1_000_000);
+                exp10 = (exp10 * 10 + i64::from(d - b'0')).min(1_000_000);
                 i += 1;
             }
             if i == start || i != bytes.len() {

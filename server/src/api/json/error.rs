@@ -66,13 +66,17 @@ impl JsonError {
     }
 
     pub fn body(&self) -> Vec<u8> {
-        let mut body = serde_json::json!({ "__type": self.type_id(), "message": self.message() });
+        let mut body = serde_json::Map::new();
+        body.insert("__type".into(), self.type_id().into());
+        body.insert("message".into(), self.message().into());
         match self {
             JsonError::Engine(Error::ConditionalCheckFailed { item: Some(item) }) => {
-                body["Item"] = serde_json::to_value(item).unwrap_or_default();
+                let item = serde_json::to_value(item).unwrap_or_default();
+                body.insert("Item".into(), item);
             }
             JsonError::Engine(Error::TransactionCanceled { reasons }) => {
-                body["CancellationReasons"] = serde_json::to_value(reasons).unwrap_or_default();
+                let reasons = serde_json::to_value(reasons).unwrap_or_default();
+                body.insert("CancellationReasons".into(), reasons);
             }
             _ => {}
         }
