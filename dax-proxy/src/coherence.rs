@@ -1,13 +1,16 @@
-//! Coherence: the proxy follows the server's push change feed (`SubscribeChanges`) of
-//! every table it caches, so a write from anywhere (another proxy, a direct client, a
-//! transaction, TTL) updates or drops the cached item and the table's pages within
-//! milliseconds.
+//! Coherence: the proxy follows the server's internal change feed
+//! (`SubscribeChanges` with `internal`) of every table it caches, so a write from
+//! anywhere (another proxy, a direct client, a transaction, TTL) updates or drops the
+//! cached item and the table's pages within milliseconds. Every table has that feed,
+//! whatever its StreamSpecification (it is not a DynamoDB Stream).
 //!
 //! A table is cached only while its feed is live (or when coherence is `ttl`, DAX's
 //! behaviour). The subscription is established before the first read is cached, so no
-//! write can fall between them. When a feed breaks, the table is flushed and reads pass
-//! through until a new subscription is live again. Tables without a stream cannot be
-//! followed: they are cached by TTL only, as DAX does.
+//! write can fall between them. When a feed breaks (the connection, a subscriber that fell
+//! behind), the table is flushed and reads pass through until a new subscription is live
+//! again; when the table is deleted or re-created (its id changes), everything known about
+//! it is forgotten. Fills and write-throughs never overwrite a newer change the feed
+//! delivered meanwhile (`Caches::fill`).
 //!
 //! Feeds are bounded: only tables the server describes get one (a made-up name starts
 //! nothing), at most [`MAX_FEEDS`] at once (reads of further tables pass through), and a
@@ -32,8 +35,8 @@ use crate::Proxy;
 struct TableFeed {
     started: OnceCell<()>,
     live: AtomicBool,
-    /// The table has no stream: cached by TTL only.
-    unfollowable: AtomicBool,
+    /// The id of the table the feed follows (a re-created table has another).
+    table_id: Mutex<Option<String>>,
 }
 
 pub struct Feeds {
@@ -128,10 +131,6 @@ impl Feeds {
                             self.shutdown.clone(),
                         ));
                     }
-                    Err(status) if status.code() == tonic::Code::InvalidArgument => {
-                        tracing::info!(%table, "table has no stream: cached by TTL only");
-                        feed.unfollowable.store(true, Ordering::SeqCst);
-                    }
                     Err(status) if status.code() == tonic::Code::NotFound => {
                         // Gone since it was described: not followed, not cached.
                         self.forget_feed(&table, &feed);
@@ -150,7 +149,7 @@ impl Feeds {
                 }
             })
             .await;
-        feed.live.load(Ordering::SeqCst) || feed.unfollowable.load(Ordering::SeqCst)
+        feed.live.load(Ordering::SeqCst)
     }
 
     /// Forgets a table's feed state (the table was deleted or recreated).
@@ -169,6 +168,7 @@ async fn subscribe(proxy: &Proxy, table: &Arc<str>) -> Result<Feed, tonic::Statu
             table_name: table.to_string(),
             starting_position: Some("LATEST".into()),
             sequence_number: None,
+            internal: Some(true),
         })
         .await?
         .into_inner())
@@ -200,14 +200,11 @@ async fn follow(
                     feed.live.store(true, Ordering::SeqCst);
                     stream = Some(s);
                 }
-                Err(status) if status.code() == tonic::Code::InvalidArgument => {
-                    feed.unfollowable.store(true, Ordering::SeqCst);
-                    return;
-                }
                 Err(status) if status.code() == tonic::Code::NotFound => {
                     // The table is gone: stop following it. A later read of a table of
                     // that name (re-created) starts a new feed.
                     p.coherence.forget_feed(&table, &feed);
+                    p.schemas.forget(&table);
                     p.caches.forget_table(&table);
                     return;
                 }
@@ -221,7 +218,37 @@ async fn follow(
         };
         let Some(p) = proxy.upgrade() else { return };
         match next {
-            Ok(Some(change)) => apply(&p, &table, change).await,
+            Ok(Some(change)) => {
+                // The first change names the table followed; another id means the table
+                // was deleted and re-created: nothing known about the old one holds.
+                let recreated = {
+                    let mut id = feed.table_id.lock();
+                    match id.as_deref() {
+                        Some(known) => known != change.table_id,
+                        None => {
+                            *id = Some(change.table_id.clone());
+                            false
+                        }
+                    }
+                };
+                if recreated {
+                    feed.live.store(false, Ordering::SeqCst);
+                    p.coherence.forget_feed(&table, &feed);
+                    p.schemas.forget(&table);
+                    p.caches.forget_table(&table);
+                    return;
+                }
+                apply(&p, &table, change).await
+            }
+            Err(status) if status.code() == tonic::Code::NotFound => {
+                // The table was deleted (or re-created): forget it all; a later read
+                // of the name starts over with the new table's schema and feed.
+                feed.live.store(false, Ordering::SeqCst);
+                p.coherence.forget_feed(&table, &feed);
+                p.schemas.forget(&table);
+                p.caches.forget_table(&table);
+                return;
+            }
             Ok(None) | Err(_) => {
                 // A gap: nothing cached for the table can be proven fresh any more.
                 feed.live.store(false, Ordering::SeqCst);
@@ -234,7 +261,7 @@ async fn follow(
 }
 
 /// One change: the new image replaces the cached item, a removal caches its absence,
-/// anything else (a KEYS_ONLY or OLD_IMAGE stream) drops the entry.
+/// anything else drops the entry.
 async fn apply(proxy: &Proxy, table: &Arc<str>, change: pb::ChangeRecord) {
     inc(&proxy.caches.metrics.feed_events);
     let Some(record) = change.record else { return };

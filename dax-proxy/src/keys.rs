@@ -35,6 +35,11 @@ fn whole_item() -> Arc<str> {
 }
 
 impl ItemKey {
+    /// The item's canonical key bytes (without the projection): what identifies the item.
+    pub fn key_bytes(&self) -> &[u8] {
+        &self.key
+    }
+
     pub fn whole(&self) -> ItemKey {
         ItemKey {
             projection: whole_item(),

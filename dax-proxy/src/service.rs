@@ -26,6 +26,14 @@ pub struct DaxService {
 
 /// Numbers as the server stores them (`1.0` → `1`), so a written-through item reads back
 /// exactly as a server read would return it.
+/// Why a cache fill stored nothing.
+enum Fill {
+    /// The upstream read failed.
+    Failed(Status),
+    /// The answer (still the caller's) may predate a change applied meanwhile.
+    Superseded(CachedItem),
+}
+
 fn canonical(item: ProtoItem) -> ProtoItem {
     use keyfall_server::api::grpc::convert::{item_from_proto, item_to_proto};
     match item_from_proto(item.clone()) {
@@ -181,16 +189,35 @@ impl DaxService {
         let metrics = caches.metrics.clone();
         let mut upstream_req = req;
         upstream_req.return_consumed_capacity = None;
-        // Concurrent misses of one key share this single upstream read.
-        let item = caches
+        // Noted before going upstream: a change applied after this is newer than the read.
+        let since = caches.stamps.now();
+        let stamps = caches.stamps.clone();
+        let fill_key = key.clone();
+        // Concurrent misses of one key share this single upstream read. An answer older
+        // than a change the feed applied meanwhile is returned but not cached.
+        let filled = caches
             .items
-            .try_get_with(key, async move {
+            .try_get_with(key.clone(), async move {
                 inc(&metrics.upstream_reads);
-                let out = up.get_item(upstream_req).await?.into_inner();
-                Ok::<CachedItem, Status>((!out.item.is_empty()).then(|| EncodedItem::new(out.item)))
+                let out = up.get_item(upstream_req).await.map_err(Fill::Failed)?;
+                let out = out.into_inner();
+                let item = (!out.item.is_empty()).then(|| EncodedItem::new(out.item));
+                if stamps.changed_since(&fill_key, since) {
+                    return Err(Fill::Superseded(item));
+                }
+                Ok::<CachedItem, Fill>(item)
             })
-            .await
-            .map_err(|e| (*e).clone())?;
+            .await;
+        let item = match filled {
+            Ok(item) => {
+                caches.recheck(&key, since).await;
+                item
+            }
+            Err(e) => match &*e {
+                Fill::Superseded(item) => item.clone(),
+                Fill::Failed(status) => return Err(status.clone()),
+            },
+        };
         Ok(ItemRead::Cached(visible(&schema, item)?))
     }
 
@@ -329,6 +356,7 @@ impl DynamoDb for DaxService {
         let mut out = pb::BatchGetItemResponse::default();
         if !missing.is_empty() {
             inc(&caches.metrics.upstream_reads);
+            let since = caches.stamps.now();
             out = self
                 .up()
                 .batch_get_item(pb::BatchGetItemRequest {
@@ -360,7 +388,7 @@ impl DynamoDb for DaxService {
                     continue;
                 }
                 let value = found.get(&k).cloned();
-                caches.items.insert(k, value).await;
+                caches.fill(k, value, since).await;
             }
         }
         for (table, list) in responses {
@@ -471,12 +499,14 @@ impl DynamoDb for DaxService {
         )
         .await?;
         let (table, item) = (req.table_name.clone(), req.item.clone());
+        let since = self.proxy.caches.stamps.now();
         let out = self.up().put_item(req).await?;
         inc(&self.proxy.caches.metrics.write_throughs);
         if let Some(k) = self.write_key(&table, &item).await {
+            let state = Some(EncodedItem::new(canonical(item)));
             self.proxy
                 .caches
-                .set_item(&k, Some(EncodedItem::new(canonical(item))))
+                .write_through(&k, Some(state), since)
                 .await;
         }
         Ok(out)
@@ -502,18 +532,12 @@ impl DynamoDb for DaxService {
         if learn {
             req.return_values = Some("ALL_NEW".into());
         }
+        let since = self.proxy.caches.stamps.now();
         let mut out = self.up().update_item(req).await?;
         inc(&self.proxy.caches.metrics.write_throughs);
         if let Some(k) = self.write_key(&table, &key).await {
-            if learn {
-                let item = out.get_ref().attributes.clone();
-                self.proxy
-                    .caches
-                    .set_item(&k, Some(EncodedItem::new(item)))
-                    .await;
-            } else {
-                self.proxy.caches.forget_item(&k).await;
-            }
+            let state = learn.then(|| Some(EncodedItem::new(out.get_ref().attributes.clone())));
+            self.proxy.caches.write_through(&k, state, since).await;
         }
         if learn && asked.as_deref() != Some("ALL_NEW") {
             out.get_mut().attributes.clear();
@@ -535,10 +559,11 @@ impl DynamoDb for DaxService {
         )
         .await?;
         let (table, key) = (req.table_name.clone(), req.key.clone());
+        let since = self.proxy.caches.stamps.now();
         let out = self.up().delete_item(req).await?;
         inc(&self.proxy.caches.metrics.write_throughs);
         if let Some(k) = self.write_key(&table, &key).await {
-            self.proxy.caches.set_item(&k, None).await;
+            self.proxy.caches.write_through(&k, Some(None), since).await;
         }
         Ok(out)
     }
@@ -557,6 +582,7 @@ impl DynamoDb for DaxService {
         )
         .await?;
         let requests = req.request_items.clone();
+        let since = self.proxy.caches.stamps.now();
         let out = self.up().batch_write_item(req).await?;
         inc(&self.proxy.caches.metrics.write_throughs);
         let mut unprocessed = Vec::new();
@@ -580,16 +606,17 @@ impl DynamoDb for DaxService {
                 if let Some(p) = w.put_request {
                     if let Some(k) = self.write_key(&table, &p.item).await {
                         if !unprocessed.contains(&k) {
+                            let state = Some(EncodedItem::new(canonical(p.item)));
                             self.proxy
                                 .caches
-                                .set_item(&k, Some(EncodedItem::new(canonical(p.item))))
+                                .write_through(&k, Some(state), since)
                                 .await;
                         }
                     }
                 } else if let Some(d) = w.delete_request {
                     if let Some(k) = self.write_key(&table, &d.key).await {
                         if !unprocessed.contains(&k) {
-                            self.proxy.caches.set_item(&k, None).await;
+                            self.proxy.caches.write_through(&k, Some(None), since).await;
                         }
                     }
                 }
@@ -627,19 +654,21 @@ impl DynamoDb for DaxService {
         )
         .await?;
         let items = req.transact_items.clone();
+        let since = self.proxy.caches.stamps.now();
         let out = self.up().transact_write_items(req).await?;
         inc(&self.proxy.caches.metrics.write_throughs);
         for t in items {
             if let Some(p) = t.put {
                 if let Some(k) = self.write_key(&p.table_name, &p.item).await {
+                    let state = Some(EncodedItem::new(canonical(p.item)));
                     self.proxy
                         .caches
-                        .set_item(&k, Some(EncodedItem::new(canonical(p.item))))
+                        .write_through(&k, Some(state), since)
                         .await;
                 }
             } else if let Some(d) = t.delete {
                 if let Some(k) = self.write_key(&d.table_name, &d.key).await {
-                    self.proxy.caches.set_item(&k, None).await;
+                    self.proxy.caches.write_through(&k, Some(None), since).await;
                 }
             } else if let Some(u) = t.update {
                 if let Some(k) = self.write_key(&u.table_name, &u.key).await {

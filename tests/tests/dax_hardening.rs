@@ -561,3 +561,161 @@ async fn item14_unknown_tables_start_bounded_feeds() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(proxy.metric(TASKS).await, 0);
 }
+
+/// GetItem of `pk` through `db`, as the value of its `v` attribute.
+async fn v_of(db: &aws_sdk_dynamodb::Client, table: &str, pk: &str) -> Option<String> {
+    use aws_sdk_dynamodb::types::AttributeValue as Av;
+    let out = db
+        .get_item()
+        .table_name(table)
+        .key("pk", Av::S(pk.into()))
+        .send()
+        .await
+        .unwrap();
+    match out.item?.get("v")? {
+        Av::S(s) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+async fn put_v(db: &aws_sdk_dynamodb::Client, table: &str, pk: &str, v: &str) {
+    use aws_sdk_dynamodb::types::AttributeValue as Av;
+    db.put_item()
+        .table_name(table)
+        .item("pk", Av::S(pk.into()))
+        .item("v", Av::S(v.into()))
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Reads `pk` through the proxy until it answers `want` (the feed delivered the change),
+/// failing after 5 s: a stale answer that never ends is the defect.
+async fn converges(
+    proxy: &aws_sdk_dynamodb::Client,
+    table: &str,
+    pk: &str,
+    want: Option<&str>,
+) -> Result<(), Option<String>> {
+    let mut last = None;
+    for _ in 0..100 {
+        last = v_of(proxy, table, pk).await;
+        if last.as_deref() == want {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Err(last)
+}
+
+fn through(proxy: &TestProxy) -> aws_sdk_dynamodb::Client {
+    proxy.dynamodb_as(
+        keyfall_tests::ROOT_ACCESS_KEY_ID,
+        keyfall_tests::ROOT_SECRET_ACCESS_KEY,
+    )
+}
+
+/// Issue 17, item 12: coherence does not depend on the table's DynamoDB Stream: a table
+/// without one, a table whose stream is disabled and a table deleted and re-created are
+/// all followed, and a direct write to the server reaches the proxy's readers.
+#[tokio::test]
+async fn item12_coherence_without_a_stream_after_disabling_it_and_across_re_creation() {
+    let server = TestServer::start().await;
+    let direct = server.dynamodb();
+    let proxy = TestProxy::start(&server, |_| {}).await;
+    let cached = through(&proxy);
+
+    // No stream at all.
+    new_table(&direct, "Plain", ("pk", ScalarAttributeType::S), None)
+        .send()
+        .await
+        .unwrap();
+    put_v(&direct, "Plain", "k", "one").await;
+    assert_eq!(v_of(&cached, "Plain", "k").await.as_deref(), Some("one"));
+    let hits = proxy.metric("keyfall_dax_cache_hits_total{cache=\"item\"}").await;
+    assert_eq!(v_of(&cached, "Plain", "k").await.as_deref(), Some("one"));
+    assert!(
+        proxy.metric("keyfall_dax_cache_hits_total{cache=\"item\"}").await > hits,
+        "a table without a stream is cached"
+    );
+    put_v(&direct, "Plain", "k", "two").await;
+    assert_eq!(converges(&cached, "Plain", "k", Some("two")).await, Ok(()));
+
+    // A stream disabled while the table is cached.
+    table(&server, "Streamed").await;
+    put_v(&direct, "Streamed", "k", "one").await;
+    assert_eq!(v_of(&cached, "Streamed", "k").await.as_deref(), Some("one"));
+    direct
+        .update_table()
+        .table_name("Streamed")
+        .stream_specification(StreamSpecification::builder().stream_enabled(false).build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    put_v(&direct, "Streamed", "k", "two").await;
+    assert_eq!(converges(&cached, "Streamed", "k", Some("two")).await, Ok(()));
+
+    // Deleted and re-created under the same name, directly on the server.
+    direct.delete_table().table_name("Plain").send().await.unwrap();
+    new_table(&direct, "Plain", ("pk", ScalarAttributeType::S), None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        converges(&cached, "Plain", "k", None).await,
+        Ok(()),
+        "the re-created table is empty: the old item is not served"
+    );
+    put_v(&direct, "Plain", "k", "three").await;
+    assert_eq!(converges(&cached, "Plain", "k", Some("three")).await, Ok(()));
+}
+
+/// Issue 17, item 11: reads that miss while the item changes never leave an older value
+/// in the cache after a newer one: once the writes stop, every reader converges to the
+/// last write and stays there.
+#[tokio::test]
+async fn item11_racing_misses_and_writes_converge_to_the_last_write() {
+    let server = TestServer::start().await;
+    let direct = server.dynamodb();
+    let proxy = TestProxy::start(&server, |_| {}).await;
+    let cached = through(&proxy);
+    new_table(&direct, "Race", ("pk", ScalarAttributeType::S), None)
+        .send()
+        .await
+        .unwrap();
+    for round in 0..30 {
+        let pk = format!("k{round}");
+        put_v(&direct, "Race", &pk, "0").await;
+        let writer = {
+            let direct = direct.clone();
+            let pk = pk.clone();
+            tokio::spawn(async move {
+                for i in 1..=10 {
+                    put_v(&direct, "Race", &pk, &i.to_string()).await;
+                }
+            })
+        };
+        let mut readers = Vec::new();
+        for _ in 0..3 {
+            let cached = cached.clone();
+            let pk = pk.clone();
+            readers.push(tokio::spawn(async move {
+                for _ in 0..10 {
+                    v_of(&cached, "Race", &pk).await;
+                }
+            }));
+        }
+        writer.await.unwrap();
+        for r in readers {
+            r.await.unwrap();
+        }
+        assert_eq!(
+            converges(&cached, "Race", &pk, Some("10")).await,
+            Ok(()),
+            "round {round}"
+        );
+        // ...and stays there: no late fill brings an older value back.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(v_of(&cached, "Race", &pk).await.as_deref(), Some("10"));
+    }
+}

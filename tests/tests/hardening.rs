@@ -238,6 +238,7 @@ async fn item03_push_feed_ends_when_the_key_or_the_policy_goes() {
                 table_name: "feed".into(),
                 starting_position: Some("LATEST".into()),
                 sequence_number: None,
+                internal: None,
             })
             .await
             .unwrap()

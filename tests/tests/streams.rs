@@ -228,6 +228,7 @@ async fn push_feed_delivers_in_order_and_resumes_without_gaps() {
             table_name: "feed".into(),
             starting_position: Some("TRIM_HORIZON".into()),
             sequence_number: None,
+            internal: None,
         })
         .await
         .unwrap()
@@ -272,6 +273,7 @@ async fn push_feed_delivers_in_order_and_resumes_without_gaps() {
             table_name: "feed".into(),
             starting_position: Some("AFTER_SEQUENCE_NUMBER".into()),
             sequence_number: Some(last.to_string()),
+            internal: None,
         })
         .await
         .unwrap()

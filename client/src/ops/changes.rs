@@ -200,6 +200,7 @@ async fn subscribe(
         table_name: table.to_string(),
         starting_position: Some(starting_position.to_string()),
         sequence_number,
+        internal: None,
     };
     let span = tracing::info_span!(
         "dynamodb",

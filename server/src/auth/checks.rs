@@ -634,6 +634,23 @@ impl Authorize for SubscribeChanges {
     }
 }
 
+/// Keyfall's internal change feed of a table (what keyfall-dax follows): every change
+/// with its whole new item, so it needs its own action, `keyfall:FollowChanges`, on the
+/// table's ARN.
+pub struct FollowChanges {
+    pub table_name: String,
+}
+
+impl Authorize for FollowChanges {
+    fn checks(&self, action: &'static str, s: &dyn Schemas) -> Vec<Check> {
+        vec![Check {
+            action,
+            resource: s.table_arn(&self.table_name),
+            ..Check::default()
+        }]
+    }
+}
+
 /// Account-wide actions with no input worth reading (DescribeLimits, DescribeEndpoints).
 impl Authorize for () {
     fn checks(&self, action: &'static str, _: &dyn Schemas) -> Vec<Check> {

@@ -130,6 +130,8 @@ pub struct Table {
     pub stream: Arc<super::streams::StreamState>,
     /// Item-collection sizes (tables with LSIs), shared across definitions.
     pub collections: Arc<super::collections::CollectionSizes>,
+    /// The internal change feed, shared across definitions of this table (by id).
+    pub changes: Arc<super::changes::ChangeHub>,
     /// Per-index counters, by index name.
     pub index_stats: BTreeMap<String, Arc<TableStats>>,
 }
@@ -156,6 +158,10 @@ impl Table {
                 .map(|p| p.stream.clone())
                 .unwrap_or_default(),
             collections: previous.map(|p| p.collections.clone()).unwrap_or_default(),
+            changes: previous
+                .filter(|p| p.meta.id == meta.id)
+                .map(|p| p.changes.clone())
+                .unwrap_or_default(),
             meta,
             index_stats,
         }

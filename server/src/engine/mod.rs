@@ -7,6 +7,7 @@
 mod batch;
 pub mod capacity;
 pub mod catalog;
+pub mod changes;
 mod collections;
 mod indexes;
 mod items;

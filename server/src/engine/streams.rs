@@ -228,6 +228,8 @@ impl Engine {
         collections.into_iter().for_each(|g| g.commit());
         for c in changes {
             indexes::account(c.table, c.key, c.old, c.new);
+            // Still under the items' locks: one item's events go out in commit order.
+            c.table.changes.publish(c);
         }
         Ok(())
     }

@@ -10,7 +10,7 @@ use tonic::{Request, Response, Status};
 
 use super::convert::item_to_proto;
 use super::{auth_status, call, caller_of, to_status};
-use crate::auth::checks::{Authorize, SubscribeChanges};
+use crate::auth::checks::{Authorize, FollowChanges, SubscribeChanges};
 use crate::engine::stream_api::{
     DescribeStreamInput, GetRecordsInput, GetShardIteratorInput, ListStreamsInput,
 };
@@ -194,6 +194,9 @@ impl DynamoDbStreams for StreamsService {
     ) -> Result<Response<Self::SubscribeChangesStream>, Status> {
         let mut caller = caller_of(&r)?;
         let r = r.into_inner();
+        if r.internal == Some(true) {
+            return self.follow_internal(caller, r.table_name).await;
+        }
         let engine = self.gate.engine.clone();
         let auth = self.gate.auth.clone();
         // Read before the first authorization: any change after it is seen by the feed.
@@ -255,23 +258,20 @@ impl DynamoDbStreams for StreamsService {
                 };
                 // Permission is re-checked whenever users, keys or policies change: a
                 // revoked caller or a deleted key ends the feed before its next record.
-                let generation = auth.directory().generation();
-                if generation != checked_generation {
-                    checked_generation = generation;
-                    let subscription = SubscribeChanges {
-                        table_name: table_name.clone(),
-                    };
-                    let checks = subscription.checks("dynamodb:GetRecords", &*engine);
-                    match auth
-                        .refresh(&caller)
-                        .and_then(|c| auth.authorize(&c, &checks).map(|()| c))
-                    {
-                        Ok(c) => caller = c,
-                        Err(e) => {
-                            let _ = tx.send(Err(auth_status(&e))).await;
-                            return;
-                        }
-                    }
+                let subscription = SubscribeChanges {
+                    table_name: table_name.clone(),
+                };
+                let recheck = FeedPermission::recheck(
+                    &auth,
+                    &engine,
+                    &mut caller,
+                    &mut checked_generation,
+                    "dynamodb:GetRecords",
+                    &subscription,
+                );
+                if let Err(e) = recheck {
+                    let _ = tx.send(Err(auth_status(&e))).await;
+                    return;
                 }
                 // Register for the wake-up before reading, so no commit slips between.
                 let state = table.stream.clone();
@@ -295,6 +295,7 @@ impl DynamoDbStreams for StreamsService {
                     let msg = pb::ChangeRecord {
                         sequence_number: rec.dynamodb.sequence_number.clone(),
                         record: Some(record_to_proto(&rec)),
+                        table_id: String::new(),
                     };
                     if tx.send(Ok(msg)).await.is_err() {
                         return; // the subscriber went away
@@ -307,6 +308,151 @@ impl DynamoDbStreams for StreamsService {
                         _ = tx.closed() => return,
                         _ = shutdown.changed() => {}
                     }
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
+    }
+}
+
+/// The permission check long-lived feeds repeat: whenever users, keys or policies change,
+/// the caller is looked up again and the feed's checks re-evaluated.
+struct FeedPermission;
+
+impl FeedPermission {
+    fn recheck(
+        auth: &crate::auth::Auth,
+        engine: &crate::engine::Engine,
+        caller: &mut crate::auth::Caller,
+        checked_generation: &mut u64,
+        action: &'static str,
+        subscription: &dyn Authorize,
+    ) -> Result<(), crate::auth::AuthError> {
+        let generation = auth.directory().generation();
+        if generation == *checked_generation {
+            return Ok(());
+        }
+        *checked_generation = generation;
+        let checks = subscription.checks(action, engine);
+        let refreshed = auth.refresh(caller)?;
+        auth.authorize(&refreshed, &checks)?;
+        *caller = refreshed;
+        Ok(())
+    }
+}
+
+impl StreamsService {
+    /// The internal change feed of a table (`SubscribeChangesRequest.internal`): every
+    /// change from now on, with the whole new item, whatever the table's stream setting.
+    async fn follow_internal(
+        &self,
+        mut caller: crate::auth::Caller,
+        table_name: String,
+    ) -> Result<Response<<Self as DynamoDbStreams>::SubscribeChangesStream>, Status> {
+        const ACTION: &str = "keyfall:FollowChanges";
+        let engine = self.gate.engine.clone();
+        let auth = self.gate.auth.clone();
+        let mut checked_generation = auth.directory().generation();
+        let subscription = FollowChanges {
+            table_name: table_name.clone(),
+        };
+        self.gate
+            .run(&caller, ACTION, subscription, |_, _| Ok(()))
+            .await?;
+        let table = engine
+            .table_by_name(&table_name)
+            .ok_or_else(|| to_status(Error::table_not_found()))?;
+        let table_id = table.meta.id.clone();
+        let mut events = table.changes.subscribe();
+        drop(table);
+        let (tx, rx) = mpsc::channel::<Result<pb::ChangeRecord, Status>>(FEED_BATCH);
+        let mut shutdown = self.shutdown.clone();
+        tokio::spawn(async move {
+            let gone = || to_status(Error::table_not_found());
+            loop {
+                let subscription = FollowChanges {
+                    table_name: table_name.clone(),
+                };
+                let recheck = FeedPermission::recheck(
+                    &auth,
+                    &engine,
+                    &mut caller,
+                    &mut checked_generation,
+                    ACTION,
+                    &subscription,
+                );
+                if let Err(e) = recheck {
+                    let _ = tx.send(Err(auth_status(&e))).await;
+                    return;
+                }
+                let event = tokio::select! {
+                    e = events.recv() => e,
+                    _ = tokio::time::sleep(FEED_POLL) => {
+                        // The table deleted (or deleted and re-created) ends the feed.
+                        let same = engine
+                            .table_by_name(&table_name)
+                            .is_some_and(|t| t.meta.id == table_id);
+                        if !same {
+                            let _ = tx.send(Err(gone())).await;
+                            return;
+                        }
+                        continue;
+                    }
+                    _ = tx.closed() => return,
+                    _ = shutdown.changed() => {
+                        let _ = tx
+                            .send(Err(Status::unavailable("the server is shutting down")))
+                            .await;
+                        return;
+                    }
+                };
+                let event = match event {
+                    Ok(e) => e,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                        let status = Status::aborted(format!(
+                            "the subscriber fell {n} changes behind the table's feed; subscribe again"
+                        ));
+                        let _ = tx.send(Err(status)).await;
+                        return;
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                        let _ = tx.send(Err(gone())).await;
+                        return;
+                    }
+                };
+                let seq = crate::engine::streams::seq_string(event.seq);
+                let record = pb::Record {
+                    event_name: Some(
+                        if event.new_image.is_some() {
+                            "MODIFY"
+                        } else {
+                            "REMOVE"
+                        }
+                        .into(),
+                    ),
+                    event_source: Some("keyfall:internal".into()),
+                    dynamodb: Some(pb::StreamRecord {
+                        keys: item_to_proto(&event.keys),
+                        new_image: event
+                            .new_image
+                            .as_ref()
+                            .map(item_to_proto)
+                            .unwrap_or_default(),
+                        sequence_number: Some(seq.clone()),
+                        stream_view_type: Some("NEW_IMAGE".into()),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                };
+                let msg = pb::ChangeRecord {
+                    sequence_number: seq,
+                    record: Some(record),
+                    table_id: table_id.clone(),
+                };
+                if tx.send(Ok(msg)).await.is_err() {
+                    return;
                 }
             }
         });
