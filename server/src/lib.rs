@@ -22,6 +22,8 @@ pub mod config;
 pub mod engine;
 pub mod error;
 pub mod expr;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod metrics;
 pub mod model;
 pub mod server;
