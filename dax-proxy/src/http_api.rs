@@ -46,7 +46,9 @@ pub fn router(state: HttpState) -> Router {
         .route("/metrics", get(metrics))
         .route("/", post(json_api))
         .route("/", get(|| async { "healthy: keyfall-dax" }))
-        .layer(DefaultBodyLimit::max(20 * 1024 * 1024))
+        .layer(DefaultBodyLimit::max(
+            keyfall_server::api::json::MAX_BODY_BYTES,
+        ))
         .with_state(state)
 }
 
@@ -123,9 +125,19 @@ async fn json_api(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> Response {
     let request_id = format!("{:032X}", rand_id());
+    // As on the server: a bad credential is refused before the body is read, and a body
+    // over DynamoDB's 16 MB limit is refused (413) without being buffered.
+    let refused = st.proxy.auth.authenticate_headers(&headers).err();
+    let body = match refused {
+        Some(_) => Bytes::new(),
+        None => match keyfall_server::api::json::read_body(&headers, body).await {
+            Ok(b) => b,
+            Err(response) => return response,
+        },
+    };
     let target = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
@@ -139,7 +151,11 @@ async fn json_api(
         authority: None,
         body: &body,
     };
-    let result = match st.proxy.auth.authenticate(&signed, Some(peer.ip()), false) {
+    let authenticated = match refused {
+        Some(e) => Err(e),
+        None => st.proxy.auth.authenticate(&signed, Some(peer.ip()), false),
+    };
+    let result = match authenticated {
         Err(e) => {
             let error = JsonError::Auth(e);
             let operation = target.rsplit('.').next().unwrap_or("");

@@ -429,7 +429,7 @@ async fn server_with_users() -> TestServer {
     let iam = serde_json::json!({"users": [
         {"name": "proxy", "access_key_id": "AKIAPROXY", "secret_access_key": "proxy-secret",
          "policies": [{"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Action": ["keyfall:ExportPrincipals", "dynamodb:*"], "Resource": "*"}]}]},
+            {"Effect": "Allow", "Action": ["keyfall:ExportPrincipals", "keyfall:FollowChanges", "dynamodb:*"], "Resource": "*"}]}]},
         {"name": "alice", "access_key_id": "AKIAALICE", "secret_access_key": "alice-secret",
          "policies": [{"Version": "2012-10-17", "Statement": [{
             "Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"],

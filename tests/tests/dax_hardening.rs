@@ -48,7 +48,7 @@ async fn server_with_mallory() -> TestServer {
     let iam = json!({"users": [
         {"name": "proxy", "access_key_id": "AKIAPROXY", "secret_access_key": "proxy-secret",
          "policies": [{"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Action": ["keyfall:ExportPrincipals", "dynamodb:*"], "Resource": "*"}]}]},
+            {"Effect": "Allow", "Action": ["keyfall:ExportPrincipals", "keyfall:FollowChanges", "dynamodb:*"], "Resource": "*"}]}]},
         {"name": "mallory", "access_key_id": "AKIAMALLORY", "secret_access_key": "mallory-secret",
          "policies": [{"Version": "2012-10-17", "Statement": [
             {"Effect": "Allow",
@@ -632,10 +632,15 @@ async fn item12_coherence_without_a_stream_after_disabling_it_and_across_re_crea
         .unwrap();
     put_v(&direct, "Plain", "k", "one").await;
     assert_eq!(v_of(&cached, "Plain", "k").await.as_deref(), Some("one"));
-    let hits = proxy.metric("keyfall_dax_cache_hits_total{cache=\"item\"}").await;
+    let hits = proxy
+        .metric("keyfall_dax_cache_hits_total{cache=\"item\"}")
+        .await;
     assert_eq!(v_of(&cached, "Plain", "k").await.as_deref(), Some("one"));
     assert!(
-        proxy.metric("keyfall_dax_cache_hits_total{cache=\"item\"}").await > hits,
+        proxy
+            .metric("keyfall_dax_cache_hits_total{cache=\"item\"}")
+            .await
+            > hits,
         "a table without a stream is cached"
     );
     put_v(&direct, "Plain", "k", "two").await;
@@ -648,15 +653,28 @@ async fn item12_coherence_without_a_stream_after_disabling_it_and_across_re_crea
     direct
         .update_table()
         .table_name("Streamed")
-        .stream_specification(StreamSpecification::builder().stream_enabled(false).build().unwrap())
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(false)
+                .build()
+                .unwrap(),
+        )
         .send()
         .await
         .unwrap();
     put_v(&direct, "Streamed", "k", "two").await;
-    assert_eq!(converges(&cached, "Streamed", "k", Some("two")).await, Ok(()));
+    assert_eq!(
+        converges(&cached, "Streamed", "k", Some("two")).await,
+        Ok(())
+    );
 
     // Deleted and re-created under the same name, directly on the server.
-    direct.delete_table().table_name("Plain").send().await.unwrap();
+    direct
+        .delete_table()
+        .table_name("Plain")
+        .send()
+        .await
+        .unwrap();
     new_table(&direct, "Plain", ("pk", ScalarAttributeType::S), None)
         .send()
         .await
@@ -667,7 +685,10 @@ async fn item12_coherence_without_a_stream_after_disabling_it_and_across_re_crea
         "the re-created table is empty: the old item is not served"
     );
     put_v(&direct, "Plain", "k", "three").await;
-    assert_eq!(converges(&cached, "Plain", "k", Some("three")).await, Ok(()));
+    assert_eq!(
+        converges(&cached, "Plain", "k", Some("three")).await,
+        Ok(())
+    );
 }
 
 /// Issue 17, item 11: reads that miss while the item changes never leave an older value

@@ -685,7 +685,7 @@ async fn item08_one_client_request_token_commits_one_transaction() {
 #[tokio::test]
 async fn item09_stream_sequence_numbers_survive_trimming_and_restart() {
     let server = TestServer::start_with(|c| {
-        c.stream_retention = Duration::from_millis(300);
+        c.stream_retention = Duration::from_secs(3);
         c.ttl_sweep_interval = Duration::from_millis(100);
     })
     .await;
@@ -747,7 +747,7 @@ async fn item09_stream_sequence_numbers_survive_trimming_and_restart() {
     let last = *before.last().unwrap();
     // Wait for the sweeper to trim the stream to empty.
     let mut trimmed = false;
-    for _ in 0..100 {
+    for _ in 0..200 {
         if records(streams.clone()).await.is_empty() {
             trimmed = true;
             break;
@@ -884,4 +884,26 @@ async fn item03_proxy_refuses_requests_once_its_copy_of_the_users_expires() {
         refused.is_some(),
         "after 6 missed refreshes the proxy refuses instead of trusting a stale copy"
     );
+}
+
+#[tokio::test]
+async fn item04_the_proxy_also_refuses_before_the_body() {
+    let server = TestServer::start().await;
+    let proxy = keyfall_tests::TestProxy::start(&server, |c| {
+        c.auth = keyfall_server::config::AuthMode::Enforce;
+    })
+    .await;
+    let addr = proxy.http_addr;
+    let target = "DynamoDB_20120810.ListTables";
+    let headers =
+        keyfall_tests::sign_json_request(&addr.to_string(), target, "{}", "AKIANOBODY", "x");
+    assert_eq!(head_only(addr, &headers, 10 << 20).await, 400);
+    let headers = keyfall_tests::sign_json_request(
+        &addr.to_string(),
+        target,
+        "{}",
+        keyfall_tests::ROOT_ACCESS_KEY_ID,
+        keyfall_tests::ROOT_SECRET_ACCESS_KEY,
+    );
+    assert_eq!(head_only(addr, &headers, 17 << 20).await, 413);
 }
