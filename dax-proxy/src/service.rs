@@ -26,6 +26,27 @@ pub struct DaxService {
 
 /// Numbers as the server stores them (`1.0` → `1`), so a written-through item reads back
 /// exactly as a server read would return it.
+/// The members of a Query or Scan that decide what its items hold.
+struct PageShape<'a> {
+    index: &'a Option<String>,
+    filter: &'a Option<String>,
+    legacy_filter: bool,
+    projection: &'a Option<String>,
+    attributes_to_get: &'a [String],
+    select: &'a Option<String>,
+}
+
+/// Whether a page's items are whole base-table items, unfiltered: only then can a cached
+/// page be checked for items whose TTL has passed since.
+fn answers_whole_items(p: PageShape<'_>) -> bool {
+    p.index.is_none()
+        && p.filter.is_none()
+        && !p.legacy_filter
+        && p.projection.is_none()
+        && p.attributes_to_get.is_empty()
+        && matches!(p.select.as_deref(), None | Some("ALL_ATTRIBUTES"))
+}
+
 /// Why a cache fill stored nothing.
 enum Fill {
     /// The upstream read failed.
@@ -412,12 +433,14 @@ impl DynamoDb for DaxService {
         })
         .await?;
         let table: Arc<str> = Arc::from(req.table_name.as_str());
-        let whole_items = req.index_name.is_none()
-            && req.filter_expression.is_none()
-            && req.query_filter.is_empty()
-            && req.projection_expression.is_none()
-            && req.attributes_to_get.is_empty()
-            && matches!(req.select.as_deref(), None | Some("ALL_ATTRIBUTES"));
+        let whole_items = answers_whole_items(PageShape {
+            index: &req.index_name,
+            filter: &req.filter_expression,
+            legacy_filter: !req.query_filter.is_empty(),
+            projection: &req.projection_expression,
+            attributes_to_get: &req.attributes_to_get,
+            select: &req.select,
+        });
         let schema = match req.consistent_read {
             Some(true) => None,
             _ => self.page_schema(&table, whole_items).await,
@@ -454,12 +477,14 @@ impl DynamoDb for DaxService {
         })
         .await?;
         let table: Arc<str> = Arc::from(req.table_name.as_str());
-        let whole_items = req.index_name.is_none()
-            && req.filter_expression.is_none()
-            && req.scan_filter.is_empty()
-            && req.projection_expression.is_none()
-            && req.attributes_to_get.is_empty()
-            && matches!(req.select.as_deref(), None | Some("ALL_ATTRIBUTES"));
+        let whole_items = answers_whole_items(PageShape {
+            index: &req.index_name,
+            filter: &req.filter_expression,
+            legacy_filter: !req.scan_filter.is_empty(),
+            projection: &req.projection_expression,
+            attributes_to_get: &req.attributes_to_get,
+            select: &req.select,
+        });
         let schema = match req.consistent_read {
             Some(true) => None,
             _ => self.page_schema(&table, whole_items).await,

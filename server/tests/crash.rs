@@ -75,15 +75,10 @@ fn client(dir: &Path, port: u16) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::from_conf(config)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn acknowledged_writes_survive_kill_9() {
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let mut child = spawn_server(dir.path(), port);
-    wait_ready(port).await;
-    let db = client(dir.path(), port);
+/// An on-demand table keyed by the string `id`.
+async fn create_table(db: &aws_sdk_dynamodb::Client, name: &str) {
     db.create_table()
-        .table_name("crash")
+        .table_name(name)
         .key_schema(
             KeySchemaElement::builder()
                 .attribute_name("id")
@@ -102,6 +97,16 @@ async fn acknowledged_writes_survive_kill_9() {
         .send()
         .await
         .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_writes_survive_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = spawn_server(dir.path(), port);
+    wait_ready(port).await;
+    let db = client(dir.path(), port);
+    create_table(&db, "crash").await;
 
     let acked = Arc::new(Mutex::new(Vec::new()));
     let mut writers = Vec::new();
@@ -170,26 +175,7 @@ async fn transactions_are_atomic_across_kill_9() {
     let mut child = spawn_server(dir.path(), port);
     wait_ready(port).await;
     let db = client(dir.path(), port);
-    db.create_table()
-        .table_name("bank")
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("id")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("id")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap();
+    create_table(&db, "bank").await;
     let accounts = 6;
     for i in 0..accounts {
         db.put_item()
@@ -290,26 +276,7 @@ async fn item06_interrupted_index_backfill_resumes_after_kill_9() {
     let mut child = spawn_server(dir.path(), port);
     wait_ready(port).await;
     let db = client(dir.path(), port);
-    db.create_table()
-        .table_name("fill")
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("id")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("id")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap();
+    create_table(&db, "fill").await;
     let items = 30_000;
     for chunk in 0..items / 25 {
         {

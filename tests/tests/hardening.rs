@@ -315,30 +315,43 @@ async fn head_only(addr: std::net::SocketAddr, headers: &[(String, String)], len
         .unwrap_or_else(|| panic!("no status line in {text:?}"))
 }
 
-#[tokio::test]
-async fn item04_bad_credentials_and_oversized_bodies_are_refused_before_the_body() {
-    let server = TestServer::start().await;
-    let addr = server.http_addr;
+/// What the JSON API at `addr` must refuse from the request head alone: an unknown access
+/// key, no credentials at all, and a declared body over DynamoDB's 16 MB request limit.
+async fn refused_before_the_body(addr: std::net::SocketAddr) {
     let target = "DynamoDB_20120810.ListTables";
-    // An unknown access key: refused from the headers alone.
-    let headers =
-        keyfall_tests::sign_json_request(&addr.to_string(), target, "{}", "AKIANOBODY", "x");
-    assert_eq!(head_only(addr, &headers, 10 << 20).await, 400);
-    // No Authorization header at all.
+    let signed = |key: &str, secret: &str| {
+        keyfall_tests::sign_json_request(&addr.to_string(), target, "{}", key, secret)
+    };
+    let unknown = signed("AKIANOBODY", "x");
+    assert_eq!(
+        head_only(addr, &unknown, 10 << 20).await,
+        400,
+        "unknown key"
+    );
     let bare = vec![
         ("Host".to_string(), addr.to_string()),
         ("X-Amz-Target".to_string(), target.to_string()),
     ];
-    assert_eq!(head_only(addr, &bare, 10 << 20).await, 400);
-    // A known key, but a body over DynamoDB's 16 MB request limit.
-    let headers = keyfall_tests::sign_json_request(
-        &addr.to_string(),
-        target,
-        "{}",
+    assert_eq!(
+        head_only(addr, &bare, 10 << 20).await,
+        400,
+        "no credentials"
+    );
+    let root = signed(
         keyfall_tests::ROOT_ACCESS_KEY_ID,
         keyfall_tests::ROOT_SECRET_ACCESS_KEY,
     );
-    assert_eq!(head_only(addr, &headers, 17 << 20).await, 413);
+    assert_eq!(
+        head_only(addr, &root, 17 << 20).await,
+        413,
+        "oversized body"
+    );
+}
+
+#[tokio::test]
+async fn item04_bad_credentials_and_oversized_bodies_are_refused_before_the_body() {
+    let server = TestServer::start().await;
+    refused_before_the_body(server.http_addr).await;
     // The same over gRPC: an unknown key is refused without the message being read.
     let mut grpc = pb::dynamo_db_client::DynamoDbClient::new(
         signed_channel(&format!("http://{}", server.grpc_addr), "AKIANOBODY", "x").await,
@@ -893,17 +906,5 @@ async fn item04_the_proxy_also_refuses_before_the_body() {
         c.auth = keyfall_server::config::AuthMode::Enforce;
     })
     .await;
-    let addr = proxy.http_addr;
-    let target = "DynamoDB_20120810.ListTables";
-    let headers =
-        keyfall_tests::sign_json_request(&addr.to_string(), target, "{}", "AKIANOBODY", "x");
-    assert_eq!(head_only(addr, &headers, 10 << 20).await, 400);
-    let headers = keyfall_tests::sign_json_request(
-        &addr.to_string(),
-        target,
-        "{}",
-        keyfall_tests::ROOT_ACCESS_KEY_ID,
-        keyfall_tests::ROOT_SECRET_ACCESS_KEY,
-    );
-    assert_eq!(head_only(addr, &headers, 17 << 20).await, 413);
+    refused_before_the_body(proxy.http_addr).await;
 }

@@ -367,42 +367,6 @@ fn prefix_successor(p: &[u8]) -> Option<Vec<u8>> {
     None
 }
 
-/// Every top-level attribute a condition reads.
-fn condition_attrs<'a>(c: &'a Condition, out: &mut Vec<&'a str>) {
-    fn operand<'a>(o: &'a Operand, out: &mut Vec<&'a str>) {
-        match o {
-            Operand::Path(p) => out.extend(p.top()),
-            Operand::Size(inner) => operand(inner, out),
-            Operand::Value(_) => {}
-        }
-    }
-    match c {
-        Condition::True => {}
-        Condition::Compare(_, a, b)
-        | Condition::AttributeType(a, b)
-        | Condition::BeginsWith(a, b)
-        | Condition::Contains(a, b) => {
-            operand(a, out);
-            operand(b, out);
-        }
-        Condition::Between(a, b, d) => {
-            operand(a, out);
-            operand(b, out);
-            operand(d, out);
-        }
-        Condition::In(a, list) => {
-            operand(a, out);
-            list.iter().for_each(|o| operand(o, out));
-        }
-        Condition::AttributeExists(p) | Condition::AttributeNotExists(p) => out.extend(p.top()),
-        Condition::And(a, b) | Condition::Or(a, b) => {
-            condition_attrs(a, out);
-            condition_attrs(b, out);
-        }
-        Condition::Not(a) => condition_attrs(a, out),
-    }
-}
-
 fn tighter_start(a: Bound<Vec<u8>>, b: Bound<Vec<u8>>) -> Bound<Vec<u8>> {
     match (&a, &b) {
         (Bound::Unbounded, _) => b,
@@ -607,7 +571,7 @@ impl Engine {
         let schema = source.schema();
         if let Some(f) = &spec.filter {
             let mut attrs = Vec::new();
-            condition_attrs(f, &mut attrs);
+            f.for_each_path(&mut |p| attrs.extend(p.top()));
             if let Some(key_attr) = attrs.into_iter().find(|a| schema.is_key_attribute(a)) {
                 return Err(Error::validation(format!(
                     "Filter Expression can only contain non-primary key attributes: Primary key attribute: {key_attr}"

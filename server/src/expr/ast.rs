@@ -76,6 +76,48 @@ pub enum Condition {
     Not(Box<Condition>),
 }
 
+impl Condition {
+    /// Visits every document path the condition reads (for `dynamodb:Attributes`, and for
+    /// the key attributes a filter may not name).
+    pub fn for_each_path<'a>(&'a self, visit: &mut dyn FnMut(&'a DocumentPath)) {
+        match self {
+            Condition::True => {}
+            Condition::Compare(_, a, b)
+            | Condition::AttributeType(a, b)
+            | Condition::BeginsWith(a, b)
+            | Condition::Contains(a, b) => {
+                a.for_each_path(visit);
+                b.for_each_path(visit);
+            }
+            Condition::Between(a, b, c) => {
+                a.for_each_path(visit);
+                b.for_each_path(visit);
+                c.for_each_path(visit);
+            }
+            Condition::In(a, list) => {
+                a.for_each_path(visit);
+                list.iter().for_each(|o| o.for_each_path(visit));
+            }
+            Condition::AttributeExists(p) | Condition::AttributeNotExists(p) => visit(p),
+            Condition::And(a, b) | Condition::Or(a, b) => {
+                a.for_each_path(visit);
+                b.for_each_path(visit);
+            }
+            Condition::Not(a) => a.for_each_path(visit),
+        }
+    }
+}
+
+impl Operand {
+    fn for_each_path<'a>(&'a self, visit: &mut dyn FnMut(&'a DocumentPath)) {
+        match self {
+            Operand::Path(p) => visit(p),
+            Operand::Value(_) => {}
+            Operand::Size(inner) => inner.for_each_path(visit),
+        }
+    }
+}
+
 /// A value in an update expression's SET clause.
 #[derive(Debug, Clone, PartialEq)]
 pub enum UpdateOperand {

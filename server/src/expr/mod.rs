@@ -341,7 +341,7 @@ impl Expressions {
             .into_iter()
             .flatten()
         {
-            condition_paths(c, &mut push);
+            c.for_each_path(&mut push);
         }
         if let Some(p) = &self.projection {
             p.paths.iter().for_each(&mut push);
@@ -360,42 +360,6 @@ impl Expressions {
                 }
             }
         }
-    }
-}
-
-fn condition_paths(c: &Condition, push: &mut dyn FnMut(&DocumentPath)) {
-    match c {
-        Condition::True => {}
-        Condition::Compare(_, a, b)
-        | Condition::AttributeType(a, b)
-        | Condition::BeginsWith(a, b)
-        | Condition::Contains(a, b) => {
-            operand_paths(a, push);
-            operand_paths(b, push);
-        }
-        Condition::Between(a, b, c) => {
-            operand_paths(a, push);
-            operand_paths(b, push);
-            operand_paths(c, push);
-        }
-        Condition::In(a, list) => {
-            operand_paths(a, push);
-            list.iter().for_each(|o| operand_paths(o, push));
-        }
-        Condition::AttributeExists(p) | Condition::AttributeNotExists(p) => push(p),
-        Condition::And(a, b) | Condition::Or(a, b) => {
-            condition_paths(a, push);
-            condition_paths(b, push);
-        }
-        Condition::Not(a) => condition_paths(a, push),
-    }
-}
-
-fn operand_paths(o: &Operand, push: &mut dyn FnMut(&DocumentPath)) {
-    match o {
-        Operand::Path(p) => push(p),
-        Operand::Value(_) => {}
-        Operand::Size(inner) => operand_paths(inner, push),
     }
 }
 

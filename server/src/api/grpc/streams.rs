@@ -192,21 +192,20 @@ impl DynamoDbStreams for StreamsService {
         &self,
         r: Request<pb::SubscribeChangesRequest>,
     ) -> Result<Response<Self::SubscribeChangesStream>, Status> {
-        let mut caller = caller_of(&r)?;
+        let caller = caller_of(&r)?;
         let r = r.into_inner();
         if r.internal == Some(true) {
             return self.follow_internal(caller, r.table_name).await;
         }
         let engine = self.gate.engine.clone();
-        let auth = self.gate.auth.clone();
-        // Read before the first authorization: any change after it is seen by the feed.
-        let mut checked_generation = auth.directory().generation();
         let table_name = r.table_name.clone();
-        let subscription = SubscribeChanges {
+        let subscribe = || SubscribeChanges {
             table_name: table_name.clone(),
         };
+        let action = "dynamodb:GetRecords";
+        let mut permission = FeedPermission::new(&self.gate, caller.clone(), action, subscribe());
         self.gate
-            .run(&caller, "dynamodb:GetRecords", subscription, |_, _| Ok(()))
+            .run(&caller, action, subscribe(), |_, _| Ok(()))
             .await?;
         let start = r
             .starting_position
@@ -258,18 +257,7 @@ impl DynamoDbStreams for StreamsService {
                 };
                 // Permission is re-checked whenever users, keys or policies change: a
                 // revoked caller or a deleted key ends the feed before its next record.
-                let subscription = SubscribeChanges {
-                    table_name: table_name.clone(),
-                };
-                let recheck = FeedPermission::recheck(
-                    &auth,
-                    &engine,
-                    &mut caller,
-                    &mut checked_generation,
-                    "dynamodb:GetRecords",
-                    &subscription,
-                );
-                if let Err(e) = recheck {
+                if let Err(e) = permission.recheck() {
                     let _ = tx.send(Err(auth_status(&e))).await;
                     return;
                 }
@@ -319,26 +307,44 @@ impl DynamoDbStreams for StreamsService {
 
 /// The permission check long-lived feeds repeat: whenever users, keys or policies change,
 /// the caller is looked up again and the feed's checks re-evaluated.
-struct FeedPermission;
+struct FeedPermission<S> {
+    auth: std::sync::Arc<crate::auth::Auth>,
+    engine: std::sync::Arc<crate::engine::Engine>,
+    caller: crate::auth::Caller,
+    /// The directory generation last checked; read before the first authorization, so
+    /// any change after it is seen.
+    generation: u64,
+    action: &'static str,
+    subscription: S,
+}
 
-impl FeedPermission {
-    fn recheck(
-        auth: &crate::auth::Auth,
-        engine: &crate::engine::Engine,
-        caller: &mut crate::auth::Caller,
-        checked_generation: &mut u64,
+impl<S: Authorize> FeedPermission<S> {
+    fn new(
+        gate: &super::Gate,
+        caller: crate::auth::Caller,
         action: &'static str,
-        subscription: &dyn Authorize,
-    ) -> Result<(), crate::auth::AuthError> {
-        let generation = auth.directory().generation();
-        if generation == *checked_generation {
+        subscription: S,
+    ) -> Self {
+        FeedPermission {
+            generation: gate.auth.directory().generation(),
+            auth: gate.auth.clone(),
+            engine: gate.engine.clone(),
+            caller,
+            action,
+            subscription,
+        }
+    }
+
+    fn recheck(&mut self) -> Result<(), crate::auth::AuthError> {
+        let generation = self.auth.directory().generation();
+        if generation == self.generation {
             return Ok(());
         }
-        *checked_generation = generation;
-        let checks = subscription.checks(action, engine);
-        let refreshed = auth.refresh(caller)?;
-        auth.authorize(&refreshed, &checks)?;
-        *caller = refreshed;
+        self.generation = generation;
+        let checks = self.subscription.checks(self.action, &*self.engine);
+        let refreshed = self.auth.refresh(&self.caller)?;
+        self.auth.authorize(&refreshed, &checks)?;
+        self.caller = refreshed;
         Ok(())
     }
 }
@@ -348,18 +354,17 @@ impl StreamsService {
     /// change from now on, with the whole new item, whatever the table's stream setting.
     async fn follow_internal(
         &self,
-        mut caller: crate::auth::Caller,
+        caller: crate::auth::Caller,
         table_name: String,
     ) -> Result<Response<<Self as DynamoDbStreams>::SubscribeChangesStream>, Status> {
         const ACTION: &str = "keyfall:FollowChanges";
         let engine = self.gate.engine.clone();
-        let auth = self.gate.auth.clone();
-        let mut checked_generation = auth.directory().generation();
-        let subscription = FollowChanges {
+        let follow = || FollowChanges {
             table_name: table_name.clone(),
         };
+        let mut permission = FeedPermission::new(&self.gate, caller.clone(), ACTION, follow());
         self.gate
-            .run(&caller, ACTION, subscription, |_, _| Ok(()))
+            .run(&caller, ACTION, follow(), |_, _| Ok(()))
             .await?;
         let table = engine
             .table_by_name(&table_name)
@@ -372,18 +377,7 @@ impl StreamsService {
         tokio::spawn(async move {
             let gone = || to_status(Error::table_not_found());
             loop {
-                let subscription = FollowChanges {
-                    table_name: table_name.clone(),
-                };
-                let recheck = FeedPermission::recheck(
-                    &auth,
-                    &engine,
-                    &mut caller,
-                    &mut checked_generation,
-                    ACTION,
-                    &subscription,
-                );
-                if let Err(e) = recheck {
+                if let Err(e) = permission.recheck() {
                     let _ = tx.send(Err(auth_status(&e))).await;
                     return;
                 }
