@@ -152,9 +152,13 @@ impl Keys {
 
     /// Records a key or item: its partition key value and (for a key) its attribute names.
     /// Without a known schema, or without a usable partition key value, the partition is
-    /// unknown.
+    /// unknown; so it is without the key or item itself, absent and empty alike (the
+    /// protobuf form of a request cannot tell them apart, and both APIs must ask the same).
     fn item(&mut self, item: &Option<Item>, pk: Option<&str>) {
-        let Some(item) = item else { return };
+        let Some(item) = item.as_ref().filter(|i| !i.is_empty()) else {
+            self.leading_unknown = true;
+            return;
+        };
         match pk.and_then(|pk| item.get(pk)).and_then(key_text) {
             Some(v) => {
                 if !self.leading.contains(&v) {
@@ -479,8 +483,14 @@ impl Authorize for TransactWriteItemsInput {
                 let schema = s.key_names(table, None);
                 let mut k = Keys::default();
                 k.key_attrs(&schema);
-                k.item(&a.key, pk_of(&schema));
-                k.item(&a.item, pk_of(&schema));
+                // A Put is about its item, the other parts about their key (the member the
+                // part does not take has no protobuf form and is not what runs).
+                let subject = if action == "dynamodb:PutItem" {
+                    &a.item
+                } else {
+                    &a.key
+                };
+                k.item(subject, pk_of(&schema));
                 k.exprs(ExpressionInput {
                     update: a.update_expression.as_deref(),
                     condition: a.condition_expression.as_deref(),

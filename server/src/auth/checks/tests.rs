@@ -143,3 +143,35 @@ fn condition_keys_per_request() {
         assert_eq!(Value::from(got), want, "case {i}");
     }
 }
+
+/// Found by the `json_action` fuzz target: `"Key": {}` left the partition unknown while an
+/// absent key (all the protobuf form can say) made it known and empty, so keyfall-dax and
+/// the gRPC API allowed, under a `ForAllValues` condition on `dynamodb:LeadingKeys`, what
+/// the JSON API refused. A missing key or item, absent or empty, leaves the partition unknown.
+#[test]
+fn a_missing_key_leaves_the_partition_unknown() {
+    let bodies = [
+        json!({"TransactItems": [{"Get": {"TableName": "T", "Key": {}}}]}),
+        json!({"TransactItems": [{"Get": {"TableName": "T"}}]}),
+    ];
+    for body in bodies {
+        let checks = checks_of::<TransactGetItemsInput>("dynamodb:TransactGetItems", body);
+        assert!(checks.iter().all(|c| c.leading_keys_unknown), "{checks:?}");
+    }
+    for body in [
+        json!({"TableName": "T", "Key": {}}),
+        json!({"TableName": "T"}),
+    ] {
+        let checks = checks_of::<GetItemInput>("dynamodb:GetItem", body);
+        assert!(checks.iter().all(|c| c.leading_keys_unknown), "{checks:?}");
+    }
+    let put = checks_of::<TransactWriteItemsInput>(
+        "dynamodb:TransactWriteItems",
+        json!({"TransactItems": [{"Put": {"TableName": "T", "Item": {"pk": {"S": "a"}}}}]}),
+    );
+    assert!(put.iter().all(|c| !c.leading_keys_unknown), "{put:?}");
+    assert_eq!(
+        put.first().and_then(|c| c.leading_keys.clone()),
+        Some(vec!["a".to_string()])
+    );
+}
