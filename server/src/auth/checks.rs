@@ -491,8 +491,13 @@ impl Authorize for TransactWriteItemsInput {
                     &a.key
                 };
                 k.item(subject, pk_of(&schema));
+                // Only an Update part has an UpdateExpression (the JSON form shares one
+                // struct for every part; the protobuf form has no such member elsewhere).
+                let update = (action == "dynamodb:UpdateItem")
+                    .then_some(a.update_expression.as_deref())
+                    .flatten();
                 k.exprs(ExpressionInput {
-                    update: a.update_expression.as_deref(),
+                    update,
                     condition: a.condition_expression.as_deref(),
                     ..expr_input(
                         &a.expression_attribute_names,
