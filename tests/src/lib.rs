@@ -385,6 +385,22 @@ pub fn new_table(
     req
 }
 
+/// A PAY_PER_REQUEST table keyed by the string attribute `hash`, with a NEW_IMAGE stream.
+pub async fn new_streamed_table(db: &aws_sdk_dynamodb::Client, name: &str, hash: &str) {
+    use aws_sdk_dynamodb::types::{ScalarAttributeType, StreamSpecification, StreamViewType};
+    new_table(db, name, (hash, ScalarAttributeType::S), None)
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::NewImage)
+                .build()
+                .expect("stream specification"),
+        )
+        .send()
+        .await
+        .expect("create table");
+}
+
 /// A keyfall-dax proxy in front of a test server, on port 0.
 pub struct TestProxy {
     pub grpc_addr: SocketAddr,

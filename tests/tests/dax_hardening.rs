@@ -10,7 +10,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{ScalarAttributeType, StreamSpecification, StreamViewType};
+use aws_sdk_dynamodb::types::{ScalarAttributeType, StreamSpecification};
 use keyfall_tests::{
     new_table, raw_request, raw_request_with_headers, sign_json_request, TestProxy, TestServer,
 };
@@ -22,22 +22,7 @@ const DYNAMODB: &str = "DynamoDB_20120810.";
 
 /// A table keyed by `pk` (string), with a NEW_IMAGE stream.
 async fn table(server: &TestServer, name: &str) {
-    new_table(
-        &server.dynamodb(),
-        name,
-        ("pk", ScalarAttributeType::S),
-        None,
-    )
-    .stream_specification(
-        StreamSpecification::builder()
-            .stream_enabled(true)
-            .stream_view_type(StreamViewType::NewImage)
-            .build()
-            .unwrap(),
-    )
-    .send()
-    .await
-    .unwrap();
+    keyfall_tests::new_streamed_table(&server.dynamodb(), name, "pk").await;
 }
 
 /// A server whose `proxy` user may do anything (and read principals), and whose `mallory`

@@ -9,11 +9,10 @@ use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue as Av, ComparisonOperator, Condition, GlobalSecondaryIndex,
     KeySchemaElement, KeyType, LocalSecondaryIndex, Projection, ProjectionType, Put, PutRequest,
-    ScalarAttributeType as St, StreamSpecification, StreamViewType, TransactWriteItem,
-    WriteRequest,
+    ScalarAttributeType as St, TransactWriteItem, WriteRequest,
 };
 use keyfall_proto::v1 as pb;
-use keyfall_tests::{error_type, new_table, signed_channel, TestServer};
+use keyfall_tests::{error_type, new_streamed_table, new_table, signed_channel, TestServer};
 use serde_json::json;
 
 const ACCOUNT: &str = "000000000000";
@@ -207,25 +206,11 @@ async fn stream_reader(
     (key.access_key_id, key.secret_access_key)
 }
 
-async fn streamed_table(db: &aws_sdk_dynamodb::Client, name: &str) {
-    new_table(db, name, ("id", St::S), None)
-        .stream_specification(
-            StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(StreamViewType::NewImage)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-}
-
 #[tokio::test]
 async fn item03_push_feed_ends_when_the_key_or_the_policy_goes() {
     let server = TestServer::start().await;
     let db = server.dynamodb();
-    streamed_table(&db, "feed").await;
+    new_streamed_table(&db, "feed", "id").await;
     let mut admin = pb::admin_client::AdminClient::new(server.channel().await);
     let endpoint = format!("http://{}", server.grpc_addr);
     for (user, revoke_key) in [("carol", true), ("dave", false)] {
@@ -703,7 +688,7 @@ async fn item09_stream_sequence_numbers_survive_trimming_and_restart() {
     })
     .await;
     let db = server.dynamodb();
-    streamed_table(&db, "seq").await;
+    new_streamed_table(&db, "seq", "id").await;
     for i in 0..3 {
         db.put_item()
             .table_name("seq")

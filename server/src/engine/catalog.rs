@@ -211,20 +211,19 @@ pub struct Catalog {
 impl Catalog {
     /// Loads the catalog. Counters start at zero: `recount` fills them in.
     pub fn load(store: &dyn Storage) -> Result<Catalog> {
-        store.open_keyspace(CATALOG_KEYSPACE)?;
-        store.open_keyspace(super::streams::STREAM_MARKS_KEYSPACE)?;
+        for system in [CATALOG_KEYSPACE, BOOKKEEPING[0], BOOKKEEPING[1]] {
+            store.open_keyspace(system)?;
+        }
         let mut tables = BTreeMap::new();
         for kv in store.range(CATALOG_KEYSPACE, KeyRange::all(), false)? {
             let (_, v) = kv?;
             let meta: TableMeta = serde_json::from_slice(&v)
                 .map_err(|e| Error::Internal(format!("catalog record is corrupt: {e}")))?;
-            store.open_keyspace(&meta.keyspace)?;
-            for index in meta.indexes() {
-                store.open_keyspace(&index.keyspace)?;
+            for keyspace in keyspaces_of(&meta) {
+                store.open_keyspace(keyspace)?;
             }
             let table = Table::new(meta, None);
             if let Some(stream) = &table.meta.stream {
-                store.open_keyspace(&stream.keyspace)?;
                 table.stream.recover(store, &stream.keyspace)?;
             }
             tables.insert(table.meta.name.clone(), Arc::new(table));
@@ -278,18 +277,7 @@ impl Catalog {
         if meta.name != current.meta.name || meta.id != current.meta.id {
             return Err(Error::Internal("a table's name and id never change".into()));
         }
-        for index in meta.indexes() {
-            store.open_keyspace(&index.keyspace)?;
-        }
-        if let Some(stream) = &meta.stream {
-            store.open_keyspace(&stream.keyspace)?;
-        }
-        let record = serde_json::to_vec(&meta).map_err(|e| Error::Internal(e.to_string()))?;
-        store.apply(vec![Op::Put {
-            keyspace: CATALOG_KEYSPACE.into(),
-            key: meta.name.as_bytes().to_vec(),
-            value: record,
-        }])?;
+        persist(store, &meta)?;
         let table = Arc::new(Table::new(meta, Some(&current)));
         tables.insert(table.meta.name.clone(), table.clone());
         Ok((table, out))
@@ -301,23 +289,15 @@ impl Catalog {
         if self.tables.read().contains_key(&meta.name) {
             return Err(in_use());
         }
-        store.open_keyspace(&meta.keyspace)?;
-        for index in meta.indexes() {
-            store.open_keyspace(&index.keyspace)?;
+        // Created before the lock is taken, so lookups never wait on it.
+        for keyspace in keyspaces_of(&meta) {
+            store.open_keyspace(keyspace)?;
         }
-        if let Some(stream) = &meta.stream {
-            store.open_keyspace(&stream.keyspace)?;
-        }
-        let record = serde_json::to_vec(&meta).map_err(|e| Error::Internal(e.to_string()))?;
         let mut tables = self.tables.write();
         if tables.contains_key(&meta.name) {
             return Err(in_use());
         }
-        store.apply(vec![Op::Put {
-            keyspace: CATALOG_KEYSPACE.into(),
-            key: meta.name.as_bytes().to_vec(),
-            value: record,
-        }])?;
+        persist(store, &meta)?;
         let table = Arc::new(Table::new(meta, None));
         tables.insert(table.meta.name.clone(), table.clone());
         Ok(table)
@@ -333,12 +313,8 @@ impl Catalog {
             }])?;
             table
         };
-        store.drop_keyspace(&table.meta.keyspace)?;
-        for index in table.meta.indexes() {
-            store.drop_keyspace(&index.keyspace)?;
-        }
-        if let Some(stream) = &table.meta.stream {
-            store.drop_keyspace(&stream.keyspace)?;
+        for keyspace in keyspaces_of(&table.meta) {
+            store.drop_keyspace(keyspace)?;
         }
         Ok(table)
     }
@@ -377,6 +353,28 @@ fn count_into(snapshot: &dyn Snapshot, keyspace: &str, stats: &TableStats) {
     stats.add(items, bytes);
 }
 
+/// Opens every keyspace a definition names (a no-op for those already open) and writes
+/// its catalog record: the definition is published only once its data has a home.
+fn persist(store: &dyn Storage, meta: &TableMeta) -> Result<()> {
+    for keyspace in keyspaces_of(meta) {
+        store.open_keyspace(keyspace)?;
+    }
+    let record = serde_json::to_vec(meta).map_err(|e| Error::Internal(e.to_string()))?;
+    store.apply(vec![Op::Put {
+        keyspace: CATALOG_KEYSPACE.into(),
+        key: meta.name.as_bytes().to_vec(),
+        value: record,
+    }])?;
+    Ok(())
+}
+
+/// Keyspaces keyed by the name of a table's keyspace: the stream high-water marks and the
+/// backfill progress. Opened with the catalog; entries of vanished keyspaces are dropped.
+const BOOKKEEPING: [&str; 2] = [
+    super::streams::STREAM_MARKS_KEYSPACE,
+    super::tables::BACKFILL_KEYSPACE,
+];
+
 /// The storage keyspaces a table definition owns.
 fn keyspaces_of(meta: &TableMeta) -> impl Iterator<Item = &str> {
     std::iter::once(meta.keyspace.as_str())
@@ -400,11 +398,7 @@ fn drop_orphans(store: &dyn Storage, tables: &BTreeMap<String, Arc<Table>>) -> R
             store.drop_keyspace(&name)?;
         }
     }
-    for marks in [
-        super::streams::STREAM_MARKS_KEYSPACE,
-        super::tables::BACKFILL_KEYSPACE,
-    ] {
-        store.open_keyspace(marks)?;
+    for marks in BOOKKEEPING {
         let mut stale = Vec::new();
         for kv in store.range(marks, KeyRange::all(), false)? {
             let (k, _) = kv?;

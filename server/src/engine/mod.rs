@@ -112,7 +112,6 @@ impl Engine {
     pub fn open(store: Arc<dyn Storage>, config: EngineConfig) -> Result<Arc<Engine>> {
         let catalog = Catalog::load(store.as_ref())?;
         store.open_keyspace(transactions::TOKENS_KEYSPACE)?;
-        store.open_keyspace(tables::BACKFILL_KEYSPACE)?;
         Self::start_recount(store.clone(), catalog.all())?;
         let iterator_key = load_iterator_key(store.as_ref())?;
         let pool = pool::WorkerPool::start(config.threads)?;
