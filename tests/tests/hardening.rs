@@ -154,6 +154,34 @@ async fn item01_leading_keys_come_from_the_parsed_key_condition() {
         .send()
         .await;
     assert_eq!(code(r), "AccessDeniedException");
+    // Hostile: alice's own partition in the key condition, bob's in ExclusiveStartKey, or
+    // both KeyConditionExpression and KeyConditions. The engine runs what was authorized
+    // or refuses: bob's items never come back.
+    let r = alice
+        .query()
+        .table_name("Scores")
+        .key_condition_expression("pk = :u")
+        .expression_attribute_values(":u", Av::S("alice".into()))
+        .set_exclusive_start_key(Some(key("bob", 0)))
+        .send()
+        .await;
+    assert_eq!(code(r), "ValidationException");
+    let r = alice
+        .query()
+        .table_name("Scores")
+        .key_condition_expression("pk = :u")
+        .expression_attribute_values(":u", Av::S("alice".into()))
+        .key_conditions(
+            "pk",
+            Condition::builder()
+                .comparison_operator(ComparisonOperator::Eq)
+                .attribute_value_list(Av::S("bob".into()))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await;
+    assert_eq!(code(r), "ValidationException");
     // A Scan reads every partition: a partition-restricted caller cannot run one.
     assert_eq!(
         code(alice.scan().table_name("Scores").send().await),
