@@ -49,6 +49,9 @@ pub fn router(state: HttpState) -> Router {
         .layer(DefaultBodyLimit::max(
             keyfall_server::api::json::MAX_BODY_BYTES,
         ))
+        .layer(axum::middleware::from_fn(
+            keyfall_server::api::json::wire::conform,
+        ))
         .with_state(state)
 }
 
@@ -154,6 +157,14 @@ async fn json_api(
     let authenticated = match refused {
         Some(e) => Err(e),
         None => st.proxy.auth.authenticate(&signed, Some(peer.ip()), false),
+    };
+    // Signed over the bytes sent, decoded from the bytes inflated.
+    let body = match authenticated {
+        Ok(_) => match keyfall_server::api::json::wire::inflate(&headers, body).await {
+            Ok(b) => b,
+            Err(e) => return e.into_response(&request_id),
+        },
+        Err(_) => body,
     };
     let result = match authenticated {
         Err(e) => {

@@ -63,6 +63,8 @@ pub struct Config {
     pub item_collection_limit_mib: u64,
     /// How long stream records are kept (DynamoDB: 24 hours).
     pub stream_retention: std::time::Duration,
+    /// How long a new table stays CREATING before it turns ACTIVE.
+    pub table_activation_delay: std::time::Duration,
     /// Threads running engine work (default: one per core).
     pub engine_threads: usize,
 }
@@ -92,6 +94,7 @@ impl Default for Config {
             ttl_sweep_interval: std::time::Duration::from_secs(5),
             item_collection_limit_mib: 10 * 1024,
             stream_retention: std::time::Duration::from_secs(24 * 3600),
+            table_activation_delay: std::time::Duration::ZERO,
             engine_threads: crate::engine::default_engine_threads(),
         }
     }
@@ -166,6 +169,11 @@ pub struct Cli {
     /// How long stream records are kept, e.g. `30s`, `2h` (default 24h, DynamoDB's).
     #[arg(long, env = "KEYFALL_STREAM_RETENTION", value_parser = parse_duration)]
     pub stream_retention: Option<std::time::Duration>,
+    /// How long a new table answers CREATING before it turns ACTIVE, e.g. `2s` (default 0s:
+    /// CreateTable answers CREATING, as DynamoDB does, and the table is ACTIVE at once).
+    /// While CREATING, item calls on it answer ResourceNotFoundException, as in DynamoDB.
+    #[arg(long, env = "KEYFALL_TABLE_ACTIVATION_DELAY", value_parser = parse_duration)]
+    pub table_activation_delay: Option<std::time::Duration>,
     /// Threads running engine work, i.e. storage reads and writes (default: one per core).
     #[arg(long, env = "KEYFALL_ENGINE_THREADS", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub engine_threads: Option<u16>,
@@ -241,6 +249,8 @@ struct FileConfig {
     ttl_sweep_interval: Option<std::time::Duration>,
     #[serde(default, deserialize_with = "deserialize_duration")]
     stream_retention: Option<std::time::Duration>,
+    #[serde(default, deserialize_with = "deserialize_duration")]
+    table_activation_delay: Option<std::time::Duration>,
     item_collection_limit_mib: Option<u64>,
     engine_threads: Option<u16>,
 }
@@ -312,6 +322,10 @@ impl Cli {
                 .stream_retention
                 .or(file.stream_retention)
                 .unwrap_or(d.stream_retention),
+            table_activation_delay: self
+                .table_activation_delay
+                .or(file.table_activation_delay)
+                .unwrap_or(d.table_activation_delay),
             engine_threads: self
                 .engine_threads
                 .or(file.engine_threads)

@@ -1,5 +1,5 @@
 //! The bodies of the fuzz targets in `server/fuzz/` (feature `fuzzing`), as plain functions:
-//! cargo-fuzz calls them with coverage guidance, and `tests/tests/fuzz_smoke.rs` calls the
+//! cargo-fuzz calls them with coverage guidance, and `tests/tests/it/fuzz_smoke.rs` calls the
 //! same functions on stable Rust with the checked-in seeds and a seeded mutator, bounded, in
 //! CI. Each must never panic on any input; the asserts below are invariants whose failure is
 //! a bug as real as a panic.

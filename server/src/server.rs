@@ -68,6 +68,7 @@ pub fn open_engine(config: &Config) -> Result<Arc<Engine>, ServerError> {
     let engine_config = EngineConfig {
         item_collection_limit_bytes: config.item_collection_limit_mib << 20,
         stream_retention: config.stream_retention,
+        table_activation_delay: config.table_activation_delay,
         region: config.region.clone(),
         account_id: config.account_id.clone(),
         threads: config.engine_threads,

@@ -302,6 +302,26 @@ pub fn sign_json_request_at(
     secret: &str,
     time: std::time::SystemTime,
 ) -> Vec<(String, String)> {
+    let headers = vec![
+        ("host".to_string(), host.to_string()),
+        ("x-amz-target".to_string(), target.to_string()),
+        (
+            "content-type".to_string(),
+            "application/x-amz-json-1.0".to_string(),
+        ),
+    ];
+    sign_headers(headers, body.as_bytes(), access_key_id, secret, time)
+}
+
+/// Signs a `POST /` with these headers (`host` among them) and exactly these body bytes, as
+/// the SDKs do; returns the headers plus the signature's.
+pub fn sign_headers(
+    headers: Vec<(String, String)>,
+    body: &[u8],
+    access_key_id: &str,
+    secret: &str,
+    time: std::time::SystemTime,
+) -> Vec<(String, String)> {
     use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
     let identity: aws_smithy_runtime_api::client::identity::Identity =
         Credentials::new(access_key_id, secret, None, None, "tests").into();
@@ -314,20 +334,17 @@ pub fn sign_json_request_at(
         .build()
         .expect("signing params")
         .into();
-    let headers = vec![
-        ("host".to_string(), host.to_string()),
-        ("x-amz-target".to_string(), target.to_string()),
-        (
-            "content-type".to_string(),
-            "application/x-amz-json-1.0".to_string(),
-        ),
-    ];
+    let host = headers
+        .iter()
+        .find(|(k, _)| k == "host")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
     let uri = format!("http://{host}/");
     let signable = SignableRequest::new(
         "POST",
         uri.as_str(),
         headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-        SignableBody::Bytes(body.as_bytes()),
+        SignableBody::Bytes(body),
     )
     .expect("signable");
     let (instructions, _) = sign(signable, &params).expect("sign").into_parts();
@@ -340,6 +357,134 @@ pub fn sign_json_request_at(
             .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string())),
     );
     out
+}
+
+/// An HTTP answer as it came off the wire.
+#[derive(Debug)]
+pub struct RawResponse {
+    pub status: u16,
+    /// Lower-case names.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl RawResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// How [`http_exchange`] frames the body.
+pub enum Framing {
+    /// `Content-Length: <len>`.
+    Length,
+    /// `Transfer-Encoding: chunked`, in chunks of this many bytes.
+    Chunked(usize),
+    /// Neither header (for bodiless requests).
+    None,
+}
+
+/// One HTTP/1.1 exchange on a fresh connection, byte for byte: `method /`, these headers,
+/// this body framed as asked. Reads the answer (content-length or chunked, or to the close)
+/// without decoding any content coding. For wire checks a client library would hide.
+pub async fn http_exchange(
+    addr: SocketAddr,
+    method: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+    framing: Framing,
+) -> RawResponse {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let mut head = format!("{method} / HTTP/1.1\r\n");
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    match framing {
+        Framing::Length => head.push_str(&format!("Content-Length: {}\r\n", body.len())),
+        Framing::Chunked(_) => head.push_str("Transfer-Encoding: chunked\r\n"),
+        Framing::None => {}
+    }
+    head.push_str("Connection: close\r\n\r\n");
+    // The server may answer (413) and close before the body is all sent: write errors
+    // after the head are expected then, and the answer is still read.
+    let _ = stream.write_all(head.as_bytes()).await;
+    match framing {
+        Framing::Chunked(size) => {
+            for chunk in body.chunks(size.max(1)) {
+                let mut frame = format!("{:x}\r\n", chunk.len()).into_bytes();
+                frame.extend_from_slice(chunk);
+                frame.extend_from_slice(b"\r\n");
+                if stream.write_all(&frame).await.is_err() {
+                    break;
+                }
+            }
+            let _ = stream.write_all(b"0\r\n\r\n").await;
+        }
+        _ => {
+            let _ = stream.write_all(body).await;
+        }
+    }
+    let mut buf = Vec::new();
+    let _ = stream.read_to_end(&mut buf).await;
+    parse_response(&buf)
+}
+
+fn parse_response(buf: &[u8]) -> RawResponse {
+    let split = buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("an HTTP response head");
+    let head = String::from_utf8_lossy(&buf[..split]).into_owned();
+    let rest = &buf[split + 4..];
+    let mut lines = head.lines();
+    let status: u16 = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .expect("status");
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
+    let body = if chunked {
+        let mut out = Vec::new();
+        let mut rest = rest;
+        while let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") {
+            let size = usize::from_str_radix(
+                String::from_utf8_lossy(&rest[..eol])
+                    .split(';')
+                    .next()
+                    .unwrap_or("0")
+                    .trim(),
+                16,
+            )
+            .expect("chunk size");
+            if size == 0 {
+                break;
+            }
+            out.extend_from_slice(&rest[eol + 2..eol + 2 + size]);
+            rest = &rest[eol + 2 + size + 2..];
+        }
+        out
+    } else {
+        rest.to_vec()
+    };
+    RawResponse {
+        status,
+        headers,
+        body,
+    }
 }
 
 /// The DynamoDB error name a gRPC status carries.

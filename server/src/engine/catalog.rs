@@ -58,6 +58,17 @@ pub struct StreamMeta {
     pub created_at: f64,
 }
 
+/// How long a disabled stream stays readable (DynamoDB: 24 hours).
+pub const CLOSED_STREAM_LIFETIME_SECONDS: f64 = 24.0 * 3600.0;
+
+/// A stream UpdateTable disabled: its shard is closed (no more records) and stays readable,
+/// with its records kept in its keyspace, for [`CLOSED_STREAM_LIFETIME_SECONDS`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClosedStream {
+    pub stream: StreamMeta,
+    pub closed_at: f64,
+}
+
 /// A table's definition. Serialized into the catalog, so fields are only ever added
 /// (with `#[serde(default)]`), never renamed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -83,6 +94,9 @@ pub struct TableMeta {
     pub global_indexes: Vec<IndexMeta>,
     #[serde(default)]
     pub stream: Option<StreamMeta>,
+    /// Streams disabled in the last day, oldest first.
+    #[serde(default)]
+    pub closed_streams: Vec<ClosedStream>,
     #[serde(default)]
     pub sse_enabled: bool,
     #[serde(default)]
@@ -173,6 +187,25 @@ impl Table {
 }
 
 impl TableMeta {
+    /// The current stream, or else the one disabled last.
+    pub fn latest_stream(&self) -> Option<&StreamMeta> {
+        self.stream
+            .as_ref()
+            .or_else(|| self.closed_streams.last().map(|c| &c.stream))
+    }
+
+    /// The stream with this label, current or closed, and when it closed.
+    pub fn stream_labelled(&self, label: &str) -> Option<(&StreamMeta, Option<f64>)> {
+        match &self.stream {
+            Some(s) if s.label == label => Some((s, None)),
+            _ => self
+                .closed_streams
+                .iter()
+                .find(|c| c.stream.label == label)
+                .map(|c| (&c.stream, Some(c.closed_at))),
+        }
+    }
+
     /// Whether the item's TTL (epoch seconds, a Number) has passed. Expired items are
     /// invisible to every read and condition from that moment, before the sweeper deletes
     /// them (better than DynamoDB, which may return them for days).
@@ -380,6 +413,11 @@ fn keyspaces_of(meta: &TableMeta) -> impl Iterator<Item = &str> {
     std::iter::once(meta.keyspace.as_str())
         .chain(meta.indexes().map(|i| i.keyspace.as_str()))
         .chain(meta.stream.as_ref().map(|s| s.keyspace.as_str()))
+        .chain(
+            meta.closed_streams
+                .iter()
+                .map(|c| c.stream.keyspace.as_str()),
+        )
 }
 
 /// Drops table, index and stream keyspaces that no definition references, with their

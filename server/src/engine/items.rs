@@ -67,8 +67,17 @@ pub(super) fn parse_collection_metrics(v: Option<&str>) -> Result<bool> {
 }
 
 /// Stored values obey the model rules and the size limit.
+/// The longest attribute name DynamoDB stores (64 KB); key attribute names are held to
+/// 255 bytes by the table's definition.
+pub(super) const MAX_ATTRIBUTE_NAME_BYTES: usize = 65535;
+
 pub(super) fn validate_new_item(item: &Item) -> Result<()> {
-    for v in item.values() {
+    for (name, v) in item {
+        if name.len() > MAX_ATTRIBUTE_NAME_BYTES {
+            return Err(Error::validation(format!(
+                "One or more parameter values were invalid: Size of attribute name exceeds the allowed limit of {MAX_ATTRIBUTE_NAME_BYTES} bytes"
+            )));
+        }
         v.validate()?;
     }
     if item_size(item) > MAX_ITEM_BYTES {

@@ -40,6 +40,8 @@ pub struct EngineConfig {
     pub item_collection_limit_bytes: u64,
     /// How long stream records are kept before trimming.
     pub stream_retention: std::time::Duration,
+    /// How long a new table is CREATING (item calls on it are ResourceNotFound meanwhile).
+    pub table_activation_delay: std::time::Duration,
     /// Threads running engine work (storage calls); at least one.
     pub threads: usize,
 }
@@ -57,6 +59,7 @@ impl Default for EngineConfig {
             account_id: "000000000000".into(),
             item_collection_limit_bytes: 10 << 30,
             stream_retention: std::time::Duration::from_secs(24 * 3600),
+            table_activation_delay: std::time::Duration::ZERO,
             threads: default_engine_threads(),
         }
     }

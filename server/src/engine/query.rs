@@ -60,9 +60,9 @@ fn parse_limit(limit: Option<i64>) -> Result<Option<usize>> {
     match limit {
         None => Ok(None),
         Some(l) if l >= 1 => Ok(Some(usize::try_from(l).unwrap_or(usize::MAX))),
-        Some(_) => Err(Error::validation(
-            "Limit must be greater than or equal to 1",
-        )),
+        Some(l) => Err(Error::validation(format!(
+            "1 validation error detected: Value '{l}' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1"
+        ))),
     }
 }
 
@@ -512,10 +512,11 @@ impl Engine {
 
     pub fn query(&self, input: QueryInput) -> Result<QueryOutput> {
         let table = self.item_table(&input.table_name)?;
+        // KeyConditions goes with any expression but KeyConditionExpression (DynamoDB allows
+        // KeyConditions with ProjectionExpression or FilterExpression).
         check_mixing(
             &[
                 (input.attributes_to_get.is_some(), "AttributesToGet"),
-                (input.key_conditions.is_some(), "KeyConditions"),
                 (input.query_filter.is_some(), "QueryFilter"),
                 (input.conditional_operator.is_some(), "ConditionalOperator"),
             ],
@@ -538,6 +539,13 @@ impl Engine {
                     "ExpressionAttributeValues",
                 ),
             ],
+        )?;
+        check_mixing(
+            &[(input.key_conditions.is_some(), "KeyConditions")],
+            &[(
+                input.key_condition_expression.is_some(),
+                "KeyConditionExpression",
+            )],
         )?;
         let parsed = expr::parse(&ExpressionInput {
             condition: None,
@@ -611,12 +619,12 @@ impl Engine {
             (None, None) => KeyRange::all(),
             (Some(_), None) => {
                 return Err(Error::validation(
-                    "If segment is specified, total segment must also be specified",
+                    "The TotalSegments parameter is required but was not present in the request when Segment parameter is present",
                 ))
             }
             (None, Some(_)) => {
                 return Err(Error::validation(
-                    "If total segment is specified, segment must also be specified",
+                    "The Segment parameter is required but was not present in the request when parameter TotalSegments is present",
                 ))
             }
             (Some(seg), Some(total)) => {
@@ -630,14 +638,19 @@ impl Engine {
                         "1 validation error detected: Value '{total}' at 'totalSegments' failed to satisfy constraint: Member must have value {bound}"
                     )));
                 }
-                if seg < 0 || seg >= total {
+                if !(0..MAX_SEGMENTS).contains(&seg) {
                     let bound = if seg < 0 {
                         "greater than or equal to 0".to_string()
                     } else {
-                        format!("less than or equal to {}", total - 1)
+                        format!("less than or equal to {}", MAX_SEGMENTS - 1)
                     };
                     return Err(Error::validation(format!(
                         "1 validation error detected: Value '{seg}' at 'segment' failed to satisfy constraint: Member must have value {bound}"
+                    )));
+                }
+                if seg >= total {
+                    return Err(Error::validation(format!(
+                        "The Segment parameter is zero-based and must be less than parameter TotalSegments: Segment: {seg} is not less than TotalSegments: {total}"
                     )));
                 }
                 segment_range(seg as u64, total as u64)
@@ -701,6 +714,15 @@ impl Engine {
         let mut range = range;
         if let Some(esk) = &input.exclusive_start_key {
             let start = source.start_key(esk)?;
+            // A key from another segment would read that segment's items (or skip this
+            // one's): refused, as DynamoDB refuses it.
+            if let (Some(seg), Some(total)) = (input.segment, input.total_segments) {
+                if !range.contains(&start) {
+                    return Err(Error::validation(format!(
+                        "The provided starting key is invalid: Invalid ExclusiveStartKey. Please use ExclusiveStartKey with correct Segment. TotalSegments: {total} Segment: {seg}"
+                    )));
+                }
+            }
             range.start = tighter_start(range.start, Bound::Excluded(start));
         }
         self.read_page(&source, range, false, &spec)

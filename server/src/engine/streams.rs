@@ -11,7 +11,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 
-use super::catalog::Table;
+use super::catalog::{ClosedStream, StreamMeta, Table, CLOSED_STREAM_LIFETIME_SECONDS};
 use super::indexes;
 use super::{now_epoch_seconds, Engine};
 use crate::error::{Error, Result};
@@ -241,9 +241,19 @@ impl Engine {
         after: u64,
         limit: usize,
     ) -> Result<Vec<(u64, StreamRecord)>> {
-        let Some(stream) = &table.meta.stream else {
-            return Ok(Vec::new());
-        };
+        match &table.meta.stream {
+            Some(stream) => self.stream_records_in(stream, after, limit),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Records of a stream (current or closed) after `after`, at most `limit`.
+    pub fn stream_records_in(
+        &self,
+        stream: &StreamMeta,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, StreamRecord)>> {
         let range = KeyRange {
             start: std::ops::Bound::Excluded(seq_key(after)),
             end: std::ops::Bound::Unbounded,
@@ -265,55 +275,93 @@ impl Engine {
 
     /// The first retained sequence number of the stream (0 when empty).
     pub fn stream_first(&self, table: &Table) -> Result<u64> {
-        let Some(stream) = &table.meta.stream else {
-            return Ok(0);
-        };
-        match self
-            .store
-            .range(&stream.keyspace, KeyRange::all(), false)?
-            .next()
-        {
-            Some(kv) => Ok(seq_from_key(&kv?.0).unwrap_or(0)),
+        match &table.meta.stream {
+            Some(stream) => self.stream_end_in(stream, false),
             None => Ok(0),
         }
     }
 
-    /// Drops records older than the retention period.
+    /// A stream's first (`last == false`) or last retained sequence number; when it holds
+    /// none, 0 for the first and the trimming high-water mark (or 0) for the last.
+    pub fn stream_end_in(&self, stream: &StreamMeta, last: bool) -> Result<u64> {
+        match self
+            .store
+            .range(&stream.keyspace, KeyRange::all(), last)?
+            .next()
+        {
+            Some(kv) => Ok(seq_from_key(&kv?.0).unwrap_or(0)),
+            None if last => Ok(self
+                .store
+                .get(STREAM_MARKS_KEYSPACE, stream.keyspace.as_bytes())?
+                .and_then(|m| seq_from_key(&m))
+                .unwrap_or(0)),
+            None => Ok(0),
+        }
+    }
+
+    /// Drops records older than the retention period, and disabled streams a day after
+    /// they closed.
     pub fn trim_streams(&self) -> Result<usize> {
-        let cutoff = now_epoch_seconds() - self.config.stream_retention.as_secs_f64();
+        let now = now_epoch_seconds();
+        let cutoff = now - self.config.stream_retention.as_secs_f64();
         let mut trimmed = 0;
         for table in self.catalog.all() {
-            let Some(stream) = &table.meta.stream else {
-                continue;
-            };
-            let mut ops = Vec::new();
-            let mut mark = None;
-            for kv in self
-                .store
-                .range(&stream.keyspace, KeyRange::all(), false)?
-                .take(1000)
-            {
-                let (k, v) = kv?;
-                let old = serde_json::from_slice::<StreamRecord>(&v)
-                    .map(|r| r.dynamodb.approximate_creation_date_time < cutoff)
-                    .unwrap_or(true);
-                if !old {
-                    break;
+            let expired = |c: &ClosedStream| c.closed_at + CLOSED_STREAM_LIFETIME_SECONDS < now;
+            if table.meta.closed_streams.iter().any(expired) {
+                let _schema = self.schema_lock.write();
+                let (_, gone) = self.catalog.update(
+                    self.store.as_ref(),
+                    &table.meta.name,
+                    &table.meta.id,
+                    |meta| {
+                        let (gone, kept) = std::mem::take(&mut meta.closed_streams)
+                            .into_iter()
+                            .partition(expired);
+                        meta.closed_streams = kept;
+                        Ok(gone)
+                    },
+                )?;
+                for c in gone {
+                    self.store.drop_keyspace(&c.stream.keyspace)?;
                 }
-                mark = seq_from_key(&k).or(mark);
-                ops.push(Op::Delete {
-                    keyspace: stream.keyspace.clone(),
-                    key: k,
-                });
             }
-            trimmed += ops.len();
-            if let Some(mark) = mark {
-                ops.push(Op::Put {
-                    keyspace: STREAM_MARKS_KEYSPACE.into(),
-                    key: stream.keyspace.as_bytes().to_vec(),
-                    value: seq_key(mark),
-                });
-                self.store.apply(ops)?;
+        }
+        for table in self.catalog.all() {
+            let streams = table
+                .meta
+                .stream
+                .iter()
+                .chain(table.meta.closed_streams.iter().map(|c| &c.stream));
+            for stream in streams {
+                let mut ops = Vec::new();
+                let mut mark = None;
+                for kv in self
+                    .store
+                    .range(&stream.keyspace, KeyRange::all(), false)?
+                    .take(1000)
+                {
+                    let (k, v) = kv?;
+                    let old = serde_json::from_slice::<StreamRecord>(&v)
+                        .map(|r| r.dynamodb.approximate_creation_date_time < cutoff)
+                        .unwrap_or(true);
+                    if !old {
+                        break;
+                    }
+                    mark = seq_from_key(&k).or(mark);
+                    ops.push(Op::Delete {
+                        keyspace: stream.keyspace.clone(),
+                        key: k,
+                    });
+                }
+                trimmed += ops.len();
+                if let Some(mark) = mark {
+                    ops.push(Op::Put {
+                        keyspace: STREAM_MARKS_KEYSPACE.into(),
+                        key: stream.keyspace.as_bytes().to_vec(),
+                        value: seq_key(mark),
+                    });
+                    self.store.apply(ops)?;
+                }
             }
         }
         Ok(trimmed)

@@ -23,10 +23,16 @@ pub(crate) fn validate_name(name: &str, member: &str) -> Result<()> {
             "1 validation error detected: Value '{name}' at '{member}' failed to satisfy constraint: {constraint}"
         )))
     };
-    if name.len() < 3 {
-        return fail("Member must have length greater than or equal to 3");
-    }
-    if name.len() > 255 {
+    if !(3..=255).contains(&name.len()) {
+        // DynamoDB words a table name's length error in its own sentence.
+        if member == "tableName" {
+            return Err(Error::validation(
+                "TableName must be at least 3 characters long and at most 255 characters long",
+            ));
+        }
+        if name.len() < 3 {
+            return fail("Member must have length greater than or equal to 3");
+        }
         return fail("Member must have length less than or equal to 255");
     }
     if !name
@@ -61,11 +67,83 @@ fn parse_billing_mode(v: Option<&str>) -> Result<Option<BillingMode>> {
 }
 
 fn parse_throughput(t: &ProvisionedThroughput) -> Result<(i64, i64)> {
+    let missing: Vec<&str> = [
+        ("readCapacityUnits", t.read_capacity_units),
+        ("writeCapacityUnits", t.write_capacity_units),
+    ]
+    .iter()
+    .filter(|(_, v)| v.is_none())
+    .map(|(m, _)| *m)
+    .collect();
+    if !missing.is_empty() {
+        return Err(Error::validation(validation_errors(missing.iter().map(|m| {
+            format!(
+                "Value null at 'provisionedThroughput.{m}' failed to satisfy constraint: Member must not be null"
+            )
+        }))));
+    }
     match (t.read_capacity_units, t.write_capacity_units) {
         (Some(r), Some(w)) if r >= 1 && w >= 1 => Ok((r, w)),
         _ => Err(Error::validation(
             "One or more parameter values were invalid: Table read and write throughput must be at least 1, and cannot be null",
         )),
+    }
+}
+
+/// DynamoDB's form for schema constraint failures: "N validation error(s) detected: " and
+/// the failures joined with "; " (at most ten listed, as DynamoDB lists them).
+pub(crate) fn validation_errors(errors: impl IntoIterator<Item = String>) -> String {
+    let errors: Vec<String> = errors.into_iter().collect();
+    let n = errors.len();
+    let listed: Vec<String> = errors.into_iter().take(10).collect();
+    format!(
+        "{n} validation error{} detected: {}",
+        if n == 1 { "" } else { "s" },
+        listed.join("; ")
+    )
+}
+
+/// Key attribute names are 1 to 255 bytes, in AttributeDefinitions and KeySchema alike;
+/// every failing name is listed.
+fn check_key_name_lengths(
+    defs: &[AttributeDefinition],
+    key_schema: &[KeySchemaElement],
+) -> Result<()> {
+    let bad = |name: &str| name.is_empty() || name.len() > 255;
+    let constraint = |name: &str| {
+        if name.is_empty() {
+            "Member must have length greater than or equal to 1"
+        } else {
+            "Member must have length less than or equal to 255"
+        }
+    };
+    let errors: Vec<String> = defs
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| bad(&d.attribute_name))
+        .map(|(i, d)| {
+            format!(
+                "Value '{}' at 'attributeDefinitions.{}.member.attributeName' failed to satisfy constraint: {}",
+                d.attribute_name,
+                i + 1,
+                constraint(&d.attribute_name)
+            )
+        })
+        .chain(key_schema.iter().enumerate().filter(|(_, k)| bad(&k.attribute_name)).map(
+            |(i, k)| {
+                format!(
+                    "Value '{}' at 'keySchema.{}.member.attributeName' failed to satisfy constraint: {}",
+                    k.attribute_name,
+                    i + 1,
+                    constraint(&k.attribute_name)
+                )
+            },
+        ))
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::validation(validation_errors(errors)))
     }
 }
 
@@ -145,13 +223,39 @@ fn parse_projection(p: &Projection) -> Result<(String, Option<Vec<String>>)> {
     }
 }
 
-fn parse_stream(spec: &StreamSpecification) -> Result<Option<StreamMeta>> {
-    if !spec.stream_enabled {
-        return Ok(None);
+/// A StreamSpecification on CreateTable (`creating`) or UpdateTable; DynamoDB words the
+/// view-type rules differently for each.
+fn parse_stream(spec: &StreamSpecification, creating: bool) -> Result<Option<StreamMeta>> {
+    let invalid = |msg: &str| {
+        Err(Error::validation(format!(
+            "One or more parameter values were invalid: {msg}"
+        )))
+    };
+    match (
+        spec.stream_enabled,
+        spec.stream_view_type.is_some(),
+        creating,
+    ) {
+        (false, false, _) => return Ok(None),
+        (false, true, true) => return invalid(
+            "Table is being created with a stream disabled, UpdateViewType should not be specified",
+        ),
+        (false, true, false) => {
+            return invalid(
+                "If stream is being disabled, then UpdateViewType must not be specified",
+            )
+        }
+        (true, false, true) => {
+            return invalid(
+                "Table is being created with a stream enabled, UpdateViewType is required",
+            )
+        }
+        (true, false, false) => {
+            return invalid("If stream is being enabled then UpdateViewType is required")
+        }
+        (true, true, _) => {}
     }
-    let view = spec.stream_view_type.as_deref().ok_or_else(|| {
-        Error::validation("One or more parameter values were invalid: StreamViewType must be specified when StreamEnabled is true")
-    })?;
+    let view = spec.stream_view_type.as_deref().unwrap_or_default();
     if !matches!(
         view,
         "KEYS_ONLY" | "NEW_IMAGE" | "OLD_IMAGE" | "NEW_AND_OLD_IMAGES"
@@ -185,24 +289,65 @@ fn stream_label(epoch: f64) -> String {
     )
 }
 
+/// Tag keys and values: Unicode letters, digits and spaces, and `_ . : / = + - @`.
+fn tag_text_ok(s: &str) -> bool {
+    s.chars().all(|c| {
+        c.is_alphanumeric()
+            || c.is_whitespace()
+            || matches!(c, '_' | '.' | ':' | '/' | '=' | '+' | '-' | '@')
+    })
+}
+
+/// Validates tags as DynamoDB does, with its messages (lengths count characters).
 fn parse_tags(tags: &[Tag]) -> Result<BTreeMap<String, String>> {
-    if tags.len() > MAX_TAGS {
+    if tags.is_empty() {
         return Err(Error::validation(
-            "One or more parameter values were invalid: Too many tags",
+            "Atleast one Tag needs to be provided as Input.",
         ));
     }
     let mut out = BTreeMap::new();
     for t in tags {
-        if t.key.is_empty() || t.key.len() > 128 || t.value.len() > 256 || t.key.starts_with("aws:")
-        {
+        let key_len = t.key.chars().count();
+        if key_len == 0 || key_len > 128 || !tag_text_ok(&t.key) {
             return Err(Error::validation(format!(
-                "One or more parameter values were invalid: Invalid tag key or value: {}",
+                "The Tag Key provided is invalid, Key: {}",
                 t.key
             )));
         }
-        out.insert(t.key.clone(), t.value.clone());
+        if t.key.starts_with("aws:") {
+            return Err(Error::validation(format!(
+                "Tag Key cannot be prefixed with aws:, Key: {}",
+                t.key
+            )));
+        }
+        let value = match &t.value {
+            Some(v) if v.chars().count() <= 256 && tag_text_ok(v) => v,
+            Some(v) => {
+                return Err(Error::validation(format!(
+                    "The Tag Value provided is invalid, Value: {v}"
+                )))
+            }
+            None => {
+                return Err(Error::validation(
+                    "The Tag Value provided is invalid, Value: null",
+                ))
+            }
+        };
+        if out.insert(t.key.clone(), value.clone()).is_some() {
+            return Err(Error::validation(format!(
+                "Duplicate Tag Keys provided as input: Duplicate Tag Key found {}",
+                t.key
+            )));
+        }
+    }
+    if out.len() > MAX_TAGS {
+        return Err(too_many_tags());
     }
     Ok(out)
+}
+
+fn too_many_tags() -> Error {
+    Error::validation("Number of Tags exceed the current limit for the provided ResourceArn")
 }
 
 impl Engine {
@@ -210,6 +355,7 @@ impl Engine {
         let name = table_name(&input.table_name)?;
         let key_schema = required(&input.key_schema, "keySchema")?;
         let attr_defs = required(&input.attribute_definitions, "attributeDefinitions")?;
+        check_key_name_lengths(attr_defs, key_schema)?;
         let mut defs = BTreeMap::new();
         for d in attr_defs {
             let ty = ScalarType::from_tag(&d.attribute_type).ok_or_else(|| {
@@ -220,7 +366,7 @@ impl Engine {
             })?;
             if defs.insert(d.attribute_name.as_str(), ty).is_some() {
                 return Err(Error::validation(format!(
-                    "Cannot have two attributes with the same name: {}",
+                    "Attribute Name is duplicated: {}",
                     d.attribute_name
                 )));
             }
@@ -259,7 +405,13 @@ impl Engine {
                 &defs,
                 "localSecondaryIndexes.member.keySchema",
             )?;
-            if ks.hash != schema.hash || ks.range.is_none() {
+            if ks.hash != schema.hash {
+                return Err(Error::validation(format!(
+                    "One or more parameter values were invalid: Index KeySchema does not have the same leading hash key as table KeySchema for index: {}. index hash key: {}, table hash key: {}",
+                    lsi.index_name, ks.hash.name, schema.hash.name
+                )));
+            }
+            if ks.range.is_none() {
                 return Err(Error::validation(format!(
                     "One or more parameter values were invalid: Index KeySchema does not have a range key for index: {}",
                     lsi.index_name
@@ -342,15 +494,22 @@ impl Engine {
             .flat_map(|s| s.key_names())
             .collect();
         if defs.keys().any(|d| !key_attrs.contains(d)) {
-            return Err(Error::validation(
-                "One or more parameter values were invalid: Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions",
-            ));
+            let mut used: Vec<&str> = key_attrs.iter().copied().collect();
+            used.sort_unstable();
+            return Err(Error::validation(format!(
+                "One or more parameter values were invalid: Some AttributeDefinitions are not used. AttributeDefinitions: [{}], keys used: [{}]",
+                defs.keys().copied().collect::<Vec<_>>().join(", "),
+                used.join(", ")
+            )));
         }
         let stream = match &input.stream_specification {
-            Some(s) => parse_stream(s)?,
+            Some(s) => parse_stream(s, true)?,
             None => None,
         };
-        let tags = parse_tags(input.tags.as_deref().unwrap_or_default())?;
+        let tags = match input.tags.as_deref() {
+            None | Some([]) => BTreeMap::new(),
+            Some(tags) => parse_tags(tags)?,
+        };
         let table_class = match input.table_class.as_deref() {
             None | Some("STANDARD") | Some("STANDARD_INFREQUENT_ACCESS") => input.table_class.clone(),
             Some(other) => {
@@ -377,6 +536,7 @@ impl Engine {
             local_indexes,
             global_indexes,
             stream,
+            closed_streams: Vec::new(),
             sse_enabled: input
                 .sse_specification
                 .as_ref()
@@ -388,7 +548,10 @@ impl Engine {
             ttl_attribute: None,
         };
         let table = self.catalog.create(self.store.as_ref(), meta)?;
-        Ok(self.describe(&table))
+        let mut created = self.describe(&table);
+        // CreateTable always answers CREATING, as DynamoDB does; waiters then see ACTIVE.
+        created.table_status = "CREATING".into();
+        Ok(created)
     }
 
     pub fn describe_table(&self, input: TableNameInput) -> Result<TableDescription> {
@@ -406,12 +569,36 @@ impl Engine {
     }
 
     /// The table an item action addresses; a missing one is DynamoDB's short message.
+    /// A table for item calls: one still CREATING is not found yet, as in DynamoDB.
     pub(crate) fn item_table(&self, name: &Option<String>) -> Result<std::sync::Arc<Table>> {
         let name = table_name(name)?;
-        self.catalog.get(name).ok_or_else(Error::table_not_found)
+        self.catalog
+            .get(name)
+            .filter(|t| !self.is_creating(&t.meta))
+            .ok_or_else(Error::table_not_found)
+    }
+
+    /// CREATING until `--table-activation-delay` after creation (ACTIVE at once by default).
+    fn is_creating(&self, meta: &TableMeta) -> bool {
+        now_epoch_seconds() < meta.created_at + self.config.table_activation_delay.as_secs_f64()
+    }
+
+    /// DynamoDB's TableStatus for a table this server holds.
+    fn status_of(&self, meta: &TableMeta) -> &'static str {
+        if self.is_creating(meta) {
+            "CREATING"
+        } else {
+            "ACTIVE"
+        }
     }
 
     fn describe(&self, table: &Table) -> TableDescription {
+        self.describe_with(table, &[])
+    }
+
+    /// The description, with `deleting` (GSIs an UpdateTable just removed) listed as
+    /// DELETING, as DynamoDB's UpdateTable answer lists them.
+    fn describe_with(&self, table: &Table, deleting: &[IndexMeta]) -> TableDescription {
         let m = &table.meta;
         let arn = self.table_arn(&m.name);
         let key_schema_elements = |ks: &KeySchema| {
@@ -434,15 +621,14 @@ impl Engine {
             read_capacity_units: r,
             write_capacity_units: w,
         };
-        let index = |i: &IndexMeta, global: bool| IndexDescription {
+        let index = |i: &IndexMeta, global: bool, status: &str| IndexDescription {
             index_name: i.name.clone(),
             key_schema: key_schema_elements(&i.key_schema),
             projection: Projection {
                 projection_type: Some(i.projection_type.clone()),
                 non_key_attributes: i.non_key_attributes.clone(),
             },
-            index_status: global
-                .then(|| if i.creating { "CREATING" } else { "ACTIVE" }.to_string()),
+            index_status: global.then(|| status.to_string()),
             backfilling: (global && i.creating).then_some(true),
             provisioned_throughput: global.then(|| throughput(i.read_capacity, i.write_capacity)),
             index_size_bytes: table
@@ -464,7 +650,7 @@ impl Engine {
                 .collect(),
             table_name: m.name.clone(),
             key_schema: key_schema_elements(&m.key_schema),
-            table_status: "ACTIVE".into(),
+            table_status: self.status_of(m).into(),
             creation_date_time: m.created_at,
             provisioned_throughput: ProvisionedThroughputDescription {
                 last_increase_date_time: m.last_increase_at,
@@ -479,18 +665,29 @@ impl Engine {
                 billing_mode: m.billing_mode.name().into(),
                 last_update_to_pay_per_request_date_time: m.pay_per_request_since,
             }),
-            local_secondary_indexes: (!m.local_indexes.is_empty())
-                .then(|| m.local_indexes.iter().map(|i| index(i, false)).collect()),
-            global_secondary_indexes: (!m.global_indexes.is_empty())
-                .then(|| m.global_indexes.iter().map(|i| index(i, true)).collect()),
+            local_secondary_indexes: (!m.local_indexes.is_empty()).then(|| {
+                m.local_indexes
+                    .iter()
+                    .map(|i| index(i, false, ""))
+                    .collect()
+            }),
+            global_secondary_indexes: (!m.global_indexes.is_empty() || !deleting.is_empty()).then(
+                || {
+                    m.global_indexes
+                        .iter()
+                        .map(|i| index(i, true, if i.creating { "CREATING" } else { "ACTIVE" }))
+                        .chain(deleting.iter().map(|i| index(i, true, "DELETING")))
+                        .collect()
+                },
+            ),
             stream_specification: m.stream.as_ref().map(|s| StreamSpecification {
                 stream_enabled: true,
                 stream_view_type: Some(s.view_type.clone()),
             }),
-            latest_stream_label: m.stream.as_ref().map(|s| s.label.clone()),
+            // After a disable, the latest stream is the one just closed.
+            latest_stream_label: m.latest_stream().map(|s| s.label.clone()),
             latest_stream_arn: m
-                .stream
-                .as_ref()
+                .latest_stream()
                 .map(|s| format!("{arn}/stream/{}", s.label)),
             sse_description: m.sse_enabled.then(|| SseDescription {
                 status: "ENABLED".into(),
@@ -599,6 +796,8 @@ impl Engine {
                 changed = true;
             }
             if let Some(s) = &input.stream_specification {
+                // The specification's own rules come before the table's state.
+                let next = parse_stream(s, false)?;
                 match (s.stream_enabled, &meta.stream) {
                     (true, Some(_)) => {
                         return Err(Error::validation(format!(
@@ -608,11 +807,20 @@ impl Engine {
                     }
                     (false, None) => {
                         return Err(Error::validation(format!(
-                            "Table already has no stream enabled: TableName: {}",
+                            "Table has no stream to disable: TableName: {}",
                             meta.name
                         )))
                     }
-                    _ => meta.stream = parse_stream(s)?,
+                    _ => {
+                        // A disabled stream stays readable, closed, for a day.
+                        if let Some(old) = meta.stream.take() {
+                            meta.closed_streams.push(super::catalog::ClosedStream {
+                                stream: old,
+                                closed_at: now,
+                            });
+                        }
+                        meta.stream = next;
+                    }
                 }
                 changed = true;
             }
@@ -633,29 +841,33 @@ impl Engine {
             }
             if !changed {
                 return Err(Error::validation(
-                    "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required",
+                    "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates, SSESpecification, ReplicaUpdates, MultiAccountReplicaReady, ReplicaTransitRoleArn, MultiRegionConsistency, DeletionProtectionEnabled, OnDemandThroughput, WarmThroughput or TableClass is required",
                 ));
             }
                 Ok((backfill, dropped))
             },
         )?;
-        for keyspace in dropped {
-            self.store.drop_keyspace(&keyspace)?;
+        for index in &dropped {
+            self.store.drop_keyspace(&index.keyspace)?;
         }
         if let Some(index) = backfill.and_then(|name| table.meta.index(&name)) {
             self.start_backfill(BackfillTarget::of(&table.meta, index))?;
         }
-        Ok(self.describe(&table))
+        // DynamoDB answers UpdateTable with the table UPDATING; it is ACTIVE again as soon
+        // as the change is made (here, at once).
+        let mut desc = self.describe_with(&table, &dropped);
+        desc.table_status = "UPDATING".into();
+        Ok(desc)
     }
 
     /// Applies GlobalSecondaryIndexUpdates to `meta`; returns the index to backfill and the
-    /// keyspaces to drop once the new definition is published.
+    /// indexes removed (their keyspaces are dropped once the new definition is published).
     fn apply_index_updates(
         &self,
         meta: &mut TableMeta,
         updates: &[GlobalSecondaryIndexUpdate],
         new_definitions: Option<&[AttributeDefinition]>,
-    ) -> Result<(Option<String>, Vec<String>)> {
+    ) -> Result<(Option<String>, Vec<IndexMeta>)> {
         if updates
             .iter()
             .filter(|u| u.create.is_some() || u.delete.is_some())
@@ -765,7 +977,7 @@ impl Engine {
                         .iter()
                         .position(|i| i.name == delete.index_name)
                         .ok_or_else(|| Error::ResourceNotFound(format!("Requested resource not found: Index: {} not found", delete.index_name)))?;
-                    dropped.push(meta.global_indexes.remove(pos).keyspace);
+                    dropped.push(meta.global_indexes.remove(pos));
                 }
                 _ => {
                     return Err(Error::validation(
@@ -958,14 +1170,24 @@ impl Engine {
             "arn:aws:dynamodb:{}:{}:table/",
             self.config.region, self.config.account_id
         );
-        let name = arn
+        if !arn.starts_with("arn:") {
+            return Err(Error::validation(format!(
+                "One or more parameter values were invalid: ARNs must start with 'arn:': {arn}"
+            )));
+        }
+        // Another account or region's table is not here: not found, as DynamoDB answers
+        // for a table it does not have.
+        let rest = arn
             .strip_prefix(&prefix)
-            .filter(|n| !n.contains('/'))
-            .ok_or_else(|| {
-                Error::validation(format!(
-                    "Invalid TableArn: Invalid ResourceArn provided as input {arn}"
-                ))
-            })?;
+            .ok_or_else(|| resource_arn_not_found(arn))?;
+        let name = match rest.split_once('/') {
+            None => rest,
+            Some(_) => {
+                return Err(Error::validation(format!(
+                    "One or more parameter values were invalid: Invalid resource arn provided, only table or stream is accepted. Provided resource arn: {arn}"
+                )))
+            }
+        };
         self.catalog
             .get(name)
             .ok_or_else(|| resource_arn_not_found(arn))
@@ -990,9 +1212,7 @@ impl Engine {
                 |meta| {
                     meta.tags.extend(tags);
                     if meta.tags.len() > MAX_TAGS {
-                        return Err(Error::validation(
-                            "One or more parameter values were invalid: Too many tags",
-                        ));
+                        return Err(too_many_tags());
                     }
                     Ok(())
                 },
@@ -1004,6 +1224,11 @@ impl Engine {
     pub fn untag_resource(&self, input: UntagResourceInput) -> Result<()> {
         let table = self.table_by_arn(&input.resource_arn)?;
         let keys = required(&input.tag_keys, "tagKeys")?;
+        if keys.is_empty() {
+            return Err(Error::validation(
+                "Atleast one Tag Key needs to be provided as Input.",
+            ));
+        }
         self.catalog
             .update(
                 self.store.as_ref(),
@@ -1032,7 +1257,7 @@ impl Engine {
                 .iter()
                 .map(|(k, v)| Tag {
                     key: k.clone(),
-                    value: v.clone(),
+                    value: Some(v.clone()),
                 })
                 .collect(),
             next_token: None,

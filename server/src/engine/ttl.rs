@@ -48,6 +48,11 @@ impl Engine {
             &table.meta.id,
             |meta| {
                 match (&meta.ttl_attribute, spec.enabled) {
+                    (Some(current), _) if *current != spec.attribute_name => {
+                        Err(Error::validation(format!(
+                            "TimeToLive is active on a different AttributeName: current AttributeName is {current}"
+                        )))
+                    }
                     (Some(_), true) => Err(Error::validation("TimeToLive is already enabled")),
                     (None, false) => Err(Error::validation("TimeToLive is already disabled")),
                     (Some(current), false) if *current != spec.attribute_name => {

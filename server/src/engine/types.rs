@@ -106,8 +106,9 @@ pub struct SseSpecification {
 pub struct Tag {
     #[serde(default)]
     pub key: String,
-    #[serde(default)]
-    pub value: String,
+    /// Required; absent is its own error ("Value: null"), so it is not defaulted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

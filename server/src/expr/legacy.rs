@@ -330,11 +330,18 @@ pub fn attribute_updates_to_update(
 
 /// `AttributesToGet` as a projection of top-level attributes.
 pub fn attributes_to_get(names: &[String]) -> Result<Projection, ExprError> {
+    if names.is_empty() {
+        return Err(ExprError::plain(
+            "1 validation error detected: Value '[]' at 'attributesToGet' failed to satisfy constraint: Member must have length greater than or equal to 1",
+        ));
+    }
     for (i, n) in names.iter().enumerate() {
         if names.iter().take(i).any(|m| m == n) {
-            return Err(ExprError::plain(
-                "Cannot have two attributes with the same name",
-            ));
+            // DynamoDB's words (DynamoDB Local says "Cannot have two attributes with the
+            // same name").
+            return Err(ExprError::plain(format!(
+                "One or more parameter values were invalid: Duplicate value in attribute name: {n}"
+            )));
         }
     }
     Ok(Projection {

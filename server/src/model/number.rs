@@ -30,8 +30,12 @@ pub struct Number {
 pub enum NumberError {
     #[error("A value provided cannot be converted into a number")]
     NotANumber,
+    /// A result of arithmetic with more than 38 significant digits.
     #[error("DynamoDB only supports precision up to 38 digits")]
     Precision,
+    /// A number sent with more than 38 significant digits.
+    #[error("Attempting to store more than 38 significant digits in a Number")]
+    TooManyDigits,
     #[error(
         "Number overflow. Attempting to store a number with magnitude larger than supported range"
     )]
@@ -116,7 +120,10 @@ impl Number {
             }
         }
         let int_len = point_pos.unwrap_or(mantissa.len()) as i64;
-        Self::from_digits(negative, &mantissa, int_len + exp10)
+        Self::from_digits(negative, &mantissa, int_len + exp10).map_err(|e| match e {
+            NumberError::Precision => NumberError::TooManyDigits,
+            other => other,
+        })
     }
 
     /// Builds `±0.<digits> × 10^exp` from digits that may carry leading/trailing zeros.
@@ -328,7 +335,7 @@ mod tests {
             ("1..2", NumberError::NotANumber),
             (
                 "123456789012345678901234567890123456789",
-                NumberError::Precision,
+                NumberError::TooManyDigits,
             ),
         ];
         for (input, want) in cases {

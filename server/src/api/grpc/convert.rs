@@ -231,7 +231,7 @@ fn tags(v: Vec<pb::Tag>) -> Vec<Tag> {
     v.into_iter()
         .map(|t| Tag {
             key: t.key,
-            value: t.value,
+            value: Some(t.value),
         })
         .collect()
 }
@@ -593,7 +593,7 @@ pub fn tags_output(o: ListTagsOfResourceOutput) -> pb::ListTagsOfResourceRespons
             .into_iter()
             .map(|t| pb::Tag {
                 key: t.key,
-                value: t.value,
+                value: t.value.unwrap_or_default(),
             })
             .collect(),
         next_token: o.next_token,

@@ -12,7 +12,7 @@ use super::convert::item_to_proto;
 use super::{auth_status, call, caller_of, to_status};
 use crate::auth::checks::{Authorize, FollowChanges, SubscribeChanges};
 use crate::engine::stream_api::{
-    DescribeStreamInput, GetRecordsInput, GetShardIteratorInput, ListStreamsInput,
+    DescribeStreamInput, GetRecordsInput, GetShardIteratorInput, ListStreamsInput, ShardFilter,
 };
 use crate::engine::streams::StreamRecord;
 use crate::error::Error;
@@ -101,6 +101,10 @@ impl DynamoDbStreams for StreamsService {
             stream_arn: opt(r.stream_arn),
             limit: r.limit.map(i64::from),
             exclusive_start_shard_id: r.exclusive_start_shard_id,
+            shard_filter: r.shard_filter.map(|f| ShardFilter {
+                kind: f.r#type,
+                shard_id: f.shard_id,
+            }),
         };
         let d = self
             .gate
@@ -138,7 +142,7 @@ impl DynamoDbStreams for StreamsService {
                         parent_shard_id: s.parent_shard_id,
                     })
                     .collect(),
-                last_evaluated_shard_id: None,
+                last_evaluated_shard_id: d.last_evaluated_shard_id,
             }),
         }))
     }

@@ -10,8 +10,9 @@ pub enum JsonError {
     Engine(Error),
     /// Authentication or authorization refused the request.
     Auth(AuthError),
-    /// The body is not valid JSON for the action.
-    Serialization(String),
+    /// The body is not valid JSON for the action: with DynamoDB's message for a value of
+    /// the wrong type, without one for text that is not JSON (as DynamoDB answers).
+    Serialization(Option<String>),
     /// No such `X-Amz-Target`.
     UnknownOperation,
 }
@@ -41,8 +42,8 @@ impl JsonError {
         match self {
             JsonError::Engine(e) => e.to_string(),
             JsonError::Auth(e) => e.to_string(),
-            JsonError::Serialization(m) => m.clone(),
-            JsonError::UnknownOperation => "An unknown operation was requested.".into(),
+            JsonError::Serialization(m) => m.clone().unwrap_or_default(),
+            JsonError::UnknownOperation => String::new(),
         }
     }
 
@@ -52,8 +53,8 @@ impl JsonError {
         id.rsplit('#').next().unwrap_or(&id).to_string()
     }
 
-    /// `__type` as AWS spells it: service errors under the DynamoDB namespace, protocol
-    /// errors under `com.amazon.coral.service`.
+    /// `__type` as AWS spells it: service errors under the DynamoDB namespace, validation
+    /// under `com.amazon.coral.validate`, protocol errors under `com.amazon.coral.service`.
     fn type_id(&self) -> String {
         match self {
             JsonError::Engine(Error::Unimplemented(_)) | JsonError::UnknownOperation => {
@@ -61,14 +62,31 @@ impl JsonError {
             }
             JsonError::Serialization(_) => "com.amazon.coral.service#SerializationException".into(),
             JsonError::Auth(e) => format!("com.amazon.coral.service#{}", e.type_name()),
+            JsonError::Engine(Error::Validation(_)) => {
+                "com.amazon.coral.validate#ValidationException".into()
+            }
             JsonError::Engine(e) => format!("com.amazonaws.dynamodb.v20120810#{}", e.type_name()),
+        }
+    }
+
+    /// The message member's name: DynamoDB spells it `Message` for a few errors (older
+    /// services' style) and `message` for the rest; SDKs read both, scripts often one.
+    fn message_member(&self) -> &'static str {
+        match self {
+            JsonError::Serialization(_)
+            | JsonError::Engine(Error::TransactionCanceled { .. })
+            | JsonError::Auth(AuthError::AccessDenied(_)) => "Message",
+            _ => "message",
         }
     }
 
     pub fn body(&self) -> Vec<u8> {
         let mut body = serde_json::Map::new();
         body.insert("__type".into(), self.type_id().into());
-        body.insert("message".into(), self.message().into());
+        let message = self.message();
+        if !message.is_empty() {
+            body.insert(self.message_member().into(), message.into());
+        }
         match self {
             JsonError::Engine(Error::ConditionalCheckFailed { item: Some(item) }) => {
                 let item = serde_json::to_value(item).unwrap_or_default();

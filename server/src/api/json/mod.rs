@@ -3,7 +3,9 @@
 //! answers (same shapes, `__type` errors, `x-amz-crc32` and `x-amzn-RequestId` headers).
 
 mod error;
+mod serialization;
 mod value;
+pub mod wire;
 
 use std::sync::Arc;
 
@@ -41,11 +43,17 @@ pub struct JsonApi {
 }
 
 pub fn router(api: JsonApi) -> Router {
+    // DynamoDB's health answer names its endpoint, trailing space included.
+    let healthy = format!(
+        "healthy: dynamodb.{}.amazonaws.com ",
+        api.engine.config().region
+    );
     Router::new()
         .route("/", post(handle))
-        .route("/", get(|| async { "healthy: keyfall" }))
+        .route("/", get(move || async move { healthy }))
         .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(wire::conform))
         .with_state(api)
 }
 
@@ -87,6 +95,7 @@ async fn handle(
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
+    // The signature covers the bytes sent; the engine reads them inflated.
     let signed = SignedRequest {
         method: "POST",
         path: uri.path(),
@@ -116,6 +125,13 @@ async fn handle(
     let authenticated = match refused {
         Some(e) => Err(e),
         None => api.auth.authenticate(&signed, Some(peer.ip()), api.secure),
+    };
+    let body = match authenticated {
+        Ok(_) => match wire::inflate(&headers, body).await {
+            Ok(b) => b,
+            Err(e) => return e.into_response(&request_id),
+        },
+        Err(_) => body,
     };
     let work = async {
         match &authenticated {
@@ -174,13 +190,6 @@ async fn handle(
 /// Reads a request body of at most [`MAX_BODY_BYTES`]; past that (by `Content-Length` or
 /// as it streams in), answers 413 without reading further.
 pub async fn read_body(headers: &HeaderMap, body: axum::body::Body) -> Result<Bytes, Response> {
-    let too_large = || {
-        (
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "Request Entity Too Large: the request body exceeds DynamoDB's 16 MB limit",
-        )
-            .into_response()
-    };
     let declared = headers
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -191,6 +200,15 @@ pub async fn read_body(headers: &HeaderMap, body: axum::body::Body) -> Result<By
     axum::body::to_bytes(body, MAX_BODY_BYTES)
         .await
         .map_err(|_| too_large())
+}
+
+/// 413 for a body over [`MAX_BODY_BYTES`], sent or inflated.
+fn too_large() -> Response {
+    (
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "Request Entity Too Large: the request body exceeds DynamoDB's 16 MB limit",
+    )
+        .into_response()
 }
 
 /// A JSON API response with AWS's headers (`x-amz-crc32`, `x-amzn-RequestId`).
@@ -229,17 +247,13 @@ fn resources_named(engine: &Engine, body: &[u8]) -> Vec<String> {
     out
 }
 
-/// Decodes a request body; an empty body is an empty object. Public for the fuzz target.
+/// Decodes a request body (an empty one is a SerializationException, as in DynamoDB).
+/// Public for the fuzz target.
 pub fn decode_request<T: DeserializeOwned>(body: &[u8]) -> Result<T, JsonError> {
-    let body = if body.iter().all(u8::is_ascii_whitespace) {
-        b"{}".as_slice()
-    } else {
-        body
-    };
     value::reset_validation_error();
     serde_json::from_slice(body).map_err(|e| match value::take_validation_error() {
         Some(msg) => JsonError::Engine(Error::Validation(msg)),
-        None => JsonError::Serialization(e.to_string()),
+        None => JsonError::Serialization(serialization::message(&e)),
     })
 }
 
@@ -309,12 +323,16 @@ async fn dispatch(
         "DescribeTimeToLive" => call!(api, caller, "DescribeTimeToLive", body, |e, i| e
             .describe_time_to_live(i)
             .map(|d| json!({ "TimeToLiveDescription": d }))),
-        "TagResource" => call!(api, caller, "TagResource", body, |e, i| e
-            .tag_resource(i)
-            .map(|()| json!({}))),
-        "UntagResource" => call!(api, caller, "UntagResource", body, |e, i| e
-            .untag_resource(i)
-            .map(|()| json!({}))),
+        // DynamoDB answers these two with an empty body.
+        "TagResource" => {
+            call!(api, caller, "TagResource", body, |e, i| e.tag_resource(i))?;
+            Ok(Vec::new())
+        }
+        "UntagResource" => {
+            call!(api, caller, "UntagResource", body, |e, i| e
+                .untag_resource(i))?;
+            Ok(Vec::new())
+        }
         "ListTagsOfResource" => call!(api, caller, "ListTagsOfResource", body, |e, i| e
             .list_tags_of_resource(i)),
         "DescribeLimits" => {

@@ -371,6 +371,9 @@ au({'a': {'Action': 'ADD', 'Value': N(2)}}, item=None)
 def atg(names, item=LI):
     case('attributes_to_get', names=names, item=item)
 atg(['a', 's'])
+# DynamoDB answers "One or more parameter values were invalid: Duplicate value in attribute
+# name: a"; DynamoDB Local "Cannot have two attributes with the same name". cases.jsonl keeps
+# DynamoDB's words (re-recording needs this case set by hand).
 atg(['a', 'a'])
 atg(['a.b', 'zz'])
 atg(['name', 'l'])

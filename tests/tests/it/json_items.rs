@@ -374,7 +374,7 @@ async fn limits_and_validation() {
                 k.insert("x".into(), n("1234567890123456789012345678901234567890"));
                 k
             },
-            "precision up to 38 digits",
+            "more than 38 significant digits in a Number",
         ),
         (
             {

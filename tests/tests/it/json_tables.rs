@@ -50,7 +50,19 @@ async fn create_describe_list_update_delete() {
         desc.table_arn(),
         Some("arn:aws:dynamodb:us-east-1:000000000000:table/Music")
     );
-    assert_eq!(desc.table_status().map(|s| s.as_str()), Some("ACTIVE"));
+    // CreateTable answers CREATING, as DynamoDB does; with no activation delay the table is
+    // ACTIVE by the next call.
+    assert_eq!(desc.table_status().map(|s| s.as_str()), Some("CREATING"));
+    let now = db
+        .describe_table()
+        .table_name("Music")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        now.table.unwrap().table_status().map(|s| s.as_str()),
+        Some("ACTIVE")
+    );
     assert!(desc.table_id().is_some() && desc.creation_date_time().is_some());
 
     let err = db
@@ -151,7 +163,7 @@ async fn create_table_validation_errors() {
                 .key_schema(key("id", KeyType::Hash))
                 .attribute_definitions(attr("id", ScalarAttributeType::S))
                 .billing_mode(BillingMode::PayPerRequest),
-            "Member must have length greater than or equal to 3",
+            "TableName must be at least 3 characters long and at most 255 characters long",
         ),
         (
             db.create_table()
@@ -167,7 +179,7 @@ async fn create_table_validation_errors() {
                 .attribute_definitions(attr("id", ScalarAttributeType::S))
                 .attribute_definitions(attr("other", ScalarAttributeType::S))
                 .billing_mode(BillingMode::PayPerRequest),
-            "Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions",
+            "Some AttributeDefinitions are not used. AttributeDefinitions: [id, other], keys used: [id]",
         ),
         (
             db.create_table()
@@ -252,7 +264,7 @@ async fn wire_level_errors_and_headers() {
     assert_eq!(status, 400);
     assert_eq!(
         body["__type"],
-        "com.amazonaws.dynamodb.v20120810#ValidationException"
+        "com.amazon.coral.validate#ValidationException"
     );
     assert!(body["message"]
         .as_str()
@@ -260,7 +272,7 @@ async fn wire_level_errors_and_headers() {
         .contains("Value null at 'tableName'"));
 
     let (status, body, _) =
-        raw_request(server.http_addr, "DynamoDB_20120810.DescribeLimits", "").await;
+        raw_request(server.http_addr, "DynamoDB_20120810.DescribeLimits", "{}").await;
     assert_eq!(status, 200);
     assert_eq!(body["TableMaxReadCapacityUnits"], 40000);
 }
@@ -287,4 +299,51 @@ async fn tables_survive_a_restart() {
         .await
         .unwrap();
     assert_eq!(desc.table.unwrap().table_name(), Some("durable"));
+}
+
+/// With `--table-activation-delay`, a new table is CREATING for that long: item calls on it
+/// are ResourceNotFoundException (as in DynamoDB), and the SDK's waiter sees it turn ACTIVE.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_table_is_creating_until_the_activation_delay_passes() {
+    use aws_sdk_dynamodb::client::Waiters;
+    let server = TestServer::start_with(|c| {
+        c.table_activation_delay = std::time::Duration::from_millis(1500);
+    })
+    .await;
+    let db = server.dynamodb();
+    let created = keyfall_tests::new_table(&db, "Slow", ("pk", ScalarAttributeType::S), None)
+        .send()
+        .await
+        .unwrap();
+    let status = |d: Option<&aws_sdk_dynamodb::types::TableDescription>| {
+        d.and_then(|d| d.table_status())
+            .map(|s| s.as_str().to_string())
+    };
+    assert_eq!(
+        status(created.table_description()).as_deref(),
+        Some("CREATING")
+    );
+    let described = db.describe_table().table_name("Slow").send().await.unwrap();
+    assert_eq!(status(described.table()).as_deref(), Some("CREATING"));
+    let err = db
+        .put_item()
+        .table_name("Slow")
+        .item("pk", aws_sdk_dynamodb::types::AttributeValue::S("a".into()))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("ResourceNotFoundException"));
+    db.wait_until_table_exists()
+        .table_name("Slow")
+        .wait(std::time::Duration::from_secs(60))
+        .await
+        .unwrap();
+    let described = db.describe_table().table_name("Slow").send().await.unwrap();
+    assert_eq!(status(described.table()).as_deref(), Some("ACTIVE"));
+    db.put_item()
+        .table_name("Slow")
+        .item("pk", aws_sdk_dynamodb::types::AttributeValue::S("a".into()))
+        .send()
+        .await
+        .unwrap();
 }
