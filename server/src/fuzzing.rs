@@ -488,6 +488,36 @@ pub fn sigv4_policy(data: &[u8]) {
     }
 }
 
+/// Target `http_wire`: the HTTP layer's parsers. Bytes up to the first NUL are a header
+/// value, used as both `Content-Encoding` and `Accept-Encoding`; the rest is a body to
+/// inflate. Inflating never yields more than the 16 MB bound, and what inflates decodes
+/// (or fails to) as a request without panicking.
+pub fn http_wire(data: &[u8]) {
+    use crate::api::json::wire::{accepted_encoding, inflate_blocking, InflateError};
+    use axum::http::{header, HeaderMap, HeaderValue};
+    let (value, body) = match data.iter().position(|b| *b == 0) {
+        Some(i) => (
+            data.get(..i).unwrap_or_default(),
+            data.get(i + 1..).unwrap_or_default(),
+        ),
+        None => (data, &[][..]),
+    };
+    let Ok(value) = HeaderValue::from_bytes(value) else {
+        return;
+    };
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_ENCODING, value.clone());
+    headers.insert(header::ACCEPT_ENCODING, value);
+    let _ = accepted_encoding(&headers);
+    match inflate_blocking(&headers, bytes::Bytes::copy_from_slice(body)) {
+        Ok(plain) => {
+            assert!(plain.len() <= crate::api::json::MAX_BODY_BYTES);
+            let _ = decode_request::<PutItemInput>(&plain);
+        }
+        Err(InflateError::TooLarge | InflateError::Bad(_)) => {}
+    }
+}
+
 /// Target `json_request`: any bytes as the body of the item actions and CreateTable.
 pub fn json_request(data: &[u8]) {
     let _ = decode_request::<PutItemInput>(data);
@@ -605,6 +635,7 @@ pub type Target = fn(&[u8]);
 
 /// Every target by name, for the bounded runs.
 pub const TARGETS: &[(&str, Target)] = &[
+    ("http_wire", http_wire),
     ("json_action", json_action),
     ("sigv4_policy", sigv4_policy),
     ("json_request", json_request),

@@ -193,33 +193,31 @@ pub async fn raw_request_with_headers(
     headers: &[(String, String)],
     body: &str,
 ) -> (u16, serde_json::Value, Vec<(String, String)>) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let mut req = String::from("POST / HTTP/1.1\r\n");
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str(&format!(
-        "Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    ));
-    stream.write_all(req.as_bytes()).await.expect("write");
-    let mut buf = Vec::new();
-    stream.read_to_end(&mut buf).await.expect("read");
-    let text = String::from_utf8_lossy(&buf).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").expect("http response");
-    let mut lines = head.lines();
-    let status: u16 = lines
+    let resp = http_exchange(addr, "POST", headers, body.as_bytes(), Framing::Length).await;
+    let json = resp.json();
+    (resp.status, json, resp.headers)
+}
+
+/// The error name of a JSON error answer (`__type` without its namespace), or "".
+pub fn json_error_name(v: &serde_json::Value) -> String {
+    v["__type"]
+        .as_str()
+        .unwrap_or("")
+        .rsplit('#')
         .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|s| s.parse().ok())
-        .expect("status");
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    let json = serde_json::from_str(body).unwrap_or(serde_json::Value::Null);
-    (status, json, headers)
+        .unwrap_or("")
+        .to_string()
+}
+
+/// A StreamSpecification that enables a stream of this view type.
+pub fn stream_on(
+    view: aws_sdk_dynamodb::types::StreamViewType,
+) -> aws_sdk_dynamodb::types::StreamSpecification {
+    aws_sdk_dynamodb::types::StreamSpecification::builder()
+        .stream_enabled(true)
+        .stream_view_type(view)
+        .build()
+        .expect("stream specification")
 }
 
 impl TestServer {
@@ -532,15 +530,9 @@ pub fn new_table(
 
 /// A PAY_PER_REQUEST table keyed by the string attribute `hash`, with a NEW_IMAGE stream.
 pub async fn new_streamed_table(db: &aws_sdk_dynamodb::Client, name: &str, hash: &str) {
-    use aws_sdk_dynamodb::types::{ScalarAttributeType, StreamSpecification, StreamViewType};
+    use aws_sdk_dynamodb::types::{ScalarAttributeType, StreamViewType};
     new_table(db, name, (hash, ScalarAttributeType::S), None)
-        .stream_specification(
-            StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(StreamViewType::NewImage)
-                .build()
-                .expect("stream specification"),
-        )
+        .stream_specification(stream_on(StreamViewType::NewImage))
         .send()
         .await
         .expect("create table");

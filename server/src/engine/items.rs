@@ -72,6 +72,18 @@ pub(super) fn parse_collection_metrics(v: Option<&str>) -> Result<bool> {
 pub(super) const MAX_ATTRIBUTE_NAME_BYTES: usize = 65535;
 
 pub(super) fn validate_new_item(item: &Item) -> Result<()> {
+    validate_item_as(item, "Item size has exceeded the maximum allowed size")
+}
+
+/// The item an UpdateItem makes; DynamoDB words its size error differently.
+pub(super) fn validate_updated_item(item: &Item) -> Result<()> {
+    validate_item_as(
+        item,
+        "Item size to update has exceeded the maximum allowed size",
+    )
+}
+
+fn validate_item_as(item: &Item, too_large: &str) -> Result<()> {
     for (name, v) in item {
         if name.len() > MAX_ATTRIBUTE_NAME_BYTES {
             return Err(Error::validation(format!(
@@ -81,9 +93,7 @@ pub(super) fn validate_new_item(item: &Item) -> Result<()> {
         v.validate()?;
     }
     if item_size(item) > MAX_ITEM_BYTES {
-        return Err(Error::validation(
-            "Item size has exceeded the maximum allowed size",
-        ));
+        return Err(Error::validation(too_large));
     }
     Ok(())
 }
@@ -446,7 +456,7 @@ impl Engine {
                 Some(u) => u.apply(&mut new).map_err(expr_error)?,
                 None => Vec::new(),
             };
-            validate_new_item(&new)?;
+            validate_updated_item(&new)?;
             indexes::validate_item(&table, &new)?;
             self.commit_item(&table, &encoded, stored.as_ref(), Some(&new))?;
             (old, new, paths)

@@ -12,7 +12,9 @@ use std::sync::Arc;
 use super::capacity::{self, ReturnCapacity, Usage};
 use super::catalog::Table;
 use super::indexes;
-use super::items::{expr_error, parse_collection_metrics, validate_new_item, validate_values};
+use super::items::{
+    expr_error, parse_collection_metrics, validate_new_item, validate_updated_item, validate_values,
+};
 use super::streams::{Change, Origin};
 use super::types::*;
 use super::{now_epoch_seconds, required, Engine};
@@ -310,7 +312,7 @@ impl Engine {
                     if let Some(u) = update {
                         u.apply(&mut new).map_err(expr_error)?;
                     }
-                    validate_new_item(&new)?;
+                    validate_updated_item(&new)?;
                     indexes::validate_item(&a.table, &new)?;
                     Some(new)
                 }

@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{ScalarAttributeType, StreamSpecification};
 use keyfall_tests::{
-    new_table, raw_request, raw_request_with_headers, sign_json_request, TestProxy, TestServer,
+    json_error_name, new_table, raw_request, raw_request_with_headers, sign_json_request,
+    TestProxy, TestServer,
 };
 use serde_json::{json, Value};
 
@@ -75,16 +76,6 @@ async fn as_mallory(addr: SocketAddr, target: &str, body: &Value) -> (u16, Value
     (status, json)
 }
 
-fn error_name(v: &Value) -> String {
-    v["__type"]
-        .as_str()
-        .unwrap_or("")
-        .rsplit('#')
-        .next()
-        .unwrap_or("")
-        .to_string()
-}
-
 async fn tags_of(server: &TestServer, table: &str) -> Value {
     let (status, out, _) = raw_request(
         server.http_addr,
@@ -108,7 +99,7 @@ async fn item02_decoy_table_name_cannot_tag_other_table() {
     let (status, out) =
         as_mallory(proxy.http_addr, &format!("{DYNAMODB}TagResource"), &decoy).await;
     assert_eq!(status, 400, "{out}");
-    assert_eq!(error_name(&out), "SerializationException", "{out}");
+    assert_eq!(json_error_name(&out), "SerializationException", "{out}");
     let decoy = json!({"TableName": "Mine", "ResourceArn": payroll, "TagKeys": ["team"]});
     let (status, out) =
         as_mallory(proxy.http_addr, &format!("{DYNAMODB}UntagResource"), &decoy).await;
@@ -129,7 +120,7 @@ async fn item02_decoy_table_name_cannot_tag_other_table() {
     let (status, out) =
         as_mallory(proxy.http_addr, &format!("{DYNAMODB}TagResource"), &plain).await;
     assert_eq!(status, 400, "{out}");
-    assert_eq!(error_name(&out), "AccessDeniedException", "{out}");
+    assert_eq!(json_error_name(&out), "AccessDeniedException", "{out}");
     assert!(
         out["message"]
             .as_str()
@@ -154,7 +145,7 @@ async fn item02_decoy_table_name_cannot_tag_other_table() {
     )
     .await;
     assert_eq!(status, 400, "{out}");
-    assert_eq!(error_name(&out), "SerializationException", "{out}");
+    assert_eq!(json_error_name(&out), "SerializationException", "{out}");
 
     // An action the proxy cannot decode is refused, not forwarded.
     let (status, out) = as_mallory(
@@ -164,7 +155,7 @@ async fn item02_decoy_table_name_cannot_tag_other_table() {
     )
     .await;
     assert_eq!(status, 400, "{out}");
-    assert_eq!(error_name(&out), "UnknownOperationException", "{out}");
+    assert_eq!(json_error_name(&out), "UnknownOperationException", "{out}");
 }
 
 fn b64(bytes: &[u8]) -> String {
@@ -277,7 +268,7 @@ async fn item02_forged_shard_iterator_refused() {
                 !out.to_string().contains("salary-secret"),
                 "Payroll's stream leaked: {out}"
             );
-            let name = error_name(&out);
+            let name = json_error_name(&out);
             assert!(
                 [
                     "SerializationException",
@@ -298,7 +289,7 @@ async fn item02_forged_shard_iterator_refused() {
         )
         .await;
         assert_eq!(status, 400, "{out}");
-        assert_eq!(error_name(&out), "ValidationException", "{out}");
+        assert_eq!(json_error_name(&out), "ValidationException", "{out}");
         assert_eq!(
             out["message"].as_str().or(out["Message"].as_str()),
             Some("Invalid ShardIterator"),
@@ -313,7 +304,7 @@ async fn item02_forged_shard_iterator_refused() {
     )
     .await;
     assert_eq!(
-        (status, error_name(&out).as_str()),
+        (status, json_error_name(&out).as_str()),
         (400, "AccessDeniedException"),
         "{out}"
     );

@@ -270,6 +270,11 @@ fn smoke(target: &str, seed: u64, default_iters: usize) {
 }
 
 #[test]
+fn http_wire() {
+    smoke("http_wire", 0x6874_7470_7769_7265, 20_000);
+}
+
+#[test]
 fn json_action() {
     smoke("json_action", 0x6a73_6f6e_6163_7431, 200_000);
 }

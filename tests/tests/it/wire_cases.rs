@@ -14,7 +14,8 @@
 //! whose members must appear in a successful answer as given; `absent` lists members a
 //! successful answer must not have; `empty_body: true` wants no body at all. Actions of the
 //! Streams API are spelled `Streams.<Action>`; `{{StreamArn:<table>}}` in a request stands
-//! for the table's latest stream ARN.
+//! for the table's latest stream ARN, `{{repeat:<text>:<n>}}` for the text n times (large
+//! values without large files).
 
 use std::path::PathBuf;
 
@@ -76,6 +77,14 @@ fn case_files() -> Vec<(String, Vec<Case>)> {
 /// Replaces `{{StreamArn:<table>}}` (a whole string) with the table's latest stream ARN.
 async fn resolve(server: &TestServer, v: &Value) -> Value {
     match v {
+        Value::String(s) if s.starts_with("{{repeat:") => {
+            let spec = s
+                .strip_prefix("{{repeat:")
+                .and_then(|r| r.strip_suffix("}}"))
+                .and_then(|r| r.rsplit_once(':'))
+                .expect("{{repeat:<text>:<n>}}");
+            Value::String(spec.0.repeat(spec.1.parse().expect("a count")))
+        }
         Value::String(s) => match s
             .strip_prefix("{{StreamArn:")
             .and_then(|r| r.strip_suffix("}}"))

@@ -8,8 +8,8 @@ use std::net::SocketAddr;
 use std::time::SystemTime;
 
 use keyfall_tests::{
-    http_exchange, new_table, sign_headers, Framing, RawResponse, TestProxy, TestServer,
-    ROOT_ACCESS_KEY_ID, ROOT_SECRET_ACCESS_KEY,
+    http_exchange, json_error_name, new_table, sign_headers, Framing, RawResponse, TestProxy,
+    TestServer, ROOT_ACCESS_KEY_ID, ROOT_SECRET_ACCESS_KEY,
 };
 use serde_json::{json, Value};
 
@@ -83,13 +83,7 @@ async fn call(
 }
 
 fn error_type(resp: &RawResponse) -> String {
-    resp.json()["__type"]
-        .as_str()
-        .unwrap_or("")
-        .rsplit('#')
-        .next()
-        .unwrap_or("")
-        .to_string()
+    json_error_name(&resp.json())
 }
 
 /// The body as JSON after undoing its `Content-Encoding`, checking `x-amz-crc32` over the

@@ -3,9 +3,11 @@
 //! GetRecords stops handing out iterators; re-enabling makes a new stream; writes that
 //! change nothing leave no record.
 
-use aws_sdk_dynamodb::types::{AttributeValue as Av, StreamSpecification, StreamViewType};
+use aws_sdk_dynamodb::types::{
+    AttributeValue as Av, StreamSpecification, StreamViewType, TableDescription,
+};
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
-use keyfall_tests::{new_table, TestServer};
+use keyfall_tests::{new_table, stream_on, TestServer};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_disabled_stream_closes_and_stays_readable() {
@@ -18,16 +20,27 @@ async fn a_disabled_stream_closes_and_stays_readable() {
         ("pk", aws_sdk_dynamodb::types::ScalarAttributeType::S),
         None,
     )
-    .stream_specification(
-        StreamSpecification::builder()
-            .stream_enabled(true)
-            .stream_view_type(StreamViewType::NewAndOldImages)
-            .build()
-            .expect("spec"),
-    )
+    .stream_specification(stream_on(StreamViewType::NewAndOldImages))
     .send()
     .await
     .expect("create");
+    let describe = || async {
+        db.describe_table()
+            .table_name("closing")
+            .send()
+            .await
+            .expect("describe")
+            .table
+            .expect("table")
+    };
+    let set_stream = |spec: StreamSpecification| async {
+        db.update_table()
+            .table_name("closing")
+            .stream_specification(spec)
+            .send()
+            .await
+            .expect("update stream")
+    };
     let put = |pk: &str, v: &str| {
         db.put_item()
             .table_name("closing")
@@ -55,38 +68,14 @@ async fn a_disabled_stream_closes_and_stays_readable() {
         .expect("no-op update");
     put("a", "2").send().await.expect("modify a");
 
-    let arn = db
-        .describe_table()
-        .table_name("closing")
-        .send()
-        .await
-        .expect("describe")
-        .table
-        .and_then(|t| t.latest_stream_arn)
-        .expect("a stream");
+    let arn = describe().await.latest_stream_arn.expect("a stream");
 
-    db.update_table()
-        .table_name("closing")
-        .stream_specification(
-            StreamSpecification::builder()
-                .stream_enabled(false)
-                .build()
-                .expect("spec"),
-        )
-        .send()
-        .await
-        .expect("disable");
+    let off = StreamSpecification::builder().stream_enabled(false).build();
+    set_stream(off.expect("spec")).await;
     // Written after the close: in no stream.
     put("c", "1").send().await.expect("put c");
 
-    let table = db
-        .describe_table()
-        .table_name("closing")
-        .send()
-        .await
-        .expect("describe")
-        .table
-        .expect("table");
+    let table: TableDescription = describe().await;
     assert!(table.stream_specification.is_none(), "{table:?}");
     assert_eq!(table.latest_stream_arn.as_deref(), Some(arn.as_str()));
 
@@ -155,26 +144,8 @@ async fn a_disabled_stream_closes_and_stays_readable() {
     assert_eq!(events, ["INSERT:a", "INSERT:b", "MODIFY:a"]);
 
     // The closed stream is still listed; re-enabling makes a new one beside it.
-    db.update_table()
-        .table_name("closing")
-        .stream_specification(
-            StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(StreamViewType::KeysOnly)
-                .build()
-                .expect("spec"),
-        )
-        .send()
-        .await
-        .expect("re-enable");
-    let table = db
-        .describe_table()
-        .table_name("closing")
-        .send()
-        .await
-        .expect("describe")
-        .table
-        .expect("table");
+    set_stream(stream_on(StreamViewType::KeysOnly)).await;
+    let table = describe().await;
     let new_arn = table.latest_stream_arn.clone().expect("new stream");
     assert_ne!(new_arn, arn);
     assert_ne!(
