@@ -164,6 +164,12 @@ fn parse_write_expressions(
     .map_err(expr_error)?;
     let legacy_condition = match expected {
         Some(exp) => {
+            legacy::check_operator_names(
+                exp.iter()
+                    .map(|(k, v)| (k.as_str(), v.comparison_operator.as_deref())),
+                "expected",
+            )
+            .map_err(expr_error)?;
             let converted = exp
                 .iter()
                 .map(|(k, v)| {

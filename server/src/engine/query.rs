@@ -46,6 +46,8 @@ struct PageSpec {
 struct PageParams<'a> {
     filter: Option<Condition>,
     legacy_filter: Option<&'a HashMap<String, LegacyConditionInput>>,
+    /// `queryFilter` or `scanFilter`, for error paths.
+    legacy_filter_member: &'static str,
     conditional_operator: Option<&'a str>,
     projection: Option<Projection>,
     attributes_to_get: Option<&'a [String]>,
@@ -104,7 +106,15 @@ fn parse_select(select: Option<&str>, has_projection: bool, has_index: bool) -> 
 fn legacy_conditions(
     conds: &HashMap<String, LegacyConditionInput>,
     op: Option<&str>,
+    member: &str,
 ) -> Result<Condition> {
+    legacy::check_operator_names(
+        conds
+            .iter()
+            .map(|(k, c)| (k.as_str(), Some(c.comparison_operator.as_str()))),
+        member,
+    )
+    .map_err(expr_error)?;
     let converted = conds
         .iter()
         .map(|(k, c)| {
@@ -128,7 +138,7 @@ pub fn key_condition_of(
 ) -> Result<Condition> {
     match (parsed, legacy) {
         (Some(c), _) => Ok(c),
-        (None, Some(kc)) => legacy_conditions(kc, None),
+        (None, Some(kc)) => legacy_conditions(kc, None, "keyConditions"),
         (None, None) => Err(Error::validation(
             "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.",
         )),
@@ -561,6 +571,7 @@ impl Engine {
         let spec = self.page_spec(PageParams {
             filter: parsed.filter,
             legacy_filter: input.query_filter.as_ref(),
+            legacy_filter_member: "queryFilter",
             conditional_operator: input.conditional_operator.as_deref(),
             projection: parsed.projection,
             attributes_to_get: input.attributes_to_get.as_deref(),
@@ -696,6 +707,7 @@ impl Engine {
         let spec = self.page_spec(PageParams {
             filter: parsed.filter,
             legacy_filter: input.scan_filter.as_ref(),
+            legacy_filter_member: "scanFilter",
             conditional_operator: input.conditional_operator.as_deref(),
             projection: parsed.projection,
             attributes_to_get: input.attributes_to_get.as_deref(),
@@ -732,7 +744,11 @@ impl Engine {
     fn page_spec(&self, p: PageParams<'_>) -> Result<PageSpec> {
         let filter = match (p.filter, p.legacy_filter) {
             (Some(f), _) => Some(f),
-            (None, Some(legacy)) => Some(legacy_conditions(legacy, p.conditional_operator)?),
+            (None, Some(legacy)) => Some(legacy_conditions(
+                legacy,
+                p.conditional_operator,
+                p.legacy_filter_member,
+            )?),
             (None, None) => None,
         };
         let projection = self.projection(p.projection, p.attributes_to_get)?;

@@ -917,10 +917,9 @@ impl Engine {
                             ))
                         })?;
                         if defs.get(d.attribute_name.as_str()).is_some_and(|t| *t != ty) {
-                            return Err(Error::validation(format!(
-                                "One or more parameter values were invalid: Attribute {} is already defined with a different type",
-                                d.attribute_name
-                            )));
+                            return Err(Error::validation(
+                                "invalid attribute, SchemaElement redefined should be of same type as previously defined",
+                            ));
                         }
                         defs.insert(d.attribute_name.as_str(), ty);
                     }

@@ -243,6 +243,57 @@ fn expected_one(attr: &str, e: &ExpectedAttribute) -> Result<Condition, ExprErro
     }
 }
 
+/// The legacy comparison operators, in the order DynamoDB lists them in its enum error.
+const COMPARISON_OPERATORS: [&str; 13] = [
+    "IN",
+    "NULL",
+    "BETWEEN",
+    "LT",
+    "NOT_CONTAINS",
+    "EQ",
+    "GT",
+    "NOT_NULL",
+    "NE",
+    "LE",
+    "BEGINS_WITH",
+    "GE",
+    "CONTAINS",
+];
+
+/// Checks the `ComparisonOperator` names of a legacy condition map (`member` is its name in
+/// DynamoDB's paths: `keyConditions`, `queryFilter`, `scanFilter`, `expected`) as DynamoDB's
+/// schema validation does: names are case-sensitive, and every failing one is listed.
+pub fn check_operator_names<'a>(
+    operators: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
+    member: &str,
+) -> Result<(), ExprError> {
+    let mut bad: Vec<(&str, &str)> = operators
+        .into_iter()
+        .filter_map(|(attr, op)| op.map(|op| (attr, op)))
+        .filter(|(_, op)| !COMPARISON_OPERATORS.contains(op))
+        .collect();
+    if bad.is_empty() {
+        return Ok(());
+    }
+    bad.sort_unstable();
+    let n = bad.len();
+    let listed: Vec<String> = bad
+        .iter()
+        .take(10)
+        .map(|(attr, op)| {
+            format!(
+                "Value '{op}' at '{member}.{attr}.member.comparisonOperator' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
+                COMPARISON_OPERATORS.join(", ")
+            )
+        })
+        .collect();
+    Err(ExprError::plain(format!(
+        "{n} validation error{} detected: {}",
+        if n == 1 { "" } else { "s" },
+        listed.join("; ")
+    )))
+}
+
 /// `KeyConditions`, `QueryFilter` or `ScanFilter` (+ `ConditionalOperator`) as a condition.
 pub fn conditions_to_condition(
     conds: &HashMap<String, LegacyCondition>,

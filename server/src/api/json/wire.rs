@@ -265,6 +265,7 @@ pub async fn inflate(headers: &HeaderMap, raw: Bytes) -> Result<Bytes, InflateEr
 }
 
 /// [`inflate`] on the calling thread (the fuzz target's body).
+#[cfg(any(test, feature = "fuzzing"))]
 pub(crate) fn inflate_blocking(headers: &HeaderMap, raw: Bytes) -> Result<Bytes, InflateError> {
     undo(&codings(headers)?, raw)
 }
