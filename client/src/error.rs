@@ -17,7 +17,7 @@ pub struct CancellationReason {
 }
 
 macro_rules! simple_errors {
-    ($( $(#[$doc:meta])* $variant:ident => $name:literal, retryable: $retry:literal; )*) => {
+    ($( $(#[$doc:meta])* $variant:ident => $name:literal; )*) => {
         /// An error from a Keyfall (or DynamoDB-compatible) call.
         #[non_exhaustive]
         #[derive(Debug, thiserror::Error)]
@@ -74,11 +74,9 @@ macro_rules! simple_errors {
                 }
             }
 
+            /// Retryable by the shared error table (`keyfall_proto::errors`).
             fn retryable_type(&self) -> bool {
-                match self {
-                    $( Error::$variant { .. } => $retry, )*
-                    _ => false,
-                }
+                self.error_type().is_some_and(keyfall_proto::errors::is_retryable)
             }
 
             /// The service's message of an error kind that carries only a message.
@@ -94,35 +92,35 @@ macro_rules! simple_errors {
 
 simple_errors! {
     /// The request was malformed or broke a limit; the message names the problem.
-    Validation => "ValidationException", retryable: false;
-    ResourceNotFound => "ResourceNotFoundException", retryable: false;
-    ResourceInUse => "ResourceInUseException", retryable: false;
-    ProvisionedThroughputExceeded => "ProvisionedThroughputExceededException", retryable: true;
-    Throttling => "ThrottlingException", retryable: true;
-    RequestLimitExceeded => "RequestLimitExceeded", retryable: true;
-    LimitExceeded => "LimitExceededException", retryable: false;
-    ItemCollectionSizeLimitExceeded => "ItemCollectionSizeLimitExceededException", retryable: false;
-    TransactionConflict => "TransactionConflictException", retryable: true;
-    TransactionInProgress => "TransactionInProgressException", retryable: true;
-    IdempotentParameterMismatch => "IdempotentParameterMismatchException", retryable: false;
-    DuplicateItem => "DuplicateItemException", retryable: false;
-    AccessDenied => "AccessDeniedException", retryable: false;
-    UnrecognizedClient => "UnrecognizedClientException", retryable: false;
-    InvalidSignature => "InvalidSignatureException", retryable: false;
-    IncompleteSignature => "IncompleteSignatureException", retryable: false;
-    MissingAuthenticationToken => "MissingAuthenticationTokenException", retryable: false;
-    ExpiredToken => "ExpiredTokenException", retryable: false;
-    BackupNotFound => "BackupNotFoundException", retryable: false;
-    BackupInUse => "BackupInUseException", retryable: false;
-    TableNotFound => "TableNotFoundException", retryable: false;
-    TableAlreadyExists => "TableAlreadyExistsException", retryable: false;
-    TableInUse => "TableInUseException", retryable: false;
-    ExpiredIterator => "ExpiredIteratorException", retryable: false;
-    TrimmedDataAccess => "TrimmedDataAccessException", retryable: false;
-    UnknownOperation => "UnknownOperationException", retryable: false;
+    Validation => "ValidationException";
+    ResourceNotFound => "ResourceNotFoundException";
+    ResourceInUse => "ResourceInUseException";
+    ProvisionedThroughputExceeded => "ProvisionedThroughputExceededException";
+    Throttling => "ThrottlingException";
+    RequestLimitExceeded => "RequestLimitExceeded";
+    LimitExceeded => "LimitExceededException";
+    ItemCollectionSizeLimitExceeded => "ItemCollectionSizeLimitExceededException";
+    TransactionConflict => "TransactionConflictException";
+    TransactionInProgress => "TransactionInProgressException";
+    IdempotentParameterMismatch => "IdempotentParameterMismatchException";
+    DuplicateItem => "DuplicateItemException";
+    AccessDenied => "AccessDeniedException";
+    UnrecognizedClient => "UnrecognizedClientException";
+    InvalidSignature => "InvalidSignatureException";
+    IncompleteSignature => "IncompleteSignatureException";
+    MissingAuthenticationToken => "MissingAuthenticationTokenException";
+    ExpiredToken => "ExpiredTokenException";
+    BackupNotFound => "BackupNotFoundException";
+    BackupInUse => "BackupInUseException";
+    TableNotFound => "TableNotFoundException";
+    TableAlreadyExists => "TableAlreadyExistsException";
+    TableInUse => "TableInUseException";
+    ExpiredIterator => "ExpiredIteratorException";
+    TrimmedDataAccess => "TrimmedDataAccessException";
+    UnknownOperation => "UnknownOperationException";
     /// The server failed; the request may or may not have been applied.
-    InternalServerError => "InternalServerError", retryable: true;
-    ServiceUnavailable => "ServiceUnavailable", retryable: true;
+    InternalServerError => "InternalServerError";
+    ServiceUnavailable => "ServiceUnavailable";
 }
 
 const ERROR_TYPE: &str = "x-amzn-errortype";
@@ -294,6 +292,20 @@ mod tests {
             assert_eq!(err.error_type(), Some(decoded), "{sent}");
             assert_eq!(err.is_retryable(), retryable, "{sent}");
             assert_eq!(err.message(), "the message", "{sent}");
+        }
+    }
+
+    /// Every error of the shared table decodes to its name and the table's retryability
+    /// (transactions aside: theirs depends on the reasons).
+    #[test]
+    fn every_error_of_the_shared_table_round_trips() {
+        for row in keyfall_proto::errors::ERRORS {
+            if row.name == "TransactionCanceledException" {
+                continue;
+            }
+            let err = Error::from_status(status(row.name, "m"));
+            assert_eq!(err.error_type(), Some(row.name));
+            assert_eq!(err.is_retryable(), row.retryable, "{}", row.name);
         }
     }
 

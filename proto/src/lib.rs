@@ -12,6 +12,8 @@
 //! | `Diagnostics`     | [`v1::diagnostics_server::Diagnostics`]        | [`v1::diagnostics_server::DiagnosticsServer`]          | [`v1::diagnostics_client::DiagnosticsClient`]          |
 #![deny(unsafe_code)]
 
+pub mod errors;
+
 /// Messages and services of the `keyfall.v1` protobuf package.
 pub mod v1 {
     // Generated code: its style is prost's and tonic's, not ours.

@@ -21,15 +21,16 @@ pub mod auth;
 pub mod config;
 pub mod engine;
 pub mod error;
-pub mod expr;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 pub mod metrics;
-pub mod model;
 pub mod server;
 pub mod storage;
 pub mod telemetry;
 pub mod tls;
 
 pub use config::{Cli, Config};
+/// The data model and expressions live in `keyfall-types` (no engine, no storage); the
+/// engine, auth and API modules name them as `crate::model` and `crate::expr`.
+pub use keyfall_types::{expr, model};
 pub use server::{run, Listeners, ServerError};

@@ -3,7 +3,7 @@
 use keyfall_proto::v1 as pb;
 use prost::Message;
 use tonic::metadata::{BinaryMetadataValue, MetadataValue};
-use tonic::{Code, Status};
+use tonic::Status;
 
 use super::convert::item_to_proto;
 use crate::error::Error;
@@ -26,20 +26,7 @@ pub fn error_type_of(status: &Status) -> String {
 }
 
 pub fn to_status(e: Error) -> Status {
-    let code = match &e {
-        Error::Validation(_) => Code::InvalidArgument,
-        Error::ResourceNotFound(_) => Code::NotFound,
-        Error::ConditionalCheckFailed { .. } => Code::FailedPrecondition,
-        Error::ResourceInUse(_) => Code::AlreadyExists,
-        Error::LimitExceeded(_) | Error::ItemCollectionSizeLimitExceeded(_) => {
-            Code::ResourceExhausted
-        }
-        Error::Unimplemented(_) => Code::Unimplemented,
-        Error::TransactionCanceled { .. } => Code::Aborted,
-        Error::IdempotentParameterMismatch(_) => Code::InvalidArgument,
-        Error::ExpiredIterator(_) | Error::TrimmedDataAccess(_) => Code::OutOfRange,
-        Error::Internal(_) => Code::Internal,
-    };
+    let code = super::auth_layer::grpc_code(e.type_name());
     let mut status = Status::new(code, e.to_string());
     let md = status.metadata_mut();
     md.insert(ERROR_TYPE_KEY, MetadataValue::from_static(e.type_name()));

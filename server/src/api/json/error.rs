@@ -4,6 +4,7 @@ use axum::http::StatusCode;
 
 use crate::auth::AuthError;
 use crate::error::Error;
+use keyfall_proto::errors;
 
 #[derive(Debug)]
 pub enum JsonError {
@@ -28,14 +29,10 @@ impl JsonError {
         matches!(self, JsonError::Engine(Error::Internal(_)))
     }
 
+    /// The HTTP status, from the shared error table.
     pub fn status(&self) -> StatusCode {
-        if self.is_server_fault() {
-            StatusCode::INTERNAL_SERVER_ERROR
-        } else if matches!(self, JsonError::Auth(AuthError::Unavailable(_))) {
-            StatusCode::SERVICE_UNAVAILABLE
-        } else {
-            StatusCode::BAD_REQUEST
-        }
+        let code = errors::info(&self.type_name()).map_or(400, |e| e.http_status);
+        StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST)
     }
 
     pub fn message(&self) -> String {
@@ -47,37 +44,26 @@ impl JsonError {
         }
     }
 
-    /// The error's name without its namespace, e.g. `ValidationException`.
+    /// The error's DynamoDB name, e.g. `ValidationException`.
     pub fn type_name(&self) -> String {
-        let id = self.type_id();
-        id.rsplit('#').next().unwrap_or(&id).to_string()
+        match self {
+            JsonError::Engine(e) => e.type_name(),
+            JsonError::Auth(e) => e.type_name(),
+            JsonError::Serialization(_) => "SerializationException",
+            JsonError::UnknownOperation => "UnknownOperationException",
+        }
+        .to_string()
     }
 
-    /// `__type` as AWS spells it: service errors under the DynamoDB namespace, validation
-    /// under `com.amazon.coral.validate`, protocol errors under `com.amazon.coral.service`.
+    /// `__type` as AWS spells it (the namespace is the shared error table's).
     fn type_id(&self) -> String {
-        match self {
-            JsonError::Engine(Error::Unimplemented(_)) | JsonError::UnknownOperation => {
-                "com.amazon.coral.service#UnknownOperationException".into()
-            }
-            JsonError::Serialization(_) => "com.amazon.coral.service#SerializationException".into(),
-            JsonError::Auth(e) => format!("com.amazon.coral.service#{}", e.type_name()),
-            JsonError::Engine(Error::Validation(_)) => {
-                "com.amazon.coral.validate#ValidationException".into()
-            }
-            JsonError::Engine(e) => format!("com.amazonaws.dynamodb.v20120810#{}", e.type_name()),
-        }
+        errors::json_type(&self.type_name())
     }
 
     /// The message member's name: DynamoDB spells it `Message` for a few errors (older
     /// services' style) and `message` for the rest; SDKs read both, scripts often one.
     fn message_member(&self) -> &'static str {
-        match self {
-            JsonError::Serialization(_)
-            | JsonError::Engine(Error::TransactionCanceled { .. })
-            | JsonError::Auth(AuthError::AccessDenied(_)) => "Message",
-            _ => "message",
-        }
+        errors::info(&self.type_name()).map_or("message", |e| e.message_member)
     }
 
     pub fn body(&self) -> Vec<u8> {
@@ -99,5 +85,57 @@ impl JsonError {
             _ => {}
         }
         serde_json::to_vec(&body).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every error either API sends is a row of the shared table, so its namespace, HTTP
+    /// status, gRPC code and message member come from one place.
+    #[test]
+    fn every_error_the_server_sends_is_in_the_shared_table() {
+        let all = [
+            JsonError::Engine(Error::Validation(String::new())),
+            JsonError::Engine(Error::ResourceNotFound(String::new())),
+            JsonError::Engine(Error::ResourceInUse(String::new())),
+            JsonError::Engine(Error::ConditionalCheckFailed { item: None }),
+            JsonError::Engine(Error::LimitExceeded(String::new())),
+            JsonError::Engine(Error::TransactionCanceled {
+                reasons: Vec::new(),
+            }),
+            JsonError::Engine(Error::IdempotentParameterMismatch(String::new())),
+            JsonError::Engine(Error::ItemCollectionSizeLimitExceeded(String::new())),
+            JsonError::Engine(Error::ExpiredIterator(String::new())),
+            JsonError::Engine(Error::TrimmedDataAccess(String::new())),
+            JsonError::Engine(Error::Unimplemented("x")),
+            JsonError::Engine(Error::Internal(String::new())),
+            JsonError::Auth(AuthError::MissingAuthenticationToken(String::new())),
+            JsonError::Auth(AuthError::IncompleteSignature(String::new())),
+            JsonError::Auth(AuthError::UnrecognizedClient(String::new())),
+            JsonError::Auth(AuthError::InvalidSignature(String::new())),
+            JsonError::Auth(AuthError::AccessDenied(String::new())),
+            JsonError::Auth(AuthError::Unavailable(String::new())),
+            JsonError::Serialization(None),
+            JsonError::UnknownOperation,
+        ];
+        for e in &all {
+            let name = e.type_name();
+            assert!(
+                errors::info(&name).is_some(),
+                "{name} is not in the error table"
+            );
+        }
+        // Spot checks of what the table decides.
+        let status = |e: &JsonError| e.status().as_u16();
+        assert_eq!(status(&all[11]), 500);
+        assert_eq!(status(&all[17]), 503);
+        assert_eq!(status(&all[0]), 400);
+        assert_eq!(
+            all[0].type_id(),
+            "com.amazon.coral.validate#ValidationException"
+        );
+        assert_eq!(all[16].message_member(), "Message");
     }
 }

@@ -4,7 +4,6 @@
 
 mod error;
 mod serialization;
-mod value;
 pub mod wire;
 
 use std::sync::Arc;
@@ -22,6 +21,7 @@ use crate::auth::sigv4::SignedRequest;
 use crate::auth::{Auth, Caller};
 use crate::engine::Engine;
 use crate::error::Error;
+use crate::model::dynamodb_json;
 pub use error::JsonError;
 
 pub const TARGET_PREFIX: &str = "DynamoDB_20120810.";
@@ -250,8 +250,8 @@ fn resources_named(engine: &Engine, body: &[u8]) -> Vec<String> {
 /// Decodes a request body (an empty one is a SerializationException, as in DynamoDB).
 /// Public for the fuzz target.
 pub fn decode_request<T: DeserializeOwned>(body: &[u8]) -> Result<T, JsonError> {
-    value::reset_validation_error();
-    serde_json::from_slice(body).map_err(|e| match value::take_validation_error() {
+    dynamodb_json::reset_validation_error();
+    serde_json::from_slice(body).map_err(|e| match dynamodb_json::take_validation_error() {
         Some(msg) => JsonError::Engine(Error::Validation(msg)),
         None => JsonError::Serialization(serialization::message(&e)),
     })

@@ -21,12 +21,12 @@ thread_local! {
 }
 
 /// Clears the recorded validation error before a decode.
-pub(super) fn reset_validation_error() {
+pub fn reset_validation_error() {
     VALIDATION_ERROR.with(|v| v.borrow_mut().take());
 }
 
 /// Takes the validation error recorded during the last decode, if any.
-pub(super) fn take_validation_error() -> Option<String> {
+pub fn take_validation_error() -> Option<String> {
     VALIDATION_ERROR.with(|v| v.borrow_mut().take())
 }
 

@@ -4,7 +4,7 @@
 Every case below is replayed against DynamoDB Local (shared/tools/ddb-local) and the answer
 it gives is written, with the case, to cases.jsonl, which the Rust tests (table.rs) replay
 against this module. To add a case: add a line here, run
-    python3 server/src/expr/tests/oracle.py [http://127.0.0.1:8001]
+    python3 server/types/src/expr/tests/oracle.py [http://127.0.0.1:8001]
 and commit the regenerated cases.jsonl. Values are DynamoDB JSON (B as base64).
 Tables used: expr_t (pk S), expr_scan (pk S, one item at a time).
 """

@@ -1,0 +1,22 @@
+//! DynamoDB's data model and expression language, shared by every layer that reads a
+//! request: the engine executes what these types describe, authorization reads the same
+//! parsed values and expressions, and keyfall-dax uses them without linking the engine.
+//!
+//! - `model`: attribute values, 38-digit numbers, key encodings, the item codec.
+//! - `expr`: condition, update, projection, filter and key-condition expressions (and the
+//!   legacy parameters converted to the same trees), parsed, validated and evaluated.
+#![deny(unsafe_code)]
+// Library code answers errors, never panics: a request must not be able to crash the
+// process. Unit tests may unwrap; `.ci/run`'s clippy step enforces this.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+pub mod expr;
+pub mod model;
