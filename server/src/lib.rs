@@ -20,7 +20,6 @@ pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod engine;
-pub mod error;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 pub mod metrics;
@@ -32,5 +31,5 @@ pub mod tls;
 pub use config::{Cli, Config};
 /// The data model and expressions live in `keyfall-types` (no engine, no storage); the
 /// engine, auth and API modules name them as `crate::model` and `crate::expr`.
-pub use keyfall_types::{expr, model};
+pub use keyfall_types::{error, expr, model};
 pub use server::{run, Listeners, ServerError};

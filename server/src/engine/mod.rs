@@ -22,7 +22,8 @@ mod tables;
 mod tests;
 mod transactions;
 mod ttl;
-pub mod types;
+/// The actions' inputs and outputs (in `keyfall-types`, shared with keyfall-dax).
+pub use keyfall_types::types;
 
 use std::sync::Arc;
 

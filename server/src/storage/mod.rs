@@ -146,3 +146,15 @@ pub trait Storage: Snapshot {
     /// Cheap counters of the engine (no I/O beyond a directory walk for sizes).
     fn stats(&self) -> StorageStats;
 }
+
+impl From<StorageError> for crate::error::Error {
+    fn from(e: StorageError) -> Self {
+        match e {
+            // The table was deleted while the request was in flight.
+            StorageError::NoKeyspace(_) => {
+                crate::error::Error::ResourceNotFound("Requested resource not found".into())
+            }
+            other => crate::error::Error::Internal(other.to_string()),
+        }
+    }
+}

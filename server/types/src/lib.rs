@@ -5,6 +5,8 @@
 //! - `model`: attribute values, 38-digit numbers, key encodings, the item codec.
 //! - `expr`: condition, update, projection, filter and key-condition expressions (and the
 //!   legacy parameters converted to the same trees), parsed, validated and evaluated.
+//! - `types`: the actions' inputs and outputs; `error`: the engine's error enum (one variant
+//!   per DynamoDB error it answers).
 #![deny(unsafe_code)]
 // Library code answers errors, never panics: a request must not be able to crash the
 // process. Unit tests may unwrap; `.ci/run`'s clippy step enforces this.
@@ -18,5 +20,9 @@
     )
 )]
 
+pub mod error;
 pub mod expr;
 pub mod model;
+/// The actions' inputs and outputs, as DynamoDB's JSON API spells them (serde); the gRPC
+/// adapter converts protobuf messages to and from the same types.
+pub mod types;

@@ -1,9 +1,8 @@
 //! The engine's error: one variant per DynamoDB error the engine can produce. Each API
 //! boundary maps it once (`api::json::error`, `api::grpc::status`).
 
-use crate::engine::types::CancellationReason;
 use crate::model::{Item, KeyError, NumberError, ValueError};
-use crate::storage::StorageError;
+use crate::types::CancellationReason;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -59,18 +58,6 @@ impl Error {
 
     pub fn table_not_found() -> Self {
         Error::ResourceNotFound("Requested resource not found".into())
-    }
-}
-
-impl From<StorageError> for Error {
-    fn from(e: StorageError) -> Self {
-        match e {
-            // The table was deleted while the request was in flight.
-            StorageError::NoKeyspace(_) => {
-                Error::ResourceNotFound("Requested resource not found".into())
-            }
-            other => Error::Internal(other.to_string()),
-        }
     }
 }
 
