@@ -25,7 +25,7 @@ use keyfall_server::api::json::{
 use keyfall_server::auth::checks::{Authorize, Schemas};
 use keyfall_server::auth::sigv4::SignedRequest;
 use keyfall_server::auth::{AuthError, Caller, Check};
-use keyfall_server::engine::types::*;
+use keyfall_types::types::*;
 
 use crate::auth::SchemaView;
 use crate::metrics::{inc, Sizes};
@@ -403,7 +403,7 @@ async fn dispatch(
             // Known but not built: the server's own answer, without asking it; anything
             // else is no action at all. Nothing undecoded is ever forwarded.
             return Err(match keyfall_server::api::actions::known_action(other) {
-                Some(name) => JsonError::Engine(keyfall_server::error::Error::Unimplemented(name)),
+                Some(name) => JsonError::Engine(keyfall_types::error::Error::Unimplemented(name)),
                 None => JsonError::UnknownOperation,
             });
         }
@@ -419,7 +419,7 @@ async fn dispatch_streams(
     action: &str,
     body: &[u8],
 ) -> Result<Forwarded, JsonError> {
-    use keyfall_server::engine::stream_api::*;
+    use keyfall_types::streams::*;
     match action {
         "ListStreams" => {
             let input: ListStreamsInput = decode_request(body)?;
@@ -479,7 +479,7 @@ async fn forward<I: Authorize + serde::Serialize>(
     let body = encode(input)?;
     let Some(upstream) = &st.upstream else {
         return Err(JsonError::Engine(
-            keyfall_server::error::Error::Unimplemented(
+            keyfall_types::error::Error::Unimplemented(
                 "this action on keyfall-dax without --upstream-http",
             ),
         ));
@@ -489,7 +489,7 @@ async fn forward<I: Authorize + serde::Serialize>(
         .forward(target, Bytes::from(body))
         .await
         .map_err(|e| {
-            JsonError::Engine(keyfall_server::error::Error::Internal(format!(
+            JsonError::Engine(keyfall_types::error::Error::Internal(format!(
                 "upstream: {e}"
             )))
         })?;

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
 
 use keyfall_proto::v1 as pb;
-use keyfall_server::model::Number;
+use keyfall_types::model::Number;
 use pb::attribute_value::Value;
 use prost::Message;
 

@@ -92,7 +92,7 @@ impl DaxService {
         caller: &Caller,
         action: &'static str,
         tables: impl IntoIterator<Item = &str>,
-        make: impl FnOnce() -> keyfall_server::error::Result<I>,
+        make: impl FnOnce() -> keyfall_types::error::Result<I>,
     ) -> Result<(), Status> {
         let tables: Vec<&str> = tables.into_iter().collect();
         for t in &tables {

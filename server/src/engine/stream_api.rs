@@ -7,10 +7,9 @@
 //! iterator cannot be forged or pointed at another stream.
 
 use base64::Engine as _;
-use serde::{Deserialize, Serialize};
 
 use super::catalog::{StreamMeta, Table};
-use super::streams::{seq_string, StreamRecord};
+use super::streams::seq_string;
 use super::types::KeySchemaElement;
 use super::{now_epoch_seconds, required, Engine};
 use crate::error::{Error, Result};
@@ -18,105 +17,9 @@ use crate::error::{Error, Result};
 const ITERATOR_LIFETIME_SECONDS: f64 = 15.0 * 60.0;
 const MAX_GET_RECORDS: usize = 1000;
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct ListStreamsInput {
-    pub table_name: Option<String>,
-    pub limit: Option<i64>,
-    pub exclusive_start_stream_arn: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct StreamSummary {
-    pub stream_arn: String,
-    pub table_name: String,
-    pub stream_label: String,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ListStreamsOutput {
-    pub streams: Vec<StreamSummary>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_evaluated_stream_arn: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct DescribeStreamInput {
-    pub stream_arn: Option<String>,
-    pub limit: Option<i64>,
-    pub exclusive_start_shard_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shard_filter: Option<ShardFilter>,
-}
-
-/// `CHILD_SHARDS` of a shard: its children (a shard here never splits, so none).
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct ShardFilter {
-    #[serde(rename = "Type")]
-    pub kind: Option<String>,
-    pub shard_id: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct SequenceNumberRange {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub starting_sequence_number: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ending_sequence_number: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct Shard {
-    pub shard_id: String,
-    pub sequence_number_range: SequenceNumberRange,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub parent_shard_id: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct StreamDescription {
-    pub stream_arn: String,
-    pub stream_label: String,
-    pub stream_status: String,
-    pub stream_view_type: String,
-    pub creation_request_date_time: f64,
-    pub table_name: String,
-    pub key_schema: Vec<KeySchemaElement>,
-    pub shards: Vec<Shard>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_evaluated_shard_id: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct GetShardIteratorInput {
-    pub stream_arn: Option<String>,
-    pub shard_id: Option<String>,
-    pub shard_iterator_type: Option<String>,
-    pub sequence_number: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct GetRecordsInput {
-    pub shard_iterator: Option<String>,
-    pub limit: Option<i64>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct GetRecordsOutput {
-    pub records: Vec<StreamRecord>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_shard_iterator: Option<String>,
-}
+/// The actions' inputs and outputs live in `keyfall-types` (keyfall-dax uses them without
+/// the engine).
+pub use keyfall_types::streams::*;
 
 /// What a shard iterator stands for: read after `after` in the table's current stream.
 struct Position {

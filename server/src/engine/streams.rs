@@ -9,7 +9,6 @@
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use serde::{Deserialize, Serialize};
 
 use super::catalog::{ClosedStream, StreamMeta, Table, CLOSED_STREAM_LIFETIME_SECONDS};
 use super::indexes;
@@ -66,45 +65,7 @@ pub fn seq_string(seq: u64) -> String {
     format!("{seq:021}")
 }
 
-/// A stored change record, in DynamoDB Streams' JSON shape.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StreamRecord {
-    #[serde(rename = "eventID")]
-    pub event_id: String,
-    #[serde(rename = "eventName")]
-    pub event_name: String,
-    #[serde(rename = "eventVersion")]
-    pub event_version: String,
-    #[serde(rename = "eventSource")]
-    pub event_source: String,
-    #[serde(rename = "awsRegion")]
-    pub aws_region: String,
-    pub dynamodb: StreamRecordBody,
-    #[serde(rename = "userIdentity", skip_serializing_if = "Option::is_none")]
-    pub user_identity: Option<Identity>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct StreamRecordBody {
-    pub approximate_creation_date_time: f64,
-    pub keys: Item,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub new_image: Option<Item>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub old_image: Option<Item>,
-    pub sequence_number: String,
-    pub size_bytes: i64,
-    pub stream_view_type: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct Identity {
-    pub principal_id: String,
-    #[serde(rename = "Type")]
-    pub kind: String,
-}
+pub use keyfall_types::streams::{Identity, StreamRecord, StreamRecordBody};
 
 /// Who made a change: a client, or the TTL sweeper (which DynamoDB marks as a service).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
