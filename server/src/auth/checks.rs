@@ -8,13 +8,14 @@
 
 use std::collections::HashMap;
 
-use crate::engine::stream_api::{
-    DescribeStreamInput, GetRecordsInput, GetShardIteratorInput, ListStreamsInput,
-};
-use crate::engine::types::*;
-use crate::engine::{bound_partition, key_condition_of, Engine};
+use crate::engine::Engine;
+use crate::expr::key_condition::{bound_partition, key_condition_of};
 use crate::expr::{self, ExpressionInput, Expressions};
 use crate::model::{AttributeValue, Item};
+use keyfall_types::streams::{
+    DescribeStreamInput, GetRecordsInput, GetShardIteratorInput, ListStreamsInput,
+};
+use keyfall_types::types::*;
 
 /// One authorization question: may the caller perform `action` on `resource`, given these
 /// condition keys? `None` keys are absent from the request context.

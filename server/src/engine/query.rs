@@ -12,9 +12,9 @@ use super::items::{check_mixing, expr_error};
 use super::types::{Condition as LegacyConditionInput, QueryInput, QueryOutput, ScanInput};
 use super::Engine;
 use crate::error::{Error, Result};
-use crate::expr::{
-    self, legacy, Comparator, Condition, ExpressionInput, Operand, PathElement, Projection,
-};
+pub use crate::expr::key_condition::{bound_partition, key_condition_of};
+use crate::expr::key_condition::{flatten_and, key_condition_attr, legacy_conditions, KeyOp};
+use crate::expr::{self, legacy, Comparator, Condition, ExpressionInput, Projection};
 use crate::model::key::{encode_sort_prefix, encode_sort_value, partition_prefix};
 use crate::model::{codec, item_size, AttributeValue, Item, KeySchema, ScalarType};
 use crate::storage::KeyRange;
@@ -101,69 +101,6 @@ fn parse_select(select: Option<&str>, has_projection: bool, has_index: bool) -> 
         )),
         s => Ok(s),
     }
-}
-
-fn legacy_conditions(
-    conds: &HashMap<String, LegacyConditionInput>,
-    op: Option<&str>,
-    member: &str,
-) -> Result<Condition> {
-    legacy::check_operator_names(
-        conds
-            .iter()
-            .map(|(k, c)| (k.as_str(), Some(c.comparison_operator.as_str()))),
-        member,
-    )
-    .map_err(expr_error)?;
-    let converted = conds
-        .iter()
-        .map(|(k, c)| {
-            (
-                k.clone(),
-                legacy::LegacyCondition {
-                    comparison_operator: c.comparison_operator.clone(),
-                    attribute_value_list: c.attribute_value_list.clone(),
-                },
-            )
-        })
-        .collect();
-    legacy::conditions_to_condition(&converted, op).map_err(expr_error)
-}
-
-/// A Query's key condition: the parsed KeyConditionExpression, else the legacy
-/// `KeyConditions` converted to the same tree.
-pub fn key_condition_of(
-    parsed: Option<Condition>,
-    legacy: Option<&HashMap<String, LegacyConditionInput>>,
-) -> Result<Condition> {
-    match (parsed, legacy) {
-        (Some(c), _) => Ok(c),
-        (None, Some(kc)) => legacy_conditions(kc, None, "keyConditions"),
-        (None, None) => Err(Error::validation(
-            "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.",
-        )),
-    }
-}
-
-/// The one partition a key condition binds: the value of its single equality on `pk`,
-/// found exactly as [`key_range`] finds it. `None` when any part is not a key condition
-/// the engine accepts, or when `pk` is not bound by exactly one `=`: such a Query is
-/// refused by the engine, and authorization must not guess what it would read.
-pub fn bound_partition<'a>(cond: &'a Condition, pk: &str) -> Option<&'a AttributeValue> {
-    let mut parts = Vec::new();
-    flatten_and(cond, &mut parts);
-    let mut found = None;
-    for part in parts {
-        let (attr, op) = key_condition_attr(part).ok()?;
-        if attr != pk {
-            continue;
-        }
-        match (op, found) {
-            (KeyOp::Compare(Comparator::Eq, v), None) => found = Some(v),
-            _ => return None,
-        }
-    }
-    found
 }
 
 /// The key range a Query reads, from its (validated) key condition; `None` when no key
@@ -288,81 +225,6 @@ fn key_range(schema: &KeySchema, cond: &Condition) -> Result<Option<KeyRange>> {
         }
     };
     Ok(Some(range))
-}
-
-enum KeyOp<'a> {
-    Compare(Comparator, &'a AttributeValue),
-    Between(&'a AttributeValue, &'a AttributeValue),
-    BeginsWith(&'a AttributeValue),
-}
-
-fn flatten_and<'a>(c: &'a Condition, out: &mut Vec<&'a Condition>) {
-    match c {
-        Condition::And(a, b) => {
-            flatten_and(a, out);
-            flatten_and(b, out);
-        }
-        other => out.push(other),
-    }
-}
-
-fn top_attr(op: &Operand) -> Option<&str> {
-    match op {
-        Operand::Path(p) if p.0.len() == 1 => match p.0.first() {
-            Some(PathElement::Attr(a)) => Some(a),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-fn flip(c: Comparator) -> Comparator {
-    match c {
-        Comparator::Lt => Comparator::Gt,
-        Comparator::Le => Comparator::Ge,
-        Comparator::Gt => Comparator::Lt,
-        Comparator::Ge => Comparator::Le,
-        other => other,
-    }
-}
-
-/// One condition of a key condition: the key attribute it constrains and how.
-fn key_condition_attr(c: &Condition) -> Result<(&str, KeyOp<'_>)> {
-    let invalid = |op: &str| {
-        Error::validation(format!(
-            "Invalid operator used in KeyConditionExpression: {op}"
-        ))
-    };
-    let unsupported = || Error::validation("Query key condition not supported");
-    match c {
-        Condition::Compare(op, a, b) => match (a, b) {
-            (path, Operand::Value(v)) => Ok((
-                top_attr(path).ok_or_else(unsupported)?,
-                KeyOp::Compare(*op, v),
-            )),
-            (Operand::Value(v), path) => Ok((
-                top_attr(path).ok_or_else(unsupported)?,
-                KeyOp::Compare(flip(*op), v),
-            )),
-            _ => Err(unsupported()),
-        },
-        Condition::Between(path, Operand::Value(lo), Operand::Value(hi)) => Ok((
-            top_attr(path).ok_or_else(unsupported)?,
-            KeyOp::Between(lo, hi),
-        )),
-        Condition::BeginsWith(path, Operand::Value(v)) => Ok((
-            top_attr(path).ok_or_else(unsupported)?,
-            KeyOp::BeginsWith(v),
-        )),
-        Condition::Or(..) => Err(invalid("OR")),
-        Condition::Not(..) => Err(invalid("NOT")),
-        Condition::In(..) => Err(invalid("IN")),
-        Condition::AttributeExists(_) => Err(invalid("attribute_exists")),
-        Condition::AttributeNotExists(_) => Err(invalid("attribute_not_exists")),
-        Condition::AttributeType(..) => Err(invalid("attribute_type")),
-        Condition::Contains(..) => Err(invalid("contains")),
-        _ => Err(unsupported()),
-    }
 }
 
 /// The smallest byte string greater than every string starting with `p`, if any.

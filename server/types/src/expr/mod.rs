@@ -15,6 +15,7 @@
 mod ast;
 mod error;
 mod eval;
+pub mod key_condition;
 pub mod legacy;
 mod lexer;
 mod parser;
