@@ -57,52 +57,85 @@ fn environment_settings_are_read() {
 fn locked_data_dir_exits_2() {
     let dir = tempfile::tempdir().unwrap();
     // The ports come from a bind-and-release, so another test may take one first: a first
-    // server that exits (address in use) is started again on fresh ports.
-    let mut first = None;
+    // server can answer on HTTP and then exit (its gRPC port taken), leaving the lock free
+    // for the second, which would then run instead of exiting. So each attempt checks the
+    // first still runs, bounds the wait for the second, and starts over when the race hit.
     for _ in 0..5 {
         let (http, grpc) = (port(), port());
-        let mut child = server()
+        let mut first = server()
             .args(["--http-listen", &http, "--grpc-listen", &grpc, "--data-dir"])
             .arg(dir.path())
             .spawn()
             .unwrap();
         let start = Instant::now();
-        loop {
+        let mut up = false;
+        while start.elapsed() < Duration::from_secs(30) {
+            if first.try_wait().unwrap().is_some() {
+                break;
+            }
             if std::net::TcpStream::connect(&http).is_ok() {
-                first = Some(child);
+                up = true;
                 break;
             }
-            if child.try_wait().unwrap().is_some() {
-                break;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "first server did not start"
-            );
             std::thread::sleep(Duration::from_millis(10));
         }
-        if first.is_some() {
-            break;
+        std::thread::sleep(Duration::from_millis(200));
+        if !up || first.try_wait().unwrap().is_some() {
+            let _ = first.kill();
+            let _ = first.wait();
+            continue;
         }
+        let mut second = server()
+            .args([
+                "--http-listen",
+                &port(),
+                "--grpc-listen",
+                &port(),
+                "--data-dir",
+            ])
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let start = Instant::now();
+        let status = loop {
+            if let Some(status) = second.try_wait().unwrap() {
+                break Some(status);
+            }
+            if start.elapsed() > Duration::from_secs(30) {
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let first_died = first.try_wait().unwrap().is_some();
+        let _ = first.kill();
+        let _ = first.wait();
+        let Some(status) = status else {
+            let _ = second.kill();
+            let _ = second.wait();
+            assert!(
+                first_died,
+                "the second server ran beside the first on one data dir"
+            );
+            continue;
+        };
+        let mut stderr = String::new();
+        if let Some(mut e) = second.stderr.take() {
+            use std::io::Read;
+            let _ = e.read_to_string(&mut stderr);
+        }
+        if first_died && status.code() != Some(2) {
+            continue;
+        }
+        assert_eq!(status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("in use by another keyfall-server process"),
+            "{stderr}"
+        );
+        return;
     }
-    let mut first = first.expect("first server did not start on any ports");
-    let out = server()
-        .args([
-            "--http-listen",
-            &port(),
-            "--grpc-listen",
-            &port(),
-            "--data-dir",
-        ])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    let _ = first.kill();
-    let _ = first.wait();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("in use by another keyfall-server process")
-    );
+    panic!("no attempt kept a first server running long enough to test the lock");
 }
 
 #[test]
