@@ -9,7 +9,7 @@ use super::catalog::{table_not_found, BillingMode, IndexMeta, StreamMeta, Table,
 use super::indexes;
 use super::types::*;
 use super::{now_epoch_seconds, required, Engine};
-use crate::error::{Error, Result};
+use crate::error::{validation_errors, Error, Result};
 use crate::model::{KeyAttribute, KeySchema, ScalarType};
 
 const MAX_LSIS: usize = 5;
@@ -88,19 +88,6 @@ fn parse_throughput(t: &ProvisionedThroughput) -> Result<(i64, i64)> {
             "One or more parameter values were invalid: Table read and write throughput must be at least 1, and cannot be null",
         )),
     }
-}
-
-/// DynamoDB's form for schema constraint failures: "N validation error(s) detected: " and
-/// the failures joined with "; " (at most ten listed, as DynamoDB lists them).
-pub(crate) fn validation_errors(errors: impl IntoIterator<Item = String>) -> String {
-    let errors: Vec<String> = errors.into_iter().collect();
-    let n = errors.len();
-    let listed: Vec<String> = errors.into_iter().take(10).collect();
-    format!(
-        "{n} validation error{} detected: {}",
-        if n == 1 { "" } else { "s" },
-        listed.join("; ")
-    )
 }
 
 /// Key attribute names are 1 to 255 bytes, in AttributeDefinitions and KeySchema alike;

@@ -80,3 +80,16 @@ impl From<NumberError> for Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// DynamoDB's form for schema constraint failures: "N validation error(s) detected: " and
+/// the failures joined with "; " (at most ten listed, as DynamoDB lists them).
+pub fn validation_errors(errors: impl IntoIterator<Item = String>) -> String {
+    let errors: Vec<String> = errors.into_iter().collect();
+    let n = errors.len();
+    let listed: Vec<String> = errors.into_iter().take(10).collect();
+    format!(
+        "{n} validation error{} detected: {}",
+        if n == 1 { "" } else { "s" },
+        listed.join("; ")
+    )
+}

@@ -276,22 +276,13 @@ pub fn check_operator_names<'a>(
         return Ok(());
     }
     bad.sort_unstable();
-    let n = bad.len();
-    let listed: Vec<String> = bad
-        .iter()
-        .take(10)
-        .map(|(attr, op)| {
-            format!(
-                "Value '{op}' at '{member}.{attr}.member.comparisonOperator' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
-                COMPARISON_OPERATORS.join(", ")
-            )
-        })
-        .collect();
-    Err(ExprError::plain(format!(
-        "{n} validation error{} detected: {}",
-        if n == 1 { "" } else { "s" },
-        listed.join("; ")
-    )))
+    let errors = bad.iter().map(|(attr, op)| {
+        format!(
+            "Value '{op}' at '{member}.{attr}.member.comparisonOperator' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
+            COMPARISON_OPERATORS.join(", ")
+        )
+    });
+    Err(ExprError::plain(crate::error::validation_errors(errors)))
 }
 
 /// `KeyConditions`, `QueryFilter` or `ScanFilter` (+ `ConditionalOperator`) as a condition.
