@@ -16,8 +16,6 @@
 )]
 
 pub mod api;
-pub mod audit;
-pub mod auth;
 pub mod config;
 pub mod engine;
 #[cfg(feature = "fuzzing")]
@@ -27,8 +25,12 @@ pub mod server;
 pub mod storage;
 pub mod telemetry;
 pub mod tls;
+pub mod user_records;
 
 pub use config::{Cli, Config};
+/// Authentication, policies, request checks and the audit trail live in `keyfall-auth`
+/// (no engine, no storage engine: the proxy links it too).
+pub use keyfall_auth::{self as auth, audit};
 /// The data model and expressions live in `keyfall-types` (no engine, no storage); the
 /// engine, auth and API modules name them as `crate::model` and `crate::expr`.
 pub use keyfall_types::{error, expr, model};

@@ -115,7 +115,9 @@ pub fn open_auth(config: &Config, engine: &Engine) -> Result<Arc<Auth>, ServerEr
         account_id: config.account_id.clone(),
         max_skew: config.auth_clock_skew,
     };
-    Auth::open(settings, engine.store(), &root, iam.as_ref())
+    let records = crate::user_records::UserRecords::open(engine.store())
+        .map_err(|e| ServerError::Config(e.to_string()))?;
+    Auth::open(settings, records, &root, iam.as_ref())
         .map(Arc::new)
         .map_err(|e| ServerError::Config(e.to_string()))
 }

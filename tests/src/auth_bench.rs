@@ -77,7 +77,8 @@ pub fn measure(iterations: u32) -> anyhow::Result<AuthCosts> {
         account_id: "000000000000".into(),
         max_skew: Duration::from_secs(900),
     };
-    let auth = Auth::open(settings, store, &root, Some(&iam))?;
+    let records = keyfall_server::user_records::UserRecords::open(store)?;
+    let auth = Auth::open(settings, records, &root, Some(&iam))?;
 
     let body = r#"{"TableName":"bench","Key":{"pk":{"S":"bench"}},"ProjectionExpression":"pk, v"}"#;
     let signed = crate::sign_json_request(

@@ -3,6 +3,7 @@
 pub mod actions;
 pub mod grpc;
 pub mod json;
+mod schemas;
 
 use crate::auth::checks::{Authorize, Schemas};
 use crate::auth::{Auth, AuthError, Caller};

@@ -8,10 +8,9 @@
 
 use std::collections::HashMap;
 
-use crate::engine::Engine;
-use crate::expr::key_condition::{bound_partition, key_condition_of};
-use crate::expr::{self, ExpressionInput, Expressions};
-use crate::model::{AttributeValue, Item};
+use keyfall_types::expr::key_condition::{bound_partition, key_condition_of};
+use keyfall_types::expr::{self, ExpressionInput, Expressions};
+use keyfall_types::model::{AttributeValue, Item};
 use keyfall_types::streams::{
     DescribeStreamInput, GetRecordsInput, GetShardIteratorInput, ListStreamsInput,
 };
@@ -45,34 +44,6 @@ pub trait Schemas {
     fn stream_arn_of_iterator(&self, iterator: &str) -> Option<String>;
     /// The ARN of a table's current stream.
     fn stream_arn(&self, table: &str) -> Option<String>;
-}
-
-impl Schemas for Engine {
-    fn key_names(&self, table: &str, index: Option<&str>) -> Option<(String, Option<String>)> {
-        let t = self.table_by_name(table)?;
-        let schema = match index {
-            None => &t.meta.key_schema,
-            Some(i) => &t.meta.index(i)?.key_schema,
-        };
-        Some((
-            schema.hash.name.clone(),
-            schema.range.as_ref().map(|r| r.name.clone()),
-        ))
-    }
-
-    fn table_arn(&self, table: &str) -> String {
-        Engine::table_arn(self, table)
-    }
-
-    fn stream_arn_of_iterator(&self, iterator: &str) -> Option<String> {
-        Engine::stream_arn_of_iterator(self, iterator)
-    }
-
-    fn stream_arn(&self, table: &str) -> Option<String> {
-        let t = self.table_by_name(table)?;
-        let label = &t.meta.stream.as_ref()?.label;
-        Some(format!("{}/stream/{label}", Engine::table_arn(self, table)))
-    }
 }
 
 /// A request that can say what it needs to be allowed to do.

@@ -9,7 +9,7 @@ use aws_smithy_runtime_api::client::identity::Identity;
 use http::HeaderMap;
 
 use super::{verify, Scope, SignedRequest};
-use crate::auth::AuthError;
+use crate::AuthError;
 
 const KEY: &str = "AKIDEXAMPLE";
 const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";

@@ -12,9 +12,21 @@ use super::iam_config::IamConfig;
 use super::policy::Policy;
 use super::root::{generate_key_pair, RootCredentials};
 use super::{Principal, SetupError};
-use crate::storage::{KeyRange, Op, Storage};
 
+/// The keyspace a server keeps its user records in.
 pub const IAM_KEYSPACE: &str = "_iam";
+
+/// Where a store-backed directory keeps its user records: one opaque record per user
+/// name. The server implements it over its storage; this crate names no storage engine,
+/// so `keyfall-dax` links none. Errors are the store's own words.
+pub trait UserStore: Send + Sync {
+    /// Every record, in any order.
+    fn records(&self) -> Result<Vec<Vec<u8>>, String>;
+    fn record(&self, name: &str) -> Result<Option<Vec<u8>>, String>;
+    /// Writes a record durably (as every acknowledged write is).
+    fn put(&self, name: &str, record: Vec<u8>) -> Result<(), String>;
+    fn delete(&self, name: &str) -> Result<(), String>;
+}
 /// IAM's limit on access keys per user.
 const MAX_KEYS_PER_USER: usize = 2;
 
@@ -82,7 +94,7 @@ pub struct ExportedUser {
 
 pub struct Directory {
     /// None for a replica: a read-only copy replaced whole (`keyfall-dax`).
-    store: Option<Arc<dyn Storage>>,
+    store: Option<Arc<dyn UserStore>>,
     account_id: String,
     /// The root key pair of a store-backed directory.
     root: Option<(String, String)>,
@@ -122,11 +134,10 @@ fn now() -> i64 {
 impl Directory {
     /// Opens the directory; `root` (when given) is the account's root key pair.
     pub fn open(
-        store: Arc<dyn Storage>,
+        store: Arc<dyn UserStore>,
         account_id: &str,
         root: &RootCredentials,
     ) -> Result<Directory, SetupError> {
-        store.open_keyspace(IAM_KEYSPACE)?;
         let dir = Directory {
             store: Some(store),
             account_id: account_id.to_string(),
@@ -190,7 +201,7 @@ impl Directory {
             .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 
-    fn store(&self) -> Result<&Arc<dyn Storage>, SetupError> {
+    fn store(&self) -> Result<&Arc<dyn UserStore>, SetupError> {
         self.store.as_ref().ok_or_else(|| {
             SetupError::Invalid("this directory is a read-only replica of the server's".into())
         })
@@ -292,8 +303,7 @@ impl Directory {
 
     fn records(&self) -> Result<Vec<UserRecord>, SetupError> {
         let mut out = Vec::new();
-        for kv in self.store()?.range(IAM_KEYSPACE, KeyRange::all(), false)? {
-            let (_, v) = kv?;
+        for v in self.store()?.records().map_err(SetupError::Storage)? {
             let record: UserRecord = serde_json::from_slice(&v)
                 .map_err(|e| SetupError::Invalid(format!("corrupt user record: {e}")))?;
             out.push(record);
@@ -302,7 +312,7 @@ impl Directory {
     }
 
     fn record(&self, name: &str) -> Result<Option<UserRecord>, SetupError> {
-        match self.store()?.get(IAM_KEYSPACE, name.as_bytes())? {
+        match self.store()?.record(name).map_err(SetupError::Storage)? {
             Some(v) => serde_json::from_slice(&v)
                 .map(Some)
                 .map_err(|e| SetupError::Invalid(format!("corrupt user record: {e}"))),
@@ -318,11 +328,9 @@ impl Directory {
 
     fn save(&self, record: &UserRecord) -> Result<(), SetupError> {
         let value = serde_json::to_vec(record).map_err(|e| SetupError::Io(e.to_string()))?;
-        self.store()?.apply(vec![Op::Put {
-            keyspace: IAM_KEYSPACE.into(),
-            key: record.name.as_bytes().to_vec(),
-            value,
-        }])?;
+        self.store()?
+            .put(&record.name, value)
+            .map_err(SetupError::Storage)?;
         self.reindex()
     }
 
@@ -400,10 +408,7 @@ impl Directory {
     pub fn delete_user(&self, name: &str) -> Result<(), SetupError> {
         let _w = self.writer.lock();
         self.existing(name)?;
-        self.store()?.apply(vec![Op::Delete {
-            keyspace: IAM_KEYSPACE.into(),
-            key: name.as_bytes().to_vec(),
-        }])?;
+        self.store()?.delete(name).map_err(SetupError::Storage)?;
         self.reindex()
     }
 

@@ -4,8 +4,23 @@
 //! A request is first authenticated ([`Auth::authenticate`]) from its signature, which yields
 //! a [`Caller`]; once decoded, the API layer asks [`Auth::authorize`] about the request's
 //! [`Check`]s (one per action and resource it touches, see [`checks`]), before the engine
-//! sees it. Nothing in here knows about HTTP or gRPC types beyond `http::HeaderMap`.
+//! sees it. Nothing in here knows about HTTP or gRPC types beyond `http::HeaderMap`, and
+//! nothing names the engine or a storage engine: the directory keeps its users through
+//! [`UserStore`], which the server implements.
 
+#![deny(unsafe_code)]
+// Answers errors, never panics: a request must not be able to crash the process.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+pub mod audit;
 pub mod checks;
 mod context;
 mod directory;
@@ -20,11 +35,12 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 pub use checks::Check;
-pub use directory::{AccessKeyInfo, Directory, ExportedUser, NewAccessKey, UserInfo};
+pub use directory::{
+    AccessKeyInfo, Directory, ExportedUser, NewAccessKey, UserInfo, UserStore, IAM_KEYSPACE,
+};
 pub use iam_config::{load_iam_config, IamConfig, IamUser};
 pub use root::{root_credentials, RootCredentials, RootSource};
 
-use crate::storage::Storage;
 use context::EvalContext;
 use policy::{Decision, Policy};
 
@@ -94,8 +110,9 @@ pub enum SetupError {
     LimitExceeded(String),
     #[error("{0}")]
     MalformedPolicy(String),
+    /// The user store failed (a storage error, named by the store).
     #[error("storage: {0}")]
-    Storage(#[from] crate::storage::StorageError),
+    Storage(String),
 }
 
 /// An authenticated identity and what its policies allow.
@@ -171,7 +188,7 @@ impl Auth {
     /// an IAM config file.
     pub fn open(
         settings: AuthSettings,
-        store: Arc<dyn Storage>,
+        store: Arc<dyn UserStore>,
         root: &RootCredentials,
         iam: Option<&IamConfig>,
     ) -> Result<Auth, SetupError> {

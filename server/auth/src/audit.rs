@@ -13,7 +13,7 @@ use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
 
 use serde::Serialize;
 
-use crate::auth::Caller;
+use crate::Caller;
 
 /// Where audit lines go.
 #[derive(Debug, Clone, PartialEq, Eq)]
