@@ -1,4 +1,4 @@
-//! The proxy's audit trail: the server's JSON lines (`keyfall_server::audit`) for the calls
+//! The proxy's audit trail: the server's JSON lines (`keyfall_auth::audit`) for the calls
 //! the proxy answers or forwards, naming the end user as principal. The server's own lines
 //! for the proxy's upstream calls name the proxy's credentials, and cache hits never reach
 //! the server at all, so without these lines a read served from cache would leave no trace.
@@ -11,8 +11,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use keyfall_server::audit::Audit;
-use keyfall_server::auth::Caller;
+use keyfall_auth::audit::Audit;
+use keyfall_auth::Caller;
 
 tokio::task_local! {
     static RESOURCES: RefCell<Vec<String>>;

@@ -1,15 +1,15 @@
 //! Callers are authenticated and authorized exactly as by the server: the same SigV4
-//! layer and policy evaluation (`keyfall_server::auth`), over a replica of the server's
+//! layer and policy evaluation (`keyfall_auth`), over a replica of the server's
 //! principals fetched with `Admin.ExportPrincipals` and refreshed periodically. A cache hit
 //! is authorized like a miss: the request is checked before the cache is looked at.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use keyfall_auth::checks::Schemas as CheckSchemas;
+use keyfall_auth::{Auth, AuthSettings, ExportedUser};
 use keyfall_proto::v1 as pb;
 use keyfall_proto::v1::admin_client::AdminClient;
-use keyfall_server::auth::checks::Schemas as CheckSchemas;
-use keyfall_server::auth::{Auth, AuthSettings, ExportedUser};
 use tokio::sync::watch;
 
 use crate::config::Config;
@@ -67,7 +67,7 @@ fn trusted_until(every: Duration) -> std::time::SystemTime {
 /// Builds the proxy's authenticator. With auth enforced, the server's principals must be
 /// readable with the proxy's credentials (`keyfall:ExportPrincipals`).
 pub async fn open(config: &Config, channel: &UpstreamChannel) -> Result<Arc<Auth>, ProxyError> {
-    let enforce = config.auth == keyfall_server::config::AuthMode::Enforce;
+    let enforce = config.auth == keyfall_api::flags::AuthMode::Enforce;
     if !enforce {
         return Ok(Arc::new(Auth::replica(AuthSettings {
             enforce: false,
@@ -151,7 +151,7 @@ impl CheckSchemas for SchemaView<'_> {
     /// authorizes on the claim and forwards the iterator unchanged, and the server, which
     /// verifies the iterator's MAC before reading anything, refuses a forged claim.
     fn stream_arn_of_iterator(&self, iterator: &str) -> Option<String> {
-        keyfall_server::engine::stream_api::claimed_stream_arn_of_iterator(iterator, |t| {
+        keyfall_types::shard_iterator::claimed_stream_arn_of_iterator(iterator, |t| {
             self.auth.table_arn(t)
         })
     }

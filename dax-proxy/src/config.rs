@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::Parser;
 use serde::Deserialize;
 
-use keyfall_server::config::{parse_duration, AuthMode};
+use keyfall_api::flags::{parse_duration, AuthMode};
 
 /// How the caches stay fresh.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
@@ -54,7 +54,7 @@ pub struct Config {
     pub auth_refresh: Duration,
     pub auth_clock_skew: Duration,
     /// Audit log destination (None: off).
-    pub audit_log: Option<keyfall_server::audit::AuditTarget>,
+    pub audit_log: Option<keyfall_auth::audit::AuditTarget>,
     /// Also audit item reads and writes (cache hits included).
     pub audit_data_plane: bool,
 }
@@ -137,7 +137,7 @@ pub struct Cli {
     pub auth_refresh: Option<Duration>,
     /// Audit log: `stdout`, or a directory for daily-rotated `audit.log.*` files.
     #[arg(long, env = "KEYFALL_AUDIT_LOG")]
-    pub audit_log: Option<keyfall_server::audit::AuditTarget>,
+    pub audit_log: Option<keyfall_auth::audit::AuditTarget>,
     /// Also audit data-plane calls (item reads and writes, cache hits included).
     #[arg(long, env = "KEYFALL_AUDIT_DATA_PLANE")]
     pub audit_data_plane: bool,

@@ -17,14 +17,14 @@ use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use keyfall_proto::v1::dynamo_db_server::DynamoDb;
-use keyfall_server::api::grpc::convert_back as back;
-use keyfall_server::api::json::{
+use keyfall_api::grpc::convert_back as back;
+use keyfall_api::json::{
     decode_request, encode, respond, JsonError, STREAMS_TARGET_PREFIX, TARGET_PREFIX,
 };
-use keyfall_server::auth::checks::{Authorize, Schemas};
-use keyfall_server::auth::sigv4::SignedRequest;
-use keyfall_server::auth::{AuthError, Caller, Check};
+use keyfall_auth::checks::{Authorize, Schemas};
+use keyfall_auth::sigv4::SignedRequest;
+use keyfall_auth::{AuthError, Caller, Check};
+use keyfall_proto::v1::dynamo_db_server::DynamoDb;
 use keyfall_types::types::*;
 
 use crate::auth::SchemaView;
@@ -38,7 +38,7 @@ pub struct HttpState {
     pub proxy: Arc<Proxy>,
     pub service: Arc<DaxService>,
     pub upstream: Option<Arc<UpstreamHttp>>,
-    pub audit: Option<Arc<keyfall_server::audit::Audit>>,
+    pub audit: Option<Arc<keyfall_auth::audit::Audit>>,
 }
 
 pub fn router(state: HttpState) -> Router {
@@ -46,12 +46,8 @@ pub fn router(state: HttpState) -> Router {
         .route("/metrics", get(metrics))
         .route("/", post(json_api))
         .route("/", get(|| async { "healthy: keyfall-dax" }))
-        .layer(DefaultBodyLimit::max(
-            keyfall_server::api::json::MAX_BODY_BYTES,
-        ))
-        .layer(axum::middleware::from_fn(
-            keyfall_server::api::json::wire::conform,
-        ))
+        .layer(DefaultBodyLimit::max(keyfall_api::json::MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(keyfall_api::json::wire::conform))
         .with_state(state)
 }
 
@@ -75,7 +71,7 @@ async fn metrics(State(st): State<HttpState>) -> impl IntoResponse {
 fn status_error(status: tonic::Status) -> JsonError {
     let name = status
         .metadata()
-        .get(keyfall_server::api::grpc::ERROR_TYPE_KEY)
+        .get(keyfall_api::grpc::ERROR_TYPE_KEY)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     match AuthError::from_type_name(name, status.message().to_string()) {
@@ -136,7 +132,7 @@ async fn json_api(
     let refused = st.proxy.auth.authenticate_headers(&headers).err();
     let body = match refused {
         Some(_) => Bytes::new(),
-        None => match keyfall_server::api::json::read_body(&headers, body).await {
+        None => match keyfall_api::json::read_body(&headers, body).await {
             Ok(b) => b,
             Err(response) => return response,
         },
@@ -160,7 +156,7 @@ async fn json_api(
     };
     // Signed over the bytes sent, decoded from the bytes inflated.
     let body = match authenticated {
-        Ok(_) => match keyfall_server::api::json::wire::inflate(&headers, body).await {
+        Ok(_) => match keyfall_api::json::wire::inflate(&headers, body).await {
             Ok(b) => b,
             Err(e) => return e.into_response(&request_id),
         },
@@ -402,7 +398,7 @@ async fn dispatch(
         other => {
             // Known but not built: the server's own answer, without asking it; anything
             // else is no action at all. Nothing undecoded is ever forwarded.
-            return Err(match keyfall_server::api::actions::known_action(other) {
+            return Err(match keyfall_api::actions::known_action(other) {
                 Some(name) => JsonError::Engine(keyfall_types::error::Error::Unimplemented(name)),
                 None => JsonError::UnknownOperation,
             });

@@ -34,8 +34,8 @@ mod upstream_http;
 use std::sync::Arc;
 
 use keyfall::signing::SigV4;
+use keyfall_api::flags::AuthMode;
 use keyfall_proto::v1::dynamo_db_client::DynamoDbClient;
-use keyfall_server::config::AuthMode;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tonic::transport::Channel;
@@ -68,7 +68,7 @@ pub struct Proxy {
     pub caches: cache::Caches,
     pub schemas: schemas::Schemas,
     pub coherence: coherence::Feeds,
-    pub auth: Arc<keyfall_server::auth::Auth>,
+    pub auth: Arc<keyfall_auth::Auth>,
 }
 
 impl Proxy {
@@ -139,7 +139,7 @@ pub async fn run(
 
     let audit = match &config.audit_log {
         Some(target) => Some(Arc::new(
-            keyfall_server::audit::Audit::open(target, config.audit_data_plane)
+            keyfall_auth::audit::Audit::open(target, config.audit_data_plane)
                 .map_err(|e| ProxyError::Config(format!("audit log: {e}")))?,
         )),
         None => None,
@@ -168,7 +168,7 @@ pub async fn run(
         let service = get_item_path::DynamoDbService::new(dax.clone(), 20 << 20);
         async move {
             tonic::transport::Server::builder()
-                .layer(keyfall_server::api::grpc::AuthLayer {
+                .layer(keyfall_api::grpc::AuthLayer {
                     auth,
                     secure: false,
                     component: "keyfall-dax",

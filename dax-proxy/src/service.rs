@@ -9,9 +9,9 @@ use keyfall_proto::v1 as pb;
 use keyfall_proto::v1::dynamo_db_server::DynamoDb;
 use tonic::{Request, Response, Status};
 
-use keyfall_server::api::grpc::{auth_status, convert, to_status};
-use keyfall_server::auth::checks::Authorize;
-use keyfall_server::auth::{Caller, Check};
+use keyfall_api::grpc::{auth_status, convert, to_status};
+use keyfall_auth::checks::Authorize;
+use keyfall_auth::{Caller, Check};
 
 use crate::auth::SchemaView;
 use crate::cache::{CachedItem, EncodedItem, Page, PageKey};
@@ -56,7 +56,7 @@ enum Fill {
 }
 
 fn canonical(item: ProtoItem) -> ProtoItem {
-    use keyfall_server::api::grpc::convert::{item_from_proto, item_to_proto};
+    use keyfall_api::grpc::convert::{item_from_proto, item_to_proto};
     match item_from_proto(item.clone()) {
         Ok(i) => item_to_proto(&i),
         Err(_) => item,
@@ -110,7 +110,7 @@ impl DaxService {
             schemas: &self.proxy.schemas,
             auth: &self.proxy.auth,
         };
-        keyfall_server::api::authorize(&self.proxy.auth, &view, caller, action, &input)
+        keyfall_api::authorize(&self.proxy.auth, &view, caller, action, &input)
             .map_err(|e| auth_status(&e))
     }
 

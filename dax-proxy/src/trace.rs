@@ -23,7 +23,7 @@ where
     }
 
     fn call(&mut self, mut req: http::Request<Body>) -> S::Future {
-        keyfall_server::telemetry::inject_current(req.headers_mut());
+        keyfall_api::telemetry::inject_current(req.headers_mut());
         self.inner.call(req)
     }
 }

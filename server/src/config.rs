@@ -9,23 +9,7 @@ use serde::Deserialize;
 
 use crate::storage::Durability;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum AuthMode {
-    /// Verify SigV4 on every request and authorize it by the caller's policies.
-    #[default]
-    Enforce,
-    /// Accept any request (a warning is logged at start).
-    Off,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum LogFormat {
-    #[default]
-    Text,
-    Json,
-}
+pub use keyfall_api::flags::{parse_duration, AuthMode, LogFormat};
 
 /// The resolved configuration the server runs with.
 #[derive(Debug, Clone)]
@@ -177,30 +161,6 @@ pub struct Cli {
     /// Threads running engine work, i.e. storage reads and writes (default: one per core).
     #[arg(long, env = "KEYFALL_ENGINE_THREADS", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub engine_threads: Option<u16>,
-}
-
-/// `<number><unit>` with unit `ms`, `s` or `m`.
-pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("invalid duration {s:?}: expected e.g. 500ms, 5s or 1m"))?;
-    match unit {
-        "ms" => Ok(std::time::Duration::from_millis(n)),
-        "s" | "" => Ok(std::time::Duration::from_secs(n)),
-        "m" => Ok(std::time::Duration::from_secs(n * 60)),
-        _ => Err(format!(
-            "invalid duration {s:?}: expected e.g. 500ms, 5s or 1m"
-        )),
-    }
-    .and_then(|d| {
-        if d.is_zero() {
-            Err("duration must be positive".to_string())
-        } else {
-            Ok(d)
-        }
-    })
 }
 
 fn deserialize_duration<'de, D: serde::Deserializer<'de>>(

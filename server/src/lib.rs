@@ -23,11 +23,12 @@ pub mod fuzzing;
 pub mod metrics;
 pub mod server;
 pub mod storage;
-pub mod telemetry;
 pub mod tls;
 pub mod user_records;
 
 pub use config::{Cli, Config};
+/// Tracing context and OpenTelemetry setup are shared with the proxy (`keyfall-api`).
+pub use keyfall_api::telemetry;
 /// Authentication, policies, request checks and the audit trail live in `keyfall-auth`
 /// (no engine, no storage engine: the proxy links it too).
 pub use keyfall_auth::{self as auth, audit};

@@ -27,9 +27,9 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(async move {
-        let telemetry = keyfall_server::telemetry::Telemetry::init(
+        let telemetry = keyfall_api::telemetry::Telemetry::init(
             "keyfall-dax",
-            keyfall_server::config::LogFormat::Text,
+            keyfall_api::flags::LogFormat::Text,
             "info",
         );
         let code = serve(config).await;
@@ -41,7 +41,7 @@ fn main() -> ExitCode {
 async fn serve(config: keyfall_dax::Config) -> ExitCode {
     {
         let listeners =
-            match keyfall_server::server::bind_pair(config.http_listen, config.grpc_listen).await {
+            match keyfall_api::listen::bind_pair(config.http_listen, config.grpc_listen).await {
                 Ok((http, grpc)) => Listeners { http, grpc },
                 Err(e) => {
                     eprintln!("keyfall-dax: {e}");

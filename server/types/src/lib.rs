@@ -23,6 +23,7 @@
 pub mod error;
 pub mod expr;
 pub mod model;
+pub mod shard_iterator;
 pub mod streams;
 /// The actions' inputs and outputs, as DynamoDB's JSON API spells them (serde); the gRPC
 /// adapter converts protobuf messages to and from the same types.

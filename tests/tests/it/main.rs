@@ -17,6 +17,7 @@ mod json_query_scan;
 mod json_tables;
 mod json_transactions;
 mod json_ttl;
+mod layers;
 mod observability;
 mod streams;
 mod traces;

@@ -68,7 +68,7 @@ impl AdminService {
             }
         };
         if let Some(audit) = &self.audit {
-            let outcome = result.as_ref().err().map(super::status::error_type_of);
+            let outcome = result.as_ref().err().map(super::error_type_of);
             let request_id = uuid::Uuid::new_v4().simple().to_string().to_uppercase();
             audit.record(
                 &request_id,

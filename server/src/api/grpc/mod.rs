@@ -1,11 +1,9 @@
 //! The gRPC API (`keyfall.v1`): tonic services over the same engine as the JSON API.
 
 mod admin;
-mod auth_layer;
-pub mod convert;
-pub mod convert_back;
-mod status;
 mod streams;
+
+pub use keyfall_api::grpc::*;
 
 use std::sync::Arc;
 
@@ -22,11 +20,6 @@ use crate::auth::{Auth, Caller};
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::server::ServerError;
-pub use auth_layer::{auth_status, AuthLayer};
-pub use status::{to_status, ERROR_DETAILS_KEY, ERROR_TYPE_KEY};
-
-/// Largest message accepted: BatchWriteItem carries up to 16 MB of items.
-const MAX_MESSAGE_BYTES: usize = crate::api::json::MAX_BODY_BYTES;
 
 pub async fn serve(
     engine: Arc<Engine>,
@@ -168,7 +161,7 @@ impl Gate {
             Err(e) => Err(auth_status(&e)),
             Ok(()) => call(&self.engine, move |e| f(e, input)).await,
         };
-        let outcome = result.as_ref().err().map(status::error_type_of);
+        let outcome = result.as_ref().err().map(error_type_of);
         // Only errors and audited calls need an id: a successful call makes none.
         let needs_id = result.is_err() || (self.audit.is_some() && resources.is_some());
         let request_id = if needs_id {

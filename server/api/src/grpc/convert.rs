@@ -10,9 +10,9 @@ use bytes::Bytes;
 use keyfall_proto::v1 as pb;
 use pb::attribute_value::Value;
 
-use crate::engine::types::*;
-use crate::error::{Error, Result};
-use crate::model::{AttributeValue, Item, Number};
+use keyfall_types::error::{Error, Result};
+use keyfall_types::model::{AttributeValue, Item, Number};
+use keyfall_types::types::*;
 
 // ---------------------------------------------------------------- attribute values
 

@@ -28,9 +28,9 @@ use tonic::{Code, Status};
 
 use super::convert::item_from_proto;
 use super::status::{ERROR_DETAILS_KEY, ERROR_TYPE_KEY};
-use crate::engine::types::*;
-use crate::error::{Error, Result};
-use crate::model::{AttributeValue, Item, Number};
+use keyfall_types::error::{Error, Result};
+use keyfall_types::model::{AttributeValue, Item, Number};
+use keyfall_types::types::*;
 
 // ---------------------------------------------------------------- attribute values
 
@@ -755,7 +755,7 @@ fn unimplemented_name(message: &str) -> &'static str {
     let name = message
         .strip_suffix(UNIMPLEMENTED_SUFFIX)
         .unwrap_or(message);
-    if let Some(n) = crate::api::actions::known_action(name) {
+    if let Some(n) = crate::actions::known_action(name) {
         return n;
     }
     if let Some(n) = OTHER_UNIMPLEMENTED.iter().find(|n| **n == name) {

@@ -18,7 +18,7 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::Layer;
 
-use crate::config::LogFormat;
+use crate::flags::LogFormat;
 
 /// The target of the one span each request gets (both APIs, server and proxy). Those spans
 /// are for trace export, not for log lines: the log layer never sees them, because

@@ -6,7 +6,7 @@ use tonic::metadata::{BinaryMetadataValue, MetadataValue};
 use tonic::Status;
 
 use super::convert::item_to_proto;
-use crate::error::Error;
+use keyfall_types::error::Error;
 
 /// Metadata key holding the DynamoDB error name, on every error.
 pub const ERROR_TYPE_KEY: &str = "x-amzn-errortype";

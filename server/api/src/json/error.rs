@@ -2,9 +2,9 @@
 
 use axum::http::StatusCode;
 
-use crate::auth::AuthError;
-use crate::error::Error;
+use keyfall_auth::AuthError;
 use keyfall_proto::errors;
+use keyfall_types::error::Error;
 
 #[derive(Debug)]
 pub enum JsonError {

@@ -259,14 +259,14 @@ pub async fn inflate(headers: &HeaderMap, raw: Bytes) -> Result<Bytes, InflateEr
         .await
         .unwrap_or_else(|e| {
             Err(InflateError::Bad(JsonError::Engine(
-                crate::error::Error::Internal(format!("inflating the request body: {e}")),
+                keyfall_types::error::Error::Internal(format!("inflating the request body: {e}")),
             )))
         })
 }
 
 /// [`inflate`] on the calling thread (the fuzz target's body).
 #[cfg(any(test, feature = "fuzzing"))]
-pub(crate) fn inflate_blocking(headers: &HeaderMap, raw: Bytes) -> Result<Bytes, InflateError> {
+pub fn inflate_blocking(headers: &HeaderMap, raw: Bytes) -> Result<Bytes, InflateError> {
     undo(&codings(headers)?, raw)
 }
 

@@ -13,8 +13,8 @@ use tonic::{Code, Status};
 
 use super::status::ERROR_TYPE_KEY;
 use super::MAX_MESSAGE_BYTES;
-use crate::auth::sigv4::SignedRequest;
-use crate::auth::{Auth, AuthError, Caller};
+use keyfall_auth::sigv4::SignedRequest;
+use keyfall_auth::{Auth, AuthError, Caller};
 
 #[derive(Clone)]
 pub struct AuthLayer {

@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 use super::super::convert;
 use super::super::status::to_status;
 use super::*;
-use crate::api::json::JsonError;
+use crate::json::JsonError;
 
 // ---------------------------------------------------------------- helpers
 

@@ -1,0 +1,79 @@
+//! The DynamoDB JSON-over-HTTP protocol, shared by keyfall-server and keyfall-dax: `POST /`
+//! with `X-Amz-Target: DynamoDB_20120810.<Action>` and an `application/x-amz-json-1.0` body,
+//! answered as AWS answers (same shapes, `__type` errors, `x-amz-crc32` and
+//! `x-amzn-RequestId` headers). Decoding, encoding, errors and the HTTP conformance layer
+//! live here; what runs a request is the caller's.
+
+mod error;
+mod serialization;
+pub mod wire;
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use keyfall_types::error::Error;
+use keyfall_types::model::dynamodb_json;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+pub use error::JsonError;
+
+pub const TARGET_PREFIX: &str = "DynamoDB_20120810.";
+pub const STREAMS_TARGET_PREFIX: &str = "DynamoDBStreams_20120810.";
+/// DynamoDB's largest request (a 16 MB BatchWriteItem); a longer body is refused with 413
+/// before it is buffered.
+pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// Reads a request body of at most [`MAX_BODY_BYTES`]; past that (by `Content-Length` or
+/// as it streams in), answers 413 without reading further.
+pub async fn read_body(headers: &HeaderMap, body: axum::body::Body) -> Result<Bytes, Response> {
+    let declared = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Err(too_large());
+    }
+    axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| too_large())
+}
+
+/// 413 for a body over [`MAX_BODY_BYTES`], sent or inflated.
+fn too_large() -> Response {
+    (
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "Request Entity Too Large: the request body exceeds DynamoDB's 16 MB limit",
+    )
+        .into_response()
+}
+
+/// A JSON API response with AWS's headers (`x-amz-crc32`, `x-amzn-RequestId`).
+pub fn respond(status: StatusCode, body: Vec<u8>, request_id: &str) -> Response {
+    let crc = crc32fast::hash(&body);
+    let mut resp = (status, body).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        "content-type",
+        HeaderValue::from_static("application/x-amz-json-1.0"),
+    );
+    h.insert("x-amz-crc32", HeaderValue::from(crc));
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        h.insert("x-amzn-requestid", v);
+    }
+    resp
+}
+
+/// Decodes a request body (an empty one is a SerializationException, as in DynamoDB).
+/// Public for the fuzz target.
+pub fn decode_request<T: DeserializeOwned>(body: &[u8]) -> Result<T, JsonError> {
+    dynamodb_json::reset_validation_error();
+    serde_json::from_slice(body).map_err(|e| match dynamodb_json::take_validation_error() {
+        Some(msg) => JsonError::Engine(Error::Validation(msg)),
+        None => JsonError::Serialization(serialization::message(&e)),
+    })
+}
+
+pub fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>, JsonError> {
+    serde_json::to_vec(v).map_err(|e| JsonError::Engine(Error::Internal(e.to_string())))
+}
