@@ -28,6 +28,7 @@ pub mod keys;
 pub mod metrics;
 mod schemas;
 mod service;
+mod streams_service;
 mod trace;
 mod upstream_http;
 
@@ -166,6 +167,9 @@ pub async fn run(
         let incoming =
             tonic::transport::server::TcpIncoming::from(listeners.grpc).with_nodelay(Some(true));
         let service = get_item_path::DynamoDbService::new(dax.clone(), 20 << 20);
+        let streams = keyfall_proto::v1::dynamo_db_streams_server::DynamoDbStreamsServer::new(
+            streams_service::StreamsService { dax: dax.clone() },
+        );
         async move {
             tonic::transport::Server::builder()
                 .layer(keyfall_api::grpc::AuthLayer {
@@ -175,6 +179,7 @@ pub async fn run(
                 })
                 .layer(audit::AuditLayer { audit })
                 .add_service(service)
+                .add_service(streams)
                 .serve_with_incoming_shutdown(incoming, async move {
                     let _ = shutdown.wait_for(|s| *s).await;
                 })

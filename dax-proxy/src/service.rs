@@ -72,7 +72,7 @@ pub(crate) enum ItemRead {
     Passed(Box<pb::GetItemResponse>),
 }
 
-fn caller_of<T>(r: &Request<T>) -> Result<Caller, Status> {
+pub(crate) fn caller_of<T>(r: &Request<T>) -> Result<Caller, Status> {
     r.extensions()
         .get::<Caller>()
         .cloned()
@@ -114,7 +114,7 @@ impl DaxService {
             .map_err(|e| auth_status(&e))
     }
 
-    fn allow_resource(
+    pub(crate) fn allow_resource(
         &self,
         caller: &Caller,
         action: &'static str,
@@ -266,28 +266,50 @@ macro_rules! resource {
     };
 }
 
-/// Actions the proxy does not cache: authorized, then forwarded as they are.
-macro_rules! pass_through {
-    ($($method:ident, $action:literal, $kind:ident, $req:ident, $resp:ident;)*) => {
-        $(
-            fn $method<'life0, 'async_trait>(
-                &'life0 self,
-                r: Request<pb::$req>,
-            ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Response<pb::$resp>, Status>> + Send + 'async_trait>>
-            where
-                'life0: 'async_trait,
-                Self: 'async_trait,
-            {
-                Box::pin(async move {
-                    let caller = caller_of(&r)?;
-                    let resource = resource!($kind, self, r.get_ref());
-                    self.allow_resource(&caller, concat!("dynamodb:", $action), resource)?;
-                    inc(&self.proxy.caches.metrics.pass_throughs);
-                    self.up().$method(r.into_inner()).await
-                })
-            }
-        )*
+/// The action table's rows the proxy does not cache (`passed`): authorized, then forwarded
+/// as they are; unbuilt rows get the server's answer without asking it. `#[async_trait]`
+/// does not see into macro output, so the methods are spelled in its desugared form.
+macro_rules! pass_through_rpcs {
+    ($($method:ident, $name:literal, $req:ident, $resp:ident, $resource:ident, $class:ident, $proxy:ident, $built:ident, $json:tt;)*) => {
+        $(pass_through_rpc!($built $proxy $method $name $resource $req $resp);)*
     };
+}
+
+macro_rules! pass_through_rpc {
+    (built cached $($row:tt)*) => {};
+    (built forgets $($row:tt)*) => {};
+    ($built:ident passed $method:ident $name:literal $resource:ident $req:ident $resp:ident) => {
+        fn $method<'life0, 'async_trait>(
+            &'life0 self,
+            r: Request<pb::$req>,
+        ) -> std::pin::Pin<
+            Box<
+                dyn std::future::Future<Output = Result<Response<pb::$resp>, Status>>
+                    + Send
+                    + 'async_trait,
+            >,
+        >
+        where
+            'life0: 'async_trait,
+            Self: 'async_trait,
+        {
+            Box::pin(async move { pass_through_body!($built, self, r, $method, $name, $resource) })
+        }
+    };
+}
+
+macro_rules! pass_through_body {
+    (unbuilt, $s:expr, $r:expr, $method:ident, $name:literal, $resource:ident) => {{
+        let _ = $r;
+        Err(to_status(keyfall_types::error::Error::Unimplemented($name)))
+    }};
+    (built, $s:expr, $r:expr, $method:ident, $name:literal, $resource:ident) => {{
+        let caller = caller_of(&$r)?;
+        let resource = resource!($resource, $s, $r.get_ref());
+        $s.allow_resource(&caller, concat!("dynamodb:", $name), resource)?;
+        inc(&$s.proxy.caches.metrics.pass_throughs);
+        $s.up().$method($r.into_inner()).await
+    }};
 }
 
 #[tonic::async_trait]
@@ -792,51 +814,7 @@ impl DynamoDb for DaxService {
         out
     }
 
-    pass_through! {
-        batch_execute_statement, "BatchExecuteStatement", account, BatchExecuteStatementRequest, BatchExecuteStatementResponse;
-        execute_statement, "ExecuteStatement", account, ExecuteStatementRequest, ExecuteStatementResponse;
-        execute_transaction, "ExecuteTransaction", account, ExecuteTransactionRequest, ExecuteTransactionResponse;
-        describe_table, "DescribeTable", table, DescribeTableRequest, DescribeTableResponse;
-        list_tables, "ListTables", account, ListTablesRequest, ListTablesResponse;
-        describe_limits, "DescribeLimits", account, DescribeLimitsRequest, DescribeLimitsResponse;
-        describe_endpoints, "DescribeEndpoints", account, DescribeEndpointsRequest, DescribeEndpointsResponse;
-        describe_time_to_live, "DescribeTimeToLive", table, DescribeTimeToLiveRequest, DescribeTimeToLiveResponse;
-        list_tags_of_resource, "ListTagsOfResource", arn, ListTagsOfResourceRequest, ListTagsOfResourceResponse;
-        tag_resource, "TagResource", arn, TagResourceRequest, TagResourceResponse;
-        untag_resource, "UntagResource", arn, UntagResourceRequest, UntagResourceResponse;
-        create_backup, "CreateBackup", table, CreateBackupRequest, CreateBackupResponse;
-        delete_backup, "DeleteBackup", account, DeleteBackupRequest, DeleteBackupResponse;
-        describe_backup, "DescribeBackup", account, DescribeBackupRequest, DescribeBackupResponse;
-        list_backups, "ListBackups", opttable, ListBackupsRequest, ListBackupsResponse;
-        restore_table_from_backup, "RestoreTableFromBackup", account, RestoreTableFromBackupRequest, RestoreTableFromBackupResponse;
-        describe_continuous_backups, "DescribeContinuousBackups", table, DescribeContinuousBackupsRequest, DescribeContinuousBackupsResponse;
-        update_continuous_backups, "UpdateContinuousBackups", table, UpdateContinuousBackupsRequest, UpdateContinuousBackupsResponse;
-        restore_table_to_point_in_time, "RestoreTableToPointInTime", account, RestoreTableToPointInTimeRequest, RestoreTableToPointInTimeResponse;
-        describe_export, "DescribeExport", account, DescribeExportRequest, DescribeExportResponse;
-        export_table_to_point_in_time, "ExportTableToPointInTime", account, ExportTableToPointInTimeRequest, ExportTableToPointInTimeResponse;
-        list_exports, "ListExports", account, ListExportsRequest, ListExportsResponse;
-        describe_import, "DescribeImport", account, DescribeImportRequest, DescribeImportResponse;
-        import_table, "ImportTable", account, ImportTableRequest, ImportTableResponse;
-        list_imports, "ListImports", account, ListImportsRequest, ListImportsResponse;
-        create_global_table, "CreateGlobalTable", account, CreateGlobalTableRequest, CreateGlobalTableResponse;
-        describe_global_table, "DescribeGlobalTable", account, DescribeGlobalTableRequest, DescribeGlobalTableResponse;
-        describe_global_table_settings, "DescribeGlobalTableSettings", account, DescribeGlobalTableSettingsRequest, DescribeGlobalTableSettingsResponse;
-        list_global_tables, "ListGlobalTables", account, ListGlobalTablesRequest, ListGlobalTablesResponse;
-        update_global_table, "UpdateGlobalTable", account, UpdateGlobalTableRequest, UpdateGlobalTableResponse;
-        update_global_table_settings, "UpdateGlobalTableSettings", account, UpdateGlobalTableSettingsRequest, UpdateGlobalTableSettingsResponse;
-        describe_table_replica_auto_scaling, "DescribeTableReplicaAutoScaling", table, DescribeTableReplicaAutoScalingRequest, DescribeTableReplicaAutoScalingResponse;
-        update_table_replica_auto_scaling, "UpdateTableReplicaAutoScaling", table, UpdateTableReplicaAutoScalingRequest, UpdateTableReplicaAutoScalingResponse;
-        describe_kinesis_streaming_destination, "DescribeKinesisStreamingDestination", table, DescribeKinesisStreamingDestinationRequest, DescribeKinesisStreamingDestinationResponse;
-        disable_kinesis_streaming_destination, "DisableKinesisStreamingDestination", table, DisableKinesisStreamingDestinationRequest, DisableKinesisStreamingDestinationResponse;
-        enable_kinesis_streaming_destination, "EnableKinesisStreamingDestination", table, EnableKinesisStreamingDestinationRequest, EnableKinesisStreamingDestinationResponse;
-        update_kinesis_streaming_destination, "UpdateKinesisStreamingDestination", table, UpdateKinesisStreamingDestinationRequest, UpdateKinesisStreamingDestinationResponse;
-        describe_contributor_insights, "DescribeContributorInsights", table, DescribeContributorInsightsRequest, DescribeContributorInsightsResponse;
-        list_contributor_insights, "ListContributorInsights", opttable, ListContributorInsightsRequest, ListContributorInsightsResponse;
-        update_contributor_insights, "UpdateContributorInsights", table, UpdateContributorInsightsRequest, UpdateContributorInsightsResponse;
-        delete_resource_policy, "DeleteResourcePolicy", arn, DeleteResourcePolicyRequest, DeleteResourcePolicyResponse;
-        get_resource_policy, "GetResourcePolicy", arn, GetResourcePolicyRequest, GetResourcePolicyResponse;
-        put_resource_policy, "PutResourcePolicy", arn, PutResourcePolicyRequest, PutResourcePolicyResponse;
-    }
+    keyfall_api::dynamodb_actions!(pass_through_rpcs);
 }
 
 /// A cached item as the server would show it now: absent once its TTL has passed.

@@ -11,7 +11,6 @@ use std::time::{Duration, SystemTime};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::api::actions::DYNAMODB_ACTIONS;
 use crate::api::grpc::{convert, convert_back};
 use crate::api::json::{decode_request, encode};
 use crate::auth::checks::{Authorize, Check, Schemas};
@@ -24,23 +23,16 @@ use crate::engine::stream_api::{
 use crate::engine::types::*;
 use crate::expr::{self, ExpressionInput};
 use crate::model::{AttributeValue, Item, Number};
-
-/// The DynamoDB Streams actions, served under their own `X-Amz-Target` prefix.
-pub const STREAMS_ACTIONS: &[&str] = &[
-    "ListStreams",
-    "DescribeStream",
-    "GetShardIterator",
-    "GetRecords",
-];
+use keyfall_api::actions::{DYNAMODB, STREAMS};
 
 /// Every action name the server knows, DynamoDB's then DynamoDB Streams'.
 pub fn action_names() -> impl Iterator<Item = &'static str> {
-    DYNAMODB_ACTIONS.iter().chain(STREAMS_ACTIONS).copied()
+    DYNAMODB.iter().chain(STREAMS).map(|a| a.name)
 }
 
 /// The action a selector byte picks (modulo the number of actions).
 pub fn action_for(selector: u8) -> Option<&'static str> {
-    let count = DYNAMODB_ACTIONS.len() + STREAMS_ACTIONS.len();
+    let count = DYNAMODB.len() + STREAMS.len();
     action_names().nth(usize::from(selector) % count)
 }
 
@@ -370,7 +362,7 @@ pub fn sigv4_policy(data: &[u8]) {
         return;
     };
     let (flags, body) = (*flags, body);
-    let prefix = if STREAMS_ACTIONS.contains(&action) && flags & 8 == 0 {
+    let prefix = if STREAMS.iter().any(|a| a.name == action) && flags & 8 == 0 {
         "DynamoDBStreams_20120810"
     } else {
         "DynamoDB_20120810"

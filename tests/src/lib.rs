@@ -561,7 +561,7 @@ impl TestProxy {
             upstream_http: Some(server.endpoint()),
             grpc_listen: grpc_addr,
             http_listen: http_addr,
-            auth: keyfall_server::config::AuthMode::Off,
+            auth: keyfall_api::flags::AuthMode::Off,
             access_key_id: Some(ROOT_ACCESS_KEY_ID.into()),
             secret_access_key: Some(ROOT_SECRET_ACCESS_KEY.into()),
             ..keyfall_dax::Config::default()

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{ScalarAttributeType, StreamSpecification};
 use keyfall_tests::{
-    json_error_name, new_table, raw_request, raw_request_with_headers, sign_json_request,
-    TestProxy, TestServer,
+    error_type, json_error_name, new_table, raw_request, raw_request_with_headers,
+    sign_json_request, signed_channel, TestProxy, TestServer,
 };
 use serde_json::{json, Value};
 
@@ -309,6 +309,55 @@ async fn item02_forged_shard_iterator_refused() {
         "{out}"
     );
     assert!(out.to_string().contains("table/Payroll/stream/"), "{out}");
+
+    // The same over the proxy's gRPC streams service: her own stream reads, Payroll's is
+    // refused whether named or claimed by a forged iterator.
+    let channel = signed_channel(
+        &format!("http://{}", proxy.grpc_addr),
+        "AKIAMALLORY",
+        "mallory-secret",
+    )
+    .await;
+    let mut streams =
+        keyfall_proto::v1::dynamo_db_streams_client::DynamoDbStreamsClient::new(channel);
+    let records = streams
+        .get_records(keyfall_proto::v1::GetRecordsRequest {
+            shard_iterator: mine_iterator.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("her own stream over gRPC");
+    assert!(!records.get_ref().records.is_empty());
+    let payroll_stream = format!("{ARN}/Payroll/stream/{payroll_label}");
+    let denied = streams
+        .describe_stream(keyfall_proto::v1::DescribeStreamRequest {
+            stream_arn: payroll_stream,
+            ..Default::default()
+        })
+        .await
+        .expect_err("Payroll's stream over gRPC");
+    assert_eq!(
+        error_type(&denied),
+        Some("AccessDeniedException"),
+        "{denied:?}"
+    );
+    for forged in [&old_layout, &renamed, &stretched] {
+        let refused = streams
+            .get_records(keyfall_proto::v1::GetRecordsRequest {
+                shard_iterator: forged.clone(),
+                ..Default::default()
+            })
+            .await
+            .expect_err("a forged iterator over gRPC");
+        assert!(
+            matches!(
+                error_type(&refused),
+                Some("AccessDeniedException" | "ValidationException")
+            ),
+            "{refused:?}"
+        );
+        assert!(!format!("{refused:?}").contains("salary-secret"));
+    }
 }
 
 fn now_secs() -> u64 {

@@ -3,6 +3,7 @@
 //! each, minutes of linking on a 2-core machine). Run one file with `cargo test -p
 //! keyfall-tests --test it <module>::`.
 
+mod actions;
 mod auth;
 mod bench_smoke;
 mod client;

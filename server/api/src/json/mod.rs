@@ -77,3 +77,16 @@ pub fn decode_request<T: DeserializeOwned>(body: &[u8]) -> Result<T, JsonError> 
 pub fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>, JsonError> {
     serde_json::to_vec(v).map_err(|e| JsonError::Engine(Error::Internal(e.to_string())))
 }
+
+/// A one-member JSON object, `{"<name>": value}`: how DynamoDB wraps some answers
+/// (`{"TableDescription": ...}`), serialized without building a `serde_json::Value`.
+pub struct Member<T>(pub &'static str, pub T);
+
+impl<T: Serialize> Serialize for Member<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(1))?;
+        map.serialize_entry(self.0, &self.1)?;
+        map.end()
+    }
+}

@@ -211,22 +211,34 @@ where
     engine.run(f).await.map_err(to_status)
 }
 
-/// Actions not built yet answer UNIMPLEMENTED with the action's name. `#[async_trait]`
-/// does not see into macro output, so the methods are spelled in its desugared form.
-macro_rules! unimplemented_rpcs {
-    ($($method:ident, $action:literal, $req:ident, $resp:ident;)*) => {
-        $(
-            fn $method<'life0, 'async_trait>(
-                &'life0 self,
-                _: Request<pb::$req>,
-            ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Response<pb::$resp>, Status>> + Send + 'async_trait>>
-            where
-                'life0: 'async_trait,
-                Self: 'async_trait,
-            {
-                Box::pin(async move { Err(unimplemented($action)) })
-            }
-        )*
+/// Actions not built yet (the action table's `unbuilt` rows) answer UNIMPLEMENTED with
+/// the action's name. `#[async_trait]` does not see into macro output, so the methods are
+/// spelled in its desugared form.
+macro_rules! unbuilt_rpcs {
+    ($($method:ident, $name:literal, $req:ident, $resp:ident, $resource:ident, $class:ident, $proxy:ident, $built:ident, $json:tt;)*) => {
+        $(unbuilt_rpc!($built $method $name $req $resp);)*
+    };
+}
+
+macro_rules! unbuilt_rpc {
+    (built $($row:tt)*) => {};
+    (unbuilt $method:ident $name:literal $req:ident $resp:ident) => {
+        fn $method<'life0, 'async_trait>(
+            &'life0 self,
+            _: Request<pb::$req>,
+        ) -> std::pin::Pin<
+            Box<
+                dyn std::future::Future<Output = Result<Response<pb::$resp>, Status>>
+                    + Send
+                    + 'async_trait,
+            >,
+        >
+        where
+            'life0: 'async_trait,
+            Self: 'async_trait,
+        {
+            Box::pin(async move { Err(unimplemented($name)) })
+        }
     };
 }
 
@@ -635,42 +647,7 @@ impl DynamoDb for DynamoDbService {
         Ok(Response::new(pb::DescribeEndpointsResponse { endpoints }))
     }
 
-    unimplemented_rpcs! {
-    batch_execute_statement, "BatchExecuteStatement", BatchExecuteStatementRequest, BatchExecuteStatementResponse;
-    execute_statement, "ExecuteStatement", ExecuteStatementRequest, ExecuteStatementResponse;
-    execute_transaction, "ExecuteTransaction", ExecuteTransactionRequest, ExecuteTransactionResponse;
-    create_backup, "CreateBackup", CreateBackupRequest, CreateBackupResponse;
-    delete_backup, "DeleteBackup", DeleteBackupRequest, DeleteBackupResponse;
-    describe_backup, "DescribeBackup", DescribeBackupRequest, DescribeBackupResponse;
-    list_backups, "ListBackups", ListBackupsRequest, ListBackupsResponse;
-    restore_table_from_backup, "RestoreTableFromBackup", RestoreTableFromBackupRequest, RestoreTableFromBackupResponse;
-    describe_continuous_backups, "DescribeContinuousBackups", DescribeContinuousBackupsRequest, DescribeContinuousBackupsResponse;
-    update_continuous_backups, "UpdateContinuousBackups", UpdateContinuousBackupsRequest, UpdateContinuousBackupsResponse;
-    restore_table_to_point_in_time, "RestoreTableToPointInTime", RestoreTableToPointInTimeRequest, RestoreTableToPointInTimeResponse;
-    describe_export, "DescribeExport", DescribeExportRequest, DescribeExportResponse;
-    export_table_to_point_in_time, "ExportTableToPointInTime", ExportTableToPointInTimeRequest, ExportTableToPointInTimeResponse;
-    list_exports, "ListExports", ListExportsRequest, ListExportsResponse;
-    describe_import, "DescribeImport", DescribeImportRequest, DescribeImportResponse;
-    import_table, "ImportTable", ImportTableRequest, ImportTableResponse;
-    list_imports, "ListImports", ListImportsRequest, ListImportsResponse;
-    create_global_table, "CreateGlobalTable", CreateGlobalTableRequest, CreateGlobalTableResponse;
-    describe_global_table, "DescribeGlobalTable", DescribeGlobalTableRequest, DescribeGlobalTableResponse;
-    describe_global_table_settings, "DescribeGlobalTableSettings", DescribeGlobalTableSettingsRequest, DescribeGlobalTableSettingsResponse;
-    list_global_tables, "ListGlobalTables", ListGlobalTablesRequest, ListGlobalTablesResponse;
-    update_global_table, "UpdateGlobalTable", UpdateGlobalTableRequest, UpdateGlobalTableResponse;
-    update_global_table_settings, "UpdateGlobalTableSettings", UpdateGlobalTableSettingsRequest, UpdateGlobalTableSettingsResponse;
-    describe_table_replica_auto_scaling, "DescribeTableReplicaAutoScaling", DescribeTableReplicaAutoScalingRequest, DescribeTableReplicaAutoScalingResponse;
-    update_table_replica_auto_scaling, "UpdateTableReplicaAutoScaling", UpdateTableReplicaAutoScalingRequest, UpdateTableReplicaAutoScalingResponse;
-    describe_kinesis_streaming_destination, "DescribeKinesisStreamingDestination", DescribeKinesisStreamingDestinationRequest, DescribeKinesisStreamingDestinationResponse;
-    disable_kinesis_streaming_destination, "DisableKinesisStreamingDestination", DisableKinesisStreamingDestinationRequest, DisableKinesisStreamingDestinationResponse;
-    enable_kinesis_streaming_destination, "EnableKinesisStreamingDestination", EnableKinesisStreamingDestinationRequest, EnableKinesisStreamingDestinationResponse;
-    update_kinesis_streaming_destination, "UpdateKinesisStreamingDestination", UpdateKinesisStreamingDestinationRequest, UpdateKinesisStreamingDestinationResponse;
-    describe_contributor_insights, "DescribeContributorInsights", DescribeContributorInsightsRequest, DescribeContributorInsightsResponse;
-    list_contributor_insights, "ListContributorInsights", ListContributorInsightsRequest, ListContributorInsightsResponse;
-    update_contributor_insights, "UpdateContributorInsights", UpdateContributorInsightsRequest, UpdateContributorInsightsResponse;
-    delete_resource_policy, "DeleteResourcePolicy", DeleteResourcePolicyRequest, DeleteResourcePolicyResponse;
-    get_resource_policy, "GetResourcePolicy", GetResourcePolicyRequest, GetResourcePolicyResponse;
-    put_resource_policy, "PutResourcePolicy", PutResourcePolicyRequest, PutResourcePolicyResponse;    }
+    keyfall_api::dynamodb_actions!(unbuilt_rpcs);
 }
 
 /// The reference RPC benchmarks compare against: the cost of a gRPC call that does nothing.

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
+use crate::auth::checks::Authorize;
 use crate::auth::sigv4::SignedRequest;
 use crate::auth::{Auth, Caller};
 use crate::engine::Engine;
@@ -195,23 +196,77 @@ fn resources_named(engine: &Engine, body: &[u8]) -> Vec<String> {
     out
 }
 
-/// Decodes the input, authorizes it as `dynamodb:<action>`, runs the engine method off the
-/// async workers, encodes the output.
-macro_rules! call {
-    ($api:expr, $caller:expr, $action:literal, $body:expr, |$e:ident, $input:ident| $call:expr) => {{
-        let $input = decode_request($body)?;
-        crate::api::authorize(
-            &$api.auth,
-            &*$api.engine,
-            $caller,
-            concat!("dynamodb:", $action),
-            &$input,
-        )
+/// Decodes the input, authorizes it as `action`, runs the engine method off the async
+/// workers, encodes the output.
+async fn run<I, T, F>(
+    api: &JsonApi,
+    caller: &Caller,
+    action: &'static str,
+    body: &[u8],
+    f: F,
+) -> Result<Vec<u8>, JsonError>
+where
+    I: serde::de::DeserializeOwned + Authorize + Send + 'static,
+    T: serde::Serialize + Send + 'static,
+    F: FnOnce(&Engine, I) -> crate::error::Result<T> + Send + 'static,
+{
+    let input: I = decode_request(body)?;
+    crate::api::authorize(&api.auth, &*api.engine, caller, action, &input)
         .map_err(JsonError::Auth)?;
-        let out = $api.engine.run(move |$e| $call).await?;
-        encode(&out)
-    }};
+    let out = api.engine.run(move |e| f(e, input)).await?;
+    encode(&out)
 }
+
+/// The JSON dispatch, generated from the action table (`keyfall_api::actions`): a built
+/// row runs the engine method of its name and wraps the answer as its `json_answer` says;
+/// `custom` rows are answered in [`dispatch`]; unbuilt rows are left to it too.
+macro_rules! engine_dispatch {
+    ($fn_name:ident; $($method:ident, $name:literal, $req:ident, $resp:ident, $resource:ident, $class:ident, $proxy:ident, $built:ident, $json:tt;)*) => {
+        async fn $fn_name(
+            api: &JsonApi,
+            caller: &Caller,
+            action: &str,
+            body: &[u8],
+        ) -> Option<Result<Vec<u8>, JsonError>> {
+            $(engine_arm!(api, caller, action, body, $built $json $method $name);)*
+            None
+        }
+    };
+}
+
+macro_rules! engine_arm {
+    ($api:ident, $caller:ident, $action:ident, $body:ident, unbuilt $($row:tt)*) => {};
+    ($api:ident, $caller:ident, $action:ident, $body:ident, built custom $($row:tt)*) => {};
+    ($api:ident, $caller:ident, $action:ident, $body:ident, built plain $method:ident $name:literal) => {
+        if $action == $name {
+            let f = |e: &Engine, i| e.$method(i);
+            return Some(run($api, $caller, concat!("dynamodb:", $name), $body, f).await);
+        }
+    };
+    // DynamoDB answers these with an empty body.
+    ($api:ident, $caller:ident, $action:ident, $body:ident, built empty $method:ident $name:literal) => {
+        if $action == $name {
+            let f = |e: &Engine, i| e.$method(i);
+            let out = run($api, $caller, concat!("dynamodb:", $name), $body, f).await;
+            return Some(out.map(|_| Vec::new()));
+        }
+    };
+    ($api:ident, $caller:ident, $action:ident, $body:ident, built {$member:ident} $method:ident $name:literal) => {
+        if $action == $name {
+            let f = |e: &Engine, i| e.$method(i).map(|d| Member(stringify!($member), d));
+            return Some(run($api, $caller, concat!("dynamodb:", $name), $body, f).await);
+        }
+    };
+}
+
+macro_rules! dynamodb_dispatch {
+    ($($row:tt)*) => { engine_dispatch!(dispatch_engine; $($row)*); };
+}
+macro_rules! streams_dispatch {
+    ($($row:tt)*) => { engine_dispatch!(dispatch_streams_engine; $($row)*); };
+}
+keyfall_api::dynamodb_actions!(dynamodb_dispatch);
+keyfall_api::streams_actions!(streams_dispatch);
 
 async fn dispatch(
     api: &JsonApi,
@@ -219,56 +274,13 @@ async fn dispatch(
     action: &str,
     body: &[u8],
 ) -> Result<Vec<u8>, JsonError> {
-    use serde_json::json;
+    if let Some(answer) = dispatch_engine(api, caller, action, body).await {
+        return answer;
+    }
     let account_wide = |action: &'static str| {
         crate::api::authorize(&api.auth, &*api.engine, caller, action, &()).map_err(JsonError::Auth)
     };
     match action {
-        "CreateTable" => call!(api, caller, "CreateTable", body, |e, i| e
-            .create_table(i)
-            .map(|d| json!({ "TableDescription": d }))),
-        "DescribeTable" => call!(api, caller, "DescribeTable", body, |e, i| e
-            .describe_table(i)
-            .map(|d| json!({ "Table": d }))),
-        "UpdateTable" => call!(api, caller, "UpdateTable", body, |e, i| e
-            .update_table(i)
-            .map(|d| json!({ "TableDescription": d }))),
-        "DeleteTable" => call!(api, caller, "DeleteTable", body, |e, i| e
-            .delete_table(i)
-            .map(|d| json!({ "TableDescription": d }))),
-        "ListTables" => call!(api, caller, "ListTables", body, |e, i| e.list_tables(i)),
-        "PutItem" => call!(api, caller, "PutItem", body, |e, i| e.put_item(i)),
-        "GetItem" => call!(api, caller, "GetItem", body, |e, i| e.get_item(i)),
-        "UpdateItem" => call!(api, caller, "UpdateItem", body, |e, i| e.update_item(i)),
-        "DeleteItem" => call!(api, caller, "DeleteItem", body, |e, i| e.delete_item(i)),
-        "Query" => call!(api, caller, "Query", body, |e, i| e.query(i)),
-        "Scan" => call!(api, caller, "Scan", body, |e, i| e.scan(i)),
-        "BatchGetItem" => call!(api, caller, "BatchGetItem", body, |e, i| e
-            .batch_get_item(i)),
-        "BatchWriteItem" => call!(api, caller, "BatchWriteItem", body, |e, i| e
-            .batch_write_item(i)),
-        "TransactWriteItems" => call!(api, caller, "TransactWriteItems", body, |e, i| e
-            .transact_write_items(i)),
-        "TransactGetItems" => call!(api, caller, "TransactGetItems", body, |e, i| e
-            .transact_get_items(i)),
-        "UpdateTimeToLive" => call!(api, caller, "UpdateTimeToLive", body, |e, i| e
-            .update_time_to_live(i)
-            .map(|s| json!({ "TimeToLiveSpecification": s }))),
-        "DescribeTimeToLive" => call!(api, caller, "DescribeTimeToLive", body, |e, i| e
-            .describe_time_to_live(i)
-            .map(|d| json!({ "TimeToLiveDescription": d }))),
-        // DynamoDB answers these two with an empty body.
-        "TagResource" => {
-            call!(api, caller, "TagResource", body, |e, i| e.tag_resource(i))?;
-            Ok(Vec::new())
-        }
-        "UntagResource" => {
-            call!(api, caller, "UntagResource", body, |e, i| e
-                .untag_resource(i))?;
-            Ok(Vec::new())
-        }
-        "ListTagsOfResource" => call!(api, caller, "ListTagsOfResource", body, |e, i| e
-            .list_tags_of_resource(i)),
         "DescribeLimits" => {
             decode_request::<NoMembers>(body)?;
             account_wide("dynamodb:DescribeLimits")?;
@@ -277,7 +289,8 @@ async fn dispatch(
         "DescribeEndpoints" => {
             decode_request::<NoMembers>(body)?;
             account_wide("dynamodb:DescribeEndpoints")?;
-            encode(&json!({ "Endpoints": api.engine.describe_endpoints(&api.advertised_address) }))
+            let endpoints = api.engine.describe_endpoints(&api.advertised_address);
+            encode(&Member("Endpoints", endpoints))
         }
         other => match crate::api::actions::known_action(other) {
             Some(name) => Err(JsonError::Engine(Error::Unimplemented(name))),
@@ -299,16 +312,7 @@ async fn dispatch_streams(
     action: &str,
     body: &[u8],
 ) -> Result<Vec<u8>, JsonError> {
-    use serde_json::json;
-    match action {
-        "ListStreams" => call!(api, caller, "ListStreams", body, |e, i| e.list_streams(i)),
-        "DescribeStream" => call!(api, caller, "DescribeStream", body, |e, i| e
-            .describe_stream(i)
-            .map(|d| json!({ "StreamDescription": d }))),
-        "GetShardIterator" => call!(api, caller, "GetShardIterator", body, |e, i| e
-            .get_shard_iterator(i)
-            .map(|s| json!({ "ShardIterator": s }))),
-        "GetRecords" => call!(api, caller, "GetRecords", body, |e, i| e.get_records(i)),
-        _ => Err(JsonError::UnknownOperation),
-    }
+    dispatch_streams_engine(api, caller, action, body)
+        .await
+        .unwrap_or(Err(JsonError::UnknownOperation))
 }

@@ -89,7 +89,7 @@ pub async fn run(
             .await?;
     }
     let proxy = TestProxy::start(server, |c| {
-        c.auth = keyfall_server::config::AuthMode::Enforce;
+        c.auth = keyfall_api::flags::AuthMode::Enforce;
     })
     .await;
     let via_proxy = proxy
@@ -164,7 +164,7 @@ pub async fn run(
     }
     // The Zipfian load starts from a cold cache, on a proxy of its own.
     let cold = TestProxy::start(server, |c| {
-        c.auth = keyfall_server::config::AuthMode::Enforce;
+        c.auth = keyfall_api::flags::AuthMode::Enforce;
     })
     .await;
     let cold_client = cold
@@ -310,7 +310,7 @@ async fn budget(
 ) -> anyhow::Result<()> {
     let budget_kib = 256;
     let proxy = TestProxy::start(server, |c| {
-        c.auth = keyfall_server::config::AuthMode::Enforce;
+        c.auth = keyfall_api::flags::AuthMode::Enforce;
         c.item_cache_bytes = budget_kib << 10;
     })
     .await;
