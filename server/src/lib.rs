@@ -17,12 +17,10 @@
 
 pub mod api;
 pub mod config;
-pub mod engine;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 pub mod metrics;
 pub mod server;
-pub mod storage;
 pub mod tls;
 pub mod user_records;
 
@@ -32,6 +30,8 @@ pub use keyfall_api::telemetry;
 /// Authentication, policies, request checks and the audit trail live in `keyfall-auth`
 /// (no engine, no storage engine: the proxy links it too).
 pub use keyfall_auth::{self as auth, audit};
+/// The engine and the storage interface below it live in `keyfall-engine`.
+pub use keyfall_engine::{self as engine, storage};
 /// The data model and expressions live in `keyfall-types` (no engine, no storage); the
 /// engine, auth and API modules name them as `crate::model` and `crate::expr`.
 pub use keyfall_types::{error, expr, model};

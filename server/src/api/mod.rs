@@ -4,4 +4,6 @@ pub mod grpc;
 pub mod json;
 mod schemas;
 
+pub use schemas::EngineSchemas;
+
 pub use keyfall_api::{actions, authorize};

@@ -149,15 +149,20 @@ impl Gate {
         let resources: Option<Vec<String>> =
             self.audit.as_ref().filter(|a| a.wants(action)).map(|_| {
                 let mut r: Vec<String> = input
-                    .checks(action, &*self.engine)
+                    .checks(action, &crate::api::EngineSchemas(&self.engine))
                     .into_iter()
                     .map(|c| c.resource)
                     .collect();
                 r.dedup();
                 r
             });
-        let result = match crate::api::authorize(&self.auth, &*self.engine, caller, action, &input)
-        {
+        let result = match crate::api::authorize(
+            &self.auth,
+            &crate::api::EngineSchemas(&self.engine),
+            caller,
+            action,
+            &input,
+        ) {
             Err(e) => Err(auth_status(&e)),
             Ok(()) => call(&self.engine, move |e| f(e, input)).await,
         };

@@ -345,7 +345,9 @@ impl<S: Authorize> FeedPermission<S> {
             return Ok(());
         }
         self.generation = generation;
-        let checks = self.subscription.checks(self.action, &*self.engine);
+        let checks = self
+            .subscription
+            .checks(self.action, &crate::api::EngineSchemas(&self.engine));
         let refreshed = self.auth.refresh(&self.caller)?;
         self.auth.authorize(&refreshed, &checks)?;
         self.caller = refreshed;

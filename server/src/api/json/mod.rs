@@ -211,8 +211,14 @@ where
     F: FnOnce(&Engine, I) -> crate::error::Result<T> + Send + 'static,
 {
     let input: I = decode_request(body)?;
-    crate::api::authorize(&api.auth, &*api.engine, caller, action, &input)
-        .map_err(JsonError::Auth)?;
+    crate::api::authorize(
+        &api.auth,
+        &crate::api::EngineSchemas(&api.engine),
+        caller,
+        action,
+        &input,
+    )
+    .map_err(JsonError::Auth)?;
     let out = api.engine.run(move |e| f(e, input)).await?;
     encode(&out)
 }
@@ -278,7 +284,14 @@ async fn dispatch(
         return answer;
     }
     let account_wide = |action: &'static str| {
-        crate::api::authorize(&api.auth, &*api.engine, caller, action, &()).map_err(JsonError::Auth)
+        crate::api::authorize(
+            &api.auth,
+            &crate::api::EngineSchemas(&api.engine),
+            caller,
+            action,
+            &(),
+        )
+        .map_err(JsonError::Auth)
     };
     match action {
         "DescribeLimits" => {
