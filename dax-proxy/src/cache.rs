@@ -197,7 +197,7 @@ impl Caches {
             .eviction_policy(policy(config.eviction))
             .eviction_listener(move |_, _, cause| {
                 if cause == RemovalCause::Size {
-                    m.item_evictions.fetch_add(1, Ordering::Relaxed);
+                    m.item_evictions.inc();
                 }
             })
             .support_invalidation_closures()
@@ -212,7 +212,7 @@ impl Caches {
             .eviction_policy(policy(config.eviction))
             .eviction_listener(move |_, _, cause| {
                 if cause == RemovalCause::Size {
-                    m.query_evictions.fetch_add(1, Ordering::Relaxed);
+                    m.query_evictions.inc();
                 }
             })
             .build();

@@ -56,14 +56,14 @@ struct TaskGauge(Arc<crate::metrics::Metrics>);
 
 impl TaskGauge {
     fn new(metrics: Arc<crate::metrics::Metrics>) -> TaskGauge {
-        metrics.feed_tasks.fetch_add(1, Ordering::Relaxed);
+        metrics.feed_tasks.inc();
         TaskGauge(metrics)
     }
 }
 
 impl Drop for TaskGauge {
     fn drop(&mut self) {
-        self.0.feed_tasks.fetch_sub(1, Ordering::Relaxed);
+        self.0.feed_tasks.dec();
     }
 }
 

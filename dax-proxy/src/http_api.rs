@@ -62,7 +62,10 @@ async fn metrics(State(st): State<HttpState>) -> impl IntoResponse {
         query_bytes: c.pages.weighted_size(),
     };
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
         c.metrics.render(&sizes),
     )
 }
@@ -126,6 +129,7 @@ async fn json_api(
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Response {
+    let started = std::time::Instant::now();
     let request_id = format!("{:032X}", rand_id());
     // As on the server: a bad credential is refused before the body is read, and a body
     // over DynamoDB's 16 MB limit is refused (413) without being buffered.
@@ -196,11 +200,27 @@ async fn json_api(
             }
         }
     };
-    match result {
-        Ok(Forwarded::Encoded(body)) => respond(StatusCode::OK, body, &request_id),
-        Ok(Forwarded::Upstream(status, body)) => respond(status, body.to_vec(), &request_id),
-        Err(e) => respond(e.status(), e.body(), &request_id),
-    }
+    let (status, body) = match result {
+        Ok(Forwarded::Encoded(body)) => (StatusCode::OK, body),
+        Ok(Forwarded::Upstream(status, body)) => (status, body.to_vec()),
+        Err(e) => (e.status(), e.body()),
+    };
+    // The same series as the server's: the error name an answer carries, or success.
+    let outcome = (status != StatusCode::OK).then(|| {
+        serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v.get("__type").and_then(|t| t.as_str()).map(str::to_string))
+            .map(|t| t.rsplit('#').next().unwrap_or("").to_string())
+            .unwrap_or_else(|| "unknown".into())
+    });
+    let operation = target.rsplit('.').next().unwrap_or("");
+    st.proxy.caches.metrics.requests.record(
+        keyfall_api::metrics::Api::Json,
+        keyfall_api::actions::metric_name(operation),
+        outcome.as_deref(),
+        started.elapsed(),
+    );
+    respond(status, body, &request_id)
 }
 
 fn rand_id() -> u128 {

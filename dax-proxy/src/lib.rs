@@ -166,12 +166,15 @@ pub async fn run(
         let audit = audit.clone();
         let incoming =
             tonic::transport::server::TcpIncoming::from(listeners.grpc).with_nodelay(Some(true));
+        let metrics = proxy.caches.metrics.requests.clone();
         let service = get_item_path::DynamoDbService::new(dax.clone(), 20 << 20);
         let streams = keyfall_proto::v1::dynamo_db_streams_server::DynamoDbStreamsServer::new(
             streams_service::StreamsService { dax: dax.clone() },
         );
         async move {
             tonic::transport::Server::builder()
+                // The server's request series, recorded as the server records them.
+                .layer(keyfall_api::metrics::RequestMetricsLayer { metrics })
                 .layer(keyfall_api::grpc::AuthLayer {
                     auth,
                     secure: false,

@@ -1,23 +1,42 @@
-//! Counters of the proxy, exported as Prometheus text on `/metrics`.
+//! The proxy's `/metrics` (OpenMetrics text, as the server's): the request series both
+//! binaries export (`keyfall_requests`, `keyfall_request_duration_seconds`, from
+//! `keyfall_api::metrics`), and the proxy's own cache, upstream and feed figures.
 
-use std::fmt::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
-#[derive(Default)]
+use keyfall_api::metrics::RequestMetrics;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CacheLabels {
+    cache: &'static str,
+}
+
+const ITEM: CacheLabels = CacheLabels { cache: "item" };
+const QUERY: CacheLabels = CacheLabels { cache: "query" };
+
 pub struct Metrics {
-    pub item_hits: AtomicU64,
-    pub item_misses: AtomicU64,
-    pub item_evictions: AtomicU64,
-    pub query_hits: AtomicU64,
-    pub query_misses: AtomicU64,
-    pub query_evictions: AtomicU64,
-    pub upstream_reads: AtomicU64,
-    pub write_throughs: AtomicU64,
-    pub pass_throughs: AtomicU64,
-    pub feed_events: AtomicU64,
-    pub feed_reconnects: AtomicU64,
-    /// Change-feed tasks running now (a gauge).
-    pub feed_tasks: AtomicU64,
+    registry: Registry,
+    pub requests: Arc<RequestMetrics>,
+    pub item_hits: Counter,
+    pub item_misses: Counter,
+    pub item_evictions: Counter,
+    pub query_hits: Counter,
+    pub query_misses: Counter,
+    pub query_evictions: Counter,
+    pub upstream_reads: Counter,
+    pub write_throughs: Counter,
+    pub pass_throughs: Counter,
+    pub feed_events: Counter,
+    pub feed_reconnects: Counter,
+    /// Change-feed tasks running now.
+    pub feed_tasks: Gauge,
+    entries: Family<CacheLabels, Gauge>,
+    bytes: Family<CacheLabels, Gauge>,
 }
 
 /// Sizes read from the caches when rendering.
@@ -28,80 +47,86 @@ pub struct Sizes {
     pub query_bytes: u64,
 }
 
-impl Metrics {
-    pub fn render(&self, sizes: &Sizes) -> String {
-        let mut out = String::new();
-        let counters = [
-            (
-                "keyfall_dax_cache_hits_total{cache=\"item\"}",
-                &self.item_hits,
-            ),
-            (
-                "keyfall_dax_cache_misses_total{cache=\"item\"}",
-                &self.item_misses,
-            ),
-            (
-                "keyfall_dax_cache_evictions_total{cache=\"item\"}",
-                &self.item_evictions,
-            ),
-            (
-                "keyfall_dax_cache_hits_total{cache=\"query\"}",
-                &self.query_hits,
-            ),
-            (
-                "keyfall_dax_cache_misses_total{cache=\"query\"}",
-                &self.query_misses,
-            ),
-            (
-                "keyfall_dax_cache_evictions_total{cache=\"query\"}",
-                &self.query_evictions,
-            ),
-            ("keyfall_dax_upstream_reads_total", &self.upstream_reads),
-            ("keyfall_dax_write_throughs_total", &self.write_throughs),
-            ("keyfall_dax_pass_throughs_total", &self.pass_throughs),
-            ("keyfall_dax_feed_events_total", &self.feed_events),
-            ("keyfall_dax_feed_reconnects_total", &self.feed_reconnects),
-        ];
-        let mut typed = std::collections::HashSet::new();
-        for (name, v) in counters {
-            let base = name.split('{').next().unwrap_or(name);
-            if typed.insert(base) {
-                let _ = writeln!(out, "# TYPE {base} counter");
-            }
-            let _ = writeln!(out, "{name} {}", v.load(Ordering::Relaxed));
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("keyfall");
+        let requests = Arc::new(RequestMetrics::default());
+        requests.register(&mut registry);
+        let dax = registry.sub_registry_with_prefix("dax");
+        let per_cache = |dax: &mut Registry, name: &str, help: &str| {
+            let family = Family::<CacheLabels, Counter>::default();
+            dax.register(name, help, family.clone());
+            let item = family.get_or_create(&ITEM).clone();
+            let query = family.get_or_create(&QUERY).clone();
+            (item, query)
+        };
+        let (item_hits, query_hits) = per_cache(dax, "cache_hits", "Answers served from a cache");
+        let (item_misses, query_misses) = per_cache(
+            dax,
+            "cache_misses",
+            "Cacheable reads the cache did not hold",
+        );
+        let (item_evictions, query_evictions) =
+            per_cache(dax, "cache_evictions", "Entries evicted for size");
+        let counter = |dax: &mut Registry, name: &str, help: &str| {
+            let c = Counter::default();
+            dax.register(name, help, c.clone());
+            c
+        };
+        let upstream_reads = counter(dax, "upstream_reads", "Reads sent to the server on a miss");
+        let write_throughs = counter(dax, "write_throughs", "Writes applied to the cache");
+        let pass_throughs = counter(dax, "pass_throughs", "Requests forwarded uncached");
+        let feed_events = counter(dax, "feed_events", "Change records applied from feeds");
+        let feed_reconnects = counter(dax, "feed_reconnects", "Feeds opened again");
+        let feed_tasks = Gauge::default();
+        dax.register(
+            "feed_tasks",
+            "Change-feed tasks running",
+            feed_tasks.clone(),
+        );
+        let entries = Family::<CacheLabels, Gauge>::default();
+        dax.register("cache_entries", "Entries per cache", entries.clone());
+        let bytes = Family::<CacheLabels, Gauge>::default();
+        dax.register("cache_bytes", "Weighted bytes per cache", bytes.clone());
+        Metrics {
+            registry,
+            requests,
+            item_hits,
+            item_misses,
+            item_evictions,
+            query_hits,
+            query_misses,
+            query_evictions,
+            upstream_reads,
+            write_throughs,
+            pass_throughs,
+            feed_events,
+            feed_reconnects,
+            feed_tasks,
+            entries,
+            bytes,
         }
-        let _ = writeln!(out, "# TYPE keyfall_dax_feed_tasks gauge");
-        let _ = writeln!(
-            out,
-            "keyfall_dax_feed_tasks {}",
-            self.feed_tasks.load(Ordering::Relaxed)
-        );
-        let _ = writeln!(out, "# TYPE keyfall_dax_cache_entries gauge");
-        let _ = writeln!(
-            out,
-            "keyfall_dax_cache_entries{{cache=\"item\"}} {}",
-            sizes.item_entries
-        );
-        let _ = writeln!(
-            out,
-            "keyfall_dax_cache_entries{{cache=\"query\"}} {}",
-            sizes.query_entries
-        );
-        let _ = writeln!(out, "# TYPE keyfall_dax_cache_bytes gauge");
-        let _ = writeln!(
-            out,
-            "keyfall_dax_cache_bytes{{cache=\"item\"}} {}",
-            sizes.item_bytes
-        );
-        let _ = writeln!(
-            out,
-            "keyfall_dax_cache_bytes{{cache=\"query\"}} {}",
-            sizes.query_bytes
-        );
+    }
+}
+
+impl Metrics {
+    /// The OpenMetrics text, with the caches' sizes as of now.
+    pub fn render(&self, sizes: &Sizes) -> String {
+        let i = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        self.entries.get_or_create(&ITEM).set(i(sizes.item_entries));
+        self.entries
+            .get_or_create(&QUERY)
+            .set(i(sizes.query_entries));
+        self.bytes.get_or_create(&ITEM).set(i(sizes.item_bytes));
+        self.bytes.get_or_create(&QUERY).set(i(sizes.query_bytes));
+        let mut out = String::new();
+        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
         out
     }
 }
 
-pub fn inc(c: &AtomicU64) {
-    c.fetch_add(1, Ordering::Relaxed);
+pub fn inc(c: &Counter) {
+    c.inc();
 }

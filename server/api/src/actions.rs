@@ -216,6 +216,16 @@ pub fn dynamodb_action(name: &str) -> Option<&'static Action> {
     DYNAMODB.iter().find(|a| a.name == name)
 }
 
+/// The name a request's metrics carry: the action's own (DynamoDB or DynamoDB Streams), or
+/// `unknown`, so a caller cannot mint label values.
+pub fn metric_name(name: &str) -> &'static str {
+    DYNAMODB
+        .iter()
+        .chain(STREAMS)
+        .find(|a| a.name == name)
+        .map_or("unknown", |a| a.name)
+}
+
 /// The canonical `&'static` name of a DynamoDB action, if `name` is one.
 pub fn known_action(name: &str) -> Option<&'static str> {
     dynamodb_action(name).map(|a| a.name)

@@ -21,6 +21,7 @@ pub mod flags;
 pub mod grpc;
 pub mod json;
 pub mod listen;
+pub mod metrics;
 pub mod telemetry;
 
 use keyfall_auth::checks::{Authorize, Schemas};

@@ -2,17 +2,17 @@
 //! server reflection answer without credentials.
 
 use aws_sdk_dynamodb::types::{AttributeValue as Av, ScalarAttributeType};
-use keyfall_tests::{new_table, TestServer};
+use keyfall_tests::{new_table, raw_request, TestProxy, TestServer};
 
 async fn scrape(server: &TestServer) -> String {
+    scrape_at(server.http_addr).await
+}
+
+/// `/metrics` of a server or proxy HTTP port: OpenMetrics, status 200.
+async fn scrape_at(addr: std::net::SocketAddr) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(server.http_addr)
-        .await
-        .unwrap();
-    let req = format!(
-        "GET /metrics HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-        server.http_addr
-    );
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let req = format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
     s.write_all(req.as_bytes()).await.unwrap();
     let mut buf = String::new();
     s.read_to_string(&mut buf).await.unwrap();
@@ -130,6 +130,94 @@ async fn metrics_count_requests_by_operation_and_outcome() {
     }
     assert!(get("keyfall_storage_journal_files") >= 1.0);
     assert!(get("keyfall_storage_block_cache_capacity_bytes") > 0.0);
+}
+
+/// One pipeline, one set of series: the Admin service is counted like every other gRPC
+/// call, keyfall-dax exports the server's request series for both its APIs, and no caller
+/// can mint label values with made-up operation names.
+#[tokio::test]
+async fn admin_calls_and_the_proxy_record_the_same_request_series() {
+    let server = TestServer::start().await;
+    let mut admin = keyfall_proto::v1::admin_client::AdminClient::new(server.channel().await);
+    admin
+        .list_users(keyfall_proto::v1::ListUsersRequest::default())
+        .await
+        .unwrap();
+    let (status, _, _) = raw_request(server.http_addr, "DynamoDB_20120810.Bogus4711", "{}").await;
+    assert_eq!(status, 400);
+    let text = scrape(&server).await;
+    let get = |s: &str| value(&text, s).unwrap_or_else(|| panic!("no {s} in\n{text}"));
+    assert_eq!(
+        get(r#"keyfall_requests_total{api="grpc",operation="ListUsers",outcome="success"}"#),
+        1.0
+    );
+    assert_eq!(
+        get(
+            r#"keyfall_requests_total{api="json",operation="unknown",outcome="UnknownOperationException"}"#
+        ),
+        1.0
+    );
+    assert!(!text.contains("Bogus4711"), "{text}");
+
+    let db = server.dynamodb();
+    new_table(&db, "proxied", ("pk", ScalarAttributeType::S), None)
+        .send()
+        .await
+        .unwrap();
+    let proxy = TestProxy::start(&server, |_| {}).await;
+    let through = keyfall_tests::dynamodb_client(&format!("http://{}", proxy.http_addr));
+    through
+        .put_item()
+        .table_name("proxied")
+        .item("pk", Av::S("a".into()))
+        .send()
+        .await
+        .unwrap();
+    let mut grpc = proxy.grpc().await;
+    for _ in 0..2 {
+        grpc.get_item(keyfall_proto::v1::GetItemRequest {
+            table_name: "proxied".into(),
+            key: [(
+                "pk".to_string(),
+                keyfall_proto::v1::AttributeValue {
+                    value: Some(keyfall_proto::v1::attribute_value::Value::S("a".into())),
+                },
+            )]
+            .into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    }
+    let _ = grpc
+        .describe_table(keyfall_proto::v1::DescribeTableRequest {
+            table_name: "absent".into(),
+        })
+        .await
+        .unwrap_err();
+    let text = scrape_at(proxy.http_addr).await;
+    assert!(text.trim_end().ends_with("# EOF"), "{text}");
+    let get = |s: &str| value(&text, s).unwrap_or_else(|| panic!("no {s} in\n{text}"));
+    assert_eq!(
+        get(r#"keyfall_requests_total{api="json",operation="PutItem",outcome="success"}"#),
+        1.0
+    );
+    assert_eq!(
+        get(r#"keyfall_requests_total{api="grpc",operation="GetItem",outcome="success"}"#),
+        2.0
+    );
+    assert_eq!(
+        get(
+            r#"keyfall_requests_total{api="grpc",operation="DescribeTable",outcome="ResourceNotFoundException"}"#
+        ),
+        1.0
+    );
+    assert_eq!(
+        get(r#"keyfall_request_duration_seconds_count{api="grpc",operation="GetItem"}"#),
+        2.0
+    );
+    // The proxy's own figures are in the same exposition.
+    assert!(get(r#"keyfall_dax_cache_hits_total{cache="item"}"#) >= 1.0);
 }
 
 #[tokio::test]

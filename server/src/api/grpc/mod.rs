@@ -37,7 +37,6 @@ pub async fn serve(
     let gate = Gate {
         engine: engine.clone(),
         auth: auth.clone(),
-        metrics,
         audit: audit.clone(),
     };
     // Standard discovery: grpc.health.v1 and server reflection (grpcurl list/describe).
@@ -71,6 +70,11 @@ pub async fn serve(
             .map_err(|e| ServerError::Config(format!("TLS setup: {e}")))?;
     }
     builder
+        // Outside the auth layer: refused calls are counted too. Every service (DynamoDB,
+        // Streams, Admin) is recorded here, once.
+        .layer(keyfall_api::metrics::RequestMetricsLayer {
+            metrics: metrics.requests.clone(),
+        })
         .layer(AuthLayer {
             auth: auth.clone(),
             secure,
@@ -126,7 +130,6 @@ fn caller_of<T>(r: &Request<T>) -> Result<Caller, Status> {
 pub struct Gate {
     pub engine: Arc<Engine>,
     pub auth: Arc<Auth>,
-    pub metrics: Arc<crate::metrics::Metrics>,
     pub audit: Option<Arc<crate::audit::Audit>>,
 }
 
@@ -144,7 +147,6 @@ impl Gate {
         T: Send + 'static,
         F: FnOnce(&Engine, I) -> crate::error::Result<T> + Send + 'static,
     {
-        let started = std::time::Instant::now();
         // Resource names for the audit line, computed before the input moves.
         let resources: Option<Vec<String>> =
             self.audit.as_ref().filter(|a| a.wants(action)).map(|_| {
@@ -186,13 +188,6 @@ impl Gate {
                 tracing::debug!(%request_id, action, error_type, error = %status.message(), "client error");
             }
         }
-        let operation = action.strip_prefix("dynamodb:").unwrap_or(action);
-        self.metrics.record(
-            crate::metrics::Api::Grpc,
-            operation,
-            outcome.as_deref(),
-            started.elapsed(),
-        );
         if let (Some(audit), Some(resources)) = (&self.audit, resources) {
             audit.record(
                 &request_id,

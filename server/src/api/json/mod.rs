@@ -139,9 +139,9 @@ async fn handle(
     };
     let result = tracing::Instrument::instrument(work, span).await;
     let outcome = result.as_ref().err().map(JsonError::type_name);
-    api.metrics.record(
-        crate::metrics::Api::Json,
-        operation,
+    api.metrics.requests.record(
+        keyfall_api::metrics::Api::Json,
+        keyfall_api::actions::metric_name(operation),
         outcome.as_deref(),
         started.elapsed(),
     );
