@@ -7,11 +7,11 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::capacity::{self, ReturnCapacity};
+use super::commit::{Change, Origin};
 use super::items::{
     check_projection_mixing, expr_error, parse_collection_metrics, validate_new_item,
     validate_values,
 };
-use super::streams::{Change, Origin};
 use super::types::*;
 use super::{indexes, required, Engine};
 use crate::error::{Error, Result};

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use tokio::sync::broadcast;
 
-use super::streams::Change;
+use super::commit::Change;
 use crate::model::Item;
 
 /// Events a subscriber may fall behind by before its feed is cut.

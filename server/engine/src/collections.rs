@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use parking_lot::{Mutex, MutexGuard};
 
 use super::catalog::Table;
+use super::commit::Change;
 use super::indexes;
-use super::streams::Change;
 use super::types::ItemCollectionMetrics;
 use super::Engine;
 use crate::error::{Error, Result};

@@ -6,7 +6,7 @@
 
 use super::capacity::{self, ReturnCapacity};
 use super::catalog::Table;
-use super::streams::{Change, Origin};
+use super::commit::{Change, Origin};
 use super::types::*;
 use super::{indexes, required, Engine};
 use crate::error::{Error, Result};

@@ -29,6 +29,7 @@ pub mod capacity;
 pub mod catalog;
 pub mod changes;
 mod collections;
+pub mod commit;
 mod indexes;
 mod items;
 mod observe;

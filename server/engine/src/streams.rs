@@ -1,4 +1,5 @@
-//! DynamoDB Streams: change records written in the same atomic batch as the change.
+//! DynamoDB Streams: each stream's records, read, trimmed and recovered. Records are
+//! written by the commit path (`commit`), in the same atomic batch as their change.
 //!
 //! Each stream has one shard whose records are stored in the stream's keyspace under a
 //! big-endian sequence number. A table's commits that emit records take the stream's
@@ -11,10 +12,8 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use super::catalog::{ClosedStream, StreamMeta, Table, CLOSED_STREAM_LIFETIME_SECONDS};
-use super::indexes;
 use super::{now_epoch_seconds, Engine};
 use crate::error::{Error, Result};
-use crate::model::{item_size, Item};
 use crate::storage::{KeyRange, Op, Storage};
 
 /// Each stream's high-water mark (its keyspace name → the last sequence number trimmed,
@@ -26,7 +25,7 @@ pub const STREAM_MARKS_KEYSPACE: &str = "_stream_marks";
 #[derive(Debug, Default)]
 pub struct StreamState {
     /// The last sequence number committed; held while a commit assigns and applies.
-    last: Mutex<u64>,
+    pub(crate) last: Mutex<u64>,
     /// Wakes push-feed subscribers after each commit.
     pub changed: tokio::sync::Notify,
 }
@@ -67,134 +66,7 @@ pub fn seq_string(seq: u64) -> String {
 
 pub use keyfall_types::streams::{Identity, StreamRecord, StreamRecordBody};
 
-/// Who made a change: a client, or the TTL sweeper (which DynamoDB marks as a service).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Origin {
-    Client,
-    TimeToLive,
-}
-
-/// One change of one item, as every write path hands it to [`Engine::commit_changes`].
-pub struct Change<'a> {
-    pub table: &'a Table,
-    pub key: &'a [u8],
-    pub old: Option<&'a Item>,
-    pub new: Option<&'a Item>,
-}
-
-fn record(
-    table: &Table,
-    change: &Change<'_>,
-    origin: Origin,
-    region: &str,
-) -> Option<StreamRecord> {
-    let stream = table.meta.stream.as_ref()?;
-    let (event, key_source) = match (change.old, change.new) {
-        (None, None) => return None,
-        // A write that changes nothing emits no record, as in DynamoDB.
-        (Some(o), Some(n)) if o == n => return None,
-        (None, Some(n)) => ("INSERT", n),
-        (Some(_), Some(n)) => ("MODIFY", n),
-        (Some(o), None) => ("REMOVE", o),
-    };
-    let keys = table.meta.key_schema.extract_key(key_source);
-    let (new_image, old_image) = match stream.view_type.as_str() {
-        "NEW_IMAGE" => (change.new.cloned(), None),
-        "OLD_IMAGE" => (None, change.old.cloned()),
-        "NEW_AND_OLD_IMAGES" => (change.new.cloned(), change.old.cloned()),
-        _ => (None, None),
-    };
-    let size = item_size(&keys)
-        + new_image.as_ref().map_or(0, item_size)
-        + old_image.as_ref().map_or(0, item_size);
-    Some(StreamRecord {
-        event_id: uuid::Uuid::new_v4().to_string(),
-        event_name: event.into(),
-        event_version: "1.1".into(),
-        event_source: "aws:dynamodb".into(),
-        aws_region: region.to_string(),
-        dynamodb: StreamRecordBody {
-            approximate_creation_date_time: now_epoch_seconds().floor(),
-            keys,
-            new_image,
-            old_image,
-            sequence_number: String::new(),
-            size_bytes: size as i64,
-            stream_view_type: stream.view_type.clone(),
-        },
-        user_identity: (origin == Origin::TimeToLive).then(|| Identity {
-            principal_id: "dynamodb.amazonaws.com".into(),
-            kind: "Service".into(),
-        }),
-    })
-}
-
 impl Engine {
-    /// Commits item changes with their index entries and stream records, plus `extra` ops,
-    /// as one atomic storage batch; then updates counters and wakes stream subscribers.
-    /// Callers hold the items' locks.
-    pub(crate) fn commit_changes(
-        &self,
-        changes: &[Change<'_>],
-        extra: Vec<Op>,
-        origin: Origin,
-    ) -> Result<()> {
-        let collections = self.check_collections(changes)?;
-        let mut ops = extra;
-        let mut records: Vec<(&Table, StreamRecord)> = Vec::new();
-        for c in changes {
-            super::observe::write(c.table, c.old, c.new);
-            ops.extend(indexes::change_ops(c.table, c.key, c.old, c.new));
-            if let Some(r) = record(c.table, c, origin, &self.config.region) {
-                records.push((c.table, r));
-            }
-        }
-        if records.is_empty() {
-            self.apply_ops(ops)?;
-        } else {
-            // Lock each stream once, in keyspace order (no deadlock between transactions).
-            let mut streams: Vec<&Table> = records.iter().map(|(t, _)| *t).collect();
-            streams.sort_by(|a, b| a.meta.keyspace.cmp(&b.meta.keyspace));
-            streams.dedup_by(|a, b| a.meta.keyspace == b.meta.keyspace);
-            let mut guards: Vec<(&Table, parking_lot::MutexGuard<'_, u64>, u64)> = streams
-                .iter()
-                .map(|t| (*t, t.stream.last.lock(), 0))
-                .collect();
-            for (table, mut rec) in records {
-                let Some((_, guard, added)) = guards
-                    .iter_mut()
-                    .find(|(t, _, _)| t.meta.keyspace == table.meta.keyspace)
-                else {
-                    continue;
-                };
-                let seq = **guard + *added + 1;
-                *added += 1;
-                rec.dynamodb.sequence_number = seq_string(seq);
-                let Some(stream) = &table.meta.stream else {
-                    continue;
-                };
-                let value = serde_json::to_vec(&rec).map_err(|e| Error::Internal(e.to_string()))?;
-                ops.push(Op::Put {
-                    keyspace: stream.keyspace.clone(),
-                    key: seq_key(seq),
-                    value,
-                });
-            }
-            self.apply_ops(ops)?;
-            for (table, guard, added) in &mut guards {
-                **guard += *added;
-                table.stream.changed.notify_waiters();
-            }
-        }
-        collections.into_iter().for_each(|g| g.commit());
-        for c in changes {
-            indexes::account(c.table, c.key, c.old, c.new);
-            // Still under the items' locks: one item's events go out in commit order.
-            c.table.changes.publish(c);
-        }
-        Ok(())
-    }
-
     /// Records of `table`'s current stream after sequence number `after`, at most `limit`.
     pub fn stream_records(
         &self,

@@ -11,11 +11,11 @@ use std::sync::Arc;
 
 use super::capacity::{self, ReturnCapacity, Usage};
 use super::catalog::Table;
+use super::commit::{Change, Origin};
 use super::indexes;
 use super::items::{
     expr_error, parse_collection_metrics, validate_new_item, validate_updated_item, validate_values,
 };
-use super::streams::{Change, Origin};
 use super::types::*;
 use super::{now_epoch_seconds, required, Engine};
 use crate::error::{Error, Result};

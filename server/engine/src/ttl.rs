@@ -13,7 +13,7 @@ use std::ops::Bound;
 
 use parking_lot::Mutex;
 
-use super::streams::{Change, Origin};
+use super::commit::{Change, Origin};
 use super::types::{
     TableNameInput, TimeToLiveDescription, TimeToLiveSpecification, UpdateTimeToLiveInput,
 };
