@@ -3,6 +3,7 @@
 //! (`status`), and the tower layer that authenticates every call (`auth_layer`).
 
 mod auth_layer;
+pub mod codec;
 pub mod convert;
 pub mod convert_back;
 mod status;

@@ -3,6 +3,7 @@
 mod admin;
 mod streams;
 
+use keyfall_api::grpc::codec::{FromProto, IntoProto};
 pub use keyfall_api::grpc::*;
 
 use std::sync::Arc;
@@ -211,21 +212,23 @@ where
     engine.run(f).await.map_err(to_status)
 }
 
-/// Actions not built yet (the action table's `unbuilt` rows) answer UNIMPLEMENTED with
-/// the action's name. `#[async_trait]` does not see into macro output, so the methods are
-/// spelled in its desugared form.
-macro_rules! unbuilt_rpcs {
+/// The action table's rows as gRPC methods: a built row decodes its request
+/// ([`FromProto`]), runs through [`Gate`] on the engine method of its name and encodes the
+/// answer ([`IntoProto`]); an unbuilt row answers UNIMPLEMENTED naming the action; `custom`
+/// rows are written out below. `#[async_trait]` does not see into macro output, so the
+/// methods are spelled in its desugared form.
+macro_rules! engine_rpcs {
     ($($method:ident, $name:literal, $req:ident, $resp:ident, $resource:ident, $class:ident, $proxy:ident, $built:ident, $json:tt;)*) => {
-        $(unbuilt_rpc!($built $method $name $req $resp);)*
+        $(engine_rpc!($built $json $method $name $req $resp);)*
     };
 }
 
-macro_rules! unbuilt_rpc {
-    (built $($row:tt)*) => {};
-    (unbuilt $method:ident $name:literal $req:ident $resp:ident) => {
+macro_rules! engine_rpc {
+    (built custom $($row:tt)*) => {};
+    ($built:ident $json:tt $method:ident $name:literal $req:ident $resp:ident) => {
         fn $method<'life0, 'async_trait>(
             &'life0 self,
-            _: Request<pb::$req>,
+            r: Request<pb::$req>,
         ) -> std::pin::Pin<
             Box<
                 dyn std::future::Future<Output = Result<Response<pb::$resp>, Status>>
@@ -237,376 +240,30 @@ macro_rules! unbuilt_rpc {
             'life0: 'async_trait,
             Self: 'async_trait,
         {
-            Box::pin(async move { Err(unimplemented($name)) })
+            Box::pin(async move { engine_rpc_body!($built, self, r, $method, $name, $resp) })
         }
     };
 }
 
+macro_rules! engine_rpc_body {
+    (unbuilt, $s:expr, $r:expr, $method:ident, $name:literal, $resp:ident) => {{
+        let _ = $r;
+        Err(unimplemented($name))
+    }};
+    (built, $s:expr, $r:expr, $method:ident, $name:literal, $resp:ident) => {{
+        let caller = caller_of(&$r)?;
+        let input = FromProto::from_proto($r.into_inner()).map_err(to_status)?;
+        let action = concat!("dynamodb:", $name);
+        let out = $s
+            .gate
+            .run(&caller, action, input, |e, i| e.$method(i))
+            .await?;
+        Ok(Response::new(IntoProto::<pb::$resp>::into_proto(out)))
+    }};
+}
+
 #[tonic::async_trait]
 impl DynamoDb for DynamoDbService {
-    async fn create_table(
-        &self,
-        r: Request<pb::CreateTableRequest>,
-    ) -> Result<Response<pb::CreateTableResponse>, Status> {
-        let caller = caller_of(&r)?;
-        let input = convert::create_table(r.into_inner());
-        let d = self
-            .gate
-            .run(&caller, "dynamodb:CreateTable", input, |e, input| {
-                e.create_table(input)
-            })
-            .await?;
-        Ok(Response::new(pb::CreateTableResponse {
-            table_description: Some(convert::table_description(&d)),
-        }))
-    }
-
-    async fn describe_table(
-        &self,
-        r: Request<pb::DescribeTableRequest>,
-    ) -> Result<Response<pb::DescribeTableResponse>, Status> {
-        let caller = caller_of(&r)?;
-        let input = convert::table_name(r.into_inner().table_name);
-        let d = self
-            .gate
-            .run(&caller, "dynamodb:DescribeTable", input, |e, input| {
-                e.describe_table(input)
-            })
-            .await?;
-        Ok(Response::new(pb::DescribeTableResponse {
-            table: Some(convert::table_description(&d)),
-        }))
-    }
-
-    async fn update_table(
-        &self,
-        r: Request<pb::UpdateTableRequest>,
-    ) -> Result<Response<pb::UpdateTableResponse>, Status> {
-        let caller = caller_of(&r)?;
-        let input = convert::update_table(r.into_inner()).map_err(to_status)?;
-        let d = self
-            .gate
-            .run(&caller, "dynamodb:UpdateTable", input, |e, input| {
-                e.update_table(input)
-            })
-            .await?;
-        Ok(Response::new(pb::UpdateTableResponse {
-            table_description: Some(convert::table_description(&d)),
-        }))
-    }
-
-    async fn delete_table(
-        &self,
-        r: Request<pb::DeleteTableRequest>,
-    ) -> Result<Response<pb::DeleteTableResponse>, Status> {
-        let caller = caller_of(&r)?;
-        let input = convert::table_name(r.into_inner().table_name);
-        let d = self
-            .gate
-            .run(&caller, "dynamodb:DeleteTable", input, |e, input| {
-                e.delete_table(input)
-            })
-            .await?;
-        Ok(Response::new(pb::DeleteTableResponse {
-            table_description: Some(convert::table_description(&d)),
-        }))
-    }
-
-    async fn list_tables(
-        &self,
-        r: Request<pb::ListTablesRequest>,
-    ) -> Result<Response<pb::ListTablesResponse>, Status> {
-        let caller = caller_of(&r)?;
-        let r = r.into_inner();
-        let input = crate::engine::types::ListTablesInput {
-            exclusive_start_table_name: r.exclusive_start_table_name,
-            limit: r.limit.map(i64::from),
-        };
-        let out = self
-            .gate
-            .run(&caller, "dynamodb:ListTables", input, |e, input| {
-                e.list_tables(input)
-            })
-            .await?;
-        Ok(Response::new(pb::ListTablesResponse {
-            table_names: out.table_names,
-            last_evaluated_table_name: out.last_evaluated_table_name,
-        }))
-    }
-
-    async fn put_item(
-        &self,
-        r: Request<pb::PutItemRequest>,
-    ) -> Result<Response<pb::PutItemResponse>, Status> {
-        let caller = caller_of(&r)?;
-        let input = convert::put_item(r.into_inner()).map_err(to_status)?;
-        let out = self
-            .gate
-            .run(&caller, "dynamodb:PutItem", input, |e, input| {
-                e.put_item(input)
-            })
-            .await?;
-        let p = convert::write_output(&out);
-        Ok(Response::new(pb::PutItemResponse {
-            attributes: p.attributes,
-            consumed_capacity: p.consumed_capacity,
-            item_collection_metrics: p.item_collection_metrics,
-        }))
-    }
-
-    async fn get_item(
-        &self,
-        r: Request<pb::GetItemRequest>,
-    ) -> Result<Response<pb::GetItemResponse>, Status> {
-        let caller = caller_of(&r)?;
-        let input = convert::get_item(r.into_inner()).map_err(to_status)?;
-        let out = self
-            .gate
-            .run(&caller, "dynamodb:GetItem", input, |e, input| {
-                e.get_item(input)
-            })
-            .await?;
-        Ok(Response::new(pb::GetItemResponse {
-            consumed_capacity: out
-                .consumed_capacity
-                .as_ref()
-                .map(convert::consumed_to_proto),
-            item: out.item.map(convert::item_into_proto).unwrap_or_default(),
-        }))
-    }
-
-    async fn update_item(
-        &self,
-        r: Request<pb::UpdateItemRequest>,
-    ) -> Result<Response<pb::UpdateItemResponse>, Status> {
-        let caller = caller_of(&r)?;
-        let input = convert::update_item(r.into_inner()).map_err(to_status)?;
-        let out = self
-            .gate
-            .run(&caller, "dynamodb:UpdateItem", input, |e, input| {
-                e.update_item(input)
-            })
-            .await?;
-        let p = convert::write_output(&out);
-        Ok(Response::new(pb::UpdateItemResponse {
-            attributes: p.attributes,
-            consumed_capacity: p.consumed_capacity,
-            item_collection_metrics: p.item_collection_metrics,
-        }))
-    }
-
-    async fn delete_item(
-        &self,
-        r: Request<pb::DeleteItemRequest>,
-    ) -> Result<Response<pb::DeleteItemResponse>, Status> {
-        let caller = caller_of(&r)?;
-        let input = convert::delete_item(r.into_inner()).map_err(to_status)?;
-        let out = self
-            .gate
-            .run(&caller, "dynamodb:DeleteItem", input, |e, input| {
-                e.delete_item(input)
-            })
-            .await?;
-        let p = convert::write_output(&out);
-        Ok(Response::new(pb::DeleteItemResponse {
-            attributes: p.attributes,
-            consumed_capacity: p.consumed_capacity,
-            item_collection_metrics: p.item_collection_metrics,
-        }))
-    }
-
-    async fn query(
-        &self,
-        r: Request<pb::QueryRequest>,
-    ) -> Result<Response<pb::QueryResponse>, Status> {
-        let caller = caller_of(&r)?;
-        let input = convert::query(r.into_inner()).map_err(to_status)?;
-        let out = self
-            .gate
-            .run(&caller, "dynamodb:Query", input, |e, input| e.query(input))
-            .await?;
-        let p = convert::page_output(out);
-        Ok(Response::new(pb::QueryResponse {
-            items: p.items,
-            count: p.count,
-            scanned_count: p.scanned_count,
-            last_evaluated_key: p.last_evaluated_key,
-            consumed_capacity: p.consumed_capacity,
-        }))
-    }
-
-    async fn scan(
-        &self,
-        r: Request<pb::ScanRequest>,
-    ) -> Result<Response<pb::ScanResponse>, Status> {
-        let caller = caller_of(&r)?;
-        let input = convert::scan(r.into_inner()).map_err(to_status)?;
-        let out = self
-            .gate
-            .run(&caller, "dynamodb:Scan", input, |e, input| e.scan(input))
-            .await?;
-        let p = convert::page_output(out);
-        Ok(Response::new(pb::ScanResponse {
-            items: p.items,
-            count: p.count,
-            scanned_count: p.scanned_count,
-            last_evaluated_key: p.last_evaluated_key,
-            consumed_capacity: p.consumed_capacity,
-        }))
-    }
-
-    async fn batch_get_item(
-        &self,
-        r: Request<pb::BatchGetItemRequest>,
-    ) -> Result<Response<pb::BatchGetItemResponse>, Status> {
-        let caller = caller_of(&r)?;
-        let input = convert::batch_get(r.into_inner()).map_err(to_status)?;
-        let out = self
-            .gate
-            .run(&caller, "dynamodb:BatchGetItem", input, |e, input| {
-                e.batch_get_item(input)
-            })
-            .await?;
-        Ok(Response::new(convert::batch_get_output(&out)))
-    }
-
-    async fn batch_write_item(
-        &self,
-        r: Request<pb::BatchWriteItemRequest>,
-    ) -> Result<Response<pb::BatchWriteItemResponse>, Status> {
-        let caller = caller_of(&r)?;
-        let input = convert::batch_write(r.into_inner()).map_err(to_status)?;
-        let out = self
-            .gate
-            .run(&caller, "dynamodb:BatchWriteItem", input, |e, input| {
-                e.batch_write_item(input)
-            })
-            .await?;
-        Ok(Response::new(convert::batch_write_output(&out)))
-    }
-
-    async fn transact_write_items(
-        &self,
-        r: Request<pb::TransactWriteItemsRequest>,
-    ) -> Result<Response<pb::TransactWriteItemsResponse>, Status> {
-        let caller = caller_of(&r)?;
-        let input = convert::transact_write(r.into_inner()).map_err(to_status)?;
-        let out = self
-            .gate
-            .run(&caller, "dynamodb:TransactWriteItems", input, |e, input| {
-                e.transact_write_items(input)
-            })
-            .await?;
-        Ok(Response::new(convert::transact_write_output(&out)))
-    }
-
-    async fn transact_get_items(
-        &self,
-        r: Request<pb::TransactGetItemsRequest>,
-    ) -> Result<Response<pb::TransactGetItemsResponse>, Status> {
-        let caller = caller_of(&r)?;
-        let input = convert::transact_get(r.into_inner()).map_err(to_status)?;
-        let out = self
-            .gate
-            .run(&caller, "dynamodb:TransactGetItems", input, |e, input| {
-                e.transact_get_items(input)
-            })
-            .await?;
-        Ok(Response::new(convert::transact_get_output(&out)))
-    }
-
-    async fn update_time_to_live(
-        &self,
-        r: Request<pb::UpdateTimeToLiveRequest>,
-    ) -> Result<Response<pb::UpdateTimeToLiveResponse>, Status> {
-        let caller = caller_of(&r)?;
-        let r = r.into_inner();
-        let input = crate::engine::types::UpdateTimeToLiveInput {
-            table_name: (!r.table_name.is_empty()).then_some(r.table_name),
-            time_to_live_specification: r.time_to_live_specification.map(|s| {
-                crate::engine::types::TimeToLiveSpecification {
-                    enabled: s.enabled,
-                    attribute_name: s.attribute_name,
-                }
-            }),
-        };
-        let spec = self
-            .gate
-            .run(&caller, "dynamodb:UpdateTimeToLive", input, |e, input| {
-                e.update_time_to_live(input)
-            })
-            .await?;
-        Ok(Response::new(pb::UpdateTimeToLiveResponse {
-            time_to_live_specification: Some(pb::TimeToLiveSpecification {
-                enabled: spec.enabled,
-                attribute_name: spec.attribute_name,
-            }),
-        }))
-    }
-
-    async fn describe_time_to_live(
-        &self,
-        r: Request<pb::DescribeTimeToLiveRequest>,
-    ) -> Result<Response<pb::DescribeTimeToLiveResponse>, Status> {
-        let caller = caller_of(&r)?;
-        let input = convert::table_name(r.into_inner().table_name);
-        let d = self
-            .gate
-            .run(&caller, "dynamodb:DescribeTimeToLive", input, |e, input| {
-                e.describe_time_to_live(input)
-            })
-            .await?;
-        Ok(Response::new(pb::DescribeTimeToLiveResponse {
-            time_to_live_description: Some(pb::TimeToLiveDescription {
-                time_to_live_status: Some(d.time_to_live_status),
-                attribute_name: d.attribute_name,
-            }),
-        }))
-    }
-
-    async fn tag_resource(
-        &self,
-        r: Request<pb::TagResourceRequest>,
-    ) -> Result<Response<pb::TagResourceResponse>, Status> {
-        let caller = caller_of(&r)?;
-        let input = convert::tag_resource(r.into_inner());
-        self.gate
-            .run(&caller, "dynamodb:TagResource", input, |e, input| {
-                e.tag_resource(input)
-            })
-            .await?;
-        Ok(Response::new(pb::TagResourceResponse {}))
-    }
-
-    async fn untag_resource(
-        &self,
-        r: Request<pb::UntagResourceRequest>,
-    ) -> Result<Response<pb::UntagResourceResponse>, Status> {
-        let caller = caller_of(&r)?;
-        let input = convert::untag_resource(r.into_inner());
-        self.gate
-            .run(&caller, "dynamodb:UntagResource", input, |e, input| {
-                e.untag_resource(input)
-            })
-            .await?;
-        Ok(Response::new(pb::UntagResourceResponse {}))
-    }
-
-    async fn list_tags_of_resource(
-        &self,
-        r: Request<pb::ListTagsOfResourceRequest>,
-    ) -> Result<Response<pb::ListTagsOfResourceResponse>, Status> {
-        let caller = caller_of(&r)?;
-        let input = convert::list_tags(r.into_inner());
-        let out = self
-            .gate
-            .run(&caller, "dynamodb:ListTagsOfResource", input, |e, input| {
-                e.list_tags_of_resource(input)
-            })
-            .await?;
-        Ok(Response::new(convert::tags_output(out)))
-    }
-
     async fn describe_limits(
         &self,
         r: Request<pb::DescribeLimitsRequest>,
@@ -647,7 +304,7 @@ impl DynamoDb for DynamoDbService {
         Ok(Response::new(pb::DescribeEndpointsResponse { endpoints }))
     }
 
-    keyfall_api::dynamodb_actions!(unbuilt_rpcs);
+    keyfall_api::dynamodb_actions!(engine_rpcs);
 }
 
 /// The reference RPC benchmarks compare against: the cost of a gRPC call that does nothing.

@@ -1,0 +1,148 @@
+//! Each action's protobuf request as its DynamoDB input ([`FromProto`]) and its DynamoDB
+//! output as the protobuf response ([`IntoProto`]), named by type so the server's gRPC
+//! methods are generated from the action table (`crate::actions`) instead of written out.
+//! The conversions themselves are `convert`'s.
+
+use keyfall_proto::v1 as pb;
+use keyfall_types::error::Result;
+use keyfall_types::types::*;
+
+use super::convert::{self, *};
+
+/// A protobuf request decoded into the input the engine runs.
+pub trait FromProto<P>: Sized {
+    fn from_proto(p: P) -> Result<Self>;
+}
+
+/// An output encoded as the protobuf response.
+pub trait IntoProto<P> {
+    fn into_proto(self) -> P;
+}
+
+macro_rules! from_proto {
+    ($($req:ident => $input:ty: |$r:ident| $body:expr;)*) => {$(
+        impl FromProto<pb::$req> for $input {
+            fn from_proto($r: pb::$req) -> Result<Self> {
+                $body
+            }
+        }
+    )*};
+}
+
+from_proto! {
+    CreateTableRequest => CreateTableInput: |r| Ok(convert::create_table(r));
+    UpdateTableRequest => UpdateTableInput: |r| convert::update_table(r);
+    DescribeTableRequest => TableNameInput: |r| Ok(table_name(r.table_name));
+    DeleteTableRequest => TableNameInput: |r| Ok(table_name(r.table_name));
+    DescribeTimeToLiveRequest => TableNameInput: |r| Ok(table_name(r.table_name));
+    ListTablesRequest => ListTablesInput: |r| Ok(ListTablesInput {
+        exclusive_start_table_name: r.exclusive_start_table_name,
+        limit: r.limit.map(i64::from),
+    });
+    UpdateTimeToLiveRequest => UpdateTimeToLiveInput: |r| Ok(UpdateTimeToLiveInput {
+        table_name: (!r.table_name.is_empty()).then_some(r.table_name),
+        time_to_live_specification: r.time_to_live_specification.map(|s| {
+            TimeToLiveSpecification {
+                enabled: s.enabled,
+                attribute_name: s.attribute_name,
+            }
+        }),
+    });
+    PutItemRequest => PutItemInput: |r| convert::put_item(r);
+    GetItemRequest => GetItemInput: |r| convert::get_item(r);
+    UpdateItemRequest => UpdateItemInput: |r| convert::update_item(r);
+    DeleteItemRequest => DeleteItemInput: |r| convert::delete_item(r);
+    QueryRequest => QueryInput: |r| convert::query(r);
+    ScanRequest => ScanInput: |r| convert::scan(r);
+    BatchGetItemRequest => BatchGetItemInput: |r| batch_get(r);
+    BatchWriteItemRequest => BatchWriteItemInput: |r| batch_write(r);
+    TransactWriteItemsRequest => TransactWriteItemsInput: |r| transact_write(r);
+    TransactGetItemsRequest => TransactGetItemsInput: |r| transact_get(r);
+    TagResourceRequest => TagResourceInput: |r| Ok(convert::tag_resource(r));
+    UntagResourceRequest => UntagResourceInput: |r| Ok(convert::untag_resource(r));
+    ListTagsOfResourceRequest => ListTagsOfResourceInput: |r| Ok(list_tags(r));
+}
+
+macro_rules! into_proto {
+    ($($output:ty => $resp:ident: |$o:ident| $body:expr;)*) => {$(
+        impl IntoProto<pb::$resp> for $output {
+            fn into_proto(self) -> pb::$resp {
+                let $o = self;
+                $body
+            }
+        }
+    )*};
+}
+
+/// The shape of the three single-item write answers.
+macro_rules! write_response {
+    ($resp:ident, $o:expr) => {{
+        let p = write_output(&$o);
+        pb::$resp {
+            attributes: p.attributes,
+            consumed_capacity: p.consumed_capacity,
+            item_collection_metrics: p.item_collection_metrics,
+        }
+    }};
+}
+
+/// The shape of the two page answers.
+macro_rules! page_response {
+    ($resp:ident, $o:expr) => {{
+        let p = page_output($o);
+        pb::$resp {
+            items: p.items,
+            count: p.count,
+            scanned_count: p.scanned_count,
+            last_evaluated_key: p.last_evaluated_key,
+            consumed_capacity: p.consumed_capacity,
+        }
+    }};
+}
+
+into_proto! {
+    TableDescription => CreateTableResponse: |d| pb::CreateTableResponse {
+        table_description: Some(table_description(&d)),
+    };
+    TableDescription => UpdateTableResponse: |d| pb::UpdateTableResponse {
+        table_description: Some(table_description(&d)),
+    };
+    TableDescription => DeleteTableResponse: |d| pb::DeleteTableResponse {
+        table_description: Some(table_description(&d)),
+    };
+    TableDescription => DescribeTableResponse: |d| pb::DescribeTableResponse {
+        table: Some(table_description(&d)),
+    };
+    ListTablesOutput => ListTablesResponse: |o| pb::ListTablesResponse {
+        table_names: o.table_names,
+        last_evaluated_table_name: o.last_evaluated_table_name,
+    };
+    TimeToLiveSpecification => UpdateTimeToLiveResponse: |s| pb::UpdateTimeToLiveResponse {
+        time_to_live_specification: Some(pb::TimeToLiveSpecification {
+            enabled: s.enabled,
+            attribute_name: s.attribute_name,
+        }),
+    };
+    TimeToLiveDescription => DescribeTimeToLiveResponse: |d| pb::DescribeTimeToLiveResponse {
+        time_to_live_description: Some(pb::TimeToLiveDescription {
+            time_to_live_status: Some(d.time_to_live_status),
+            attribute_name: d.attribute_name,
+        }),
+    };
+    WriteItemOutput => PutItemResponse: |o| write_response!(PutItemResponse, o);
+    WriteItemOutput => UpdateItemResponse: |o| write_response!(UpdateItemResponse, o);
+    WriteItemOutput => DeleteItemResponse: |o| write_response!(DeleteItemResponse, o);
+    GetItemOutput => GetItemResponse: |o| pb::GetItemResponse {
+        consumed_capacity: o.consumed_capacity.as_ref().map(consumed_to_proto),
+        item: o.item.map(item_into_proto).unwrap_or_default(),
+    };
+    QueryOutput => QueryResponse: |o| page_response!(QueryResponse, o);
+    QueryOutput => ScanResponse: |o| page_response!(ScanResponse, o);
+    BatchGetItemOutput => BatchGetItemResponse: |o| batch_get_output(&o);
+    BatchWriteItemOutput => BatchWriteItemResponse: |o| batch_write_output(&o);
+    TransactWriteItemsOutput => TransactWriteItemsResponse: |o| transact_write_output(&o);
+    TransactGetItemsOutput => TransactGetItemsResponse: |o| transact_get_output(&o);
+    () => TagResourceResponse: |_o| pb::TagResourceResponse {};
+    () => UntagResourceResponse: |_o| pb::UntagResourceResponse {};
+    ListTagsOfResourceOutput => ListTagsOfResourceResponse: |o| tags_output(o);
+}
