@@ -35,8 +35,6 @@ pub enum Eviction {
 pub struct Config {
     /// The server's gRPC endpoint, e.g. `http://127.0.0.1:50051`.
     pub upstream: String,
-    /// The server's JSON API, for the JSON actions the proxy does not cache.
-    pub upstream_http: Option<String>,
     pub grpc_listen: SocketAddr,
     pub http_listen: SocketAddr,
     pub auth: AuthMode,
@@ -63,7 +61,6 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             upstream: "http://127.0.0.1:50051".into(),
-            upstream_http: Some("http://127.0.0.1:8000".into()),
             grpc_listen: SocketAddr::from(([127, 0, 0, 1], 50052)),
             http_listen: SocketAddr::from(([127, 0, 0, 1], 8111)),
             auth: AuthMode::Enforce,
@@ -95,9 +92,9 @@ pub struct Cli {
     /// The server's gRPC endpoint (default http://127.0.0.1:50051).
     #[arg(long, env = "KEYFALL_UPSTREAM")]
     pub upstream: Option<String>,
-    /// The server's DynamoDB JSON endpoint, for JSON actions the proxy forwards
-    /// (default http://127.0.0.1:8000).
-    #[arg(long, env = "KEYFALL_UPSTREAM_HTTP")]
+    /// Accepted and ignored: the JSON actions the proxy forwards now travel on the
+    /// `--upstream` gRPC connection (`keyfall.v1.JsonApi`).
+    #[arg(long, env = "KEYFALL_UPSTREAM_HTTP", hide = true)]
     pub upstream_http: Option<String>,
     /// gRPC listen address (default 127.0.0.1:50052).
     #[arg(long, env = "KEYFALL_GRPC_LISTEN")]
@@ -147,6 +144,8 @@ pub struct Cli {
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     upstream: Option<String>,
+    /// Accepted and ignored (see `Cli::upstream_http`).
+    #[allow(dead_code)]
     upstream_http: Option<String>,
     grpc_listen: Option<SocketAddr>,
     http_listen: Option<SocketAddr>,
@@ -199,10 +198,6 @@ impl Cli {
         let mib = |v: Option<u64>, default: u64| v.map_or(default, |m| m << 20);
         Ok(Config {
             upstream: self.upstream.or(file.upstream).unwrap_or(d.upstream),
-            upstream_http: self
-                .upstream_http
-                .or(file.upstream_http)
-                .or(d.upstream_http),
             grpc_listen: self
                 .grpc_listen
                 .or(file.grpc_listen)

@@ -30,14 +30,12 @@ use keyfall_types::types::*;
 use crate::auth::SchemaView;
 use crate::metrics::{inc, Sizes};
 use crate::service::DaxService;
-use crate::upstream_http::UpstreamHttp;
 use crate::Proxy;
 
 #[derive(Clone)]
 pub struct HttpState {
     pub proxy: Arc<Proxy>,
     pub service: Arc<DaxService>,
-    pub upstream: Option<Arc<UpstreamHttp>>,
     pub audit: Option<Arc<keyfall_auth::audit::Audit>>,
 }
 
@@ -492,22 +490,20 @@ async fn forward<I: Authorize + serde::Serialize>(
             .authorize(caller, &checks)
             .map_err(JsonError::Auth)?;
     }
-    let body = encode(input)?;
-    let Some(upstream) = &st.upstream else {
-        return Err(JsonError::Engine(
-            keyfall_types::error::Error::Unimplemented(
-                "this action on keyfall-dax without --upstream-http",
-            ),
-        ));
+    // On the one upstream connection, as the request decoded and authorized here.
+    let call = keyfall_proto::v1::JsonCall {
+        target: target.to_string(),
+        body: encode(input)?,
     };
     inc(&st.proxy.caches.metrics.pass_throughs);
-    let answer = upstream
-        .forward(target, Bytes::from(body))
+    let answer = keyfall_proto::v1::json_api_client::JsonApiClient::new(st.proxy.channel.clone())
+        .call(call)
         .await
-        .map_err(|e| {
-            JsonError::Engine(keyfall_types::error::Error::Internal(format!(
-                "upstream: {e}"
-            )))
-        })?;
-    Ok(Forwarded::Upstream(answer.status, answer.body))
+        .map_err(status_error)?
+        .into_inner();
+    let status = u16::try_from(answer.status)
+        .ok()
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .unwrap_or(StatusCode::BAD_GATEWAY);
+    Ok(Forwarded::Upstream(status, Bytes::from(answer.body)))
 }

@@ -30,7 +30,6 @@ mod schemas;
 mod service;
 mod streams_service;
 mod trace;
-mod upstream_http;
 
 use std::sync::Arc;
 
@@ -148,19 +147,6 @@ pub async fn run(
     let dax = Arc::new(service::DaxService {
         proxy: proxy.clone(),
     });
-    let upstream_http = match &config.upstream_http {
-        Some(endpoint) => {
-            let (Some(key), Some(secret)) = (&config.access_key_id, &config.secret_access_key)
-            else {
-                return Err(ProxyError::Config("no upstream credentials".into()));
-            };
-            Some(Arc::new(
-                upstream_http::UpstreamHttp::new(endpoint, key, secret, &config.region)
-                    .map_err(ProxyError::Config)?,
-            ))
-        }
-        None => None,
-    };
     let grpc = {
         let mut shutdown = shutdown.clone();
         let audit = audit.clone();
@@ -195,7 +181,6 @@ pub async fn run(
         let app = http_api::router(http_api::HttpState {
             proxy: proxy.clone(),
             service: dax.clone(),
-            upstream: upstream_http,
             audit: audit.clone(),
         })
         .into_make_service_with_connect_info::<std::net::SocketAddr>();

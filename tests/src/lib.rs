@@ -558,7 +558,6 @@ impl TestProxy {
         );
         let mut config = keyfall_dax::Config {
             upstream: format!("http://{}", server.grpc_addr),
-            upstream_http: Some(server.endpoint()),
             grpc_listen: grpc_addr,
             http_listen: http_addr,
             auth: keyfall_api::flags::AuthMode::Off,

@@ -12,7 +12,8 @@ use aws_sdk_dynamodb::types::{
 };
 use keyfall_proto::v1 as pb;
 use keyfall_tests::{
-    error_type, new_table, raw_request_with_headers, sign_json_request, signed_channel, TestServer,
+    error_type, json_error_name, new_table, raw_request_with_headers, sign_json_request,
+    signed_channel, TestServer,
 };
 use serde_json::json;
 
@@ -717,4 +718,75 @@ async fn tls_end_to_end_on_both_apis() {
         .list_tables(pb::ListTablesRequest::default())
         .await
         .unwrap();
+}
+
+/// The JSON API over gRPC (`keyfall.v1.JsonApi`, what keyfall-dax forwards by) grants
+/// nothing the JSON API does not: a call is authorized as its gRPC caller, as a POST.
+#[tokio::test]
+async fn the_json_api_over_grpc_is_authorized_as_its_caller() {
+    use pb::admin_client::AdminClient;
+    use pb::json_api_client::JsonApiClient;
+    let server = TestServer::start().await;
+    let mut admin = AdminClient::new(server.channel().await);
+    admin
+        .create_user(pb::CreateUserRequest {
+            user_name: "lister".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let key = admin
+        .create_access_key(pb::CreateAccessKeyRequest {
+            user_name: "lister".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .access_key
+        .unwrap();
+    admin
+        .put_user_policy(pb::PutUserPolicyRequest {
+            user_name: "lister".into(),
+            policy_name: "list".into(),
+            policy_document: r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "dynamodb:ListTables", "Resource": "*"}]}"#.into(),
+        })
+        .await
+        .unwrap();
+    let endpoint = format!("http://{}", server.grpc_addr);
+    let mut calls = JsonApiClient::new(
+        signed_channel(&endpoint, &key.access_key_id, &key.secret_access_key).await,
+    );
+    let call = |target: &str, body: &str| pb::JsonCall {
+        target: target.into(),
+        body: body.as_bytes().to_vec(),
+    };
+    let listed = calls
+        .call(call("DynamoDB_20120810.ListTables", "{}"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed.status, 200);
+    let v: serde_json::Value = serde_json::from_slice(&listed.body).unwrap();
+    assert!(v["TableNames"].is_array(), "{v}");
+    let refused = calls
+        .call(call(
+            "DynamoDB_20120810.CreateTable",
+            r#"{"TableName":"t","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"}],"AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"}],"BillingMode":"PAY_PER_REQUEST"}"#,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(refused.status, 400);
+    let v: serde_json::Value = serde_json::from_slice(&refused.body).unwrap();
+    assert_eq!(json_error_name(&v), "AccessDeniedException", "{v}");
+    // Unsigned, it is refused before it runs, as every gRPC call.
+    let mut anonymous = JsonApiClient::connect(endpoint).await.unwrap();
+    let status = anonymous
+        .call(call("DynamoDB_20120810.ListTables", "{}"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_type(&status),
+        Some("MissingAuthenticationTokenException")
+    );
 }

@@ -12,6 +12,7 @@ use keyfall_proto::v1 as pb;
 use keyfall_proto::v1::diagnostics_server::{Diagnostics, DiagnosticsServer};
 use keyfall_proto::v1::dynamo_db_server::{DynamoDb, DynamoDbServer};
 use keyfall_proto::v1::dynamo_db_streams_server::DynamoDbStreamsServer;
+use keyfall_proto::v1::json_api_server::JsonApiServer;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tonic::{Request, Response, Status};
@@ -58,9 +59,17 @@ pub async fn serve(
         .map_err(|e| ServerError::Startup(format!("reflection: {e}")))?;
     let dynamodb = DynamoDbService {
         gate: gate.clone(),
-        advertised,
+        advertised: advertised.clone(),
     };
     let secure = tls.is_some();
+    let json_api = crate::api::json::JsonApi {
+        engine: engine.clone(),
+        metrics: metrics.clone(),
+        audit: audit.clone(),
+        auth: auth.clone(),
+        secure,
+        advertised_address: advertised,
+    };
     // Small request/response pairs must not wait on Nagle's algorithm.
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     let mut builder = tonic::transport::Server::builder();
@@ -96,6 +105,11 @@ pub async fn serve(
                 audit,
             },
         ))
+        .add_service(
+            JsonApiServer::new(crate::api::json::JsonCalls { api: json_api })
+                .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(MAX_MESSAGE_BYTES),
+        )
         .add_service(DiagnosticsServer::new(DiagnosticsService))
         .add_service(health_service)
         .add_service(reflection)

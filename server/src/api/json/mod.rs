@@ -125,16 +125,7 @@ async fn handle(
     let work = async {
         match &authenticated {
             Err(e) => Err(JsonError::Auth(e.clone())),
-            Ok(caller) => {
-                let caller = caller.clone();
-                if let Some(action) = target.strip_prefix(TARGET_PREFIX) {
-                    dispatch(&api, &caller, action, &body).await
-                } else if let Some(action) = target.strip_prefix(STREAMS_TARGET_PREFIX) {
-                    dispatch_streams(&api, &caller, action, &body).await
-                } else {
-                    Err(JsonError::UnknownOperation)
-                }
-            }
+            Ok(caller) => dispatch_target(&api, caller, target, &body).await,
         }
     };
     let result = tracing::Instrument::instrument(work, span).await;
@@ -145,22 +136,17 @@ async fn handle(
         outcome.as_deref(),
         started.elapsed(),
     );
-    if let Some(audit) = &api.audit {
-        let action = format!("dynamodb:{operation}");
-        if audit.wants(&action) {
-            let caller = authenticated
-                .unwrap_or_else(|_| Caller::unauthenticated(Some(peer.ip()), api.secure));
-            let resources = resources_named(&api.engine, &body);
-            audit.record(
-                &request_id,
-                &caller,
-                "json",
-                &action,
-                &resources,
-                outcome.as_deref(),
-            );
-        }
-    }
+    let caller =
+        authenticated.unwrap_or_else(|_| Caller::unauthenticated(Some(peer.ip()), api.secure));
+    audit(
+        &api,
+        &request_id,
+        &caller,
+        "json",
+        operation,
+        &body,
+        outcome.as_deref(),
+    );
     let (status, body) = match result {
         Ok(body) => (StatusCode::OK, body),
         Err(e) => {
@@ -174,6 +160,83 @@ async fn handle(
         }
     };
     respond(status, body, &request_id)
+}
+
+/// Runs a JSON request by its `X-Amz-Target` (DynamoDB's or DynamoDB Streams' prefix).
+async fn dispatch_target(
+    api: &JsonApi,
+    caller: &Caller,
+    target: &str,
+    body: &[u8],
+) -> Result<Vec<u8>, JsonError> {
+    if let Some(action) = target.strip_prefix(TARGET_PREFIX) {
+        dispatch(api, caller, action, body).await
+    } else if let Some(action) = target.strip_prefix(STREAMS_TARGET_PREFIX) {
+        dispatch_streams(api, caller, action, body).await
+    } else {
+        Err(JsonError::UnknownOperation)
+    }
+}
+
+/// The audit line of a JSON request, when the log wants its action.
+fn audit(
+    api: &JsonApi,
+    request_id: &str,
+    caller: &Caller,
+    via: &str,
+    operation: &str,
+    body: &[u8],
+    outcome: Option<&str>,
+) {
+    let Some(audit) = &api.audit else { return };
+    let action = format!("dynamodb:{operation}");
+    if audit.wants(&action) {
+        let resources = resources_named(&api.engine, body);
+        audit.record(request_id, caller, via, &action, &resources, outcome);
+    }
+}
+
+/// The JSON API carried over gRPC (`keyfall.v1.JsonApi`, what keyfall-dax forwards the
+/// actions it does not cache by): a call runs as a POST of its target and body would, as
+/// the gRPC caller, and answers the status and body that POST would get.
+pub struct JsonCalls {
+    pub api: JsonApi,
+}
+
+#[tonic::async_trait]
+impl keyfall_proto::v1::json_api_server::JsonApi for JsonCalls {
+    async fn call(
+        &self,
+        r: tonic::Request<keyfall_proto::v1::JsonCall>,
+    ) -> Result<tonic::Response<keyfall_proto::v1::JsonAnswer>, tonic::Status> {
+        let caller = r
+            .extensions()
+            .get::<Caller>()
+            .cloned()
+            .ok_or_else(|| tonic::Status::unauthenticated("request was not authenticated"))?;
+        let call = r.into_inner();
+        let request_id = uuid::Uuid::new_v4().simple().to_string().to_uppercase();
+        let result = dispatch_target(&self.api, &caller, &call.target, &call.body).await;
+        let outcome = result.as_ref().err().map(JsonError::type_name);
+        let operation = call.target.rsplit('.').next().unwrap_or("");
+        audit(
+            &self.api,
+            &request_id,
+            &caller,
+            "grpc",
+            operation,
+            &call.body,
+            outcome.as_deref(),
+        );
+        let (status, body) = match result {
+            Ok(body) => (StatusCode::OK, body),
+            Err(e) => (e.status(), e.body()),
+        };
+        Ok(tonic::Response::new(keyfall_proto::v1::JsonAnswer {
+            status: u32::from(status.as_u16()),
+            body,
+        }))
+    }
 }
 
 /// The resources a JSON request names, for the audit log: its table(s), ARN or stream.
