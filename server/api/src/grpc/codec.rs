@@ -5,6 +5,7 @@
 
 use keyfall_proto::v1 as pb;
 use keyfall_types::error::Result;
+use keyfall_types::streams::*;
 use keyfall_types::types::*;
 
 use super::convert::{self, *};
@@ -145,4 +146,89 @@ into_proto! {
     () => TagResourceResponse: |_o| pb::TagResourceResponse {};
     () => UntagResourceResponse: |_o| pb::UntagResourceResponse {};
     ListTagsOfResourceOutput => ListTagsOfResourceResponse: |o| tags_output(o);
+}
+
+/// An empty protobuf string as an absent member, as the JSON API sees a missing one.
+fn opt(s: String) -> Option<String> {
+    (!s.is_empty()).then_some(s)
+}
+
+from_proto! {
+    ListStreamsRequest => ListStreamsInput: |r| Ok(ListStreamsInput {
+        table_name: r.table_name,
+        limit: r.limit.map(i64::from),
+        exclusive_start_stream_arn: r.exclusive_start_stream_arn,
+    });
+    DescribeStreamRequest => DescribeStreamInput: |r| Ok(DescribeStreamInput {
+        stream_arn: opt(r.stream_arn),
+        limit: r.limit.map(i64::from),
+        exclusive_start_shard_id: r.exclusive_start_shard_id,
+        shard_filter: r.shard_filter.map(|f| ShardFilter {
+            kind: f.r#type,
+            shard_id: f.shard_id,
+        }),
+    });
+    GetShardIteratorRequest => GetShardIteratorInput: |r| Ok(GetShardIteratorInput {
+        stream_arn: opt(r.stream_arn),
+        shard_id: opt(r.shard_id),
+        shard_iterator_type: opt(r.shard_iterator_type),
+        sequence_number: r.sequence_number,
+    });
+    GetRecordsRequest => GetRecordsInput: |r| Ok(GetRecordsInput {
+        shard_iterator: opt(r.shard_iterator),
+        limit: r.limit.map(i64::from),
+    });
+}
+
+into_proto! {
+    ListStreamsOutput => ListStreamsResponse: |o| pb::ListStreamsResponse {
+        streams: o
+            .streams
+            .into_iter()
+            .map(|s| pb::Stream {
+                stream_arn: Some(s.stream_arn),
+                table_name: Some(s.table_name),
+                stream_label: Some(s.stream_label),
+            })
+            .collect(),
+        last_evaluated_stream_arn: o.last_evaluated_stream_arn,
+    };
+    StreamDescription => DescribeStreamResponse: |d| pb::DescribeStreamResponse {
+        stream_description: Some(pb::StreamDescription {
+            stream_arn: Some(d.stream_arn),
+            stream_label: Some(d.stream_label),
+            stream_status: Some(d.stream_status),
+            stream_view_type: Some(d.stream_view_type),
+            creation_request_date_time: Some(d.creation_request_date_time),
+            table_name: Some(d.table_name),
+            key_schema: d
+                .key_schema
+                .into_iter()
+                .map(|k| pb::KeySchemaElement {
+                    attribute_name: k.attribute_name,
+                    key_type: k.key_type,
+                })
+                .collect(),
+            shards: d
+                .shards
+                .into_iter()
+                .map(|s| pb::Shard {
+                    shard_id: Some(s.shard_id),
+                    sequence_number_range: Some(pb::SequenceNumberRange {
+                        starting_sequence_number: s.sequence_number_range.starting_sequence_number,
+                        ending_sequence_number: s.sequence_number_range.ending_sequence_number,
+                    }),
+                    parent_shard_id: s.parent_shard_id,
+                })
+                .collect(),
+            last_evaluated_shard_id: d.last_evaluated_shard_id,
+        }),
+    };
+    String => GetShardIteratorResponse: |it| pb::GetShardIteratorResponse {
+        shard_iterator: Some(it),
+    };
+    GetRecordsOutput => GetRecordsResponse: |o| pb::GetRecordsResponse {
+        records: o.records.iter().map(record_to_proto).collect(),
+        next_shard_iterator: o.next_shard_iterator,
+    };
 }

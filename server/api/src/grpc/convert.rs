@@ -1010,6 +1010,31 @@ pub fn transact_get_output(o: &TransactGetItemsOutput) -> pb::TransactGetItemsRe
     }
 }
 
+/// A change record as the Streams service and the push feed send it.
+pub fn record_to_proto(r: &keyfall_types::streams::StreamRecord) -> pb::Record {
+    let d = &r.dynamodb;
+    pb::Record {
+        event_id: Some(r.event_id.clone()),
+        event_name: Some(r.event_name.clone()),
+        event_version: Some(r.event_version.clone()),
+        event_source: Some(r.event_source.clone()),
+        aws_region: Some(r.aws_region.clone()),
+        dynamodb: Some(pb::StreamRecord {
+            approximate_creation_date_time: Some(d.approximate_creation_date_time),
+            keys: item_to_proto(&d.keys),
+            new_image: d.new_image.as_ref().map(item_to_proto).unwrap_or_default(),
+            old_image: d.old_image.as_ref().map(item_to_proto).unwrap_or_default(),
+            sequence_number: Some(d.sequence_number.clone()),
+            size_bytes: Some(d.size_bytes),
+            stream_view_type: Some(d.stream_view_type.clone()),
+        }),
+        user_identity: r.user_identity.as_ref().map(|i| pb::Identity {
+            principal_id: Some(i.principal_id.clone()),
+            r#type: Some(i.kind.clone()),
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,5 +1,7 @@
 //! The gRPC API (`keyfall.v1`): tonic services over the same engine as the JSON API.
 
+#[macro_use]
+mod rpc;
 mod admin;
 mod streams;
 
@@ -224,56 +226,6 @@ where
     F: FnOnce(&Engine) -> crate::error::Result<T> + Send + 'static,
 {
     engine.run(f).await.map_err(to_status)
-}
-
-/// The action table's rows as gRPC methods: a built row decodes its request
-/// ([`FromProto`]), runs through [`Gate`] on the engine method of its name and encodes the
-/// answer ([`IntoProto`]); an unbuilt row answers UNIMPLEMENTED naming the action; `custom`
-/// rows are written out below. `#[async_trait]` does not see into macro output, so the
-/// methods are spelled in its desugared form.
-macro_rules! engine_rpcs {
-    ($($method:ident, $name:literal, $req:ident, $resp:ident, $resource:ident, $class:ident, $proxy:ident, $built:ident, $json:tt;)*) => {
-        $(engine_rpc!($built $json $method $name $req $resp);)*
-    };
-}
-
-macro_rules! engine_rpc {
-    (built custom $($row:tt)*) => {};
-    ($built:ident $json:tt $method:ident $name:literal $req:ident $resp:ident) => {
-        fn $method<'life0, 'async_trait>(
-            &'life0 self,
-            r: Request<pb::$req>,
-        ) -> std::pin::Pin<
-            Box<
-                dyn std::future::Future<Output = Result<Response<pb::$resp>, Status>>
-                    + Send
-                    + 'async_trait,
-            >,
-        >
-        where
-            'life0: 'async_trait,
-            Self: 'async_trait,
-        {
-            Box::pin(async move { engine_rpc_body!($built, self, r, $method, $name, $resp) })
-        }
-    };
-}
-
-macro_rules! engine_rpc_body {
-    (unbuilt, $s:expr, $r:expr, $method:ident, $name:literal, $resp:ident) => {{
-        let _ = $r;
-        Err(unimplemented($name))
-    }};
-    (built, $s:expr, $r:expr, $method:ident, $name:literal, $resp:ident) => {{
-        let caller = caller_of(&$r)?;
-        let input = FromProto::from_proto($r.into_inner()).map_err(to_status)?;
-        let action = concat!("dynamodb:", $name);
-        let out = $s
-            .gate
-            .run(&caller, action, input, |e, i| e.$method(i))
-            .await?;
-        Ok(Response::new(IntoProto::<pb::$resp>::into_proto(out)))
-    }};
 }
 
 #[tonic::async_trait]

@@ -8,13 +8,11 @@ use keyfall_proto::v1::dynamo_db_streams_server::DynamoDbStreams;
 use tokio::sync::mpsc;
 use tonic::{Request, Response, Status};
 
-use super::convert::item_to_proto;
+use keyfall_api::grpc::codec::{FromProto, IntoProto};
+
+use super::convert::{item_to_proto, record_to_proto};
 use super::{auth_status, call, caller_of, to_status};
 use crate::auth::checks::{Authorize, FollowChanges, SubscribeChanges};
-use crate::engine::stream_api::{
-    DescribeStreamInput, GetRecordsInput, GetShardIteratorInput, ListStreamsInput, ShardFilter,
-};
-use crate::engine::streams::StreamRecord;
 use crate::error::Error;
 
 /// Records sent per storage read while catching up.
@@ -28,169 +26,11 @@ pub struct StreamsService {
     pub shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
-fn opt(s: String) -> Option<String> {
-    (!s.is_empty()).then_some(s)
-}
-
-pub fn record_to_proto(r: &StreamRecord) -> pb::Record {
-    let d = &r.dynamodb;
-    pb::Record {
-        event_id: Some(r.event_id.clone()),
-        event_name: Some(r.event_name.clone()),
-        event_version: Some(r.event_version.clone()),
-        event_source: Some(r.event_source.clone()),
-        aws_region: Some(r.aws_region.clone()),
-        dynamodb: Some(pb::StreamRecord {
-            approximate_creation_date_time: Some(d.approximate_creation_date_time),
-            keys: item_to_proto(&d.keys),
-            new_image: d.new_image.as_ref().map(item_to_proto).unwrap_or_default(),
-            old_image: d.old_image.as_ref().map(item_to_proto).unwrap_or_default(),
-            sequence_number: Some(d.sequence_number.clone()),
-            size_bytes: Some(d.size_bytes),
-            stream_view_type: Some(d.stream_view_type.clone()),
-        }),
-        user_identity: r.user_identity.as_ref().map(|i| pb::Identity {
-            principal_id: Some(i.principal_id.clone()),
-            r#type: Some(i.kind.clone()),
-        }),
-    }
-}
-
 #[tonic::async_trait]
 impl DynamoDbStreams for StreamsService {
+    keyfall_api::streams_actions!(engine_rpcs);
+
     type SubscribeChangesStream = tonic::codegen::BoxStream<pb::ChangeRecord>;
-
-    async fn list_streams(
-        &self,
-        r: Request<pb::ListStreamsRequest>,
-    ) -> Result<Response<pb::ListStreamsResponse>, Status> {
-        let caller = caller_of(&r)?;
-        let r = r.into_inner();
-        let input = ListStreamsInput {
-            table_name: r.table_name,
-            limit: r.limit.map(i64::from),
-            exclusive_start_stream_arn: r.exclusive_start_stream_arn,
-        };
-        let out = self
-            .gate
-            .run(&caller, "dynamodb:ListStreams", input, |e, input| {
-                e.list_streams(input)
-            })
-            .await?;
-        Ok(Response::new(pb::ListStreamsResponse {
-            streams: out
-                .streams
-                .into_iter()
-                .map(|s| pb::Stream {
-                    stream_arn: Some(s.stream_arn),
-                    table_name: Some(s.table_name),
-                    stream_label: Some(s.stream_label),
-                })
-                .collect(),
-            last_evaluated_stream_arn: out.last_evaluated_stream_arn,
-        }))
-    }
-
-    async fn describe_stream(
-        &self,
-        r: Request<pb::DescribeStreamRequest>,
-    ) -> Result<Response<pb::DescribeStreamResponse>, Status> {
-        let caller = caller_of(&r)?;
-        let r = r.into_inner();
-        let input = DescribeStreamInput {
-            stream_arn: opt(r.stream_arn),
-            limit: r.limit.map(i64::from),
-            exclusive_start_shard_id: r.exclusive_start_shard_id,
-            shard_filter: r.shard_filter.map(|f| ShardFilter {
-                kind: f.r#type,
-                shard_id: f.shard_id,
-            }),
-        };
-        let d = self
-            .gate
-            .run(&caller, "dynamodb:DescribeStream", input, |e, input| {
-                e.describe_stream(input)
-            })
-            .await?;
-        Ok(Response::new(pb::DescribeStreamResponse {
-            stream_description: Some(pb::StreamDescription {
-                stream_arn: Some(d.stream_arn),
-                stream_label: Some(d.stream_label),
-                stream_status: Some(d.stream_status),
-                stream_view_type: Some(d.stream_view_type),
-                creation_request_date_time: Some(d.creation_request_date_time),
-                table_name: Some(d.table_name),
-                key_schema: d
-                    .key_schema
-                    .into_iter()
-                    .map(|k| pb::KeySchemaElement {
-                        attribute_name: k.attribute_name,
-                        key_type: k.key_type,
-                    })
-                    .collect(),
-                shards: d
-                    .shards
-                    .into_iter()
-                    .map(|s| pb::Shard {
-                        shard_id: Some(s.shard_id),
-                        sequence_number_range: Some(pb::SequenceNumberRange {
-                            starting_sequence_number: s
-                                .sequence_number_range
-                                .starting_sequence_number,
-                            ending_sequence_number: s.sequence_number_range.ending_sequence_number,
-                        }),
-                        parent_shard_id: s.parent_shard_id,
-                    })
-                    .collect(),
-                last_evaluated_shard_id: d.last_evaluated_shard_id,
-            }),
-        }))
-    }
-
-    async fn get_shard_iterator(
-        &self,
-        r: Request<pb::GetShardIteratorRequest>,
-    ) -> Result<Response<pb::GetShardIteratorResponse>, Status> {
-        let caller = caller_of(&r)?;
-        let r = r.into_inner();
-        let input = GetShardIteratorInput {
-            stream_arn: opt(r.stream_arn),
-            shard_id: opt(r.shard_id),
-            shard_iterator_type: opt(r.shard_iterator_type),
-            sequence_number: r.sequence_number,
-        };
-        let it = self
-            .gate
-            .run(&caller, "dynamodb:GetShardIterator", input, |e, input| {
-                e.get_shard_iterator(input)
-            })
-            .await?;
-        Ok(Response::new(pb::GetShardIteratorResponse {
-            shard_iterator: Some(it),
-        }))
-    }
-
-    async fn get_records(
-        &self,
-        r: Request<pb::GetRecordsRequest>,
-    ) -> Result<Response<pb::GetRecordsResponse>, Status> {
-        let caller = caller_of(&r)?;
-        let r = r.into_inner();
-        let input = GetRecordsInput {
-            shard_iterator: opt(r.shard_iterator),
-            limit: r.limit.map(i64::from),
-        };
-        let out = self
-            .gate
-            .run(&caller, "dynamodb:GetRecords", input, |e, input| {
-                e.get_records(input)
-            })
-            .await?;
-        Ok(Response::new(pb::GetRecordsResponse {
-            records: out.records.iter().map(record_to_proto).collect(),
-            next_shard_iterator: out.next_shard_iterator,
-        }))
-    }
 
     async fn subscribe_changes(
         &self,
