@@ -1,5 +1,12 @@
 //! End-to-end tests of the `keyfall` binary: each test starts a real server in-process and
 //! runs the binary as a child process against it.
+// Test code: the workspace lints deny these in library code only.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;

@@ -1,4 +1,11 @@
 //! `#[derive(Entity)]` and `#[derive(Collection)]` through the code they really generate.
+// Test code: the workspace lints deny these in library code only.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

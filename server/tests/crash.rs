@@ -1,5 +1,12 @@
 //! Every acknowledged write survives `kill -9`: writers run against the real binary, the
 //! process is killed mid-way, and after a restart every acknowledged item must be there.
+// Test code: the workspace lints deny these in library code only.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::net::TcpListener;
 use std::path::Path;

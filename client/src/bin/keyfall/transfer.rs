@@ -716,9 +716,9 @@ impl Batch {
                 value.encode_length_delimited(&mut key).ok();
             }
         }
-        match self.by_key.get(&key) {
+        match self.by_key.get(&key).and_then(|&i| self.items.get_mut(i)) {
             // BatchWriteItem refuses two writes of one key: the later line wins.
-            Some(&index) => self.items[index] = (line, item),
+            Some(slot) => *slot = (line, item),
             None => {
                 self.by_key.insert(key, self.items.len());
                 self.items.push((line, item));
@@ -812,7 +812,10 @@ async fn write_batch(grpc: Grpc, table: String, items: Vec<(u64, Item)>) -> Batc
             )]),
             ..Default::default()
         };
-        let sent = request.request_items[&table].values.len();
+        let sent = request
+            .request_items
+            .get(&table)
+            .map_or(0, |list| list.values.len());
         let response = retrying(|| {
             let mut grpc = grpc.clone();
             let request = request.clone();
