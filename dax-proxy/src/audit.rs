@@ -18,6 +18,11 @@ tokio::task_local! {
     static RESOURCES: RefCell<Vec<String>>;
 }
 
+/// Whether the current call is audited (its resources are being collected).
+pub fn collecting_now() -> bool {
+    RESOURCES.try_with(|_| ()).is_ok()
+}
+
 /// Notes a resource the current call names; outside an audited call it is not even
 /// computed (an ARN is a `format!` per cache hit otherwise).
 pub fn note(resource: impl FnOnce() -> String) {

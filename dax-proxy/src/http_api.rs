@@ -29,7 +29,7 @@ use keyfall_types::types::*;
 
 use crate::auth::SchemaView;
 use crate::metrics::{inc, Sizes};
-use crate::service::DaxService;
+use crate::service::{Authorized, DaxService};
 use crate::Proxy;
 
 #[derive(Clone)]
@@ -81,13 +81,15 @@ fn status_error(status: tonic::Status) -> JsonError {
     }
 }
 
-/// Decodes the JSON input, serves it through the gRPC service as `caller`, encodes the
-/// answer.
+/// Decodes the JSON input, authorizes it (once: the service is told so), serves it
+/// through the gRPC service as `caller`, encodes the answer.
 macro_rules! via_service {
-    ($st:expr, $caller:expr, $body:expr, $input:ty, $to:path, $method:ident, $from:path) => {{
+    ($st:expr, $caller:expr, $body:expr, $action:literal, $input:ty, $to:path, $method:ident, $from:path) => {{
         let input: $input = decode_request($body)?;
+        authorize_decoded($st, $caller, concat!("dynamodb:", $action), &input).await?;
         let mut req = tonic::Request::new($to(input));
         req.extensions_mut().insert($caller.clone());
+        req.extensions_mut().insert(Authorized);
         let out = $st
             .service
             .$method(req)
@@ -101,11 +103,13 @@ macro_rules! via_service {
 /// Query and Scan: as [`via_service`], and `Select: COUNT` answers carry no `Items` (the
 /// protobuf answer cannot tell "none asked" from "none found").
 macro_rules! paged {
-    ($st:expr, $caller:expr, $body:expr, $input:ty, $to:path, $method:ident, $from:path) => {{
+    ($st:expr, $caller:expr, $body:expr, $action:literal, $input:ty, $to:path, $method:ident, $from:path) => {{
         let input: $input = decode_request($body)?;
+        authorize_decoded($st, $caller, concat!("dynamodb:", $action), &input).await?;
         let count = input.select.as_deref() == Some("COUNT");
         let mut req = tonic::Request::new($to(input));
         req.extensions_mut().insert($caller.clone());
+        req.extensions_mut().insert(Authorized);
         let out = $st
             .service
             .$method(req)
@@ -255,6 +259,7 @@ async fn dispatch(
             st,
             caller,
             b,
+            "GetItem",
             GetItemInput,
             back::get_item,
             get_item,
@@ -264,6 +269,7 @@ async fn dispatch(
             st,
             caller,
             b,
+            "PutItem",
             PutItemInput,
             back::put_item,
             put_item,
@@ -273,6 +279,7 @@ async fn dispatch(
             st,
             caller,
             b,
+            "UpdateItem",
             UpdateItemInput,
             back::update_item,
             update_item,
@@ -282,6 +289,7 @@ async fn dispatch(
             st,
             caller,
             b,
+            "DeleteItem",
             DeleteItemInput,
             back::delete_item,
             delete_item,
@@ -291,6 +299,7 @@ async fn dispatch(
             st,
             caller,
             b,
+            "BatchGetItem",
             BatchGetItemInput,
             back::batch_get,
             batch_get_item,
@@ -300,6 +309,7 @@ async fn dispatch(
             st,
             caller,
             b,
+            "BatchWriteItem",
             BatchWriteItemInput,
             back::batch_write,
             batch_write_item,
@@ -309,6 +319,7 @@ async fn dispatch(
             st,
             caller,
             b,
+            "TransactWriteItems",
             TransactWriteItemsInput,
             back::transact_write,
             transact_write_items,
@@ -318,6 +329,7 @@ async fn dispatch(
             st,
             caller,
             b,
+            "TransactGetItems",
             TransactGetItemsInput,
             back::transact_get,
             transact_get_items,
@@ -327,6 +339,7 @@ async fn dispatch(
             st,
             caller,
             b,
+            "Query",
             QueryInput,
             back::query,
             query,
@@ -336,6 +349,7 @@ async fn dispatch(
             st,
             caller,
             b,
+            "Scan",
             ScanInput,
             back::scan,
             scan,
@@ -466,6 +480,54 @@ impl Authorize for NoInput {
     }
 }
 
+/// Authorizes a decoded request with the server's checks, once. A restricted caller's
+/// `dynamodb:LeadingKeys` need the tables' key schemas: those not known yet are learned
+/// first and the checks computed again.
+async fn authorize_decoded<I: Authorize>(
+    st: &HttpState,
+    caller: &Caller,
+    action: &'static str,
+    input: &I,
+) -> Result<(), JsonError> {
+    let restricted = caller.principal.as_ref().is_some_and(|p| !p.root);
+    // Root and `--auth off` skip the checks unless the audit log wants their resources.
+    if !restricted && !crate::audit::collecting_now() {
+        return Ok(());
+    }
+    let view = SchemaView {
+        schemas: &st.proxy.schemas,
+        auth: &st.proxy.auth,
+    };
+    let mut checks = input.checks(action, &view);
+    if restricted {
+        let mut learned = false;
+        for c in &checks {
+            if let Some(table) = table_of(&c.resource) {
+                if st.proxy.schemas.cached(table).is_none() {
+                    learned |= st.proxy.schemas.schema(table).await.is_some();
+                }
+            }
+        }
+        if learned {
+            checks = input.checks(action, &view);
+        }
+        st.proxy
+            .auth
+            .authorize(caller, &checks)
+            .map_err(JsonError::Auth)?;
+    }
+    for c in &checks {
+        crate::audit::note(|| c.resource.clone());
+    }
+    Ok(())
+}
+
+/// The table a resource ARN names (`...:table/<name>[/index/...|/stream/...]`).
+fn table_of(arn: &str) -> Option<&str> {
+    let rest = arn.split_once(":table/")?.1;
+    Some(rest.split('/').next().unwrap_or(rest))
+}
+
 /// An uncached action: `input` (decoded with the server's type) is authorized with the
 /// server's checks, then re-encoded and forwarded, so what was authorized is exactly what
 /// the server decodes and runs (no member the proxy did not read reaches it).
@@ -476,20 +538,7 @@ async fn forward<I: Authorize + serde::Serialize>(
     action: &'static str,
     input: &I,
 ) -> Result<Forwarded, JsonError> {
-    let view = SchemaView {
-        schemas: &st.proxy.schemas,
-        auth: &st.proxy.auth,
-    };
-    let checks = input.checks(action, &view);
-    for c in &checks {
-        crate::audit::note(|| c.resource.clone());
-    }
-    if caller.principal.as_ref().is_some_and(|p| !p.root) {
-        st.proxy
-            .auth
-            .authorize(caller, &checks)
-            .map_err(JsonError::Auth)?;
-    }
+    authorize_decoded(st, caller, action, input).await?;
     // On the one upstream connection, as the request decoded and authorized here.
     let call = keyfall_proto::v1::JsonCall {
         target: target.to_string(),

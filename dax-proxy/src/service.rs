@@ -63,6 +63,26 @@ fn canonical(item: ProtoItem) -> ProtoItem {
     }
 }
 
+/// Put on a request by the proxy's own JSON API once it has authorized the request it
+/// decoded, so the service does not convert it back only to authorize it again. Only
+/// server-side code sets extensions (tonic never builds one from the wire), so a network
+/// caller cannot claim it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Authorized;
+
+/// Who is calling, and whether the request was authorized already.
+pub(crate) struct Access {
+    caller: Caller,
+    authorized: bool,
+}
+
+fn access_of<T>(r: &Request<T>) -> Result<Access, Status> {
+    Ok(Access {
+        caller: caller_of(r)?,
+        authorized: r.extensions().get::<Authorized>().is_some(),
+    })
+}
+
 /// The caller the auth layer attached; its absence must not turn into "allowed".
 /// How a GetItem was answered.
 pub(crate) enum ItemRead {
@@ -89,11 +109,15 @@ impl DaxService {
     /// request type, whose checks carry the DynamoDB condition keys.
     async fn allow<I: Authorize>(
         &self,
-        caller: &Caller,
+        access: &Access,
         action: &'static str,
         tables: impl IntoIterator<Item = &str>,
         make: impl FnOnce() -> keyfall_types::error::Result<I>,
     ) -> Result<(), Status> {
+        let caller = &access.caller;
+        if access.authorized {
+            return Ok(());
+        }
         let tables: Vec<&str> = tables.into_iter().collect();
         for t in &tables {
             crate::audit::note(|| self.proxy.auth.table_arn(t));
@@ -174,10 +198,10 @@ impl DaxService {
         &self,
         r: Request<pb::GetItemRequest>,
     ) -> Result<ItemRead, Status> {
-        let caller = caller_of(&r)?;
+        let access = access_of(&r)?;
         let req = r.into_inner();
         self.allow(
-            &caller,
+            &access,
             "dynamodb:GetItem",
             [req.table_name.as_str()],
             || convert::get_item(req.clone()),
@@ -331,10 +355,10 @@ impl DynamoDb for DaxService {
         &self,
         r: Request<pb::BatchGetItemRequest>,
     ) -> Result<Response<pb::BatchGetItemResponse>, Status> {
-        let caller = caller_of(&r)?;
+        let access = access_of(&r)?;
         let req = r.into_inner();
         self.allow(
-            &caller,
+            &access,
             "dynamodb:BatchGetItem",
             req.request_items.keys().map(String::as_str),
             || convert::batch_get(req.clone()),
@@ -448,9 +472,9 @@ impl DynamoDb for DaxService {
         &self,
         r: Request<pb::QueryRequest>,
     ) -> Result<Response<pb::QueryResponse>, Status> {
-        let caller = caller_of(&r)?;
+        let access = access_of(&r)?;
         let req = r.into_inner();
-        self.allow(&caller, "dynamodb:Query", [req.table_name.as_str()], || {
+        self.allow(&access, "dynamodb:Query", [req.table_name.as_str()], || {
             convert::query(req.clone())
         })
         .await?;
@@ -492,9 +516,9 @@ impl DynamoDb for DaxService {
         &self,
         r: Request<pb::ScanRequest>,
     ) -> Result<Response<pb::ScanResponse>, Status> {
-        let caller = caller_of(&r)?;
+        let access = access_of(&r)?;
         let req = r.into_inner();
-        self.allow(&caller, "dynamodb:Scan", [req.table_name.as_str()], || {
+        self.allow(&access, "dynamodb:Scan", [req.table_name.as_str()], || {
             convert::scan(req.clone())
         })
         .await?;
@@ -536,10 +560,10 @@ impl DynamoDb for DaxService {
         &self,
         r: Request<pb::PutItemRequest>,
     ) -> Result<Response<pb::PutItemResponse>, Status> {
-        let caller = caller_of(&r)?;
+        let access = access_of(&r)?;
         let req = r.into_inner();
         self.allow(
-            &caller,
+            &access,
             "dynamodb:PutItem",
             [req.table_name.as_str()],
             || convert::put_item(req.clone()),
@@ -563,10 +587,10 @@ impl DynamoDb for DaxService {
         &self,
         r: Request<pb::UpdateItemRequest>,
     ) -> Result<Response<pb::UpdateItemResponse>, Status> {
-        let caller = caller_of(&r)?;
+        let access = access_of(&r)?;
         let mut req = r.into_inner();
         self.allow(
-            &caller,
+            &access,
             "dynamodb:UpdateItem",
             [req.table_name.as_str()],
             || convert::update_item(req.clone()),
@@ -596,10 +620,10 @@ impl DynamoDb for DaxService {
         &self,
         r: Request<pb::DeleteItemRequest>,
     ) -> Result<Response<pb::DeleteItemResponse>, Status> {
-        let caller = caller_of(&r)?;
+        let access = access_of(&r)?;
         let req = r.into_inner();
         self.allow(
-            &caller,
+            &access,
             "dynamodb:DeleteItem",
             [req.table_name.as_str()],
             || convert::delete_item(req.clone()),
@@ -619,10 +643,10 @@ impl DynamoDb for DaxService {
         &self,
         r: Request<pb::BatchWriteItemRequest>,
     ) -> Result<Response<pb::BatchWriteItemResponse>, Status> {
-        let caller = caller_of(&r)?;
+        let access = access_of(&r)?;
         let req = r.into_inner();
         self.allow(
-            &caller,
+            &access,
             "dynamodb:BatchWriteItem",
             req.request_items.keys().map(String::as_str),
             || convert::batch_write(req.clone()),
@@ -676,7 +700,7 @@ impl DynamoDb for DaxService {
         &self,
         r: Request<pb::TransactWriteItemsRequest>,
     ) -> Result<Response<pb::TransactWriteItemsResponse>, Status> {
-        let caller = caller_of(&r)?;
+        let access = access_of(&r)?;
         let req = r.into_inner();
         let tables: Vec<String> = req
             .transact_items
@@ -694,7 +718,7 @@ impl DynamoDb for DaxService {
             })
             .collect();
         self.allow(
-            &caller,
+            &access,
             "dynamodb:TransactWriteItems",
             tables.iter().map(String::as_str),
             || convert::transact_write(req.clone()),
@@ -730,7 +754,7 @@ impl DynamoDb for DaxService {
         &self,
         r: Request<pb::TransactGetItemsRequest>,
     ) -> Result<Response<pb::TransactGetItemsResponse>, Status> {
-        let caller = caller_of(&r)?;
+        let access = access_of(&r)?;
         let req = r.into_inner();
         let tables: Vec<String> = req
             .transact_items
@@ -738,7 +762,7 @@ impl DynamoDb for DaxService {
             .filter_map(|t| t.get.as_ref().map(|g| g.table_name.clone()))
             .collect();
         self.allow(
-            &caller,
+            &access,
             "dynamodb:TransactGetItems",
             tables.iter().map(String::as_str),
             || convert::transact_get(req.clone()),
@@ -752,9 +776,9 @@ impl DynamoDb for DaxService {
         &self,
         r: Request<pb::CreateTableRequest>,
     ) -> Result<Response<pb::CreateTableResponse>, Status> {
-        let caller = caller_of(&r)?;
+        let access = access_of(&r)?;
         let req = r.into_inner();
-        self.allow(&caller, "dynamodb:CreateTable", [], || {
+        self.allow(&access, "dynamodb:CreateTable", [], || {
             Ok(convert::create_table(req.clone()))
         })
         .await?;
@@ -768,9 +792,9 @@ impl DynamoDb for DaxService {
         &self,
         r: Request<pb::DeleteTableRequest>,
     ) -> Result<Response<pb::DeleteTableResponse>, Status> {
-        let caller = caller_of(&r)?;
+        let access = access_of(&r)?;
         let req = r.into_inner();
-        self.allow(&caller, "dynamodb:DeleteTable", [], || {
+        self.allow(&access, "dynamodb:DeleteTable", [], || {
             Ok(convert::table_name(req.table_name.clone()))
         })
         .await?;
@@ -784,9 +808,9 @@ impl DynamoDb for DaxService {
         &self,
         r: Request<pb::UpdateTableRequest>,
     ) -> Result<Response<pb::UpdateTableResponse>, Status> {
-        let caller = caller_of(&r)?;
+        let access = access_of(&r)?;
         let req = r.into_inner();
-        self.allow(&caller, "dynamodb:UpdateTable", [], || {
+        self.allow(&access, "dynamodb:UpdateTable", [], || {
             convert::update_table(req.clone())
         })
         .await?;

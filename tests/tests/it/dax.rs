@@ -443,6 +443,84 @@ async fn server_with_users() -> TestServer {
     server
 }
 
+/// The JSON API authorizes the request it decoded, once (the service is told so and does
+/// not convert it back): a fresh proxy that has not learned the table's key schema yet
+/// still lets alice query her own partition, and still refuses bob's, cached or not.
+#[tokio::test]
+async fn json_callers_are_authorized_once_on_the_decoded_request() {
+    use aws_sdk_dynamodb::types::AttributeValue as Av;
+    let server = server_with_users().await;
+    let proxy = TestProxy::start(&server, |c| {
+        c.auth = keyfall_server::config::AuthMode::Enforce;
+        c.access_key_id = Some("AKIAPROXY".into());
+        c.secret_access_key = Some("proxy-secret".into());
+    })
+    .await;
+    let alice = proxy.dynamodb_as("AKIAALICE", "alice-secret");
+    // Before anything taught the proxy the schema of Scores.
+    let page = alice
+        .query()
+        .table_name("Scores")
+        .key_condition_expression("pk = :u")
+        .expression_attribute_values(":u", Av::S("alice".into()))
+        .send()
+        .await
+        .expect("alice queries her own partition");
+    assert_eq!(page.count, 0);
+    alice
+        .put_item()
+        .table_name("Scores")
+        .item("pk", Av::S("alice".into()))
+        .item("v", Av::S("mine".into()))
+        .send()
+        .await
+        .expect("alice writes her own item");
+    server
+        .dynamodb()
+        .put_item()
+        .table_name("Scores")
+        .item("pk", Av::S("bob".into()))
+        .item("v", Av::S("his".into()))
+        .send()
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        let got = alice
+            .get_item()
+            .table_name("Scores")
+            .key("pk", Av::S("alice".into()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(got.item.unwrap()["v"], Av::S("mine".into()));
+        let err = alice
+            .get_item()
+            .table_name("Scores")
+            .key("pk", Av::S("bob".into()))
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(
+            aws_sdk_dynamodb::error::ProvideErrorMetadata::code(&err),
+            Some("AccessDeniedException"),
+            "{err:?}"
+        );
+        let err = alice
+            .query()
+            .table_name("Scores")
+            .key_condition_expression("pk = :u")
+            .expression_attribute_values(":u", Av::S("bob".into()))
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(
+            aws_sdk_dynamodb::error::ProvideErrorMetadata::code(&err),
+            Some("AccessDeniedException"),
+            "{err:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn callers_are_authorized_as_by_the_server_cache_hit_or_not() {
     let server = server_with_users().await;
