@@ -4,8 +4,6 @@
 
 pub mod api;
 pub mod config;
-#[cfg(feature = "fuzzing")]
-pub mod fuzzing;
 pub mod metrics;
 pub mod server;
 pub mod tls;

@@ -1,7 +1,7 @@
 //! Any text as any expression kind: parsing and evaluation must never panic.
-//! The body is `keyfall_server::fuzzing::expr_parse`, which `tests/tests/fuzz_smoke.rs` also runs.
+//! The body is `keyfall_fuzz::expr_parse`, which `tests/tests/fuzz_smoke.rs` also runs.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| keyfall_server::fuzzing::expr_parse(data));
+fuzz_target!(|data: &[u8]| keyfall_fuzz::expr_parse(data));

@@ -1,5 +1,5 @@
 //! A bounded run of the fuzz targets on stable Rust: the same bodies cargo-fuzz runs
-//! (`keyfall_server::fuzzing`, called by `server/fuzz/fuzz_targets/*`), fed the checked-in
+//! (crate `keyfall-fuzz`, called by `server/fuzz/fuzz_targets/*`), fed the checked-in
 //! seeds (`server/fuzz/seeds/<target>/`) and then inputs made from them by a seeded random
 //! mutator. Deterministic: a failure names the seed and iteration, and prints the input.
 //!
@@ -12,7 +12,7 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use keyfall_server::fuzzing;
+use keyfall_fuzz as fuzzing;
 
 const DEFAULT_SECS: u64 = 8;
 const MAX_LEN: usize = 4096;

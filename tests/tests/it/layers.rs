@@ -91,6 +91,12 @@ const RULES: &[(&str, &[&str], &[&str])] = &[
         &[],
         &["keyfall-server", "keyfall-engine", "fjall"],
     ),
+    // The fuzz targets' bodies exercise the parsers of types, auth and api only.
+    (
+        "keyfall-fuzz",
+        &[],
+        &["keyfall-server", "keyfall-engine", "fjall"],
+    ),
     // The proxy reuses types, auth and codecs, never the engine.
     (
         "keyfall-dax",

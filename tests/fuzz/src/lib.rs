@@ -1,4 +1,4 @@
-//! The bodies of the fuzz targets in `server/fuzz/` (feature `fuzzing`), as plain functions:
+//! The bodies of the fuzz targets in `server/fuzz/`, as plain functions:
 //! cargo-fuzz calls them with coverage guidance, and `tests/tests/it/fuzz_smoke.rs` calls the
 //! same functions on stable Rust with the checked-in seeds and a seeded mutator, bounded, in
 //! CI. Each must never panic on any input; the asserts below are invariants whose failure is
@@ -11,19 +11,19 @@ use std::time::{Duration, SystemTime};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::api::grpc::{convert, convert_back};
-use crate::api::json::{decode_request, encode};
-use crate::auth::checks::{Authorize, Check, Schemas};
-use crate::auth::policy::{Policy, SimpleContext};
-use crate::auth::sigv4::{self, verify, Scope, SignedRequest, SigningKeyCache};
-use crate::auth::{Auth, AuthSettings, Caller, Principal};
-use crate::engine::stream_api::{
+use keyfall_api::actions::{DYNAMODB, STREAMS};
+use keyfall_api::grpc::{convert, convert_back};
+use keyfall_api::json::{decode_request, encode};
+use keyfall_auth::checks::{Authorize, Check, Schemas};
+use keyfall_auth::policy::{Policy, SimpleContext};
+use keyfall_auth::sigv4::{self, verify, Scope, SignedRequest, SigningKeyCache};
+use keyfall_auth::{Auth, AuthSettings, Caller, Principal};
+use keyfall_types::expr::{self, ExpressionInput};
+use keyfall_types::model::{AttributeValue, Item, Number};
+use keyfall_types::streams::{
     DescribeStreamInput, GetRecordsInput, GetShardIteratorInput, ListStreamsInput,
 };
-use crate::engine::types::*;
-use crate::expr::{self, ExpressionInput};
-use crate::model::{AttributeValue, Item, Number};
-use keyfall_api::actions::{DYNAMODB, STREAMS};
+use keyfall_types::types::*;
 
 /// Every action name the server knows, DynamoDB's then DynamoDB Streams'.
 pub fn action_names() -> impl Iterator<Item = &'static str> {
@@ -485,8 +485,8 @@ pub fn sigv4_policy(data: &[u8]) {
 /// inflate. Inflating never yields more than the 16 MB bound, and what inflates decodes
 /// (or fails to) as a request without panicking.
 pub fn http_wire(data: &[u8]) {
-    use crate::api::json::wire::{accepted_encoding, inflate_blocking, InflateError};
-    use axum::http::{header, HeaderMap, HeaderValue};
+    use http::{header, HeaderMap, HeaderValue};
+    use keyfall_api::json::wire::{accepted_encoding, inflate_blocking, InflateError};
     let (value, body) = match data.iter().position(|b| *b == 0) {
         Some(i) => (
             data.get(..i).unwrap_or_default(),
@@ -503,7 +503,7 @@ pub fn http_wire(data: &[u8]) {
     let _ = accepted_encoding(&headers);
     match inflate_blocking(&headers, bytes::Bytes::copy_from_slice(body)) {
         Ok(plain) => {
-            assert!(plain.len() <= crate::api::json::MAX_BODY_BYTES);
+            assert!(plain.len() <= keyfall_api::json::MAX_BODY_BYTES);
             let _ = decode_request::<PutItemInput>(&plain);
         }
         Err(InflateError::TooLarge | InflateError::Bad(_)) => {}
