@@ -24,8 +24,6 @@ pub struct DaxService {
     pub proxy: Arc<Proxy>,
 }
 
-/// Numbers as the server stores them (`1.0` → `1`), so a written-through item reads back
-/// exactly as a server read would return it.
 /// The members of a Query or Scan that decide what its items hold.
 struct PageShape<'a> {
     index: &'a Option<String>,
@@ -55,11 +53,28 @@ enum Fill {
     Superseded(CachedItem),
 }
 
-fn canonical(item: ProtoItem) -> ProtoItem {
-    use keyfall_api::grpc::convert::{item_from_proto, item_to_proto};
-    match item_from_proto(item.clone()) {
-        Ok(i) => item_to_proto(&i),
-        Err(_) => item,
+/// Numbers as the server stores them (`1.0` → `1`), rewritten in place, so a
+/// written-through item reads back exactly as a server read would return it, without a
+/// round trip of the whole item through the model. A number that does not parse is left
+/// as it is (the server refused such a write before it could be written through).
+fn canonical(mut item: ProtoItem) -> ProtoItem {
+    item.values_mut().for_each(canonical_numbers);
+    item
+}
+
+fn canonical_numbers(v: &mut pb::AttributeValue) {
+    use pb::attribute_value::Value;
+    let number = |n: &mut String| {
+        if let Ok(c) = keyfall_types::model::Number::parse(n) {
+            *n = c.to_string();
+        }
+    };
+    match &mut v.value {
+        Some(Value::N(n)) => number(n),
+        Some(Value::Ns(set)) => set.values.iter_mut().for_each(number),
+        Some(Value::M(m)) => m.values.values_mut().for_each(canonical_numbers),
+        Some(Value::L(l)) => l.values.iter_mut().for_each(canonical_numbers),
+        _ => {}
     }
 }
 
@@ -336,6 +351,54 @@ macro_rules! pass_through_body {
     }};
 }
 
+/// Query and Scan share one path: authorize; pass through what the page cache may not
+/// hold (a consistent read, a table not followed, a page that could hide an expiry); else
+/// one cached page per request shape, filled by a single upstream call.
+macro_rules! cached_page {
+    ($s:expr, $r:expr, $action:literal, $method:ident, $legacy:ident, $key:ident, $page:ident, $other:ident) => {{
+        let access = access_of(&$r)?;
+        let req = $r.into_inner();
+        $s.allow(&access, $action, [req.table_name.as_str()], || {
+            convert::$method(req.clone())
+        })
+        .await?;
+        let table: Arc<str> = Arc::from(req.table_name.as_str());
+        let whole_items = answers_whole_items(PageShape {
+            index: &req.index_name,
+            filter: &req.filter_expression,
+            legacy_filter: !req.$legacy.is_empty(),
+            projection: &req.projection_expression,
+            attributes_to_get: &req.attributes_to_get,
+            select: &req.select,
+        });
+        let schema = match req.consistent_read {
+            Some(true) => None,
+            _ => $s.page_schema(&table, whole_items).await,
+        };
+        let Some(schema) = schema else {
+            inc(&$s.proxy.caches.metrics.pass_throughs);
+            return $s.up().$method(req).await;
+        };
+        let key = PageKey {
+            generation: $s.proxy.caches.generation(&table),
+            table,
+            request: Arc::from(keys::$key(&req)),
+        };
+        let page = $s
+            .page(key, &schema, Page::$page, || {
+                let mut up = $s.up();
+                async move { Ok(Arc::new(up.$method(req).await?.into_inner())) }
+            })
+            .await?;
+        match page {
+            Page::$page(r) => Ok(Response::new((*r).clone())),
+            Page::$other(_) => Err(Status::internal(
+                "the page cache holds another kind of page",
+            )),
+        }
+    }};
+}
+
 #[tonic::async_trait]
 impl DynamoDb for DaxService {
     async fn get_item(
@@ -472,88 +535,32 @@ impl DynamoDb for DaxService {
         &self,
         r: Request<pb::QueryRequest>,
     ) -> Result<Response<pb::QueryResponse>, Status> {
-        let access = access_of(&r)?;
-        let req = r.into_inner();
-        self.allow(&access, "dynamodb:Query", [req.table_name.as_str()], || {
-            convert::query(req.clone())
-        })
-        .await?;
-        let table: Arc<str> = Arc::from(req.table_name.as_str());
-        let whole_items = answers_whole_items(PageShape {
-            index: &req.index_name,
-            filter: &req.filter_expression,
-            legacy_filter: !req.query_filter.is_empty(),
-            projection: &req.projection_expression,
-            attributes_to_get: &req.attributes_to_get,
-            select: &req.select,
-        });
-        let schema = match req.consistent_read {
-            Some(true) => None,
-            _ => self.page_schema(&table, whole_items).await,
-        };
-        let Some(schema) = schema else {
-            inc(&self.proxy.caches.metrics.pass_throughs);
-            return self.up().query(req).await;
-        };
-        let key = PageKey {
-            generation: self.proxy.caches.generation(&table),
-            table,
-            request: Arc::from(keys::query_key(&req)),
-        };
-        let page = self
-            .page(key, &schema, Page::Query, || {
-                let mut up = self.up();
-                async move { Ok(Arc::new(up.query(req).await?.into_inner())) }
-            })
-            .await?;
-        match page {
-            Page::Query(r) => Ok(Response::new((*r).clone())),
-            Page::Scan(_) => Err(Status::internal("query cache holds a scan page")),
-        }
+        cached_page!(
+            self,
+            r,
+            "dynamodb:Query",
+            query,
+            query_filter,
+            query_key,
+            Query,
+            Scan
+        )
     }
 
     async fn scan(
         &self,
         r: Request<pb::ScanRequest>,
     ) -> Result<Response<pb::ScanResponse>, Status> {
-        let access = access_of(&r)?;
-        let req = r.into_inner();
-        self.allow(&access, "dynamodb:Scan", [req.table_name.as_str()], || {
-            convert::scan(req.clone())
-        })
-        .await?;
-        let table: Arc<str> = Arc::from(req.table_name.as_str());
-        let whole_items = answers_whole_items(PageShape {
-            index: &req.index_name,
-            filter: &req.filter_expression,
-            legacy_filter: !req.scan_filter.is_empty(),
-            projection: &req.projection_expression,
-            attributes_to_get: &req.attributes_to_get,
-            select: &req.select,
-        });
-        let schema = match req.consistent_read {
-            Some(true) => None,
-            _ => self.page_schema(&table, whole_items).await,
-        };
-        let Some(schema) = schema else {
-            inc(&self.proxy.caches.metrics.pass_throughs);
-            return self.up().scan(req).await;
-        };
-        let key = PageKey {
-            generation: self.proxy.caches.generation(&table),
-            table,
-            request: Arc::from(keys::scan_key(&req)),
-        };
-        let page = self
-            .page(key, &schema, Page::Scan, || {
-                let mut up = self.up();
-                async move { Ok(Arc::new(up.scan(req).await?.into_inner())) }
-            })
-            .await?;
-        match page {
-            Page::Scan(r) => Ok(Response::new((*r).clone())),
-            Page::Query(_) => Err(Status::internal("scan cache holds a query page")),
-        }
+        cached_page!(
+            self,
+            r,
+            "dynamodb:Scan",
+            scan,
+            scan_filter,
+            scan_key,
+            Scan,
+            Query
+        )
     }
 
     async fn put_item(
@@ -896,5 +903,65 @@ impl DaxService {
             })
             .await
             .map_err(|e| (*e).clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pb::attribute_value::Value;
+
+    fn v(value: Value) -> pb::AttributeValue {
+        pb::AttributeValue { value: Some(value) }
+    }
+
+    #[test]
+    fn written_items_get_the_servers_numbers_at_every_depth() {
+        let nested = |n: &str| {
+            v(Value::M(pb::MapValue {
+                values: [(
+                    "l".to_string(),
+                    v(Value::L(pb::ListValue {
+                        values: vec![v(Value::N(n.into())), v(Value::S(n.into()))],
+                    })),
+                )]
+                .into(),
+            }))
+        };
+        let item: ProtoItem = [
+            ("n".to_string(), v(Value::N("1.50".into()))),
+            (
+                "ns".to_string(),
+                v(Value::Ns(pb::NumberSet {
+                    values: vec!["10e0".into(), "-0.0".into()],
+                })),
+            ),
+            ("s".to_string(), v(Value::S("1.50".into()))),
+            ("m".to_string(), nested("0100")),
+            ("bad".to_string(), v(Value::N("x".into()))),
+        ]
+        .into();
+        let expected: ProtoItem = [
+            ("n".to_string(), v(Value::N("1.5".into()))),
+            (
+                "ns".to_string(),
+                v(Value::Ns(pb::NumberSet {
+                    values: vec!["10".into(), "0".into()],
+                })),
+            ),
+            ("s".to_string(), v(Value::S("1.50".into()))),
+            ("m".to_string(), {
+                let mut m = nested("100");
+                if let Some(Value::M(map)) = &mut m.value {
+                    if let Some(Value::L(l)) = &mut map.values.get_mut("l").unwrap().value {
+                        l.values[1] = v(Value::S("0100".into()));
+                    }
+                }
+                m
+            }),
+            ("bad".to_string(), v(Value::N("x".into()))),
+        ]
+        .into();
+        assert_eq!(canonical(item), expected);
     }
 }
