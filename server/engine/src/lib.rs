@@ -27,6 +27,7 @@ mod query;
 pub use query::{bound_partition, key_condition_of};
 pub mod stream_api;
 pub mod streams;
+pub mod subscription;
 mod tables;
 #[cfg(test)]
 mod tests;

@@ -11,13 +11,12 @@ use tonic::{Request, Response, Status};
 use keyfall_api::grpc::codec::{FromProto, IntoProto};
 
 use super::convert::{item_to_proto, record_to_proto};
-use super::{auth_status, call, caller_of, to_status};
+use super::{auth_status, caller_of, to_status};
 use crate::auth::checks::{Authorize, FollowChanges, SubscribeChanges};
 use crate::error::Error;
 
-/// Records sent per storage read while catching up.
-const FEED_BATCH: usize = 500;
-/// Polling fallback: a subscriber rechecks storage at least this often.
+use crate::engine::subscription::FEED_BATCH;
+/// The internal feed checks at least this often that its table still exists.
 const FEED_POLL: Duration = Duration::from_millis(500);
 
 pub struct StreamsService {
@@ -51,41 +50,13 @@ impl DynamoDbStreams for StreamsService {
         self.gate
             .run(&caller, action, subscribe(), |_, _| Ok(()))
             .await?;
-        let start = r
-            .starting_position
-            .clone()
-            .unwrap_or_else(|| "LATEST".into());
-        let seq = r.sequence_number.clone();
-        // Resolve the starting point now, so a bad request fails the call itself.
-        let mut after = call(&engine, move |e| {
-            let table = e
-                .table_by_name(&table_name)
-                .ok_or_else(Error::table_not_found)?;
-            if table.meta.stream.is_none() {
-                return Err(Error::validation(format!(
-                    "Table {table_name} has no stream enabled"
-                )));
-            }
-            let parse = |s: &Option<String>| {
-                s.as_deref()
-                    .and_then(|s| s.parse::<u64>().ok())
-                    .ok_or_else(|| {
-                        Error::validation(format!("SequenceNumber is required for {start}"))
-                    })
-            };
-            match start.as_str() {
-                "LATEST" => Ok(table.stream.last()),
-                "TRIM_HORIZON" => Ok(e.stream_first(&table)?.saturating_sub(1)),
-                "AT_SEQUENCE_NUMBER" => Ok(parse(&seq)?.saturating_sub(1)),
-                "AFTER_SEQUENCE_NUMBER" => parse(&seq),
-                other => Err(Error::validation(format!(
-                    "Invalid starting_position {other}"
-                ))),
-            }
-        })
-        .await?;
+        let start = r.starting_position.unwrap_or_else(|| "LATEST".into());
+        // The starting point is resolved now, so a bad request fails the call itself.
+        let mut subscription = engine
+            .subscribe_stream(r.table_name, start, r.sequence_number)
+            .await
+            .map_err(to_status)?;
         let (tx, rx) = mpsc::channel::<Result<pb::ChangeRecord, Status>>(FEED_BATCH);
-        let table_name = r.table_name;
         let mut shutdown = self.shutdown.clone();
         tokio::spawn(async move {
             loop {
@@ -95,35 +66,25 @@ impl DynamoDbStreams for StreamsService {
                         .await;
                     return;
                 }
-                let Some(table) = engine.table_by_name(&table_name) else {
-                    let _ = tx.send(Err(to_status(Error::table_not_found()))).await;
-                    return;
-                };
                 // Permission is re-checked whenever users, keys or policies change: a
                 // revoked caller or a deleted key ends the feed before its next record.
                 if let Err(e) = permission.recheck() {
                     let _ = tx.send(Err(auth_status(&e))).await;
                     return;
                 }
-                // Register for the wake-up before reading, so no commit slips between.
-                let state = table.stream.clone();
-                let notified = state.changed.notified();
-                tokio::pin!(notified);
-                notified.as_mut().enable();
-                let t = table.clone();
-                let batch = match engine
-                    .run(move |e| e.stream_records(&t, after, FEED_BATCH))
-                    .await
-                {
+                let batch = tokio::select! {
+                    b = subscription.next() => b,
+                    _ = tx.closed() => return,
+                    _ = shutdown.changed() => continue,
+                };
+                let batch = match batch {
                     Ok(b) => b,
                     Err(e) => {
                         let _ = tx.send(Err(to_status(e))).await;
                         return;
                     }
                 };
-                let caught_up = batch.len() < FEED_BATCH;
-                for (seq, rec) in batch {
-                    after = seq;
+                for (_, rec) in batch {
                     let msg = pb::ChangeRecord {
                         sequence_number: rec.dynamodb.sequence_number.clone(),
                         record: Some(record_to_proto(&rec)),
@@ -131,14 +92,6 @@ impl DynamoDbStreams for StreamsService {
                     };
                     if tx.send(Ok(msg)).await.is_err() {
                         return; // the subscriber went away
-                    }
-                }
-                if caught_up {
-                    tokio::select! {
-                        _ = notified => {}
-                        _ = tokio::time::sleep(FEED_POLL) => {}
-                        _ = tx.closed() => return,
-                        _ = shutdown.changed() => {}
                     }
                 }
             }
