@@ -31,6 +31,8 @@ use crate::auth::SchemaView;
 use crate::metrics::{inc, Sizes};
 use crate::service::{Authorized, DaxService};
 use crate::Proxy;
+use keyfall_api::grpc::codec::Decoded;
+use keyfall_proto::v1 as pb;
 
 #[derive(Clone)]
 pub struct HttpState {
@@ -254,6 +256,9 @@ async fn dispatch(
         return Err(JsonError::UnknownOperation);
     };
     let b = &body[..];
+    if let Some(answer) = forwarded_dynamodb(st, caller, target, action, b).await {
+        return answer;
+    }
     let encoded = match action {
         "GetItem" => via_service!(
             st,
@@ -355,69 +360,6 @@ async fn dispatch(
             scan,
             back::scan_output
         ),
-        "CreateTable" => {
-            let input: CreateTableInput = decode_request(b)?;
-            let table = input.table_name.clone();
-            let out = forward(st, caller, target, "dynamodb:CreateTable", &input).await;
-            if let Some(t) = table {
-                st.proxy.forget_table(&t);
-            }
-            return out;
-        }
-        "DeleteTable" | "UpdateTimeToLive" | "UpdateTable" => {
-            let (table, out) = match action {
-                "DeleteTable" => {
-                    let input: TableNameInput = decode_request(b)?;
-                    let table = input.table_name.clone();
-                    let out = forward(st, caller, target, "dynamodb:DeleteTable", &input).await;
-                    (table, out)
-                }
-                "UpdateTimeToLive" => {
-                    let input: UpdateTimeToLiveInput = decode_request(b)?;
-                    let table = input.table_name.clone();
-                    let out =
-                        forward(st, caller, target, "dynamodb:UpdateTimeToLive", &input).await;
-                    (table, out)
-                }
-                _ => {
-                    let input: UpdateTableInput = decode_request(b)?;
-                    let table = input.table_name.clone();
-                    let out = forward(st, caller, target, "dynamodb:UpdateTable", &input).await;
-                    (table, out)
-                }
-            };
-            // The table's schema, TTL attribute or indexes may have changed: learn them
-            // again (a new or dropped index changes what index queries return; a TTL
-            // attribute what is visible).
-            if let Some(t) = table {
-                st.proxy.forget_table(&t);
-            }
-            return out;
-        }
-        "DescribeTable" => {
-            let input: TableNameInput = decode_request(b)?;
-            return forward(st, caller, target, "dynamodb:DescribeTable", &input).await;
-        }
-        "DescribeTimeToLive" => {
-            let input: TableNameInput = decode_request(b)?;
-            return forward(st, caller, target, "dynamodb:DescribeTimeToLive", &input).await;
-        }
-        "ListTables" => {
-            let input: ListTablesInput = decode_request(b)?;
-            return forward(st, caller, target, "dynamodb:ListTables", &input).await;
-        }
-        "TagResource" => {
-            let input: TagResourceInput = decode_request(b)?;
-            return forward(st, caller, target, "dynamodb:TagResource", &input).await;
-        }
-        "UntagResource" => {
-            let input: UntagResourceInput = decode_request(b)?;
-            return forward(st, caller, target, "dynamodb:UntagResource", &input).await;
-        }
-        "ListTagsOfResource" => {
-            let input: ListTagsOfResourceInput = decode_request(b)?;
-            return forward(st, caller, target, "dynamodb:ListTagsOfResource", &input).await;
-        }
         "DescribeLimits" | "DescribeEndpoints" => {
             let input: NoInput = decode_request(b)?;
             let action = if action == "DescribeLimits" {
@@ -439,6 +381,67 @@ async fn dispatch(
     Ok(Forwarded::Encoded(encoded))
 }
 
+/// The action table's rows the proxy forwards (`passed` and `forgets`, built, not
+/// `custom`): decoded as the server decodes the row's request ([`Decoded`]), authorized,
+/// forwarded; after a `forgets` row the proxy forgets what it knew of the table (its
+/// schema, TTL attribute or indexes may have changed).
+macro_rules! forwarded_rows {
+    ($fn_name:ident; $($method:ident, $name:literal, $req:ident, $resp:ident, $resource:ident, $class:ident, $proxy:ident, $built:ident, $json:tt;)*) => {
+        async fn $fn_name(
+            st: &HttpState,
+            caller: &Caller,
+            target: &str,
+            action: &str,
+            body: &[u8],
+        ) -> Option<Result<Forwarded, JsonError>> {
+            $(forwarded_row!(st, caller, target, action, body, $built $proxy $json $name $req);)*
+            None
+        }
+    };
+}
+
+macro_rules! forwarded_row {
+    ($st:ident, $caller:ident, $target:ident, $action:ident, $body:ident, built $proxy:ident custom $($row:tt)*) => {};
+    ($st:ident, $caller:ident, $target:ident, $action:ident, $body:ident, built cached $($row:tt)*) => {};
+    ($st:ident, $caller:ident, $target:ident, $action:ident, $body:ident, unbuilt $($row:tt)*) => {};
+    ($st:ident, $caller:ident, $target:ident, $action:ident, $body:ident, built passed $json:tt $name:literal $req:ident) => {
+        if $action == $name {
+            return Some(
+                async {
+                    let input: <pb::$req as Decoded>::Input = decode_request($body)?;
+                    forward($st, $caller, $target, concat!("dynamodb:", $name), &input).await
+                }
+                .await,
+            );
+        }
+    };
+    ($st:ident, $caller:ident, $target:ident, $action:ident, $body:ident, built forgets $json:tt $name:literal $req:ident) => {
+        if $action == $name {
+            return Some(
+                async {
+                    let input: <pb::$req as Decoded>::Input = decode_request($body)?;
+                    let out =
+                        forward($st, $caller, $target, concat!("dynamodb:", $name), &input).await;
+                    if let Some(t) = &input.table_name {
+                        $st.proxy.forget_table(t);
+                    }
+                    out
+                }
+                .await,
+            );
+        }
+    };
+}
+
+macro_rules! dynamodb_forwarded {
+    ($($row:tt)*) => { forwarded_rows!(forwarded_dynamodb; $($row)*); };
+}
+macro_rules! streams_forwarded {
+    ($($row:tt)*) => { forwarded_rows!(forwarded_streams; $($row)*); };
+}
+keyfall_api::dynamodb_actions!(dynamodb_forwarded);
+keyfall_api::streams_actions!(streams_forwarded);
+
 /// The DynamoDB Streams actions, decoded and authorized as the server does them.
 async fn dispatch_streams(
     st: &HttpState,
@@ -447,26 +450,9 @@ async fn dispatch_streams(
     action: &str,
     body: &[u8],
 ) -> Result<Forwarded, JsonError> {
-    use keyfall_types::streams::*;
-    match action {
-        "ListStreams" => {
-            let input: ListStreamsInput = decode_request(body)?;
-            forward(st, caller, target, "dynamodb:ListStreams", &input).await
-        }
-        "DescribeStream" => {
-            let input: DescribeStreamInput = decode_request(body)?;
-            forward(st, caller, target, "dynamodb:DescribeStream", &input).await
-        }
-        "GetShardIterator" => {
-            let input: GetShardIteratorInput = decode_request(body)?;
-            forward(st, caller, target, "dynamodb:GetShardIterator", &input).await
-        }
-        "GetRecords" => {
-            let input: GetRecordsInput = decode_request(body)?;
-            forward(st, caller, target, "dynamodb:GetRecords", &input).await
-        }
-        _ => Err(JsonError::UnknownOperation),
-    }
+    forwarded_streams(st, caller, target, action, body)
+        .await
+        .unwrap_or(Err(JsonError::UnknownOperation))
 }
 
 /// Actions without members (DescribeLimits, DescribeEndpoints): only `{}` is accepted.

@@ -15,6 +15,12 @@ pub trait FromProto<P>: Sized {
     fn from_proto(p: P) -> Result<Self>;
 }
 
+/// The DynamoDB input type a protobuf request stands for: what the JSON API decodes the
+/// same action's body into (keyfall-dax names it by the request type of a table row).
+pub trait Decoded {
+    type Input;
+}
+
 /// An output encoded as the protobuf response.
 pub trait IntoProto<P> {
     fn into_proto(self) -> P;
@@ -26,6 +32,9 @@ macro_rules! from_proto {
             fn from_proto($r: pb::$req) -> Result<Self> {
                 $body
             }
+        }
+        impl Decoded for pb::$req {
+            type Input = $input;
         }
     )*};
 }
