@@ -22,7 +22,6 @@ use keyfall_api::json::{
     decode_request, encode, respond, JsonError, STREAMS_TARGET_PREFIX, TARGET_PREFIX,
 };
 use keyfall_auth::checks::{Authorize, Schemas};
-use keyfall_auth::sigv4::SignedRequest;
 use keyfall_auth::{AuthError, Caller, Check};
 use keyfall_proto::v1::dynamo_db_server::DynamoDb;
 use keyfall_types::types::*;
@@ -135,41 +134,29 @@ async fn json_api(
 ) -> Response {
     let started = std::time::Instant::now();
     let request_id = format!("{:032X}", rand_id());
-    // As on the server: a bad credential is refused before the body is read, and a body
-    // over DynamoDB's 16 MB limit is refused (413) without being buffered.
-    let refused = st.proxy.auth.authenticate_headers(&headers).err();
-    let body = match refused {
-        Some(_) => Bytes::new(),
-        None => match keyfall_api::json::read_body(&headers, body).await {
-            Ok(b) => b,
-            Err(response) => return response,
-        },
+    // As on the server (one function receives for both).
+    let keyfall_api::json::Received {
+        authenticated,
+        body,
+    } = match keyfall_api::json::receive(
+        &st.proxy.auth,
+        &uri,
+        &headers,
+        body,
+        peer.ip(),
+        false,
+        &request_id,
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err(response) => return response,
     };
     let target = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    let signed = SignedRequest {
-        method: "POST",
-        path: uri.path(),
-        query: uri.query().unwrap_or(""),
-        headers: &headers,
-        authority: None,
-        body: &body,
-    };
-    let authenticated = match refused {
-        Some(e) => Err(e),
-        None => st.proxy.auth.authenticate(&signed, Some(peer.ip()), false),
-    };
-    // Signed over the bytes sent, decoded from the bytes inflated.
-    let body = match authenticated {
-        Ok(_) => match keyfall_api::json::wire::inflate(&headers, body).await {
-            Ok(b) => b,
-            Err(e) => return e.into_response(&request_id),
-        },
-        Err(_) => body,
-    };
     let result = match authenticated {
         Err(e) => {
             let error = JsonError::Auth(e);

@@ -90,3 +90,55 @@ impl<T: Serialize> Serialize for Member<T> {
         map.end()
     }
 }
+
+/// A JSON API request as both binaries receive it: who sent it (or why they could not be
+/// authenticated) and its body, inflated only once the signature over the bytes sent was
+/// checked.
+pub struct Received {
+    pub authenticated: Result<keyfall_auth::Caller, keyfall_auth::AuthError>,
+    pub body: Bytes,
+}
+
+/// Receives a JSON API request: a missing, malformed or unknown credential is refused
+/// from the headers alone, before the body is read; a body over [`MAX_BODY_BYTES`] is
+/// refused (413) without being buffered; the signature is checked over the bytes sent;
+/// only then is a compressed body inflated (bounded). `Err` is the answer to send at once.
+pub async fn receive(
+    auth: &keyfall_auth::Auth,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+    body: axum::body::Body,
+    peer: std::net::IpAddr,
+    secure: bool,
+    request_id: &str,
+) -> Result<Received, Response> {
+    let refused = auth.authenticate_headers(headers).err();
+    let body = match refused {
+        Some(_) => Bytes::new(),
+        None => read_body(headers, body).await?,
+    };
+    let authenticated = match refused {
+        Some(e) => Err(e),
+        None => {
+            let signed = keyfall_auth::sigv4::SignedRequest {
+                method: "POST",
+                path: uri.path(),
+                query: uri.query().unwrap_or(""),
+                headers,
+                authority: uri.authority().map(|a| a.as_str()),
+                body: &body,
+            };
+            auth.authenticate(&signed, Some(peer), secure)
+        }
+    };
+    let body = match authenticated {
+        Ok(_) => wire::inflate(headers, body)
+            .await
+            .map_err(|e| e.into_response(request_id))?,
+        Err(_) => body,
+    };
+    Ok(Received {
+        authenticated,
+        body,
+    })
+}

@@ -6,7 +6,6 @@ pub use keyfall_api::json::*;
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -14,7 +13,6 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use crate::auth::checks::Authorize;
-use crate::auth::sigv4::SignedRequest;
 use crate::auth::{Auth, Caller};
 use crate::engine::Engine;
 use crate::error::Error;
@@ -71,28 +69,27 @@ async fn handle(
 ) -> Response {
     let started = std::time::Instant::now();
     let request_id = uuid::Uuid::new_v4().simple().to_string().to_uppercase();
-    // A missing, malformed or unknown credential is refused before the body is read.
-    let refused = api.auth.authenticate_headers(&headers).err();
-    let body = match refused {
-        Some(_) => Bytes::new(),
-        None => match read_body(&headers, body).await {
-            Ok(b) => b,
-            Err(response) => return response,
-        },
+    let Received {
+        authenticated,
+        body,
+    } = match receive(
+        &api.auth,
+        &uri,
+        &headers,
+        body,
+        peer.ip(),
+        api.secure,
+        &request_id,
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err(response) => return response,
     };
     let target = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    // The signature covers the bytes sent; the engine reads them inflated.
-    let signed = SignedRequest {
-        method: "POST",
-        path: uri.path(),
-        query: uri.query().unwrap_or(""),
-        headers: &headers,
-        authority: uri.authority().map(|a| a.as_str()),
-        body: &body,
-    };
     let operation = target.rsplit('.').next().unwrap_or("");
     let span = tracing::info_span!(
         target: crate::telemetry::REQUEST_SPANS,
@@ -111,17 +108,6 @@ async fn handle(
             aws.dynamodb.scanned_count = tracing::field::Empty,
     );
     crate::telemetry::extract_parent(&span, &headers);
-    let authenticated = match refused {
-        Some(e) => Err(e),
-        None => api.auth.authenticate(&signed, Some(peer.ip()), api.secure),
-    };
-    let body = match authenticated {
-        Ok(_) => match wire::inflate(&headers, body).await {
-            Ok(b) => b,
-            Err(e) => return e.into_response(&request_id),
-        },
-        Err(_) => body,
-    };
     let work = async {
         match &authenticated {
             Err(e) => Err(JsonError::Auth(e.clone())),
