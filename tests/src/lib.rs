@@ -647,3 +647,39 @@ pub fn assert_access_denied(status: &tonic::Status, user: &str, action: &str) {
     let want = format!("user/{user} is not authorized to perform: {action}");
     assert!(status.message().contains(&want), "{}", status.message());
 }
+
+/// Creates an IAM user with one access key and one inline policy (a JSON document) through
+/// the server's Admin API, as root; returns the key.
+pub async fn user_with_policy(
+    server: &TestServer,
+    name: &str,
+    policy_document: &str,
+) -> keyfall_proto::v1::AccessKey {
+    use keyfall_proto::v1 as pb;
+    let mut admin = pb::admin_client::AdminClient::new(server.channel().await);
+    admin
+        .create_user(pb::CreateUserRequest {
+            user_name: name.into(),
+            ..Default::default()
+        })
+        .await
+        .expect("create user");
+    let key = admin
+        .create_access_key(pb::CreateAccessKeyRequest {
+            user_name: name.into(),
+        })
+        .await
+        .expect("create access key")
+        .into_inner()
+        .access_key
+        .expect("an access key");
+    admin
+        .put_user_policy(pb::PutUserPolicyRequest {
+            user_name: name.into(),
+            policy_name: "policy".into(),
+            policy_document: policy_document.into(),
+        })
+        .await
+        .expect("put user policy");
+    key
+}

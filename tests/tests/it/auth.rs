@@ -724,34 +724,14 @@ async fn tls_end_to_end_on_both_apis() {
 /// nothing the JSON API does not: a call is authorized as its gRPC caller, as a POST.
 #[tokio::test]
 async fn the_json_api_over_grpc_is_authorized_as_its_caller() {
-    use pb::admin_client::AdminClient;
     use pb::json_api_client::JsonApiClient;
     let server = TestServer::start().await;
-    let mut admin = AdminClient::new(server.channel().await);
-    admin
-        .create_user(pb::CreateUserRequest {
-            user_name: "lister".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let key = admin
-        .create_access_key(pb::CreateAccessKeyRequest {
-            user_name: "lister".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .access_key
-        .unwrap();
-    admin
-        .put_user_policy(pb::PutUserPolicyRequest {
-            user_name: "lister".into(),
-            policy_name: "list".into(),
-            policy_document: r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "dynamodb:ListTables", "Resource": "*"}]}"#.into(),
-        })
-        .await
-        .unwrap();
+    let key = keyfall_tests::user_with_policy(
+        &server,
+        "lister",
+        r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "dynamodb:ListTables", "Resource": "*"}]}"#,
+    )
+    .await;
     let endpoint = format!("http://{}", server.grpc_addr);
     let mut calls = JsonApiClient::new(
         signed_channel(&endpoint, &key.access_key_id, &key.secret_access_key).await,

@@ -602,31 +602,12 @@ async fn callers_are_authorized_as_by_the_server_cache_hit_or_not() {
     assert_eq!(error_type(&status), Some("AccessDeniedException"));
 
     // A user created on the server at runtime reaches the proxy at its next refresh.
-    let mut admin = pb::admin_client::AdminClient::new(server.channel().await);
-    admin
-        .create_user(pb::CreateUserRequest {
-            user_name: "carol".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let k = admin
-        .create_access_key(pb::CreateAccessKeyRequest {
-            user_name: "carol".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .access_key
-        .unwrap();
-    admin
-        .put_user_policy(pb::PutUserPolicyRequest {
-            user_name: "carol".into(),
-            policy_name: "read".into(),
-            policy_document: r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": "*"}]}"#.into(),
-        })
-        .await
-        .unwrap();
+    let k = keyfall_tests::user_with_policy(
+        &server,
+        "carol",
+        r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": "*"}]}"#,
+    )
+    .await;
     let mut carol = proxy.grpc_as(&k.access_key_id, &k.secret_access_key).await;
     within(Duration::from_secs(3), || {
         let mut carol = carol.clone();
