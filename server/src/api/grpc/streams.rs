@@ -59,13 +59,7 @@ impl DynamoDbStreams for StreamsService {
         let (tx, rx) = mpsc::channel::<Result<pb::ChangeRecord, Status>>(FEED_BATCH);
         let mut shutdown = self.shutdown.clone();
         tokio::spawn(async move {
-            loop {
-                if *shutdown.borrow() {
-                    let _ = tx
-                        .send(Err(Status::unavailable("the server is shutting down")))
-                        .await;
-                    return;
-                }
+            while !*shutdown.borrow() {
                 // Permission is re-checked whenever users, keys or policies change: a
                 // revoked caller or a deleted key ends the feed before its next record.
                 if let Err(e) = permission.recheck() {
@@ -75,7 +69,11 @@ impl DynamoDbStreams for StreamsService {
                 let batch = tokio::select! {
                     b = subscription.next() => b,
                     _ = tx.closed() => return,
-                    _ = shutdown.changed() => continue,
+                    // A dropped sender is a shutdown too (never a busy loop).
+                    changed = shutdown.changed() => match changed {
+                        Ok(()) => continue,
+                        Err(_) => break,
+                    },
                 };
                 let batch = match batch {
                     Ok(b) => b,
@@ -95,6 +93,9 @@ impl DynamoDbStreams for StreamsService {
                     }
                 }
             }
+            let _ = tx
+                .send(Err(Status::unavailable("the server is shutting down")))
+                .await;
         });
         Ok(Response::new(Box::pin(
             tokio_stream::wrappers::ReceiverStream::new(rx),
