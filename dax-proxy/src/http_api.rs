@@ -191,19 +191,15 @@ async fn json_api(
             }
         }
     };
-    let (status, body) = match result {
-        Ok(Forwarded::Encoded(body)) => (StatusCode::OK, body),
-        Ok(Forwarded::Upstream(status, body)) => (status, body.to_vec()),
-        Err(e) => (e.status(), e.body()),
-    };
     // The same series as the server's: the error name an answer carries, or success.
-    let outcome = (status != StatusCode::OK).then(|| {
-        serde_json::from_slice::<serde_json::Value>(&body)
-            .ok()
-            .and_then(|v| v.get("__type").and_then(|t| t.as_str()).map(str::to_string))
-            .map(|t| t.rsplit('#').next().unwrap_or("").to_string())
-            .unwrap_or_else(|| "unknown".into())
-    });
+    let (status, body, outcome) = match result {
+        Ok(Forwarded::Encoded(body)) => (StatusCode::OK, body, None),
+        Ok(Forwarded::Upstream(status, body)) => {
+            let outcome = (status != StatusCode::OK).then(|| upstream_error_name(&body));
+            (status, body.to_vec(), outcome)
+        }
+        Err(e) => (e.status(), e.body(), Some(e.type_name())),
+    };
     let operation = target.rsplit('.').next().unwrap_or("");
     st.proxy.caches.metrics.requests.record(
         keyfall_api::metrics::Api::Json,
@@ -212,6 +208,15 @@ async fn json_api(
         started.elapsed(),
     );
     respond(status, body, &request_id)
+}
+
+/// The error name (`__type` without its namespace) of an answer the server sent.
+fn upstream_error_name(body: &[u8]) -> String {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("__type").and_then(|t| t.as_str()).map(str::to_string))
+        .map(|t| t.rsplit('#').next().unwrap_or("").to_string())
+        .unwrap_or_else(|| "unknown".into())
 }
 
 fn rand_id() -> u128 {
@@ -474,7 +479,7 @@ async fn authorize_decoded<I: Authorize>(
     let mut checks = input.checks(action, &view);
     if restricted {
         let mut learned = false;
-        for c in &checks {
+        for c in checks.iter().filter(|c| c.leading_keys_unknown) {
             if let Some(table) = table_of(&c.resource) {
                 if st.proxy.schemas.cached(table).is_none() {
                     learned |= st.proxy.schemas.schema(table).await.is_some();

@@ -9,7 +9,7 @@ use keyfall_proto::v1 as pb;
 use keyfall_proto::v1::dynamo_db_server::DynamoDb;
 use tonic::{Request, Response, Status};
 
-use keyfall_api::grpc::{auth_status, convert, to_status};
+use keyfall_api::grpc::{auth_status, caller_of, convert, to_status};
 use keyfall_auth::checks::Authorize;
 use keyfall_auth::{Caller, Check};
 
@@ -98,20 +98,12 @@ fn access_of<T>(r: &Request<T>) -> Result<Access, Status> {
     })
 }
 
-/// The caller the auth layer attached; its absence must not turn into "allowed".
 /// How a GetItem was answered.
 pub(crate) enum ItemRead {
     /// From the item cache: the item, or its known absence.
     Cached(CachedItem),
     /// By the server, as it answered.
     Passed(Box<pb::GetItemResponse>),
-}
-
-pub(crate) fn caller_of<T>(r: &Request<T>) -> Result<Caller, Status> {
-    r.extensions()
-        .get::<Caller>()
-        .cloned()
-        .ok_or_else(|| Status::unauthenticated("request was not authenticated"))
 }
 
 /// Whether a caller's requests need their checks computed at all.
@@ -306,8 +298,8 @@ macro_rules! resource {
 }
 
 /// The action table's rows the proxy does not cache (`passed`): authorized, then forwarded
-/// as they are; unbuilt rows get the server's answer without asking it. `#[async_trait]`
-/// does not see into macro output, so the methods are spelled in its desugared form.
+/// as they are; unbuilt rows get the server's answer without asking it
+/// (`keyfall_api::grpc_method!` spells the methods as `#[async_trait]` would).
 macro_rules! pass_through_rpcs {
     ($($method:ident, $name:literal, $req:ident, $resp:ident, $resource:ident, $class:ident, $proxy:ident, $built:ident, $json:tt;)*) => {
         $(pass_through_rpc!($built $proxy $method $name $resource $req $resp);)*
@@ -318,22 +310,9 @@ macro_rules! pass_through_rpc {
     (built cached $($row:tt)*) => {};
     (built forgets $($row:tt)*) => {};
     ($built:ident passed $method:ident $name:literal $resource:ident $req:ident $resp:ident) => {
-        fn $method<'life0, 'async_trait>(
-            &'life0 self,
-            r: Request<pb::$req>,
-        ) -> std::pin::Pin<
-            Box<
-                dyn std::future::Future<Output = Result<Response<pb::$resp>, Status>>
-                    + Send
-                    + 'async_trait,
-            >,
-        >
-        where
-            'life0: 'async_trait,
-            Self: 'async_trait,
-        {
-            Box::pin(async move { pass_through_body!($built, self, r, $method, $name, $resource) })
-        }
+        keyfall_api::grpc_method!($method(self, r: pb::$req) -> pb::$resp {
+            pass_through_body!($built, self, r, $method, $name, $resource)
+        });
     };
 }
 
@@ -917,48 +896,36 @@ mod tests {
 
     #[test]
     fn written_items_get_the_servers_numbers_at_every_depth() {
-        let nested = |n: &str| {
+        // A number and a string of the same text, in a list in a map.
+        let nested = |n: &str, s: &str| {
             v(Value::M(pb::MapValue {
                 values: [(
                     "l".to_string(),
                     v(Value::L(pb::ListValue {
-                        values: vec![v(Value::N(n.into())), v(Value::S(n.into()))],
+                        values: vec![v(Value::N(n.into())), v(Value::S(s.into()))],
                     })),
                 )]
                 .into(),
             }))
         };
+        let ns = |values: [&str; 2]| {
+            v(Value::Ns(pb::NumberSet {
+                values: values.map(String::from).to_vec(),
+            }))
+        };
         let item: ProtoItem = [
             ("n".to_string(), v(Value::N("1.50".into()))),
-            (
-                "ns".to_string(),
-                v(Value::Ns(pb::NumberSet {
-                    values: vec!["10e0".into(), "-0.0".into()],
-                })),
-            ),
+            ("ns".to_string(), ns(["10e0", "-0.0"])),
             ("s".to_string(), v(Value::S("1.50".into()))),
-            ("m".to_string(), nested("0100")),
+            ("m".to_string(), nested("0100", "0100")),
             ("bad".to_string(), v(Value::N("x".into()))),
         ]
         .into();
         let expected: ProtoItem = [
             ("n".to_string(), v(Value::N("1.5".into()))),
-            (
-                "ns".to_string(),
-                v(Value::Ns(pb::NumberSet {
-                    values: vec!["10".into(), "0".into()],
-                })),
-            ),
+            ("ns".to_string(), ns(["10", "0"])),
             ("s".to_string(), v(Value::S("1.50".into()))),
-            ("m".to_string(), {
-                let mut m = nested("100");
-                if let Some(Value::M(map)) = &mut m.value {
-                    if let Some(Value::L(l)) = &mut map.values.get_mut("l").unwrap().value {
-                        l.values[1] = v(Value::S("0100".into()));
-                    }
-                }
-                m
-            }),
+            ("m".to_string(), nested("100", "0100")),
             ("bad".to_string(), v(Value::N("x".into()))),
         ]
         .into();

@@ -6,13 +6,13 @@
 
 use std::sync::Arc;
 
-use keyfall_api::grpc::to_status;
+use keyfall_api::grpc::{caller_of, to_status};
 use keyfall_proto::v1 as pb;
 use keyfall_proto::v1::dynamo_db_streams_client::DynamoDbStreamsClient;
 use keyfall_proto::v1::dynamo_db_streams_server::DynamoDbStreams;
 use tonic::{Request, Response, Status};
 
-use crate::service::{caller_of, DaxService};
+use crate::service::DaxService;
 
 pub struct StreamsService {
     pub dax: Arc<DaxService>,

@@ -41,6 +41,15 @@ pub struct AuthService<S> {
     layer: AuthLayer,
 }
 
+/// The caller this layer attached to a request. Its absence means the layer did not run,
+/// which must not turn into "allowed".
+pub fn caller_of<T>(r: &tonic::Request<T>) -> Result<Caller, Status> {
+    r.extensions()
+        .get::<Caller>()
+        .cloned()
+        .ok_or_else(|| Status::unauthenticated("request was not authenticated"))
+}
+
 /// The gRPC status of an auth failure (its code from the shared error table).
 pub fn auth_status(e: &AuthError) -> Status {
     let code = grpc_code(e.type_name());

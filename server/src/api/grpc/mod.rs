@@ -132,15 +132,6 @@ pub struct DynamoDbService {
     advertised: String,
 }
 
-/// The caller the auth layer attached. Its absence means the layer did not run, which must
-/// not turn into "allowed".
-fn caller_of<T>(r: &Request<T>) -> Result<Caller, Status> {
-    r.extensions()
-        .get::<Caller>()
-        .cloned()
-        .ok_or_else(|| Status::unauthenticated("request was not authenticated"))
-}
-
 /// What every service call goes through: authorization of the decoded request, then the
 /// engine off the async workers.
 #[derive(Clone)]

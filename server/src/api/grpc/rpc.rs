@@ -6,8 +6,8 @@
 /// The action table's rows as gRPC methods: a built row decodes its request
 /// ([`FromProto`]), runs through [`Gate`] on the engine method of its name and encodes the
 /// answer ([`IntoProto`]); an unbuilt row answers UNIMPLEMENTED naming the action; `custom`
-/// rows are written out below. `#[async_trait]` does not see into macro output, so the
-/// methods are spelled in its desugared form.
+/// rows are written out by hand (`keyfall_api::grpc_method!` spells the methods as
+/// `#[async_trait]` would).
 macro_rules! engine_rpcs {
     ($($method:ident, $name:literal, $req:ident, $resp:ident, $resource:ident, $class:ident, $proxy:ident, $built:ident, $json:tt;)*) => {
         $(engine_rpc!($built $json $method $name $req $resp);)*
@@ -17,22 +17,9 @@ macro_rules! engine_rpcs {
 macro_rules! engine_rpc {
     (built custom $($row:tt)*) => {};
     ($built:ident $json:tt $method:ident $name:literal $req:ident $resp:ident) => {
-        fn $method<'life0, 'async_trait>(
-            &'life0 self,
-            r: Request<pb::$req>,
-        ) -> std::pin::Pin<
-            Box<
-                dyn std::future::Future<Output = Result<Response<pb::$resp>, Status>>
-                    + Send
-                    + 'async_trait,
-            >,
-        >
-        where
-            'life0: 'async_trait,
-            Self: 'async_trait,
-        {
-            Box::pin(async move { engine_rpc_body!($built, self, r, $method, $name, $resp) })
-        }
+        keyfall_api::grpc_method!($method(self, r: pb::$req) -> pb::$resp {
+            engine_rpc_body!($built, self, r, $method, $name, $resp)
+        });
     };
 }
 

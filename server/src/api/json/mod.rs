@@ -195,11 +195,7 @@ impl keyfall_proto::v1::json_api_server::JsonApi for JsonCalls {
         &self,
         r: tonic::Request<keyfall_proto::v1::JsonCall>,
     ) -> Result<tonic::Response<keyfall_proto::v1::JsonAnswer>, tonic::Status> {
-        let caller = r
-            .extensions()
-            .get::<Caller>()
-            .cloned()
-            .ok_or_else(|| tonic::Status::unauthenticated("request was not authenticated"))?;
+        let caller = keyfall_api::grpc::caller_of(&r)?;
         let call = r.into_inner();
         let request_id = uuid::Uuid::new_v4().simple().to_string().to_uppercase();
         let result = dispatch_target(&self.api, &caller, &call.target, &call.body).await;
