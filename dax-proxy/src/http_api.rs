@@ -24,6 +24,7 @@ use keyfall_api::json::{
 use keyfall_auth::checks::{Authorize, Schemas};
 use keyfall_auth::{AuthError, Caller, Check};
 use keyfall_proto::v1::dynamo_db_server::DynamoDb;
+use keyfall_types::command::Decode;
 use keyfall_types::types::*;
 
 use crate::auth::SchemaView;
@@ -448,9 +449,16 @@ async fn dispatch_streams(
 }
 
 /// Actions without members (DescribeLimits, DescribeEndpoints): only `{}` is accepted.
-#[derive(serde::Deserialize, serde::Serialize)]
+#[derive(Clone, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 struct NoInput {}
+
+impl Decode for NoInput {
+    type Command = NoInput;
+    fn decode(self) -> Result<NoInput, keyfall_types::command::Invalid> {
+        Ok(self)
+    }
+}
 
 impl Authorize for NoInput {
     fn checks(&self, action: &'static str, s: &dyn Schemas) -> Vec<Check> {
@@ -461,12 +469,15 @@ impl Authorize for NoInput {
 /// Authorizes a decoded request with the server's checks, once. A restricted caller's
 /// `dynamodb:LeadingKeys` need the tables' key schemas: those not known yet are learned
 /// first and the checks computed again.
-async fn authorize_decoded<I: Authorize>(
+async fn authorize_decoded<I: Decode + Clone>(
     st: &HttpState,
     caller: &Caller,
     action: &'static str,
     input: &I,
-) -> Result<(), JsonError> {
+) -> Result<(), JsonError>
+where
+    I::Command: Authorize,
+{
     let restricted = caller.principal.as_ref().is_some_and(|p| !p.root);
     // Root and `--auth off` skip the checks unless the audit log wants their resources.
     if !restricted && !crate::audit::collecting_now() {
@@ -476,7 +487,9 @@ async fn authorize_decoded<I: Authorize>(
         schemas: &st.proxy.schemas,
         auth: &st.proxy.auth,
     };
-    let mut checks = input.checks(action, &view);
+    // Decoded as the server will decode it; the input itself is what gets forwarded.
+    let decoded = input.clone().decode();
+    let mut checks = decoded.checks(action, &view);
     if restricted {
         let mut learned = false;
         for c in checks.iter().filter(|c| c.leading_keys_unknown) {
@@ -487,12 +500,15 @@ async fn authorize_decoded<I: Authorize>(
             }
         }
         if learned {
-            checks = input.checks(action, &view);
+            checks = decoded.checks(action, &view);
         }
-        st.proxy
-            .auth
-            .authorize(caller, &checks)
-            .map_err(JsonError::Auth)?;
+        if let Err(e) = st.proxy.auth.authorize(caller, &checks) {
+            // A malformed request answers its own error, as the server answers it.
+            return Err(match decoded {
+                Ok(_) => JsonError::Auth(e),
+                Err(invalid) => JsonError::Engine(invalid.error),
+            });
+        }
     }
     for c in &checks {
         crate::audit::note(|| c.resource.clone());
@@ -509,13 +525,16 @@ fn table_of(arn: &str) -> Option<&str> {
 /// An uncached action: `input` (decoded with the server's type) is authorized with the
 /// server's checks, then re-encoded and forwarded, so what was authorized is exactly what
 /// the server decodes and runs (no member the proxy did not read reaches it).
-async fn forward<I: Authorize + serde::Serialize>(
+async fn forward<I: Decode + Clone + serde::Serialize>(
     st: &HttpState,
     caller: &Caller,
     target: &str,
     action: &'static str,
     input: &I,
-) -> Result<Forwarded, JsonError> {
+) -> Result<Forwarded, JsonError>
+where
+    I::Command: Authorize,
+{
     authorize_decoded(st, caller, action, input).await?;
     // On the one upstream connection, as the request decoded and authorized here.
     let call = keyfall_proto::v1::JsonCall {

@@ -12,6 +12,7 @@ use tonic::{Request, Response, Status};
 use keyfall_api::grpc::{auth_status, caller_of, convert, to_status};
 use keyfall_auth::checks::Authorize;
 use keyfall_auth::{Caller, Check};
+use keyfall_types::command::Decode;
 
 use crate::auth::SchemaView;
 use crate::cache::{CachedItem, EncodedItem, Page, PageKey};
@@ -114,13 +115,16 @@ fn restricted(caller: &Caller) -> bool {
 impl DaxService {
     /// Authorizes a request as the server would: `make` converts it to the server's
     /// request type, whose checks carry the DynamoDB condition keys.
-    async fn allow<I: Authorize>(
+    async fn allow<I: Decode>(
         &self,
         access: &Access,
         action: &'static str,
         tables: impl IntoIterator<Item = &str>,
         make: impl FnOnce() -> keyfall_types::error::Result<I>,
-    ) -> Result<(), Status> {
+    ) -> Result<(), Status>
+    where
+        I::Command: Authorize,
+    {
         let caller = &access.caller;
         if access.authorized {
             return Ok(());
@@ -136,13 +140,19 @@ impl DaxService {
             // Leading keys need the key schema: fetch it before checking.
             self.proxy.schemas.schema(t).await;
         }
-        let input = make().map_err(to_status)?;
+        let decoded = make().map_err(to_status)?.decode();
         let view = SchemaView {
             schemas: &self.proxy.schemas,
             auth: &self.proxy.auth,
         };
-        keyfall_api::authorize(&self.proxy.auth, &view, caller, action, &input)
-            .map_err(|e| auth_status(&e))
+        match keyfall_api::authorize(&self.proxy.auth, &view, caller, action, &decoded) {
+            Ok(()) => Ok(()),
+            // A malformed request answers its own error, as the server answers it.
+            Err(e) => Err(match decoded {
+                Ok(_) => auth_status(&e),
+                Err(invalid) => to_status(invalid.error),
+            }),
+        }
     }
 
     pub(crate) fn allow_resource(

@@ -19,5 +19,5 @@ pub use keyfall_auth::{self as auth, audit};
 pub use keyfall_engine::{self as engine, storage};
 /// The data model and expressions live in `keyfall-types` (no engine, no storage); the
 /// engine, auth and API modules name them as `crate::model` and `crate::expr`.
-pub use keyfall_types::{error, expr, model};
+pub use keyfall_types::{command, error, expr, model};
 pub use server::{run, Listeners, ServerError};

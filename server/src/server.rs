@@ -153,7 +153,11 @@ pub async fn run(
     let api = JsonApi {
         engine: engine.clone(),
         metrics: metrics.clone(),
-        audit: audit.clone(),
+        pipeline: crate::api::pipeline::Pipeline {
+            engine: engine.clone(),
+            auth: auth.clone(),
+            audit: audit.clone(),
+        },
         auth: auth.clone(),
         secure,
         advertised_address: http_addr.to_string(),

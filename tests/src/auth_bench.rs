@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use keyfall_server::auth::checks::{Authorize, Schemas};
 use keyfall_server::auth::sigv4::SignedRequest;
 use keyfall_server::auth::{Auth, AuthSettings, IamConfig, RootCredentials, RootSource};
+use keyfall_server::command::Decode;
 use keyfall_server::engine::types::GetItemInput;
 use keyfall_server::storage::{FjallStore, StoreOptions};
 
@@ -106,14 +107,18 @@ pub fn measure(iterations: u32) -> anyhow::Result<AuthCosts> {
     let ip = Some(std::net::IpAddr::from([127, 0, 0, 1]));
     let caller = auth.authenticate(&request, ip, false)?;
     let input: GetItemInput = serde_json::from_str(body)?;
-    let checks = input.checks("dynamodb:GetItem", &BenchSchemas);
+    // What authorization reads: the decoded command.
+    let command = input
+        .decode()
+        .map_err(|invalid| anyhow::anyhow!("{}", invalid.error))?;
+    let checks = command.checks("dynamodb:GetItem", &BenchSchemas);
     auth.authorize(&caller, &checks)?;
 
     let verify = per_op(iterations, || {
         let _ = std::hint::black_box(auth.authenticate(&request, ip, false));
     });
     let checks_cost = per_op(iterations, || {
-        std::hint::black_box(input.checks("dynamodb:GetItem", &BenchSchemas));
+        std::hint::black_box(command.checks("dynamodb:GetItem", &BenchSchemas));
     });
     let evaluate = per_op(iterations, || {
         let _ = std::hint::black_box(auth.authorize(&caller, &checks));

@@ -8,7 +8,8 @@
 
 use std::collections::HashMap;
 
-use keyfall_types::expr::key_condition::{bound_partition, key_condition_of};
+use keyfall_types::command::{self, Page, Select, WriteReturns};
+use keyfall_types::expr::key_condition::bound_partition;
 use keyfall_types::expr::{self, ExpressionInput, Expressions};
 use keyfall_types::model::{AttributeValue, Item};
 use keyfall_types::streams::{
@@ -126,8 +127,8 @@ impl Keys {
     /// Without a known schema, or without a usable partition key value, the partition is
     /// unknown; so it is without the key or item itself, absent and empty alike (the
     /// protobuf form of a request cannot tell them apart, and both APIs must ask the same).
-    fn item(&mut self, item: &Option<Item>, pk: Option<&str>) {
-        let Some(item) = item.as_ref().filter(|i| !i.is_empty()) else {
+    fn item(&mut self, item: Option<&Item>, pk: Option<&str>) {
+        let Some(item) = item.filter(|i| !i.is_empty()) else {
             self.leading_unknown = true;
             return;
         };
@@ -193,113 +194,115 @@ fn pk_of(keys: &Option<(String, Option<String>)>) -> Option<&str> {
     keys.as_ref().map(|(pk, _)| pk.as_str())
 }
 
-impl Authorize for GetItemInput {
+/// Keys of a single-table item command: the key attributes, the subject's partition and
+/// attribute names, and what the parsed trees touch.
+fn item_keys(s: &dyn Schemas, table: &str, index: Option<&str>, subject: Option<&Item>) -> Keys {
+    let schema = s.key_names(table, index);
+    let mut k = Keys::default();
+    k.key_attrs(&schema);
+    if subject.is_some() {
+        k.item(subject, pk_of(&schema));
+    }
+    k
+}
+
+impl Authorize for command::GetItem {
     fn checks(&self, _: &'static str, s: &dyn Schemas) -> Vec<Check> {
-        let table = name(&self.table_name);
-        let schema = s.key_names(table, None);
         let mut k = Keys::default();
-        k.item(&self.key, pk_of(&schema));
-        k.exprs(ExpressionInput {
-            projection: self.projection_expression.as_deref(),
-            names: self.expression_attribute_names.as_ref(),
-            ..ExpressionInput::default()
-        });
-        k.list(self.attributes_to_get.iter().flatten());
-        let projected = self.projection_expression.is_some() || self.attributes_to_get.is_some();
-        let mut c = k.into_check("dynamodb:GetItem", s.table_arn(table));
-        c.select = Some(select_of(&None, projected, false));
-        c.return_consumed_capacity = rcc(&self.return_consumed_capacity);
+        k.item(Some(&self.key), pk_of(&s.key_names(&self.table, None)));
+        if let Some(p) = &self.projection {
+            p.top_level_names(&mut k.attributes);
+        }
+        let select = if self.projection.is_some() {
+            Select::Specific
+        } else {
+            Select::AllAttributes
+        };
+        let mut c = k.into_check("dynamodb:GetItem", s.table_arn(&self.table));
+        c.select = Some(select.as_str().into());
+        c.return_consumed_capacity = Some(self.capacity.as_str().into());
         vec![c]
     }
 }
 
-/// Keys shared by Put, Update and Delete.
+/// The check of a Put, Update or Delete.
 fn write_check(
     action: &'static str,
     s: &dyn Schemas,
-    table: &Option<String>,
-    fill: impl FnOnce(&mut Keys, Option<&str>),
-    return_values: &Option<String>,
-    return_consumed_capacity: &Option<String>,
+    table: &str,
+    subject: &Item,
+    trees: [Option<&dyn TopLevelNames>; 2],
+    returns: &WriteReturns,
 ) -> Vec<Check> {
-    let table = name(table);
-    let schema = s.key_names(table, None);
-    let mut k = Keys::default();
-    k.key_attrs(&schema);
-    fill(&mut k, pk_of(&schema));
+    let mut k = item_keys(s, table, None, Some(subject));
+    for t in trees.into_iter().flatten() {
+        t.names(&mut k.attributes);
+    }
     let mut c = k.into_check(action, s.table_arn(table));
-    c.return_values = Some(return_values.clone().unwrap_or_else(|| "NONE".into()));
-    c.return_consumed_capacity = rcc(return_consumed_capacity);
+    c.return_values = Some(returns.values.as_str().into());
+    c.return_consumed_capacity = Some(returns.capacity.as_str().into());
     vec![c]
 }
 
-impl Authorize for PutItemInput {
+/// A parsed tree's top-level attribute names, whichever kind of tree it is.
+trait TopLevelNames {
+    fn names(&self, out: &mut Vec<String>);
+}
+
+impl TopLevelNames for expr::Condition {
+    fn names(&self, out: &mut Vec<String>) {
+        self.top_level_names(out)
+    }
+}
+
+impl TopLevelNames for expr::Update {
+    fn names(&self, out: &mut Vec<String>) {
+        self.top_level_names(out)
+    }
+}
+
+fn tree<T: TopLevelNames>(t: &Option<T>) -> Option<&dyn TopLevelNames> {
+    t.as_ref().map(|t| t as &dyn TopLevelNames)
+}
+
+impl Authorize for command::PutItem {
     fn checks(&self, _: &'static str, s: &dyn Schemas) -> Vec<Check> {
+        let trees = [tree(&self.condition), None];
         write_check(
             "dynamodb:PutItem",
             s,
-            &self.table_name,
-            |k, pk| {
-                k.item(&self.item, pk);
-                k.exprs(ExpressionInput {
-                    condition: self.condition_expression.as_deref(),
-                    ..expr_input(
-                        &self.expression_attribute_names,
-                        &self.expression_attribute_values,
-                    )
-                });
-                k.list(self.expected.iter().flat_map(|m| m.keys()));
-            },
-            &self.return_values,
-            &self.return_consumed_capacity,
+            &self.table,
+            &self.item,
+            trees,
+            &self.returns,
         )
     }
 }
 
-impl Authorize for UpdateItemInput {
+impl Authorize for command::UpdateItem {
     fn checks(&self, _: &'static str, s: &dyn Schemas) -> Vec<Check> {
+        let trees = [tree(&self.update), tree(&self.condition)];
         write_check(
             "dynamodb:UpdateItem",
             s,
-            &self.table_name,
-            |k, pk| {
-                k.item(&self.key, pk);
-                k.exprs(ExpressionInput {
-                    update: self.update_expression.as_deref(),
-                    condition: self.condition_expression.as_deref(),
-                    ..expr_input(
-                        &self.expression_attribute_names,
-                        &self.expression_attribute_values,
-                    )
-                });
-                k.list(self.attribute_updates.iter().flat_map(|m| m.keys()));
-                k.list(self.expected.iter().flat_map(|m| m.keys()));
-            },
-            &self.return_values,
-            &self.return_consumed_capacity,
+            &self.table,
+            &self.key,
+            trees,
+            &self.returns,
         )
     }
 }
 
-impl Authorize for DeleteItemInput {
+impl Authorize for command::DeleteItem {
     fn checks(&self, _: &'static str, s: &dyn Schemas) -> Vec<Check> {
+        let trees = [tree(&self.condition), None];
         write_check(
             "dynamodb:DeleteItem",
             s,
-            &self.table_name,
-            |k, pk| {
-                k.item(&self.key, pk);
-                k.exprs(ExpressionInput {
-                    condition: self.condition_expression.as_deref(),
-                    ..expr_input(
-                        &self.expression_attribute_names,
-                        &self.expression_attribute_values,
-                    )
-                });
-                k.list(self.expected.iter().flat_map(|m| m.keys()));
-            },
-            &self.return_values,
-            &self.return_consumed_capacity,
+            &self.table,
+            &self.key,
+            trees,
+            &self.returns,
         )
     }
 }
@@ -311,73 +314,76 @@ fn read_resource(s: &dyn Schemas, table: &str, index: &Option<String>) -> String
     }
 }
 
-impl Authorize for QueryInput {
+/// The check of a Query or Scan page, with what its filter and projection touch.
+fn page_check(action: &'static str, s: &dyn Schemas, page: &Page, k: &mut Keys) -> Check {
+    if let Some(f) = &page.filter {
+        f.top_level_names(&mut k.attributes);
+    }
+    if let Some(p) = &page.projection {
+        p.top_level_names(&mut k.attributes);
+    }
+    let mut c = std::mem::take(k).into_check(action, read_resource(s, &page.table, &page.index));
+    c.select = Some(page.select.as_str().into());
+    c.return_consumed_capacity = Some(page.capacity.as_str().into());
+    c
+}
+
+impl Authorize for command::Query {
     fn checks(&self, _: &'static str, s: &dyn Schemas) -> Vec<Check> {
-        let table = name(&self.table_name);
-        let schema = s.key_names(table, self.index_name.as_deref());
-        let mut k = Keys::default();
-        k.key_attrs(&schema);
-        let parsed = k.exprs(ExpressionInput {
-            key_condition: self.key_condition_expression.as_deref(),
-            filter: self.filter_expression.as_deref(),
-            projection: self.projection_expression.as_deref(),
-            ..expr_input(
-                &self.expression_attribute_names,
-                &self.expression_attribute_values,
-            )
-        });
-        k.list(self.key_conditions.iter().flat_map(|m| m.keys()));
-        k.list(self.query_filter.iter().flat_map(|m| m.keys()));
-        k.list(self.attributes_to_get.iter().flatten());
+        let page = &self.page;
+        let schema = s.key_names(&page.table, page.index.as_deref());
+        let mut k = item_keys(s, &page.table, page.index.as_deref(), None);
+        self.key_condition.top_level_names(&mut k.attributes);
         // The partition comes from the key condition the engine will evaluate; anything
         // it cannot bind to one partition is unknown, and denied by LeadingKeys policies.
-        let partition = parsed
-            .and_then(|p| key_condition_of(p.key_condition, self.key_conditions.as_ref()).ok())
-            .zip(pk_of(&schema))
-            .and_then(|(cond, pk)| bound_partition(&cond, pk).and_then(key_text));
-        match partition {
+        match pk_of(&schema)
+            .and_then(|pk| bound_partition(&self.key_condition, pk))
+            .and_then(key_text)
+        {
             Some(v) => k.leading.push(v),
             None => k.leading_unknown = true,
         }
-        let projected = self.projection_expression.is_some() || self.attributes_to_get.is_some();
-        let mut c = k.into_check("dynamodb:Query", read_resource(s, table, &self.index_name));
-        c.select = Some(select_of(
-            &self.select,
-            projected,
-            self.index_name.is_some(),
-        ));
-        c.return_consumed_capacity = rcc(&self.return_consumed_capacity);
-        vec![c]
+        vec![page_check("dynamodb:Query", s, page, &mut k)]
     }
 }
 
-impl Authorize for ScanInput {
+impl Authorize for command::Scan {
     fn checks(&self, _: &'static str, s: &dyn Schemas) -> Vec<Check> {
-        let table = name(&self.table_name);
-        let names = &self.expression_attribute_names;
-        let mut k = Keys::default();
-        k.key_attrs(&s.key_names(table, self.index_name.as_deref()));
-        k.exprs(ExpressionInput {
-            filter: self.filter_expression.as_deref(),
-            projection: self.projection_expression.as_deref(),
-            ..expr_input(names, &self.expression_attribute_values)
-        });
-        k.list(self.scan_filter.iter().flat_map(|m| m.keys()));
-        k.list(self.attributes_to_get.iter().flatten());
-        let projected = self.projection_expression.is_some() || self.attributes_to_get.is_some();
-        let mut c = k.into_check("dynamodb:Scan", read_resource(s, table, &self.index_name));
+        let page = &self.page;
+        let mut k = item_keys(s, &page.table, page.index.as_deref(), None);
+        let mut c = page_check("dynamodb:Scan", s, page, &mut k);
         // A Scan reads every partition: a policy that limits the partitions a caller may
         // read cannot allow it (IAM would see an absent key, which ForAllValues lets
         // through).
         c.leading_keys = None;
         c.leading_keys_unknown = true;
-        c.select = Some(select_of(
-            &self.select,
-            projected,
-            self.index_name.is_some(),
-        ));
-        c.return_consumed_capacity = rcc(&self.return_consumed_capacity);
         vec![c]
+    }
+}
+
+/// A request as decoded: the command's checks, or those of the request that did not decode.
+impl<C: Authorize> Authorize for Result<C, command::Invalid> {
+    fn checks(&self, action: &'static str, s: &dyn Schemas) -> Vec<Check> {
+        match self {
+            Ok(command) => command.checks(action, s),
+            Err(invalid) => invalid.checks(action, s),
+        }
+    }
+}
+
+/// A request that did not decode is still authorized before its error is answered: on its
+/// table, with the partition of the key or item it gave, and its attributes unknown (so a
+/// policy that limits them denies it).
+impl Authorize for command::Invalid {
+    fn checks(&self, action: &'static str, s: &dyn Schemas) -> Vec<Check> {
+        let table = self.table.as_deref().unwrap_or("");
+        let mut k = item_keys(s, table, None, None);
+        match &self.subject {
+            Some(subject) => k.item(Some(subject), pk_of(&s.key_names(table, None))),
+            None => k.leading_unknown = true,
+        }
+        k.attributes_unknown = true;
+        vec![k.into_check(action, s.table_arn(table))]
     }
 }
 
@@ -396,7 +402,7 @@ impl Authorize for BatchGetItemInput {
                 let schema = s.key_names(table, None);
                 let mut k = Keys::default();
                 for key in &ka.keys {
-                    k.item(&Some(key.clone()), pk_of(&schema));
+                    k.item(Some(key), pk_of(&schema));
                 }
                 k.exprs(ExpressionInput {
                     projection: ka.projection_expression.as_deref(),
@@ -425,10 +431,10 @@ impl Authorize for BatchWriteItemInput {
                 k.key_attrs(&schema);
                 for w in writes {
                     if let Some(p) = &w.put_request {
-                        k.item(&Some(p.item.clone()), pk_of(&schema));
+                        k.item(Some(&p.item), pk_of(&schema));
                     }
                     if let Some(d) = &w.delete_request {
-                        k.item(&Some(d.key.clone()), pk_of(&schema));
+                        k.item(Some(&d.key), pk_of(&schema));
                     }
                 }
                 let mut c = k.into_check("dynamodb:BatchWriteItem", s.table_arn(table));
@@ -462,7 +468,7 @@ impl Authorize for TransactWriteItemsInput {
                 } else {
                     &a.key
                 };
-                k.item(subject, pk_of(&schema));
+                k.item(subject.as_ref(), pk_of(&schema));
                 // Only an Update part has an UpdateExpression (the JSON form shares one
                 // struct for every part; the protobuf form has no such member elsewhere).
                 let update = (action == "dynamodb:UpdateItem")
@@ -496,7 +502,7 @@ impl Authorize for TransactGetItemsInput {
                 let table = name(&g.table_name);
                 let schema = s.key_names(table, None);
                 let mut k = Keys::default();
-                k.item(&g.key, pk_of(&schema));
+                k.item(g.key.as_ref(), pk_of(&schema));
                 k.exprs(ExpressionInput {
                     projection: g.projection_expression.as_deref(),
                     names: g.expression_attribute_names.as_ref(),
@@ -637,6 +643,19 @@ impl Authorize for FollowChanges {
         }]
     }
 }
+
+/// The change feeds run as requested: nothing to decode.
+macro_rules! runs_as_received {
+    ($($ty:ty),*) => {$(
+        impl command::Decode for $ty {
+            type Command = $ty;
+            fn decode(self) -> Result<$ty, command::Invalid> {
+                Ok(self)
+            }
+        }
+    )*};
+}
+runs_as_received!(SubscribeChanges, FollowChanges);
 
 /// Account-wide actions with no input worth reading (DescribeLimits, DescribeEndpoints).
 impl Authorize for () {

@@ -8,15 +8,12 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::capacity::{self, ReturnCapacity};
 use super::commit::{Change, Origin};
-use super::items::{
-    check_projection_mixing, expr_error, parse_collection_metrics, validate_new_item,
-    validate_values,
-};
+use super::items::validate_new_item;
 use super::types::*;
 use super::{indexes, required, Engine};
 use crate::error::{Error, Result};
-use crate::expr::{self, legacy, ExpressionInput};
 use crate::model::{item_size, Item};
+use keyfall_types::command::{parse_collection_metrics, read_projection, validate_values};
 
 const MAX_BATCH_GET_KEYS: usize = 100;
 const MAX_BATCH_WRITES: usize = 25;
@@ -50,22 +47,11 @@ impl Engine {
                     "The list of keys in RequestItems for BatchGetItem is required: {name} has empty list"
                 )));
             }
-            check_projection_mixing(
-                req.attributes_to_get.is_some(),
-                req.projection_expression.is_some(),
-                req.expression_attribute_names.is_some(),
+            let projection = read_projection(
+                req.projection_expression.as_deref(),
+                req.expression_attribute_names.as_ref(),
+                req.attributes_to_get.as_deref(),
             )?;
-            let parsed = expr::parse(&ExpressionInput {
-                projection: req.projection_expression.as_deref(),
-                names: req.expression_attribute_names.as_ref(),
-                ..Default::default()
-            })
-            .map_err(expr_error)?;
-            let projection = match (parsed.projection, &req.attributes_to_get) {
-                (Some(p), _) => Some(p),
-                (None, Some(names)) => Some(legacy::attributes_to_get(names).map_err(expr_error)?),
-                (None, None) => None,
-            };
             let mut seen = HashSet::new();
             let mut keys = Vec::with_capacity(req.keys.len());
             for key in &req.keys {

@@ -3,31 +3,11 @@
 use std::collections::BTreeMap;
 
 use super::types::{Capacity, ConsumedCapacity};
-use crate::error::{Error, Result};
 
 const READ_UNIT: usize = 4096;
 const WRITE_UNIT: usize = 1024;
 
-/// ReturnConsumedCapacity: NONE (default), TOTAL or INDEXES.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReturnCapacity {
-    None,
-    Total,
-    Indexes,
-}
-
-impl ReturnCapacity {
-    pub fn parse(v: Option<&str>) -> Result<Self> {
-        match v {
-            None | Some("NONE") => Ok(ReturnCapacity::None),
-            Some("TOTAL") => Ok(ReturnCapacity::Total),
-            Some("INDEXES") => Ok(ReturnCapacity::Indexes),
-            Some(other) => Err(Error::validation(format!(
-                "1 validation error detected: Value '{other}' at 'returnConsumedCapacity' failed to satisfy constraint: Member must satisfy enum value set: [INDEXES, TOTAL, NONE]"
-            ))),
-        }
-    }
-}
+pub use keyfall_types::command::ReturnCapacity;
 
 /// Read units for `bytes` read: 4 KB units rounded up, at least one; eventually
 /// consistent reads cost half.

@@ -285,10 +285,15 @@ pub(crate) fn now_epoch_seconds() -> f64 {
 }
 
 /// DynamoDB's message for a required member that is absent.
-pub(crate) fn required<'a, T>(v: &'a Option<T>, member: &str) -> Result<&'a T> {
-    v.as_ref().ok_or_else(|| {
-        Error::validation(format!(
-            "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
-        ))
-    })
+pub(crate) use keyfall_types::command::required;
+
+impl Engine {
+    /// The answer to a request that did not decode: a missing table first, as DynamoDB
+    /// reports it, else the decoding error.
+    pub fn refused(&self, invalid: keyfall_types::command::Invalid) -> error::Error {
+        match invalid.table.map(|t| self.item_table_named(&t)) {
+            Some(Err(missing)) => missing,
+            _ => invalid.error,
+        }
+    }
 }

@@ -2,107 +2,25 @@
 //! partition in memory), stopped by `Limit` or by 1 MB of data read, as DynamoDB pages.
 
 use std::cmp::Ordering;
-use std::collections::HashMap;
 use std::ops::Bound;
 
-use super::capacity::{self, ReturnCapacity};
+use super::capacity;
 use super::catalog::{IndexMeta, Table};
 use super::indexes;
-use super::items::{check_mixing, expr_error};
-use super::types::{Condition as LegacyConditionInput, QueryInput, QueryOutput, ScanInput};
+use super::items::expr_error;
+use super::types::QueryOutput;
 use super::Engine;
 use crate::error::{Error, Result};
 pub use crate::expr::key_condition::{bound_partition, key_condition_of};
-use crate::expr::key_condition::{flatten_and, key_condition_attr, legacy_conditions, KeyOp};
-use crate::expr::{self, legacy, Comparator, Condition, ExpressionInput, Projection};
+use crate::expr::key_condition::{flatten_and, key_condition_attr, KeyOp};
+use crate::expr::{Comparator, Condition};
 use crate::model::key::{encode_sort_prefix, encode_sort_value, partition_prefix};
 use crate::model::{codec, item_size, AttributeValue, Item, KeySchema, ScalarType};
 use crate::storage::KeyRange;
+use keyfall_types::command::{Page, Query, Scan, Select};
 
 /// DynamoDB stops a page once it has read this much data.
 pub const MAX_PAGE_BYTES: usize = 1024 * 1024;
-/// DynamoDB's upper bound on TotalSegments.
-const MAX_SEGMENTS: i64 = 1_000_000;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Select {
-    AllAttributes,
-    AllProjected,
-    Specific,
-    Count,
-}
-
-/// The parts of a Query or Scan request that shape the page, validated.
-struct PageSpec {
-    limit: Option<usize>,
-    filter: Option<Condition>,
-    projection: Option<Projection>,
-    select: Select,
-    consistent: bool,
-    capacity: ReturnCapacity,
-}
-
-/// The members Query and Scan share, borrowed from either request.
-struct PageParams<'a> {
-    filter: Option<Condition>,
-    legacy_filter: Option<&'a HashMap<String, LegacyConditionInput>>,
-    /// `queryFilter` or `scanFilter`, for error paths.
-    legacy_filter_member: &'static str,
-    conditional_operator: Option<&'a str>,
-    projection: Option<Projection>,
-    attributes_to_get: Option<&'a [String]>,
-    limit: Option<i64>,
-    select: Option<&'a str>,
-    index: Option<&'a str>,
-    consistent: Option<bool>,
-    capacity: Option<&'a str>,
-}
-
-fn parse_limit(limit: Option<i64>) -> Result<Option<usize>> {
-    match limit {
-        None => Ok(None),
-        Some(l) if l >= 1 => Ok(Some(usize::try_from(l).unwrap_or(usize::MAX))),
-        Some(l) => Err(Error::validation(format!(
-            "1 validation error detected: Value '{l}' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1"
-        ))),
-    }
-}
-
-fn parse_select(select: Option<&str>, has_projection: bool, has_index: bool) -> Result<Select> {
-    let s = match select {
-        None if has_projection => Select::Specific,
-        None if has_index => Select::AllProjected,
-        None => Select::AllAttributes,
-        Some("ALL_ATTRIBUTES") => Select::AllAttributes,
-        Some("ALL_PROJECTED_ATTRIBUTES") => Select::AllProjected,
-        Some("SPECIFIC_ATTRIBUTES") => Select::Specific,
-        Some("COUNT") => Select::Count,
-        Some(other) => {
-            return Err(Error::validation(format!(
-                "1 validation error detected: Value '{other}' at 'select' failed to satisfy constraint: Member must satisfy enum value set: [SPECIFIC_ATTRIBUTES, COUNT, ALL_ATTRIBUTES, ALL_PROJECTED_ATTRIBUTES]"
-            )))
-        }
-    };
-    match s {
-        Select::Specific if !has_projection => Err(Error::validation(
-            "Must specify the AttributesToGet or ProjectionExpression when choosing to get SPECIFIC_ATTRIBUTES",
-        )),
-        Select::AllAttributes if has_projection && select.is_some() => {
-            Err(Error::validation("Cannot specify the ProjectionExpression when choosing to get ALL_ATTRIBUTES"))
-        }
-        Select::Count if has_projection => {
-            Err(Error::validation("Cannot specify the ProjectionExpression when choosing to get COUNT"))
-        }
-        Select::AllProjected if !has_index => {
-            Err(Error::validation("ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName"))
-        }
-        Select::AllProjected if has_projection => Err(Error::validation(
-            "Cannot specify the ProjectionExpression when choosing to get ALL_PROJECTED_ATTRIBUTES",
-        )),
-        s => Ok(s),
-    }
-}
-
 /// The key range a Query reads, from its (validated) key condition; `None` when no key
 /// can match.
 fn key_range(schema: &KeySchema, cond: &Condition) -> Result<Option<KeyRange>> {
@@ -382,75 +300,12 @@ impl Engine {
         })
     }
 
-    pub fn query(&self, input: QueryInput) -> Result<QueryOutput> {
-        let table = self.item_table(&input.table_name)?;
-        // KeyConditions goes with any expression but KeyConditionExpression (DynamoDB allows
-        // KeyConditions with ProjectionExpression or FilterExpression).
-        check_mixing(
-            &[
-                (input.attributes_to_get.is_some(), "AttributesToGet"),
-                (input.query_filter.is_some(), "QueryFilter"),
-                (input.conditional_operator.is_some(), "ConditionalOperator"),
-            ],
-            &[
-                (
-                    input.projection_expression.is_some(),
-                    "ProjectionExpression",
-                ),
-                (input.filter_expression.is_some(), "FilterExpression"),
-                (
-                    input.key_condition_expression.is_some(),
-                    "KeyConditionExpression",
-                ),
-                (
-                    input.expression_attribute_names.is_some(),
-                    "ExpressionAttributeNames",
-                ),
-                (
-                    input.expression_attribute_values.is_some(),
-                    "ExpressionAttributeValues",
-                ),
-            ],
-        )?;
-        check_mixing(
-            &[(input.key_conditions.is_some(), "KeyConditions")],
-            &[(
-                input.key_condition_expression.is_some(),
-                "KeyConditionExpression",
-            )],
-        )?;
-        let parsed = expr::parse(&ExpressionInput {
-            condition: None,
-            update: None,
-            projection: input.projection_expression.as_deref(),
-            filter: input.filter_expression.as_deref(),
-            key_condition: input.key_condition_expression.as_deref(),
-            names: input.expression_attribute_names.as_ref(),
-            values: input.expression_attribute_values.as_ref(),
-        })
-        .map_err(expr_error)?;
-        let key_condition = key_condition_of(parsed.key_condition, input.key_conditions.as_ref())?;
-        let spec = self.page_spec(PageParams {
-            filter: parsed.filter,
-            legacy_filter: input.query_filter.as_ref(),
-            legacy_filter_member: "queryFilter",
-            conditional_operator: input.conditional_operator.as_deref(),
-            projection: parsed.projection,
-            attributes_to_get: input.attributes_to_get.as_deref(),
-            limit: input.limit,
-            select: input.select.as_deref(),
-            index: input.index_name.as_deref(),
-            consistent: input.consistent_read,
-            capacity: input.return_consumed_capacity.as_deref(),
-        })?;
-        let source = self.source(
-            &table,
-            input.index_name.as_deref(),
-            spec.consistent,
-            spec.select,
-        )?;
+    pub fn query(&self, cmd: Query) -> Result<QueryOutput> {
+        let page = &cmd.page;
+        let table = self.item_table_named(&page.table)?;
+        let source = self.source(&table, page.index.as_deref(), page.consistent, page.select)?;
         let schema = source.schema();
-        if let Some(f) = &spec.filter {
+        if let Some(f) = &page.filter {
             let mut attrs = Vec::new();
             f.for_each_path(&mut |p| attrs.extend(p.top()));
             if let Some(key_attr) = attrs.into_iter().find(|a| schema.is_key_attribute(a)) {
@@ -459,11 +314,10 @@ impl Engine {
                 )));
             }
         }
-        let Some(mut range) = key_range(schema, &key_condition)? else {
-            return self.read_page(&source, KeyRange::empty(), false, &spec);
+        let Some(mut range) = key_range(schema, &cmd.key_condition)? else {
+            return self.read_page(&source, KeyRange::empty(), false, page);
         };
-        let forward = input.scan_index_forward.unwrap_or(true);
-        if let Some(esk) = &input.exclusive_start_key {
+        if let Some(esk) = &page.exclusive_start_key {
             let start = source.start_key(esk)?;
             let pk = schema.hash.name.as_str();
             let same_partition = match (&range.start, esk.get(pk)) {
@@ -477,163 +331,38 @@ impl Engine {
                     "The provided starting key does not match the range key predicate",
                 ));
             }
-            if forward {
+            if cmd.forward {
                 range.start = tighter_start(range.start, Bound::Excluded(start));
             } else {
                 range.end = tighter_end(range.end, Bound::Excluded(start));
             }
         }
-        self.read_page(&source, range, !forward, &spec)
+        self.read_page(&source, range, !cmd.forward, page)
     }
 
-    pub fn scan(&self, input: ScanInput) -> Result<QueryOutput> {
-        let table = self.item_table(&input.table_name)?;
-        let range = match (input.segment, input.total_segments) {
-            (None, None) => KeyRange::all(),
-            (Some(_), None) => {
-                return Err(Error::validation(
-                    "The TotalSegments parameter is required but was not present in the request when Segment parameter is present",
-                ))
-            }
-            (None, Some(_)) => {
-                return Err(Error::validation(
-                    "The Segment parameter is required but was not present in the request when parameter TotalSegments is present",
-                ))
-            }
-            (Some(seg), Some(total)) => {
-                if !(1..=MAX_SEGMENTS).contains(&total) {
-                    let bound = if total < 1 {
-                        "greater than or equal to 1"
-                    } else {
-                        "less than or equal to 1000000"
-                    };
-                    return Err(Error::validation(format!(
-                        "1 validation error detected: Value '{total}' at 'totalSegments' failed to satisfy constraint: Member must have value {bound}"
-                    )));
-                }
-                if !(0..MAX_SEGMENTS).contains(&seg) {
-                    let bound = if seg < 0 {
-                        "greater than or equal to 0".to_string()
-                    } else {
-                        format!("less than or equal to {}", MAX_SEGMENTS - 1)
-                    };
-                    return Err(Error::validation(format!(
-                        "1 validation error detected: Value '{seg}' at 'segment' failed to satisfy constraint: Member must have value {bound}"
-                    )));
-                }
-                if seg >= total {
-                    return Err(Error::validation(format!(
-                        "The Segment parameter is zero-based and must be less than parameter TotalSegments: Segment: {seg} is not less than TotalSegments: {total}"
-                    )));
-                }
-                segment_range(seg as u64, total as u64)
-            }
+    pub fn scan(&self, cmd: Scan) -> Result<QueryOutput> {
+        let page = &cmd.page;
+        let table = self.item_table_named(&page.table)?;
+        let mut range = match cmd.segment {
+            None => KeyRange::all(),
+            Some(s) => segment_range(s.segment, s.total),
         };
-        check_mixing(
-            &[
-                (input.attributes_to_get.is_some(), "AttributesToGet"),
-                (input.scan_filter.is_some(), "ScanFilter"),
-                (input.conditional_operator.is_some(), "ConditionalOperator"),
-            ],
-            &[
-                (
-                    input.projection_expression.is_some(),
-                    "ProjectionExpression",
-                ),
-                (input.filter_expression.is_some(), "FilterExpression"),
-                (
-                    input.expression_attribute_names.is_some(),
-                    "ExpressionAttributeNames",
-                ),
-                (
-                    input.expression_attribute_values.is_some(),
-                    "ExpressionAttributeValues",
-                ),
-            ],
-        )?;
-        if input.expression_attribute_values.is_some() && input.filter_expression.is_none() {
-            return Err(Error::validation(
-                "ExpressionAttributeValues can only be specified when using expressions: FilterExpression is null",
-            ));
-        }
-        let parsed = expr::parse(&ExpressionInput {
-            condition: None,
-            update: None,
-            projection: input.projection_expression.as_deref(),
-            filter: input.filter_expression.as_deref(),
-            key_condition: None,
-            names: input.expression_attribute_names.as_ref(),
-            values: input.expression_attribute_values.as_ref(),
-        })
-        .map_err(expr_error)?;
-        let spec = self.page_spec(PageParams {
-            filter: parsed.filter,
-            legacy_filter: input.scan_filter.as_ref(),
-            legacy_filter_member: "scanFilter",
-            conditional_operator: input.conditional_operator.as_deref(),
-            projection: parsed.projection,
-            attributes_to_get: input.attributes_to_get.as_deref(),
-            limit: input.limit,
-            select: input.select.as_deref(),
-            index: input.index_name.as_deref(),
-            consistent: input.consistent_read,
-            capacity: input.return_consumed_capacity.as_deref(),
-        })?;
-        let source = self.source(
-            &table,
-            input.index_name.as_deref(),
-            spec.consistent,
-            spec.select,
-        )?;
-        let mut range = range;
-        if let Some(esk) = &input.exclusive_start_key {
+        let source = self.source(&table, page.index.as_deref(), page.consistent, page.select)?;
+        if let Some(esk) = &page.exclusive_start_key {
             let start = source.start_key(esk)?;
             // A key from another segment would read that segment's items (or skip this
             // one's): refused, as DynamoDB refuses it.
-            if let (Some(seg), Some(total)) = (input.segment, input.total_segments) {
+            if let Some(s) = cmd.segment {
                 if !range.contains(&start) {
                     return Err(Error::validation(format!(
-                        "The provided starting key is invalid: Invalid ExclusiveStartKey. Please use ExclusiveStartKey with correct Segment. TotalSegments: {total} Segment: {seg}"
+                        "The provided starting key is invalid: Invalid ExclusiveStartKey. Please use ExclusiveStartKey with correct Segment. TotalSegments: {} Segment: {}",
+                        s.total, s.segment
                     )));
                 }
             }
             range.start = tighter_start(range.start, Bound::Excluded(start));
         }
-        self.read_page(&source, range, false, &spec)
-    }
-
-    /// The page shape shared by Query and Scan, validated.
-    fn page_spec(&self, p: PageParams<'_>) -> Result<PageSpec> {
-        let filter = match (p.filter, p.legacy_filter) {
-            (Some(f), _) => Some(f),
-            (None, Some(legacy)) => Some(legacy_conditions(
-                legacy,
-                p.conditional_operator,
-                p.legacy_filter_member,
-            )?),
-            (None, None) => None,
-        };
-        let projection = self.projection(p.projection, p.attributes_to_get)?;
-        Ok(PageSpec {
-            limit: parse_limit(p.limit)?,
-            select: parse_select(p.select, projection.is_some(), p.index.is_some())?,
-            filter,
-            projection,
-            consistent: p.consistent.unwrap_or(false),
-            capacity: ReturnCapacity::parse(p.capacity)?,
-        })
-    }
-
-    fn projection(
-        &self,
-        parsed: Option<Projection>,
-        attributes_to_get: Option<&[String]>,
-    ) -> Result<Option<Projection>> {
-        match (parsed, attributes_to_get) {
-            (Some(p), _) => Ok(Some(p)),
-            (None, Some(names)) => Ok(Some(legacy::attributes_to_get(names).map_err(expr_error)?)),
-            (None, None) => Ok(None),
-        }
+        self.read_page(&source, range, false, page)
     }
 
     /// Reads one page: up to `limit` items evaluated or 1 MB read, whichever comes first.
@@ -642,7 +371,7 @@ impl Engine {
         source: &Source<'_>,
         range: KeyRange,
         reverse: bool,
-        spec: &PageSpec,
+        spec: &Page,
     ) -> Result<QueryOutput> {
         let table = source.table;
         let fetch_base = source.fetch_base(spec.select);

@@ -17,42 +17,11 @@ const MAX_GSIS: usize = 20;
 const MAX_TAGS: usize = 50;
 
 /// DynamoDB's table and index name rule, with its constraint messages.
-pub(crate) fn validate_name(name: &str, member: &str) -> Result<()> {
-    let fail = |constraint: &str| {
-        Err(Error::validation(format!(
-            "1 validation error detected: Value '{name}' at '{member}' failed to satisfy constraint: {constraint}"
-        )))
-    };
-    if !(3..=255).contains(&name.len()) {
-        // DynamoDB words a table name's length error in its own sentence.
-        if member == "tableName" {
-            return Err(Error::validation(
-                "TableName must be at least 3 characters long and at most 255 characters long",
-            ));
-        }
-        if name.len() < 3 {
-            return fail("Member must have length greater than or equal to 3");
-        }
-        return fail("Member must have length less than or equal to 255");
-    }
-    if !name
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
-    {
-        return fail("Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+");
-    }
-    Ok(())
-}
+pub(crate) use keyfall_types::command::{table_name, validate_name};
 
 /// Index keyspaces get their own id: index names can be as long as a keyspace name.
 fn new_index_keyspace() -> String {
     format!("i-{}", uuid::Uuid::new_v4().simple())
-}
-
-fn table_name(v: &Option<String>) -> Result<&str> {
-    let name = required(v, "tableName")?;
-    validate_name(name, "tableName")?;
-    Ok(name)
 }
 
 fn parse_billing_mode(v: Option<&str>) -> Result<Option<BillingMode>> {
@@ -558,7 +527,11 @@ impl Engine {
     /// The table an item action addresses; a missing one is DynamoDB's short message.
     /// A table for item calls: one still CREATING is not found yet, as in DynamoDB.
     pub(crate) fn item_table(&self, name: &Option<String>) -> Result<std::sync::Arc<Table>> {
-        let name = table_name(name)?;
+        self.item_table_named(table_name(name)?)
+    }
+
+    /// A table items can be read and written in (created, and ACTIVE).
+    pub(crate) fn item_table_named(&self, name: &str) -> Result<std::sync::Arc<Table>> {
         self.catalog
             .get(name)
             .filter(|t| !self.is_creating(&t.meta))

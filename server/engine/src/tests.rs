@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+use super::types::{GetItemInput, PutItemInput};
 use super::{Engine, EngineConfig};
 use crate::storage::{
     Durability, FjallStore, KeyRange, KvIter, Op, Snapshot, Storage, StorageError, StorageStats,
@@ -58,6 +59,13 @@ fn json<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> T {
     serde_json::from_value(v).unwrap()
 }
 
+/// The command a JSON request decodes into.
+fn command<T: serde::de::DeserializeOwned + keyfall_types::command::Decode>(
+    v: serde_json::Value,
+) -> T::Command {
+    json::<T>(v).decode().unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fsync_waits_leave_the_engine_threads_and_precede_the_answer() {
     let dir = tempfile::tempdir().unwrap();
@@ -94,7 +102,7 @@ async fn fsync_waits_leave_the_engine_threads_and_precede_the_answer() {
     for i in 0..32 {
         let engine = engine.clone();
         writes.push(tokio::spawn(async move {
-            let put = json(serde_json::json!({
+            let put = command::<PutItemInput>(serde_json::json!({
                 "TableName": "things", "Item": {"pk": {"S": format!("k{i}")}}
             }));
             engine.run(move |e| e.put_item(put)).await.unwrap();
@@ -119,8 +127,9 @@ async fn fsync_waits_leave_the_engine_threads_and_precede_the_answer() {
     );
     // Every item is there and answers after its wait.
     for i in 0..32 {
-        let get =
-            json(serde_json::json!({"TableName": "things", "Key": {"pk": {"S": format!("k{i}")}}}));
+        let get = command::<GetItemInput>(
+            serde_json::json!({"TableName": "things", "Key": {"pk": {"S": format!("k{i}")}}}),
+        );
         let out = engine.run(move |e| e.get_item(get)).await.unwrap();
         assert!(out.item.is_some(), "k{i} was written");
     }

@@ -13,15 +13,14 @@ use super::capacity::{self, ReturnCapacity, Usage};
 use super::catalog::Table;
 use super::commit::{Change, Origin};
 use super::indexes;
-use super::items::{
-    expr_error, parse_collection_metrics, validate_new_item, validate_updated_item, validate_values,
-};
+use super::items::{expr_error, validate_new_item, validate_updated_item};
 use super::types::*;
 use super::{now_epoch_seconds, required, Engine};
 use crate::error::{Error, Result};
 use crate::expr::{self, Condition, ExpressionInput, Projection, Update};
 use crate::model::{codec, item_size, Item};
 use crate::storage::Op;
+use keyfall_types::command::{parse_collection_metrics, parse_return_on_failure, validate_values};
 
 pub const TOKENS_KEYSPACE: &str = "_tokens";
 const MAX_TRANSACT_ITEMS: usize = 100;
@@ -97,15 +96,8 @@ impl Engine {
         }
         let table = self.item_table(&a.table_name)?;
         let schema = &table.meta.key_schema;
-        let return_on_failure = match a.return_values_on_condition_check_failure.as_deref() {
-            None | Some("NONE") => false,
-            Some("ALL_OLD") => true,
-            Some(other) => {
-                return Err(Error::validation(format!(
-                    "1 validation error detected: Value '{other}' at 'returnValuesOnConditionCheckFailure' failed to satisfy constraint: Member must satisfy enum value set: [ALL_OLD, NONE]"
-                )))
-            }
-        };
+        let return_on_failure =
+            parse_return_on_failure(a.return_values_on_condition_check_failure.as_deref())?;
         if kind_of == 0 && a.condition_expression.is_none() {
             return Err(Error::validation(
                 "The ConditionCheck request must contain a ConditionExpression",

@@ -2,6 +2,7 @@
 //! the engine and encode the answer. DynamoDB semantics live in the engine only.
 pub mod grpc;
 pub mod json;
+pub mod pipeline;
 mod schemas;
 
 pub use schemas::EngineSchemas;

@@ -18,6 +18,7 @@ use keyfall_auth::checks::{Authorize, Check, Schemas};
 use keyfall_auth::policy::{Policy, SimpleContext};
 use keyfall_auth::sigv4::{self, verify, Scope, SignedRequest, SigningKeyCache};
 use keyfall_auth::{Auth, AuthSettings, Caller, Principal};
+use keyfall_types::command::Decode;
 use keyfall_types::expr::{self, ExpressionInput};
 use keyfall_types::model::{AttributeValue, Item, Number};
 use keyfall_types::streams::{
@@ -157,10 +158,11 @@ fn normalized(mut checks: Vec<Check>) -> String {
 /// both must see the same request.
 fn json_checks<T>(action: &'static str, body: &[u8]) -> Option<(T, Vec<Check>)>
 where
-    T: DeserializeOwned + Serialize + Authorize,
+    T: DeserializeOwned + Serialize + Decode + Clone,
+    T::Command: Authorize,
 {
     let input: T = decode_request(body).ok()?;
-    let checks = input.checks(action, &FakeSchemas);
+    let checks = checks_of_decoded(&input, action);
     let again = encode(&input).and_then(|bytes| decode_request::<T>(&bytes));
     assert!(
         again.is_ok(),
@@ -168,7 +170,7 @@ where
         again.as_ref().err()
     );
     let again = again.ok()?;
-    let checks_again = again.checks(action, &FakeSchemas);
+    let checks_again = checks_of_decoded(&again, action);
     assert_eq!(
         normalized(checks.clone()),
         normalized(checks_again),
@@ -177,17 +179,25 @@ where
     Some((input, checks))
 }
 
+/// The checks of a request as the server computes them: on the command it decodes into.
+fn checks_of_decoded<T: Decode + Clone>(input: &T, action: &'static str) -> Vec<Check>
+where
+    T::Command: Authorize,
+{
+    input.clone().decode().checks(action, &FakeSchemas)
+}
+
 /// The item actions: the proxy converts the decoded input to protobuf (`convert_back`) and
 /// its gRPC service converts it back (`convert`) before authorizing and forwarding; the
 /// checks must not change on the way.
 macro_rules! via_grpc {
     ($action:expr, $body:expr, $ty:ty, $back:path, $fwd:path) => {{
         decode_request::<$ty>($body).ok().map(|input| {
-            let checks = input.checks($action, &FakeSchemas);
+            let checks = checks_of_decoded(&input, $action);
             if let Ok(again) = $fwd($back(input)) {
                 assert_eq!(
                     normalized(checks.clone()),
-                    normalized(again.checks($action, &FakeSchemas)),
+                    normalized(checks_of_decoded(&again, $action)),
                     "{}: the protobuf form of a request asks for other permissions",
                     $action
                 );
@@ -199,7 +209,8 @@ macro_rules! via_grpc {
 
 fn plain<T>(action: &'static str, body: &[u8]) -> Option<Vec<Check>>
 where
-    T: DeserializeOwned + Serialize + Authorize,
+    T: DeserializeOwned + Serialize + Decode + Clone,
+    T::Command: Authorize,
 {
     json_checks::<T>(action, body).map(|(_, checks)| checks)
 }

@@ -7,6 +7,7 @@ mod actions;
 mod auth;
 mod bench_smoke;
 mod client;
+mod commands;
 mod dax;
 mod dax_hardening;
 mod fuzz_smoke;

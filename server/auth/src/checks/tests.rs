@@ -5,14 +5,14 @@ use serde_json::{json, Value};
 
 use super::*;
 
-/// Table `T` keyed by `pk`/`sk`, with index `I` keyed by `gpk`.
+/// Table `Tab` keyed by `pk`/`sk`, with index `I` keyed by `gpk`.
 struct Fake;
 
 impl Schemas for Fake {
     fn key_names(&self, table: &str, index: Option<&str>) -> Option<(String, Option<String>)> {
         match (table, index) {
-            ("T", None) => Some(("pk".into(), Some("sk".into()))),
-            ("T", Some("I")) => Some(("gpk".into(), None)),
+            ("Tab", None) => Some(("pk".into(), Some("sk".into()))),
+            ("Tab", Some("I")) => Some(("gpk".into(), None)),
             _ => None,
         }
     }
@@ -20,16 +20,21 @@ impl Schemas for Fake {
         format!("arn:aws:dynamodb:r:1:table/{table}")
     }
     fn stream_arn_of_iterator(&self, _: &str) -> Option<String> {
-        Some("arn:aws:dynamodb:r:1:table/T/stream/L".into())
+        Some("arn:aws:dynamodb:r:1:table/Tab/stream/L".into())
     }
     fn stream_arn(&self, _: &str) -> Option<String> {
         None
     }
 }
 
-fn checks_of<T: DeserializeOwned + Authorize>(action: &'static str, body: Value) -> Vec<Check> {
+/// The checks of a JSON request, computed as the server computes them: on what it decodes
+/// into.
+fn checks_of<T: DeserializeOwned + command::Decode>(action: &'static str, body: Value) -> Vec<Check>
+where
+    T::Command: Authorize,
+{
     let input: T = serde_json::from_value(body).unwrap();
-    input.checks(action, &Fake)
+    input.decode().checks(action, &Fake)
 }
 
 /// A check as comparable JSON: absent keys are left out.
@@ -62,72 +67,72 @@ fn condition_keys_per_request() {
         (
             checks_of::<GetItemInput>(
                 "dynamodb:GetItem",
-                json!({"TableName": "T", "Key": {"pk": s("a"), "sk": {"N": "1"}}}),
+                json!({"TableName": "Tab", "Key": {"pk": s("a"), "sk": {"N": "1"}}}),
             ),
-            json!([{"action": "dynamodb:GetItem", "resource": "arn:aws:dynamodb:r:1:table/T", "leading": ["a"], "attributes": ["pk", "sk"], "select": "ALL_ATTRIBUTES"}]),
+            json!([{"action": "dynamodb:GetItem", "resource": "arn:aws:dynamodb:r:1:table/Tab", "leading": ["a"], "attributes": ["pk", "sk"], "select": "ALL_ATTRIBUTES"}]),
         ),
         (
             checks_of::<GetItemInput>(
                 "dynamodb:GetItem",
-                json!({"TableName": "T", "Key": {"pk": s("a"), "sk": {"N": "1"}}, "ProjectionExpression": "#n.x, b[0], size", "ExpressionAttributeNames": {"#n": "name"}}),
+                json!({"TableName": "Tab", "Key": {"pk": s("a"), "sk": {"N": "1"}}, "ProjectionExpression": "#n.x, b[0], size", "ExpressionAttributeNames": {"#n": "name"}}),
             ),
-            json!([{"action": "dynamodb:GetItem", "resource": "arn:aws:dynamodb:r:1:table/T", "leading": ["a"], "attributes": ["b", "name", "pk", "size", "sk"], "select": "SPECIFIC_ATTRIBUTES"}]),
+            json!([{"action": "dynamodb:GetItem", "resource": "arn:aws:dynamodb:r:1:table/Tab", "leading": ["a"], "attributes": ["b", "name", "pk", "size", "sk"], "select": "SPECIFIC_ATTRIBUTES"}]),
         ),
         (
             checks_of::<PutItemInput>(
                 "dynamodb:PutItem",
-                json!({"TableName": "T", "Item": {"pk": s("a"), "sk": {"N": "1"}, "x": s("v")}, "ConditionExpression": "attribute_not_exists(y) AND size(z) > :n", "ExpressionAttributeValues": {":n": {"N": "1"}}, "ReturnValues": "ALL_OLD"}),
+                json!({"TableName": "Tab", "Item": {"pk": s("a"), "sk": {"N": "1"}, "x": s("v")}, "ConditionExpression": "attribute_not_exists(y) AND size(z) > :n", "ExpressionAttributeValues": {":n": {"N": "1"}}, "ReturnValues": "ALL_OLD"}),
             ),
-            json!([{"action": "dynamodb:PutItem", "resource": "arn:aws:dynamodb:r:1:table/T", "leading": ["a"], "attributes": ["pk", "sk", "x", "y", "z"], "return_values": "ALL_OLD"}]),
+            json!([{"action": "dynamodb:PutItem", "resource": "arn:aws:dynamodb:r:1:table/Tab", "leading": ["a"], "attributes": ["pk", "sk", "x", "y", "z"], "return_values": "ALL_OLD"}]),
         ),
         (
             checks_of::<UpdateItemInput>(
                 "dynamodb:UpdateItem",
-                json!({"TableName": "T", "Key": {"pk": {"N": "7"}, "sk": {"N": "1"}}, "UpdateExpression": "SET a = if_not_exists(b, :v) REMOVE c ADD d :v", "ExpressionAttributeValues": {":v": {"N": "1"}}}),
+                json!({"TableName": "Tab", "Key": {"pk": {"N": "7"}, "sk": {"N": "1"}}, "UpdateExpression": "SET a = if_not_exists(b, :v) REMOVE c ADD d :v", "ExpressionAttributeValues": {":v": {"N": "1"}}}),
             ),
-            json!([{"action": "dynamodb:UpdateItem", "resource": "arn:aws:dynamodb:r:1:table/T", "leading": ["7"], "attributes": ["a", "b", "c", "d", "pk", "sk"], "return_values": "NONE"}]),
+            json!([{"action": "dynamodb:UpdateItem", "resource": "arn:aws:dynamodb:r:1:table/Tab", "leading": ["7"], "attributes": ["a", "b", "c", "d", "pk", "sk"], "return_values": "NONE"}]),
         ),
         (
             checks_of::<QueryInput>(
                 "dynamodb:Query",
-                json!({"TableName": "T", "KeyConditionExpression": "(#p = :p) AND sk BETWEEN :a AND :b", "ExpressionAttributeNames": {"#p": "pk"}, "ExpressionAttributeValues": {":p": s("u1"), ":a": {"N": "1"}, ":b": {"N": "2"}}}),
+                json!({"TableName": "Tab", "KeyConditionExpression": "(#p = :p) AND sk BETWEEN :a AND :b", "ExpressionAttributeNames": {"#p": "pk"}, "ExpressionAttributeValues": {":p": s("u1"), ":a": {"N": "1"}, ":b": {"N": "2"}}}),
             ),
-            json!([{"action": "dynamodb:Query", "resource": "arn:aws:dynamodb:r:1:table/T", "leading": ["u1"], "attributes": ["pk", "sk"], "select": "ALL_ATTRIBUTES"}]),
+            json!([{"action": "dynamodb:Query", "resource": "arn:aws:dynamodb:r:1:table/Tab", "leading": ["u1"], "attributes": ["pk", "sk"], "select": "ALL_ATTRIBUTES"}]),
         ),
         (
             checks_of::<QueryInput>(
                 "dynamodb:Query",
-                json!({"TableName": "T", "IndexName": "I", "KeyConditions": {"gpk": {"ComparisonOperator": "EQ", "AttributeValueList": [s("g")]}}}),
+                json!({"TableName": "Tab", "IndexName": "I", "KeyConditions": {"gpk": {"ComparisonOperator": "EQ", "AttributeValueList": [s("g")]}}}),
             ),
-            json!([{"action": "dynamodb:Query", "resource": "arn:aws:dynamodb:r:1:table/T/index/I", "leading": ["g"], "attributes": ["gpk"], "select": "ALL_PROJECTED_ATTRIBUTES"}]),
+            json!([{"action": "dynamodb:Query", "resource": "arn:aws:dynamodb:r:1:table/Tab/index/I", "leading": ["g"], "attributes": ["gpk"], "select": "ALL_PROJECTED_ATTRIBUTES"}]),
         ),
         (
             checks_of::<ScanInput>(
                 "dynamodb:Scan",
-                json!({"TableName": "T", "FilterExpression": "q > :v", "ExpressionAttributeValues": {":v": {"N": "1"}}}),
+                json!({"TableName": "Tab", "FilterExpression": "q > :v", "ExpressionAttributeValues": {":v": {"N": "1"}}}),
             ),
-            json!([{"action": "dynamodb:Scan", "resource": "arn:aws:dynamodb:r:1:table/T", "attributes": ["pk", "q", "sk"], "select": "ALL_ATTRIBUTES"}]),
+            json!([{"action": "dynamodb:Scan", "resource": "arn:aws:dynamodb:r:1:table/Tab", "attributes": ["pk", "q", "sk"], "select": "ALL_ATTRIBUTES"}]),
         ),
         (
             checks_of::<BatchWriteItemInput>(
                 "dynamodb:BatchWriteItem",
-                json!({"RequestItems": {"T": [{"PutRequest": {"Item": {"pk": s("a"), "sk": {"N": "1"}, "v": s("x")}}}, {"DeleteRequest": {"Key": {"pk": s("b"), "sk": {"N": "1"}}}}]}}),
+                json!({"RequestItems": {"Tab": [{"PutRequest": {"Item": {"pk": s("a"), "sk": {"N": "1"}, "v": s("x")}}}, {"DeleteRequest": {"Key": {"pk": s("b"), "sk": {"N": "1"}}}}]}}),
             ),
-            json!([{"action": "dynamodb:BatchWriteItem", "resource": "arn:aws:dynamodb:r:1:table/T", "leading": ["a", "b"], "attributes": ["pk", "sk", "v"]}]),
+            json!([{"action": "dynamodb:BatchWriteItem", "resource": "arn:aws:dynamodb:r:1:table/Tab", "leading": ["a", "b"], "attributes": ["pk", "sk", "v"]}]),
         ),
         (
             checks_of::<TransactWriteItemsInput>(
                 "dynamodb:TransactWriteItems",
-                json!({"TransactItems": [{"ConditionCheck": {"TableName": "T", "Key": {"pk": s("a"), "sk": {"N": "1"}}, "ConditionExpression": "attribute_exists(w)"}}, {"Delete": {"TableName": "U", "Key": {"id": s("z")}}}]}),
+                json!({"TransactItems": [{"ConditionCheck": {"TableName": "Tab", "Key": {"pk": s("a"), "sk": {"N": "1"}}, "ConditionExpression": "attribute_exists(w)"}}, {"Delete": {"TableName": "Uni", "Key": {"id": s("z")}}}]}),
             ),
             json!([
-                {"action": "dynamodb:ConditionCheckItem", "resource": "arn:aws:dynamodb:r:1:table/T", "leading": ["a"], "attributes": ["pk", "sk", "w"], "enclosing": "TransactWriteItems"},
-                {"action": "dynamodb:DeleteItem", "resource": "arn:aws:dynamodb:r:1:table/U", "leading": [], "attributes": ["id"], "enclosing": "TransactWriteItems"}
+                {"action": "dynamodb:ConditionCheckItem", "resource": "arn:aws:dynamodb:r:1:table/Tab", "leading": ["a"], "attributes": ["pk", "sk", "w"], "enclosing": "TransactWriteItems"},
+                {"action": "dynamodb:DeleteItem", "resource": "arn:aws:dynamodb:r:1:table/Uni", "leading": [], "attributes": ["id"], "enclosing": "TransactWriteItems"}
             ]),
         ),
         (
-            checks_of::<TableNameInput>("dynamodb:DescribeTable", json!({"TableName": "T"})),
-            json!([{"action": "dynamodb:DescribeTable", "resource": "arn:aws:dynamodb:r:1:table/T"}]),
+            checks_of::<TableNameInput>("dynamodb:DescribeTable", json!({"TableName": "Tab"})),
+            json!([{"action": "dynamodb:DescribeTable", "resource": "arn:aws:dynamodb:r:1:table/Tab"}]),
         ),
         (
             checks_of::<ListTablesInput>("dynamodb:ListTables", json!({})),
@@ -135,7 +140,7 @@ fn condition_keys_per_request() {
         ),
         (
             checks_of::<GetRecordsInput>("dynamodb:GetRecords", json!({"ShardIterator": "x"})),
-            json!([{"action": "dynamodb:GetRecords", "resource": "arn:aws:dynamodb:r:1:table/T/stream/L"}]),
+            json!([{"action": "dynamodb:GetRecords", "resource": "arn:aws:dynamodb:r:1:table/Tab/stream/L"}]),
         ),
     ];
     for (i, (got, want)) in cases.into_iter().enumerate() {
@@ -151,23 +156,23 @@ fn condition_keys_per_request() {
 #[test]
 fn a_missing_key_leaves_the_partition_unknown() {
     let bodies = [
-        json!({"TransactItems": [{"Get": {"TableName": "T", "Key": {}}}]}),
-        json!({"TransactItems": [{"Get": {"TableName": "T"}}]}),
+        json!({"TransactItems": [{"Get": {"TableName": "Tab", "Key": {}}}]}),
+        json!({"TransactItems": [{"Get": {"TableName": "Tab"}}]}),
     ];
     for body in bodies {
         let checks = checks_of::<TransactGetItemsInput>("dynamodb:TransactGetItems", body);
         assert!(checks.iter().all(|c| c.leading_keys_unknown), "{checks:?}");
     }
     for body in [
-        json!({"TableName": "T", "Key": {}}),
-        json!({"TableName": "T"}),
+        json!({"TableName": "Tab", "Key": {}}),
+        json!({"TableName": "Tab"}),
     ] {
         let checks = checks_of::<GetItemInput>("dynamodb:GetItem", body);
         assert!(checks.iter().all(|c| c.leading_keys_unknown), "{checks:?}");
     }
     let put = checks_of::<TransactWriteItemsInput>(
         "dynamodb:TransactWriteItems",
-        json!({"TransactItems": [{"Put": {"TableName": "T", "Item": {"pk": {"S": "a"}}}}]}),
+        json!({"TransactItems": [{"Put": {"TableName": "Tab", "Item": {"pk": {"S": "a"}}}}]}),
     );
     assert!(put.iter().all(|c| !c.leading_keys_unknown), "{put:?}");
     assert_eq!(

@@ -19,6 +19,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tonic::{Request, Response, Status};
 
+use keyfall_types::command::Decode;
+
+use super::pipeline::{new_request_id, Call, Failure, Pipeline};
 use crate::auth::checks::Authorize;
 use crate::auth::{Auth, Caller};
 use crate::engine::Engine;
@@ -38,7 +41,7 @@ pub async fn serve(
         .local_addr()
         .map(|a| a.to_string())
         .unwrap_or_default();
-    let gate = Gate {
+    let gate = Pipeline {
         engine: engine.clone(),
         auth: auth.clone(),
         audit: audit.clone(),
@@ -67,7 +70,7 @@ pub async fn serve(
     let json_api = crate::api::json::JsonApi {
         engine: engine.clone(),
         metrics: metrics.clone(),
-        audit: audit.clone(),
+        pipeline: gate.clone(),
         auth: auth.clone(),
         secure,
         advertised_address: advertised,
@@ -128,22 +131,13 @@ fn unimplemented(action: &'static str) -> Status {
 }
 
 pub struct DynamoDbService {
-    gate: Gate,
+    gate: Pipeline,
     advertised: String,
 }
 
-/// What every service call goes through: authorization of the decoded request, then the
-/// engine off the async workers.
-#[derive(Clone)]
-pub struct Gate {
-    pub engine: Arc<Engine>,
-    pub auth: Arc<Auth>,
-    pub audit: Option<Arc<crate::audit::Audit>>,
-}
-
-impl Gate {
-    /// Authorizes `input` as `action`, then runs `f` on the engine.
-    pub async fn run<I, T, F>(
+impl Pipeline {
+    /// Runs a gRPC call through the pipeline and maps its failure to a status once.
+    pub async fn rpc<I, T, F>(
         &self,
         caller: &Caller,
         action: &'static str,
@@ -151,72 +145,33 @@ impl Gate {
         f: F,
     ) -> Result<T, Status>
     where
-        I: Authorize + Send + 'static,
+        I: Decode,
+        I::Command: Authorize + Send + 'static,
         T: Send + 'static,
-        F: FnOnce(&Engine, I) -> crate::error::Result<T> + Send + 'static,
+        F: FnOnce(&Engine, I::Command) -> crate::error::Result<T> + Send + 'static,
     {
-        // Resource names for the audit line, computed before the input moves.
-        let resources: Option<Vec<String>> =
-            self.audit.as_ref().filter(|a| a.wants(action)).map(|_| {
-                let mut r: Vec<String> = input
-                    .checks(action, &crate::api::EngineSchemas(&self.engine))
-                    .into_iter()
-                    .map(|c| c.resource)
-                    .collect();
-                r.dedup();
-                r
-            });
-        let result = match crate::api::authorize(
-            &self.auth,
-            &crate::api::EngineSchemas(&self.engine),
-            caller,
-            action,
-            &input,
+        let call = Call::new(caller, "grpc", "");
+        let failure = match self.run(&call, action, input, f).await {
+            Ok(out) => return Ok(out),
+            Err(failure) => failure,
+        };
+        let error_type = failure.type_name();
+        let status = match failure {
+            Failure::Auth(e) => auth_status(&e),
+            Failure::Engine(e) => to_status(e),
+        };
+        // Once per error answer: server faults loudly, client mistakes quietly.
+        let request_id = new_request_id();
+        if matches!(
+            status.code(),
+            tonic::Code::Internal | tonic::Code::Unavailable
         ) {
-            Err(e) => Err(auth_status(&e)),
-            Ok(()) => call(&self.engine, move |e| f(e, input)).await,
-        };
-        let outcome = result.as_ref().err().map(error_type_of);
-        // Only errors and audited calls need an id: a successful call makes none.
-        let needs_id = result.is_err() || (self.audit.is_some() && resources.is_some());
-        let request_id = if needs_id {
-            uuid::Uuid::new_v4().simple().to_string().to_uppercase()
+            tracing::error!(%request_id, action, error_type, error = %status.message(), "request failed");
         } else {
-            String::new()
-        };
-        if let Err(status) = &result {
-            // Once per error answer: server faults loudly, client mistakes quietly.
-            let error_type = outcome.as_deref().unwrap_or("");
-            if matches!(
-                status.code(),
-                tonic::Code::Internal | tonic::Code::Unavailable
-            ) {
-                tracing::error!(%request_id, action, error_type, error = %status.message(), "request failed");
-            } else {
-                tracing::debug!(%request_id, action, error_type, error = %status.message(), "client error");
-            }
+            tracing::debug!(%request_id, action, error_type, error = %status.message(), "client error");
         }
-        if let (Some(audit), Some(resources)) = (&self.audit, resources) {
-            audit.record(
-                &request_id,
-                caller,
-                "grpc",
-                action,
-                &resources,
-                outcome.as_deref(),
-            );
-        }
-        result
+        Err(status)
     }
-}
-
-/// Runs an engine call off the async workers and maps its error once.
-async fn call<T, F>(engine: &Arc<Engine>, f: F) -> Result<T, Status>
-where
-    T: Send + 'static,
-    F: FnOnce(&Engine) -> crate::error::Result<T> + Send + 'static,
-{
-    engine.run(f).await.map_err(to_status)
 }
 
 #[tonic::async_trait]
@@ -228,7 +183,7 @@ impl DynamoDb for DynamoDbService {
         let caller = caller_of(&r)?;
         let l = self
             .gate
-            .run(&caller, "dynamodb:DescribeLimits", (), |e, ()| {
+            .rpc(&caller, "dynamodb:DescribeLimits", (), |e, ()| {
                 Ok(e.describe_limits())
             })
             .await?;
@@ -248,7 +203,7 @@ impl DynamoDb for DynamoDbService {
         let advertised = self.advertised.clone();
         let endpoints = self
             .gate
-            .run(&caller, "dynamodb:DescribeEndpoints", (), move |e, ()| {
+            .rpc(&caller, "dynamodb:DescribeEndpoints", (), move |e, ()| {
                 Ok(e.describe_endpoints(&advertised))
             })
             .await?

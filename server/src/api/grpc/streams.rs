@@ -20,7 +20,7 @@ use crate::engine::subscription::FEED_BATCH;
 const FEED_POLL: Duration = Duration::from_millis(500);
 
 pub struct StreamsService {
-    pub gate: super::Gate,
+    pub gate: super::Pipeline,
     /// Feeds end at shutdown: a graceful shutdown waits for open streams.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
 }
@@ -48,7 +48,7 @@ impl DynamoDbStreams for StreamsService {
         let action = "dynamodb:GetRecords";
         let mut permission = FeedPermission::new(&self.gate, caller.clone(), action, subscribe());
         self.gate
-            .run(&caller, action, subscribe(), |_, _| Ok(()))
+            .rpc(&caller, action, subscribe(), |_, _| Ok(()))
             .await?;
         let start = r.starting_position.unwrap_or_else(|| "LATEST".into());
         // The starting point is resolved now, so a bad request fails the call itself.
@@ -118,7 +118,7 @@ struct FeedPermission<S> {
 
 impl<S: Authorize> FeedPermission<S> {
     fn new(
-        gate: &super::Gate,
+        gate: &super::Pipeline,
         caller: crate::auth::Caller,
         action: &'static str,
         subscription: S,
@@ -164,7 +164,7 @@ impl StreamsService {
         };
         let mut permission = FeedPermission::new(&self.gate, caller.clone(), ACTION, follow());
         self.gate
-            .run(&caller, ACTION, follow(), |_, _| Ok(()))
+            .rpc(&caller, ACTION, follow(), |_, _| Ok(()))
             .await?;
         let table = engine
             .table_by_name(&table_name)

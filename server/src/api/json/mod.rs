@@ -12,6 +12,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
+use keyfall_types::command::Decode;
+
+use super::pipeline::{Call, Failure, Pipeline};
 use crate::auth::checks::Authorize;
 use crate::auth::{Auth, Caller};
 use crate::engine::Engine;
@@ -21,7 +24,7 @@ use crate::error::Error;
 pub struct JsonApi {
     pub engine: Arc<Engine>,
     pub metrics: Arc<crate::metrics::Metrics>,
-    pub audit: Option<Arc<crate::audit::Audit>>,
+    pub pipeline: Pipeline,
     pub auth: Arc<Auth>,
     /// Served over TLS (`aws:SecureTransport`).
     pub secure: bool,
@@ -108,10 +111,14 @@ async fn handle(
             aws.dynamodb.scanned_count = tracing::field::Empty,
     );
     crate::telemetry::extract_parent(&span, &headers);
+    let caller = authenticated
+        .clone()
+        .unwrap_or_else(|_| Caller::unauthenticated(Some(peer.ip()), api.secure));
+    let call = Call::new(&caller, "json", &request_id);
     let work = async {
         match &authenticated {
             Err(e) => Err(JsonError::Auth(e.clone())),
-            Ok(caller) => dispatch_target(&api, caller, target, &body).await,
+            Ok(_) => dispatch_target(&api, &call, target, &body).await,
         }
     };
     let result = tracing::Instrument::instrument(work, span).await;
@@ -122,17 +129,8 @@ async fn handle(
         outcome.as_deref(),
         started.elapsed(),
     );
-    let caller =
-        authenticated.unwrap_or_else(|_| Caller::unauthenticated(Some(peer.ip()), api.secure));
-    audit(
-        &api,
-        &request_id,
-        &caller,
-        "json",
-        operation,
-        &body,
-        outcome.as_deref(),
-    );
+    api.pipeline
+        .audit_unrun(&call, &format!("dynamodb:{operation}"), outcome.as_deref());
     let (status, body) = match result {
         Ok(body) => (StatusCode::OK, body),
         Err(e) => {
@@ -151,34 +149,16 @@ async fn handle(
 /// Runs a JSON request by its `X-Amz-Target` (DynamoDB's or DynamoDB Streams' prefix).
 async fn dispatch_target(
     api: &JsonApi,
-    caller: &Caller,
+    call: &Call<'_>,
     target: &str,
     body: &[u8],
 ) -> Result<Vec<u8>, JsonError> {
     if let Some(action) = target.strip_prefix(TARGET_PREFIX) {
-        dispatch(api, caller, action, body).await
+        dispatch(api, call, action, body).await
     } else if let Some(action) = target.strip_prefix(STREAMS_TARGET_PREFIX) {
-        dispatch_streams(api, caller, action, body).await
+        dispatch_streams(api, call, action, body).await
     } else {
         Err(JsonError::UnknownOperation)
-    }
-}
-
-/// The audit line of a JSON request, when the log wants its action.
-fn audit(
-    api: &JsonApi,
-    request_id: &str,
-    caller: &Caller,
-    via: &str,
-    operation: &str,
-    body: &[u8],
-    outcome: Option<&str>,
-) {
-    let Some(audit) = &api.audit else { return };
-    let action = format!("dynamodb:{operation}");
-    if audit.wants(&action) {
-        let resources = resources_named(&api.engine, body);
-        audit.record(request_id, caller, via, &action, &resources, outcome);
     }
 }
 
@@ -196,20 +176,15 @@ impl keyfall_proto::v1::json_api_server::JsonApi for JsonCalls {
         r: tonic::Request<keyfall_proto::v1::JsonCall>,
     ) -> Result<tonic::Response<keyfall_proto::v1::JsonAnswer>, tonic::Status> {
         let caller = keyfall_api::grpc::caller_of(&r)?;
-        let call = r.into_inner();
-        let request_id = uuid::Uuid::new_v4().simple().to_string().to_uppercase();
-        let result = dispatch_target(&self.api, &caller, &call.target, &call.body).await;
+        let json = r.into_inner();
+        let request_id = super::pipeline::new_request_id();
+        let call = Call::new(&caller, "grpc", &request_id);
+        let result = dispatch_target(&self.api, &call, &json.target, &json.body).await;
         let outcome = result.as_ref().err().map(JsonError::type_name);
-        let operation = call.target.rsplit('.').next().unwrap_or("");
-        audit(
-            &self.api,
-            &request_id,
-            &caller,
-            "grpc",
-            operation,
-            &call.body,
-            outcome.as_deref(),
-        );
+        let operation = json.target.rsplit('.').next().unwrap_or("");
+        self.api
+            .pipeline
+            .audit_unrun(&call, &format!("dynamodb:{operation}"), outcome.as_deref());
         let (status, body) = match result {
             Ok(body) => (StatusCode::OK, body),
             Err(e) => (e.status(), e.body()),
@@ -221,51 +196,35 @@ impl keyfall_proto::v1::json_api_server::JsonApi for JsonCalls {
     }
 }
 
-/// The resources a JSON request names, for the audit log: its table(s), ARN or stream.
-fn resources_named(engine: &Engine, body: &[u8]) -> Vec<String> {
-    let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    if let Some(t) = v.get("TableName").and_then(|t| t.as_str()) {
-        out.push(engine.table_arn(t));
-    }
-    for key in ["ResourceArn", "StreamArn"] {
-        if let Some(a) = v.get(key).and_then(|t| t.as_str()) {
-            out.push(a.to_string());
-        }
-    }
-    if let Some(items) = v.get("RequestItems").and_then(|t| t.as_object()) {
-        out.extend(items.keys().map(|t| engine.table_arn(t)));
-    }
-    out
-}
-
-/// Decodes the input, authorizes it as `action`, runs the engine method off the async
-/// workers, encodes the output.
+/// Decodes the JSON input and runs it through the [`Pipeline`], then encodes the output.
 async fn run<I, T, F>(
     api: &JsonApi,
-    caller: &Caller,
+    call: &Call<'_>,
     action: &'static str,
     body: &[u8],
     f: F,
 ) -> Result<Vec<u8>, JsonError>
 where
-    I: serde::de::DeserializeOwned + Authorize + Send + 'static,
+    I: serde::de::DeserializeOwned + Decode,
+    I::Command: Authorize + Send + 'static,
     T: serde::Serialize + Send + 'static,
-    F: FnOnce(&Engine, I) -> crate::error::Result<T> + Send + 'static,
+    F: FnOnce(&Engine, I::Command) -> crate::error::Result<T> + Send + 'static,
 {
     let input: I = decode_request(body)?;
-    crate::api::authorize(
-        &api.auth,
-        &crate::api::EngineSchemas(&api.engine),
-        caller,
-        action,
-        &input,
-    )
-    .map_err(JsonError::Auth)?;
-    let out = api.engine.run(move |e| f(e, input)).await?;
+    let out = api
+        .pipeline
+        .run(call, action, input, f)
+        .await
+        .map_err(json_error)?;
     encode(&out)
+}
+
+/// The JSON API's form of a pipeline failure.
+fn json_error(f: Failure) -> JsonError {
+    match f {
+        Failure::Auth(e) => JsonError::Auth(e),
+        Failure::Engine(e) => JsonError::Engine(e),
+    }
 }
 
 /// The JSON dispatch, generated from the action table (`keyfall_api::actions`): a built
@@ -275,11 +234,11 @@ macro_rules! engine_dispatch {
     ($fn_name:ident; $($method:ident, $name:literal, $req:ident, $resp:ident, $resource:ident, $class:ident, $proxy:ident, $built:ident, $json:tt;)*) => {
         async fn $fn_name(
             api: &JsonApi,
-            caller: &Caller,
+            call: &Call<'_>,
             action: &str,
             body: &[u8],
         ) -> Option<Result<Vec<u8>, JsonError>> {
-            $(engine_arm!(api, caller, action, body, $built $json $method $name);)*
+            $(engine_arm!(api, call, action, body, $built $json $method $name $req);)*
             None
         }
     };
@@ -288,27 +247,55 @@ macro_rules! engine_dispatch {
 macro_rules! engine_arm {
     ($api:ident, $caller:ident, $action:ident, $body:ident, unbuilt $($row:tt)*) => {};
     ($api:ident, $caller:ident, $action:ident, $body:ident, built custom $($row:tt)*) => {};
-    ($api:ident, $caller:ident, $action:ident, $body:ident, built plain $method:ident $name:literal) => {
+    ($api:ident, $caller:ident, $action:ident, $body:ident, built plain $method:ident $name:literal $req:ident) => {
         if $action == $name {
             let f = |e: &Engine, i| e.$method(i);
-            return Some(run($api, $caller, concat!("dynamodb:", $name), $body, f).await);
+            return Some(
+                run::<Input<keyfall_proto::v1::$req>, _, _>(
+                    $api,
+                    $caller,
+                    concat!("dynamodb:", $name),
+                    $body,
+                    f,
+                )
+                .await,
+            );
         }
     };
     // DynamoDB answers these with an empty body.
-    ($api:ident, $caller:ident, $action:ident, $body:ident, built empty $method:ident $name:literal) => {
+    ($api:ident, $caller:ident, $action:ident, $body:ident, built empty $method:ident $name:literal $req:ident) => {
         if $action == $name {
             let f = |e: &Engine, i| e.$method(i);
-            let out = run($api, $caller, concat!("dynamodb:", $name), $body, f).await;
+            let out = run::<Input<keyfall_proto::v1::$req>, _, _>(
+                $api,
+                $caller,
+                concat!("dynamodb:", $name),
+                $body,
+                f,
+            )
+            .await;
             return Some(out.map(|_| Vec::new()));
         }
     };
-    ($api:ident, $caller:ident, $action:ident, $body:ident, built {$member:ident} $method:ident $name:literal) => {
+    ($api:ident, $caller:ident, $action:ident, $body:ident, built {$member:ident} $method:ident $name:literal $req:ident) => {
         if $action == $name {
             let f = |e: &Engine, i| e.$method(i).map(|d| Member(stringify!($member), d));
-            return Some(run($api, $caller, concat!("dynamodb:", $name), $body, f).await);
+            return Some(
+                run::<Input<keyfall_proto::v1::$req>, _, _>(
+                    $api,
+                    $caller,
+                    concat!("dynamodb:", $name),
+                    $body,
+                    f,
+                )
+                .await,
+            );
         }
     };
 }
+
+/// The input type a row's request decodes into.
+type Input<R> = <R as keyfall_api::grpc::codec::Decoded>::Input;
 
 macro_rules! dynamodb_dispatch {
     ($($row:tt)*) => { engine_dispatch!(dispatch_engine; $($row)*); };
@@ -321,34 +308,26 @@ keyfall_api::streams_actions!(streams_dispatch);
 
 async fn dispatch(
     api: &JsonApi,
-    caller: &Caller,
+    call: &Call<'_>,
     action: &str,
     body: &[u8],
 ) -> Result<Vec<u8>, JsonError> {
-    if let Some(answer) = dispatch_engine(api, caller, action, body).await {
+    if let Some(answer) = dispatch_engine(api, call, action, body).await {
         return answer;
     }
-    let account_wide = |action: &'static str| {
-        crate::api::authorize(
-            &api.auth,
-            &crate::api::EngineSchemas(&api.engine),
-            caller,
-            action,
-            &(),
-        )
-        .map_err(JsonError::Auth)
-    };
     match action {
         "DescribeLimits" => {
             decode_request::<NoMembers>(body)?;
-            account_wide("dynamodb:DescribeLimits")?;
-            encode(&api.engine.describe_limits())
+            let f = |e: &Engine, ()| Ok(e.describe_limits());
+            let limits = api.pipeline.run(call, "dynamodb:DescribeLimits", (), f);
+            encode(&limits.await.map_err(json_error)?)
         }
         "DescribeEndpoints" => {
             decode_request::<NoMembers>(body)?;
-            account_wide("dynamodb:DescribeEndpoints")?;
-            let endpoints = api.engine.describe_endpoints(&api.advertised_address);
-            encode(&Member("Endpoints", endpoints))
+            let address = api.advertised_address.clone();
+            let f = move |e: &Engine, ()| Ok(e.describe_endpoints(&address));
+            let endpoints = api.pipeline.run(call, "dynamodb:DescribeEndpoints", (), f);
+            encode(&Member("Endpoints", endpoints.await.map_err(json_error)?))
         }
         other => match crate::api::actions::known_action(other) {
             Some(name) => Err(JsonError::Engine(Error::Unimplemented(name))),
@@ -366,11 +345,11 @@ struct NoMembers {}
 /// The DynamoDB Streams API, served on the same port under its own target prefix.
 async fn dispatch_streams(
     api: &JsonApi,
-    caller: &Caller,
+    call: &Call<'_>,
     action: &str,
     body: &[u8],
 ) -> Result<Vec<u8>, JsonError> {
-    dispatch_streams_engine(api, caller, action, body)
+    dispatch_streams_engine(api, call, action, body)
         .await
         .unwrap_or(Err(JsonError::UnknownOperation))
 }

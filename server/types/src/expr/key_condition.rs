@@ -27,19 +27,7 @@ pub fn legacy_conditions(
         member,
     )
     .map_err(expr_error)?;
-    let converted = conds
-        .iter()
-        .map(|(k, c)| {
-            (
-                k.clone(),
-                legacy::LegacyCondition {
-                    comparison_operator: c.comparison_operator.clone(),
-                    attribute_value_list: c.attribute_value_list.clone(),
-                },
-            )
-        })
-        .collect();
-    legacy::conditions_to_condition(&converted, op).map_err(expr_error)
+    legacy::conditions_to_condition(conds, op).map_err(expr_error)
 }
 
 /// A Query's key condition: the parsed KeyConditionExpression, else the legacy

@@ -12,29 +12,14 @@ use super::ast::*;
 use super::error::ExprError;
 use super::eval::compare_scalars;
 
-/// One entry of `Expected`.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ExpectedAttribute {
-    pub value: Option<AttributeValue>,
-    pub exists: Option<bool>,
-    pub comparison_operator: Option<String>,
-    pub attribute_value_list: Option<Vec<AttributeValue>>,
-}
+/// One entry of `Expected`, as the request carries it.
+pub use crate::types::ExpectedAttributeValue as ExpectedAttribute;
 
 /// One entry of `KeyConditions`, `QueryFilter` or `ScanFilter`.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct LegacyCondition {
-    pub comparison_operator: String,
-    pub attribute_value_list: Option<Vec<AttributeValue>>,
-}
+pub use crate::types::Condition as LegacyCondition;
 
-/// One entry of `AttributeUpdates`.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct AttributeUpdate {
-    pub value: Option<AttributeValue>,
-    /// `PUT` (the default), `ADD` or `DELETE`.
-    pub action: Option<String>,
-}
+/// One entry of `AttributeUpdates` (`Action`: `PUT`, the default, `ADD` or `DELETE`).
+pub use crate::types::AttributeValueUpdate as AttributeUpdate;
 
 fn invalid(msg: impl AsRef<str>) -> ExprError {
     ExprError::plain(format!(

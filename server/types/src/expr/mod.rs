@@ -326,37 +326,60 @@ fn parse_projection(src: &str, ctx: &mut Ctx) -> Result<Projection, ExprError> {
     validate::projection(&raw, ctx)
 }
 
+/// Adds `p`'s top-level attribute name to `out` once.
+fn push_top(out: &mut Vec<String>, p: &DocumentPath) {
+    if let Some(top) = p.top() {
+        if !out.iter().any(|n| n == top) {
+            out.push(top.to_string());
+        }
+    }
+}
+
+// The top-level attribute names a parsed tree reads or writes (nested path elements and
+// function names left out), for `dynamodb:Attributes`. Computed from the same tree the
+// engine evaluates, so a policy sees exactly what will be touched.
+
 impl Expressions {
-    /// The top-level attribute names these parsed expressions read or write (nested path
-    /// elements and function names left out), for `dynamodb:Attributes`. Computed from the
-    /// same tree the engine evaluates, so a policy sees exactly what will be touched.
+    /// What every parsed expression of a request touches.
     pub fn top_level_names(&self, out: &mut Vec<String>) {
-        let mut push = |p: &DocumentPath| {
-            if let Some(top) = p.top() {
-                if !out.iter().any(|n| n == top) {
-                    out.push(top.to_string());
-                }
-            }
-        };
         for c in [&self.condition, &self.filter, &self.key_condition]
             .into_iter()
             .flatten()
         {
-            c.for_each_path(&mut push);
+            c.top_level_names(out);
         }
         if let Some(p) = &self.projection {
-            p.paths.iter().for_each(&mut push);
+            p.top_level_names(out);
         }
         if let Some(u) = &self.update {
-            for action in &u.actions {
-                push(action.path());
-                if let UpdateAction::Set(_, v) = action {
-                    match v {
-                        SetValue::Operand(o) => update_operand_paths(o, &mut push),
-                        SetValue::Plus(a, b) | SetValue::Minus(a, b) => {
-                            update_operand_paths(a, &mut push);
-                            update_operand_paths(b, &mut push);
-                        }
+            u.top_level_names(out);
+        }
+    }
+}
+
+impl Condition {
+    pub fn top_level_names(&self, out: &mut Vec<String>) {
+        self.for_each_path(&mut |p| push_top(out, p));
+    }
+}
+
+impl Projection {
+    pub fn top_level_names(&self, out: &mut Vec<String>) {
+        self.paths.iter().for_each(|p| push_top(out, p));
+    }
+}
+
+impl Update {
+    pub fn top_level_names(&self, out: &mut Vec<String>) {
+        let mut push = |p: &DocumentPath| push_top(out, p);
+        for action in &self.actions {
+            push(action.path());
+            if let UpdateAction::Set(_, v) = action {
+                match v {
+                    SetValue::Operand(o) => update_operand_paths(o, &mut push),
+                    SetValue::Plus(a, b) | SetValue::Minus(a, b) => {
+                        update_operand_paths(a, &mut push);
+                        update_operand_paths(b, &mut push);
                     }
                 }
             }

@@ -1,0 +1,331 @@
+//! The single-item actions as commands: GetItem, PutItem, UpdateItem, DeleteItem.
+
+use std::collections::HashMap;
+
+use super::options::{ReturnCapacity, ReturnValues, WriteReturns};
+use super::{required, table_name, validate_values, Decode, Invalid};
+use crate::error::{Error, Result};
+use crate::expr::{self, legacy, Condition, ExpressionInput, Projection, Update};
+use crate::model::Item;
+use crate::types::{
+    AttributeMap, DeleteItemInput, ExpectedAttributeValue, GetItemInput, PutItemInput,
+    UpdateItemInput,
+};
+
+/// GetItem, decoded.
+#[derive(Debug, Clone)]
+pub struct GetItem {
+    pub table: String,
+    pub key: Item,
+    /// ProjectionExpression, or AttributesToGet as the same tree.
+    pub projection: Option<Projection>,
+    pub consistent: bool,
+    pub capacity: ReturnCapacity,
+}
+
+/// PutItem, decoded.
+#[derive(Debug, Clone)]
+pub struct PutItem {
+    pub table: String,
+    pub item: Item,
+    /// ConditionExpression, or Expected as the same tree.
+    pub condition: Option<Condition>,
+    pub returns: WriteReturns,
+}
+
+/// UpdateItem, decoded.
+#[derive(Debug, Clone)]
+pub struct UpdateItem {
+    pub table: String,
+    pub key: Item,
+    /// UpdateExpression, or AttributeUpdates as the same tree.
+    pub update: Option<Update>,
+    pub condition: Option<Condition>,
+    pub returns: WriteReturns,
+}
+
+/// DeleteItem, decoded.
+#[derive(Debug, Clone)]
+pub struct DeleteItem {
+    pub table: String,
+    pub key: Item,
+    pub condition: Option<Condition>,
+    pub returns: WriteReturns,
+}
+
+pub(crate) fn expr_error(e: expr::ExprError) -> Error {
+    Error::Validation(e.to_string())
+}
+
+/// DynamoDB's rule against mixing legacy and expression parameters, given which of each
+/// a request carries (`(present, member name)`, in DynamoDB's order).
+pub fn check_mixing(
+    legacy_params: &[(bool, &str)],
+    expression_params: &[(bool, &str)],
+) -> Result<()> {
+    let present = |params: &[(bool, &str)]| -> Vec<String> {
+        params
+            .iter()
+            .filter(|(p, _)| *p)
+            .map(|(_, n)| n.to_string())
+            .collect()
+    };
+    let (l, e) = (present(legacy_params), present(expression_params));
+    let (l, e): (Vec<&str>, Vec<&str>) = (
+        l.iter().map(String::as_str).collect(),
+        e.iter().map(String::as_str).collect(),
+    );
+    legacy::check_no_mixing(&l, &e).map_err(expr_error)
+}
+
+/// A read's projection: ProjectionExpression (with its names), or AttributesToGet, never
+/// both.
+pub fn read_projection(
+    projection_expression: Option<&str>,
+    names: Option<&HashMap<String, String>>,
+    attributes_to_get: Option<&[String]>,
+) -> Result<Option<Projection>> {
+    check_mixing(
+        &[(attributes_to_get.is_some(), "AttributesToGet")],
+        &[
+            (projection_expression.is_some(), "ProjectionExpression"),
+            (names.is_some(), "ExpressionAttributeNames"),
+        ],
+    )?;
+    let parsed = expr::parse(&ExpressionInput {
+        projection: projection_expression,
+        names,
+        ..ExpressionInput::default()
+    })
+    .map_err(expr_error)?;
+    legacy_projection(parsed.projection, attributes_to_get)
+}
+
+/// The parsed projection, else AttributesToGet as the same tree.
+pub(crate) fn legacy_projection(
+    parsed: Option<Projection>,
+    attributes_to_get: Option<&[String]>,
+) -> Result<Option<Projection>> {
+    match (parsed, attributes_to_get) {
+        (Some(p), _) => Ok(Some(p)),
+        (None, Some(names)) => Ok(Some(legacy::attributes_to_get(names).map_err(expr_error)?)),
+        (None, None) => Ok(None),
+    }
+}
+
+/// The expression members of a write, as received.
+#[derive(Default)]
+pub struct WriteExpressionInput<'a> {
+    pub condition: Option<&'a str>,
+    pub update: Option<&'a str>,
+    pub names: Option<&'a HashMap<String, String>>,
+    pub values: Option<&'a AttributeMap>,
+    pub expected: Option<&'a HashMap<String, ExpectedAttributeValue>>,
+    pub conditional_operator: Option<&'a str>,
+    pub attribute_updates: Option<&'a HashMap<String, crate::types::AttributeValueUpdate>>,
+    /// The action takes an UpdateExpression (UpdateItem): it words one error differently.
+    pub takes_update: bool,
+}
+
+/// A write's condition and update, parsed, with the legacy members converted to the same
+/// trees.
+pub fn write_expressions(
+    w: WriteExpressionInput<'_>,
+) -> Result<(Option<Condition>, Option<Update>)> {
+    check_mixing(
+        &[
+            (w.expected.is_some(), "Expected"),
+            (w.attribute_updates.is_some(), "AttributeUpdates"),
+            (w.conditional_operator.is_some(), "ConditionalOperator"),
+        ],
+        &[
+            (w.condition.is_some(), "ConditionExpression"),
+            (w.update.is_some(), "UpdateExpression"),
+            (w.names.is_some(), "ExpressionAttributeNames"),
+            (w.values.is_some(), "ExpressionAttributeValues"),
+        ],
+    )?;
+    if w.values.is_some() && w.condition.is_none() && w.update.is_none() {
+        let null = if w.attribute_updates.is_some() || w.takes_update {
+            "UpdateExpression and ConditionExpression are null"
+        } else {
+            "ConditionExpression is null"
+        };
+        return Err(Error::validation(format!(
+            "ExpressionAttributeValues can only be specified when using expressions: {null}"
+        )));
+    }
+    let parsed = expr::parse(&ExpressionInput {
+        condition: w.condition,
+        update: w.update,
+        names: w.names,
+        values: w.values,
+        ..ExpressionInput::default()
+    })
+    .map_err(expr_error)?;
+    let condition = match (parsed.condition, w.expected) {
+        (Some(c), _) => Some(c),
+        (None, Some(exp)) => {
+            legacy::check_operator_names(
+                exp.iter()
+                    .map(|(k, v)| (k.as_str(), v.comparison_operator.as_deref())),
+                "expected",
+            )
+            .map_err(expr_error)?;
+            Some(legacy::expected_to_condition(exp, w.conditional_operator).map_err(expr_error)?)
+        }
+        (None, None) => None,
+    };
+    let update = match (parsed.update, w.attribute_updates) {
+        (Some(u), _) => Some(u),
+        (None, Some(updates)) => {
+            Some(legacy::attribute_updates_to_update(updates).map_err(expr_error)?)
+        }
+        (None, None) => None,
+    };
+    Ok((condition, update))
+}
+
+impl Decode for GetItemInput {
+    type Command = GetItem;
+
+    fn decode(self) -> Result<GetItem, Invalid> {
+        get_item(&self).map_err(|e| Invalid::new(e, self.table_name, self.key))
+    }
+}
+
+fn get_item(i: &GetItemInput) -> Result<GetItem> {
+    let table = table_name(&i.table_name)?.to_string();
+    let key = required(&i.key, "key")?;
+    let capacity = ReturnCapacity::parse(i.return_consumed_capacity.as_deref())?;
+    validate_values(key)?;
+    let projection = read_projection(
+        i.projection_expression.as_deref(),
+        i.expression_attribute_names.as_ref(),
+        i.attributes_to_get.as_deref(),
+    )?;
+    Ok(GetItem {
+        table,
+        key: key.clone(),
+        projection,
+        consistent: i.consistent_read.unwrap_or(false),
+        capacity,
+    })
+}
+
+/// ReturnValues a Put or Delete takes.
+const OLD_ONLY: &[ReturnValues] = &[ReturnValues::AllOld];
+
+impl Decode for PutItemInput {
+    type Command = PutItem;
+
+    fn decode(mut self) -> Result<PutItem, Invalid> {
+        put_item(&mut self).map_err(|e| Invalid::new(e, self.table_name, self.item))
+    }
+}
+
+/// Validates, then moves the item into the command (no copy on the hot path).
+fn put_item(i: &mut PutItemInput) -> Result<PutItem> {
+    let table = table_name(&i.table_name)?.to_string();
+    let item = required(&i.item, "item")?;
+    let returns = WriteReturns::parse(
+        i.return_values.as_deref(),
+        OLD_ONLY,
+        i.return_values_on_condition_check_failure.as_deref(),
+        i.return_consumed_capacity.as_deref(),
+        i.return_item_collection_metrics.as_deref(),
+    )?;
+    validate_values(item)?;
+    let (condition, _) = write_expressions(WriteExpressionInput {
+        condition: i.condition_expression.as_deref(),
+        names: i.expression_attribute_names.as_ref(),
+        values: i.expression_attribute_values.as_ref(),
+        expected: i.expected.as_ref(),
+        conditional_operator: i.conditional_operator.as_deref(),
+        ..WriteExpressionInput::default()
+    })?;
+    Ok(PutItem {
+        table,
+        item: i.item.take().unwrap_or_default(),
+        condition,
+        returns,
+    })
+}
+
+impl Decode for UpdateItemInput {
+    type Command = UpdateItem;
+
+    fn decode(self) -> Result<UpdateItem, Invalid> {
+        update_item(&self).map_err(|e| Invalid::new(e, self.table_name, self.key))
+    }
+}
+
+fn update_item(i: &UpdateItemInput) -> Result<UpdateItem> {
+    let table = table_name(&i.table_name)?.to_string();
+    let key = required(&i.key, "key")?;
+    let returns = WriteReturns::parse(
+        i.return_values.as_deref(),
+        &[
+            ReturnValues::AllOld,
+            ReturnValues::UpdatedOld,
+            ReturnValues::AllNew,
+            ReturnValues::UpdatedNew,
+        ],
+        i.return_values_on_condition_check_failure.as_deref(),
+        i.return_consumed_capacity.as_deref(),
+        i.return_item_collection_metrics.as_deref(),
+    )?;
+    validate_values(key)?;
+    let (condition, update) = write_expressions(WriteExpressionInput {
+        condition: i.condition_expression.as_deref(),
+        update: i.update_expression.as_deref(),
+        names: i.expression_attribute_names.as_ref(),
+        values: i.expression_attribute_values.as_ref(),
+        expected: i.expected.as_ref(),
+        conditional_operator: i.conditional_operator.as_deref(),
+        attribute_updates: i.attribute_updates.as_ref(),
+        takes_update: true,
+    })?;
+    Ok(UpdateItem {
+        table,
+        key: key.clone(),
+        update,
+        condition,
+        returns,
+    })
+}
+
+impl Decode for DeleteItemInput {
+    type Command = DeleteItem;
+
+    fn decode(self) -> Result<DeleteItem, Invalid> {
+        delete_item(&self).map_err(|e| Invalid::new(e, self.table_name, self.key))
+    }
+}
+
+fn delete_item(i: &DeleteItemInput) -> Result<DeleteItem> {
+    let table = table_name(&i.table_name)?.to_string();
+    let key = required(&i.key, "key")?;
+    let returns = WriteReturns::parse(
+        i.return_values.as_deref(),
+        OLD_ONLY,
+        i.return_values_on_condition_check_failure.as_deref(),
+        i.return_consumed_capacity.as_deref(),
+        i.return_item_collection_metrics.as_deref(),
+    )?;
+    validate_values(key)?;
+    let (condition, _) = write_expressions(WriteExpressionInput {
+        condition: i.condition_expression.as_deref(),
+        names: i.expression_attribute_names.as_ref(),
+        values: i.expression_attribute_values.as_ref(),
+        expected: i.expected.as_ref(),
+        conditional_operator: i.conditional_operator.as_deref(),
+        ..WriteExpressionInput::default()
+    })?;
+    Ok(DeleteItem {
+        table,
+        key: key.clone(),
+        condition,
+        returns,
+    })
+}

@@ -1,0 +1,143 @@
+//! Requests decoded into the commands that run: enum-valued members as enums, expressions
+//! parsed with their `#names` and `:values` resolved, and the legacy members (`Expected`,
+//! `AttributeUpdates`, `AttributesToGet`, `KeyConditions`, `QueryFilter`, `ScanFilter`)
+//! converted to the same trees.
+//!
+//! Invariant: the engine executes a command and authorization reads the same command, so
+//! what IAM is asked about is exactly what runs. Decoding needs no table; what needs the
+//! table's schema (key attributes, sizes, indexes) stays in the engine. PartiQL and the
+//! console build commands directly, without printing and re-parsing expression text.
+
+mod items;
+mod options;
+mod page;
+
+pub use items::{
+    check_mixing, read_projection, write_expressions, DeleteItem, GetItem, PutItem, UpdateItem,
+    WriteExpressionInput,
+};
+pub use options::{
+    parse_collection_metrics, parse_limit, parse_return_on_failure, ReturnCapacity, ReturnValues,
+    Select, WriteReturns,
+};
+pub use page::{Page, Query, Scan, Segment};
+
+use crate::error::{Error, Result};
+use crate::model::Item;
+
+/// A request that decodes into a command before it is authorized and run.
+pub trait Decode: Sized {
+    type Command;
+    fn decode(self) -> Result<Self::Command, Invalid>;
+}
+
+/// A request that failed to decode. It is still authorized (on its table, with its key's
+/// partition where the request gave one, and its attributes unknown) before the error is
+/// answered, and a missing table is reported before the malformed member, as DynamoDB
+/// reports it.
+#[derive(Debug)]
+pub struct Invalid {
+    pub error: Error,
+    /// The table the request names, when the name itself is valid.
+    pub table: Option<String>,
+    /// The key or item the request is about, when it gave one.
+    pub subject: Option<Item>,
+}
+
+impl Invalid {
+    pub fn new(error: Error, table: Option<String>, subject: Option<Item>) -> Invalid {
+        let table = table.filter(|t| validate_name(t, "tableName").is_ok());
+        Invalid {
+            error,
+            table,
+            subject,
+        }
+    }
+}
+
+/// Requests that run as received: their members are plain data the engine validates.
+macro_rules! runs_as_received {
+    ($($ty:ty),* $(,)?) => {$(
+        impl Decode for $ty {
+            type Command = $ty;
+            fn decode(self) -> Result<$ty, Invalid> {
+                Ok(self)
+            }
+        }
+    )*};
+}
+
+use crate::streams::{
+    DescribeStreamInput, GetRecordsInput, GetShardIteratorInput, ListStreamsInput,
+};
+use crate::types::*;
+
+runs_as_received!(
+    CreateTableInput,
+    UpdateTableInput,
+    TableNameInput,
+    ListTablesInput,
+    UpdateTimeToLiveInput,
+    TagResourceInput,
+    UntagResourceInput,
+    ListTagsOfResourceInput,
+    BatchGetItemInput,
+    BatchWriteItemInput,
+    TransactGetItemsInput,
+    TransactWriteItemsInput,
+    ListStreamsInput,
+    DescribeStreamInput,
+    GetShardIteratorInput,
+    GetRecordsInput,
+    (),
+);
+
+/// A required member: absent is DynamoDB's "Value null at '<member>'".
+pub fn required<'a, T>(v: &'a Option<T>, member: &str) -> Result<&'a T> {
+    v.as_ref().ok_or_else(|| {
+        Error::validation(format!(
+            "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
+        ))
+    })
+}
+
+/// `TableName`: required, and a valid name.
+pub fn table_name(v: &Option<String>) -> Result<&str> {
+    let name = required(v, "tableName")?;
+    validate_name(name, "tableName")?;
+    Ok(name)
+}
+
+/// A table or index name: 3 to 255 of `[a-zA-Z0-9_.-]`.
+pub fn validate_name(name: &str, member: &str) -> Result<()> {
+    let fail = |constraint: &str| {
+        Err(Error::validation(format!(
+            "1 validation error detected: Value '{name}' at '{member}' failed to satisfy constraint: {constraint}"
+        )))
+    };
+    if !(3..=255).contains(&name.len()) {
+        // DynamoDB words a table name's length error in its own sentence.
+        if member == "tableName" {
+            return Err(Error::validation(
+                "TableName must be at least 3 characters long and at most 255 characters long",
+            ));
+        }
+        if name.len() < 3 {
+            return fail("Member must have length greater than or equal to 3");
+        }
+        return fail("Member must have length less than or equal to 255");
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+    {
+        return fail("Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+");
+    }
+    Ok(())
+}
+
+/// Every value of an item or key obeys the model's rules (numbers, sets, nesting).
+pub fn validate_values(item: &Item) -> Result<()> {
+    item.values()
+        .try_for_each(|v| v.validate().map_err(Error::from))
+}

@@ -1,0 +1,272 @@
+//! Query and Scan as commands.
+
+use super::items::{check_mixing, expr_error, legacy_projection};
+use super::options::{parse_limit, ReturnCapacity, Select};
+use super::{table_name, Decode, Invalid};
+use crate::error::{Error, Result};
+use crate::expr::key_condition::{key_condition_of, legacy_conditions};
+use crate::expr::{self, Condition, ExpressionInput, Projection};
+use crate::model::Item;
+use crate::types::{QueryInput, ScanInput};
+
+/// DynamoDB's upper bound on TotalSegments.
+const MAX_SEGMENTS: i64 = 1_000_000;
+
+/// What shapes a page, shared by Query and Scan.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub table: String,
+    pub index: Option<String>,
+    /// FilterExpression, or QueryFilter/ScanFilter as the same tree.
+    pub filter: Option<Condition>,
+    /// ProjectionExpression, or AttributesToGet as the same tree.
+    pub projection: Option<Projection>,
+    pub select: Select,
+    pub limit: Option<usize>,
+    pub consistent: bool,
+    pub capacity: ReturnCapacity,
+    pub exclusive_start_key: Option<Item>,
+}
+
+/// Query, decoded.
+#[derive(Debug, Clone)]
+pub struct Query {
+    pub page: Page,
+    /// KeyConditionExpression, or KeyConditions as the same tree.
+    pub key_condition: Condition,
+    pub forward: bool,
+}
+
+/// Scan, decoded.
+#[derive(Debug, Clone)]
+pub struct Scan {
+    pub page: Page,
+    pub segment: Option<Segment>,
+}
+
+/// A parallel Scan's share: `segment` of `total`, validated (`segment < total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Segment {
+    pub segment: u64,
+    pub total: u64,
+}
+
+/// The members Query and Scan share, borrowed from either request.
+struct PageMembers<'a> {
+    table: &'a Option<String>,
+    index: &'a Option<String>,
+    filter: Option<Condition>,
+    legacy_filter: Option<&'a std::collections::HashMap<String, crate::types::Condition>>,
+    /// `queryFilter` or `scanFilter`, for error paths.
+    legacy_filter_member: &'static str,
+    conditional_operator: Option<&'a str>,
+    projection: Option<Projection>,
+    attributes_to_get: Option<&'a [String]>,
+    limit: Option<i64>,
+    select: Option<&'a str>,
+    consistent: Option<bool>,
+    capacity: Option<&'a str>,
+    exclusive_start_key: &'a Option<Item>,
+}
+
+fn page(p: PageMembers<'_>) -> Result<Page> {
+    let filter = match (p.filter, p.legacy_filter) {
+        (Some(f), _) => Some(f),
+        (None, Some(legacy)) => Some(legacy_conditions(
+            legacy,
+            p.conditional_operator,
+            p.legacy_filter_member,
+        )?),
+        (None, None) => None,
+    };
+    let projection = legacy_projection(p.projection, p.attributes_to_get)?;
+    Ok(Page {
+        table: table_name(p.table)?.to_string(),
+        index: p.index.clone(),
+        limit: parse_limit(p.limit)?,
+        select: Select::parse(p.select, projection.is_some(), p.index.is_some())?,
+        filter,
+        projection,
+        consistent: p.consistent.unwrap_or(false),
+        capacity: ReturnCapacity::parse(p.capacity)?,
+        exclusive_start_key: p.exclusive_start_key.clone(),
+    })
+}
+
+impl Decode for QueryInput {
+    type Command = Query;
+
+    fn decode(self) -> Result<Query, Invalid> {
+        query(&self).map_err(|e| Invalid::new(e, self.table_name, None))
+    }
+}
+
+fn query(i: &QueryInput) -> Result<Query> {
+    table_name(&i.table_name)?;
+    // KeyConditions goes with any expression but KeyConditionExpression (DynamoDB allows
+    // KeyConditions with ProjectionExpression or FilterExpression).
+    check_mixing(
+        &[
+            (i.attributes_to_get.is_some(), "AttributesToGet"),
+            (i.query_filter.is_some(), "QueryFilter"),
+            (i.conditional_operator.is_some(), "ConditionalOperator"),
+        ],
+        &[
+            (i.projection_expression.is_some(), "ProjectionExpression"),
+            (i.filter_expression.is_some(), "FilterExpression"),
+            (
+                i.key_condition_expression.is_some(),
+                "KeyConditionExpression",
+            ),
+            (
+                i.expression_attribute_names.is_some(),
+                "ExpressionAttributeNames",
+            ),
+            (
+                i.expression_attribute_values.is_some(),
+                "ExpressionAttributeValues",
+            ),
+        ],
+    )?;
+    check_mixing(
+        &[(i.key_conditions.is_some(), "KeyConditions")],
+        &[(
+            i.key_condition_expression.is_some(),
+            "KeyConditionExpression",
+        )],
+    )?;
+    let parsed = expr::parse(&ExpressionInput {
+        projection: i.projection_expression.as_deref(),
+        filter: i.filter_expression.as_deref(),
+        key_condition: i.key_condition_expression.as_deref(),
+        names: i.expression_attribute_names.as_ref(),
+        values: i.expression_attribute_values.as_ref(),
+        ..ExpressionInput::default()
+    })
+    .map_err(expr_error)?;
+    let key_condition = key_condition_of(parsed.key_condition, i.key_conditions.as_ref())?;
+    let page = page(PageMembers {
+        table: &i.table_name,
+        index: &i.index_name,
+        filter: parsed.filter,
+        legacy_filter: i.query_filter.as_ref(),
+        legacy_filter_member: "queryFilter",
+        conditional_operator: i.conditional_operator.as_deref(),
+        projection: parsed.projection,
+        attributes_to_get: i.attributes_to_get.as_deref(),
+        limit: i.limit,
+        select: i.select.as_deref(),
+        consistent: i.consistent_read,
+        capacity: i.return_consumed_capacity.as_deref(),
+        exclusive_start_key: &i.exclusive_start_key,
+    })?;
+    Ok(Query {
+        page,
+        key_condition,
+        forward: i.scan_index_forward.unwrap_or(true),
+    })
+}
+
+impl Decode for ScanInput {
+    type Command = Scan;
+
+    fn decode(self) -> Result<Scan, Invalid> {
+        scan(&self).map_err(|e| Invalid::new(e, self.table_name, None))
+    }
+}
+
+fn segment(segment: Option<i64>, total: Option<i64>) -> Result<Option<Segment>> {
+    let (seg, total) = match (segment, total) {
+        (None, None) => return Ok(None),
+        (Some(_), None) => return Err(Error::validation(
+            "The TotalSegments parameter is required but was not present in the request when Segment parameter is present",
+        )),
+        (None, Some(_)) => return Err(Error::validation(
+            "The Segment parameter is required but was not present in the request when parameter TotalSegments is present",
+        )),
+        (Some(seg), Some(total)) => (seg, total),
+    };
+    if !(1..=MAX_SEGMENTS).contains(&total) {
+        let bound = if total < 1 {
+            "greater than or equal to 1"
+        } else {
+            "less than or equal to 1000000"
+        };
+        return Err(Error::validation(format!(
+            "1 validation error detected: Value '{total}' at 'totalSegments' failed to satisfy constraint: Member must have value {bound}"
+        )));
+    }
+    if !(0..MAX_SEGMENTS).contains(&seg) {
+        let bound = if seg < 0 {
+            "greater than or equal to 0".to_string()
+        } else {
+            format!("less than or equal to {}", MAX_SEGMENTS - 1)
+        };
+        return Err(Error::validation(format!(
+            "1 validation error detected: Value '{seg}' at 'segment' failed to satisfy constraint: Member must have value {bound}"
+        )));
+    }
+    if seg >= total {
+        return Err(Error::validation(format!(
+            "The Segment parameter is zero-based and must be less than parameter TotalSegments: Segment: {seg} is not less than TotalSegments: {total}"
+        )));
+    }
+    // Both are in range and non-negative here.
+    Ok(Some(Segment {
+        segment: seg.unsigned_abs(),
+        total: total.unsigned_abs(),
+    }))
+}
+
+fn scan(i: &ScanInput) -> Result<Scan> {
+    table_name(&i.table_name)?;
+    let segment = segment(i.segment, i.total_segments)?;
+    check_mixing(
+        &[
+            (i.attributes_to_get.is_some(), "AttributesToGet"),
+            (i.scan_filter.is_some(), "ScanFilter"),
+            (i.conditional_operator.is_some(), "ConditionalOperator"),
+        ],
+        &[
+            (i.projection_expression.is_some(), "ProjectionExpression"),
+            (i.filter_expression.is_some(), "FilterExpression"),
+            (
+                i.expression_attribute_names.is_some(),
+                "ExpressionAttributeNames",
+            ),
+            (
+                i.expression_attribute_values.is_some(),
+                "ExpressionAttributeValues",
+            ),
+        ],
+    )?;
+    if i.expression_attribute_values.is_some() && i.filter_expression.is_none() {
+        return Err(Error::validation(
+            "ExpressionAttributeValues can only be specified when using expressions: FilterExpression is null",
+        ));
+    }
+    let parsed = expr::parse(&ExpressionInput {
+        projection: i.projection_expression.as_deref(),
+        filter: i.filter_expression.as_deref(),
+        names: i.expression_attribute_names.as_ref(),
+        values: i.expression_attribute_values.as_ref(),
+        ..ExpressionInput::default()
+    })
+    .map_err(expr_error)?;
+    let page = page(PageMembers {
+        table: &i.table_name,
+        index: &i.index_name,
+        filter: parsed.filter,
+        legacy_filter: i.scan_filter.as_ref(),
+        legacy_filter_member: "scanFilter",
+        conditional_operator: i.conditional_operator.as_deref(),
+        projection: parsed.projection,
+        attributes_to_get: i.attributes_to_get.as_deref(),
+        limit: i.limit,
+        select: i.select.as_deref(),
+        consistent: i.consistent_read,
+        capacity: i.return_consumed_capacity.as_deref(),
+        exclusive_start_key: &i.exclusive_start_key,
+    })?;
+    Ok(Scan { page, segment })
+}

@@ -1,0 +1,146 @@
+//! Issue 19: a request decodes into the command the engine runs, and authorization reads
+//! that command. A request that does not decode is still authorized on its table before
+//! anyone learns whether the table exists.
+
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::types::{
+    AttributeAction, AttributeValue as Av, AttributeValueUpdate, ExpectedAttributeValue,
+    ScalarAttributeType as St,
+};
+use aws_sdk_dynamodb::Client;
+use keyfall_tests::{new_table, user_with_policy, TestProxy, TestServer};
+
+fn code<T: std::fmt::Debug, E: ProvideErrorMetadata + std::fmt::Debug>(r: Result<T, E>) -> String {
+    match r {
+        Ok(v) => format!("ok: {v:?}"),
+        Err(e) => e.code().unwrap_or("<none>").to_string(),
+    }
+}
+
+/// A PutItem whose ConditionExpression does not parse.
+async fn malformed_put(db: &Client, table: &str) -> String {
+    code(
+        db.put_item()
+            .table_name(table)
+            .item("pk", Av::S("a".into()))
+            .condition_expression("a = = b")
+            .send()
+            .await,
+    )
+}
+
+#[tokio::test]
+async fn a_malformed_request_tells_table_existence_only_to_callers_allowed_on_the_table() {
+    let server = TestServer::start().await;
+    let root = server.dynamodb();
+    for t in ["Open", "Closed"] {
+        new_table(&root, t, ("pk", St::S), None)
+            .send()
+            .await
+            .unwrap();
+    }
+    let key = user_with_policy(
+        &server,
+        "carol",
+        r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "dynamodb:*",
+            "Resource": "arn:aws:dynamodb:*:*:table/Open*"}]}"#,
+    )
+    .await;
+    // keyfall-dax authorizing its callers, as its own user upstream.
+    let proxy_key = user_with_policy(
+        &server,
+        "proxy",
+        r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Resource": "*",
+            "Action": ["keyfall:ExportPrincipals", "keyfall:FollowChanges", "dynamodb:*"]}]}"#,
+    )
+    .await;
+    let proxy = TestProxy::start(&server, |c| {
+        c.auth = keyfall_server::config::AuthMode::Enforce;
+        c.access_key_id = Some(proxy_key.access_key_id.clone());
+        c.secret_access_key = Some(proxy_key.secret_access_key.clone());
+    })
+    .await;
+    let carol_direct = server.dynamodb_as(&key.access_key_id, &key.secret_access_key);
+    let carol_proxied = proxy.dynamodb_as(&key.access_key_id, &key.secret_access_key);
+    // As DynamoDB answers: a missing table before a malformed member.
+    assert_eq!(
+        malformed_put(&root, "Missing").await,
+        "ResourceNotFoundException"
+    );
+    assert_eq!(malformed_put(&root, "Open").await, "ValidationException");
+    for carol in [&carol_direct, &carol_proxied] {
+        assert_eq!(
+            malformed_put(carol, "OpenMissing").await,
+            "ResourceNotFoundException"
+        );
+        assert_eq!(malformed_put(carol, "Open").await, "ValidationException");
+        // Not allowed on the table: the request's own error, the same whether or not the
+        // table exists.
+        assert_eq!(malformed_put(carol, "Closed").await, "ValidationException");
+        assert_eq!(
+            malformed_put(carol, "ClosedMissing").await,
+            "ValidationException"
+        );
+        // A well-formed request there is refused.
+        let r = carol
+            .put_item()
+            .table_name("Closed")
+            .item("pk", Av::S("a".into()))
+            .send()
+            .await;
+        assert_eq!(code(r), "AccessDeniedException");
+    }
+}
+
+#[tokio::test]
+async fn legacy_members_are_authorized_as_the_trees_they_become() {
+    let server = TestServer::start().await;
+    let root = server.dynamodb();
+    new_table(&root, "Notes", ("pk", St::S), None)
+        .send()
+        .await
+        .unwrap();
+    let key = user_with_policy(
+        &server,
+        "dora",
+        r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "dynamodb:*",
+            "Resource": "*",
+            "Condition": {"ForAllValues:StringEquals": {"dynamodb:Attributes": ["pk", "body"]}}}]}"#,
+    )
+    .await;
+    let dora = server.dynamodb_as(&key.access_key_id, &key.secret_access_key);
+    let update = |attr: &str| {
+        dora.update_item()
+            .table_name("Notes")
+            .key("pk", Av::S("n1".into()))
+            .attribute_updates(
+                attr,
+                AttributeValueUpdate::builder()
+                    .action(AttributeAction::Put)
+                    .value(Av::S("x".into()))
+                    .build(),
+            )
+    };
+    assert!(update("body").send().await.is_ok());
+    assert_eq!(code(update("owner").send().await), "AccessDeniedException");
+    // Expected names an attribute the policy does not allow: the condition it becomes
+    // reads it.
+    let r = update("body")
+        .expected(
+            "owner",
+            ExpectedAttributeValue::builder().exists(false).build(),
+        )
+        .send()
+        .await;
+    assert_eq!(code(r), "AccessDeniedException");
+    // AttributesToGet is the projection it becomes.
+    let get = |attr: &str| {
+        dora.get_item()
+            .table_name("Notes")
+            .key("pk", Av::S("n1".into()))
+            .attributes_to_get(attr)
+            .send()
+    };
+    assert!(get("body").await.is_ok());
+    assert_eq!(code(get("owner").await), "AccessDeniedException");
+}
