@@ -245,52 +245,36 @@ macro_rules! engine_dispatch {
 }
 
 macro_rules! engine_arm {
-    ($api:ident, $caller:ident, $action:ident, $body:ident, unbuilt $($row:tt)*) => {};
-    ($api:ident, $caller:ident, $action:ident, $body:ident, built custom $($row:tt)*) => {};
-    ($api:ident, $caller:ident, $action:ident, $body:ident, built plain $method:ident $name:literal $req:ident) => {
+    ($api:ident, $call:ident, $action:ident, $body:ident, unbuilt $($row:tt)*) => {};
+    ($api:ident, $call:ident, $action:ident, $body:ident, built custom $($row:tt)*) => {};
+    ($api:ident, $call:ident, $action:ident, $body:ident, built $json:tt $method:ident $name:literal $req:ident) => {
         if $action == $name {
-            let f = |e: &Engine, i| e.$method(i);
-            return Some(
-                run::<Input<keyfall_proto::v1::$req>, _, _>(
-                    $api,
-                    $caller,
-                    concat!("dynamodb:", $name),
-                    $body,
-                    f,
-                )
-                .await,
-            );
+            let f = |e: &Engine, i| e.$method(i).map(|d| json_wrap!($json, d));
+            let action = concat!("dynamodb:", $name);
+            let out = run::<Input<keyfall_proto::v1::$req>, _, _>($api, $call, action, $body, f);
+            return Some(out.await.map(|b| json_body!($json, b)));
         }
     };
-    // DynamoDB answers these with an empty body.
-    ($api:ident, $caller:ident, $action:ident, $body:ident, built empty $method:ident $name:literal $req:ident) => {
-        if $action == $name {
-            let f = |e: &Engine, i| e.$method(i);
-            let out = run::<Input<keyfall_proto::v1::$req>, _, _>(
-                $api,
-                $caller,
-                concat!("dynamodb:", $name),
-                $body,
-                f,
-            )
-            .await;
-            return Some(out.map(|_| Vec::new()));
-        }
+}
+
+/// A row's answer as its `json_answer` wraps it: as is, or in its one member.
+macro_rules! json_wrap {
+    ({$member:ident}, $d:expr) => {
+        Member(stringify!($member), $d)
     };
-    ($api:ident, $caller:ident, $action:ident, $body:ident, built {$member:ident} $method:ident $name:literal $req:ident) => {
-        if $action == $name {
-            let f = |e: &Engine, i| e.$method(i).map(|d| Member(stringify!($member), d));
-            return Some(
-                run::<Input<keyfall_proto::v1::$req>, _, _>(
-                    $api,
-                    $caller,
-                    concat!("dynamodb:", $name),
-                    $body,
-                    f,
-                )
-                .await,
-            );
-        }
+    ($plain_or_empty:ident, $d:expr) => {
+        $d
+    };
+}
+
+/// DynamoDB answers `empty` rows with an empty body.
+macro_rules! json_body {
+    (empty, $b:expr) => {{
+        drop($b);
+        Vec::new()
+    }};
+    ($other:tt, $b:expr) => {
+        $b
     };
 }
 

@@ -216,6 +216,35 @@ fn get_item(i: &GetItemInput) -> Result<GetItem> {
 /// ReturnValues a Put or Delete takes.
 const OLD_ONLY: &[ReturnValues] = &[ReturnValues::AllOld];
 
+/// What every single-item write decodes, in DynamoDB's order: the table, the item or key
+/// (`$subject`, also the member name its absence is reported by), the return options, the
+/// subject's values, then the expressions. Gives `(table, returns, condition, update)`.
+macro_rules! write_parts {
+    ($i:ident, $subject:ident, $allowed:expr, $update:expr, $attribute_updates:expr, $takes_update:expr) => {{
+        let table = table_name(&$i.table_name)?.to_string();
+        let subject = required(&$i.$subject, stringify!($subject))?;
+        let returns = WriteReturns::parse(
+            $i.return_values.as_deref(),
+            $allowed,
+            $i.return_values_on_condition_check_failure.as_deref(),
+            $i.return_consumed_capacity.as_deref(),
+            $i.return_item_collection_metrics.as_deref(),
+        )?;
+        validate_values(subject)?;
+        let (condition, update) = write_expressions(WriteExpressionInput {
+            condition: $i.condition_expression.as_deref(),
+            update: $update,
+            names: $i.expression_attribute_names.as_ref(),
+            values: $i.expression_attribute_values.as_ref(),
+            expected: $i.expected.as_ref(),
+            conditional_operator: $i.conditional_operator.as_deref(),
+            attribute_updates: $attribute_updates,
+            takes_update: $takes_update,
+        })?;
+        (table, returns, condition, update)
+    }};
+}
+
 impl Decode for PutItemInput {
     type Command = PutItem;
 
@@ -226,27 +255,11 @@ impl Decode for PutItemInput {
 
 /// Validates, then moves the item into the command (no copy on the hot path).
 fn put_item(i: &mut PutItemInput) -> Result<PutItem> {
-    let table = table_name(&i.table_name)?.to_string();
-    let item = required(&i.item, "item")?;
-    let returns = WriteReturns::parse(
-        i.return_values.as_deref(),
-        OLD_ONLY,
-        i.return_values_on_condition_check_failure.as_deref(),
-        i.return_consumed_capacity.as_deref(),
-        i.return_item_collection_metrics.as_deref(),
-    )?;
-    validate_values(item)?;
-    let (condition, _) = write_expressions(WriteExpressionInput {
-        condition: i.condition_expression.as_deref(),
-        names: i.expression_attribute_names.as_ref(),
-        values: i.expression_attribute_values.as_ref(),
-        expected: i.expected.as_ref(),
-        conditional_operator: i.conditional_operator.as_deref(),
-        ..WriteExpressionInput::default()
-    })?;
+    let (table, returns, condition, _) = write_parts!(i, item, OLD_ONLY, None, None, false);
+    let item = i.item.take().unwrap_or_default();
     Ok(PutItem {
         table,
-        item: i.item.take().unwrap_or_default(),
+        item,
         condition,
         returns,
     })
@@ -260,35 +273,21 @@ impl Decode for UpdateItemInput {
     }
 }
 
+/// Every ReturnValues: what UpdateItem takes.
+const ANY: &[ReturnValues] = &[
+    ReturnValues::AllOld,
+    ReturnValues::UpdatedOld,
+    ReturnValues::AllNew,
+    ReturnValues::UpdatedNew,
+];
+
 fn update_item(i: &UpdateItemInput) -> Result<UpdateItem> {
-    let table = table_name(&i.table_name)?.to_string();
-    let key = required(&i.key, "key")?;
-    let returns = WriteReturns::parse(
-        i.return_values.as_deref(),
-        &[
-            ReturnValues::AllOld,
-            ReturnValues::UpdatedOld,
-            ReturnValues::AllNew,
-            ReturnValues::UpdatedNew,
-        ],
-        i.return_values_on_condition_check_failure.as_deref(),
-        i.return_consumed_capacity.as_deref(),
-        i.return_item_collection_metrics.as_deref(),
-    )?;
-    validate_values(key)?;
-    let (condition, update) = write_expressions(WriteExpressionInput {
-        condition: i.condition_expression.as_deref(),
-        update: i.update_expression.as_deref(),
-        names: i.expression_attribute_names.as_ref(),
-        values: i.expression_attribute_values.as_ref(),
-        expected: i.expected.as_ref(),
-        conditional_operator: i.conditional_operator.as_deref(),
-        attribute_updates: i.attribute_updates.as_ref(),
-        takes_update: true,
-    })?;
+    let (update, updates) = (i.update_expression.as_deref(), i.attribute_updates.as_ref());
+    let (table, returns, condition, update) = write_parts!(i, key, ANY, update, updates, true);
+    let key = i.key.clone().unwrap_or_default();
     Ok(UpdateItem {
         table,
-        key: key.clone(),
+        key,
         update,
         condition,
         returns,
@@ -304,27 +303,11 @@ impl Decode for DeleteItemInput {
 }
 
 fn delete_item(i: &DeleteItemInput) -> Result<DeleteItem> {
-    let table = table_name(&i.table_name)?.to_string();
-    let key = required(&i.key, "key")?;
-    let returns = WriteReturns::parse(
-        i.return_values.as_deref(),
-        OLD_ONLY,
-        i.return_values_on_condition_check_failure.as_deref(),
-        i.return_consumed_capacity.as_deref(),
-        i.return_item_collection_metrics.as_deref(),
-    )?;
-    validate_values(key)?;
-    let (condition, _) = write_expressions(WriteExpressionInput {
-        condition: i.condition_expression.as_deref(),
-        names: i.expression_attribute_names.as_ref(),
-        values: i.expression_attribute_values.as_ref(),
-        expected: i.expected.as_ref(),
-        conditional_operator: i.conditional_operator.as_deref(),
-        ..WriteExpressionInput::default()
-    })?;
+    let (table, returns, condition, _) = write_parts!(i, key, OLD_ONLY, None, None, false);
+    let key = i.key.clone().unwrap_or_default();
     Ok(DeleteItem {
         table,
-        key: key.clone(),
+        key,
         condition,
         returns,
     })

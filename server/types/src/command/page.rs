@@ -51,46 +51,36 @@ pub struct Segment {
     pub total: u64,
 }
 
-/// The members Query and Scan share, borrowed from either request.
-struct PageMembers<'a> {
-    table: &'a Option<String>,
-    index: &'a Option<String>,
-    filter: Option<Condition>,
-    legacy_filter: Option<&'a std::collections::HashMap<String, crate::types::Condition>>,
-    /// `queryFilter` or `scanFilter`, for error paths.
-    legacy_filter_member: &'static str,
-    conditional_operator: Option<&'a str>,
-    projection: Option<Projection>,
-    attributes_to_get: Option<&'a [String]>,
-    limit: Option<i64>,
-    select: Option<&'a str>,
-    consistent: Option<bool>,
-    capacity: Option<&'a str>,
-    exclusive_start_key: &'a Option<Item>,
-}
-
-fn page(p: PageMembers<'_>) -> Result<Page> {
-    let filter = match (p.filter, p.legacy_filter) {
-        (Some(f), _) => Some(f),
-        (None, Some(legacy)) => Some(legacy_conditions(
-            legacy,
-            p.conditional_operator,
-            p.legacy_filter_member,
-        )?),
-        (None, None) => None,
-    };
-    let projection = legacy_projection(p.projection, p.attributes_to_get)?;
-    Ok(Page {
-        table: table_name(p.table)?.to_string(),
-        index: p.index.clone(),
-        limit: parse_limit(p.limit)?,
-        select: Select::parse(p.select, projection.is_some(), p.index.is_some())?,
-        filter,
-        projection,
-        consistent: p.consistent.unwrap_or(false),
-        capacity: ReturnCapacity::parse(p.capacity)?,
-        exclusive_start_key: p.exclusive_start_key.clone(),
-    })
+/// The page of a Query or Scan `$i` whose expressions were `$parsed`; `$legacy` names its
+/// legacy filter member (`query_filter` or `scan_filter`), in error paths too.
+macro_rules! page {
+    ($i:ident, $parsed:ident, $legacy:ident) => {{
+        let filter = match ($parsed.filter, $i.$legacy.as_ref()) {
+            (Some(f), _) => Some(f),
+            (None, Some(legacy)) => Some(legacy_conditions(
+                legacy,
+                $i.conditional_operator.as_deref(),
+                &stringify!($legacy).replace("_f", "F"),
+            )?),
+            (None, None) => None,
+        };
+        let projection = legacy_projection($parsed.projection, $i.attributes_to_get.as_deref())?;
+        Page {
+            table: table_name(&$i.table_name)?.to_string(),
+            index: $i.index_name.clone(),
+            limit: parse_limit($i.limit)?,
+            select: Select::parse(
+                $i.select.as_deref(),
+                projection.is_some(),
+                $i.index_name.is_some(),
+            )?,
+            filter,
+            projection,
+            consistent: $i.consistent_read.unwrap_or(false),
+            capacity: ReturnCapacity::parse($i.return_consumed_capacity.as_deref())?,
+            exclusive_start_key: $i.exclusive_start_key.clone(),
+        }
+    }};
 }
 
 impl Decode for QueryInput {
@@ -145,21 +135,7 @@ fn query(i: &QueryInput) -> Result<Query> {
     })
     .map_err(expr_error)?;
     let key_condition = key_condition_of(parsed.key_condition, i.key_conditions.as_ref())?;
-    let page = page(PageMembers {
-        table: &i.table_name,
-        index: &i.index_name,
-        filter: parsed.filter,
-        legacy_filter: i.query_filter.as_ref(),
-        legacy_filter_member: "queryFilter",
-        conditional_operator: i.conditional_operator.as_deref(),
-        projection: parsed.projection,
-        attributes_to_get: i.attributes_to_get.as_deref(),
-        limit: i.limit,
-        select: i.select.as_deref(),
-        consistent: i.consistent_read,
-        capacity: i.return_consumed_capacity.as_deref(),
-        exclusive_start_key: &i.exclusive_start_key,
-    })?;
+    let page = page!(i, parsed, query_filter);
     Ok(Query {
         page,
         key_condition,
@@ -253,20 +229,6 @@ fn scan(i: &ScanInput) -> Result<Scan> {
         ..ExpressionInput::default()
     })
     .map_err(expr_error)?;
-    let page = page(PageMembers {
-        table: &i.table_name,
-        index: &i.index_name,
-        filter: parsed.filter,
-        legacy_filter: i.scan_filter.as_ref(),
-        legacy_filter_member: "scanFilter",
-        conditional_operator: i.conditional_operator.as_deref(),
-        projection: parsed.projection,
-        attributes_to_get: i.attributes_to_get.as_deref(),
-        limit: i.limit,
-        select: i.select.as_deref(),
-        consistent: i.consistent_read,
-        capacity: i.return_consumed_capacity.as_deref(),
-        exclusive_start_key: &i.exclusive_start_key,
-    })?;
+    let page = page!(i, parsed, scan_filter);
     Ok(Scan { page, segment })
 }
