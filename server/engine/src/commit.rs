@@ -8,8 +8,8 @@ use super::catalog::Table;
 use super::indexes;
 use super::streams::{seq_key, seq_string, Identity, StreamRecord, StreamRecordBody};
 use super::{now_epoch_seconds, Engine};
-use crate::error::{Error, Result};
-use crate::model::{item_size, Item};
+use crate::error::Result;
+use crate::model::{codec, item_size, Item};
 use crate::storage::Op;
 
 /// Who made a change: a client, or the TTL sweeper (which DynamoDB marks as a service).
@@ -118,7 +118,7 @@ impl Engine {
                 let Some(stream) = &table.meta.stream else {
                     continue;
                 };
-                let value = serde_json::to_vec(&rec).map_err(|e| Error::Internal(e.to_string()))?;
+                let value = codec::encode_record(&rec);
                 ops.push(Op::Put {
                     keyspace: stream.keyspace.clone(),
                     key: seq_key(seq),

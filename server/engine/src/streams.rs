@@ -14,6 +14,7 @@ use parking_lot::Mutex;
 use super::catalog::{ClosedStream, StreamMeta, Table, CLOSED_STREAM_LIFETIME_SECONDS};
 use super::{now_epoch_seconds, Engine};
 use crate::error::{Error, Result};
+use crate::model::codec;
 use crate::storage::{KeyRange, Op, Storage};
 
 /// Each stream's high-water mark (its keyspace name → the last sequence number trimmed,
@@ -99,8 +100,7 @@ impl Engine {
         {
             let (k, v) = kv?;
             let seq = seq_from_key(&k).ok_or_else(|| Error::Internal("bad stream key".into()))?;
-            let rec: StreamRecord =
-                serde_json::from_slice(&v).map_err(|e| Error::Internal(e.to_string()))?;
+            let rec = codec::decode_record(&v).map_err(|e| Error::Internal(e.to_string()))?;
             out.push((seq, rec));
         }
         Ok(out)
@@ -174,7 +174,7 @@ impl Engine {
                     .take(1000)
                 {
                     let (k, v) = kv?;
-                    let old = serde_json::from_slice::<StreamRecord>(&v)
+                    let old = codec::decode_record(&v)
                         .map(|r| r.dynamodb.approximate_creation_date_time < cutoff)
                         .unwrap_or(true);
                     if !old {
