@@ -2,13 +2,14 @@
 //! defaults, as for the server.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
 use serde::Deserialize;
 
-use keyfall_api::flags::{parse_duration, AuthMode};
+pub use keyfall_api::flags::ConfigError;
+use keyfall_api::flags::{deserialize_duration, load_toml, parse_duration, AuthMode};
 
 /// How the caches stay fresh.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
@@ -155,46 +156,25 @@ struct FileConfig {
     secret_access_key: Option<String>,
     item_cache_mib: Option<u64>,
     query_cache_mib: Option<u64>,
-    item_ttl: Option<String>,
-    query_ttl: Option<String>,
+    #[serde(default, deserialize_with = "deserialize_duration")]
+    item_ttl: Option<Duration>,
+    #[serde(default, deserialize_with = "deserialize_duration")]
+    query_ttl: Option<Duration>,
     eviction: Option<Eviction>,
     coherence: Option<Coherence>,
-    auth_refresh: Option<String>,
+    #[serde(default, deserialize_with = "deserialize_duration")]
+    auth_refresh: Option<Duration>,
     audit_log: Option<String>,
     audit_data_plane: Option<bool>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("cannot read config file {path}: {message}")]
-    Read { path: PathBuf, message: String },
-    #[error("invalid setting: {0}")]
-    Invalid(String),
-}
-
-fn load_file(path: &Path) -> Result<FileConfig, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
-        path: path.into(),
-        message: e.to_string(),
-    })?;
-    toml::from_str(&text).map_err(|e| ConfigError::Read {
-        path: path.into(),
-        message: e.to_string(),
-    })
 }
 
 impl Cli {
     pub fn resolve(self) -> Result<Config, ConfigError> {
         let file = match &self.config {
-            Some(p) => load_file(p)?,
+            Some(p) => load_toml(p)?,
             None => FileConfig::default(),
         };
         let d = Config::default();
-        let ttl = |flag: Option<Duration>, file: Option<String>, default| match (flag, file) {
-            (Some(t), _) => Ok(t),
-            (None, Some(s)) => parse_duration(&s).map_err(ConfigError::Invalid),
-            (None, None) => Ok(default),
-        };
         let mib = |v: Option<u64>, default: u64| v.map_or(default, |m| m << 20);
         Ok(Config {
             upstream: self.upstream.or(file.upstream).unwrap_or(d.upstream),
@@ -222,11 +202,11 @@ impl Cli {
                 self.query_cache_mib.or(file.query_cache_mib),
                 d.query_cache_bytes,
             ),
-            item_ttl: ttl(self.item_ttl, file.item_ttl, d.item_ttl)?,
-            query_ttl: ttl(self.query_ttl, file.query_ttl, d.query_ttl)?,
+            item_ttl: self.item_ttl.or(file.item_ttl).unwrap_or(d.item_ttl),
+            query_ttl: self.query_ttl.or(file.query_ttl).unwrap_or(d.query_ttl),
             eviction: self.eviction.or(file.eviction).unwrap_or(d.eviction),
             coherence: self.coherence.or(file.coherence).unwrap_or(d.coherence),
-            auth_refresh: ttl(self.auth_refresh, file.auth_refresh, d.auth_refresh)?,
+            auth_refresh: (self.auth_refresh.or(file.auth_refresh)).unwrap_or(d.auth_refresh),
             auth_clock_skew: d.auth_clock_skew,
             audit_log: match self.audit_log {
                 Some(t) => Some(t),

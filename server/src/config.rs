@@ -2,14 +2,15 @@
 //! TOML file given by `--config` over built-in defaults.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::Parser;
 use serde::Deserialize;
 
 use crate::storage::Durability;
 
-pub use keyfall_api::flags::{parse_duration, AuthMode, LogFormat};
+use keyfall_api::flags::{deserialize_duration, load_toml};
+pub use keyfall_api::flags::{parse_duration, AuthMode, ConfigError, LogFormat};
 
 /// The resolved configuration the server runs with.
 #[derive(Debug, Clone)]
@@ -163,14 +164,6 @@ pub struct Cli {
     pub engine_threads: Option<u16>,
 }
 
-fn deserialize_duration<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<Option<std::time::Duration>, D::Error> {
-    let s: Option<String> = Option::deserialize(d)?;
-    s.map(|s| parse_duration(&s).map_err(serde::de::Error::custom))
-        .transpose()
-}
-
 fn parse_durability(s: &str) -> Result<Durability, String> {
     match s {
         "process" => Ok(Durability::Process),
@@ -215,24 +208,11 @@ struct FileConfig {
     engine_threads: Option<u16>,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("cannot read config file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("invalid config file {path}: {message}")]
-    Parse { path: PathBuf, message: String },
-    #[error("invalid setting: {0}")]
-    Invalid(String),
-}
-
 impl Cli {
     /// Merges flags/env (already combined by clap) over the file over the defaults.
     pub fn resolve(self) -> Result<Config, ConfigError> {
         let file = match &self.config {
-            Some(path) => load_file(path)?,
+            Some(path) => load_toml(path)?,
             None => FileConfig::default(),
         };
         let d = Config::default();
@@ -312,17 +292,6 @@ impl Cli {
         }
         Ok(config)
     }
-}
-
-fn load_file(path: &Path) -> Result<FileConfig, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.into(),
-        source,
-    })?;
-    toml::from_str(&text).map_err(|e| ConfigError::Parse {
-        path: path.into(),
-        message: e.to_string(),
-    })
 }
 
 #[cfg(test)]

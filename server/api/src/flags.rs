@@ -1,7 +1,45 @@
 //! Values the flags of both binaries (keyfall-server, keyfall-dax) take, parsed once the
 //! same way for the command line, `KEYFALL_*` variables and TOML.
 
+use std::path::{Path, PathBuf};
+
 use serde::Deserialize;
+
+/// What resolving a binary's flags, environment and TOML file can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("invalid setting: {0}")]
+    Invalid(String),
+}
+
+/// Reads a binary's TOML file (`--config`): its settings under their flags' snake_case
+/// names, unknown keys refused.
+pub fn load_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.into(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: path.into(),
+        message: e.to_string(),
+    })
+}
+
+/// A duration in a TOML file, written as the flags take it (`500ms`, `5s`, `2m`).
+pub fn deserialize_duration<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<std::time::Duration>, D::Error> {
+    let s: Option<String> = Option::deserialize(d)?;
+    s.map(|s| parse_duration(&s).map_err(serde::de::Error::custom))
+        .transpose()
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum, Default)]
 #[serde(rename_all = "lowercase")]
