@@ -165,18 +165,6 @@ impl Keys {
     }
 }
 
-/// The expressions of one request part, borrowed for [`Keys::exprs`].
-fn expr_input<'a>(
-    names: &'a Option<HashMap<String, String>>,
-    values: &'a Option<HashMap<String, AttributeValue>>,
-) -> ExpressionInput<'a> {
-    ExpressionInput {
-        names: names.as_ref(),
-        values: values.as_ref(),
-        ..ExpressionInput::default()
-    }
-}
-
 fn select_of(select: &Option<String>, projected: bool, index: bool) -> String {
     match select {
         Some(s) => s.clone(),
@@ -445,50 +433,44 @@ impl Authorize for BatchWriteItemInput {
     }
 }
 
-impl Authorize for TransactWriteItemsInput {
+impl Authorize for command::TransactWriteItems {
     fn checks(&self, _: &'static str, s: &dyn Schemas) -> Vec<Check> {
-        let mut out = Vec::new();
-        for item in self.transact_items.iter().flatten() {
-            let parts = [
-                ("dynamodb:ConditionCheckItem", &item.condition_check),
-                ("dynamodb:PutItem", &item.put),
-                ("dynamodb:DeleteItem", &item.delete),
-                ("dynamodb:UpdateItem", &item.update),
-            ];
-            for (action, part) in parts {
-                let Some(a) = part else { continue };
-                let table = name(&a.table_name);
-                let schema = s.key_names(table, None);
-                let mut k = Keys::default();
-                k.key_attrs(&schema);
-                // A Put is about its item, the other parts about their key (the member the
-                // part does not take has no protobuf form and is not what runs).
-                let subject = if action == "dynamodb:PutItem" {
-                    &a.item
-                } else {
-                    &a.key
-                };
-                k.item(subject.as_ref(), pk_of(&schema));
-                // Only an Update part has an UpdateExpression (the JSON form shares one
-                // struct for every part; the protobuf form has no such member elsewhere).
-                let update = (action == "dynamodb:UpdateItem")
-                    .then_some(a.update_expression.as_deref())
-                    .flatten();
-                k.exprs(ExpressionInput {
-                    update,
-                    condition: a.condition_expression.as_deref(),
-                    ..expr_input(
-                        &a.expression_attribute_names,
-                        &a.expression_attribute_values,
-                    )
-                });
-                let mut c = k.into_check(action, s.table_arn(table));
+        // A part refused before its table is looked up names nothing to authorize: the
+        // engine answers its error before reading any table.
+        let named = self.parts.iter().filter_map(|p| match p {
+            command::TransactPart::Named {
+                action,
+                table,
+                write,
+            } => Some((action, table, write)),
+            command::TransactPart::Malformed(_) => None,
+        });
+        named
+            .map(|(action, table, write)| {
+                let mut k = item_keys(s, table, None, None);
+                let pk = pk_of(&s.key_names(table, None)).map(str::to_string);
+                match write {
+                    Ok(w) => {
+                        k.item(Some(&w.subject), pk.as_deref());
+                        for t in [tree(&w.update), tree(&w.condition)].into_iter().flatten() {
+                            t.names(&mut k.attributes);
+                        }
+                    }
+                    Err(command::PartError::Item { subject, .. }) => {
+                        k.item(subject.as_ref(), pk.as_deref());
+                        k.attributes_unknown = true;
+                    }
+                    Err(command::PartError::Request(_)) => {
+                        k.leading_unknown = true;
+                        k.attributes_unknown = true;
+                    }
+                }
+                let mut c = k.into_check(action.iam_action(), s.table_arn(table));
                 c.enclosing_operation = Some("TransactWriteItems");
-                c.return_consumed_capacity = rcc(&self.return_consumed_capacity);
-                out.push(c);
-            }
-        }
-        out
+                c.return_consumed_capacity = Some(self.capacity.as_str().into());
+                c
+            })
+            .collect()
     }
 }
 

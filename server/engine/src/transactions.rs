@@ -20,10 +20,12 @@ use crate::error::{Error, Result};
 use crate::expr::{self, Condition, ExpressionInput, Projection, Update};
 use crate::model::{codec, item_size, Item};
 use crate::storage::Op;
-use keyfall_types::command::{parse_collection_metrics, parse_return_on_failure, validate_values};
+use keyfall_types::command::{
+    too_many, validate_values, PartAction, PartError, TransactPart, TransactWriteItems,
+    MAX_TRANSACT_ITEMS,
+};
 
 pub const TOKENS_KEYSPACE: &str = "_tokens";
-const MAX_TRANSACT_ITEMS: usize = 100;
 const MAX_TRANSACTION_BYTES: usize = 4 * 1024 * 1024;
 /// How long a ClientRequestToken makes a retry idempotent.
 const TOKEN_WINDOW_SECONDS: f64 = 600.0;
@@ -51,119 +53,66 @@ struct Action {
     return_on_failure: bool,
 }
 
-fn too_many(n: usize) -> Error {
-    let constraint = if n == 0 {
-        "greater than or equal to 1"
-    } else {
-        "less than or equal to 100"
-    };
-    Error::validation(format!(
-        "1 validation error detected: Value at 'transactItems' failed to satisfy constraint: Member must have length {constraint}"
-    ))
-}
-
 fn duplicate_item() -> Error {
     Error::validation("Transaction request cannot include multiple operations on one item")
 }
 
 impl Engine {
-    fn prepare(&self, item: &TransactWriteItem) -> Result<Prepared> {
-        let present = [
-            item.condition_check.is_some(),
-            item.put.is_some(),
-            item.delete.is_some(),
-            item.update.is_some(),
-        ];
-        let (a, kind_of) = match present.iter().filter(|p| **p).count() {
-            0 => {
-                return Err(Error::validation(
-                    "Invalid Request: TransactWriteRequest should contain Delete or Put or Update request",
-                ))
-            }
-            1 => match (&item.condition_check, &item.put, &item.delete, &item.update) {
-                (Some(a), _, _, _) => (a, 0),
-                (_, Some(a), _, _) => (a, 1),
-                (_, _, Some(a), _) => (a, 2),
-                (_, _, _, Some(a)) => (a, 3),
-                _ => return Err(Error::Internal("transaction action vanished".into())),
-            },
-            _ => return Err(Error::validation("TransactItems can only contain one of Check, Put, Update or Delete")),
+    /// Looks up a part's table and checks what needs it (keys, sizes, indexes).
+    fn prepare(&self, part: TransactPart) -> Result<Prepared> {
+        let (action, table, write) = match part {
+            TransactPart::Malformed(e) => return Err(e),
+            TransactPart::Named {
+                action,
+                table,
+                write,
+            } => (action, table, write),
         };
-        if kind_of == 3 && a.update_expression.is_none() {
-            return Err(Error::validation(
-                "1 validation error detected: Value null at 'transactItems.member.update.updateExpression' failed to satisfy constraint: Member must not be null",
-            ));
-        }
-        let table = self.item_table(&a.table_name)?;
+        let table = self.item_table_named(&table)?;
+        let write = match write {
+            Ok(w) => w,
+            Err(PartError::Request(e)) => return Err(e),
+            Err(PartError::Item { message, .. }) => return Ok(Prepared::Invalid(message)),
+        };
         let schema = &table.meta.key_schema;
-        let return_on_failure =
-            parse_return_on_failure(a.return_values_on_condition_check_failure.as_deref())?;
-        if kind_of == 0 && a.condition_expression.is_none() {
-            return Err(Error::validation(
-                "The ConditionCheck request must contain a ConditionExpression",
-            ));
-        }
-        if a.expression_attribute_values.is_some()
-            && a.condition_expression.is_none()
-            && a.update_expression.is_none()
-        {
-            return Err(Error::validation(
-                "ExpressionAttributeValues can only be specified when using expressions: ConditionExpression is null",
-            ));
-        }
-        let parsed = expr::parse(&ExpressionInput {
-            condition: a.condition_expression.as_deref(),
-            update: if kind_of == 3 {
-                a.update_expression.as_deref()
-            } else {
-                None
-            },
-            names: a.expression_attribute_names.as_ref(),
-            values: a.expression_attribute_values.as_ref(),
-            ..Default::default()
-        })
-        .map_err(expr_error)?;
         // Item-level problems (keys, values, sizes) cancel the transaction with a
         // ValidationError reason for this action, as DynamoDB reports them.
-        let item_level = || -> Result<(Item, Kind, Vec<u8>)> {
-            let (key_item, kind) = match kind_of {
-                1 => {
-                    let item = required(&a.item, "item")?;
-                    validate_values(item)?;
+        let item_level = || -> Result<(Item, Kind)> {
+            let item = &write.subject;
+            Ok(match action {
+                PartAction::Put => {
                     schema.validate_item(item)?;
                     validate_new_item(item)?;
                     indexes::validate_item(&table, item)?;
                     (schema.extract_key(item), Kind::Put(item.clone()))
                 }
-                _ => {
-                    let key = required(&a.key, "key")?;
-                    validate_values(key)?;
-                    schema.validate_key(key)?;
-                    let kind = match kind_of {
-                        0 => Kind::Check,
-                        2 => Kind::Delete,
+                PartAction::ConditionCheck | PartAction::Delete | PartAction::Update => {
+                    schema.validate_key(item)?;
+                    let kind = match action {
+                        PartAction::ConditionCheck => Kind::Check,
+                        PartAction::Delete => Kind::Delete,
                         _ => {
-                            if let Some(u) = &parsed.update {
+                            if let Some(u) = &write.update {
                                 let names: Vec<&str> = schema.key_names().collect();
                                 u.check_key_attributes(&names).map_err(expr_error)?;
                             }
-                            Kind::Update(parsed.update.clone())
+                            Kind::Update(write.update.clone())
                         }
                     };
-                    (key.clone(), kind)
+                    (item.clone(), kind)
                 }
-            };
-            let key = schema.encode(&key_item)?;
-            Ok((key_item, kind, key))
+            })
         };
-        match item_level() {
-            Ok((key_item, kind, key)) => Ok(Prepared::Ready(Action {
+        match item_level()
+            .and_then(|(key_item, kind)| Ok((schema.encode(&key_item)?, key_item, kind)))
+        {
+            Ok((key, key_item, kind)) => Ok(Prepared::Ready(Action {
                 table,
                 key,
                 key_item,
                 kind,
-                condition: parsed.condition,
-                return_on_failure,
+                condition: write.condition,
+                return_on_failure: write.item_on_failure,
             })),
             Err(Error::Validation(message)) => Ok(Prepared::Invalid(message)),
             Err(other) => Err(other),
@@ -172,18 +121,14 @@ impl Engine {
 
     pub fn transact_write_items(
         &self,
-        input: TransactWriteItemsInput,
+        cmd: TransactWriteItems,
     ) -> Result<TransactWriteItemsOutput> {
         let _schema = self.schema_lock.read();
-        let items = required(&input.transact_items, "transactItems")?;
-        if items.is_empty() || items.len() > MAX_TRANSACT_ITEMS {
-            return Err(too_many(items.len()));
-        }
-        let rcc = ReturnCapacity::parse(input.return_consumed_capacity.as_deref())?;
-        let metrics = parse_collection_metrics(input.return_item_collection_metrics.as_deref())?;
-        let prepared = items
-            .iter()
-            .map(|i| self.prepare(i))
+        let (rcc, metrics) = (cmd.capacity, cmd.collection_metrics);
+        let prepared = cmd
+            .parts
+            .into_iter()
+            .map(|p| self.prepare(p))
             .collect::<Result<Vec<_>>>()?;
         if prepared.iter().any(|p| matches!(p, Prepared::Invalid(_))) {
             let reasons = prepared
@@ -227,13 +172,13 @@ impl Engine {
                 "Transaction request size exceeds the maximum allowed size of 4 MB",
             ));
         }
-        let token = match &input.client_request_token {
+        let token = match &cmd.token {
             Some(t) if t.is_empty() || t.len() > 36 => {
                 return Err(Error::validation(
                     "1 validation error detected: Value at 'clientRequestToken' failed to satisfy constraint: Member must have length between 1 and 36",
                 ))
             }
-            Some(t) => Some((t.clone(), fingerprint(items))),
+            Some(t) => Some((t.clone(), cmd.fingerprint)),
             None => None,
         };
 
@@ -489,49 +434,6 @@ impl Engine {
             consumed_capacity: (rcc != ReturnCapacity::None).then_some(consumed),
         })
     }
-}
-
-/// A stable digest of a transaction's content, independent of map iteration order.
-fn fingerprint(items: &[TransactWriteItem]) -> u64 {
-    use std::fmt::Write;
-    let mut text = String::new();
-    let sorted = |m: &Option<HashMap<String, String>>| {
-        let mut v: Vec<_> = m.iter().flatten().collect();
-        v.sort();
-        format!("{v:?}")
-    };
-    let sorted_values = |m: &Option<AttributeMap>| {
-        let mut v: Vec<_> = m
-            .iter()
-            .flatten()
-            .map(|(k, v)| format!("{k}={v:?}"))
-            .collect();
-        v.sort();
-        v.join(",")
-    };
-    for (i, item) in items.iter().enumerate() {
-        for (kind, a) in [
-            ("C", &item.condition_check),
-            ("P", &item.put),
-            ("D", &item.delete),
-            ("U", &item.update),
-        ] {
-            let Some(a) = a else { continue };
-            let _ = write!(
-                text,
-                "{i}{kind}|{:?}|{:?}|{:?}|{:?}|{:?}|{}|{}|{:?};",
-                a.table_name,
-                a.key,
-                a.item,
-                a.update_expression,
-                a.condition_expression,
-                sorted(&a.expression_attribute_names),
-                sorted_values(&a.expression_attribute_values),
-                a.return_values_on_condition_check_failure
-            );
-        }
-    }
-    xxhash_rust::xxh3::xxh3_64(text.as_bytes())
 }
 
 fn token_op(token: &str, print: u64) -> Op {

@@ -112,9 +112,13 @@ async fn one_trace_from_client_through_proxy_to_server() {
             .filter(|s| hex(&s.trace_id) == trace_id)
             .filter_map(|s| attr(s, "keyfall.component"))
             .collect();
-        if components.iter().any(|c| c == "keyfall-dax")
-            && components.iter().any(|c| c == "keyfall-server")
-        {
+        // Spans arrive as each side ends them: wait for the server's GetItem span too.
+        let server_get = collector.spans.lock().unwrap().iter().any(|s| {
+            hex(&s.trace_id) == trace_id
+                && attr(s, "keyfall.component").as_deref() == Some("keyfall-server")
+                && attr(s, "rpc.method").as_deref() == Some("GetItem")
+        });
+        if components.iter().any(|c| c == "keyfall-dax") && server_get {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;

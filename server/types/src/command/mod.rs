@@ -11,6 +11,7 @@
 mod items;
 mod options;
 mod page;
+mod transact;
 
 pub use items::{
     check_mixing, read_projection, write_expressions, DeleteItem, GetItem, PutItem, UpdateItem,
@@ -21,6 +22,10 @@ pub use options::{
     Select, WriteReturns,
 };
 pub use page::{Page, Query, Scan, Segment};
+pub use transact::{
+    too_many, PartAction, PartError, TransactPart, TransactWrite, TransactWriteItems,
+    MAX_TRANSACT_ITEMS,
+};
 
 use crate::error::{Error, Result};
 use crate::model::Item;
@@ -84,7 +89,6 @@ runs_as_received!(
     BatchGetItemInput,
     BatchWriteItemInput,
     TransactGetItemsInput,
-    TransactWriteItemsInput,
     ListStreamsInput,
     DescribeStreamInput,
     GetShardIteratorInput,
