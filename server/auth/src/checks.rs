@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use keyfall_types::command::{self, Page, Select, WriteReturns};
 use keyfall_types::expr::key_condition::bound_partition;
-use keyfall_types::expr::{self, ExpressionInput, Expressions};
+use keyfall_types::expr;
 use keyfall_types::model::{AttributeValue, Item};
 use keyfall_types::streams::{
     DescribeStreamInput, GetRecordsInput, GetShardIteratorInput, ListStreamsInput,
@@ -101,22 +101,6 @@ impl Keys {
         }
     }
 
-    /// Parses the request's expressions as the engine will ([`expr::parse`], same input)
-    /// and records every top-level attribute they touch. An input the engine would refuse
-    /// leaves the attributes unknown.
-    fn exprs(&mut self, input: ExpressionInput) -> Option<Expressions> {
-        match expr::parse(&input) {
-            Ok(parsed) => {
-                parsed.top_level_names(&mut self.attributes);
-                Some(parsed)
-            }
-            Err(_) => {
-                self.attributes_unknown = true;
-                None
-            }
-        }
-    }
-
     fn list<'a>(&mut self, names: impl IntoIterator<Item = &'a String>) {
         for n in names {
             self.attr(n);
@@ -162,15 +146,6 @@ impl Keys {
             attributes_unknown: self.attributes_unknown,
             ..Check::default()
         }
-    }
-}
-
-fn select_of(select: &Option<String>, projected: bool, index: bool) -> String {
-    match select {
-        Some(s) => s.clone(),
-        None if projected => "SPECIFIC_ATTRIBUTES".into(),
-        None if index => "ALL_PROJECTED_ATTRIBUTES".into(),
-        None => "ALL_ATTRIBUTES".into(),
     }
 }
 
@@ -382,27 +357,44 @@ fn sorted_tables<V>(m: &Option<HashMap<String, V>>) -> Vec<(&String, &V)> {
     v
 }
 
-impl Authorize for BatchGetItemInput {
+/// What a read's projection touches (unknown when it did not decode); whether it projects.
+fn projected(
+    k: &mut Keys,
+    projection: &keyfall_types::error::Result<Option<expr::Projection>>,
+) -> bool {
+    match projection {
+        Ok(Some(p)) => {
+            p.top_level_names(&mut k.attributes);
+            true
+        }
+        Ok(None) => false,
+        Err(_) => {
+            k.attributes_unknown = true;
+            true
+        }
+    }
+}
+
+impl Authorize for command::BatchGetItem {
     fn checks(&self, _: &'static str, s: &dyn Schemas) -> Vec<Check> {
-        sorted_tables(&self.request_items)
+        let mut tables: Vec<&command::BatchGetTable> = self.tables.iter().collect();
+        tables.sort_by(|a, b| a.table.cmp(&b.table));
+        tables
             .into_iter()
-            .map(|(table, ka)| {
-                let schema = s.key_names(table, None);
+            .map(|t| {
+                let pk = pk_of(&s.key_names(&t.table, None)).map(str::to_string);
                 let mut k = Keys::default();
-                for key in &ka.keys {
-                    k.item(Some(key), pk_of(&schema));
+                for key in &t.request.keys {
+                    k.item(Some(key), pk.as_deref());
                 }
-                k.exprs(ExpressionInput {
-                    projection: ka.projection_expression.as_deref(),
-                    names: ka.expression_attribute_names.as_ref(),
-                    ..ExpressionInput::default()
-                });
-                k.list(ka.attributes_to_get.iter().flatten());
-                let projected =
-                    ka.projection_expression.is_some() || ka.attributes_to_get.is_some();
-                let mut c = k.into_check("dynamodb:BatchGetItem", s.table_arn(table));
-                c.select = Some(select_of(&None, projected, false));
-                c.return_consumed_capacity = rcc(&self.return_consumed_capacity);
+                let select = if projected(&mut k, &t.projection) {
+                    Select::Specific
+                } else {
+                    Select::AllAttributes
+                };
+                let mut c = k.into_check("dynamodb:BatchGetItem", s.table_arn(&t.table));
+                c.select = Some(select.as_str().into());
+                c.return_consumed_capacity = Some(self.capacity.as_str().into());
                 c
             })
             .collect()
@@ -474,26 +466,30 @@ impl Authorize for command::TransactWriteItems {
     }
 }
 
-impl Authorize for TransactGetItemsInput {
+impl Authorize for command::TransactGetItems {
     fn checks(&self, _: &'static str, s: &dyn Schemas) -> Vec<Check> {
-        self.transact_items
+        // A Get refused before its table is looked up names nothing to authorize.
+        let named = self
+            .parts
             .iter()
-            .flatten()
-            .filter_map(|i| i.get.as_ref())
-            .map(|g| {
-                let table = name(&g.table_name);
-                let schema = s.key_names(table, None);
+            .filter_map(|p| Some((p.table.as_ref().ok()?, p)));
+        named
+            .map(|(table, p)| {
+                let pk = pk_of(&s.key_names(table, None)).map(str::to_string);
                 let mut k = Keys::default();
-                k.item(g.key.as_ref(), pk_of(&schema));
-                k.exprs(ExpressionInput {
-                    projection: g.projection_expression.as_deref(),
-                    names: g.expression_attribute_names.as_ref(),
-                    ..ExpressionInput::default()
-                });
+                match &p.key {
+                    Ok(key) => k.item(Some(key), pk.as_deref()),
+                    Err(_) => k.leading_unknown = true,
+                }
+                let select = if projected(&mut k, &p.projection) {
+                    Select::Specific
+                } else {
+                    Select::AllAttributes
+                };
                 let mut c = k.into_check("dynamodb:GetItem", s.table_arn(table));
-                c.select = Some(select_of(&None, g.projection_expression.is_some(), false));
+                c.select = Some(select.as_str().into());
                 c.enclosing_operation = Some("TransactGetItems");
-                c.return_consumed_capacity = rcc(&self.return_consumed_capacity);
+                c.return_consumed_capacity = Some(self.capacity.as_str().into());
                 c
             })
             .collect()

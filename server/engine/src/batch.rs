@@ -13,9 +13,10 @@ use super::types::*;
 use super::{indexes, required, Engine};
 use crate::error::{Error, Result};
 use crate::model::{item_size, Item};
-use keyfall_types::command::{parse_collection_metrics, read_projection, validate_values};
+use keyfall_types::command::{
+    parse_collection_metrics, validate_values, BatchGetItem, BatchGetTable,
+};
 
-const MAX_BATCH_GET_KEYS: usize = 100;
 const MAX_BATCH_WRITES: usize = 25;
 /// BatchGetItem answers at most this much; the rest comes back as UnprocessedKeys.
 const MAX_BATCH_GET_BYTES: usize = 16 * 1024 * 1024;
@@ -25,39 +26,24 @@ fn duplicates() -> Error {
 }
 
 impl Engine {
-    pub fn batch_get_item(&self, input: BatchGetItemInput) -> Result<BatchGetItemOutput> {
-        let requests = required(&input.request_items, "requestItems")?;
-        if requests.is_empty() {
-            return Err(Error::validation(
-                "BatchGetItem must have some requests set",
-            ));
-        }
-        let rcc = ReturnCapacity::parse(input.return_consumed_capacity.as_deref())?;
-        if requests.values().map(|r| r.keys.len()).sum::<usize>() > MAX_BATCH_GET_KEYS {
-            return Err(Error::validation(
-                "Too many items requested for the BatchGetItem call",
-            ));
-        }
+    pub fn batch_get_item(&self, cmd: BatchGetItem) -> Result<BatchGetItemOutput> {
+        let rcc = cmd.capacity;
         // Validate everything first.
         let mut plans = Vec::new();
-        for (name, req) in requests {
+        for BatchGetTable {
+            table: name,
+            projection,
+            request: mut req,
+        } in cmd.tables
+        {
             let table = self.item_table(&Some(name.clone()))?;
-            if req.keys.is_empty() {
-                return Err(Error::validation(format!(
-                    "The list of keys in RequestItems for BatchGetItem is required: {name} has empty list"
-                )));
-            }
-            let projection = read_projection(
-                req.projection_expression.as_deref(),
-                req.expression_attribute_names.as_ref(),
-                req.attributes_to_get.as_deref(),
-            )?;
+            let projection = projection?;
             let mut seen = HashSet::new();
             let mut keys = Vec::with_capacity(req.keys.len());
-            for key in &req.keys {
-                validate_values(key)?;
-                table.meta.key_schema.validate_key(key)?;
-                let encoded = table.meta.key_schema.encode(key)?;
+            for key in std::mem::take(&mut req.keys) {
+                validate_values(&key)?;
+                table.meta.key_schema.validate_key(&key)?;
+                let encoded = table.meta.key_schema.encode(&key)?;
                 if !seen.insert(encoded.clone()) {
                     return Err(duplicates());
                 }
@@ -76,7 +62,7 @@ impl Engine {
             let mut found = Vec::new();
             for (key, encoded) in keys {
                 if response_bytes >= MAX_BATCH_GET_BYTES {
-                    unprocessed.push(key.clone());
+                    unprocessed.push(key);
                     continue;
                 }
                 let item = table
@@ -102,12 +88,12 @@ impl Engine {
                     name.clone(),
                     KeysAndAttributes {
                         keys: unprocessed,
-                        ..req.clone()
+                        ..req
                     },
                 );
             }
             consumed.extend(capacity::consumed(
-                name,
+                &name,
                 rcc,
                 &capacity::Usage::table(units),
             ));

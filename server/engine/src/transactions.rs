@@ -15,14 +15,13 @@ use super::commit::{Change, Origin};
 use super::indexes;
 use super::items::{expr_error, validate_new_item, validate_updated_item};
 use super::types::*;
-use super::{now_epoch_seconds, required, Engine};
+use super::{now_epoch_seconds, Engine};
 use crate::error::{Error, Result};
-use crate::expr::{self, Condition, ExpressionInput, Projection, Update};
+use crate::expr::{Condition, Projection, Update};
 use crate::model::{codec, item_size, Item};
 use crate::storage::Op;
 use keyfall_types::command::{
-    too_many, validate_values, PartAction, PartError, TransactPart, TransactWriteItems,
-    MAX_TRANSACT_ITEMS,
+    PartAction, PartError, TransactGetItems, TransactPart, TransactWriteItems,
 };
 
 pub const TOKENS_KEYSPACE: &str = "_tokens";
@@ -371,37 +370,20 @@ impl Engine {
         Ok(deleted)
     }
 
-    pub fn transact_get_items(
-        &self,
-        input: TransactGetItemsInput,
-    ) -> Result<TransactGetItemsOutput> {
-        let items = required(&input.transact_items, "transactItems")?;
-        if items.is_empty() || items.len() > MAX_TRANSACT_ITEMS {
-            return Err(too_many(items.len()));
-        }
-        let rcc = ReturnCapacity::parse(input.return_consumed_capacity.as_deref())?;
+    pub fn transact_get_items(&self, cmd: TransactGetItems) -> Result<TransactGetItemsOutput> {
+        let rcc = cmd.capacity;
         let mut gets: Vec<(Arc<Table>, Vec<u8>, Option<Projection>)> =
-            Vec::with_capacity(items.len());
+            Vec::with_capacity(cmd.parts.len());
         let mut seen = HashSet::new();
-        for item in items {
-            let get = item.get.as_ref().ok_or_else(|| {
-                Error::validation("Invalid Request: TransactGetItem should contain a Get request")
-            })?;
-            let table = self.item_table(&get.table_name)?;
-            let key = required(&get.key, "key")?;
-            validate_values(key)?;
-            table.meta.key_schema.validate_key(key)?;
-            let encoded = table.meta.key_schema.encode(key)?;
+        for part in cmd.parts {
+            let table = self.item_table_named(&part.table?)?;
+            let key = part.key?;
+            table.meta.key_schema.validate_key(&key)?;
+            let encoded = table.meta.key_schema.encode(&key)?;
             if !seen.insert((table.meta.keyspace.clone(), encoded.clone())) {
                 return Err(duplicate_item());
             }
-            let parsed = expr::parse(&ExpressionInput {
-                projection: get.projection_expression.as_deref(),
-                names: get.expression_attribute_names.as_ref(),
-                ..Default::default()
-            })
-            .map_err(expr_error)?;
-            gets.push((table, encoded, parsed.projection));
+            gets.push((table, encoded, part.projection?));
         }
         // One snapshot: every write (a single storage batch) is seen entirely or not at all.
         let snapshot = self.store.snapshot();

@@ -11,6 +11,7 @@
 mod items;
 mod options;
 mod page;
+mod reads;
 mod transact;
 
 pub use items::{
@@ -22,6 +23,7 @@ pub use options::{
     Select, WriteReturns,
 };
 pub use page::{Page, Query, Scan, Segment};
+pub use reads::{BatchGetItem, BatchGetTable, TransactGetItems, TransactGetPart};
 pub use transact::{
     too_many, PartAction, PartError, TransactPart, TransactWrite, TransactWriteItems,
     MAX_TRANSACT_ITEMS,
@@ -86,9 +88,7 @@ runs_as_received!(
     TagResourceInput,
     UntagResourceInput,
     ListTagsOfResourceInput,
-    BatchGetItemInput,
     BatchWriteItemInput,
-    TransactGetItemsInput,
     ListStreamsInput,
     DescribeStreamInput,
     GetShardIteratorInput,
