@@ -9,8 +9,8 @@
 use std::collections::HashMap;
 
 use keyfall_types::command::{self, Page, Select, WriteReturns};
-use keyfall_types::expr::key_condition::bound_partition;
 use keyfall_types::expr;
+use keyfall_types::expr::key_condition::bound_partition;
 use keyfall_types::model::{AttributeValue, Item};
 use keyfall_types::streams::{
     DescribeStreamInput, GetRecordsInput, GetShardIteratorInput, ListStreamsInput,
