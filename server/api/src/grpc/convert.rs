@@ -3,6 +3,9 @@
 //! proto3 cannot tell an empty string, map or list from an absent one; an empty required
 //! string or an empty map becomes `None`, so the engine answers exactly as it does when the
 //! JSON member is missing.
+//!
+//! Messages whose fields have one name and one meaning on both sides are converted both
+//! ways from one field list ([`crate::members!`], `member.rs`); the rest are written out.
 
 use std::collections::HashMap;
 
@@ -130,37 +133,6 @@ fn opt_vec<T, U>(v: Vec<T>, f: impl Fn(T) -> U) -> Option<Vec<U>> {
 
 fn opt_string(s: String) -> Option<String> {
     (!s.is_empty()).then_some(s)
-}
-
-fn expected(
-    m: HashMap<String, pb::ExpectedAttributeValue>,
-) -> Result<Option<HashMap<String, ExpectedAttributeValue>>> {
-    if m.is_empty() {
-        return Ok(None);
-    }
-    m.into_iter()
-        .map(|(k, e)| {
-            Ok((
-                k,
-                ExpectedAttributeValue {
-                    value: e.value.map(value_from_proto).transpose()?,
-                    exists: e.exists,
-                    comparison_operator: e.comparison_operator,
-                    attribute_value_list: if e.attribute_value_list.is_empty() {
-                        None
-                    } else {
-                        Some(
-                            e.attribute_value_list
-                                .into_iter()
-                                .map(value_from_proto)
-                                .collect::<Result<_>>()?,
-                        )
-                    },
-                },
-            ))
-        })
-        .collect::<Result<_>>()
-        .map(Some)
 }
 
 // ---------------------------------------------------------------- shared structures
@@ -468,84 +440,47 @@ pub fn table_name(name: String) -> TableNameInput {
     }
 }
 
-pub fn put_item(r: pb::PutItemRequest) -> Result<PutItemInput> {
-    Ok(PutItemInput {
-        table_name: opt_string(r.table_name),
-        item: opt_item(r.item)?,
-        condition_expression: r.condition_expression,
-        expression_attribute_names: opt_map(r.expression_attribute_names),
-        expression_attribute_values: opt_values(r.expression_attribute_values)?,
-        return_values: r.return_values,
-        return_consumed_capacity: r.return_consumed_capacity,
-        return_item_collection_metrics: r.return_item_collection_metrics,
-        return_values_on_condition_check_failure: r.return_values_on_condition_check_failure,
-        expected: expected(r.expected)?,
-        conditional_operator: r.conditional_operator,
-    })
-}
-
-pub fn get_item(r: pb::GetItemRequest) -> Result<GetItemInput> {
-    Ok(GetItemInput {
-        table_name: opt_string(r.table_name),
-        key: opt_item(r.key)?,
-        consistent_read: r.consistent_read,
-        projection_expression: r.projection_expression,
-        expression_attribute_names: opt_map(r.expression_attribute_names),
-        attributes_to_get: opt_vec(r.attributes_to_get, |a| a),
-        return_consumed_capacity: r.return_consumed_capacity,
-    })
-}
-
-pub fn update_item(r: pb::UpdateItemRequest) -> Result<UpdateItemInput> {
-    let attribute_updates = if r.attribute_updates.is_empty() {
-        None
-    } else {
-        Some(
-            r.attribute_updates
-                .into_iter()
-                .map(|(k, u)| {
-                    Ok((
-                        k,
-                        AttributeValueUpdate {
-                            value: u.value.map(value_from_proto).transpose()?,
-                            action: u.action,
-                        },
-                    ))
-                })
-                .collect::<Result<_>>()?,
-        )
-    };
-    Ok(UpdateItemInput {
-        table_name: opt_string(r.table_name),
-        key: opt_item(r.key)?,
-        update_expression: r.update_expression,
-        condition_expression: r.condition_expression,
-        expression_attribute_names: opt_map(r.expression_attribute_names),
-        expression_attribute_values: opt_values(r.expression_attribute_values)?,
-        return_values: r.return_values,
-        return_consumed_capacity: r.return_consumed_capacity,
-        return_item_collection_metrics: r.return_item_collection_metrics,
-        return_values_on_condition_check_failure: r.return_values_on_condition_check_failure,
-        attribute_updates,
-        expected: expected(r.expected)?,
-        conditional_operator: r.conditional_operator,
-    })
-}
-
-pub fn delete_item(r: pb::DeleteItemRequest) -> Result<DeleteItemInput> {
-    Ok(DeleteItemInput {
-        table_name: opt_string(r.table_name),
-        key: opt_item(r.key)?,
-        condition_expression: r.condition_expression,
-        expression_attribute_names: opt_map(r.expression_attribute_names),
-        expression_attribute_values: opt_values(r.expression_attribute_values)?,
-        return_values: r.return_values,
-        return_consumed_capacity: r.return_consumed_capacity,
-        return_item_collection_metrics: r.return_item_collection_metrics,
-        return_values_on_condition_check_failure: r.return_values_on_condition_check_failure,
-        expected: expected(r.expected)?,
-        conditional_operator: r.conditional_operator,
-    })
+crate::members! {
+    pb::ExpectedAttributeValue => ExpectedAttributeValue {
+        value, exists, comparison_operator, attribute_value_list
+    }
+    pb::AttributeValueUpdate => AttributeValueUpdate { value, action }
+    pb::Condition => Condition { attribute_value_list, comparison_operator }
+    @ query / query_to_proto: pb::QueryRequest => QueryInput {
+        table_name, index_name, select, attributes_to_get, limit, consistent_read,
+        key_conditions, query_filter, conditional_operator, scan_index_forward,
+        exclusive_start_key, return_consumed_capacity, projection_expression,
+        filter_expression, key_condition_expression, expression_attribute_names,
+        expression_attribute_values,
+    }
+    @ scan / scan_to_proto: pb::ScanRequest => ScanInput {
+        table_name, index_name, attributes_to_get, limit, select, scan_filter,
+        conditional_operator, exclusive_start_key, return_consumed_capacity, total_segments,
+        segment, projection_expression, filter_expression, expression_attribute_names,
+        expression_attribute_values, consistent_read,
+    }
+    @ get_item / get_item_to_proto: pb::GetItemRequest => GetItemInput {
+        table_name, key, attributes_to_get, consistent_read, return_consumed_capacity,
+        projection_expression, expression_attribute_names,
+    }
+    @ put_item / put_item_to_proto: pb::PutItemRequest => PutItemInput {
+        table_name, item, expected, return_values, return_consumed_capacity,
+        return_item_collection_metrics, conditional_operator, condition_expression,
+        expression_attribute_names, expression_attribute_values,
+        return_values_on_condition_check_failure,
+    }
+    @ update_item / update_item_to_proto: pb::UpdateItemRequest => UpdateItemInput {
+        table_name, key, attribute_updates, expected, conditional_operator, return_values,
+        return_consumed_capacity, return_item_collection_metrics, update_expression,
+        condition_expression, expression_attribute_names, expression_attribute_values,
+        return_values_on_condition_check_failure,
+    }
+    @ delete_item / delete_item_to_proto: pb::DeleteItemRequest => DeleteItemInput {
+        table_name, key, expected, conditional_operator, return_values,
+        return_consumed_capacity, return_item_collection_metrics, condition_expression,
+        expression_attribute_names, expression_attribute_values,
+        return_values_on_condition_check_failure,
+    }
 }
 
 pub fn tag_resource(r: pb::TagResourceRequest) -> TagResourceInput {
@@ -601,79 +536,6 @@ pub fn tags_output(o: ListTagsOfResourceOutput) -> pb::ListTagsOfResourceRespons
 }
 
 // ---------------------------------------------------------------- query, scan and batches
-
-fn legacy_conditions(
-    m: HashMap<String, pb::Condition>,
-) -> Result<Option<HashMap<String, Condition>>> {
-    if m.is_empty() {
-        return Ok(None);
-    }
-    m.into_iter()
-        .map(|(k, c)| {
-            let list = if c.attribute_value_list.is_empty() {
-                None
-            } else {
-                Some(
-                    c.attribute_value_list
-                        .into_iter()
-                        .map(value_from_proto)
-                        .collect::<Result<_>>()?,
-                )
-            };
-            Ok((
-                k,
-                Condition {
-                    comparison_operator: c.comparison_operator,
-                    attribute_value_list: list,
-                },
-            ))
-        })
-        .collect::<Result<_>>()
-        .map(Some)
-}
-
-pub fn query(r: pb::QueryRequest) -> Result<QueryInput> {
-    Ok(QueryInput {
-        table_name: opt_string(r.table_name),
-        index_name: r.index_name,
-        select: r.select,
-        attributes_to_get: opt_vec(r.attributes_to_get, |a| a),
-        limit: r.limit.map(i64::from),
-        consistent_read: r.consistent_read,
-        key_conditions: legacy_conditions(r.key_conditions)?,
-        query_filter: legacy_conditions(r.query_filter)?,
-        conditional_operator: r.conditional_operator,
-        scan_index_forward: r.scan_index_forward,
-        exclusive_start_key: opt_item(r.exclusive_start_key)?,
-        return_consumed_capacity: r.return_consumed_capacity,
-        projection_expression: r.projection_expression,
-        filter_expression: r.filter_expression,
-        key_condition_expression: r.key_condition_expression,
-        expression_attribute_names: opt_map(r.expression_attribute_names),
-        expression_attribute_values: opt_values(r.expression_attribute_values)?,
-    })
-}
-
-pub fn scan(r: pb::ScanRequest) -> Result<ScanInput> {
-    Ok(ScanInput {
-        table_name: opt_string(r.table_name),
-        index_name: r.index_name,
-        attributes_to_get: opt_vec(r.attributes_to_get, |a| a),
-        limit: r.limit.map(i64::from),
-        select: r.select,
-        scan_filter: legacy_conditions(r.scan_filter)?,
-        conditional_operator: r.conditional_operator,
-        exclusive_start_key: opt_item(r.exclusive_start_key)?,
-        return_consumed_capacity: r.return_consumed_capacity,
-        total_segments: r.total_segments.map(i64::from),
-        segment: r.segment.map(i64::from),
-        projection_expression: r.projection_expression,
-        filter_expression: r.filter_expression,
-        expression_attribute_names: opt_map(r.expression_attribute_names),
-        expression_attribute_values: opt_values(r.expression_attribute_values)?,
-        consistent_read: r.consistent_read,
-    })
-}
 
 /// The parts shared by Query and Scan responses.
 pub struct PageParts {

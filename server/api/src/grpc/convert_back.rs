@@ -81,10 +81,6 @@ fn opt_values(values: Option<AttributeMap>) -> HashMap<String, pb::AttributeValu
         .collect()
 }
 
-fn value_list(values: Option<Vec<AttributeValue>>) -> Vec<pb::AttributeValue> {
-    values.into_iter().flatten().map(value_into_proto).collect()
-}
-
 /// A protobuf item map as an optional item: empty is absent.
 fn item_or_none(m: HashMap<String, pb::AttributeValue>) -> Result<Option<Item>> {
     if m.is_empty() {
@@ -94,173 +90,14 @@ fn item_or_none(m: HashMap<String, pb::AttributeValue>) -> Result<Option<Item>> 
     }
 }
 
-/// `int32` members (`Limit`, `Segment`, `TotalSegments`) saturate, so an out-of-range value
-/// stays out of the accepted range and still fails validation.
-fn int32(v: Option<i64>) -> Option<i32> {
-    v.map(|v| i32::try_from(v).unwrap_or(if v < 0 { i32::MIN } else { i32::MAX }))
-}
+// ---------------------------------------------------------------- requests
 
-// ---------------------------------------------------------------- legacy parameters
-
-fn expected_to_proto(
-    m: Option<HashMap<String, ExpectedAttributeValue>>,
-) -> HashMap<String, pb::ExpectedAttributeValue> {
-    m.into_iter()
-        .flatten()
-        .map(|(k, e)| {
-            (
-                k,
-                pb::ExpectedAttributeValue {
-                    value: e.value.map(value_into_proto),
-                    exists: e.exists,
-                    comparison_operator: e.comparison_operator,
-                    attribute_value_list: value_list(e.attribute_value_list),
-                },
-            )
-        })
-        .collect()
-}
-
-fn conditions_to_proto(m: Option<HashMap<String, Condition>>) -> HashMap<String, pb::Condition> {
-    m.into_iter()
-        .flatten()
-        .map(|(k, c)| {
-            (
-                k,
-                pb::Condition {
-                    attribute_value_list: value_list(c.attribute_value_list),
-                    comparison_operator: c.comparison_operator,
-                },
-            )
-        })
-        .collect()
-}
-
-fn attribute_updates_to_proto(
-    m: Option<HashMap<String, AttributeValueUpdate>>,
-) -> HashMap<String, pb::AttributeValueUpdate> {
-    m.into_iter()
-        .flatten()
-        .map(|(k, u)| {
-            (
-                k,
-                pb::AttributeValueUpdate {
-                    value: u.value.map(value_into_proto),
-                    action: u.action,
-                },
-            )
-        })
-        .collect()
-}
-
-// ---------------------------------------------------------------- single-item requests
-
-pub fn get_item(i: GetItemInput) -> pb::GetItemRequest {
-    pb::GetItemRequest {
-        table_name: i.table_name.unwrap_or_default(),
-        key: opt_item(i.key),
-        attributes_to_get: i.attributes_to_get.unwrap_or_default(),
-        consistent_read: i.consistent_read,
-        return_consumed_capacity: i.return_consumed_capacity,
-        projection_expression: i.projection_expression,
-        expression_attribute_names: i.expression_attribute_names.unwrap_or_default(),
-    }
-}
-
-pub fn put_item(i: PutItemInput) -> pb::PutItemRequest {
-    pb::PutItemRequest {
-        table_name: i.table_name.unwrap_or_default(),
-        item: opt_item(i.item),
-        expected: expected_to_proto(i.expected),
-        return_values: i.return_values,
-        return_consumed_capacity: i.return_consumed_capacity,
-        return_item_collection_metrics: i.return_item_collection_metrics,
-        conditional_operator: i.conditional_operator,
-        condition_expression: i.condition_expression,
-        expression_attribute_names: i.expression_attribute_names.unwrap_or_default(),
-        expression_attribute_values: opt_values(i.expression_attribute_values),
-        return_values_on_condition_check_failure: i.return_values_on_condition_check_failure,
-    }
-}
-
-pub fn update_item(i: UpdateItemInput) -> pb::UpdateItemRequest {
-    pb::UpdateItemRequest {
-        table_name: i.table_name.unwrap_or_default(),
-        key: opt_item(i.key),
-        attribute_updates: attribute_updates_to_proto(i.attribute_updates),
-        expected: expected_to_proto(i.expected),
-        conditional_operator: i.conditional_operator,
-        return_values: i.return_values,
-        return_consumed_capacity: i.return_consumed_capacity,
-        return_item_collection_metrics: i.return_item_collection_metrics,
-        update_expression: i.update_expression,
-        condition_expression: i.condition_expression,
-        expression_attribute_names: i.expression_attribute_names.unwrap_or_default(),
-        expression_attribute_values: opt_values(i.expression_attribute_values),
-        return_values_on_condition_check_failure: i.return_values_on_condition_check_failure,
-    }
-}
-
-pub fn delete_item(i: DeleteItemInput) -> pb::DeleteItemRequest {
-    pb::DeleteItemRequest {
-        table_name: i.table_name.unwrap_or_default(),
-        key: opt_item(i.key),
-        expected: expected_to_proto(i.expected),
-        conditional_operator: i.conditional_operator,
-        return_values: i.return_values,
-        return_consumed_capacity: i.return_consumed_capacity,
-        return_item_collection_metrics: i.return_item_collection_metrics,
-        condition_expression: i.condition_expression,
-        expression_attribute_names: i.expression_attribute_names.unwrap_or_default(),
-        expression_attribute_values: opt_values(i.expression_attribute_values),
-        return_values_on_condition_check_failure: i.return_values_on_condition_check_failure,
-    }
-}
-
-// ---------------------------------------------------------------- query and scan requests
-
-pub fn query(i: QueryInput) -> pb::QueryRequest {
-    pb::QueryRequest {
-        table_name: i.table_name.unwrap_or_default(),
-        index_name: i.index_name,
-        select: i.select,
-        attributes_to_get: i.attributes_to_get.unwrap_or_default(),
-        limit: int32(i.limit),
-        consistent_read: i.consistent_read,
-        key_conditions: conditions_to_proto(i.key_conditions),
-        query_filter: conditions_to_proto(i.query_filter),
-        conditional_operator: i.conditional_operator,
-        scan_index_forward: i.scan_index_forward,
-        exclusive_start_key: opt_item(i.exclusive_start_key),
-        return_consumed_capacity: i.return_consumed_capacity,
-        projection_expression: i.projection_expression,
-        filter_expression: i.filter_expression,
-        key_condition_expression: i.key_condition_expression,
-        expression_attribute_names: i.expression_attribute_names.unwrap_or_default(),
-        expression_attribute_values: opt_values(i.expression_attribute_values),
-    }
-}
-
-pub fn scan(i: ScanInput) -> pb::ScanRequest {
-    pb::ScanRequest {
-        table_name: i.table_name.unwrap_or_default(),
-        index_name: i.index_name,
-        attributes_to_get: i.attributes_to_get.unwrap_or_default(),
-        limit: int32(i.limit),
-        select: i.select,
-        scan_filter: conditions_to_proto(i.scan_filter),
-        conditional_operator: i.conditional_operator,
-        exclusive_start_key: opt_item(i.exclusive_start_key),
-        return_consumed_capacity: i.return_consumed_capacity,
-        total_segments: int32(i.total_segments),
-        segment: int32(i.segment),
-        projection_expression: i.projection_expression,
-        filter_expression: i.filter_expression,
-        expression_attribute_names: i.expression_attribute_names.unwrap_or_default(),
-        expression_attribute_values: opt_values(i.expression_attribute_values),
-        consistent_read: i.consistent_read,
-    }
-}
+/// Written once with the server's direction (`convert`'s `members!` lists).
+pub use super::convert::{
+    delete_item_to_proto as delete_item, get_item_to_proto as get_item,
+    put_item_to_proto as put_item, query_to_proto as query, scan_to_proto as scan,
+    update_item_to_proto as update_item,
+};
 
 // ---------------------------------------------------------------- batch requests
 

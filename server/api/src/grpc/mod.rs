@@ -6,6 +6,7 @@ mod auth_layer;
 pub mod codec;
 pub mod convert;
 pub mod convert_back;
+pub mod member;
 mod status;
 
 pub use auth_layer::{auth_status, caller_of, grpc_code, AuthLayer};
