@@ -14,6 +14,8 @@ use keyfall_proto::v1 as pb;
 use pb::attribute_value::Value;
 
 use keyfall_types::error::{Error, Result};
+
+use super::member::Member;
 use keyfall_types::model::{AttributeValue, Item, Number};
 use keyfall_types::types::*;
 
@@ -446,6 +448,13 @@ crate::members! {
     }
     pb::AttributeValueUpdate => AttributeValueUpdate { value, action }
     pb::Condition => Condition { attribute_value_list, comparison_operator }
+    pb::KeysAndAttributes => KeysAndAttributes {
+        keys, attributes_to_get, consistent_read, projection_expression,
+        expression_attribute_names,
+    }
+    pb::PutRequest => PutRequest { item }
+    pb::DeleteRequest => DeleteRequest { key }
+    pb::WriteRequest => WriteRequest { put_request, delete_request }
     @ query / query_to_proto: pb::QueryRequest => QueryInput {
         table_name, index_name, select, attributes_to_get, limit, consistent_read,
         key_conditions, query_filter, conditional_operator, scan_index_forward,
@@ -566,42 +575,12 @@ pub fn page_output(o: QueryOutput) -> PageParts {
     }
 }
 
-fn keys_and_attributes(k: pb::KeysAndAttributes) -> Result<KeysAndAttributes> {
-    Ok(KeysAndAttributes {
-        keys: k
-            .keys
-            .into_iter()
-            .map(|m| item_from_proto(m.values))
-            .collect::<Result<_>>()?,
-        attributes_to_get: opt_vec(k.attributes_to_get, |a| a),
-        consistent_read: k.consistent_read,
-        projection_expression: k.projection_expression,
-        expression_attribute_names: opt_map(k.expression_attribute_names),
-    })
-}
-
-fn keys_and_attributes_to_proto(k: &KeysAndAttributes) -> pb::KeysAndAttributes {
-    pb::KeysAndAttributes {
-        keys: k
-            .keys
-            .iter()
-            .map(|i| pb::MapValue {
-                values: item_to_proto(i),
-            })
-            .collect(),
-        attributes_to_get: k.attributes_to_get.clone().unwrap_or_default(),
-        consistent_read: k.consistent_read,
-        projection_expression: k.projection_expression.clone(),
-        expression_attribute_names: k.expression_attribute_names.clone().unwrap_or_default(),
-    }
-}
-
 pub fn batch_get(r: pb::BatchGetItemRequest) -> Result<BatchGetItemInput> {
     Ok(BatchGetItemInput {
         request_items: Some(
             r.request_items
                 .into_iter()
-                .map(|(t, k)| Ok((t, keys_and_attributes(k)?)))
+                .map(|(t, k)| Ok((t, Member::from_proto(k)?)))
                 .collect::<Result<_>>()?,
         ),
         return_consumed_capacity: r.return_consumed_capacity,
@@ -626,7 +605,7 @@ pub fn batch_get_output(o: &BatchGetItemOutput) -> pb::BatchGetItemResponse {
         unprocessed_keys: o
             .unprocessed_keys
             .iter()
-            .map(|(t, k)| (t.clone(), keys_and_attributes_to_proto(k)))
+            .map(|(t, k)| (t.clone(), Member::into_proto(k.clone())))
             .collect(),
         consumed_capacity: o
             .consumed_capacity
@@ -634,38 +613,6 @@ pub fn batch_get_output(o: &BatchGetItemOutput) -> pb::BatchGetItemResponse {
             .flatten()
             .map(consumed_to_proto)
             .collect(),
-    }
-}
-
-fn write_request(w: pb::WriteRequest) -> Result<WriteRequest> {
-    Ok(WriteRequest {
-        put_request: w
-            .put_request
-            .map(|p| {
-                Ok::<_, Error>(PutRequest {
-                    item: item_from_proto(p.item)?,
-                })
-            })
-            .transpose()?,
-        delete_request: w
-            .delete_request
-            .map(|d| {
-                Ok::<_, Error>(DeleteRequest {
-                    key: item_from_proto(d.key)?,
-                })
-            })
-            .transpose()?,
-    })
-}
-
-fn write_request_to_proto(w: &WriteRequest) -> pb::WriteRequest {
-    pb::WriteRequest {
-        put_request: w.put_request.as_ref().map(|p| pb::PutRequest {
-            item: item_to_proto(&p.item),
-        }),
-        delete_request: w.delete_request.as_ref().map(|d| pb::DeleteRequest {
-            key: item_to_proto(&d.key),
-        }),
     }
 }
 
@@ -679,7 +626,7 @@ pub fn batch_write(r: pb::BatchWriteItemRequest) -> Result<BatchWriteItemInput> 
                         t,
                         list.values
                             .into_iter()
-                            .map(write_request)
+                            .map(<WriteRequest as Member<_>>::from_proto)
                             .collect::<Result<_>>()?,
                     ))
                 })
@@ -699,7 +646,7 @@ pub fn batch_write_output(o: &BatchWriteItemOutput) -> pb::BatchWriteItemRespons
                 (
                     t.clone(),
                     pb::WriteRequestList {
-                        values: list.iter().map(write_request_to_proto).collect(),
+                        values: list.iter().map(|w| w.clone().into_proto()).collect(),
                     },
                 )
             })

@@ -27,6 +27,7 @@ use prost::Message;
 use tonic::{Code, Status};
 
 use super::convert::item_from_proto;
+use super::member::Member;
 use super::status::{ERROR_DETAILS_KEY, ERROR_TYPE_KEY};
 use keyfall_types::error::{Error, Result};
 use keyfall_types::model::{AttributeValue, Item, Number};
@@ -101,40 +102,13 @@ pub use super::convert::{
 
 // ---------------------------------------------------------------- batch requests
 
-fn keys_and_attributes_to_proto(k: KeysAndAttributes) -> pb::KeysAndAttributes {
-    pb::KeysAndAttributes {
-        keys: k
-            .keys
-            .into_iter()
-            .map(|key| pb::MapValue {
-                values: item_into_proto(key),
-            })
-            .collect(),
-        attributes_to_get: k.attributes_to_get.unwrap_or_default(),
-        consistent_read: k.consistent_read,
-        projection_expression: k.projection_expression,
-        expression_attribute_names: k.expression_attribute_names.unwrap_or_default(),
-    }
-}
-
-fn write_request_to_proto(w: WriteRequest) -> pb::WriteRequest {
-    pb::WriteRequest {
-        put_request: w.put_request.map(|p| pb::PutRequest {
-            item: item_into_proto(p.item),
-        }),
-        delete_request: w.delete_request.map(|d| pb::DeleteRequest {
-            key: item_into_proto(d.key),
-        }),
-    }
-}
-
 pub fn batch_get(i: BatchGetItemInput) -> pb::BatchGetItemRequest {
     pb::BatchGetItemRequest {
         request_items: i
             .request_items
             .into_iter()
             .flatten()
-            .map(|(t, k)| (t, keys_and_attributes_to_proto(k)))
+            .map(|(t, k)| (t, Member::into_proto(k)))
             .collect(),
         return_consumed_capacity: i.return_consumed_capacity,
     }
@@ -147,7 +121,7 @@ pub fn batch_write(i: BatchWriteItemInput) -> pb::BatchWriteItemRequest {
             .into_iter()
             .flatten()
             .map(|(t, list)| {
-                let values = list.into_iter().map(write_request_to_proto).collect();
+                let values = list.into_iter().map(Member::into_proto).collect();
                 (t, pb::WriteRequestList { values })
             })
             .collect(),
@@ -402,30 +376,6 @@ pub fn scan_output(r: pb::ScanResponse) -> Result<QueryOutput> {
 
 // ---------------------------------------------------------------- batch responses
 
-fn keys_and_attributes_from_proto(k: pb::KeysAndAttributes) -> Result<KeysAndAttributes> {
-    Ok(KeysAndAttributes {
-        keys: items_from_proto(k.keys)?,
-        attributes_to_get: (!k.attributes_to_get.is_empty()).then_some(k.attributes_to_get),
-        consistent_read: k.consistent_read,
-        projection_expression: k.projection_expression,
-        expression_attribute_names: (!k.expression_attribute_names.is_empty())
-            .then_some(k.expression_attribute_names),
-    })
-}
-
-fn write_request_from_proto(w: pb::WriteRequest) -> Result<WriteRequest> {
-    Ok(WriteRequest {
-        put_request: w
-            .put_request
-            .map(|p| item_from_proto(p.item).map(|item| PutRequest { item }))
-            .transpose()?,
-        delete_request: w
-            .delete_request
-            .map(|d| item_from_proto(d.key).map(|key| DeleteRequest { key }))
-            .transpose()?,
-    })
-}
-
 pub fn batch_get_output(r: pb::BatchGetItemResponse) -> Result<BatchGetItemOutput> {
     Ok(BatchGetItemOutput {
         responses: r
@@ -436,7 +386,7 @@ pub fn batch_get_output(r: pb::BatchGetItemResponse) -> Result<BatchGetItemOutpu
         unprocessed_keys: r
             .unprocessed_keys
             .into_iter()
-            .map(|(t, k)| Ok((t, keys_and_attributes_from_proto(k)?)))
+            .map(|(t, k)| Ok((t, Member::from_proto(k)?)))
             .collect::<Result<_>>()?,
         consumed_capacity: consumed_list(r.consumed_capacity),
     })
@@ -451,7 +401,7 @@ pub fn batch_write_output(r: pb::BatchWriteItemResponse) -> Result<BatchWriteIte
                 let list = list
                     .values
                     .into_iter()
-                    .map(write_request_from_proto)
+                    .map(<WriteRequest as Member<_>>::from_proto)
                     .collect::<Result<_>>()?;
                 Ok((t, list))
             })

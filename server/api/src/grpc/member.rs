@@ -107,6 +107,39 @@ impl<T: Member<P>, P> Member<HashMap<String, P>> for Option<HashMap<String, T>> 
     }
 }
 
+/// A required item.
+impl<T: Member<P>, P> Member<HashMap<String, P>> for BTreeMap<String, T> {
+    fn from_proto(p: HashMap<String, P>) -> Result<Self> {
+        p.into_iter()
+            .map(|(k, v)| Ok((k, T::from_proto(v)?)))
+            .collect()
+    }
+    fn into_proto(self) -> HashMap<String, P> {
+        self.into_iter().map(|(k, v)| (k, v.into_proto())).collect()
+    }
+}
+
+/// An item in a list of items.
+impl Member<pb::MapValue> for BTreeMap<String, AttributeValue> {
+    fn from_proto(p: pb::MapValue) -> Result<Self> {
+        Member::from_proto(p.values)
+    }
+    fn into_proto(self) -> pb::MapValue {
+        pb::MapValue {
+            values: Member::into_proto(self),
+        }
+    }
+}
+
+impl<T: Member<P>, P> Member<Vec<P>> for Vec<T> {
+    fn from_proto(p: Vec<P>) -> Result<Self> {
+        p.into_iter().map(T::from_proto).collect()
+    }
+    fn into_proto(self) -> Vec<P> {
+        self.into_iter().map(T::into_proto).collect()
+    }
+}
+
 /// Items (ordered maps in the model).
 impl<T: Member<P>, P> Member<HashMap<String, P>> for Option<BTreeMap<String, T>> {
     fn from_proto(p: HashMap<String, P>) -> Result<Self> {
