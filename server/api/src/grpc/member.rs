@@ -89,35 +89,33 @@ impl<T: Member<P>, P> Member<Vec<P>> for Option<Vec<T>> {
     }
 }
 
-impl<T: Member<P>, P> Member<HashMap<String, P>> for Option<HashMap<String, T>> {
+/// An optional map (or item): empty is absent.
+impl<M: Member<HashMap<String, P>>, P> Member<HashMap<String, P>> for Option<M> {
     fn from_proto(p: HashMap<String, P>) -> Result<Self> {
         if p.is_empty() {
             return Ok(None);
         }
-        p.into_iter()
-            .map(|(k, v)| Ok((k, T::from_proto(v)?)))
-            .collect::<Result<_>>()
-            .map(Some)
+        M::from_proto(p).map(Some)
     }
     fn into_proto(self) -> HashMap<String, P> {
-        self.into_iter()
-            .flatten()
-            .map(|(k, v)| (k, v.into_proto()))
-            .collect()
+        self.map(M::into_proto).unwrap_or_default()
     }
 }
 
-/// A required item.
-impl<T: Member<P>, P> Member<HashMap<String, P>> for BTreeMap<String, T> {
-    fn from_proto(p: HashMap<String, P>) -> Result<Self> {
-        p.into_iter()
-            .map(|(k, v)| Ok((k, T::from_proto(v)?)))
-            .collect()
-    }
-    fn into_proto(self) -> HashMap<String, P> {
-        self.into_iter().map(|(k, v)| (k, v.into_proto())).collect()
-    }
+/// A map, or an item (an ordered map in the model), element by element.
+macro_rules! maps {
+    ($($map:ident),*) => {$(
+        impl<T: Member<P>, P> Member<HashMap<String, P>> for $map<String, T> {
+            fn from_proto(p: HashMap<String, P>) -> Result<Self> {
+                p.into_iter().map(|(k, v)| Ok((k, T::from_proto(v)?))).collect()
+            }
+            fn into_proto(self) -> HashMap<String, P> {
+                self.into_iter().map(|(k, v)| (k, v.into_proto())).collect()
+            }
+        }
+    )*};
 }
+maps!(HashMap, BTreeMap);
 
 /// An item in a list of items.
 impl Member<pb::MapValue> for BTreeMap<String, AttributeValue> {
@@ -137,25 +135,6 @@ impl<T: Member<P>, P> Member<Vec<P>> for Vec<T> {
     }
     fn into_proto(self) -> Vec<P> {
         self.into_iter().map(T::into_proto).collect()
-    }
-}
-
-/// Items (ordered maps in the model).
-impl<T: Member<P>, P> Member<HashMap<String, P>> for Option<BTreeMap<String, T>> {
-    fn from_proto(p: HashMap<String, P>) -> Result<Self> {
-        if p.is_empty() {
-            return Ok(None);
-        }
-        p.into_iter()
-            .map(|(k, v)| Ok((k, T::from_proto(v)?)))
-            .collect::<Result<_>>()
-            .map(Some)
-    }
-    fn into_proto(self) -> HashMap<String, P> {
-        self.into_iter()
-            .flatten()
-            .map(|(k, v)| (k, v.into_proto()))
-            .collect()
     }
 }
 
