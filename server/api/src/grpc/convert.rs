@@ -219,30 +219,8 @@ fn attribute_definitions(v: Vec<pb::AttributeDefinition>) -> Vec<AttributeDefini
         .collect()
 }
 
-fn capacity_to_proto(c: &Capacity) -> pb::Capacity {
-    pb::Capacity {
-        capacity_units: Some(c.capacity_units),
-        read_capacity_units: c.read_capacity_units,
-        write_capacity_units: c.write_capacity_units,
-    }
-}
-
 pub fn consumed_to_proto(c: &ConsumedCapacity) -> pb::ConsumedCapacity {
-    let breakdown = |m: &Option<std::collections::BTreeMap<String, Capacity>>| {
-        m.iter()
-            .flatten()
-            .map(|(k, v)| (k.clone(), capacity_to_proto(v)))
-            .collect()
-    };
-    pb::ConsumedCapacity {
-        table_name: Some(c.table_name.clone()),
-        capacity_units: Some(c.capacity_units),
-        read_capacity_units: c.read_capacity_units,
-        write_capacity_units: c.write_capacity_units,
-        table: c.table.as_ref().map(capacity_to_proto),
-        local_secondary_indexes: breakdown(&c.local_secondary_indexes),
-        global_secondary_indexes: breakdown(&c.global_secondary_indexes),
-    }
+    c.clone().into_proto()
 }
 
 /// Per-table ItemCollectionMetrics of BatchWriteItem and TransactWriteItems.
@@ -263,10 +241,7 @@ fn collection_metrics_to_proto(
 }
 
 fn metrics_to_proto(m: &ItemCollectionMetrics) -> pb::ItemCollectionMetrics {
-    pb::ItemCollectionMetrics {
-        item_collection_key: item_to_proto(&m.item_collection_key),
-        size_estimate_range_gb: m.size_estimate_range_gb.clone(),
-    }
+    m.clone().into_proto()
 }
 
 fn throughput_description(
@@ -448,6 +423,14 @@ crate::members! {
     }
     pb::AttributeValueUpdate => AttributeValueUpdate { value, action }
     pb::Condition => Condition { attribute_value_list, comparison_operator }
+    pb::Capacity => Capacity { capacity_units, read_capacity_units, write_capacity_units }
+    pb::ConsumedCapacity => ConsumedCapacity {
+        table_name, capacity_units, read_capacity_units, write_capacity_units, table,
+        local_secondary_indexes, global_secondary_indexes,
+    }
+    pb::ItemCollectionMetrics => ItemCollectionMetrics {
+        item_collection_key, size_estimate_range_gb
+    }
     pb::KeysAndAttributes => KeysAndAttributes {
         keys, attributes_to_get, consistent_read, projection_expression,
         expression_attribute_names,

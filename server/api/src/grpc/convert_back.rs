@@ -19,7 +19,7 @@
 //! empty protobuf map to `None` is exact; the one ambiguity is Query/Scan `Items` (see
 //! [`query_output`]).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 use keyfall_proto::v1 as pb;
@@ -217,50 +217,6 @@ pub fn transact_get(i: TransactGetItemsInput) -> pb::TransactGetItemsRequest {
 
 // ---------------------------------------------------------------- shared response parts
 
-fn capacity_from_proto(c: pb::Capacity) -> Capacity {
-    Capacity {
-        capacity_units: c.capacity_units.unwrap_or_default(),
-        read_capacity_units: c.read_capacity_units,
-        write_capacity_units: c.write_capacity_units,
-    }
-}
-
-/// The per-index breakdowns: the engine omits them (`None`) unless asked for INDEXES, and
-/// then lists only the indexes the request touched, so an empty map is an absent one.
-fn capacity_breakdown(m: HashMap<String, pb::Capacity>) -> Option<BTreeMap<String, Capacity>> {
-    (!m.is_empty()).then(|| {
-        m.into_iter()
-            .map(|(k, c)| (k, capacity_from_proto(c)))
-            .collect()
-    })
-}
-
-/// The reverse of `convert::consumed_to_proto`.
-pub fn consumed_from_proto(c: pb::ConsumedCapacity) -> ConsumedCapacity {
-    ConsumedCapacity {
-        table_name: c.table_name.unwrap_or_default(),
-        capacity_units: c.capacity_units.unwrap_or_default(),
-        read_capacity_units: c.read_capacity_units,
-        write_capacity_units: c.write_capacity_units,
-        table: c.table.map(capacity_from_proto),
-        local_secondary_indexes: capacity_breakdown(c.local_secondary_indexes),
-        global_secondary_indexes: capacity_breakdown(c.global_secondary_indexes),
-    }
-}
-
-/// ConsumedCapacity of the multi-table actions: the engine sends it (one entry per table,
-/// never none) only when asked, so an empty list is an absent one.
-fn consumed_list(v: Vec<pb::ConsumedCapacity>) -> Option<Vec<ConsumedCapacity>> {
-    (!v.is_empty()).then(|| v.into_iter().map(consumed_from_proto).collect())
-}
-
-fn metrics_from_proto(m: pb::ItemCollectionMetrics) -> Result<ItemCollectionMetrics> {
-    Ok(ItemCollectionMetrics {
-        item_collection_key: item_from_proto(m.item_collection_key)?,
-        size_estimate_range_gb: m.size_estimate_range_gb,
-    })
-}
-
 /// Per-table ItemCollectionMetrics of BatchWriteItem and TransactWriteItems; the engine
 /// leaves the member out rather than send an empty map.
 fn collection_metrics_from_proto(
@@ -274,7 +230,7 @@ fn collection_metrics_from_proto(
             let list = list
                 .values
                 .into_iter()
-                .map(metrics_from_proto)
+                .map(Member::from_proto)
                 .collect::<Result<_>>()?;
             Ok((t, list))
         })
@@ -291,7 +247,7 @@ fn items_from_proto(v: Vec<pb::MapValue>) -> Result<Vec<Item>> {
 pub fn get_item_output(r: pb::GetItemResponse) -> Result<GetItemOutput> {
     Ok(GetItemOutput {
         item: item_or_none(r.item)?,
-        consumed_capacity: r.consumed_capacity.map(consumed_from_proto),
+        consumed_capacity: Member::from_proto(r.consumed_capacity)?,
     })
 }
 
@@ -305,10 +261,8 @@ fn write_output(
         // The engine never returns an empty Attributes map (UPDATED_* with nothing updated
         // leaves the member out), so empty is absent.
         attributes: item_or_none(attributes)?,
-        consumed_capacity: consumed_capacity.map(consumed_from_proto),
-        item_collection_metrics: item_collection_metrics
-            .map(metrics_from_proto)
-            .transpose()?,
+        consumed_capacity: Member::from_proto(consumed_capacity)?,
+        item_collection_metrics: Member::from_proto(item_collection_metrics)?,
     })
 }
 
@@ -347,7 +301,7 @@ fn page_output(
         count: i64::from(count),
         scanned_count: i64::from(scanned_count),
         last_evaluated_key: item_or_none(last_evaluated_key)?,
-        consumed_capacity: consumed_capacity.map(consumed_from_proto),
+        consumed_capacity: Member::from_proto(consumed_capacity)?,
     })
 }
 
@@ -388,7 +342,7 @@ pub fn batch_get_output(r: pb::BatchGetItemResponse) -> Result<BatchGetItemOutpu
             .into_iter()
             .map(|(t, k)| Ok((t, Member::from_proto(k)?)))
             .collect::<Result<_>>()?,
-        consumed_capacity: consumed_list(r.consumed_capacity),
+        consumed_capacity: Member::from_proto(r.consumed_capacity)?,
     })
 }
 
@@ -406,7 +360,7 @@ pub fn batch_write_output(r: pb::BatchWriteItemResponse) -> Result<BatchWriteIte
                 Ok((t, list))
             })
             .collect::<Result<_>>()?,
-        consumed_capacity: consumed_list(r.consumed_capacity),
+        consumed_capacity: Member::from_proto(r.consumed_capacity)?,
         item_collection_metrics: collection_metrics_from_proto(r.item_collection_metrics)?,
     })
 }
@@ -417,7 +371,7 @@ pub fn transact_write_output(
     r: pb::TransactWriteItemsResponse,
 ) -> Result<TransactWriteItemsOutput> {
     Ok(TransactWriteItemsOutput {
-        consumed_capacity: consumed_list(r.consumed_capacity),
+        consumed_capacity: Member::from_proto(r.consumed_capacity)?,
         item_collection_metrics: collection_metrics_from_proto(r.item_collection_metrics)?,
     })
 }
@@ -430,7 +384,7 @@ pub fn transact_get_output(r: pb::TransactGetItemsResponse) -> Result<TransactGe
             // An empty item is a missing one: DynamoDB answers `{}` for it.
             .map(|r| item_or_none(r.item).map(|item| ItemResponse { item }))
             .collect::<Result<_>>()?,
-        consumed_capacity: consumed_list(r.consumed_capacity),
+        consumed_capacity: Member::from_proto(r.consumed_capacity)?,
     })
 }
 

@@ -33,7 +33,23 @@ macro_rules! same {
         }
     )*};
 }
-same!(String, bool, i64);
+same!(String, bool, i64, f64);
+
+/// Members the server always answers (ConsumedCapacity's `TableName`, `CapacityUnits`):
+/// `optional` on the wire, absent read as the default.
+macro_rules! always_sent {
+    ($($t:ty),*) => {$(
+        impl Member<Option<$t>> for $t {
+            fn from_proto(p: Option<$t>) -> Result<$t> {
+                Ok(p.unwrap_or_default())
+            }
+            fn into_proto(self) -> Option<$t> {
+                Some(self)
+            }
+        }
+    )*};
+}
+always_sent!(String, f64);
 
 /// `int32` fields (`Limit`, `Segment`, `TotalSegments`): out of range saturates, so the
 /// value stays out of the accepted range and still fails validation.
