@@ -423,6 +423,8 @@ crate::members! {
     }
     pb::AttributeValueUpdate => AttributeValueUpdate { value, action }
     pb::Condition => Condition { attribute_value_list, comparison_operator }
+    pb::TransactGetItem => TransactGetItem { get }
+    pb::Get => TransactGet { table_name, key, projection_expression, expression_attribute_names }
     pb::Capacity => Capacity { capacity_units, read_capacity_units, write_capacity_units }
     pb::ConsumedCapacity => ConsumedCapacity {
         table_name, capacity_units, read_capacity_units, write_capacity_units, table,
@@ -759,27 +761,9 @@ pub fn transact_write_output(o: &TransactWriteItemsOutput) -> pb::TransactWriteI
 }
 
 pub fn transact_get(r: pb::TransactGetItemsRequest) -> Result<TransactGetItemsInput> {
-    let items = r
-        .transact_items
-        .into_iter()
-        .map(|t| {
-            Ok(TransactGetItem {
-                get: t
-                    .get
-                    .map(|g| {
-                        Ok::<_, Error>(TransactGet {
-                            table_name: opt_string(g.table_name),
-                            key: opt_item(g.key)?,
-                            projection_expression: g.projection_expression,
-                            expression_attribute_names: opt_map(g.expression_attribute_names),
-                        })
-                    })
-                    .transpose()?,
-            })
-        })
-        .collect::<Result<_>>()?;
     Ok(TransactGetItemsInput {
-        transact_items: Some(items),
+        // Present even when empty: DynamoDB's answer is about its length, not its absence.
+        transact_items: Some(Member::from_proto(r.transact_items)?),
         return_consumed_capacity: r.return_consumed_capacity,
     })
 }

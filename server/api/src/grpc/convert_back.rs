@@ -198,19 +198,7 @@ pub fn transact_write(i: TransactWriteItemsInput) -> pb::TransactWriteItemsReque
 
 pub fn transact_get(i: TransactGetItemsInput) -> pb::TransactGetItemsRequest {
     pb::TransactGetItemsRequest {
-        transact_items: i
-            .transact_items
-            .into_iter()
-            .flatten()
-            .map(|t| pb::TransactGetItem {
-                get: t.get.map(|g| pb::Get {
-                    key: opt_item(g.key),
-                    table_name: g.table_name.unwrap_or_default(),
-                    projection_expression: g.projection_expression,
-                    expression_attribute_names: g.expression_attribute_names.unwrap_or_default(),
-                }),
-            })
-            .collect(),
+        transact_items: Member::into_proto(i.transact_items.unwrap_or_default()),
         return_consumed_capacity: i.return_consumed_capacity,
     }
 }
