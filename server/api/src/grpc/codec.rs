@@ -84,18 +84,6 @@ macro_rules! into_proto {
     )*};
 }
 
-/// The shape of the three single-item write answers.
-macro_rules! write_response {
-    ($resp:ident, $o:expr) => {{
-        let p = write_output(&$o);
-        pb::$resp {
-            attributes: p.attributes,
-            consumed_capacity: p.consumed_capacity,
-            item_collection_metrics: p.item_collection_metrics,
-        }
-    }};
-}
-
 /// The shape of the two page answers.
 macro_rules! page_response {
     ($resp:ident, $o:expr) => {{
@@ -139,13 +127,10 @@ into_proto! {
             attribute_name: d.attribute_name,
         }),
     };
-    WriteItemOutput => PutItemResponse: |o| write_response!(PutItemResponse, o);
-    WriteItemOutput => UpdateItemResponse: |o| write_response!(UpdateItemResponse, o);
-    WriteItemOutput => DeleteItemResponse: |o| write_response!(DeleteItemResponse, o);
-    GetItemOutput => GetItemResponse: |o| pb::GetItemResponse {
-        consumed_capacity: o.consumed_capacity.as_ref().map(consumed_to_proto),
-        item: o.item.map(item_into_proto).unwrap_or_default(),
-    };
+    WriteItemOutput => PutItemResponse: |o| convert::put_item_response(o);
+    WriteItemOutput => UpdateItemResponse: |o| convert::update_item_response(o);
+    WriteItemOutput => DeleteItemResponse: |o| convert::delete_item_response(o);
+    GetItemOutput => GetItemResponse: |o| convert::get_item_response(o);
     QueryOutput => QueryResponse: |o| page_response!(QueryResponse, o);
     QueryOutput => ScanResponse: |o| page_response!(ScanResponse, o);
     BatchGetItemOutput => BatchGetItemResponse: |o| batch_get_output(&o);

@@ -423,6 +423,18 @@ crate::members! {
     }
     pb::AttributeValueUpdate => AttributeValueUpdate { value, action }
     pb::Condition => Condition { attribute_value_list, comparison_operator }
+    @ get_item_output / get_item_response: pb::GetItemResponse => GetItemOutput {
+        item, consumed_capacity
+    }
+    @ put_item_output / put_item_response: pb::PutItemResponse => WriteItemOutput {
+        attributes, consumed_capacity, item_collection_metrics
+    }
+    @ update_item_output / update_item_response: pb::UpdateItemResponse => WriteItemOutput {
+        attributes, consumed_capacity, item_collection_metrics
+    }
+    @ delete_item_output / delete_item_response: pb::DeleteItemResponse => WriteItemOutput {
+        attributes, consumed_capacity, item_collection_metrics
+    }
     pb::TransactGetItem => TransactGetItem { get }
     pb::Get => TransactGet { table_name, key, projection_expression, expression_attribute_names }
     pb::Capacity => Capacity { capacity_units, read_capacity_units, write_capacity_units }
@@ -499,21 +511,6 @@ pub fn list_tags(r: pb::ListTagsOfResourceRequest) -> ListTagsOfResourceInput {
 }
 
 // ---------------------------------------------------------------- responses
-
-/// The parts shared by PutItem, UpdateItem and DeleteItem responses.
-pub struct WriteParts {
-    pub attributes: HashMap<String, pb::AttributeValue>,
-    pub consumed_capacity: Option<pb::ConsumedCapacity>,
-    pub item_collection_metrics: Option<pb::ItemCollectionMetrics>,
-}
-
-pub fn write_output(o: &WriteItemOutput) -> WriteParts {
-    WriteParts {
-        attributes: o.attributes.as_ref().map(item_to_proto).unwrap_or_default(),
-        consumed_capacity: o.consumed_capacity.as_ref().map(consumed_to_proto),
-        item_collection_metrics: o.item_collection_metrics.as_ref().map(metrics_to_proto),
-    }
-}
 
 pub fn tags_output(o: ListTagsOfResourceOutput) -> pb::ListTagsOfResourceResponse {
     pb::ListTagsOfResourceResponse {

@@ -95,8 +95,9 @@ fn item_or_none(m: HashMap<String, pb::AttributeValue>) -> Result<Option<Item>> 
 
 /// Written once with the server's direction (`convert`'s `members!` lists).
 pub use super::convert::{
-    delete_item_to_proto as delete_item, get_item_to_proto as get_item,
-    put_item_to_proto as put_item, query_to_proto as query, scan_to_proto as scan,
+    delete_item_output, delete_item_to_proto as delete_item, get_item_output,
+    get_item_to_proto as get_item, put_item_output, put_item_to_proto as put_item,
+    query_to_proto as query, scan_to_proto as scan, update_item_output,
     update_item_to_proto as update_item,
 };
 
@@ -231,40 +232,6 @@ fn items_from_proto(v: Vec<pb::MapValue>) -> Result<Vec<Item>> {
 }
 
 // ---------------------------------------------------------------- single-item responses
-
-pub fn get_item_output(r: pb::GetItemResponse) -> Result<GetItemOutput> {
-    Ok(GetItemOutput {
-        item: item_or_none(r.item)?,
-        consumed_capacity: Member::from_proto(r.consumed_capacity)?,
-    })
-}
-
-/// The three write responses have the same members.
-fn write_output(
-    attributes: HashMap<String, pb::AttributeValue>,
-    consumed_capacity: Option<pb::ConsumedCapacity>,
-    item_collection_metrics: Option<pb::ItemCollectionMetrics>,
-) -> Result<WriteItemOutput> {
-    Ok(WriteItemOutput {
-        // The engine never returns an empty Attributes map (UPDATED_* with nothing updated
-        // leaves the member out), so empty is absent.
-        attributes: item_or_none(attributes)?,
-        consumed_capacity: Member::from_proto(consumed_capacity)?,
-        item_collection_metrics: Member::from_proto(item_collection_metrics)?,
-    })
-}
-
-pub fn put_item_output(r: pb::PutItemResponse) -> Result<WriteItemOutput> {
-    write_output(r.attributes, r.consumed_capacity, r.item_collection_metrics)
-}
-
-pub fn update_item_output(r: pb::UpdateItemResponse) -> Result<WriteItemOutput> {
-    write_output(r.attributes, r.consumed_capacity, r.item_collection_metrics)
-}
-
-pub fn delete_item_output(r: pb::DeleteItemResponse) -> Result<WriteItemOutput> {
-    write_output(r.attributes, r.consumed_capacity, r.item_collection_metrics)
-}
 
 // ---------------------------------------------------------------- query and scan responses
 

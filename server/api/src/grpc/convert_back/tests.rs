@@ -421,22 +421,9 @@ fn write_outputs_round_trip() {
         },
     ];
     for out in outputs {
-        let p = convert::write_output(&out);
-        let put = pb::PutItemResponse {
-            attributes: p.attributes.clone(),
-            consumed_capacity: p.consumed_capacity.clone(),
-            item_collection_metrics: p.item_collection_metrics.clone(),
-        };
-        let update = pb::UpdateItemResponse {
-            attributes: p.attributes.clone(),
-            consumed_capacity: p.consumed_capacity.clone(),
-            item_collection_metrics: p.item_collection_metrics.clone(),
-        };
-        let delete = pb::DeleteItemResponse {
-            attributes: p.attributes,
-            consumed_capacity: p.consumed_capacity,
-            item_collection_metrics: p.item_collection_metrics,
-        };
+        let put = convert::put_item_response(out.clone());
+        let update = convert::update_item_response(out.clone());
+        let delete = convert::delete_item_response(out.clone());
         assert_eq!(put_item_output(wire(&put)).expect("converts"), out);
         assert_eq!(update_item_output(wire(&update)).expect("converts"), out);
         assert_eq!(delete_item_output(wire(&delete)).expect("converts"), out);
