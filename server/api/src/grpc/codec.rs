@@ -133,7 +133,7 @@ into_proto! {
     GetItemOutput => GetItemResponse: |o| convert::get_item_response(o);
     QueryOutput => QueryResponse: |o| page_response!(QueryResponse, o);
     QueryOutput => ScanResponse: |o| page_response!(ScanResponse, o);
-    BatchGetItemOutput => BatchGetItemResponse: |o| batch_get_output(&o);
+    BatchGetItemOutput => BatchGetItemResponse: |o| convert::batch_get_response(o);
     BatchWriteItemOutput => BatchWriteItemResponse: |o| batch_write_output(&o);
     TransactWriteItemsOutput => TransactWriteItemsResponse: |o| transact_write_output(&o);
     TransactGetItemsOutput => TransactGetItemsResponse: |o| transact_get_output(&o);

@@ -435,6 +435,9 @@ crate::members! {
     @ delete_item_output / delete_item_response: pb::DeleteItemResponse => WriteItemOutput {
         attributes, consumed_capacity, item_collection_metrics
     }
+    @ batch_get_output / batch_get_response: pb::BatchGetItemResponse => BatchGetItemOutput {
+        responses, unprocessed_keys, consumed_capacity
+    }
     pb::TransactGetItem => TransactGetItem { get }
     pb::Get => TransactGet { table_name, key, projection_expression, expression_attribute_names }
     pb::Capacity => Capacity { capacity_units, read_capacity_units, write_capacity_units }
@@ -567,35 +570,6 @@ pub fn batch_get(r: pb::BatchGetItemRequest) -> Result<BatchGetItemInput> {
         ),
         return_consumed_capacity: r.return_consumed_capacity,
     })
-}
-
-pub fn batch_get_output(o: &BatchGetItemOutput) -> pb::BatchGetItemResponse {
-    pb::BatchGetItemResponse {
-        responses: o
-            .responses
-            .iter()
-            .map(|(t, items)| {
-                let values = items
-                    .iter()
-                    .map(|i| pb::MapValue {
-                        values: item_to_proto(i),
-                    })
-                    .collect();
-                (t.clone(), pb::ItemList { values })
-            })
-            .collect(),
-        unprocessed_keys: o
-            .unprocessed_keys
-            .iter()
-            .map(|(t, k)| (t.clone(), Member::into_proto(k.clone())))
-            .collect(),
-        consumed_capacity: o
-            .consumed_capacity
-            .iter()
-            .flatten()
-            .map(consumed_to_proto)
-            .collect(),
-    }
 }
 
 pub fn batch_write(r: pb::BatchWriteItemRequest) -> Result<BatchWriteItemInput> {

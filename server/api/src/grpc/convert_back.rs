@@ -95,7 +95,7 @@ fn item_or_none(m: HashMap<String, pb::AttributeValue>) -> Result<Option<Item>> 
 
 /// Written once with the server's direction (`convert`'s `members!` lists).
 pub use super::convert::{
-    delete_item_output, delete_item_to_proto as delete_item, get_item_output,
+    batch_get_output, delete_item_output, delete_item_to_proto as delete_item, get_item_output,
     get_item_to_proto as get_item, put_item_output, put_item_to_proto as put_item,
     query_to_proto as query, scan_to_proto as scan, update_item_output,
     update_item_to_proto as update_item,
@@ -284,22 +284,6 @@ pub fn scan_output(r: pb::ScanResponse) -> Result<QueryOutput> {
 }
 
 // ---------------------------------------------------------------- batch responses
-
-pub fn batch_get_output(r: pb::BatchGetItemResponse) -> Result<BatchGetItemOutput> {
-    Ok(BatchGetItemOutput {
-        responses: r
-            .responses
-            .into_iter()
-            .map(|(t, list)| Ok((t, items_from_proto(list.values)?)))
-            .collect::<Result<_>>()?,
-        unprocessed_keys: r
-            .unprocessed_keys
-            .into_iter()
-            .map(|(t, k)| Ok((t, Member::from_proto(k)?)))
-            .collect::<Result<_>>()?,
-        consumed_capacity: Member::from_proto(r.consumed_capacity)?,
-    })
-}
 
 pub fn batch_write_output(r: pb::BatchWriteItemResponse) -> Result<BatchWriteItemOutput> {
     Ok(BatchWriteItemOutput {

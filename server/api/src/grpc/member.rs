@@ -145,6 +145,18 @@ impl Member<pb::MapValue> for BTreeMap<String, AttributeValue> {
     }
 }
 
+/// The items of one table in a batch answer.
+impl Member<pb::ItemList> for Vec<BTreeMap<String, AttributeValue>> {
+    fn from_proto(p: pb::ItemList) -> Result<Self> {
+        Member::from_proto(p.values)
+    }
+    fn into_proto(self) -> pb::ItemList {
+        pb::ItemList {
+            values: Member::into_proto(self),
+        }
+    }
+}
+
 impl<T: Member<P>, P> Member<Vec<P>> for Vec<T> {
     fn from_proto(p: Vec<P>) -> Result<Self> {
         p.into_iter().map(T::from_proto).collect()

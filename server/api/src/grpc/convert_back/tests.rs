@@ -496,7 +496,7 @@ fn batch_outputs_round_trip() {
         },
     ];
     for out in gets {
-        let p = convert::batch_get_output(&out);
+        let p = convert::batch_get_response(out.clone());
         assert_eq!(batch_get_output(wire(&p)).expect("converts"), out);
     }
 
