@@ -206,7 +206,10 @@ impl Cli {
             query_ttl: self.query_ttl.or(file.query_ttl).unwrap_or(d.query_ttl),
             eviction: self.eviction.or(file.eviction).unwrap_or(d.eviction),
             coherence: self.coherence.or(file.coherence).unwrap_or(d.coherence),
-            auth_refresh: (self.auth_refresh.or(file.auth_refresh)).unwrap_or(d.auth_refresh),
+            auth_refresh: self
+                .auth_refresh
+                .or(file.auth_refresh)
+                .unwrap_or(d.auth_refresh),
             auth_clock_skew: d.auth_clock_skew,
             audit_log: match self.audit_log {
                 Some(t) => Some(t),

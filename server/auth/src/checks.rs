@@ -101,6 +101,19 @@ impl Keys {
         }
     }
 
+    /// What a write's condition and update touch.
+    fn write_trees(
+        &mut self,
+        (condition, update): (&Option<expr::Condition>, &Option<expr::Update>),
+    ) {
+        if let Some(c) = condition {
+            c.top_level_names(&mut self.attributes);
+        }
+        if let Some(u) = update {
+            u.top_level_names(&mut self.attributes);
+        }
+    }
+
     fn list<'a>(&mut self, names: impl IntoIterator<Item = &'a String>) {
         for n in names {
             self.attr(n);
@@ -194,43 +207,20 @@ fn write_check(
     s: &dyn Schemas,
     table: &str,
     subject: &Item,
-    trees: [Option<&dyn TopLevelNames>; 2],
+    trees: (&Option<expr::Condition>, &Option<expr::Update>),
     returns: &WriteReturns,
 ) -> Vec<Check> {
     let mut k = item_keys(s, table, None, Some(subject));
-    for t in trees.into_iter().flatten() {
-        t.names(&mut k.attributes);
-    }
+    k.write_trees(trees);
     let mut c = k.into_check(action, s.table_arn(table));
     c.return_values = Some(returns.values.as_str().into());
     c.return_consumed_capacity = Some(returns.capacity.as_str().into());
     vec![c]
 }
 
-/// A parsed tree's top-level attribute names, whichever kind of tree it is.
-trait TopLevelNames {
-    fn names(&self, out: &mut Vec<String>);
-}
-
-impl TopLevelNames for expr::Condition {
-    fn names(&self, out: &mut Vec<String>) {
-        self.top_level_names(out)
-    }
-}
-
-impl TopLevelNames for expr::Update {
-    fn names(&self, out: &mut Vec<String>) {
-        self.top_level_names(out)
-    }
-}
-
-fn tree<T: TopLevelNames>(t: &Option<T>) -> Option<&dyn TopLevelNames> {
-    t.as_ref().map(|t| t as &dyn TopLevelNames)
-}
-
 impl Authorize for command::PutItem {
     fn checks(&self, _: &'static str, s: &dyn Schemas) -> Vec<Check> {
-        let trees = [tree(&self.condition), None];
+        let trees = (&self.condition, &None);
         write_check(
             "dynamodb:PutItem",
             s,
@@ -244,7 +234,7 @@ impl Authorize for command::PutItem {
 
 impl Authorize for command::UpdateItem {
     fn checks(&self, _: &'static str, s: &dyn Schemas) -> Vec<Check> {
-        let trees = [tree(&self.update), tree(&self.condition)];
+        let trees = (&self.condition, &self.update);
         write_check(
             "dynamodb:UpdateItem",
             s,
@@ -258,7 +248,7 @@ impl Authorize for command::UpdateItem {
 
 impl Authorize for command::DeleteItem {
     fn checks(&self, _: &'static str, s: &dyn Schemas) -> Vec<Check> {
-        let trees = [tree(&self.condition), None];
+        let trees = (&self.condition, &None);
         write_check(
             "dynamodb:DeleteItem",
             s,
@@ -340,11 +330,8 @@ impl<C: Authorize> Authorize for Result<C, command::Invalid> {
 impl Authorize for command::Invalid {
     fn checks(&self, action: &'static str, s: &dyn Schemas) -> Vec<Check> {
         let table = self.table.as_deref().unwrap_or("");
-        let mut k = item_keys(s, table, None, None);
-        match &self.subject {
-            Some(subject) => k.item(Some(subject), pk_of(&s.key_names(table, None))),
-            None => k.leading_unknown = true,
-        }
+        let mut k = item_keys(s, table, None, self.subject.as_ref());
+        k.leading_unknown |= self.subject.is_none();
         k.attributes_unknown = true;
         vec![k.into_check(action, s.table_arn(table))]
     }
@@ -439,24 +426,24 @@ impl Authorize for command::TransactWriteItems {
         });
         named
             .map(|(action, table, write)| {
-                let mut k = item_keys(s, table, None, None);
-                let pk = pk_of(&s.key_names(table, None)).map(str::to_string);
-                match write {
+                let mut k = match write {
                     Ok(w) => {
-                        k.item(Some(&w.subject), pk.as_deref());
-                        for t in [tree(&w.update), tree(&w.condition)].into_iter().flatten() {
-                            t.names(&mut k.attributes);
-                        }
+                        let mut k = item_keys(s, table, None, Some(&w.subject));
+                        k.write_trees((&w.condition, &w.update));
+                        k
                     }
                     Err(command::PartError::Item { subject, .. }) => {
-                        k.item(subject.as_ref(), pk.as_deref());
-                        k.attributes_unknown = true;
+                        let mut k = item_keys(s, table, None, subject.as_ref());
+                        k.leading_unknown |= subject.is_none();
+                        k
                     }
                     Err(command::PartError::Request(_)) => {
+                        let mut k = item_keys(s, table, None, None);
                         k.leading_unknown = true;
-                        k.attributes_unknown = true;
+                        k
                     }
-                }
+                };
+                k.attributes_unknown |= write.is_err();
                 let mut c = k.into_check(action.iam_action(), s.table_arn(table));
                 c.enclosing_operation = Some("TransactWriteItems");
                 c.return_consumed_capacity = Some(self.capacity.as_str().into());

@@ -49,10 +49,6 @@ fn validate_item_as(item: &Item, too_large: &str) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn expr_error(e: expr::ExprError) -> Error {
-    Error::Validation(e.to_string())
-}
-
 impl Engine {
     fn read_item(&self, table: &Table, key: &[u8]) -> Result<Option<Item>> {
         self.read_stored(&table.meta.keyspace, key)
@@ -94,7 +90,7 @@ impl Engine {
     ) -> Result<()> {
         let Some(cond) = cond else { return Ok(()) };
         let empty = Item::new();
-        if cond.evaluate(old.unwrap_or(&empty)).map_err(expr_error)? {
+        if cond.evaluate(old.unwrap_or(&empty))? {
             Ok(())
         } else {
             Err(Error::ConditionalCheckFailed {
@@ -183,7 +179,7 @@ impl Engine {
         let update = &cmd.update;
         let key_names: Vec<&str> = table.meta.key_schema.key_names().collect();
         if let Some(u) = &update {
-            u.check_key_attributes(&key_names).map_err(expr_error)?;
+            u.check_key_attributes(&key_names)?;
         }
         let encoded = table.meta.key_schema.encode(key)?;
 
@@ -198,7 +194,7 @@ impl Engine {
             )?;
             let mut new = old.clone().unwrap_or_else(|| key.clone());
             let paths = match &update {
-                Some(u) => u.apply(&mut new).map_err(expr_error)?,
+                Some(u) => u.apply(&mut new)?,
                 None => Vec::new(),
             };
             validate_updated_item(&new)?;

@@ -7,7 +7,6 @@ use std::ops::Bound;
 use super::capacity;
 use super::catalog::{IndexMeta, Table};
 use super::indexes;
-use super::items::expr_error;
 use super::types::QueryOutput;
 use super::Engine;
 use crate::error::{Error, Result};
@@ -422,7 +421,7 @@ impl Engine {
                     }
                 }
                 let keep = match &spec.filter {
-                    Some(f) => f.evaluate(&item).map_err(expr_error)?,
+                    Some(f) => f.evaluate(&item)?,
                     None => true,
                 };
                 if keep {

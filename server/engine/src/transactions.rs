@@ -13,7 +13,7 @@ use super::capacity::{self, ReturnCapacity, Usage};
 use super::catalog::Table;
 use super::commit::{Change, Origin};
 use super::indexes;
-use super::items::{expr_error, validate_new_item, validate_updated_item};
+use super::items::{validate_new_item, validate_updated_item};
 use super::types::*;
 use super::{now_epoch_seconds, Engine};
 use crate::error::{Error, Result};
@@ -93,7 +93,7 @@ impl Engine {
                         _ => {
                             if let Some(u) = &write.update {
                                 let names: Vec<&str> = schema.key_names().collect();
-                                u.check_key_attributes(&names).map_err(expr_error)?;
+                                u.check_key_attributes(&names)?;
                             }
                             Kind::Update(write.update.clone())
                         }
@@ -213,9 +213,7 @@ impl Engine {
             let old = a.table.meta.visible(stored.clone());
             let empty = Item::new();
             let ok = match &a.condition {
-                Some(c) => c
-                    .evaluate(old.as_ref().unwrap_or(&empty))
-                    .map_err(expr_error)?,
+                Some(c) => c.evaluate(old.as_ref().unwrap_or(&empty))?,
                 None => true,
             };
             if !ok {
@@ -246,7 +244,7 @@ impl Engine {
                 Kind::Update(update) => {
                     let mut new = old.clone().unwrap_or_else(|| a.key_item.clone());
                     if let Some(u) = update {
-                        u.apply(&mut new).map_err(expr_error)?;
+                        u.apply(&mut new)?;
                     }
                     validate_updated_item(&new)?;
                     indexes::validate_item(&a.table, &new)?;

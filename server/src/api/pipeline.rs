@@ -130,14 +130,16 @@ impl Pipeline {
     }
 
     /// The audit line of a request answered without [`Pipeline::run`] (not authenticated,
-    /// unknown, malformed, or an account-wide action answered by the API): no resources.
-    pub fn audit_unrun(&self, call: &Call<'_>, action: &str, outcome: Option<&str>) {
+    /// unknown or malformed) for DynamoDB `operation`: no resources.
+    pub fn audit_unrun(&self, call: &Call<'_>, operation: &str, outcome: Option<&str>) {
+        let Some(audit) = &self.audit else { return };
         if call.ran() {
             return;
         }
-        if let Some(audit) = self.audit.as_ref().filter(|a| a.wants(action)) {
+        let action = format!("dynamodb:{operation}");
+        if audit.wants(&action) {
             let id = request_id_or_new(call.request_id);
-            audit.record(&id, call.caller, call.via, action, &[], outcome);
+            audit.record(&id, call.caller, call.via, &action, &[], outcome);
         }
     }
 }

@@ -61,6 +61,13 @@ impl Error {
     }
 }
 
+/// Expression errors are DynamoDB's ValidationException messages.
+impl From<crate::expr::ExprError> for Error {
+    fn from(e: crate::expr::ExprError) -> Self {
+        Error::Validation(e.to_string())
+    }
+}
+
 impl From<KeyError> for Error {
     fn from(e: KeyError) -> Self {
         Error::Validation(e.to_string())

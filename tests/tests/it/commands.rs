@@ -144,3 +144,82 @@ async fn legacy_members_are_authorized_as_the_trees_they_become() {
     assert!(get("body").await.is_ok());
     assert_eq!(code(get("owner").await), "AccessDeniedException");
 }
+
+/// A transaction with an allowed Put and a hostile part on a table the caller may not
+/// touch (which exists or not): the hostile part is authorized as its table's, or, when it
+/// is refused before any table is read, answers the same whether or not the table exists.
+#[tokio::test]
+async fn a_hostile_transaction_part_tells_nothing_of_a_table_it_may_not_touch() {
+    use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem};
+    let server = TestServer::start().await;
+    let root = server.dynamodb();
+    for t in ["Open", "Closed"] {
+        new_table(&root, t, ("pk", St::S), None)
+            .send()
+            .await
+            .unwrap();
+    }
+    let key = user_with_policy(
+        &server,
+        "erin",
+        r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "dynamodb:*",
+            "Resource": "arn:aws:dynamodb:*:*:table/Open*"}]}"#,
+    )
+    .await;
+    let erin = server.dynamodb_as(&key.access_key_id, &key.secret_access_key);
+    let put = || {
+        TransactWriteItem::builder()
+            .put(
+                Put::builder()
+                    .table_name("Open")
+                    .item("pk", Av::S("a".into()))
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    };
+    let pk = || std::collections::HashMap::from([("pk".to_string(), Av::S("b".into()))]);
+    let send = |part: TransactWriteItem| {
+        erin.transact_write_items()
+            .transact_items(put())
+            .transact_items(part)
+            .send()
+    };
+    for table in ["Closed", "ClosedMissing"] {
+        // A condition that does not parse, on the forbidden table: refused on that table.
+        let check = ConditionCheck::builder()
+            .table_name(table)
+            .set_key(Some(pk()))
+            .condition_expression("a = = b")
+            .build()
+            .unwrap();
+        let part = TransactWriteItem::builder().condition_check(check).build();
+        assert_eq!(code(send(part).await), "AccessDeniedException", "{table}");
+        // A part naming two actions is refused before any table is read: the same answer
+        // for both tables, and the items of the allowed Put are not written.
+        let delete = Delete::builder()
+            .table_name(table)
+            .set_key(Some(pk()))
+            .build()
+            .unwrap();
+        let both = TransactWriteItem::builder()
+            .put(
+                Put::builder()
+                    .table_name(table)
+                    .set_item(Some(pk()))
+                    .build()
+                    .unwrap(),
+            )
+            .delete(delete)
+            .build();
+        assert_eq!(code(send(both).await), "ValidationException", "{table}");
+    }
+    let stored = root
+        .get_item()
+        .table_name("Open")
+        .key("pk", Av::S("a".into()))
+        .send()
+        .await
+        .unwrap();
+    assert!(stored.item.is_none(), "a refused transaction wrote nothing");
+}

@@ -21,7 +21,7 @@ use tonic::{Request, Response, Status};
 
 use keyfall_types::command::Decode;
 
-use super::pipeline::{new_request_id, Call, Failure, Pipeline};
+use super::pipeline::{new_request_id, request_id_or_new, Call, Failure, Pipeline};
 use crate::auth::checks::Authorize;
 use crate::auth::{Auth, Caller};
 use crate::engine::Engine;
@@ -150,7 +150,14 @@ impl Pipeline {
         T: Send + 'static,
         F: FnOnce(&Engine, I::Command) -> crate::error::Result<T> + Send + 'static,
     {
-        let call = Call::new(caller, "grpc", "");
+        // gRPC answers carry no id; one is made when the audit log or an error line
+        // needs it, the same for both.
+        let audit_id = if self.audit.as_ref().is_some_and(|a| a.wants(action)) {
+            new_request_id()
+        } else {
+            String::new()
+        };
+        let call = Call::new(caller, "grpc", &audit_id);
         let failure = match self.run(&call, action, input, f).await {
             Ok(out) => return Ok(out),
             Err(failure) => failure,
@@ -161,7 +168,7 @@ impl Pipeline {
             Failure::Engine(e) => to_status(e),
         };
         // Once per error answer: server faults loudly, client mistakes quietly.
-        let request_id = new_request_id();
+        let request_id = request_id_or_new(&audit_id);
         if matches!(
             status.code(),
             tonic::Code::Internal | tonic::Code::Unavailable

@@ -111,14 +111,18 @@ async fn handle(
             aws.dynamodb.scanned_count = tracing::field::Empty,
     );
     crate::telemetry::extract_parent(&span, &headers);
-    let caller = authenticated
-        .clone()
-        .unwrap_or_else(|_| Caller::unauthenticated(Some(peer.ip()), api.secure));
+    let (caller, refused) = match authenticated {
+        Ok(caller) => (caller, None),
+        Err(e) => (
+            Caller::unauthenticated(Some(peer.ip()), api.secure),
+            Some(e),
+        ),
+    };
     let call = Call::new(&caller, "json", &request_id);
     let work = async {
-        match &authenticated {
-            Err(e) => Err(JsonError::Auth(e.clone())),
-            Ok(_) => dispatch_target(&api, &call, target, &body).await,
+        match refused {
+            Some(e) => Err(JsonError::Auth(e)),
+            None => dispatch_target(&api, &call, target, &body).await,
         }
     };
     let result = tracing::Instrument::instrument(work, span).await;
@@ -130,7 +134,7 @@ async fn handle(
         started.elapsed(),
     );
     api.pipeline
-        .audit_unrun(&call, &format!("dynamodb:{operation}"), outcome.as_deref());
+        .audit_unrun(&call, operation, outcome.as_deref());
     let (status, body) = match result {
         Ok(body) => (StatusCode::OK, body),
         Err(e) => {
@@ -184,7 +188,7 @@ impl keyfall_proto::v1::json_api_server::JsonApi for JsonCalls {
         let operation = json.target.rsplit('.').next().unwrap_or("");
         self.api
             .pipeline
-            .audit_unrun(&call, &format!("dynamodb:{operation}"), outcome.as_deref());
+            .audit_unrun(&call, operation, outcome.as_deref());
         let (status, body) = match result {
             Ok(body) => (StatusCode::OK, body),
             Err(e) => (e.status(), e.body()),

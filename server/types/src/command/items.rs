@@ -53,10 +53,6 @@ pub struct DeleteItem {
     pub returns: WriteReturns,
 }
 
-pub(crate) fn expr_error(e: expr::ExprError) -> Error {
-    Error::Validation(e.to_string())
-}
-
 /// DynamoDB's rule against mixing legacy and expression parameters, given which of each
 /// a request carries (`(present, member name)`, in DynamoDB's order).
 pub fn check_mixing(
@@ -75,7 +71,7 @@ pub fn check_mixing(
         l.iter().map(String::as_str).collect(),
         e.iter().map(String::as_str).collect(),
     );
-    legacy::check_no_mixing(&l, &e).map_err(expr_error)
+    legacy::check_no_mixing(&l, &e).map_err(Error::from)
 }
 
 /// A read's projection: ProjectionExpression (with its names), or AttributesToGet, never
@@ -96,8 +92,7 @@ pub fn read_projection(
         projection: projection_expression,
         names,
         ..ExpressionInput::default()
-    })
-    .map_err(expr_error)?;
+    })?;
     legacy_projection(parsed.projection, attributes_to_get)
 }
 
@@ -108,7 +103,7 @@ pub(crate) fn legacy_projection(
 ) -> Result<Option<Projection>> {
     match (parsed, attributes_to_get) {
         (Some(p), _) => Ok(Some(p)),
-        (None, Some(names)) => Ok(Some(legacy::attributes_to_get(names).map_err(expr_error)?)),
+        (None, Some(names)) => Ok(Some(legacy::attributes_to_get(names)?)),
         (None, None) => Ok(None),
     }
 }
@@ -161,8 +156,7 @@ pub fn write_expressions(
         names: w.names,
         values: w.values,
         ..ExpressionInput::default()
-    })
-    .map_err(expr_error)?;
+    })?;
     let condition = match (parsed.condition, w.expected) {
         (Some(c), _) => Some(c),
         (None, Some(exp)) => {
@@ -170,17 +164,14 @@ pub fn write_expressions(
                 exp.iter()
                     .map(|(k, v)| (k.as_str(), v.comparison_operator.as_deref())),
                 "expected",
-            )
-            .map_err(expr_error)?;
-            Some(legacy::expected_to_condition(exp, w.conditional_operator).map_err(expr_error)?)
+            )?;
+            Some(legacy::expected_to_condition(exp, w.conditional_operator)?)
         }
         (None, None) => None,
     };
     let update = match (parsed.update, w.attribute_updates) {
         (Some(u), _) => Some(u),
-        (None, Some(updates)) => {
-            Some(legacy::attribute_updates_to_update(updates).map_err(expr_error)?)
-        }
+        (None, Some(updates)) => Some(legacy::attribute_updates_to_update(updates)?),
         (None, None) => None,
     };
     Ok((condition, update))
@@ -189,13 +180,18 @@ pub fn write_expressions(
 impl Decode for GetItemInput {
     type Command = GetItem;
 
-    fn decode(self) -> Result<GetItem, Invalid> {
-        get_item(&self).map_err(|e| Invalid::new(e, self.table_name, self.key))
+    fn decode(mut self) -> Result<GetItem, Invalid> {
+        get_item(&mut self).map_err(|e| Invalid::new(e, self.table_name, self.key))
     }
 }
 
-fn get_item(i: &GetItemInput) -> Result<GetItem> {
-    let table = table_name(&i.table_name)?.to_string();
+/// Takes a member a decoder has validated (present), without copying it.
+fn take<T: Default>(v: &mut Option<T>) -> T {
+    v.take().unwrap_or_default()
+}
+
+fn get_item(i: &mut GetItemInput) -> Result<GetItem> {
+    table_name(&i.table_name)?;
     let key = required(&i.key, "key")?;
     let capacity = ReturnCapacity::parse(i.return_consumed_capacity.as_deref())?;
     validate_values(key)?;
@@ -205,8 +201,8 @@ fn get_item(i: &GetItemInput) -> Result<GetItem> {
         i.attributes_to_get.as_deref(),
     )?;
     Ok(GetItem {
-        table,
-        key: key.clone(),
+        table: take(&mut i.table_name),
+        key: take(&mut i.key),
         projection,
         consistent: i.consistent_read.unwrap_or(false),
         capacity,
@@ -218,10 +214,11 @@ const OLD_ONLY: &[ReturnValues] = &[ReturnValues::AllOld];
 
 /// What every single-item write decodes, in DynamoDB's order: the table, the item or key
 /// (`$subject`, also the member name its absence is reported by), the return options, the
-/// subject's values, then the expressions. Gives `(table, returns, condition, update)`.
+/// subject's values, then the expressions. Gives `(returns, condition, update)`; the
+/// table and the subject are then taken from the request.
 macro_rules! write_parts {
     ($i:ident, $subject:ident, $allowed:expr, $update:expr, $attribute_updates:expr, $takes_update:expr) => {{
-        let table = table_name(&$i.table_name)?.to_string();
+        table_name(&$i.table_name)?;
         let subject = required(&$i.$subject, stringify!($subject))?;
         let returns = WriteReturns::parse(
             $i.return_values.as_deref(),
@@ -241,7 +238,7 @@ macro_rules! write_parts {
             attribute_updates: $attribute_updates,
             takes_update: $takes_update,
         })?;
-        (table, returns, condition, update)
+        (returns, condition, update)
     }};
 }
 
@@ -255,11 +252,10 @@ impl Decode for PutItemInput {
 
 /// Validates, then moves the item into the command (no copy on the hot path).
 fn put_item(i: &mut PutItemInput) -> Result<PutItem> {
-    let (table, returns, condition, _) = write_parts!(i, item, OLD_ONLY, None, None, false);
-    let item = i.item.take().unwrap_or_default();
+    let (returns, condition, _) = write_parts!(i, item, OLD_ONLY, None, None, false);
     Ok(PutItem {
-        table,
-        item,
+        table: take(&mut i.table_name),
+        item: take(&mut i.item),
         condition,
         returns,
     })
@@ -268,8 +264,8 @@ fn put_item(i: &mut PutItemInput) -> Result<PutItem> {
 impl Decode for UpdateItemInput {
     type Command = UpdateItem;
 
-    fn decode(self) -> Result<UpdateItem, Invalid> {
-        update_item(&self).map_err(|e| Invalid::new(e, self.table_name, self.key))
+    fn decode(mut self) -> Result<UpdateItem, Invalid> {
+        update_item(&mut self).map_err(|e| Invalid::new(e, self.table_name, self.key))
     }
 }
 
@@ -281,13 +277,12 @@ const ANY: &[ReturnValues] = &[
     ReturnValues::UpdatedNew,
 ];
 
-fn update_item(i: &UpdateItemInput) -> Result<UpdateItem> {
+fn update_item(i: &mut UpdateItemInput) -> Result<UpdateItem> {
     let (update, updates) = (i.update_expression.as_deref(), i.attribute_updates.as_ref());
-    let (table, returns, condition, update) = write_parts!(i, key, ANY, update, updates, true);
-    let key = i.key.clone().unwrap_or_default();
+    let (returns, condition, update) = write_parts!(i, key, ANY, update, updates, true);
     Ok(UpdateItem {
-        table,
-        key,
+        table: take(&mut i.table_name),
+        key: take(&mut i.key),
         update,
         condition,
         returns,
@@ -297,17 +292,16 @@ fn update_item(i: &UpdateItemInput) -> Result<UpdateItem> {
 impl Decode for DeleteItemInput {
     type Command = DeleteItem;
 
-    fn decode(self) -> Result<DeleteItem, Invalid> {
-        delete_item(&self).map_err(|e| Invalid::new(e, self.table_name, self.key))
+    fn decode(mut self) -> Result<DeleteItem, Invalid> {
+        delete_item(&mut self).map_err(|e| Invalid::new(e, self.table_name, self.key))
     }
 }
 
-fn delete_item(i: &DeleteItemInput) -> Result<DeleteItem> {
-    let (table, returns, condition, _) = write_parts!(i, key, OLD_ONLY, None, None, false);
-    let key = i.key.clone().unwrap_or_default();
+fn delete_item(i: &mut DeleteItemInput) -> Result<DeleteItem> {
+    let (returns, condition, _) = write_parts!(i, key, OLD_ONLY, None, None, false);
     Ok(DeleteItem {
-        table,
-        key,
+        table: take(&mut i.table_name),
+        key: take(&mut i.key),
         condition,
         returns,
     })

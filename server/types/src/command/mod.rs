@@ -14,20 +14,11 @@ mod page;
 mod reads;
 mod transact;
 
-pub use items::{
-    check_mixing, read_projection, write_expressions, DeleteItem, GetItem, PutItem, UpdateItem,
-    WriteExpressionInput,
-};
-pub use options::{
-    parse_collection_metrics, parse_limit, parse_return_on_failure, ReturnCapacity, ReturnValues,
-    Select, WriteReturns,
-};
+pub use items::{DeleteItem, GetItem, PutItem, UpdateItem};
+pub use options::{parse_collection_metrics, ReturnCapacity, ReturnValues, Select, WriteReturns};
 pub use page::{Page, Query, Scan, Segment};
 pub use reads::{BatchGetItem, BatchGetTable, TransactGetItems, TransactGetPart};
-pub use transact::{
-    too_many, PartAction, PartError, TransactPart, TransactWrite, TransactWriteItems,
-    MAX_TRANSACT_ITEMS,
-};
+pub use transact::{PartAction, PartError, TransactPart, TransactWrite, TransactWriteItems};
 
 use crate::error::{Error, Result};
 use crate::model::Item;

@@ -84,27 +84,20 @@ impl ReturnValues {
 
 /// `ReturnValuesOnConditionCheckFailure`: whether a failed condition returns the item.
 pub fn parse_return_on_failure(v: Option<&str>) -> Result<bool> {
-    match v {
-        None | Some("NONE") => Ok(false),
-        Some("ALL_OLD") => Ok(true),
-        Some(other) => Err(enum_error(
-            other,
-            "returnValuesOnConditionCheckFailure",
-            "ALL_OLD, NONE",
-        )),
-    }
+    flag(v, "ALL_OLD", "returnValuesOnConditionCheckFailure")
 }
 
 /// `ReturnItemCollectionMetrics`: whether SIZE metrics are wanted.
 pub fn parse_collection_metrics(v: Option<&str>) -> Result<bool> {
+    flag(v, "SIZE", "returnItemCollectionMetrics")
+}
+
+/// A member of two values: `NONE` (the default) or `yes`.
+fn flag(v: Option<&str>, yes: &str, member: &str) -> Result<bool> {
     match v {
         None | Some("NONE") => Ok(false),
-        Some("SIZE") => Ok(true),
-        Some(other) => Err(enum_error(
-            other,
-            "returnItemCollectionMetrics",
-            "SIZE, NONE",
-        )),
+        Some(v) if v == yes => Ok(true),
+        Some(other) => Err(enum_error(other, member, &format!("{yes}, NONE"))),
     }
 }
 

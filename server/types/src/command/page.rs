@@ -1,6 +1,6 @@
 //! Query and Scan as commands.
 
-use super::items::{check_mixing, expr_error, legacy_projection};
+use super::items::{check_mixing, legacy_projection};
 use super::options::{parse_limit, ReturnCapacity, Select};
 use super::{table_name, Decode, Invalid};
 use crate::error::{Error, Result};
@@ -132,8 +132,7 @@ fn query(i: &QueryInput) -> Result<Query> {
         names: i.expression_attribute_names.as_ref(),
         values: i.expression_attribute_values.as_ref(),
         ..ExpressionInput::default()
-    })
-    .map_err(expr_error)?;
+    })?;
     let key_condition = key_condition_of(parsed.key_condition, i.key_conditions.as_ref())?;
     let page = page!(i, parsed, query_filter);
     Ok(Query {
@@ -227,8 +226,7 @@ fn scan(i: &ScanInput) -> Result<Scan> {
         names: i.expression_attribute_names.as_ref(),
         values: i.expression_attribute_values.as_ref(),
         ..ExpressionInput::default()
-    })
-    .map_err(expr_error)?;
+    })?;
     let page = page!(i, parsed, scan_filter);
     Ok(Scan { page, segment })
 }

@@ -6,7 +6,6 @@
 
 use std::collections::HashMap;
 
-use super::items::expr_error;
 use super::options::{parse_collection_metrics, parse_return_on_failure, ReturnCapacity};
 use super::{required, table_name, validate_values, Decode, Invalid};
 use crate::error::{Error, Result};
@@ -180,7 +179,7 @@ fn part(item: TransactWriteItem) -> TransactPart {
             values: a.expression_attribute_values.as_ref(),
             ..ExpressionInput::default()
         })
-        .map_err(|e| request(expr_error(e)))?;
+        .map_err(|e| request(e.into()))?;
         let (subject, member) = match action {
             PartAction::Put => (&a.item, "item"),
             _ => (&a.key, "key"),

@@ -9,10 +9,6 @@ use crate::error::{Error, Result};
 use crate::model::AttributeValue;
 use crate::types::Condition as LegacyConditionInput;
 
-fn expr_error(e: super::ExprError) -> Error {
-    Error::Validation(e.to_string())
-}
-
 /// `KeyConditions`, `QueryFilter` or `ScanFilter` (`member` names it in error paths), with
 /// its operator names checked, as a condition.
 pub fn legacy_conditions(
@@ -25,9 +21,8 @@ pub fn legacy_conditions(
             .iter()
             .map(|(k, c)| (k.as_str(), Some(c.comparison_operator.as_str()))),
         member,
-    )
-    .map_err(expr_error)?;
-    legacy::conditions_to_condition(conds, op).map_err(expr_error)
+    )?;
+    legacy::conditions_to_condition(conds, op).map_err(Error::from)
 }
 
 /// A Query's key condition: the parsed KeyConditionExpression, else the legacy
