@@ -29,23 +29,30 @@ async fn malformed_put(db: &Client, table: &str) -> String {
     )
 }
 
-#[tokio::test]
-async fn a_malformed_request_tells_table_existence_only_to_callers_allowed_on_the_table() {
+/// A server with tables `Open` and `Closed`, and a user allowed every action on `Open*`
+/// only.
+async fn open_and_closed(user: &str) -> (TestServer, keyfall_proto::v1::AccessKey) {
     let server = TestServer::start().await;
-    let root = server.dynamodb();
     for t in ["Open", "Closed"] {
-        new_table(&root, t, ("pk", St::S), None)
+        new_table(&server.dynamodb(), t, ("pk", St::S), None)
             .send()
             .await
             .unwrap();
     }
     let key = user_with_policy(
         &server,
-        "carol",
+        user,
         r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "dynamodb:*",
             "Resource": "arn:aws:dynamodb:*:*:table/Open*"}]}"#,
     )
     .await;
+    (server, key)
+}
+
+#[tokio::test]
+async fn a_malformed_request_tells_table_existence_only_to_callers_allowed_on_the_table() {
+    let (server, key) = open_and_closed("carol").await;
+    let root = server.dynamodb();
     // keyfall-dax authorizing its callers, as its own user upstream.
     let proxy_key = user_with_policy(
         &server,
@@ -151,21 +158,8 @@ async fn legacy_members_are_authorized_as_the_trees_they_become() {
 #[tokio::test]
 async fn a_hostile_transaction_part_tells_nothing_of_a_table_it_may_not_touch() {
     use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem};
-    let server = TestServer::start().await;
+    let (server, key) = open_and_closed("erin").await;
     let root = server.dynamodb();
-    for t in ["Open", "Closed"] {
-        new_table(&root, t, ("pk", St::S), None)
-            .send()
-            .await
-            .unwrap();
-    }
-    let key = user_with_policy(
-        &server,
-        "erin",
-        r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "dynamodb:*",
-            "Resource": "arn:aws:dynamodb:*:*:table/Open*"}]}"#,
-    )
-    .await;
     let erin = server.dynamodb_as(&key.access_key_id, &key.secret_access_key);
     let put = || {
         TransactWriteItem::builder()
