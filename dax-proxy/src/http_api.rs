@@ -1,8 +1,9 @@
 //! The proxy's HTTP port: the DynamoDB JSON API (what the AWS SDKs speak) and `/metrics`.
 //!
-//! Cached and written-through actions are decoded with the server's serde types, converted
-//! to protobuf and served by the same [`DaxService`] as gRPC, so both APIs share one cache
-//! and one authorization path; answers and errors are encoded as the server encodes them.
+//! Both lists come from the action table. Cached and written-through actions are decoded
+//! with the server's serde types, converted to protobuf and served by the same
+//! [`DaxService`] as gRPC, so both APIs share one cache and one authorization path; answers
+//! and errors are encoded as the server encodes them.
 //! Other actions are decoded with the server's types too, authorized with the server's checks
 //! and forwarded to the server's JSON API re-encoded from what was decoded (never the raw
 //! body), re-signed with the proxy's credentials. An action the proxy cannot decode is
@@ -25,13 +26,13 @@ use keyfall_auth::checks::{Authorize, Schemas};
 use keyfall_auth::{AuthError, Caller, Check};
 use keyfall_proto::v1::dynamo_db_server::DynamoDb;
 use keyfall_types::command::Decode;
-use keyfall_types::types::*;
 
 use crate::auth::SchemaView;
 use crate::metrics::{inc, Sizes};
 use crate::service::{Authorized, DaxService};
 use crate::Proxy;
-use keyfall_api::grpc::codec::Decoded;
+use keyfall_api::grpc::codec::{Answered, Decoded};
+use keyfall_api::grpc::member::Member;
 use keyfall_proto::v1 as pb;
 
 #[derive(Clone)]
@@ -83,13 +84,18 @@ fn status_error(status: tonic::Status) -> JsonError {
     }
 }
 
-/// Decodes the JSON input, authorizes it (once: the service is told so), serves it
-/// through the gRPC service as `caller`, encodes the answer.
+/// A row keyfall-dax serves itself (`cached`): the JSON input decoded as the server decodes
+/// it, authorized once (the service is told so), served through the gRPC service as
+/// `caller`, and the answer encoded as the server's JSON API would. With `paged` (Query,
+/// Scan), `Items` comes back absent only for `Select: COUNT`: protobuf cannot tell an empty
+/// page from a count.
 macro_rules! via_service {
-    ($st:expr, $caller:expr, $body:expr, $action:literal, $input:ty, $to:path, $method:ident, $from:path) => {{
-        let input: $input = decode_request($body)?;
-        authorize_decoded($st, $caller, concat!("dynamodb:", $action), &input).await?;
-        let mut req = tonic::Request::new($to(input));
+    ($st:expr, $caller:expr, $body:expr, $name:literal, $req:ident, $method:ident, $resp:ident $(, $paged:ident)?) => {{
+        let input: <pb::$req as Decoded>::Input = decode_request($body)?;
+        authorize_decoded($st, $caller, concat!("dynamodb:", $name), &input).await?;
+        $(let $paged = input.select.as_deref() == Some("COUNT");)?
+        let proto: pb::$req = Member::into_proto(input);
+        let mut req = tonic::Request::new(proto);
         req.extensions_mut().insert($caller.clone());
         req.extensions_mut().insert(Authorized);
         let out = $st
@@ -98,31 +104,10 @@ macro_rules! via_service {
             .await
             .map_err(status_error)?
             .into_inner();
-        encode(&$from(out)?)?
-    }};
-}
-
-/// Query and Scan: as [`via_service`], and `Select: COUNT` answers carry no `Items` (the
-/// protobuf answer cannot tell "none asked" from "none found").
-macro_rules! paged {
-    ($st:expr, $caller:expr, $body:expr, $action:literal, $input:ty, $to:path, $method:ident, $from:path) => {{
-        let input: $input = decode_request($body)?;
-        authorize_decoded($st, $caller, concat!("dynamodb:", $action), &input).await?;
-        let count = input.select.as_deref() == Some("COUNT");
-        let mut req = tonic::Request::new($to(input));
-        req.extensions_mut().insert($caller.clone());
-        req.extensions_mut().insert(Authorized);
-        let out = $st
-            .service
-            .$method(req)
-            .await
-            .map_err(status_error)?
-            .into_inner();
-        let mut out = $from(out)?;
-        if count {
-            out.items = None;
-        }
-        encode(&out)?
+        #[allow(unused_mut)]
+        let mut out: <pb::$resp as Answered>::Output = Member::from_proto(out)?;
+        $(out.items = (!$paged).then(|| out.items.take().unwrap_or_default());)?
+        Ok(Forwarded::Encoded(encode(&out)?))
     }};
 }
 
@@ -252,107 +237,7 @@ async fn dispatch(
     if let Some(answer) = forwarded_dynamodb(st, caller, target, action, b).await {
         return answer;
     }
-    let encoded = match action {
-        "GetItem" => via_service!(
-            st,
-            caller,
-            b,
-            "GetItem",
-            GetItemInput,
-            back::get_item,
-            get_item,
-            back::get_item_output
-        ),
-        "PutItem" => via_service!(
-            st,
-            caller,
-            b,
-            "PutItem",
-            PutItemInput,
-            back::put_item,
-            put_item,
-            back::put_item_output
-        ),
-        "UpdateItem" => via_service!(
-            st,
-            caller,
-            b,
-            "UpdateItem",
-            UpdateItemInput,
-            back::update_item,
-            update_item,
-            back::update_item_output
-        ),
-        "DeleteItem" => via_service!(
-            st,
-            caller,
-            b,
-            "DeleteItem",
-            DeleteItemInput,
-            back::delete_item,
-            delete_item,
-            back::delete_item_output
-        ),
-        "BatchGetItem" => via_service!(
-            st,
-            caller,
-            b,
-            "BatchGetItem",
-            BatchGetItemInput,
-            back::batch_get,
-            batch_get_item,
-            back::batch_get_output
-        ),
-        "BatchWriteItem" => via_service!(
-            st,
-            caller,
-            b,
-            "BatchWriteItem",
-            BatchWriteItemInput,
-            back::batch_write,
-            batch_write_item,
-            back::batch_write_output
-        ),
-        "TransactWriteItems" => via_service!(
-            st,
-            caller,
-            b,
-            "TransactWriteItems",
-            TransactWriteItemsInput,
-            back::transact_write,
-            transact_write_items,
-            back::transact_write_output
-        ),
-        "TransactGetItems" => via_service!(
-            st,
-            caller,
-            b,
-            "TransactGetItems",
-            TransactGetItemsInput,
-            back::transact_get,
-            transact_get_items,
-            back::transact_get_output
-        ),
-        "Query" => paged!(
-            st,
-            caller,
-            b,
-            "Query",
-            QueryInput,
-            back::query,
-            query,
-            back::query_output
-        ),
-        "Scan" => paged!(
-            st,
-            caller,
-            b,
-            "Scan",
-            ScanInput,
-            back::scan,
-            scan,
-            back::scan_output
-        ),
+    match action {
         "DescribeLimits" | "DescribeEndpoints" => {
             let input: NoInput = decode_request(b)?;
             let action = if action == "DescribeLimits" {
@@ -360,24 +245,21 @@ async fn dispatch(
             } else {
                 "dynamodb:DescribeEndpoints"
             };
-            return forward(st, caller, target, action, &input).await;
+            forward(st, caller, target, action, &input).await
         }
-        other => {
-            // Known but not built: the server's own answer, without asking it; anything
-            // else is no action at all. Nothing undecoded is ever forwarded.
-            return Err(match keyfall_api::actions::known_action(other) {
-                Some(name) => JsonError::Engine(keyfall_types::error::Error::Unimplemented(name)),
-                None => JsonError::UnknownOperation,
-            });
-        }
-    };
-    Ok(Forwarded::Encoded(encoded))
+        // Known but not built: the server's own answer, without asking it; anything else is
+        // no action at all. Nothing undecoded is ever forwarded.
+        other => Err(match keyfall_api::actions::known_action(other) {
+            Some(name) => JsonError::Engine(keyfall_types::error::Error::Unimplemented(name)),
+            None => JsonError::UnknownOperation,
+        }),
+    }
 }
 
-/// The action table's rows the proxy forwards (`passed` and `forgets`, built, not
-/// `custom`): decoded as the server decodes the row's request ([`Decoded`]), authorized,
-/// forwarded; after a `forgets` row the proxy forgets what it knew of the table (its
-/// schema, TTL attribute or indexes may have changed).
+/// The action table's built rows (not `custom`), each decoded as the server decodes the
+/// row's request ([`Decoded`]) and authorized: `cached` rows are served by the proxy's own
+/// service ([`via_service`]), the others forwarded; after a `forgets` row the proxy forgets
+/// what it knew of the table (its schema, TTL attribute or indexes may have changed).
 macro_rules! forwarded_rows {
     ($fn_name:ident; $($method:ident, $name:literal, $req:ident, $resp:ident, $resource:ident, $class:ident, $proxy:ident, $built:ident, $json:tt;)*) => {
         async fn $fn_name(
@@ -387,7 +269,7 @@ macro_rules! forwarded_rows {
             action: &str,
             body: &[u8],
         ) -> Option<Result<Forwarded, JsonError>> {
-            $(forwarded_row!(st, caller, target, action, body, $built $proxy $json $name $req);)*
+            $(forwarded_row!(st, caller, target, action, body, $built $proxy $json $name $req $method $resp);)*
             None
         }
     };
@@ -395,9 +277,31 @@ macro_rules! forwarded_rows {
 
 macro_rules! forwarded_row {
     ($st:ident, $caller:ident, $target:ident, $action:ident, $body:ident, built $proxy:ident custom $($row:tt)*) => {};
-    ($st:ident, $caller:ident, $target:ident, $action:ident, $body:ident, built cached $($row:tt)*) => {};
+    ($st:ident, $caller:ident, $target:ident, $action:ident, $body:ident, built cached $json:tt "Query" $req:ident $method:ident $resp:ident) => {
+        if $action == "Query" {
+            return Some(
+                async { via_service!($st, $caller, $body, "Query", $req, $method, $resp, paged) }
+                    .await,
+            );
+        }
+    };
+    ($st:ident, $caller:ident, $target:ident, $action:ident, $body:ident, built cached $json:tt "Scan" $req:ident $method:ident $resp:ident) => {
+        if $action == "Scan" {
+            return Some(
+                async { via_service!($st, $caller, $body, "Scan", $req, $method, $resp, paged) }
+                    .await,
+            );
+        }
+    };
+    ($st:ident, $caller:ident, $target:ident, $action:ident, $body:ident, built cached $json:tt $name:literal $req:ident $method:ident $resp:ident) => {
+        if $action == $name {
+            return Some(
+                async { via_service!($st, $caller, $body, $name, $req, $method, $resp) }.await,
+            );
+        }
+    };
     ($st:ident, $caller:ident, $target:ident, $action:ident, $body:ident, unbuilt $($row:tt)*) => {};
-    ($st:ident, $caller:ident, $target:ident, $action:ident, $body:ident, built passed $json:tt $name:literal $req:ident) => {
+    ($st:ident, $caller:ident, $target:ident, $action:ident, $body:ident, built passed $json:tt $name:literal $req:ident $method:ident $resp:ident) => {
         if $action == $name {
             return Some(
                 async {
@@ -408,7 +312,7 @@ macro_rules! forwarded_row {
             );
         }
     };
-    ($st:ident, $caller:ident, $target:ident, $action:ident, $body:ident, built forgets $json:tt $name:literal $req:ident) => {
+    ($st:ident, $caller:ident, $target:ident, $action:ident, $body:ident, built forgets $json:tt $name:literal $req:ident $method:ident $resp:ident) => {
         if $action == $name {
             return Some(
                 async {

@@ -775,7 +775,7 @@ impl DynamoDb for DaxService {
         let access = access_of(&r)?;
         let req = r.into_inner();
         self.allow(&access, "dynamodb:CreateTable", [], || {
-            Ok(convert::create_table(req.clone()))
+            convert::create_table(req.clone())
         })
         .await?;
         let table = req.table_name.clone();

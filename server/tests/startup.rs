@@ -17,6 +17,20 @@ fn server() -> Command {
     cmd
 }
 
+/// The server on `data_dir`, listening on free ports nobody is told about.
+fn server_on(data_dir: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut cmd = server();
+    cmd.args([
+        "--http-listen",
+        &port(),
+        "--grpc-listen",
+        &port(),
+        "--data-dir",
+    ])
+    .arg(data_dir);
+    cmd
+}
+
 /// Whether the JSON API answers its health check.
 fn serves(http: &str) -> bool {
     use std::io::{Read, Write};
@@ -92,15 +106,7 @@ fn locked_data_dir_exits_2() {
             let _ = first.wait();
             continue;
         }
-        let mut second = server()
-            .args([
-                "--http-listen",
-                &port(),
-                "--grpc-listen",
-                &port(),
-                "--data-dir",
-            ])
-            .arg(dir.path())
+        let mut second = server_on(dir.path())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -158,15 +164,7 @@ fn malformed_iam_config_exits_2_naming_user_statement_and_field() {
                  "Condition": {"StringEqualz": {"aws:username": "alice"}}}]}]}]}"#,
     )
     .unwrap();
-    let out = server()
-        .args([
-            "--http-listen",
-            &port(),
-            "--grpc-listen",
-            &port(),
-            "--data-dir",
-        ])
-        .arg(dir.path().join("data"))
+    let out = server_on(dir.path().join("data"))
         .arg("--iam-config")
         .arg(&iam)
         .output()

@@ -39,7 +39,7 @@ macro_rules! dynamodb_actions {
             describe_global_table, "DescribeGlobalTable", DescribeGlobalTableRequest, DescribeGlobalTableResponse, account, control, passed, unbuilt, plain;
             describe_global_table_settings, "DescribeGlobalTableSettings", DescribeGlobalTableSettingsRequest, DescribeGlobalTableSettingsResponse, account, control, passed, unbuilt, plain;
             describe_import, "DescribeImport", DescribeImportRequest, DescribeImportResponse, account, control, passed, unbuilt, plain;
-            describe_kinesis_streaming_destination, "DescribeKinesisStreamingDestination", DescribeKinesisStreamingDestinationRequest, DescribeKinesisStreamingDestinationResponse, table, control, passed, unbuilt, plain;
+            describe_kinesis_streaming_destination, "DescribeKinesisStreamingDestination", DescribeKinesisStreamingDestinationRequest, DescribeKinesisStreamingDestinationResponse, table, control, passed, built, plain;
             describe_limits, "DescribeLimits", DescribeLimitsRequest, DescribeLimitsResponse, account, control, passed, built, custom;
             describe_table, "DescribeTable", DescribeTableRequest, DescribeTableResponse, table, control, passed, built, {Table};
             describe_table_replica_auto_scaling, "DescribeTableReplicaAutoScaling", DescribeTableReplicaAutoScalingRequest, DescribeTableReplicaAutoScalingResponse, table, control, passed, unbuilt, plain;

@@ -12,7 +12,9 @@ use super::{indexes, Engine};
 use crate::error::{Error, Result};
 use crate::expr::{self, Condition};
 use crate::model::{codec, item_size, Item};
-use keyfall_types::command::{DeleteItem, GetItem, PutItem, ReturnValues, UpdateItem};
+use keyfall_types::command::{
+    DeleteItem, GetItem, PutItem, ReturnValues, UpdateItem, WriteReturns,
+};
 
 /// DynamoDB's item size limit, names included.
 pub const MAX_ITEM_BYTES: usize = 400 * 1024;
@@ -81,6 +83,21 @@ impl Engine {
             Vec::new(),
             Origin::Client,
         )
+    }
+
+    /// The stored item and what a reader sees of it (nothing once expired), after the
+    /// write's condition held on the latter. Called under the item's lock.
+    fn checked(
+        &self,
+        table: &Table,
+        encoded: &[u8],
+        condition: Option<&Condition>,
+        returns: WriteReturns,
+    ) -> Result<(Option<Item>, Option<Item>)> {
+        let stored = self.read_item(table, encoded)?;
+        let old = table.meta.visible(stored.clone());
+        Self::check_condition(condition, old.as_ref(), returns.item_on_failure)?;
+        Ok((stored, old))
     }
 
     fn check_condition(
@@ -185,13 +202,8 @@ impl Engine {
 
         let (old, new, paths) = {
             let _guard = self.lock_item(&table.meta.keyspace, &encoded);
-            let stored = self.read_item(&table, &encoded)?;
-            let old = table.meta.visible(stored.clone());
-            Self::check_condition(
-                cmd.condition.as_ref(),
-                old.as_ref(),
-                cmd.returns.item_on_failure,
-            )?;
+            let (stored, old) =
+                self.checked(&table, &encoded, cmd.condition.as_ref(), cmd.returns)?;
             let mut new = old.clone().unwrap_or_else(|| key.clone());
             let paths = match &update {
                 Some(u) => u.apply(&mut new)?,
@@ -233,13 +245,8 @@ impl Engine {
         let encoded = table.meta.key_schema.encode(key)?;
         let old = {
             let _guard = self.lock_item(&table.meta.keyspace, &encoded);
-            let stored = self.read_item(&table, &encoded)?;
-            let old = table.meta.visible(stored.clone());
-            Self::check_condition(
-                cmd.condition.as_ref(),
-                old.as_ref(),
-                cmd.returns.item_on_failure,
-            )?;
+            let (stored, old) =
+                self.checked(&table, &encoded, cmd.condition.as_ref(), cmd.returns)?;
             if stored.is_some() {
                 self.commit_item(&table, &encoded, stored.as_ref(), None)?;
             }

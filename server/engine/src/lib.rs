@@ -21,6 +21,7 @@ mod collections;
 pub mod commit;
 mod indexes;
 mod items;
+mod kinesis;
 mod observe;
 mod pool;
 mod query;

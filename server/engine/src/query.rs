@@ -156,41 +156,18 @@ fn prefix_successor(p: &[u8]) -> Option<Vec<u8>> {
     None
 }
 
-fn tighter_start(a: Bound<Vec<u8>>, b: Bound<Vec<u8>>) -> Bound<Vec<u8>> {
+/// The tighter of two bounds on one side of a range: the later of two starts (`starts`) or
+/// the earlier of two ends; at the same key, the excluding one.
+fn tighter(a: Bound<Vec<u8>>, b: Bound<Vec<u8>>, starts: bool) -> Bound<Vec<u8>> {
     match (&a, &b) {
         (Bound::Unbounded, _) => b,
         (_, Bound::Unbounded) => a,
         (Bound::Included(x) | Bound::Excluded(x), Bound::Included(y) | Bound::Excluded(y)) => {
             match x.cmp(y) {
-                Ordering::Less => b,
-                Ordering::Greater => a,
-                Ordering::Equal => {
-                    if matches!(a, Bound::Excluded(_)) {
-                        a
-                    } else {
-                        b
-                    }
-                }
-            }
-        }
-    }
-}
-
-fn tighter_end(a: Bound<Vec<u8>>, b: Bound<Vec<u8>>) -> Bound<Vec<u8>> {
-    match (&a, &b) {
-        (Bound::Unbounded, _) => b,
-        (_, Bound::Unbounded) => a,
-        (Bound::Included(x) | Bound::Excluded(x), Bound::Included(y) | Bound::Excluded(y)) => {
-            match x.cmp(y) {
-                Ordering::Less => a,
-                Ordering::Greater => b,
-                Ordering::Equal => {
-                    if matches!(a, Bound::Excluded(_)) {
-                        a
-                    } else {
-                        b
-                    }
-                }
+                Ordering::Equal if matches!(a, Bound::Excluded(_)) => a,
+                Ordering::Equal => b,
+                order if (order == Ordering::Greater) == starts => a,
+                _ => b,
             }
         }
     }
@@ -331,9 +308,9 @@ impl Engine {
                 ));
             }
             if cmd.forward {
-                range.start = tighter_start(range.start, Bound::Excluded(start));
+                range.start = tighter(range.start, Bound::Excluded(start), true);
             } else {
-                range.end = tighter_end(range.end, Bound::Excluded(start));
+                range.end = tighter(range.end, Bound::Excluded(start), false);
             }
         }
         self.read_page(&source, range, !cmd.forward, page)
@@ -359,7 +336,7 @@ impl Engine {
                     )));
                 }
             }
-            range.start = tighter_start(range.start, Bound::Excluded(start));
+            range.start = tighter(range.start, Bound::Excluded(start), true);
         }
         self.read_page(&source, range, false, page)
     }

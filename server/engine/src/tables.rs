@@ -20,8 +20,26 @@ const MAX_TAGS: usize = 50;
 pub(crate) use keyfall_types::command::{table_name, validate_name};
 
 /// Index keyspaces get their own id: index names can be as long as a keyspace name.
-fn new_index_keyspace() -> String {
-    format!("i-{}", uuid::Uuid::new_v4().simple())
+/// A new index, in a keyspace of its own; `projection` is `parse_projection`'s answer and
+/// `capacity` the provisioned (read, write) units.
+fn new_index(
+    name: &str,
+    key_schema: KeySchema,
+    projection: (String, Option<Vec<String>>),
+    capacity: (i64, i64),
+    global: bool,
+) -> IndexMeta {
+    IndexMeta {
+        name: name.to_string(),
+        key_schema,
+        projection_type: projection.0,
+        non_key_attributes: projection.1,
+        read_capacity: capacity.0,
+        write_capacity: capacity.1,
+        keyspace: format!("i-{}", uuid::Uuid::new_v4().simple()),
+        creating: false,
+        global,
+    }
 }
 
 fn parse_billing_mode(v: Option<&str>) -> Result<Option<BillingMode>> {
@@ -101,6 +119,22 @@ fn check_key_name_lengths(
     } else {
         Err(Error::validation(validation_errors(errors)))
     }
+}
+
+/// A new index's key schema, once its name is valid and no other index of the table has it;
+/// `list` is the request member the index stands in (`globalSecondaryIndexes`, ...).
+fn index_key_schema(
+    names: &mut std::collections::HashSet<String>,
+    name: &str,
+    elements: &[KeySchemaElement],
+    defs: &BTreeMap<&str, ScalarType>,
+    list: &str,
+) -> Result<KeySchema> {
+    validate_name(name, &format!("{list}.member.indexName"))?;
+    if !names.insert(name.to_string()) {
+        return Err(Error::validation(format!("Duplicate index name: {name}")));
+    }
+    parse_key_schema(elements, defs, &format!("{list}.member.keySchema"))
 }
 
 /// Turns KeySchema + AttributeDefinitions into a key schema, with DynamoDB's checks.
@@ -349,17 +383,12 @@ impl Engine {
         let mut index_names = std::collections::HashSet::new();
         let mut local_indexes = Vec::new();
         for lsi in input.local_secondary_indexes.iter().flatten() {
-            validate_name(&lsi.index_name, "localSecondaryIndexes.member.indexName")?;
-            if !index_names.insert(lsi.index_name.clone()) {
-                return Err(Error::validation(format!(
-                    "Duplicate index name: {}",
-                    lsi.index_name
-                )));
-            }
-            let ks = parse_key_schema(
+            let ks = index_key_schema(
+                &mut index_names,
+                &lsi.index_name,
                 &lsi.key_schema,
                 &defs,
-                "localSecondaryIndexes.member.keySchema",
+                "localSecondaryIndexes",
             )?;
             if ks.hash != schema.hash {
                 return Err(Error::validation(format!(
@@ -378,18 +407,8 @@ impl Engine {
                     "One or more parameter values were invalid: Table KeySchema does not have a range key, which is required when specifying a LocalSecondaryIndex",
                 ));
             }
-            let (projection_type, non_key_attributes) = parse_projection(&lsi.projection)?;
-            local_indexes.push(IndexMeta {
-                name: lsi.index_name.clone(),
-                key_schema: ks,
-                projection_type,
-                non_key_attributes,
-                read_capacity: 0,
-                write_capacity: 0,
-                keyspace: new_index_keyspace(),
-                creating: false,
-                global: false,
-            });
+            let projection = parse_projection(&lsi.projection)?;
+            local_indexes.push(new_index(&lsi.index_name, ks, projection, (0, 0), false));
         }
         if local_indexes.len() > MAX_LSIS {
             return Err(Error::LimitExceeded(format!(
@@ -398,19 +417,14 @@ impl Engine {
         }
         let mut global_indexes = Vec::new();
         for gsi in input.global_secondary_indexes.iter().flatten() {
-            validate_name(&gsi.index_name, "globalSecondaryIndexes.member.indexName")?;
-            if !index_names.insert(gsi.index_name.clone()) {
-                return Err(Error::validation(format!(
-                    "Duplicate index name: {}",
-                    gsi.index_name
-                )));
-            }
-            let ks = parse_key_schema(
+            let ks = index_key_schema(
+                &mut index_names,
+                &gsi.index_name,
                 &gsi.key_schema,
                 &defs,
-                "globalSecondaryIndexes.member.keySchema",
+                "globalSecondaryIndexes",
             )?;
-            let (projection_type, non_key_attributes) = parse_projection(&gsi.projection)?;
+            let projection = parse_projection(&gsi.projection)?;
             let (r, w) = match (billing, &gsi.provisioned_throughput) {
                 (BillingMode::Provisioned, Some(t)) => parse_throughput(t)?,
                 (BillingMode::Provisioned, None) => {
@@ -426,17 +440,7 @@ impl Engine {
                 }
                 (BillingMode::PayPerRequest, None) => (0, 0),
             };
-            global_indexes.push(IndexMeta {
-                name: gsi.index_name.clone(),
-                key_schema: ks,
-                projection_type,
-                non_key_attributes,
-                read_capacity: r,
-                write_capacity: w,
-                keyspace: new_index_keyspace(),
-                creating: false,
-                global: true,
-            });
+            global_indexes.push(new_index(&gsi.index_name, ks, projection, (r, w), true));
         }
         if global_indexes.len() > MAX_GSIS {
             return Err(Error::LimitExceeded(format!(
@@ -884,7 +888,7 @@ impl Engine {
                         defs.insert(d.attribute_name.as_str(), ty);
                     }
                     let ks = parse_key_schema(&create.key_schema, &defs, "globalSecondaryIndexUpdates.member.create.keySchema")?;
-                    let (projection_type, non_key_attributes) = parse_projection(&create.projection)?;
+                    let projection = parse_projection(&create.projection)?;
                     let (read, write) = match (meta.billing_mode, &create.provisioned_throughput) {
                         (BillingMode::Provisioned, Some(t)) => parse_throughput(t)?,
                         (BillingMode::Provisioned, None) => {
@@ -903,15 +907,8 @@ impl Engine {
                     drop(defs);
                     meta.attribute_definitions.extend(added);
                     meta.global_indexes.push(IndexMeta {
-                        name: create.index_name.clone(),
-                        key_schema: ks,
-                        projection_type,
-                        non_key_attributes,
-                        read_capacity: read,
-                        write_capacity: write,
-                        keyspace: new_index_keyspace(),
                         creating: true,
-                        global: true,
+                        ..new_index(&create.index_name, ks, projection, (read, write), true)
                     });
                     backfill = Some(create.index_name.clone());
                 }

@@ -31,6 +31,11 @@ pub enum Error {
     Unimplemented(&'static str),
     #[error("internal server error: {0}")]
     Internal(String),
+    /// Another DynamoDB error, by its name in the shared error table: one the engine does
+    /// not make itself but a front end passes on unchanged (keyfall-dax relaying the
+    /// server's `ThrottlingException`, say).
+    #[error("{message}")]
+    Other { name: &'static str, message: String },
 }
 
 impl Error {
@@ -49,6 +54,7 @@ impl Error {
             Error::TrimmedDataAccess(_) => "TrimmedDataAccessException",
             Error::Unimplemented(_) => "UnknownOperationException",
             Error::Internal(_) => "InternalServerError",
+            Error::Other { name, .. } => name,
         }
     }
 

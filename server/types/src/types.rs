@@ -713,6 +713,25 @@ pub struct UpdateTimeToLiveInput {
     pub time_to_live_specification: Option<TimeToLiveSpecification>,
 }
 
+/// One Kinesis data stream a table's changes are copied to.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct KinesisDataStreamDestination {
+    pub stream_arn: String,
+    pub destination_status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub destination_status_description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approximate_creation_date_time_precision: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeKinesisStreamingDestinationOutput {
+    pub table_name: String,
+    pub kinesis_data_stream_destinations: Vec<KinesisDataStreamDestination>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct TimeToLiveDescription {

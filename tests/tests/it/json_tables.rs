@@ -347,3 +347,56 @@ async fn a_new_table_is_creating_until_the_activation_delay_passes() {
         .await
         .unwrap();
 }
+
+/// The action added as issue 19's walk-through (one table row, its conversion, one engine
+/// method): a table has no Kinesis destination, as DynamoDB answers for a table without
+/// one, on the server and through keyfall-dax; a missing table is ResourceNotFound.
+#[tokio::test]
+async fn describe_kinesis_streaming_destination_lists_no_destinations() {
+    use keyfall_tests::{new_table, TestProxy, ROOT_ACCESS_KEY_ID, ROOT_SECRET_ACCESS_KEY};
+    let server = TestServer::start().await;
+    let proxy = TestProxy::start(&server, |_| {}).await;
+    new_table(
+        &server.dynamodb(),
+        "Music",
+        ("Artist", ScalarAttributeType::S),
+        None,
+    )
+    .send()
+    .await
+    .unwrap();
+    let clients = [
+        ("server", server.dynamodb()),
+        (
+            "proxy",
+            proxy.dynamodb_as(ROOT_ACCESS_KEY_ID, ROOT_SECRET_ACCESS_KEY),
+        ),
+    ];
+    for (via, db) in clients {
+        let out = db
+            .describe_kinesis_streaming_destination()
+            .table_name("Music")
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{via}: {e:?}"));
+        assert_eq!(out.table_name(), Some("Music"), "{via}");
+        assert!(out.kinesis_data_stream_destinations().is_empty(), "{via}");
+        let err = db
+            .describe_kinesis_streaming_destination()
+            .table_name("Nope")
+            .send()
+            .await
+            .expect_err("no such table");
+        assert_eq!(err.code(), Some("ResourceNotFoundException"), "{via}");
+    }
+    // Enabling one stays unbuilt, and says so.
+    let err = server
+        .dynamodb()
+        .enable_kinesis_streaming_destination()
+        .table_name("Music")
+        .stream_arn("arn:aws:kinesis:us-east-1:000000000000:stream/s")
+        .send()
+        .await
+        .expect_err("unbuilt");
+    assert_eq!(err.code(), Some("UnknownOperationException"));
+}

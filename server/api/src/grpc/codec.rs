@@ -9,6 +9,7 @@ use keyfall_types::streams::*;
 use keyfall_types::types::*;
 
 use super::convert::{self, *};
+use super::member::Member;
 
 /// A protobuf request decoded into the input the engine runs.
 pub trait FromProto<P>: Sized {
@@ -40,37 +41,33 @@ macro_rules! from_proto {
 }
 
 from_proto! {
-    CreateTableRequest => CreateTableInput: |r| Ok(convert::create_table(r));
+    CreateTableRequest => CreateTableInput: |r| Member::from_proto(r);
     UpdateTableRequest => UpdateTableInput: |r| convert::update_table(r);
     DescribeTableRequest => TableNameInput: |r| Ok(table_name(r.table_name));
     DeleteTableRequest => TableNameInput: |r| Ok(table_name(r.table_name));
     DescribeTimeToLiveRequest => TableNameInput: |r| Ok(table_name(r.table_name));
-    ListTablesRequest => ListTablesInput: |r| Ok(ListTablesInput {
-        exclusive_start_table_name: r.exclusive_start_table_name,
-        limit: r.limit.map(i64::from),
-    });
-    UpdateTimeToLiveRequest => UpdateTimeToLiveInput: |r| Ok(UpdateTimeToLiveInput {
-        table_name: (!r.table_name.is_empty()).then_some(r.table_name),
-        time_to_live_specification: r.time_to_live_specification.map(|s| {
-            TimeToLiveSpecification {
-                enabled: s.enabled,
-                attribute_name: s.attribute_name,
-            }
-        }),
-    });
+    DescribeKinesisStreamingDestinationRequest => TableNameInput: |r| Ok(table_name(r.table_name));
+    ListTablesRequest => ListTablesInput: |r| Member::from_proto(r);
+    UpdateTimeToLiveRequest => UpdateTimeToLiveInput: |r| Member::from_proto(r);
     PutItemRequest => PutItemInput: |r| convert::put_item(r);
     GetItemRequest => GetItemInput: |r| convert::get_item(r);
     UpdateItemRequest => UpdateItemInput: |r| convert::update_item(r);
     DeleteItemRequest => DeleteItemInput: |r| convert::delete_item(r);
     QueryRequest => QueryInput: |r| convert::query(r);
     ScanRequest => ScanInput: |r| convert::scan(r);
-    BatchGetItemRequest => BatchGetItemInput: |r| batch_get(r);
-    BatchWriteItemRequest => BatchWriteItemInput: |r| batch_write(r);
-    TransactWriteItemsRequest => TransactWriteItemsInput: |r| transact_write(r);
-    TransactGetItemsRequest => TransactGetItemsInput: |r| transact_get(r);
-    TagResourceRequest => TagResourceInput: |r| Ok(convert::tag_resource(r));
-    UntagResourceRequest => UntagResourceInput: |r| Ok(convert::untag_resource(r));
-    ListTagsOfResourceRequest => ListTagsOfResourceInput: |r| Ok(list_tags(r));
+    BatchGetItemRequest => BatchGetItemInput: |r| Member::from_proto(r);
+    BatchWriteItemRequest => BatchWriteItemInput: |r| Member::from_proto(r);
+    TransactWriteItemsRequest => TransactWriteItemsInput: |r| Member::from_proto(r);
+    TransactGetItemsRequest => TransactGetItemsInput: |r| Member::from_proto(r);
+    TagResourceRequest => TagResourceInput: |r| Member::from_proto(r);
+    UntagResourceRequest => UntagResourceInput: |r| Member::from_proto(r);
+    ListTagsOfResourceRequest => ListTagsOfResourceInput: |r| Member::from_proto(r);
+}
+
+/// The DynamoDB output a protobuf response stands for: what keyfall-dax reads the answer
+/// of a row it serves back into, to encode it as the server's JSON API would.
+pub trait Answered {
+    type Output;
 }
 
 macro_rules! into_proto {
@@ -81,65 +78,47 @@ macro_rules! into_proto {
                 $body
             }
         }
-    )*};
-}
-
-/// The shape of the two page answers.
-macro_rules! page_response {
-    ($resp:ident, $o:expr) => {{
-        let p = page_output($o);
-        pb::$resp {
-            items: p.items,
-            count: p.count,
-            scanned_count: p.scanned_count,
-            last_evaluated_key: p.last_evaluated_key,
-            consumed_capacity: p.consumed_capacity,
+        impl Answered for pb::$resp {
+            type Output = $output;
         }
-    }};
+    )*};
 }
 
 into_proto! {
     TableDescription => CreateTableResponse: |d| pb::CreateTableResponse {
-        table_description: Some(table_description(&d)),
+        table_description: Some(Member::into_proto(d)),
     };
     TableDescription => UpdateTableResponse: |d| pb::UpdateTableResponse {
-        table_description: Some(table_description(&d)),
+        table_description: Some(Member::into_proto(d)),
     };
     TableDescription => DeleteTableResponse: |d| pb::DeleteTableResponse {
-        table_description: Some(table_description(&d)),
+        table_description: Some(Member::into_proto(d)),
     };
     TableDescription => DescribeTableResponse: |d| pb::DescribeTableResponse {
-        table: Some(table_description(&d)),
+        table: Some(Member::into_proto(d)),
     };
-    ListTablesOutput => ListTablesResponse: |o| pb::ListTablesResponse {
-        table_names: o.table_names,
-        last_evaluated_table_name: o.last_evaluated_table_name,
-    };
+    ListTablesOutput => ListTablesResponse: |o| Member::into_proto(o);
     TimeToLiveSpecification => UpdateTimeToLiveResponse: |s| pb::UpdateTimeToLiveResponse {
-        time_to_live_specification: Some(pb::TimeToLiveSpecification {
-            enabled: s.enabled,
-            attribute_name: s.attribute_name,
-        }),
+        time_to_live_specification: Some(Member::into_proto(s)),
     };
     TimeToLiveDescription => DescribeTimeToLiveResponse: |d| pb::DescribeTimeToLiveResponse {
-        time_to_live_description: Some(pb::TimeToLiveDescription {
-            time_to_live_status: Some(d.time_to_live_status),
-            attribute_name: d.attribute_name,
-        }),
+        time_to_live_description: Some(Member::into_proto(d)),
     };
+    DescribeKinesisStreamingDestinationOutput => DescribeKinesisStreamingDestinationResponse:
+        |o| Member::into_proto(o);
     WriteItemOutput => PutItemResponse: |o| convert::put_item_response(o);
     WriteItemOutput => UpdateItemResponse: |o| convert::update_item_response(o);
     WriteItemOutput => DeleteItemResponse: |o| convert::delete_item_response(o);
     GetItemOutput => GetItemResponse: |o| convert::get_item_response(o);
-    QueryOutput => QueryResponse: |o| page_response!(QueryResponse, o);
-    QueryOutput => ScanResponse: |o| page_response!(ScanResponse, o);
-    BatchGetItemOutput => BatchGetItemResponse: |o| convert::batch_get_response(o);
-    BatchWriteItemOutput => BatchWriteItemResponse: |o| batch_write_output(&o);
-    TransactWriteItemsOutput => TransactWriteItemsResponse: |o| transact_write_output(&o);
-    TransactGetItemsOutput => TransactGetItemsResponse: |o| transact_get_output(&o);
+    QueryOutput => QueryResponse: |o| Member::into_proto(o);
+    QueryOutput => ScanResponse: |o| Member::into_proto(o);
+    BatchGetItemOutput => BatchGetItemResponse: |o| Member::into_proto(o);
+    BatchWriteItemOutput => BatchWriteItemResponse: |o| Member::into_proto(o);
+    TransactWriteItemsOutput => TransactWriteItemsResponse: |o| Member::into_proto(o);
+    TransactGetItemsOutput => TransactGetItemsResponse: |o| Member::into_proto(o);
     () => TagResourceResponse: |_o| pb::TagResourceResponse {};
     () => UntagResourceResponse: |_o| pb::UntagResourceResponse {};
-    ListTagsOfResourceOutput => ListTagsOfResourceResponse: |o| tags_output(o);
+    ListTagsOfResourceOutput => ListTagsOfResourceResponse: |o| Member::into_proto(o);
 }
 
 /// An empty protobuf string as an absent member, as the JSON API sees a missing one.

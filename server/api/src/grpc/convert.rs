@@ -107,308 +107,17 @@ pub fn item_into_proto(item: Item) -> HashMap<String, pb::AttributeValue> {
         .collect()
 }
 
-fn opt_item(m: HashMap<String, pb::AttributeValue>) -> Result<Option<Item>> {
-    if m.is_empty() {
-        Ok(None)
-    } else {
-        item_from_proto(m).map(Some)
-    }
-}
-
-fn opt_values(m: HashMap<String, pb::AttributeValue>) -> Result<Option<AttributeMap>> {
-    if m.is_empty() {
-        return Ok(None);
-    }
-    m.into_iter()
-        .map(|(k, v)| Ok((k, value_from_proto(v)?)))
-        .collect::<Result<_>>()
-        .map(Some)
-}
-
-fn opt_map<K, V>(m: HashMap<K, V>) -> Option<HashMap<K, V>> {
-    (!m.is_empty()).then_some(m)
-}
-
-fn opt_vec<T, U>(v: Vec<T>, f: impl Fn(T) -> U) -> Option<Vec<U>> {
-    (!v.is_empty()).then(|| v.into_iter().map(f).collect())
-}
-
 fn opt_string(s: String) -> Option<String> {
     (!s.is_empty()).then_some(s)
 }
 
-// ---------------------------------------------------------------- shared structures
-
-fn key_schema(v: Vec<pb::KeySchemaElement>) -> Vec<KeySchemaElement> {
-    v.into_iter()
-        .map(|k| KeySchemaElement {
-            attribute_name: k.attribute_name,
-            key_type: k.key_type,
-        })
-        .collect()
-}
-
-fn key_schema_to_proto(v: &[KeySchemaElement]) -> Vec<pb::KeySchemaElement> {
-    v.iter()
-        .map(|k| pb::KeySchemaElement {
-            attribute_name: k.attribute_name.clone(),
-            key_type: k.key_type.clone(),
-        })
-        .collect()
-}
-
-fn throughput(t: pb::ProvisionedThroughput) -> ProvisionedThroughput {
-    ProvisionedThroughput {
-        read_capacity_units: Some(t.read_capacity_units),
-        write_capacity_units: Some(t.write_capacity_units),
-    }
-}
-
-fn on_demand(t: pb::OnDemandThroughput) -> OnDemandThroughput {
-    OnDemandThroughput {
-        max_read_request_units: t.max_read_request_units,
-        max_write_request_units: t.max_write_request_units,
-    }
-}
-
-fn projection(p: Option<pb::Projection>) -> Projection {
-    let p = p.unwrap_or_default();
-    Projection {
-        projection_type: p.projection_type,
-        non_key_attributes: opt_vec(p.non_key_attributes, |a| a),
-    }
-}
-
-fn projection_to_proto(p: &Projection) -> pb::Projection {
-    pb::Projection {
-        projection_type: p.projection_type.clone(),
-        non_key_attributes: p.non_key_attributes.clone().unwrap_or_default(),
-    }
-}
-
-fn stream_spec(s: pb::StreamSpecification) -> StreamSpecification {
-    StreamSpecification {
-        stream_enabled: s.stream_enabled,
-        stream_view_type: s.stream_view_type,
-    }
-}
-
-fn sse_spec(s: pb::SseSpecification) -> SseSpecification {
-    SseSpecification {
-        enabled: s.enabled,
-        sse_type: s.sse_type,
-        kms_master_key_id: s.kms_master_key_id,
-    }
-}
-
-fn tags(v: Vec<pb::Tag>) -> Vec<Tag> {
-    v.into_iter()
-        .map(|t| Tag {
-            key: t.key,
-            value: Some(t.value),
-        })
-        .collect()
-}
-
-fn attribute_definitions(v: Vec<pb::AttributeDefinition>) -> Vec<AttributeDefinition> {
-    v.into_iter()
-        .map(|a| AttributeDefinition {
-            attribute_name: a.attribute_name,
-            attribute_type: a.attribute_type,
-        })
-        .collect()
-}
-
-pub fn consumed_to_proto(c: &ConsumedCapacity) -> pb::ConsumedCapacity {
-    c.clone().into_proto()
-}
-
-/// Per-table ItemCollectionMetrics of BatchWriteItem and TransactWriteItems.
-fn collection_metrics_to_proto(
-    m: &Option<HashMap<String, Vec<ItemCollectionMetrics>>>,
-) -> HashMap<String, pb::ItemCollectionMetricsList> {
-    m.iter()
-        .flatten()
-        .map(|(t, list)| {
-            (
-                t.clone(),
-                pb::ItemCollectionMetricsList {
-                    values: list.iter().map(metrics_to_proto).collect(),
-                },
-            )
-        })
-        .collect()
-}
-
-fn metrics_to_proto(m: &ItemCollectionMetrics) -> pb::ItemCollectionMetrics {
-    m.clone().into_proto()
-}
-
-fn throughput_description(
-    t: &ProvisionedThroughputDescription,
-) -> pb::ProvisionedThroughputDescription {
-    pb::ProvisionedThroughputDescription {
-        last_increase_date_time: t.last_increase_date_time,
-        last_decrease_date_time: t.last_decrease_date_time,
-        number_of_decreases_today: Some(t.number_of_decreases_today),
-        read_capacity_units: Some(t.read_capacity_units),
-        write_capacity_units: Some(t.write_capacity_units),
-    }
-}
-
-pub fn table_description(d: &TableDescription) -> pb::TableDescription {
-    pb::TableDescription {
-        attribute_definitions: d
-            .attribute_definitions
-            .iter()
-            .map(|a| pb::AttributeDefinition {
-                attribute_name: a.attribute_name.clone(),
-                attribute_type: a.attribute_type.clone(),
-            })
-            .collect(),
-        table_name: Some(d.table_name.clone()),
-        key_schema: key_schema_to_proto(&d.key_schema),
-        table_status: Some(d.table_status.clone()),
-        creation_date_time: Some(d.creation_date_time),
-        provisioned_throughput: Some(throughput_description(&d.provisioned_throughput)),
-        table_size_bytes: Some(d.table_size_bytes),
-        item_count: Some(d.item_count),
-        table_arn: Some(d.table_arn.clone()),
-        table_id: Some(d.table_id.clone()),
-        billing_mode_summary: d
-            .billing_mode_summary
-            .as_ref()
-            .map(|b| pb::BillingModeSummary {
-                billing_mode: Some(b.billing_mode.clone()),
-                last_update_to_pay_per_request_date_time: b
-                    .last_update_to_pay_per_request_date_time,
-            }),
-        local_secondary_indexes: d
-            .local_secondary_indexes
-            .iter()
-            .flatten()
-            .map(|i| pb::LocalSecondaryIndexDescription {
-                index_name: Some(i.index_name.clone()),
-                key_schema: key_schema_to_proto(&i.key_schema),
-                projection: Some(projection_to_proto(&i.projection)),
-                index_size_bytes: Some(i.index_size_bytes),
-                item_count: Some(i.item_count),
-                index_arn: Some(i.index_arn.clone()),
-            })
-            .collect(),
-        global_secondary_indexes: d
-            .global_secondary_indexes
-            .iter()
-            .flatten()
-            .map(|i| pb::GlobalSecondaryIndexDescription {
-                index_name: Some(i.index_name.clone()),
-                key_schema: key_schema_to_proto(&i.key_schema),
-                projection: Some(projection_to_proto(&i.projection)),
-                index_status: i.index_status.clone(),
-                backfilling: i.backfilling,
-                provisioned_throughput: i
-                    .provisioned_throughput
-                    .as_ref()
-                    .map(throughput_description),
-                index_size_bytes: Some(i.index_size_bytes),
-                item_count: Some(i.item_count),
-                index_arn: Some(i.index_arn.clone()),
-                ..Default::default()
-            })
-            .collect(),
-        stream_specification: d
-            .stream_specification
-            .as_ref()
-            .map(|s| pb::StreamSpecification {
-                stream_enabled: s.stream_enabled,
-                stream_view_type: s.stream_view_type.clone(),
-            }),
-        latest_stream_label: d.latest_stream_label.clone(),
-        latest_stream_arn: d.latest_stream_arn.clone(),
-        sse_description: d.sse_description.as_ref().map(|s| pb::SseDescription {
-            status: Some(s.status.clone()),
-            sse_type: Some(s.sse_type.clone()),
-            kms_master_key_arn: s.kms_master_key_arn.clone(),
-            inaccessible_encryption_date_time: None,
-        }),
-        table_class_summary: d
-            .table_class_summary
-            .as_ref()
-            .map(|c| pb::TableClassSummary {
-                table_class: Some(c.table_class.clone()),
-                last_update_date_time: None,
-            }),
-        deletion_protection_enabled: Some(d.deletion_protection_enabled),
-        ..Default::default()
-    }
-}
-
 // ---------------------------------------------------------------- requests
-
-pub fn create_table(r: pb::CreateTableRequest) -> CreateTableInput {
-    CreateTableInput {
-        table_name: opt_string(r.table_name),
-        key_schema: opt_vec(r.key_schema, |k| k).map(key_schema),
-        attribute_definitions: opt_vec(r.attribute_definitions, |a| a).map(attribute_definitions),
-        billing_mode: r.billing_mode,
-        provisioned_throughput: r.provisioned_throughput.map(throughput),
-        local_secondary_indexes: opt_vec(r.local_secondary_indexes, |i| LocalSecondaryIndex {
-            index_name: i.index_name,
-            key_schema: key_schema(i.key_schema),
-            projection: projection(i.projection),
-        }),
-        global_secondary_indexes: opt_vec(r.global_secondary_indexes, |i| GlobalSecondaryIndex {
-            index_name: i.index_name,
-            key_schema: key_schema(i.key_schema),
-            projection: projection(i.projection),
-            provisioned_throughput: i.provisioned_throughput.map(throughput),
-            on_demand_throughput: i.on_demand_throughput.map(on_demand),
-        }),
-        stream_specification: r.stream_specification.map(stream_spec),
-        sse_specification: r.sse_specification.map(sse_spec),
-        tags: opt_vec(r.tags, |t| t).map(tags),
-        table_class: r.table_class,
-        deletion_protection_enabled: r.deletion_protection_enabled,
-        on_demand_throughput: r.on_demand_throughput.map(on_demand),
-    }
-}
 
 pub fn update_table(r: pb::UpdateTableRequest) -> Result<UpdateTableInput> {
     if !r.replica_updates.is_empty() {
         return Err(Error::Unimplemented("UpdateTable with ReplicaUpdates"));
     }
-    let gsi_updates = opt_vec(r.global_secondary_index_updates, |u| {
-        GlobalSecondaryIndexUpdate {
-            create: u.create.map(|c| GlobalSecondaryIndex {
-                index_name: c.index_name,
-                key_schema: key_schema(c.key_schema),
-                projection: projection(c.projection),
-                provisioned_throughput: c.provisioned_throughput.map(throughput),
-                on_demand_throughput: c.on_demand_throughput.map(on_demand),
-            }),
-            update: u.update.map(|c| UpdateGlobalSecondaryIndexAction {
-                index_name: c.index_name,
-                provisioned_throughput: c.provisioned_throughput.map(throughput),
-                on_demand_throughput: c.on_demand_throughput.map(on_demand),
-            }),
-            delete: u.delete.map(|d| DeleteGlobalSecondaryIndexAction {
-                index_name: d.index_name,
-            }),
-        }
-    });
-    Ok(UpdateTableInput {
-        table_name: opt_string(r.table_name),
-        attribute_definitions: opt_vec(r.attribute_definitions, |a| a).map(attribute_definitions),
-        billing_mode: r.billing_mode,
-        provisioned_throughput: r.provisioned_throughput.map(throughput),
-        global_secondary_index_updates: gsi_updates,
-        stream_specification: r.stream_specification.map(stream_spec),
-        sse_specification: r.sse_specification.map(sse_spec),
-        table_class: r.table_class,
-        deletion_protection_enabled: r.deletion_protection_enabled,
-        on_demand_throughput: r.on_demand_throughput.map(on_demand),
-        replica_updates: None,
-    })
+    Member::from_proto(r)
 }
 
 pub fn table_name(name: String) -> TableNameInput {
@@ -418,6 +127,96 @@ pub fn table_name(name: String) -> TableNameInput {
 }
 
 crate::members! {
+    pb::KeySchemaElement => KeySchemaElement { attribute_name, key_type }
+    pb::AttributeDefinition => AttributeDefinition { attribute_name, attribute_type }
+    pb::ProvisionedThroughput => ProvisionedThroughput {
+        read_capacity_units: present, write_capacity_units: present
+    }
+    pb::OnDemandThroughput => OnDemandThroughput {
+        max_read_request_units, max_write_request_units
+    }
+    pb::Projection => Projection { projection_type, non_key_attributes }
+    pb::LocalSecondaryIndex => LocalSecondaryIndex {
+        index_name, key_schema, projection: required
+    }
+    pb::GlobalSecondaryIndex => GlobalSecondaryIndex {
+        index_name, key_schema, projection: required, provisioned_throughput,
+        on_demand_throughput,
+    }
+    pb::CreateGlobalSecondaryIndexAction => GlobalSecondaryIndex {
+        index_name, key_schema, projection: required, provisioned_throughput,
+        on_demand_throughput,
+    }
+    pb::UpdateGlobalSecondaryIndexAction => UpdateGlobalSecondaryIndexAction {
+        index_name, provisioned_throughput, on_demand_throughput
+    }
+    pb::DeleteGlobalSecondaryIndexAction => DeleteGlobalSecondaryIndexAction { index_name }
+    pb::GlobalSecondaryIndexUpdate => GlobalSecondaryIndexUpdate { create, update, delete }
+    pb::StreamSpecification => StreamSpecification { stream_enabled, stream_view_type }
+    pb::SseSpecification => SseSpecification { enabled, sse_type, kms_master_key_id }
+    // A tag's value may be empty, and is still a value.
+    pb::Tag => Tag { key, value: present }
+    @ create_table / create_table_to_proto: pb::CreateTableRequest => CreateTableInput {
+        table_name, key_schema, attribute_definitions, billing_mode, provisioned_throughput,
+        local_secondary_indexes, global_secondary_indexes, stream_specification,
+        sse_specification, tags, table_class, deletion_protection_enabled,
+        on_demand_throughput,
+    }
+    pb::UpdateTableRequest => UpdateTableInput {
+        table_name, attribute_definitions, billing_mode, provisioned_throughput,
+        global_secondary_index_updates, stream_specification, sse_specification, table_class,
+        deletion_protection_enabled, on_demand_throughput,
+    }
+    @ tag_resource / tag_resource_to_proto: pb::TagResourceRequest => TagResourceInput {
+        resource_arn, tags: present
+    }
+    @ untag_resource / untag_resource_to_proto: pb::UntagResourceRequest => UntagResourceInput {
+        resource_arn, tag_keys: present
+    }
+    pb::ProvisionedThroughputDescription => ProvisionedThroughputDescription {
+        last_increase_date_time, last_decrease_date_time, number_of_decreases_today: required,
+        read_capacity_units: required, write_capacity_units: required,
+    }
+    pb::BillingModeSummary => BillingModeSummary {
+        billing_mode: required, last_update_to_pay_per_request_date_time
+    }
+    pb::LocalSecondaryIndexDescription => IndexDescription {
+        index_name: required, key_schema, projection: required, index_size_bytes: required,
+        item_count: required, index_arn: required,
+    }
+    pb::GlobalSecondaryIndexDescription => IndexDescription {
+        index_name: required, key_schema, projection: required, index_status, backfilling,
+        provisioned_throughput, index_size_bytes: required, item_count: required,
+        index_arn: required,
+    }
+    pb::SseDescription => SseDescription { status: required, sse_type: required, kms_master_key_arn }
+    pb::TableClassSummary => TableClassSummary { table_class: required }
+    pb::TableDescription => TableDescription {
+        attribute_definitions, table_name: required, key_schema, table_status: required,
+        creation_date_time: required, provisioned_throughput: required,
+        table_size_bytes: required, item_count: required, table_arn: required,
+        table_id: required, billing_mode_summary, local_secondary_indexes,
+        global_secondary_indexes, stream_specification, latest_stream_label, latest_stream_arn,
+        sse_description, table_class_summary, deletion_protection_enabled: required,
+    }
+    pb::KinesisDataStreamDestination => KinesisDataStreamDestination {
+        stream_arn: required, destination_status: required, destination_status_description,
+        approximate_creation_date_time_precision,
+    }
+    pb::DescribeKinesisStreamingDestinationResponse => DescribeKinesisStreamingDestinationOutput {
+        table_name: required, kinesis_data_stream_destinations
+    }
+    pb::ListTagsOfResourceRequest => ListTagsOfResourceInput { resource_arn, next_token }
+    pb::ListTagsOfResourceResponse => ListTagsOfResourceOutput { tags, next_token }
+    pb::ListTablesRequest => ListTablesInput { exclusive_start_table_name, limit }
+    pb::ListTablesResponse => ListTablesOutput { table_names, last_evaluated_table_name }
+    pb::TimeToLiveSpecification => TimeToLiveSpecification { enabled, attribute_name }
+    pb::UpdateTimeToLiveRequest => UpdateTimeToLiveInput {
+        table_name, time_to_live_specification
+    }
+    pb::TimeToLiveDescription => TimeToLiveDescription {
+        time_to_live_status: required, attribute_name
+    }
     pb::ExpectedAttributeValue => ExpectedAttributeValue {
         value, exists, comparison_operator, attribute_value_list
     }
@@ -440,9 +239,12 @@ crate::members! {
     }
     pb::TransactGetItem => TransactGetItem { get }
     pb::Get => TransactGet { table_name, key, projection_expression, expression_attribute_names }
-    pb::Capacity => Capacity { capacity_units, read_capacity_units, write_capacity_units }
+    pb::Capacity => Capacity {
+        capacity_units: required, read_capacity_units, write_capacity_units
+    }
     pb::ConsumedCapacity => ConsumedCapacity {
-        table_name, capacity_units, read_capacity_units, write_capacity_units, table,
+        table_name: required, capacity_units: required, read_capacity_units,
+        write_capacity_units, table,
         local_secondary_indexes, global_secondary_indexes,
     }
     pb::ItemCollectionMetrics => ItemCollectionMetrics {
@@ -451,6 +253,57 @@ crate::members! {
     pb::KeysAndAttributes => KeysAndAttributes {
         keys, attributes_to_get, consistent_read, projection_expression,
         expression_attribute_names,
+    }
+    @ batch_get / batch_get_to_proto: pb::BatchGetItemRequest => BatchGetItemInput {
+        request_items: present, return_consumed_capacity
+    }
+    @ batch_write / batch_write_to_proto: pb::BatchWriteItemRequest => BatchWriteItemInput {
+        request_items: present, return_consumed_capacity, return_item_collection_metrics
+    }
+    @ batch_write_output / batch_write_response:
+    pb::BatchWriteItemResponse => BatchWriteItemOutput {
+        unprocessed_items, consumed_capacity, item_collection_metrics
+    }
+    pb::ConditionCheck => TransactAction {
+        key, table_name, condition_expression, expression_attribute_names,
+        expression_attribute_values, return_values_on_condition_check_failure,
+    }
+    pb::Put => TransactAction {
+        item, table_name, condition_expression, expression_attribute_names,
+        expression_attribute_values, return_values_on_condition_check_failure,
+    }
+    pb::Delete => TransactAction {
+        key, table_name, condition_expression, expression_attribute_names,
+        expression_attribute_values, return_values_on_condition_check_failure,
+    }
+    pb::Update => TransactAction {
+        key, update_expression, table_name, condition_expression, expression_attribute_names,
+        expression_attribute_values, return_values_on_condition_check_failure,
+    }
+    pb::TransactWriteItem => TransactWriteItem { condition_check, put, delete, update }
+    @ transact_write / transact_write_to_proto:
+    pb::TransactWriteItemsRequest => TransactWriteItemsInput {
+        transact_items: present, return_consumed_capacity, return_item_collection_metrics,
+        client_request_token,
+    }
+    @ transact_write_output / transact_write_response:
+    pb::TransactWriteItemsResponse => TransactWriteItemsOutput {
+        consumed_capacity, item_collection_metrics
+    }
+    @ transact_get / transact_get_to_proto:
+    pb::TransactGetItemsRequest => TransactGetItemsInput {
+        transact_items: present, return_consumed_capacity
+    }
+    pb::ItemResponse => ItemResponse { item }
+    @ transact_get_output / transact_get_response:
+    pb::TransactGetItemsResponse => TransactGetItemsOutput { responses, consumed_capacity }
+    // `Items` is absent from a page only with Select COUNT, and proto3 cannot say so: an
+    // empty list reads as absent, and a reader that knows the request fixes it up.
+    @ query_output / query_response: pb::QueryResponse => QueryOutput {
+        items, count, scanned_count, last_evaluated_key, consumed_capacity
+    }
+    @ scan_output / scan_response: pb::ScanResponse => QueryOutput {
+        items, count, scanned_count, last_evaluated_key, consumed_capacity
     }
     pb::PutRequest => PutRequest { item }
     pb::DeleteRequest => DeleteRequest { key }
@@ -489,271 +342,6 @@ crate::members! {
         return_consumed_capacity, return_item_collection_metrics, condition_expression,
         expression_attribute_names, expression_attribute_values,
         return_values_on_condition_check_failure,
-    }
-}
-
-pub fn tag_resource(r: pb::TagResourceRequest) -> TagResourceInput {
-    TagResourceInput {
-        resource_arn: opt_string(r.resource_arn),
-        tags: Some(tags(r.tags)),
-    }
-}
-
-pub fn untag_resource(r: pb::UntagResourceRequest) -> UntagResourceInput {
-    UntagResourceInput {
-        resource_arn: opt_string(r.resource_arn),
-        tag_keys: Some(r.tag_keys),
-    }
-}
-
-pub fn list_tags(r: pb::ListTagsOfResourceRequest) -> ListTagsOfResourceInput {
-    ListTagsOfResourceInput {
-        resource_arn: opt_string(r.resource_arn),
-        next_token: r.next_token,
-    }
-}
-
-// ---------------------------------------------------------------- responses
-
-pub fn tags_output(o: ListTagsOfResourceOutput) -> pb::ListTagsOfResourceResponse {
-    pb::ListTagsOfResourceResponse {
-        tags: o
-            .tags
-            .into_iter()
-            .map(|t| pb::Tag {
-                key: t.key,
-                value: t.value.unwrap_or_default(),
-            })
-            .collect(),
-        next_token: o.next_token,
-    }
-}
-
-// ---------------------------------------------------------------- query, scan and batches
-
-/// The parts shared by Query and Scan responses.
-pub struct PageParts {
-    pub items: Vec<pb::MapValue>,
-    pub count: i32,
-    pub scanned_count: i32,
-    pub last_evaluated_key: HashMap<String, pb::AttributeValue>,
-    pub consumed_capacity: Option<pb::ConsumedCapacity>,
-}
-
-pub fn page_output(o: QueryOutput) -> PageParts {
-    PageParts {
-        items: o
-            .items
-            .into_iter()
-            .flatten()
-            .map(|i| pb::MapValue {
-                values: item_into_proto(i),
-            })
-            .collect(),
-        count: i32::try_from(o.count).unwrap_or(i32::MAX),
-        scanned_count: i32::try_from(o.scanned_count).unwrap_or(i32::MAX),
-        last_evaluated_key: o
-            .last_evaluated_key
-            .map(item_into_proto)
-            .unwrap_or_default(),
-        consumed_capacity: o.consumed_capacity.as_ref().map(consumed_to_proto),
-    }
-}
-
-pub fn batch_get(r: pb::BatchGetItemRequest) -> Result<BatchGetItemInput> {
-    Ok(BatchGetItemInput {
-        request_items: Some(
-            r.request_items
-                .into_iter()
-                .map(|(t, k)| Ok((t, Member::from_proto(k)?)))
-                .collect::<Result<_>>()?,
-        ),
-        return_consumed_capacity: r.return_consumed_capacity,
-    })
-}
-
-pub fn batch_write(r: pb::BatchWriteItemRequest) -> Result<BatchWriteItemInput> {
-    Ok(BatchWriteItemInput {
-        request_items: Some(
-            r.request_items
-                .into_iter()
-                .map(|(t, list)| {
-                    Ok((
-                        t,
-                        list.values
-                            .into_iter()
-                            .map(<WriteRequest as Member<_>>::from_proto)
-                            .collect::<Result<_>>()?,
-                    ))
-                })
-                .collect::<Result<_>>()?,
-        ),
-        return_consumed_capacity: r.return_consumed_capacity,
-        return_item_collection_metrics: r.return_item_collection_metrics,
-    })
-}
-
-pub fn batch_write_output(o: &BatchWriteItemOutput) -> pb::BatchWriteItemResponse {
-    pb::BatchWriteItemResponse {
-        unprocessed_items: o
-            .unprocessed_items
-            .iter()
-            .map(|(t, list)| {
-                (
-                    t.clone(),
-                    pb::WriteRequestList {
-                        values: list.iter().map(|w| w.clone().into_proto()).collect(),
-                    },
-                )
-            })
-            .collect(),
-        item_collection_metrics: collection_metrics_to_proto(&o.item_collection_metrics),
-        consumed_capacity: o
-            .consumed_capacity
-            .iter()
-            .flatten()
-            .map(consumed_to_proto)
-            .collect(),
-    }
-}
-
-// ---------------------------------------------------------------- transactions
-
-#[allow(clippy::too_many_arguments)]
-fn transact_action(
-    table_name: String,
-    key: HashMap<String, pb::AttributeValue>,
-    item: HashMap<String, pb::AttributeValue>,
-    update_expression: Option<String>,
-    condition_expression: Option<String>,
-    names: HashMap<String, String>,
-    values: HashMap<String, pb::AttributeValue>,
-    return_on_failure: Option<String>,
-) -> Result<TransactAction> {
-    Ok(TransactAction {
-        table_name: opt_string(table_name),
-        key: opt_item(key)?,
-        item: opt_item(item)?,
-        update_expression,
-        condition_expression,
-        expression_attribute_names: opt_map(names),
-        expression_attribute_values: opt_values(values)?,
-        return_values_on_condition_check_failure: return_on_failure,
-    })
-}
-
-pub fn transact_write(r: pb::TransactWriteItemsRequest) -> Result<TransactWriteItemsInput> {
-    let items = r
-        .transact_items
-        .into_iter()
-        .map(|t| {
-            Ok(TransactWriteItem {
-                condition_check: t
-                    .condition_check
-                    .map(|c| {
-                        transact_action(
-                            c.table_name,
-                            c.key,
-                            HashMap::new(),
-                            None,
-                            opt_string(c.condition_expression),
-                            c.expression_attribute_names,
-                            c.expression_attribute_values,
-                            c.return_values_on_condition_check_failure,
-                        )
-                    })
-                    .transpose()?,
-                put: t
-                    .put
-                    .map(|p| {
-                        transact_action(
-                            p.table_name,
-                            HashMap::new(),
-                            p.item,
-                            None,
-                            p.condition_expression,
-                            p.expression_attribute_names,
-                            p.expression_attribute_values,
-                            p.return_values_on_condition_check_failure,
-                        )
-                    })
-                    .transpose()?,
-                delete: t
-                    .delete
-                    .map(|d| {
-                        transact_action(
-                            d.table_name,
-                            d.key,
-                            HashMap::new(),
-                            None,
-                            d.condition_expression,
-                            d.expression_attribute_names,
-                            d.expression_attribute_values,
-                            d.return_values_on_condition_check_failure,
-                        )
-                    })
-                    .transpose()?,
-                update: t
-                    .update
-                    .map(|u| {
-                        transact_action(
-                            u.table_name,
-                            u.key,
-                            HashMap::new(),
-                            opt_string(u.update_expression),
-                            u.condition_expression,
-                            u.expression_attribute_names,
-                            u.expression_attribute_values,
-                            u.return_values_on_condition_check_failure,
-                        )
-                    })
-                    .transpose()?,
-            })
-        })
-        .collect::<Result<_>>()?;
-    Ok(TransactWriteItemsInput {
-        transact_items: Some(items),
-        return_consumed_capacity: r.return_consumed_capacity,
-        return_item_collection_metrics: r.return_item_collection_metrics,
-        client_request_token: r.client_request_token,
-    })
-}
-
-pub fn transact_write_output(o: &TransactWriteItemsOutput) -> pb::TransactWriteItemsResponse {
-    pb::TransactWriteItemsResponse {
-        consumed_capacity: o
-            .consumed_capacity
-            .iter()
-            .flatten()
-            .map(consumed_to_proto)
-            .collect(),
-        item_collection_metrics: collection_metrics_to_proto(&o.item_collection_metrics),
-    }
-}
-
-pub fn transact_get(r: pb::TransactGetItemsRequest) -> Result<TransactGetItemsInput> {
-    Ok(TransactGetItemsInput {
-        // Present even when empty: DynamoDB's answer is about its length, not its absence.
-        transact_items: Some(Member::from_proto(r.transact_items)?),
-        return_consumed_capacity: r.return_consumed_capacity,
-    })
-}
-
-pub fn transact_get_output(o: &TransactGetItemsOutput) -> pb::TransactGetItemsResponse {
-    pb::TransactGetItemsResponse {
-        consumed_capacity: o
-            .consumed_capacity
-            .iter()
-            .flatten()
-            .map(consumed_to_proto)
-            .collect(),
-        responses: o
-            .responses
-            .iter()
-            .map(|r| pb::ItemResponse {
-                item: r.item.as_ref().map(item_to_proto).unwrap_or_default(),
-            })
-            .collect(),
     }
 }
 

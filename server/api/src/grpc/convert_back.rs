@@ -16,8 +16,8 @@
 //!   ConditionCheck has no `Item`, a Put no `Key`, ...), members the engine ignores anyway.
 //!
 //! Responses: the engine never produces an empty item, key or metrics map, so mapping an
-//! empty protobuf map to `None` is exact; the one ambiguity is Query/Scan `Items` (see
-//! [`query_output`]).
+//! empty protobuf map to `None` is exact; the one ambiguity is Query/Scan `Items`, absent
+//! after an empty page too: a reader that knows the request's `Select` puts `[]` back.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -26,306 +26,29 @@ use keyfall_proto::v1 as pb;
 use prost::Message;
 use tonic::{Code, Status};
 
-use super::convert::item_from_proto;
 use super::member::Member;
 use super::status::{ERROR_DETAILS_KEY, ERROR_TYPE_KEY};
 use keyfall_types::error::{Error, Result};
-use keyfall_types::model::{AttributeValue, Item, Number};
-use keyfall_types::types::*;
-
-// ---------------------------------------------------------------- attribute values
-
-/// Like `convert::value_to_proto`, but consuming the value: requests can carry megabytes of
-/// items, which should be moved rather than cloned.
-fn value_into_proto(v: AttributeValue) -> pb::AttributeValue {
-    use pb::attribute_value::Value;
-    let value = match v {
-        AttributeValue::S(s) => Value::S(s),
-        AttributeValue::N(n) => Value::N(n.to_string()),
-        AttributeValue::B(b) => Value::B(Vec::from(b)),
-        AttributeValue::Ss(values) => Value::Ss(pb::StringSet { values }),
-        AttributeValue::Ns(s) => Value::Ns(pb::NumberSet {
-            values: s.iter().map(Number::to_string).collect(),
-        }),
-        AttributeValue::Bs(s) => Value::Bs(pb::BinarySet {
-            values: s.into_iter().map(Vec::from).collect(),
-        }),
-        AttributeValue::M(m) => Value::M(pb::MapValue {
-            values: item_into_proto(m),
-        }),
-        AttributeValue::L(l) => Value::L(pb::ListValue {
-            values: l.into_iter().map(value_into_proto).collect(),
-        }),
-        AttributeValue::Null => Value::Null(true),
-        AttributeValue::Bool(b) => Value::Bool(b),
-    };
-    pb::AttributeValue { value: Some(value) }
-}
-
-fn item_into_proto(item: Item) -> HashMap<String, pb::AttributeValue> {
-    item.into_iter()
-        .map(|(k, v)| (k, value_into_proto(v)))
-        .collect()
-}
-
-/// An optional item as a protobuf map: absent is empty.
-fn opt_item(item: Option<Item>) -> HashMap<String, pb::AttributeValue> {
-    item.map(item_into_proto).unwrap_or_default()
-}
-
-/// `ExpressionAttributeValues` as a protobuf map: absent is empty.
-fn opt_values(values: Option<AttributeMap>) -> HashMap<String, pb::AttributeValue> {
-    values
-        .into_iter()
-        .flatten()
-        .map(|(k, v)| (k, value_into_proto(v)))
-        .collect()
-}
+use keyfall_types::model::Item;
+use keyfall_types::types::CancellationReason;
 
 /// A protobuf item map as an optional item: empty is absent.
 fn item_or_none(m: HashMap<String, pb::AttributeValue>) -> Result<Option<Item>> {
-    if m.is_empty() {
-        Ok(None)
-    } else {
-        item_from_proto(m).map(Some)
-    }
+    Member::from_proto(m)
 }
 
-// ---------------------------------------------------------------- requests
+// ---------------------------------------------------------------- messages
 
 /// Written once with the server's direction (`convert`'s `members!` lists).
 pub use super::convert::{
-    batch_get_output, delete_item_output, delete_item_to_proto as delete_item, get_item_output,
-    get_item_to_proto as get_item, put_item_output, put_item_to_proto as put_item,
-    query_to_proto as query, scan_to_proto as scan, update_item_output,
+    batch_get_output, batch_get_to_proto as batch_get, batch_write_output,
+    batch_write_to_proto as batch_write, delete_item_output, delete_item_to_proto as delete_item,
+    get_item_output, get_item_to_proto as get_item, put_item_output, put_item_to_proto as put_item,
+    query_output, query_to_proto as query, scan_output, scan_to_proto as scan, transact_get_output,
+    transact_get_to_proto as transact_get, transact_write_output,
+    transact_write_to_proto as transact_write, update_item_output,
     update_item_to_proto as update_item,
 };
-
-// ---------------------------------------------------------------- batch requests
-
-pub fn batch_get(i: BatchGetItemInput) -> pb::BatchGetItemRequest {
-    pb::BatchGetItemRequest {
-        request_items: i
-            .request_items
-            .into_iter()
-            .flatten()
-            .map(|(t, k)| (t, Member::into_proto(k)))
-            .collect(),
-        return_consumed_capacity: i.return_consumed_capacity,
-    }
-}
-
-pub fn batch_write(i: BatchWriteItemInput) -> pb::BatchWriteItemRequest {
-    pb::BatchWriteItemRequest {
-        request_items: i
-            .request_items
-            .into_iter()
-            .flatten()
-            .map(|(t, list)| {
-                let values = list.into_iter().map(Member::into_proto).collect();
-                (t, pb::WriteRequestList { values })
-            })
-            .collect(),
-        return_consumed_capacity: i.return_consumed_capacity,
-        return_item_collection_metrics: i.return_item_collection_metrics,
-    }
-}
-
-// ---------------------------------------------------------------- transaction requests
-
-fn condition_check_to_proto(a: TransactAction) -> pb::ConditionCheck {
-    pb::ConditionCheck {
-        key: opt_item(a.key),
-        table_name: a.table_name.unwrap_or_default(),
-        condition_expression: a.condition_expression.unwrap_or_default(),
-        expression_attribute_names: a.expression_attribute_names.unwrap_or_default(),
-        expression_attribute_values: opt_values(a.expression_attribute_values),
-        return_values_on_condition_check_failure: a.return_values_on_condition_check_failure,
-    }
-}
-
-fn put_to_proto(a: TransactAction) -> pb::Put {
-    pb::Put {
-        item: opt_item(a.item),
-        table_name: a.table_name.unwrap_or_default(),
-        condition_expression: a.condition_expression,
-        expression_attribute_names: a.expression_attribute_names.unwrap_or_default(),
-        expression_attribute_values: opt_values(a.expression_attribute_values),
-        return_values_on_condition_check_failure: a.return_values_on_condition_check_failure,
-    }
-}
-
-fn delete_to_proto(a: TransactAction) -> pb::Delete {
-    pb::Delete {
-        key: opt_item(a.key),
-        table_name: a.table_name.unwrap_or_default(),
-        condition_expression: a.condition_expression,
-        expression_attribute_names: a.expression_attribute_names.unwrap_or_default(),
-        expression_attribute_values: opt_values(a.expression_attribute_values),
-        return_values_on_condition_check_failure: a.return_values_on_condition_check_failure,
-    }
-}
-
-fn update_to_proto(a: TransactAction) -> pb::Update {
-    pb::Update {
-        key: opt_item(a.key),
-        update_expression: a.update_expression.unwrap_or_default(),
-        table_name: a.table_name.unwrap_or_default(),
-        condition_expression: a.condition_expression,
-        expression_attribute_names: a.expression_attribute_names.unwrap_or_default(),
-        expression_attribute_values: opt_values(a.expression_attribute_values),
-        return_values_on_condition_check_failure: a.return_values_on_condition_check_failure,
-    }
-}
-
-pub fn transact_write(i: TransactWriteItemsInput) -> pb::TransactWriteItemsRequest {
-    pb::TransactWriteItemsRequest {
-        transact_items: i
-            .transact_items
-            .into_iter()
-            .flatten()
-            .map(|t| pb::TransactWriteItem {
-                condition_check: t.condition_check.map(condition_check_to_proto),
-                put: t.put.map(put_to_proto),
-                delete: t.delete.map(delete_to_proto),
-                update: t.update.map(update_to_proto),
-            })
-            .collect(),
-        return_consumed_capacity: i.return_consumed_capacity,
-        return_item_collection_metrics: i.return_item_collection_metrics,
-        client_request_token: i.client_request_token,
-    }
-}
-
-pub fn transact_get(i: TransactGetItemsInput) -> pb::TransactGetItemsRequest {
-    pb::TransactGetItemsRequest {
-        transact_items: Member::into_proto(i.transact_items.unwrap_or_default()),
-        return_consumed_capacity: i.return_consumed_capacity,
-    }
-}
-
-// ---------------------------------------------------------------- shared response parts
-
-/// Per-table ItemCollectionMetrics of BatchWriteItem and TransactWriteItems; the engine
-/// leaves the member out rather than send an empty map.
-fn collection_metrics_from_proto(
-    m: HashMap<String, pb::ItemCollectionMetricsList>,
-) -> Result<Option<HashMap<String, Vec<ItemCollectionMetrics>>>> {
-    if m.is_empty() {
-        return Ok(None);
-    }
-    m.into_iter()
-        .map(|(t, list)| {
-            let list = list
-                .values
-                .into_iter()
-                .map(Member::from_proto)
-                .collect::<Result<_>>()?;
-            Ok((t, list))
-        })
-        .collect::<Result<_>>()
-        .map(Some)
-}
-
-fn items_from_proto(v: Vec<pb::MapValue>) -> Result<Vec<Item>> {
-    v.into_iter().map(|m| item_from_proto(m.values)).collect()
-}
-
-// ---------------------------------------------------------------- single-item responses
-
-// ---------------------------------------------------------------- query and scan responses
-
-/// The engine leaves `Items` out only for Select COUNT, and otherwise returns exactly
-/// `Count` items. So no items with a positive count can only be COUNT (`None`); no items
-/// with a zero count is ambiguous and becomes `Some(vec![])`: a caller that knows the
-/// request's Select was COUNT should set `items` to `None`.
-fn page_output(
-    items: Vec<pb::MapValue>,
-    count: i32,
-    scanned_count: i32,
-    last_evaluated_key: HashMap<String, pb::AttributeValue>,
-    consumed_capacity: Option<pb::ConsumedCapacity>,
-) -> Result<QueryOutput> {
-    let items = if items.is_empty() && count > 0 {
-        None
-    } else {
-        Some(items_from_proto(items)?)
-    };
-    Ok(QueryOutput {
-        items,
-        count: i64::from(count),
-        scanned_count: i64::from(scanned_count),
-        last_evaluated_key: item_or_none(last_evaluated_key)?,
-        consumed_capacity: Member::from_proto(consumed_capacity)?,
-    })
-}
-
-/// See `page_output` about `Items` with Select COUNT: with no match, the caller must clear
-/// `items` itself.
-pub fn query_output(r: pb::QueryResponse) -> Result<QueryOutput> {
-    page_output(
-        r.items,
-        r.count,
-        r.scanned_count,
-        r.last_evaluated_key,
-        r.consumed_capacity,
-    )
-}
-
-/// See [`query_output`].
-pub fn scan_output(r: pb::ScanResponse) -> Result<QueryOutput> {
-    page_output(
-        r.items,
-        r.count,
-        r.scanned_count,
-        r.last_evaluated_key,
-        r.consumed_capacity,
-    )
-}
-
-// ---------------------------------------------------------------- batch responses
-
-pub fn batch_write_output(r: pb::BatchWriteItemResponse) -> Result<BatchWriteItemOutput> {
-    Ok(BatchWriteItemOutput {
-        unprocessed_items: r
-            .unprocessed_items
-            .into_iter()
-            .map(|(t, list)| {
-                let list = list
-                    .values
-                    .into_iter()
-                    .map(<WriteRequest as Member<_>>::from_proto)
-                    .collect::<Result<_>>()?;
-                Ok((t, list))
-            })
-            .collect::<Result<_>>()?,
-        consumed_capacity: Member::from_proto(r.consumed_capacity)?,
-        item_collection_metrics: collection_metrics_from_proto(r.item_collection_metrics)?,
-    })
-}
-
-// ---------------------------------------------------------------- transaction responses
-
-pub fn transact_write_output(
-    r: pb::TransactWriteItemsResponse,
-) -> Result<TransactWriteItemsOutput> {
-    Ok(TransactWriteItemsOutput {
-        consumed_capacity: Member::from_proto(r.consumed_capacity)?,
-        item_collection_metrics: collection_metrics_from_proto(r.item_collection_metrics)?,
-    })
-}
-
-pub fn transact_get_output(r: pb::TransactGetItemsResponse) -> Result<TransactGetItemsOutput> {
-    Ok(TransactGetItemsOutput {
-        responses: r
-            .responses
-            .into_iter()
-            // An empty item is a missing one: DynamoDB answers `{}` for it.
-            .map(|r| item_or_none(r.item).map(|item| ItemResponse { item }))
-            .collect::<Result<_>>()?,
-        consumed_capacity: Member::from_proto(r.consumed_capacity)?,
-    })
-}
 
 // ---------------------------------------------------------------- errors
 
@@ -335,7 +58,8 @@ pub fn transact_get_output(r: pb::TransactGetItemsResponse) -> Result<TransactGe
 ///
 /// Statuses `to_status` did not make cannot be told apart and become `Error::Internal`:
 /// those without `x-amzn-errortype` (transport failures, deadlines, ...) carry the status
-/// message, and those with an error name the engine does not know carry `"<name>: <message>"`.
+/// message, and those with a name outside the shared error table carry
+/// `"<name>: <message>"`. Names in the table the engine does not make become `Error::Other`.
 /// Authentication and authorization failures (`Unauthenticated`, `PermissionDenied`,
 /// made by `auth_status`) are not engine errors: this function returns `Internal` for them
 /// too, so callers must check for these codes first and answer with their own auth error.
@@ -387,12 +111,15 @@ pub fn status_to_error(status: &Status) -> Error {
                 .unwrap_or(message)
                 .to_string(),
         ),
-        // Throttling errors DynamoDB has but the engine does not produce (yet): the closest
-        // engine error is LimitExceeded (also RESOURCE_EXHAUSTED, also retryable).
-        "ProvisionedThroughputExceededException"
-        | "ThrottlingException"
-        | "RequestLimitExceeded" => Error::LimitExceeded(m()),
-        other => Error::Internal(format!("{other}: {message}")),
+        // Every other error of the shared table keeps its name; a name outside it is not
+        // DynamoDB's and cannot be answered as one.
+        other => match keyfall_proto::errors::info(other) {
+            Some(row) => Error::Other {
+                name: row.name,
+                message: m(),
+            },
+            None => Error::Internal(format!("{other}: {message}")),
+        },
     }
 }
 

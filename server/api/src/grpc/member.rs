@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use keyfall_proto::v1 as pb;
 use keyfall_types::error::Result;
 use keyfall_types::model::AttributeValue;
+use keyfall_types::types::{ItemCollectionMetrics, WriteRequest};
 
 use super::convert::{value_from_proto, value_into_proto};
 
@@ -34,22 +35,6 @@ macro_rules! same {
     )*};
 }
 same!(String, bool, i64, f64);
-
-/// Members the server always answers (ConsumedCapacity's `TableName`, `CapacityUnits`):
-/// `optional` on the wire, absent read as the default.
-macro_rules! always_sent {
-    ($($t:ty),*) => {$(
-        impl Member<Option<$t>> for $t {
-            fn from_proto(p: Option<$t>) -> Result<$t> {
-                Ok(p.unwrap_or_default())
-            }
-            fn into_proto(self) -> Option<$t> {
-                Some(self)
-            }
-        }
-    )*};
-}
-always_sent!(String, f64);
 
 /// `int32` fields (`Limit`, `Segment`, `TotalSegments`): out of range saturates, so the
 /// value stays out of the accepted range and still fails validation.
@@ -133,27 +118,39 @@ macro_rules! maps {
 }
 maps!(HashMap, BTreeMap);
 
-/// An item in a list of items.
-impl Member<pb::MapValue> for BTreeMap<String, AttributeValue> {
-    fn from_proto(p: pb::MapValue) -> Result<Self> {
-        Member::from_proto(p.values)
-    }
-    fn into_proto(self) -> pb::MapValue {
-        pb::MapValue {
-            values: Member::into_proto(self),
+/// Messages that only wrap a list or map (`values`), so it can sit in a map or a `oneof`.
+macro_rules! wrapped {
+    ($($proto:ty => $model:ty),* $(,)?) => {$(
+        impl Member<$proto> for $model {
+            fn from_proto(p: $proto) -> Result<Self> {
+                Member::from_proto(p.values)
+            }
+            fn into_proto(self) -> $proto {
+                type Proto = $proto;
+                Proto { values: Member::into_proto(self) }
+            }
         }
-    }
+    )*};
 }
+wrapped!(
+    pb::MapValue => BTreeMap<String, AttributeValue>,
+    pb::ItemList => Vec<BTreeMap<String, AttributeValue>>,
+    pb::WriteRequestList => Vec<WriteRequest>,
+    pb::ItemCollectionMetricsList => Vec<ItemCollectionMetrics>,
+);
 
-/// The items of one table in a batch answer.
-impl Member<pb::ItemList> for Vec<BTreeMap<String, AttributeValue>> {
-    fn from_proto(p: pb::ItemList) -> Result<Self> {
-        Member::from_proto(p.values)
+/// Members DynamoDB checks by length (`RequestItems`, `TransactItems`): read as present even
+/// when empty, so a gRPC caller gets DynamoDB's length message rather than the
+/// missing-member one. Named in a field list as `field: present`.
+pub mod present {
+    use super::{Member, Result};
+
+    pub fn from_proto<T: Member<P>, P>(p: P) -> Result<Option<T>> {
+        T::from_proto(p).map(Some)
     }
-    fn into_proto(self) -> pb::ItemList {
-        pb::ItemList {
-            values: Member::into_proto(self),
-        }
+
+    pub fn into_proto<T: Member<P>, P: Default>(m: Option<T>) -> P {
+        m.map(T::into_proto).unwrap_or_default()
     }
 }
 
@@ -166,22 +163,43 @@ impl<T: Member<P>, P> Member<Vec<P>> for Vec<T> {
     }
 }
 
+/// Members the model always has where protobuf marks them `optional` or makes them a
+/// message (ConsumedCapacity's `TableName`, an index's `Projection`): absent reads as the
+/// default. Named in a field list as `field: required`.
+pub mod required {
+    use super::{Member, Result};
+
+    pub fn from_proto<T: Member<P>, P: Default>(p: Option<P>) -> Result<T> {
+        T::from_proto(p.unwrap_or_default())
+    }
+
+    pub fn into_proto<T: Member<P>, P>(m: T) -> Option<P> {
+        Some(m.into_proto())
+    }
+}
+
 /// A message's conversion each way from its fields, which have one name on both sides;
-/// fields a side does not list keep their defaults. The prefix `@ from / to:` also names
-/// the two directions as functions.
+/// fields a side does not list keep their defaults. A field written `field: module` converts
+/// through that module of `member` (e.g. [`present`]) instead of its [`Member`] impl. The
+/// prefix `@ from / to:` also names the two directions as functions.
 #[macro_export]
 macro_rules! members {
-    ($($(@ $from:ident / $to:ident :)? $proto:path => $model:path { $($field:ident),* $(,)? })*) => {$(
+    (@from $e:expr) => { $crate::grpc::member::Member::from_proto($e) };
+    (@from $e:expr, $via:ident) => { $crate::grpc::member::$via::from_proto($e) };
+    (@into $e:expr) => { $crate::grpc::member::Member::into_proto($e) };
+    (@into $e:expr, $via:ident) => { $crate::grpc::member::$via::into_proto($e) };
+    ($($(@ $from:ident / $to:ident :)? $proto:path => $model:path {
+        $($field:ident $(: $via:ident)?),* $(,)?
+    })*) => {$(
         impl $crate::grpc::member::Member<$proto> for $model {
             #[allow(clippy::needless_update)]
             fn from_proto(p: $proto) -> keyfall_types::error::Result<Self> {
-                use $crate::grpc::member::Member;
-                Ok(Self { $($field: Member::from_proto(p.$field)?,)* ..Default::default() })
+                Ok(Self { $($field: $crate::members!(@from p.$field $(, $via)?)?,)* ..Default::default() })
             }
             #[allow(clippy::needless_update)]
             fn into_proto(self) -> $proto {
                 type Proto = $proto;
-                Proto { $($field: $crate::grpc::member::Member::into_proto(self.$field),)* ..Default::default() }
+                Proto { $($field: $crate::members!(@into self.$field $(, $via)?),)* ..Default::default() }
             }
         }
         $(

@@ -55,24 +55,25 @@ pub struct DeleteItem {
 
 /// DynamoDB's rule against mixing legacy and expression parameters, given which of each
 /// a request carries (`(present, member name)`, in DynamoDB's order).
-pub fn check_mixing(
-    legacy_params: &[(bool, &str)],
-    expression_params: &[(bool, &str)],
-) -> Result<()> {
-    let present = |params: &[(bool, &str)]| -> Vec<String> {
-        params
+pub fn check_mixing(legacy: &[(bool, &str)], expressions: &[(bool, &str)]) -> Result<()> {
+    fn names<'a>(members: &[(bool, &'a str)]) -> Vec<&'a str> {
+        members
             .iter()
-            .filter(|(p, _)| *p)
-            .map(|(_, n)| n.to_string())
+            .filter(|(g, _)| *g)
+            .map(|(_, n)| *n)
             .collect()
-    };
-    let (l, e) = (present(legacy_params), present(expression_params));
-    let (l, e): (Vec<&str>, Vec<&str>) = (
-        l.iter().map(String::as_str).collect(),
-        e.iter().map(String::as_str).collect(),
-    );
-    legacy::check_no_mixing(&l, &e).map_err(Error::from)
+    }
+    legacy::check_no_mixing(&names(legacy), &names(expressions)).map_err(Error::from)
 }
+
+/// Which of a request's members are given, by their DynamoDB names, for [`check_mixing`]:
+/// `given![input; field: "Member", ...]`.
+macro_rules! given {
+    ($i:expr; $($field:ident: $name:literal),* $(,)?) => {
+        &[$(($i.$field.is_some(), $name)),*]
+    };
+}
+pub(crate) use given;
 
 /// A read's projection: ProjectionExpression (with its names), or AttributesToGet, never
 /// both.
@@ -128,17 +129,10 @@ pub fn write_expressions(
     w: WriteExpressionInput<'_>,
 ) -> Result<(Option<Condition>, Option<Update>)> {
     check_mixing(
-        &[
-            (w.expected.is_some(), "Expected"),
-            (w.attribute_updates.is_some(), "AttributeUpdates"),
-            (w.conditional_operator.is_some(), "ConditionalOperator"),
-        ],
-        &[
-            (w.condition.is_some(), "ConditionExpression"),
-            (w.update.is_some(), "UpdateExpression"),
-            (w.names.is_some(), "ExpressionAttributeNames"),
-            (w.values.is_some(), "ExpressionAttributeValues"),
-        ],
+        given![w; expected: "Expected", attribute_updates: "AttributeUpdates",
+            conditional_operator: "ConditionalOperator"],
+        given![w; condition: "ConditionExpression", update: "UpdateExpression",
+            names: "ExpressionAttributeNames", values: "ExpressionAttributeValues"],
     )?;
     if w.values.is_some() && w.condition.is_none() && w.update.is_none() {
         let null = if w.attribute_updates.is_some() || w.takes_update {

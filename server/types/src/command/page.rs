@@ -1,6 +1,6 @@
 //! Query and Scan as commands.
 
-use super::items::{check_mixing, legacy_projection};
+use super::items::{check_mixing, given, legacy_projection};
 use super::options::{parse_limit, ReturnCapacity, Select};
 use super::{table_name, Decode, Invalid};
 use crate::error::{Error, Result};
@@ -96,34 +96,17 @@ fn query(i: &QueryInput) -> Result<Query> {
     // KeyConditions goes with any expression but KeyConditionExpression (DynamoDB allows
     // KeyConditions with ProjectionExpression or FilterExpression).
     check_mixing(
-        &[
-            (i.attributes_to_get.is_some(), "AttributesToGet"),
-            (i.query_filter.is_some(), "QueryFilter"),
-            (i.conditional_operator.is_some(), "ConditionalOperator"),
-        ],
-        &[
-            (i.projection_expression.is_some(), "ProjectionExpression"),
-            (i.filter_expression.is_some(), "FilterExpression"),
-            (
-                i.key_condition_expression.is_some(),
-                "KeyConditionExpression",
-            ),
-            (
-                i.expression_attribute_names.is_some(),
-                "ExpressionAttributeNames",
-            ),
-            (
-                i.expression_attribute_values.is_some(),
-                "ExpressionAttributeValues",
-            ),
-        ],
+        given![i; attributes_to_get: "AttributesToGet", query_filter: "QueryFilter",
+            conditional_operator: "ConditionalOperator"],
+        given![i; projection_expression: "ProjectionExpression",
+            filter_expression: "FilterExpression",
+            key_condition_expression: "KeyConditionExpression",
+            expression_attribute_names: "ExpressionAttributeNames",
+            expression_attribute_values: "ExpressionAttributeValues"],
     )?;
     check_mixing(
-        &[(i.key_conditions.is_some(), "KeyConditions")],
-        &[(
-            i.key_condition_expression.is_some(),
-            "KeyConditionExpression",
-        )],
+        given![i; key_conditions: "KeyConditions"],
+        given![i; key_condition_expression: "KeyConditionExpression"],
     )?;
     let parsed = expr::parse(&ExpressionInput {
         projection: i.projection_expression.as_deref(),
@@ -197,23 +180,12 @@ fn scan(i: &ScanInput) -> Result<Scan> {
     table_name(&i.table_name)?;
     let segment = segment(i.segment, i.total_segments)?;
     check_mixing(
-        &[
-            (i.attributes_to_get.is_some(), "AttributesToGet"),
-            (i.scan_filter.is_some(), "ScanFilter"),
-            (i.conditional_operator.is_some(), "ConditionalOperator"),
-        ],
-        &[
-            (i.projection_expression.is_some(), "ProjectionExpression"),
-            (i.filter_expression.is_some(), "FilterExpression"),
-            (
-                i.expression_attribute_names.is_some(),
-                "ExpressionAttributeNames",
-            ),
-            (
-                i.expression_attribute_values.is_some(),
-                "ExpressionAttributeValues",
-            ),
-        ],
+        given![i; attributes_to_get: "AttributesToGet", scan_filter: "ScanFilter",
+            conditional_operator: "ConditionalOperator"],
+        given![i; projection_expression: "ProjectionExpression",
+            filter_expression: "FilterExpression",
+            expression_attribute_names: "ExpressionAttributeNames",
+            expression_attribute_values: "ExpressionAttributeValues"],
     )?;
     if i.expression_attribute_values.is_some() && i.filter_expression.is_none() {
         return Err(Error::validation(
