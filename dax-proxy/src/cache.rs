@@ -24,7 +24,7 @@ use crate::metrics::Metrics;
 pub type CachedItem = Option<EncodedItem>;
 
 /// A cached item kept as the `GetItemResponse` that returns it, framed as a gRPC message:
-/// a gRPC GetItem hit sends these bytes as they are (`get_item_path`), where a decoded map
+/// a gRPC GetItem hit sends these bytes as they are (`cached_reads`), where a decoded map
 /// would be deep-copied and re-encoded on every hit. Other readers decode it.
 #[derive(Debug, Clone)]
 pub struct EncodedItem(Bytes);
@@ -35,7 +35,7 @@ impl EncodedItem {
             item,
             consumed_capacity: None,
         };
-        EncodedItem(crate::get_item_path::frame(&response))
+        EncodedItem(crate::cached_reads::frame(&response))
     }
 
     /// The framed gRPC message: the body of a GetItem answer.
@@ -45,7 +45,7 @@ impl EncodedItem {
 
     /// The encoded `GetItemResponse`.
     pub fn response(&self) -> Bytes {
-        self.0.slice(crate::get_item_path::FRAME_HEADER..)
+        self.0.slice(crate::cached_reads::FRAME_HEADER..)
     }
 
     pub fn item(&self) -> Result<ProtoItem, tonic::Status> {
@@ -67,28 +67,37 @@ pub struct PageKey {
     pub request: Arc<[u8]>,
 }
 
+/// A cached Query or Scan page, kept as its response framed as a gRPC message, as items are
+/// (`EncodedItem`): a gRPC hit sends these bytes as they are (`cached_reads`); other
+/// readers decode them. A `QueryResponse` and a `ScanResponse` have the same fields, so
+/// either decodes the bytes of the other.
 #[derive(Debug, Clone)]
-pub enum Page {
-    Query(Arc<pb::QueryResponse>),
-    Scan(Arc<pb::ScanResponse>),
-}
+pub struct EncodedPage(Bytes);
 
-impl Page {
-    /// The page's items.
-    pub fn items(&self) -> impl Iterator<Item = &ProtoItem> {
-        let list = match self {
-            Page::Query(r) => &r.items,
-            Page::Scan(r) => &r.items,
-        };
-        list.iter().map(|m| &m.values)
+impl EncodedPage {
+    pub fn new(response: &impl prost::Message) -> EncodedPage {
+        EncodedPage(crate::cached_reads::frame(response))
+    }
+
+    /// The framed gRPC message: the body of a Query or Scan answer.
+    pub fn framed(&self) -> Bytes {
+        self.0.clone()
+    }
+
+    /// The page as the response `R` (`QueryResponse` or `ScanResponse`).
+    pub fn decode<R: prost::Message + Default>(&self) -> Result<R, tonic::Status> {
+        R::decode(self.0.slice(crate::cached_reads::FRAME_HEADER..))
+            .map_err(|e| tonic::Status::internal(format!("a cached page does not decode: {e}")))
+    }
+
+    /// The page's items, decoded: only read where items may expire while cached (TTL).
+    pub fn items(&self) -> Result<Vec<ProtoItem>, tonic::Status> {
+        let page: pb::QueryResponse = self.decode()?;
+        Ok(page.items.into_iter().map(|m| m.values).collect())
     }
 
     fn weight(&self) -> usize {
-        use prost::Message;
-        match self {
-            Page::Query(r) => r.encoded_len(),
-            Page::Scan(r) => r.encoded_len(),
-        }
+        self.0.len()
     }
 }
 
@@ -166,7 +175,7 @@ impl Stamps {
 
 pub struct Caches {
     pub items: Cache<ItemKey, CachedItem>,
-    pub pages: Cache<PageKey, Page>,
+    pub pages: Cache<PageKey, EncodedPage>,
     pub stamps: Arc<Stamps>,
     generations: Mutex<HashMap<Arc<str>, u64>>,
     /// Projections seen per table, so a change can drop every projected copy of an item.
@@ -205,7 +214,7 @@ impl Caches {
         let m = metrics.clone();
         let pages = Cache::builder()
             .max_capacity(config.query_cache_bytes)
-            .weigher(|k: &PageKey, v: &Page| {
+            .weigher(|k: &PageKey, v: &EncodedPage| {
                 clamp(k.request.len() + k.table.len() + v.weight() + 64)
             })
             .time_to_live(config.query_ttl)

@@ -7,9 +7,9 @@
 mod audit;
 mod auth;
 pub mod cache;
+mod cached_reads;
 pub mod coherence;
 pub mod config;
-mod get_item_path;
 mod http_api;
 pub mod keys;
 pub mod metrics;
@@ -140,7 +140,7 @@ pub async fn run(
         let incoming =
             tonic::transport::server::TcpIncoming::from(listeners.grpc).with_nodelay(Some(true));
         let metrics = proxy.caches.metrics.requests.clone();
-        let service = get_item_path::DynamoDbService::new(dax.clone(), 20 << 20);
+        let service = cached_reads::DynamoDbService::new(dax.clone(), 20 << 20);
         let streams = keyfall_proto::v1::dynamo_db_streams_server::DynamoDbStreamsServer::new(
             streams_service::StreamsService { dax: dax.clone() },
         );

@@ -15,7 +15,7 @@ use keyfall_auth::{Caller, Check};
 use keyfall_types::command::Decode;
 
 use crate::auth::SchemaView;
-use crate::cache::{CachedItem, EncodedItem, Page, PageKey};
+use crate::cache::{CachedItem, EncodedItem, EncodedPage, PageKey};
 use crate::keys::{self, ItemKey, ProtoItem};
 use crate::metrics::inc;
 use crate::schemas::TableSchema;
@@ -105,6 +105,32 @@ pub(crate) enum ItemRead {
     Cached(CachedItem),
     /// By the server, as it answered.
     Passed(Box<pb::GetItemResponse>),
+}
+
+/// How a Query or Scan was answered.
+pub(crate) enum PageRead<R> {
+    /// From the page cache, as the encoded response.
+    Cached(EncodedPage),
+    /// By the server, as it answered.
+    Passed(R),
+}
+
+impl<R: prost::Message + Default> PageRead<R> {
+    /// The answer as the response message.
+    pub(crate) fn response(self) -> Result<R, Status> {
+        match self {
+            PageRead::Cached(page) => page.decode(),
+            PageRead::Passed(r) => Ok(r),
+        }
+    }
+
+    /// The answer framed as a gRPC message.
+    pub(crate) fn framed(self) -> bytes::Bytes {
+        match self {
+            PageRead::Cached(page) => page.framed(),
+            PageRead::Passed(r) => crate::cached_reads::frame(&r),
+        }
+    }
 }
 
 /// Whether a caller's requests need their checks computed at all.
@@ -210,7 +236,7 @@ impl DaxService {
 
     /// A GetItem: authorized, then answered from the item cache (filled on a miss) or, for
     /// consistent and uncacheable reads, by the server. Both gRPC paths (the generated
-    /// service and `get_item_path`) and the JSON API answer from this.
+    /// service and `cached_reads`) and the JSON API answer from this.
     pub(crate) async fn read_item(
         &self,
         r: Request<pb::GetItemRequest>,
@@ -344,7 +370,7 @@ macro_rules! pass_through_body {
 /// hold (a consistent read, a table not followed, a page that could hide an expiry); else
 /// one cached page per request shape, filled by a single upstream call.
 macro_rules! cached_page {
-    ($s:expr, $r:expr, $action:literal, $method:ident, $legacy:ident, $key:ident, $page:ident, $other:ident) => {{
+    ($s:expr, $r:expr, $action:literal, $method:ident, $legacy:ident, $key:ident) => {{
         let access = access_of(&$r)?;
         let req = $r.into_inner();
         $s.allow(&access, $action, [req.table_name.as_str()], || {
@@ -366,7 +392,7 @@ macro_rules! cached_page {
         };
         let Some(schema) = schema else {
             inc(&$s.proxy.caches.metrics.pass_throughs);
-            return $s.up().$method(req).await;
+            return Ok(PageRead::Passed($s.up().$method(req).await?.into_inner()));
         };
         let key = PageKey {
             generation: $s.proxy.caches.generation(&table),
@@ -374,18 +400,33 @@ macro_rules! cached_page {
             request: Arc::from(keys::$key(&req)),
         };
         let page = $s
-            .page(key, &schema, Page::$page, || {
+            .page(key, &schema, || {
                 let mut up = $s.up();
-                async move { Ok(Arc::new(up.$method(req).await?.into_inner())) }
+                async move { Ok(EncodedPage::new(&up.$method(req).await?.into_inner())) }
             })
             .await?;
-        match page {
-            Page::$page(r) => Ok(Response::new((*r).clone())),
-            Page::$other(_) => Err(Status::internal(
-                "the page cache holds another kind of page",
-            )),
-        }
+        Ok(PageRead::Cached(page))
     }};
+}
+
+impl DaxService {
+    /// A Query: authorized, then answered from the page cache (filled on a miss) or by the
+    /// server. Both gRPC paths (the generated service and `cached_reads`) and the JSON API
+    /// answer from this.
+    pub(crate) async fn read_query(
+        &self,
+        r: Request<pb::QueryRequest>,
+    ) -> Result<PageRead<pb::QueryResponse>, Status> {
+        cached_page!(self, r, "dynamodb:Query", query, query_filter, query_key)
+    }
+
+    /// A Scan, as [`DaxService::read_query`].
+    pub(crate) async fn read_scan(
+        &self,
+        r: Request<pb::ScanRequest>,
+    ) -> Result<PageRead<pb::ScanResponse>, Status> {
+        cached_page!(self, r, "dynamodb:Scan", scan, scan_filter, scan_key)
+    }
 }
 
 #[tonic::async_trait]
@@ -524,32 +565,14 @@ impl DynamoDb for DaxService {
         &self,
         r: Request<pb::QueryRequest>,
     ) -> Result<Response<pb::QueryResponse>, Status> {
-        cached_page!(
-            self,
-            r,
-            "dynamodb:Query",
-            query,
-            query_filter,
-            query_key,
-            Query,
-            Scan
-        )
+        self.read_query(r).await?.response().map(Response::new)
     }
 
     async fn scan(
         &self,
         r: Request<pb::ScanRequest>,
     ) -> Result<Response<pb::ScanResponse>, Status> {
-        cached_page!(
-            self,
-            r,
-            "dynamodb:Scan",
-            scan,
-            scan_filter,
-            scan_key,
-            Scan,
-            Query
-        )
+        self.read_scan(r).await?.response().map(Response::new)
     }
 
     async fn put_item(
@@ -858,20 +881,22 @@ impl DaxService {
     }
 
     /// A cached page, or one upstream call shared by every concurrent miss of the key.
-    async fn page<F, Fut, T>(
+    async fn page<F, Fut>(
         &self,
         key: PageKey,
         schema: &TableSchema,
-        wrap: fn(Arc<T>) -> Page,
         fetch: F,
-    ) -> Result<Page, Status>
+    ) -> Result<EncodedPage, Status>
     where
         F: FnOnce() -> Fut,
-        Fut: std::future::Future<Output = Result<Arc<T>, Status>> + Send,
+        Fut: std::future::Future<Output = Result<EncodedPage, Status>> + Send,
     {
         let caches = &self.proxy.caches;
         if let Some(hit) = caches.pages.get(&key).await {
-            if !hit.items().any(|i| schema.is_expired(i)) {
+            // Only items of a TTL table can expire while their page is cached.
+            let expired =
+                schema.ttl_attribute.is_some() && hit.items()?.iter().any(|i| schema.is_expired(i));
+            if !expired {
                 inc(&caches.metrics.query_hits);
                 tracing::Span::current().record("keyfall.cache_hit", true);
                 return Ok(hit);
@@ -888,7 +913,7 @@ impl DaxService {
             .pages
             .try_get_with(key, async move {
                 inc(&metrics.upstream_reads);
-                fut.await.map(wrap)
+                fut.await
             })
             .await
             .map_err(|e| (*e).clone())

@@ -96,14 +96,7 @@ pub fn measure(iterations: u32) -> anyhow::Result<AuthCosts> {
             http::HeaderValue::from_str(v)?,
         );
     }
-    let request = SignedRequest {
-        method: "POST",
-        path: "/",
-        query: "",
-        headers: &headers,
-        authority: None,
-        body: body.as_bytes(),
-    };
+    let request = SignedRequest::post(&headers, body.as_bytes());
     let ip = Some(std::net::IpAddr::from([127, 0, 0, 1]));
     let caller = auth.authenticate(&request, ip, false)?;
     let input: GetItemInput = serde_json::from_str(body)?;

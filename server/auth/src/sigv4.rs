@@ -32,6 +32,20 @@ pub struct SignedRequest<'a> {
     pub body: &'a [u8],
 }
 
+impl<'a> SignedRequest<'a> {
+    /// A POST to `/` with no query, as the AWS SDKs send every DynamoDB JSON request.
+    pub fn post(headers: &'a HeaderMap, body: &'a [u8]) -> SignedRequest<'a> {
+        SignedRequest {
+            method: "POST",
+            path: "/",
+            query: "",
+            headers,
+            authority: None,
+            body,
+        }
+    }
+}
+
 /// What the verifier checks a credential scope against.
 #[derive(Debug, Clone)]
 pub struct Scope {

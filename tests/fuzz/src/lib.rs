@@ -337,18 +337,6 @@ const SCOPE_DATE: &str = "20261123";
 const SECRET: &str = "fuzzsecretfuzzsecretfuzzsecretfuzzsecret";
 
 /// The `Authorization` header a correct SigV4 signer sends for `req`.
-/// A signed POST to `/`, as the SDKs send the JSON API's requests.
-fn post<'a>(headers: &'a http::HeaderMap, body: &'a [u8]) -> SignedRequest<'a> {
-    SignedRequest {
-        method: "POST",
-        path: "/",
-        query: "",
-        headers,
-        authority: None,
-        body,
-    }
-}
-
 fn authorization_for(req: &SignedRequest<'_>, signed_headers: &str) -> String {
     let canonical = sigv4::canonical_request(req, signed_headers);
     let scope = format!("{SCOPE_DATE}/{REGION}/dynamodb/aws4_request");
@@ -415,7 +403,7 @@ pub fn sigv4_policy(data: &[u8]) {
             None => (body, String::new()),
         }
     } else {
-        let req = post(&headers, body);
+        let req = SignedRequest::post(&headers, body);
         (body, authorization_for(&req, signed_headers))
     };
     if let Ok(v) = http::HeaderValue::from_str(&header) {
@@ -428,7 +416,7 @@ pub fn sigv4_policy(data: &[u8]) {
     };
     let keys = SigningKeyCache::default();
     let secret_for = |k: &str| (k == "AKIDFUZZ").then_some(SECRET);
-    let req = post(&headers, body);
+    let req = SignedRequest::post(&headers, body);
     let verified = verify(&req, &scope, &keys, fuzz_now(), secret_for);
     if forged {
         if verified.is_err() {

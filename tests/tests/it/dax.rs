@@ -355,13 +355,30 @@ async fn query_pages_are_cached_and_invalidated_by_writes() {
         expression_attribute_values: [(":p".to_string(), s("q"))].into(),
         ..Default::default()
     };
+    let mut direct = server.grpc().await;
+    let from_server = direct.query(query()).await.unwrap().into_inner();
+    assert_eq!(from_server.count, 1);
+    // A hit is the cached page's bytes, sent as they are: the same answer as the server's.
     for _ in 0..3 {
         let out = c.query(query()).await.unwrap().into_inner();
-        assert_eq!(out.count, 1);
+        assert_eq!(out, from_server);
     }
     assert_eq!(proxy.metric(QUERY_HITS).await, 2);
     let reads = proxy.metric(UPSTREAM_READS).await;
     assert_eq!(reads, 1);
+    let scan = || pb::ScanRequest {
+        table_name: "tbl".into(),
+        ..Default::default()
+    };
+    let from_server = direct.scan(scan()).await.unwrap().into_inner();
+    for _ in 0..2 {
+        assert_eq!(c.scan(scan()).await.unwrap().into_inner(), from_server);
+    }
+    assert_eq!(
+        proxy.metric(QUERY_HITS).await,
+        3,
+        "a Scan page is cached too"
+    );
     c.delete_item(pb::DeleteItemRequest {
         table_name: "tbl".into(),
         key: key("q"),

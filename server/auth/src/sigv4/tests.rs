@@ -79,14 +79,7 @@ fn check_with(
     body: &[u8],
     now: SystemTime,
 ) -> Result<String, AuthError> {
-    let req = SignedRequest {
-        method: "POST",
-        path: "/",
-        query: "",
-        headers,
-        authority: None,
-        body,
-    };
+    let req = SignedRequest::post(headers, body);
     verify(&req, &scope(), keys, now, |k| (k == KEY).then_some(secret))
 }
 

@@ -1,10 +1,11 @@
-//! gRPC GetItem served by hand. The generated `DynamoDbServer` encodes a `GetItemResponse`
-//! value through tonic's streaming codec machinery, so a cache hit would deep-copy the
-//! item's map, encode it again and copy it into an encode buffer on every read. A cached
-//! item is kept as its framed gRPC message (`EncodedItem`), so this service reads the one
-//! request message, answers a hit with those bytes as the response body and `grpc-status:
-//! 0` as its trailer, and hands every other call to the generated server. Same route, same
-//! request limits and the errors tonic gives for malformed frames, same answers on the wire.
+//! gRPC GetItem, Query and Scan served by hand. The generated `DynamoDbServer` encodes a
+//! response value through tonic's streaming codec machinery, so a cache hit would
+//! deep-copy the item or page, encode it again and copy it into an encode buffer on every
+//! read. Cached items and pages are kept as their framed gRPC messages (`EncodedItem`,
+//! `EncodedPage`), so this service reads the one request message, answers a hit with those
+//! bytes as the response body and `grpc-status: 0` as its trailer, and hands every other
+//! call to the generated server. Same routes, same request limits and the errors tonic gives
+//! for malformed frames, same answers on the wire.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -14,7 +15,6 @@ use bytes::{BufMut, Bytes};
 use http::header::{HeaderMap, HeaderValue, CONTENT_TYPE};
 use http_body::Frame;
 use http_body_util::{BodyExt, Limited, StreamBody};
-use keyfall_proto::v1 as pb;
 use keyfall_proto::v1::dynamo_db_server::{DynamoDbServer, SERVICE_NAME};
 use prost::Message;
 use tonic::body::Body;
@@ -22,7 +22,9 @@ use tonic::Status;
 
 use crate::service::{DaxService, ItemRead};
 
-const PATH: &str = "/keyfall.v1.DynamoDB/GetItem";
+const GET_ITEM: &str = "/keyfall.v1.DynamoDB/GetItem";
+const QUERY: &str = "/keyfall.v1.DynamoDB/Query";
+const SCAN: &str = "/keyfall.v1.DynamoDB/Scan";
 
 /// A gRPC message's prefix: the compressed flag, then the length (big-endian u32).
 pub(crate) const FRAME_HEADER: usize = 5;
@@ -103,8 +105,10 @@ fn respond(framed: Bytes) -> http::Response<Body> {
 /// An empty `GetItemResponse` (no item with the key): a message of no bytes.
 const NO_ITEM: [u8; FRAME_HEADER] = [0; FRAME_HEADER];
 
-async fn get_item<B>(dax: &DaxService, req: http::Request<B>, max: usize) -> Result<Bytes, Status>
+/// The one request message of a unary call, as tonic would decode it.
+async fn request<M, B>(req: http::Request<B>, max: usize) -> Result<tonic::Request<M>, Status>
 where
+    M: Message + Default,
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<tonic::codegen::StdError> + Send + 'static,
 {
@@ -119,13 +123,31 @@ where
         }
         Err(e) => return Err(Status::internal(format!("cannot read request: {e}"))),
     };
-    let message = pb::GetItemRequest::decode(unframe(&body, max)?)
-        .map_err(|e| Status::internal(e.to_string()))?;
-    let request = tonic::Request::from_http(http::Request::from_parts(parts, message));
-    Ok(match dax.read_item(request).await? {
-        ItemRead::Cached(Some(item)) => item.framed(),
-        ItemRead::Cached(None) => Bytes::from_static(&NO_ITEM),
-        ItemRead::Passed(out) => frame(&*out),
+    let message = M::decode(unframe(&body, max)?).map_err(|e| Status::internal(e.to_string()))?;
+    Ok(tonic::Request::from_http(http::Request::from_parts(
+        parts, message,
+    )))
+}
+
+/// The framed answer of a GetItem, Query or Scan (`path`).
+async fn answer<B>(
+    dax: &DaxService,
+    path: &str,
+    req: http::Request<B>,
+    max: usize,
+) -> Result<Bytes, Status>
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<tonic::codegen::StdError> + Send + 'static,
+{
+    Ok(match path {
+        QUERY => dax.read_query(request(req, max).await?).await?.framed(),
+        SCAN => dax.read_scan(request(req, max).await?).await?.framed(),
+        _ => match dax.read_item(request(req, max).await?).await? {
+            ItemRead::Cached(Some(item)) => item.framed(),
+            ItemRead::Cached(None) => Bytes::from_static(&NO_ITEM),
+            ItemRead::Passed(out) => frame(&*out),
+        },
     })
 }
 
@@ -168,12 +190,15 @@ where
     }
 
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
-        if req.uri().path() != PATH {
-            return self.generated.call(req);
-        }
+        let path = match req.uri().path() {
+            GET_ITEM => GET_ITEM,
+            QUERY => QUERY,
+            SCAN => SCAN,
+            _ => return self.generated.call(req),
+        };
         let (dax, max) = (self.dax.clone(), self.max_message_bytes);
         Box::pin(async move {
-            Ok(match get_item(&dax, req, max).await {
+            Ok(match answer(&dax, path, req, max).await {
                 Ok(framed) => respond(framed),
                 Err(status) => status.into_http(),
             })
@@ -184,6 +209,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use keyfall_proto::v1 as pb;
 
     /// The message, or the error's code and a part of its text.
     type Want = Result<Bytes, (tonic::Code, &'static str)>;
