@@ -10,7 +10,7 @@ use serde::Deserialize;
 use crate::storage::Durability;
 
 use keyfall_api::flags::{deserialize_duration, load_toml};
-pub use keyfall_api::flags::{parse_duration, AuthMode, ConfigError, LogFormat};
+pub use keyfall_api::flags::{parse_duration, AuthMode, CapacityMode, ConfigError, LogFormat};
 
 /// The resolved configuration the server runs with.
 #[derive(Debug, Clone)]
@@ -52,6 +52,8 @@ pub struct Config {
     pub table_activation_delay: std::time::Duration,
     /// Threads running engine work (default: one per core).
     pub engine_threads: usize,
+    /// Whether provisioned throughput is enforced.
+    pub capacity: CapacityMode,
 }
 
 impl Default for Config {
@@ -81,6 +83,7 @@ impl Default for Config {
             stream_retention: std::time::Duration::from_secs(24 * 3600),
             table_activation_delay: std::time::Duration::ZERO,
             engine_threads: crate::engine::default_engine_threads(),
+            capacity: CapacityMode::On,
         }
     }
 }
@@ -162,6 +165,10 @@ pub struct Cli {
     /// Threads running engine work, i.e. storage reads and writes (default: one per core).
     #[arg(long, env = "KEYFALL_ENGINE_THREADS", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub engine_threads: Option<u16>,
+    /// `on`: throttle beyond a table's provisioned throughput, as DynamoDB does (default);
+    /// `off`: count capacity only, as DynamoDB Local does.
+    #[arg(long, env = "KEYFALL_CAPACITY")]
+    pub capacity: Option<CapacityMode>,
 }
 
 fn parse_durability(s: &str) -> Result<Durability, String> {
@@ -206,6 +213,7 @@ struct FileConfig {
     table_activation_delay: Option<std::time::Duration>,
     item_collection_limit_mib: Option<u64>,
     engine_threads: Option<u16>,
+    capacity: Option<CapacityMode>,
 }
 
 impl Cli {
@@ -270,6 +278,7 @@ impl Cli {
                 .engine_threads
                 .or(file.engine_threads)
                 .map_or(d.engine_threads, usize::from),
+            capacity: self.capacity.or(file.capacity).unwrap_or(d.capacity),
         };
         if config.engine_threads == 0 {
             return Err(ConfigError::Invalid(

@@ -7,7 +7,7 @@ use tokio::sync::watch;
 
 use crate::api::json::{self, JsonApi};
 use crate::auth::{load_iam_config, root_credentials, Auth, AuthSettings, RootSource};
-use crate::config::{AuthMode, Config};
+use crate::config::{AuthMode, CapacityMode, Config};
 use crate::engine::{Engine, EngineConfig};
 use crate::storage::{FjallStore, StorageError, StoreOptions};
 
@@ -60,6 +60,7 @@ pub fn open_engine(config: &Config) -> Result<Arc<Engine>, ServerError> {
         region: config.region.clone(),
         account_id: config.account_id.clone(),
         threads: config.engine_threads,
+        capacity: config.capacity == CapacityMode::On,
     };
     Engine::open(Arc::new(store), engine_config).map_err(|e| ServerError::Storage {
         dir,

@@ -41,6 +41,17 @@ pub fn deserialize_duration<'de, D: serde::Deserializer<'de>>(
         .transpose()
 }
 
+/// Whether provisioned throughput is enforced (`--capacity`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum CapacityMode {
+    /// Throttle requests beyond a table's provisioned throughput, as DynamoDB does.
+    #[default]
+    On,
+    /// Count capacity but never throttle, as DynamoDB Local does.
+    Off,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum AuthMode {

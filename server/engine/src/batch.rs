@@ -81,7 +81,7 @@ impl Engine {
                 // Nothing found still costs one read, as GetItem of a missing item does.
                 units = capacity::read_units(0, consistent);
             }
-            super::observe::read(&table, units);
+            super::observe::read(&table, None, units);
             out.responses.insert(name.clone(), found);
             if !unprocessed.is_empty() {
                 out.unprocessed_keys.insert(

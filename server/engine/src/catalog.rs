@@ -148,6 +148,8 @@ pub struct Table {
     pub changes: Arc<super::changes::ChangeHub>,
     /// Per-index counters, by index name.
     pub index_stats: BTreeMap<String, Arc<TableStats>>,
+    /// Provisioned throughput's buckets, shared across definitions of this table (by id).
+    pub throughput: Arc<super::throughput::Throughput>,
 }
 
 impl Table {
@@ -165,7 +167,13 @@ impl Table {
         let same_stream = |p: &&Table| {
             p.meta.stream.as_ref().map(|s| &s.keyspace) == meta.stream.as_ref().map(|s| &s.keyspace)
         };
+        let throughput: Arc<super::throughput::Throughput> = previous
+            .filter(|p| p.meta.id == meta.id)
+            .map(|p| p.throughput.clone())
+            .unwrap_or_default();
+        throughput.provision(&meta);
         Table {
+            throughput,
             stats: previous.map(|p| p.stats.clone()).unwrap_or_default(),
             stream: previous
                 .filter(same_stream)

@@ -181,7 +181,7 @@ impl Engine {
             (Some(item), Some(p)) => Some(p.apply(&item)),
             (item, _) => item,
         };
-        super::observe::read(&table, units.total());
+        super::observe::read(&table, None, units.total());
         Ok(GetItemOutput {
             item,
             consumed_capacity: capacity::consumed(&table.meta.name, cmd.capacity, &units),

@@ -32,6 +32,7 @@ pub mod subscription;
 mod tables;
 #[cfg(test)]
 mod tests;
+pub mod throughput;
 mod transactions;
 mod ttl;
 /// The actions' inputs and outputs (in `keyfall-types`, shared with keyfall-dax).
@@ -44,6 +45,7 @@ use parking_lot::{Mutex, RwLock};
 use crate::error::{Error, Result};
 use crate::storage::Storage;
 use catalog::Catalog;
+use keyfall_types::command::Access;
 
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -57,6 +59,9 @@ pub struct EngineConfig {
     pub table_activation_delay: std::time::Duration,
     /// Threads running engine work (storage calls); at least one.
     pub threads: usize,
+    /// Provisioned throughput is enforced (`--capacity on`); off, as DynamoDB Local,
+    /// capacity is only counted.
+    pub capacity: bool,
 }
 
 /// One engine thread per core: engine work is CPU-bound while the data is cached, and
@@ -74,6 +79,7 @@ impl Default for EngineConfig {
             stream_retention: std::time::Duration::from_secs(24 * 3600),
             table_activation_delay: std::time::Duration::ZERO,
             threads: default_engine_threads(),
+            capacity: true,
         }
     }
 }
@@ -257,6 +263,24 @@ impl Engine {
     /// The storage the engine runs on, shared with the auth directory's system keyspace.
     pub fn store(&self) -> Arc<dyn Storage> {
         self.store.clone()
+    }
+
+    /// Admission: refuses a request whose table, or the GSI it reads, has no provisioned
+    /// throughput left. A table that does not exist is left to the request to report.
+    pub fn admit(&self, table: &str, index: Option<&str>, access: Access) -> Result<()> {
+        if !self.config.capacity {
+            return Ok(());
+        }
+        let Some(t) = self.catalog.get(table) else {
+            return Ok(());
+        };
+        // A local secondary index shares its table's throughput.
+        let index = index.filter(|i| t.meta.global_indexes.iter().any(|g| g.name == *i));
+        if t.throughput.admits(index, access) {
+            Ok(())
+        } else {
+            Err(throughput::exceeded(&self.table_arn(table), index, access))
+        }
     }
 
     pub fn table_arn(&self, name: &str) -> String {

@@ -9,6 +9,8 @@
 
 use std::cell::RefCell;
 
+use keyfall_types::command::Access;
+
 use super::capacity;
 use super::catalog::Table;
 use crate::model::value::{item_size, Item};
@@ -58,12 +60,14 @@ pub(crate) fn request<T>(span: &tracing::Span, f: impl FnOnce() -> T) -> T {
     out
 }
 
-/// Read units consumed on `table` (its indexes included).
-pub(crate) fn read(table: &Table, units: f64) {
+/// Read units consumed on `table` (its indexes included), or on its GSI `index`: charged to
+/// that one's provisioned throughput.
+pub(crate) fn read(table: &Table, index: Option<&str>, units: f64) {
     with(|facts| {
         touch(facts, table);
         facts.units += units;
         table.stats.consume(units, 0.0);
+        table.throughput.charge(index, Access::Read, units);
     });
 }
 
@@ -74,6 +78,7 @@ pub(crate) fn write(table: &Table, old: Option<&Item>, new: Option<&Item>) {
         let units = capacity::write_units(old.map_or(0, item_size), new.map_or(0, item_size));
         facts.units += units;
         table.stats.consume(0.0, units);
+        table.throughput.charge(None, Access::Write, units);
     });
 }
 

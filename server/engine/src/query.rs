@@ -426,7 +426,9 @@ impl Engine {
                 usage
             }
         };
-        super::observe::read(table, units.total());
+        // A GSI's reads are its own throughput's; an LSI's are its table's.
+        let charged = source.index.filter(|i| i.global).map(|i| i.name.as_str());
+        super::observe::read(table, charged, units.total());
         super::observe::counted(count, scanned as i64);
         Ok(QueryOutput {
             items: (spec.select != Select::Count).then_some(items),

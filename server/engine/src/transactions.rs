@@ -397,7 +397,7 @@ impl Engine {
             let item = table.meta.visible(item);
             // Transactional reads cost double a strongly consistent read.
             let units = 2.0 * capacity::read_units(item.as_ref().map(item_size).unwrap_or(0), true);
-            super::observe::read(table, units);
+            super::observe::read(table, None, units);
             *usage.entry(table.meta.name.as_str()).or_default() += units;
             let item = match (item, projection) {
                 (Some(i), Some(p)) => Some(p.apply(&i)),

@@ -97,7 +97,6 @@ impl Pipeline {
             (Some(checks), true) => self.auth.authorize(call.caller, checks),
             _ => Ok(()),
         };
-        // Admission (capacity) belongs here, between authorization and the engine.
         let result = match (allowed, decoded) {
             (Err(e), Ok(_)) => Err(Failure::Auth(e)),
             // A malformed request the caller may not send to its table answers its own
@@ -107,7 +106,10 @@ impl Pipeline {
             (Ok(()), decoded) => self
                 .engine
                 .run(move |e| match decoded {
-                    Ok(command) => f(e, command),
+                    Ok(command) => {
+                        admit::<I>(e, &command)?;
+                        f(e, command)
+                    }
                     Err(invalid) => Err(e.refused(invalid)),
                 })
                 .await
@@ -142,6 +144,18 @@ impl Pipeline {
             audit.record(&id, call.caller, call.via, &action, &[], outcome);
         }
     }
+}
+
+/// Admission, between authorization and the engine: every table the command reads or
+/// writes (or the GSI it reads) must have provisioned throughput left (`Engine::admit`).
+fn admit<I: Decode>(e: &Engine, command: &I::Command) -> crate::error::Result<()> {
+    let mut refused = None;
+    I::demands(command, &mut |table, index, access| {
+        if refused.is_none() {
+            refused = e.admit(table, index, access).err();
+        }
+    });
+    refused.map_or(Ok(()), Err)
 }
 
 /// A request id: the API's, else a new one.

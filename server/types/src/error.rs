@@ -2,7 +2,7 @@
 //! boundary maps it once (`api::json::error`, `api::grpc::status`).
 
 use crate::model::{Item, KeyError, NumberError, ValueError};
-use crate::types::CancellationReason;
+use crate::types::{CancellationReason, ThrottlingReason};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -16,6 +16,12 @@ pub enum Error {
     ConditionalCheckFailed { item: Option<Item> },
     #[error("{0}")]
     LimitExceeded(String),
+    /// A table or index had no provisioned throughput left; `reasons` says which and why.
+    #[error("{message}")]
+    ProvisionedThroughputExceeded {
+        message: String,
+        reasons: Vec<ThrottlingReason>,
+    },
     #[error("Transaction cancelled, please refer cancellation reasons for specific reasons [{}]", reasons.iter().map(|r| r.code.as_str()).collect::<Vec<_>>().join(", "))]
     TransactionCanceled { reasons: Vec<CancellationReason> },
     #[error("{0}")]
@@ -47,6 +53,7 @@ impl Error {
             Error::ResourceInUse(_) => "ResourceInUseException",
             Error::ConditionalCheckFailed { .. } => "ConditionalCheckFailedException",
             Error::LimitExceeded(_) => "LimitExceededException",
+            Error::ProvisionedThroughputExceeded { .. } => "ProvisionedThroughputExceededException",
             Error::TransactionCanceled { .. } => "TransactionCanceledException",
             Error::IdempotentParameterMismatch(_) => "IdempotentParameterMismatchException",
             Error::ItemCollectionSizeLimitExceeded(_) => "ItemCollectionSizeLimitExceededException",

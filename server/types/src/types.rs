@@ -713,6 +713,17 @@ pub struct UpdateTimeToLiveInput {
     pub time_to_live_specification: Option<TimeToLiveSpecification>,
 }
 
+/// Why a request was throttled and on which table or index (DynamoDB's `ThrottlingReasons`,
+/// whose members are spelled in lower case).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ThrottlingReason {
+    /// `ResourceType` + `OperationType` + `LimitType`, e.g.
+    /// `TableWriteProvisionedThroughputExceeded`.
+    pub reason: String,
+    /// The ARN of the throttled table or index.
+    pub resource: String,
+}
+
 /// One Kinesis data stream a table's changes are copied to.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]

@@ -6,6 +6,7 @@
 mod actions;
 mod auth;
 mod bench_smoke;
+mod capacity;
 mod client;
 mod commands;
 mod dax;

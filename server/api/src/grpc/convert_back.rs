@@ -30,7 +30,7 @@ use super::member::Member;
 use super::status::{ERROR_DETAILS_KEY, ERROR_TYPE_KEY};
 use keyfall_types::error::{Error, Result};
 use keyfall_types::model::Item;
-use keyfall_types::types::CancellationReason;
+use keyfall_types::types::{CancellationReason, ThrottlingReason};
 
 /// A protobuf item map as an optional item: empty is absent.
 fn item_or_none(m: HashMap<String, pb::AttributeValue>) -> Result<Option<Item>> {
@@ -88,6 +88,20 @@ pub fn status_to_error(status: &Status) -> Error {
             item: details(status).and_then(|d| item_or_none(d.item).ok().flatten()),
         },
         "LimitExceededException" => Error::LimitExceeded(m()),
+        "ProvisionedThroughputExceededException" => Error::ProvisionedThroughputExceeded {
+            message: m(),
+            reasons: details(status)
+                .map(|d| {
+                    d.throttling_reasons
+                        .into_iter()
+                        .map(|r| ThrottlingReason {
+                            reason: r.reason.unwrap_or_default(),
+                            resource: r.resource.unwrap_or_default(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        },
         // The message is built from the reasons' codes, so they give it back too.
         "TransactionCanceledException" => Error::TransactionCanceled {
             reasons: details(status)

@@ -46,6 +46,16 @@ pub fn to_status(e: Error) -> Status {
                 .collect(),
             ..Default::default()
         }),
+        Error::ProvisionedThroughputExceeded { reasons, .. } => Some(pb::ErrorDetails {
+            throttling_reasons: reasons
+                .iter()
+                .map(|r| pb::ThrottlingReason {
+                    reason: Some(r.reason.clone()),
+                    resource: Some(r.resource.clone()),
+                })
+                .collect(),
+            ..Default::default()
+        }),
         _ => None,
     };
     if let Some(details) = details {

@@ -82,6 +82,10 @@ impl JsonError {
                 let reasons = serde_json::to_value(reasons).unwrap_or_default();
                 body.insert("CancellationReasons".into(), reasons);
             }
+            JsonError::Engine(Error::ProvisionedThroughputExceeded { reasons, .. }) => {
+                let reasons = serde_json::to_value(reasons).unwrap_or_default();
+                body.insert("ThrottlingReasons".into(), reasons);
+            }
             _ => {}
         }
         serde_json::to_vec(&body).unwrap_or_default()
@@ -102,6 +106,10 @@ mod tests {
             JsonError::Engine(Error::ResourceInUse(String::new())),
             JsonError::Engine(Error::ConditionalCheckFailed { item: None }),
             JsonError::Engine(Error::LimitExceeded(String::new())),
+            JsonError::Engine(Error::ProvisionedThroughputExceeded {
+                message: String::new(),
+                reasons: Vec::new(),
+            }),
             JsonError::Engine(Error::TransactionCanceled {
                 reasons: Vec::new(),
             }),
@@ -129,13 +137,13 @@ mod tests {
         }
         // Spot checks of what the table decides.
         let status = |e: &JsonError| e.status().as_u16();
-        assert_eq!(status(&all[11]), 500);
-        assert_eq!(status(&all[17]), 503);
+        assert_eq!(status(&all[12]), 500);
+        assert_eq!(status(&all[18]), 503);
         assert_eq!(status(&all[0]), 400);
         assert_eq!(
             all[0].type_id(),
             "com.amazon.coral.validate#ValidationException"
         );
-        assert_eq!(all[16].message_member(), "Message");
+        assert_eq!(all[17].message_member(), "Message");
     }
 }

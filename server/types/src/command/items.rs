@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use super::options::{ReturnCapacity, ReturnValues, WriteReturns};
-use super::{required, table_name, validate_values, Decode, Invalid};
+use super::{required, table_name, validate_values, Access, Decode, Invalid};
 use crate::error::{Error, Result};
 use crate::expr::{self, legacy, Condition, ExpressionInput, Projection, Update};
 use crate::model::Item;
@@ -174,6 +174,10 @@ pub fn write_expressions(
 impl Decode for GetItemInput {
     type Command = GetItem;
 
+    fn demands(c: &GetItem, demand: &mut dyn FnMut(&str, Option<&str>, Access)) {
+        demand(&c.table, None, Access::Read);
+    }
+
     fn decode(mut self) -> Result<GetItem, Invalid> {
         get_item(&mut self).map_err(|e| Invalid::new(e, self.table_name, self.key))
     }
@@ -239,6 +243,10 @@ macro_rules! write_parts {
 impl Decode for PutItemInput {
     type Command = PutItem;
 
+    fn demands(c: &PutItem, demand: &mut dyn FnMut(&str, Option<&str>, Access)) {
+        demand(&c.table, None, Access::Write);
+    }
+
     fn decode(mut self) -> Result<PutItem, Invalid> {
         put_item(&mut self).map_err(|e| Invalid::new(e, self.table_name, self.item))
     }
@@ -257,6 +265,10 @@ fn put_item(i: &mut PutItemInput) -> Result<PutItem> {
 
 impl Decode for UpdateItemInput {
     type Command = UpdateItem;
+
+    fn demands(c: &UpdateItem, demand: &mut dyn FnMut(&str, Option<&str>, Access)) {
+        demand(&c.table, None, Access::Write);
+    }
 
     fn decode(mut self) -> Result<UpdateItem, Invalid> {
         update_item(&mut self).map_err(|e| Invalid::new(e, self.table_name, self.key))
@@ -285,6 +297,10 @@ fn update_item(i: &mut UpdateItemInput) -> Result<UpdateItem> {
 
 impl Decode for DeleteItemInput {
     type Command = DeleteItem;
+
+    fn demands(c: &DeleteItem, demand: &mut dyn FnMut(&str, Option<&str>, Access)) {
+        demand(&c.table, None, Access::Write);
+    }
 
     fn decode(mut self) -> Result<DeleteItem, Invalid> {
         delete_item(&mut self).map_err(|e| Invalid::new(e, self.table_name, self.key))

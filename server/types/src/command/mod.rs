@@ -27,6 +27,19 @@ use crate::model::Item;
 pub trait Decode: Sized {
     type Command;
     fn decode(self) -> Result<Self::Command, Invalid>;
+
+    /// What `command` will ask of provisioned throughput, for admission before it runs:
+    /// `demand(table, index, access)` for each table (or the index it reads) it touches.
+    /// Commands that touch no items, and those not yet admitted (batches and
+    /// transactions, which DynamoDB throttles item by item), demand nothing.
+    fn demands(_command: &Self::Command, _demand: &mut dyn FnMut(&str, Option<&str>, Access)) {}
+}
+
+/// What a request does to a table's throughput.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
 }
 
 /// A request that failed to decode. It is still authorized (on its table, with its key's

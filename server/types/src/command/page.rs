@@ -2,7 +2,7 @@
 
 use super::items::{check_mixing, given, legacy_projection};
 use super::options::{parse_limit, ReturnCapacity, Select};
-use super::{table_name, Decode, Invalid};
+use super::{table_name, Access, Decode, Invalid};
 use crate::error::{Error, Result};
 use crate::expr::key_condition::{key_condition_of, legacy_conditions};
 use crate::expr::{self, Condition, ExpressionInput, Projection};
@@ -86,6 +86,10 @@ macro_rules! page {
 impl Decode for QueryInput {
     type Command = Query;
 
+    fn demands(c: &Query, demand: &mut dyn FnMut(&str, Option<&str>, Access)) {
+        demand(&c.page.table, c.page.index.as_deref(), Access::Read);
+    }
+
     fn decode(self) -> Result<Query, Invalid> {
         query(&self).map_err(|e| Invalid::new(e, self.table_name, None))
     }
@@ -127,6 +131,10 @@ fn query(i: &QueryInput) -> Result<Query> {
 
 impl Decode for ScanInput {
     type Command = Scan;
+
+    fn demands(c: &Scan, demand: &mut dyn FnMut(&str, Option<&str>, Access)) {
+        demand(&c.page.table, c.page.index.as_deref(), Access::Read);
+    }
 
     fn decode(self) -> Result<Scan, Invalid> {
         scan(&self).map_err(|e| Invalid::new(e, self.table_name, None))

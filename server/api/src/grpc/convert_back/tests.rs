@@ -601,6 +601,14 @@ fn all_errors() -> Vec<Error> {
             item: Some(item(RICH)),
         },
         Error::LimitExceeded("Too many tables".into()),
+        Error::ProvisionedThroughputExceeded {
+            message: "The level of configured provisioned throughput for the table was exceeded."
+                .into(),
+            reasons: vec![ThrottlingReason {
+                reason: "TableWriteProvisionedThroughputExceeded".into(),
+                resource: "arn:aws:dynamodb:us-east-1:000000000000:table/t".into(),
+            }],
+        },
         Error::TransactionCanceled {
             reasons: vec![
                 CancellationReason {

@@ -1,0 +1,238 @@
+//! Provisioned throughput, enforced as DynamoDB enforces it: token buckets per table and
+//! per GSI with 300 seconds of burst, `ProvisionedThroughputExceededException` with
+//! DynamoDB's message and `ThrottlingReasons`, on both APIs and through keyfall-dax;
+//! `--capacity off` and on-demand tables never throttle.
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ProvisionedThroughput, ScalarAttributeType,
+};
+use keyfall_proto::v1 as pb;
+use keyfall_tests::{error_type, new_table, raw_request, TestProxy, TestServer};
+use serde_json::json;
+
+const PUT: &str = "DynamoDB_20120810.PutItem";
+const QUERY: &str = "DynamoDB_20120810.Query";
+const TABLE_EXCEEDED: &str = "The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API.";
+
+fn throughput(read: i64, write: i64) -> ProvisionedThroughput {
+    ProvisionedThroughput::builder()
+        .read_capacity_units(read)
+        .write_capacity_units(write)
+        .build()
+        .unwrap()
+}
+
+fn key(name: &str, kt: KeyType) -> KeySchemaElement {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(kt)
+        .build()
+        .unwrap()
+}
+
+fn attr(name: &str) -> AttributeDefinition {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+        .unwrap()
+}
+
+/// A table keyed by `pk`, provisioned at 1 RCU and 1 WCU, with a GSI on `g` at 1 RCU and
+/// 1000 WCU.
+async fn slow_table(server: &TestServer, name: &str) {
+    server
+        .dynamodb()
+        .create_table()
+        .table_name(name)
+        .key_schema(key("pk", KeyType::Hash))
+        .attribute_definitions(attr("pk"))
+        .attribute_definitions(attr("g"))
+        .provisioned_throughput(throughput(1, 1))
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name("byG")
+                .key_schema(key("g", KeyType::Hash))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
+                .provisioned_throughput(throughput(1, 1000))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Puts small items (one write unit each) until one is refused or `most` are in; returns
+/// how many went in and the refusal's status and body.
+async fn put_until_refused(
+    addr: std::net::SocketAddr,
+    table: &str,
+    most: usize,
+) -> (usize, Option<(u16, serde_json::Value)>) {
+    for n in 0..most {
+        let body =
+            json!({"TableName": table, "Item": {"pk": {"S": format!("k{n}")}, "g": {"S": "x"}}});
+        let (status, out, _) = raw_request(addr, PUT, &body.to_string()).await;
+        if status != 200 {
+            return (n, Some((status, out)));
+        }
+    }
+    (most, None)
+}
+
+fn arn(table: &str) -> String {
+    format!("arn:aws:dynamodb:us-east-1:000000000000:table/{table}")
+}
+
+#[tokio::test]
+async fn writes_beyond_the_burst_are_throttled_with_dynamodbs_error() {
+    let server = TestServer::start().await;
+    slow_table(&server, "Slow").await;
+    // 1 WCU keeps 300 units of burst; the loop takes well under a minute, so the refill
+    // adds only a few more.
+    let (written, refused) = put_until_refused(server.http_addr, "Slow", 400).await;
+    assert!(
+        (300..360).contains(&written),
+        "{written} writes before a refusal"
+    );
+    let (status, body) = refused.expect("a refusal");
+    assert_eq!(status, 400);
+    assert_eq!(
+        body["__type"],
+        "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException"
+    );
+    assert_eq!(body["message"], TABLE_EXCEEDED);
+    assert_eq!(
+        body["ThrottlingReasons"],
+        json!([{"reason": "TableWriteProvisionedThroughputExceeded", "resource": arn("Slow")}])
+    );
+    // Reads have their own bucket.
+    let got = server
+        .dynamodb()
+        .get_item()
+        .table_name("Slow")
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S("k0".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(got.item.is_some());
+
+    // The same refusal over gRPC, with the reasons in the error details.
+    let mut grpc = server.grpc().await;
+    let status = grpc
+        .put_item(pb::PutItemRequest {
+            table_name: "Slow".into(),
+            item: [(
+                "pk".to_string(),
+                pb::AttributeValue {
+                    value: Some(pb::attribute_value::Value::S("grpc".into())),
+                },
+            )]
+            .into(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("throttled");
+    assert_eq!(
+        error_type(&status),
+        Some("ProvisionedThroughputExceededException")
+    );
+    assert_eq!(status.message(), TABLE_EXCEEDED);
+    let client_error = keyfall::Error::from_status(status);
+    assert!(client_error.is_retryable(), "{client_error:?}");
+
+    // And through keyfall-dax, unchanged: name, message and reasons.
+    let proxy = TestProxy::start(&server, |_| {}).await;
+    let (_, refused) = put_until_refused(proxy.http_addr, "Slow", 5).await;
+    let (status, body) = refused.expect("a refusal through the proxy");
+    assert_eq!(status, 400);
+    assert_eq!(
+        body["__type"],
+        "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException"
+    );
+    assert_eq!(body["message"], TABLE_EXCEEDED);
+    assert_eq!(
+        body["ThrottlingReasons"][0]["reason"],
+        "TableWriteProvisionedThroughputExceeded"
+    );
+}
+
+#[tokio::test]
+async fn a_gsi_has_its_own_read_throughput() {
+    let server = TestServer::start().await;
+    slow_table(&server, "Indexed").await;
+    let (written, _) = put_until_refused(server.http_addr, "Indexed", 3).await;
+    assert_eq!(written, 3);
+    let query = json!({
+        "TableName": "Indexed", "IndexName": "byG",
+        "KeyConditionExpression": "g = :g",
+        "ExpressionAttributeValues": {":g": {"S": "x"}}
+    })
+    .to_string();
+    // An eventually consistent page under 4 KB costs half a unit: 300 units of burst are
+    // about 600 pages.
+    let mut refused = None;
+    for n in 0..900 {
+        let (status, body, _) = raw_request(server.http_addr, QUERY, &query).await;
+        if status != 200 {
+            refused = Some((n, body));
+            break;
+        }
+    }
+    let (n, body) = refused.expect("the index's reads are throttled");
+    assert!((600..760).contains(&n), "{n} queries before a refusal");
+    assert_eq!(
+        body["__type"],
+        "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException"
+    );
+    assert_eq!(
+        body["ThrottlingReasons"],
+        json!([{
+            "reason": "IndexReadProvisionedThroughputExceeded",
+            "resource": format!("{}/index/byG", arn("Indexed"))
+        }])
+    );
+    // The table's own reads are not the index's.
+    let base = json!({
+        "TableName": "Indexed",
+        "KeyConditionExpression": "pk = :p",
+        "ExpressionAttributeValues": {":p": {"S": "k0"}}
+    })
+    .to_string();
+    let (status, _, _) = raw_request(server.http_addr, QUERY, &base).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn capacity_off_and_on_demand_tables_never_throttle() {
+    let off = TestServer::start_with(|c| {
+        c.capacity = keyfall_server::config::CapacityMode::Off;
+    })
+    .await;
+    slow_table(&off, "Slow").await;
+    let (written, refused) = put_until_refused(off.http_addr, "Slow", 400).await;
+    assert_eq!((written, refused), (400, None), "--capacity off");
+
+    let on = TestServer::start().await;
+    new_table(
+        &on.dynamodb(),
+        "OnDemand",
+        ("pk", ScalarAttributeType::S),
+        None,
+    )
+    .billing_mode(BillingMode::PayPerRequest)
+    .send()
+    .await
+    .unwrap();
+    let (written, refused) = put_until_refused(on.http_addr, "OnDemand", 400).await;
+    assert_eq!((written, refused), (400, None), "an on-demand table");
+}
