@@ -1,6 +1,7 @@
-//! The one path every DynamoDB request of keyfall-server takes, from either API (JSON over
-//! HTTP, gRPC, and the JSON API carried over gRPC): decode into the command, authorize the
-//! command, admit it, run it on the engine off the async workers, audit it. The APIs only
+//! The one path every request of keyfall-server takes, from either API (JSON over HTTP,
+//! gRPC, and the JSON API carried over gRPC): decode into the command, authorize the
+//! command, admit it, run it on the engine off the async workers, audit it. The Admin
+//! service's IAM calls take the same path without a table (`run_directory`). The APIs only
 //! receive, authenticate, decode their wire form and map the answer.
 //!
 //! Invariant: authorization reads the same command the engine runs (or, for a request that
@@ -12,7 +13,7 @@ use std::sync::Arc;
 use keyfall_types::command::Decode;
 
 use crate::auth::checks::Authorize;
-use crate::auth::{Auth, AuthError, Caller};
+use crate::auth::{Auth, AuthError, Caller, Check, Directory};
 use crate::engine::Engine;
 use crate::error::Error;
 
@@ -33,6 +34,28 @@ impl Failure {
             Failure::Engine(e) => e.type_name(),
         }
     }
+}
+
+/// Why a directory call ([`Pipeline::run_directory`]) did not answer.
+#[derive(Debug)]
+pub enum DirectoryFailure<E> {
+    Auth(AuthError),
+    /// The directory's own error.
+    Directory(E),
+    /// The blocking task did not finish.
+    Stopped(String),
+}
+
+/// One audit line of a call that reached the pipeline.
+fn record(
+    audit: &crate::audit::Audit,
+    call: &Call<'_>,
+    action: &str,
+    resources: &[String],
+    outcome: Option<&str>,
+) {
+    let id = request_id_or_new(call.request_id);
+    audit.record(&id, call.caller, call.via, action, resources, outcome);
 }
 
 /// Who asks, through which API, under which request id.
@@ -119,14 +142,49 @@ impl Pipeline {
             let mut resources: Vec<String> = checks.into_iter().map(|c| c.resource).collect();
             resources.dedup();
             let outcome = result.as_ref().err().map(Failure::type_name);
-            audit.record(
-                &request_id_or_new(call.request_id),
-                call.caller,
-                call.via,
-                action,
-                &resources,
-                outcome,
-            );
+            record(audit, call, action, &resources, outcome);
+        }
+        result
+    }
+
+    /// Runs a call on the IAM directory (the Admin service's actions): the same steps as
+    /// [`Pipeline::run`] without a table: authorize `action` on `resource` (a user's ARN),
+    /// run `f` off the async workers, audit. The answer is `f`'s, or the refusal.
+    pub async fn run_directory<T, E>(
+        &self,
+        call: &Call<'_>,
+        action: &'static str,
+        resource: String,
+        f: impl FnOnce(&Directory) -> Result<T, E> + Send + 'static,
+        name: fn(&E) -> &'static str,
+    ) -> Result<T, DirectoryFailure<E>>
+    where
+        T: Send + 'static,
+        E: Send + 'static,
+    {
+        call.ran.store(true, std::sync::atomic::Ordering::Relaxed);
+        let check = Check {
+            action,
+            resource: resource.clone(),
+            ..Check::default()
+        };
+        let result = match self.auth.authorize(call.caller, &[check]) {
+            Err(e) => Err(DirectoryFailure::Auth(e)),
+            Ok(()) => {
+                let auth = self.auth.clone();
+                match tokio::task::spawn_blocking(move || f(auth.directory())).await {
+                    Ok(out) => out.map_err(DirectoryFailure::Directory),
+                    Err(e) => Err(DirectoryFailure::Stopped(e.to_string())),
+                }
+            }
+        };
+        if let Some(audit) = &self.audit {
+            let outcome = result.as_ref().err().map(|f| match f {
+                DirectoryFailure::Auth(e) => e.type_name(),
+                DirectoryFailure::Directory(e) => name(e),
+                DirectoryFailure::Stopped(_) => "InternalServerError",
+            });
+            record(audit, call, action, &[resource], outcome);
         }
         result
     }

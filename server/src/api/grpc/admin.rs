@@ -1,30 +1,28 @@
 //! The `Admin` gRPC service: users, access keys and inline policies at runtime. Each call
 //! is authorized as `keyfall:<Rpc>` on the user's IAM ARN; secrets never reach the logs.
 
-use std::sync::Arc;
-
 use keyfall_proto::v1 as pb;
 use keyfall_proto::v1::admin_server::Admin;
 use tonic::metadata::MetadataValue;
 use tonic::{Code, Request, Response, Status};
 
 use super::{auth_status, caller_of, ERROR_TYPE_KEY};
-use crate::auth::{Auth, Check, Directory, SetupError, UserInfo};
+use crate::api::pipeline::{Call, DirectoryFailure, Pipeline};
+use crate::auth::{Directory, SetupError, UserInfo};
 
 pub struct AdminService {
-    pub auth: Arc<Auth>,
-    pub audit: Option<Arc<crate::audit::Audit>>,
+    pub pipeline: Pipeline,
 }
 
 fn status(e: SetupError) -> Status {
-    let (code, name) = match &e {
-        SetupError::NotFound(_) => (Code::NotFound, "NoSuchEntity"),
-        SetupError::Conflict(_) => (Code::AlreadyExists, "EntityAlreadyExists"),
-        SetupError::LimitExceeded(_) => (Code::ResourceExhausted, "LimitExceeded"),
-        SetupError::MalformedPolicy(_) => (Code::InvalidArgument, "MalformedPolicyDocument"),
-        SetupError::Invalid(_) => (Code::InvalidArgument, "ValidationError"),
-        SetupError::Io(_) | SetupError::Storage(_) => (Code::Internal, "ServiceFailure"),
+    let code = match &e {
+        SetupError::NotFound(_) => Code::NotFound,
+        SetupError::Conflict(_) => Code::AlreadyExists,
+        SetupError::LimitExceeded(_) => Code::ResourceExhausted,
+        SetupError::MalformedPolicy(_) | SetupError::Invalid(_) => Code::InvalidArgument,
+        SetupError::Io(_) | SetupError::Storage(_) => Code::Internal,
     };
+    let name = error_name(&e);
     let mut s = Status::new(code, e.to_string());
     s.metadata_mut()
         .insert(ERROR_TYPE_KEY, MetadataValue::from_static(name));
@@ -41,8 +39,20 @@ fn user_to_proto(u: UserInfo) -> pb::User {
     }
 }
 
+/// The name an error answers with, for the audit log (as `status` names it).
+fn error_name(e: &SetupError) -> &'static str {
+    match e {
+        SetupError::NotFound(_) => "NoSuchEntity",
+        SetupError::Conflict(_) => "EntityAlreadyExists",
+        SetupError::LimitExceeded(_) => "LimitExceeded",
+        SetupError::MalformedPolicy(_) => "MalformedPolicyDocument",
+        SetupError::Invalid(_) => "ValidationError",
+        SetupError::Io(_) | SetupError::Storage(_) => "ServiceFailure",
+    }
+}
+
 impl AdminService {
-    /// Authorizes `action` on `user` (None: every user), then runs `f` on the blocking pool.
+    /// Runs `action` on `user` (None: every user) through the pipeline.
     async fn run<T: Send + 'static, R>(
         &self,
         r: &Request<R>,
@@ -51,35 +61,16 @@ impl AdminService {
         f: impl FnOnce(&Directory) -> Result<T, SetupError> + Send + 'static,
     ) -> Result<T, Status> {
         let caller = caller_of(r)?;
-        let resource = self.auth.directory().user_arn(user.unwrap_or("*"));
-        let check = Check {
-            action,
-            resource: resource.clone(),
-            ..Check::default()
-        };
-        let result = match self.auth.authorize(&caller, &[check]) {
-            Err(e) => Err(auth_status(&e)),
-            Ok(()) => {
-                let auth = self.auth.clone();
-                tokio::task::spawn_blocking(move || f(auth.directory()))
-                    .await
-                    .map_err(|e| Status::internal(e.to_string()))
-                    .and_then(|r| r.map_err(status))
-            }
-        };
-        if let Some(audit) = &self.audit {
-            let outcome = result.as_ref().err().map(super::error_type_of);
-            let request_id = uuid::Uuid::new_v4().simple().to_string().to_uppercase();
-            audit.record(
-                &request_id,
-                &caller,
-                "grpc",
-                action,
-                &[resource],
-                outcome.as_deref(),
-            );
-        }
-        result
+        let call = Call::new(&caller, "grpc", "");
+        let resource = self.pipeline.auth.directory().user_arn(user.unwrap_or("*"));
+        self.pipeline
+            .run_directory(&call, action, resource, f, error_name)
+            .await
+            .map_err(|f| match f {
+                DirectoryFailure::Auth(e) => auth_status(&e),
+                DirectoryFailure::Directory(e) => status(e),
+                DirectoryFailure::Stopped(e) => Status::internal(e),
+            })
     }
 }
 
@@ -239,8 +230,8 @@ impl Admin for AdminService {
             .run(&r, "keyfall:ExportPrincipals", None, |d| d.export())
             .await?;
         Ok(Response::new(pb::ExportPrincipalsResponse {
-            account_id: self.auth.account_id().to_string(),
-            region: self.auth.region().to_string(),
+            account_id: self.pipeline.auth.account_id().to_string(),
+            region: self.pipeline.auth.region().to_string(),
             principals: users
                 .into_iter()
                 .map(|u| pb::ExportedPrincipal {

@@ -101,13 +101,12 @@ pub async fn serve(
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
         )
         .add_service(DynamoDbStreamsServer::new(streams::StreamsService {
-            gate,
+            gate: gate.clone(),
             shutdown: shutdown.clone(),
         }))
         .add_service(keyfall_proto::v1::admin_server::AdminServer::new(
             admin::AdminService {
-                auth: auth.clone(),
-                audit,
+                pipeline: gate.clone(),
             },
         ))
         .add_service(
