@@ -493,6 +493,30 @@ pub fn error_type(status: &tonic::Status) -> Option<&str> {
         .and_then(|v| v.to_str().ok())
 }
 
+/// A key schema element for the AWS SDK.
+pub fn key_element(
+    name: &str,
+    kt: aws_sdk_dynamodb::types::KeyType,
+) -> aws_sdk_dynamodb::types::KeySchemaElement {
+    aws_sdk_dynamodb::types::KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(kt)
+        .build()
+        .expect("key schema")
+}
+
+/// An attribute definition for the AWS SDK.
+pub fn attribute(
+    name: &str,
+    ty: aws_sdk_dynamodb::types::ScalarAttributeType,
+) -> aws_sdk_dynamodb::types::AttributeDefinition {
+    aws_sdk_dynamodb::types::AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ty)
+        .build()
+        .expect("definition")
+}
+
 /// A PAY_PER_REQUEST table keyed by `hash` (and `range`); callers may add indexes or a
 /// stream before `.send()`.
 pub fn new_table(
@@ -501,7 +525,7 @@ pub fn new_table(
     hash: (&str, aws_sdk_dynamodb::types::ScalarAttributeType),
     range: Option<(&str, aws_sdk_dynamodb::types::ScalarAttributeType)>,
 ) -> aws_sdk_dynamodb::operation::create_table::builders::CreateTableFluentBuilder {
-    use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType};
+    use aws_sdk_dynamodb::types::{BillingMode, KeyType};
     let mut req = db
         .create_table()
         .table_name(name)
@@ -510,20 +534,8 @@ pub fn new_table(
         std::iter::once((hash, KeyType::Hash)).chain(range.map(|r| (r, KeyType::Range)))
     {
         req = req
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name(attr)
-                    .key_type(kt)
-                    .build()
-                    .expect("key schema"),
-            )
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name(attr)
-                    .attribute_type(ty)
-                    .build()
-                    .expect("definition"),
-            );
+            .key_schema(key_element(attr, kt))
+            .attribute_definitions(attribute(attr, ty));
     }
     req
 }

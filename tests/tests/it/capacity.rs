@@ -4,11 +4,13 @@
 //! `--capacity off` and on-demand tables never throttle.
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ProvisionedThroughput, ScalarAttributeType,
+    BillingMode, GlobalSecondaryIndex, KeyType, Projection, ProjectionType, ProvisionedThroughput,
+    ScalarAttributeType,
 };
 use keyfall_proto::v1 as pb;
-use keyfall_tests::{error_type, new_table, raw_request, TestProxy, TestServer};
+use keyfall_tests::{
+    attribute, error_type, key_element, new_table, raw_request, TestProxy, TestServer,
+};
 use serde_json::json;
 
 const PUT: &str = "DynamoDB_20120810.PutItem";
@@ -23,22 +25,6 @@ fn throughput(read: i64, write: i64) -> ProvisionedThroughput {
         .unwrap()
 }
 
-fn key(name: &str, kt: KeyType) -> KeySchemaElement {
-    KeySchemaElement::builder()
-        .attribute_name(name)
-        .key_type(kt)
-        .build()
-        .unwrap()
-}
-
-fn attr(name: &str) -> AttributeDefinition {
-    AttributeDefinition::builder()
-        .attribute_name(name)
-        .attribute_type(ScalarAttributeType::S)
-        .build()
-        .unwrap()
-}
-
 /// A table keyed by `pk`, provisioned at 1 RCU and 1 WCU, with a GSI on `g` at 1 RCU and
 /// 1000 WCU.
 async fn slow_table(server: &TestServer, name: &str) {
@@ -46,14 +32,14 @@ async fn slow_table(server: &TestServer, name: &str) {
         .dynamodb()
         .create_table()
         .table_name(name)
-        .key_schema(key("pk", KeyType::Hash))
-        .attribute_definitions(attr("pk"))
-        .attribute_definitions(attr("g"))
+        .key_schema(key_element("pk", KeyType::Hash))
+        .attribute_definitions(attribute("pk", ScalarAttributeType::S))
+        .attribute_definitions(attribute("g", ScalarAttributeType::S))
         .provisioned_throughput(throughput(1, 1))
         .global_secondary_indexes(
             GlobalSecondaryIndex::builder()
                 .index_name("byG")
-                .key_schema(key("g", KeyType::Hash))
+                .key_schema(key_element("g", KeyType::Hash))
                 .projection(
                     Projection::builder()
                         .projection_type(ProjectionType::All)
@@ -86,6 +72,21 @@ async fn put_until_refused(
     (most, None)
 }
 
+/// DynamoDB's answer to a write refused on table `Slow`: status, `__type`, message and
+/// `ThrottlingReasons`.
+fn assert_table_write_throttled((status, body): (u16, serde_json::Value)) {
+    assert_eq!(status, 400);
+    assert_eq!(
+        body["__type"],
+        "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException"
+    );
+    assert_eq!(body["message"], TABLE_EXCEEDED);
+    assert_eq!(
+        body["ThrottlingReasons"],
+        json!([{"reason": "TableWriteProvisionedThroughputExceeded", "resource": arn("Slow")}])
+    );
+}
+
 fn arn(table: &str) -> String {
     format!("arn:aws:dynamodb:us-east-1:000000000000:table/{table}")
 }
@@ -101,17 +102,7 @@ async fn writes_beyond_the_burst_are_throttled_with_dynamodbs_error() {
         (300..360).contains(&written),
         "{written} writes before a refusal"
     );
-    let (status, body) = refused.expect("a refusal");
-    assert_eq!(status, 400);
-    assert_eq!(
-        body["__type"],
-        "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException"
-    );
-    assert_eq!(body["message"], TABLE_EXCEEDED);
-    assert_eq!(
-        body["ThrottlingReasons"],
-        json!([{"reason": "TableWriteProvisionedThroughputExceeded", "resource": arn("Slow")}])
-    );
+    assert_table_write_throttled(refused.expect("a refusal"));
     // Reads have their own bucket.
     let got = server
         .dynamodb()
@@ -153,17 +144,7 @@ async fn writes_beyond_the_burst_are_throttled_with_dynamodbs_error() {
     // And through keyfall-dax, unchanged: name, message and reasons.
     let proxy = TestProxy::start(&server, |_| {}).await;
     let (_, refused) = put_until_refused(proxy.http_addr, "Slow", 5).await;
-    let (status, body) = refused.expect("a refusal through the proxy");
-    assert_eq!(status, 400);
-    assert_eq!(
-        body["__type"],
-        "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException"
-    );
-    assert_eq!(body["message"], TABLE_EXCEEDED);
-    assert_eq!(
-        body["ThrottlingReasons"][0]["reason"],
-        "TableWriteProvisionedThroughputExceeded"
-    );
+    assert_table_write_throttled(refused.expect("a refusal through the proxy"));
 }
 
 #[tokio::test]

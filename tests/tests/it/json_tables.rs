@@ -2,26 +2,9 @@
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ProvisionedThroughput,
-    ScalarAttributeType, Tag,
+    BillingMode, KeyType, ProvisionedThroughput, ScalarAttributeType, Tag,
 };
-use keyfall_tests::{raw_request, TestServer};
-
-fn key(name: &str, kt: KeyType) -> KeySchemaElement {
-    KeySchemaElement::builder()
-        .attribute_name(name)
-        .key_type(kt)
-        .build()
-        .unwrap()
-}
-
-fn attr(name: &str, t: ScalarAttributeType) -> AttributeDefinition {
-    AttributeDefinition::builder()
-        .attribute_name(name)
-        .attribute_type(t)
-        .build()
-        .unwrap()
-}
+use keyfall_tests::{attribute as attr, key_element as key, raw_request, TestServer};
 
 #[tokio::test]
 async fn create_describe_list_update_delete() {
