@@ -8,10 +8,11 @@ use super::capacity;
 use super::catalog::Table;
 use super::commit::{Change, Origin};
 use super::types::*;
-use super::{indexes, Engine};
+use super::{indexes, throughput, Engine};
 use crate::error::{Error, Result};
 use crate::expr::{self, Condition};
 use crate::model::{codec, item_size, Item};
+use keyfall_types::command::Access;
 use keyfall_types::command::{
     DeleteItem, GetItem, PutItem, ReturnValues, UpdateItem, WriteReturns,
 };
@@ -66,6 +67,8 @@ impl Engine {
     }
 
     /// Commits `new` (or a deletion) with its index entries, and keeps counters in step.
+    /// A provisioned GSI the write would update must have write capacity left; what the
+    /// write costs it is charged after.
     fn commit_item(
         &self,
         table: &Table,
@@ -73,16 +76,27 @@ impl Engine {
         old: Option<&Item>,
         new: Option<&Item>,
     ) -> Result<()> {
-        self.commit_changes(
-            &[Change {
-                table,
-                key,
-                old,
-                new,
-            }],
-            Vec::new(),
-            Origin::Client,
-        )
+        let indexes = (self.config.capacity
+            && table.throughput.is_provisioned()
+            && !table.meta.global_indexes.is_empty())
+        .then(|| indexes::write_usage(table, key, old, new).global);
+        for name in indexes.iter().flat_map(|g| g.keys()) {
+            if !table.throughput.admits(Some(name), Access::Write) {
+                let arn = self.table_arn(&table.meta.name);
+                return Err(throughput::exceeded(&arn, Some(name), Access::Write));
+            }
+        }
+        let change = Change {
+            table,
+            key,
+            old,
+            new,
+        };
+        self.commit_changes(&[change], Vec::new(), Origin::Client)?;
+        for (name, units) in indexes.iter().flatten() {
+            table.throughput.charge(Some(name), Access::Write, *units);
+        }
+        Ok(())
     }
 
     /// The stored item and what a reader sees of it (nothing once expired), after the

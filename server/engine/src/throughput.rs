@@ -9,9 +9,11 @@
 //! it ran, since only then is its size known: the last request admitted may overdraw the
 //! bucket, and the next ones wait until the refill covers the debt.
 //!
-//! Not yet here: GSI write capacity throttling base-table writes, partitions, on-demand
-//! limits, and item-by-item throttling in batches and transactions (they are charged, not
-//! refused).
+//! A GSI short of write capacity throttles the single-item writes that would update it
+//! (`Engine::commit_item`), as DynamoDB does; writes that leave it alone pass.
+//!
+//! Not yet here: partitions, on-demand limits, and item-by-item throttling in batches and
+//! transactions (their table writes are charged, not refused).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -146,6 +148,11 @@ impl Throughput {
                 }
             }
         }
+    }
+
+    /// Whether the table is provisioned (has buckets).
+    pub fn is_provisioned(&self) -> bool {
+        self.provisioned.load(Ordering::Relaxed)
     }
 
     /// Whether the table (or its GSI `index`) may take another request of `access`.

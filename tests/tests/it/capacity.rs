@@ -1,5 +1,6 @@
 //! Provisioned throughput, enforced as DynamoDB enforces it: token buckets per table and
-//! per GSI with 300 seconds of burst, `ProvisionedThroughputExceededException` with
+//! per GSI with 300 seconds of burst, a GSI short of write capacity throttling the writes
+//! that would update it, `ProvisionedThroughputExceededException` with
 //! DynamoDB's message and `ThrottlingReasons`, on both APIs and through keyfall-dax;
 //! `--capacity off` and on-demand tables never throttle.
 
@@ -15,6 +16,7 @@ use serde_json::json;
 
 const PUT: &str = "DynamoDB_20120810.PutItem";
 const QUERY: &str = "DynamoDB_20120810.Query";
+const GET: &str = "DynamoDB_20120810.GetItem";
 const TABLE_EXCEEDED: &str = "The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API.";
 
 fn throughput(read: i64, write: i64) -> ProvisionedThroughput {
@@ -28,6 +30,12 @@ fn throughput(read: i64, write: i64) -> ProvisionedThroughput {
 /// A table keyed by `pk`, provisioned at 1 RCU and 1 WCU, with a GSI on `g` at 1 RCU and
 /// 1000 WCU.
 async fn slow_table(server: &TestServer, name: &str) {
+    provisioned_table(server, name, 1, 1000).await;
+}
+
+/// A table keyed by `pk` at 1 RCU and `table_wcu`, with a GSI `byG` on `g` at 1 RCU and
+/// `index_wcu`.
+async fn provisioned_table(server: &TestServer, name: &str, table_wcu: i64, index_wcu: i64) {
     server
         .dynamodb()
         .create_table()
@@ -35,7 +43,7 @@ async fn slow_table(server: &TestServer, name: &str) {
         .key_schema(key_element("pk", KeyType::Hash))
         .attribute_definitions(attribute("pk", ScalarAttributeType::S))
         .attribute_definitions(attribute("g", ScalarAttributeType::S))
-        .provisioned_throughput(throughput(1, 1))
+        .provisioned_throughput(throughput(1, table_wcu))
         .global_secondary_indexes(
             GlobalSecondaryIndex::builder()
                 .index_name("byG")
@@ -45,7 +53,7 @@ async fn slow_table(server: &TestServer, name: &str) {
                         .projection_type(ProjectionType::All)
                         .build(),
                 )
-                .provisioned_throughput(throughput(1, 1000))
+                .provisioned_throughput(throughput(1, index_wcu))
                 .build()
                 .unwrap(),
         )
@@ -145,6 +153,40 @@ async fn writes_beyond_the_burst_are_throttled_with_dynamodbs_error() {
     let proxy = TestProxy::start(&server, |_| {}).await;
     let (_, refused) = put_until_refused(proxy.http_addr, "Slow", 5).await;
     assert_table_write_throttled(refused.expect("a refusal through the proxy"));
+}
+
+#[tokio::test]
+async fn a_gsi_short_of_write_capacity_throttles_the_writes_that_update_it() {
+    let server = TestServer::start().await;
+    provisioned_table(&server, "Busy", 1000, 1).await;
+    // Every item has `g`, so every write adds an index entry: the index's 300 units of
+    // burst run out long before the table's.
+    let (written, refused) = put_until_refused(server.http_addr, "Busy", 400).await;
+    assert!(
+        (300..360).contains(&written),
+        "{written} writes before a refusal"
+    );
+    let (status, body) = refused.expect("a refusal");
+    assert_eq!(status, 400);
+    assert_eq!(
+        body["__type"],
+        "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException"
+    );
+    assert_eq!(
+        body["ThrottlingReasons"],
+        json!([{
+            "reason": "IndexWriteProvisionedThroughputExceeded",
+            "resource": format!("{}/index/byG", arn("Busy"))
+        }])
+    );
+    // The refused write changed nothing.
+    let get = json!({"TableName": "Busy", "Key": {"pk": {"S": format!("k{written}")}}});
+    let (_, got, _) = raw_request(server.http_addr, GET, &get.to_string()).await;
+    assert_eq!(got, json!({}), "a refused write is not applied");
+    // A write that leaves the index alone is not the index's to refuse.
+    let plain = json!({"TableName": "Busy", "Item": {"pk": {"S": "no-index"}}});
+    let (status, body, _) = raw_request(server.http_addr, PUT, &plain.to_string()).await;
+    assert_eq!(status, 200, "{body}");
 }
 
 #[tokio::test]
