@@ -1,7 +1,7 @@
 //! Prometheus metrics of the server, served as OpenMetrics text at `/metrics` on the HTTP
 //! port: requests by API, operation and outcome (throttled requests are those whose
 //! outcome is a throttling error), their latency, per-table item counts, sizes and consumed
-//! capacity, and the storage engine's journal, memtable, compaction and cache figures (all
+//! capacity, provisioned throughput and throttle events per table and GSI, and the storage engine's journal, memtable, compaction and cache figures (all
 //! read from the engine at scrape time).
 
 use std::sync::Arc;
@@ -23,6 +23,78 @@ struct TableLabels {
     table: String,
 }
 
+/// A table (`index` empty) or one of its GSIs, as CloudWatch's `TableName` and
+/// `GlobalSecondaryIndexName` dimensions.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct IndexLabels {
+    table: String,
+    index: String,
+}
+
+/// Provisioned throughput and throttles, per table and GSI: CloudWatch's
+/// ProvisionedRead/WriteCapacityUnits and Read/WriteThrottleEvents, in Prometheus style.
+#[derive(Default)]
+struct Throughput {
+    provisioned_read: Family<IndexLabels, Gauge>,
+    provisioned_write: Family<IndexLabels, Gauge>,
+    read_throttles: Family<IndexLabels, Counter>,
+    write_throttles: Family<IndexLabels, Counter>,
+}
+
+impl Throughput {
+    fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "provisioned_read_capacity_units",
+            "Provisioned read capacity units per second, per provisioned table and GSI",
+            self.provisioned_read.clone(),
+        );
+        registry.register(
+            "provisioned_write_capacity_units",
+            "Provisioned write capacity units per second, per provisioned table and GSI",
+            self.provisioned_write.clone(),
+        );
+        registry.register(
+            "read_throttle_events",
+            "Reads refused for want of provisioned throughput, per table and GSI",
+            self.read_throttles.clone(),
+        );
+        registry.register(
+            "write_throttle_events",
+            "Writes refused for want of provisioned throughput, per table and GSI",
+            self.write_throttles.clone(),
+        );
+    }
+
+    /// Sets the series of one table from its figures (the families were cleared).
+    fn set(&self, table: &str, figures: &[crate::engine::CapacityFigures]) {
+        for f in figures {
+            let labels = IndexLabels {
+                table: table.to_string(),
+                index: f.index.clone(),
+            };
+            if let Some((read, write)) = f.provisioned {
+                self.provisioned_read.get_or_create(&labels).set(read);
+                self.provisioned_write.get_or_create(&labels).set(write);
+            }
+            advance(
+                &self.read_throttles.get_or_create(&labels),
+                f.read_throttles,
+            );
+            advance(
+                &self.write_throttles.get_or_create(&labels),
+                f.write_throttles,
+            );
+        }
+    }
+
+    fn clear(&self) {
+        self.provisioned_read.clear();
+        self.provisioned_write.clear();
+        self.read_throttles.clear();
+        self.write_throttles.clear();
+    }
+}
+
 pub struct Metrics {
     registry: Registry,
     /// Requests and latency, the same series keyfall-dax exports.
@@ -31,6 +103,7 @@ pub struct Metrics {
     table_bytes: Family<TableLabels, Gauge>,
     read_units: Family<TableLabels, Counter<f64, AtomicU64>>,
     write_units: Family<TableLabels, Counter<f64, AtomicU64>>,
+    throughput: Throughput,
     storage: StorageGauges,
 }
 
@@ -151,6 +224,8 @@ impl Metrics {
         let write_units = Family::<TableLabels, Counter<f64, AtomicU64>>::default();
         let storage = StorageGauges::default();
         storage.register(&mut registry);
+        let throughput = Throughput::default();
+        throughput.register(&mut registry);
         registry.register(
             "consumed_read_capacity_units",
             "Read capacity units consumed by requests, per table (indexes included)",
@@ -175,6 +250,7 @@ impl Metrics {
             table_bytes,
             read_units,
             write_units,
+            throughput,
             storage,
         }
     }
@@ -188,12 +264,14 @@ impl Metrics {
         for family in [&self.read_units, &self.write_units] {
             family.clear();
         }
+        self.throughput.clear();
         for table in figures {
             let labels = TableLabels { table: table.name };
             self.table_items.get_or_create(&labels).set(table.items);
             self.table_bytes.get_or_create(&labels).set(table.bytes);
             advance_f64(&self.read_units.get_or_create(&labels), table.read_units);
             advance_f64(&self.write_units.get_or_create(&labels), table.write_units);
+            self.throughput.set(&labels.table, &table.capacity);
         }
         self.storage.set(&engine.storage_stats());
         let mut out = String::new();

@@ -119,12 +119,25 @@ pub struct TableStats {
     /// Capacity units consumed by requests since start, in thousandths.
     pub read_milli_units: std::sync::atomic::AtomicU64,
     pub write_milli_units: std::sync::atomic::AtomicU64,
+    /// Requests refused for want of provisioned throughput (CloudWatch's
+    /// ReadThrottleEvents and WriteThrottleEvents).
+    pub read_throttles: std::sync::atomic::AtomicU64,
+    pub write_throttles: std::sync::atomic::AtomicU64,
 }
 
 impl TableStats {
     pub fn add(&self, items: i64, bytes: i64) {
         self.items.fetch_add(items, Ordering::Relaxed);
         self.bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// One request refused for want of `access` throughput.
+    pub fn throttled(&self, access: keyfall_types::command::Access) {
+        let counter = match access {
+            keyfall_types::command::Access::Read => &self.read_throttles,
+            keyfall_types::command::Access::Write => &self.write_throttles,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn consume(&self, read: f64, write: f64) {
@@ -191,6 +204,18 @@ impl Table {
 
     pub fn index_stats(&self, name: &str) -> Option<&TableStats> {
         self.index_stats.get(name).map(|s| s.as_ref())
+    }
+
+    /// Counts a request refused on the table (`None`) or its GSI `index`.
+    pub fn throttled(&self, index: Option<&str>, access: keyfall_types::command::Access) {
+        match index {
+            None => self.stats.throttled(access),
+            Some(i) => {
+                if let Some(stats) = self.index_stats(i) {
+                    stats.throttled(access);
+                }
+            }
+        }
     }
 }
 

@@ -82,6 +82,7 @@ impl Engine {
         .then(|| indexes::write_usage(table, key, old, new).global);
         for name in indexes.iter().flat_map(|g| g.keys()) {
             if !table.throughput.admits(Some(name), Access::Write) {
+                table.throttled(Some(name), Access::Write);
                 let arn = self.table_arn(&table.meta.name);
                 return Err(throughput::exceeded(&arn, Some(name), Access::Write));
             }

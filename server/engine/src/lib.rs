@@ -251,6 +251,7 @@ impl Engine {
                 bytes: t.stats.bytes.load(Ordering::Relaxed),
                 read_units: t.stats.read_milli_units.load(Ordering::Relaxed) as f64 / 1000.0,
                 write_units: t.stats.write_milli_units.load(Ordering::Relaxed) as f64 / 1000.0,
+                capacity: capacity_figures(t),
             })
             .collect()
     }
@@ -279,6 +280,7 @@ impl Engine {
         if t.throughput.admits(index, access) {
             Ok(())
         } else {
+            t.throttled(index, access);
             Err(throughput::exceeded(&self.table_arn(table), index, access))
         }
     }
@@ -291,6 +293,34 @@ impl Engine {
     }
 }
 
+/// The provisioned throughput and throttle counts of a table and each of its GSIs.
+fn capacity_figures(t: &catalog::Table) -> Vec<CapacityFigures> {
+    use std::sync::atomic::Ordering;
+    let provisioned = t.meta.billing_mode == catalog::BillingMode::Provisioned;
+    let figures = |index: &str, stats: &catalog::TableStats, rcu: i64, wcu: i64| CapacityFigures {
+        index: index.to_string(),
+        provisioned: provisioned.then_some((rcu, wcu)),
+        read_throttles: stats.read_throttles.load(Ordering::Relaxed),
+        write_throttles: stats.write_throttles.load(Ordering::Relaxed),
+    };
+    let table = figures("", &t.stats, t.meta.read_capacity, t.meta.write_capacity);
+    let indexes = t.meta.global_indexes.iter().filter_map(|i| {
+        let stats = t.index_stats(&i.name)?;
+        Some(figures(&i.name, stats, i.read_capacity, i.write_capacity))
+    });
+    std::iter::once(table).chain(indexes).collect()
+}
+
+/// A table's (`index` empty) or a GSI's throughput figures for `/metrics`.
+#[derive(Debug, Clone)]
+pub struct CapacityFigures {
+    pub index: String,
+    /// Provisioned (read, write) units per second; `None` on demand.
+    pub provisioned: Option<(i64, i64)>,
+    pub read_throttles: u64,
+    pub write_throttles: u64,
+}
+
 /// One table's figures for `/metrics`.
 #[derive(Debug, Clone)]
 pub struct TableFigures {
@@ -300,6 +330,8 @@ pub struct TableFigures {
     /// Capacity units consumed by requests since the server started.
     pub read_units: f64,
     pub write_units: f64,
+    /// The table's, then each GSI's.
+    pub capacity: Vec<CapacityFigures>,
 }
 
 pub(crate) fn now_epoch_seconds() -> f64 {

@@ -111,6 +111,24 @@ async fn writes_beyond_the_burst_are_throttled_with_dynamodbs_error() {
         "{written} writes before a refusal"
     );
     assert_table_write_throttled(refused.expect("a refusal"));
+    // What `/metrics` says of it: CloudWatch's figures, per table and GSI.
+    let text = crate::observability::scrape(&server).await;
+    let series = |name: &str, index: &str| {
+        crate::observability::value(
+            &text,
+            &format!("{name}{{table=\"Slow\",index=\"{index}\"}}"),
+        )
+    };
+    assert_eq!(
+        series("keyfall_provisioned_write_capacity_units", ""),
+        Some(1.0)
+    );
+    assert_eq!(
+        series("keyfall_provisioned_read_capacity_units", "byG"),
+        Some(1.0)
+    );
+    assert_eq!(series("keyfall_write_throttle_events_total", ""), Some(1.0));
+    assert_eq!(series("keyfall_read_throttle_events_total", ""), Some(0.0));
     // Reads have their own bucket.
     let got = server
         .dynamodb()

@@ -4,7 +4,7 @@
 use aws_sdk_dynamodb::types::{AttributeValue as Av, ScalarAttributeType};
 use keyfall_tests::{new_table, raw_request, TestProxy, TestServer};
 
-async fn scrape(server: &TestServer) -> String {
+pub(crate) async fn scrape(server: &TestServer) -> String {
     scrape_at(server.http_addr).await
 }
 
@@ -27,7 +27,7 @@ async fn scrape_at(addr: std::net::SocketAddr) -> String {
 }
 
 /// The value of one series, after checking every line of the exposition is well formed.
-fn value(text: &str, series: &str) -> Option<f64> {
+pub(crate) fn value(text: &str, series: &str) -> Option<f64> {
     for line in text.lines() {
         if line.starts_with('#') || line.is_empty() {
             continue;
