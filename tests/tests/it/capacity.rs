@@ -80,18 +80,27 @@ async fn put_until_refused(
     (most, None)
 }
 
-/// DynamoDB's answer to a write refused on table `Slow`: status, `__type`, message and
-/// `ThrottlingReasons`.
-fn assert_table_write_throttled((status, body): (u16, serde_json::Value)) {
-    assert_eq!(status, 400);
+/// DynamoDB's answer to a request refused for want of throughput: its `__type` and its one
+/// `ThrottlingReasons` entry.
+fn assert_throttled(body: &serde_json::Value, reason: &str, resource: String) {
     assert_eq!(
         body["__type"],
         "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException"
     );
-    assert_eq!(body["message"], TABLE_EXCEEDED);
     assert_eq!(
         body["ThrottlingReasons"],
-        json!([{"reason": "TableWriteProvisionedThroughputExceeded", "resource": arn("Slow")}])
+        json!([{"reason": reason, "resource": resource}])
+    );
+}
+
+/// DynamoDB's answer to a write refused on table `Slow`: status, message and reason.
+fn assert_table_write_throttled((status, body): (u16, serde_json::Value)) {
+    assert_eq!(status, 400);
+    assert_eq!(body["message"], TABLE_EXCEEDED);
+    assert_throttled(
+        &body,
+        "TableWriteProvisionedThroughputExceeded",
+        arn("Slow"),
     );
 }
 
@@ -186,17 +195,8 @@ async fn a_gsi_short_of_write_capacity_throttles_the_writes_that_update_it() {
     );
     let (status, body) = refused.expect("a refusal");
     assert_eq!(status, 400);
-    assert_eq!(
-        body["__type"],
-        "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException"
-    );
-    assert_eq!(
-        body["ThrottlingReasons"],
-        json!([{
-            "reason": "IndexWriteProvisionedThroughputExceeded",
-            "resource": format!("{}/index/byG", arn("Busy"))
-        }])
-    );
+    let index = format!("{}/index/byG", arn("Busy"));
+    assert_throttled(&body, "IndexWriteProvisionedThroughputExceeded", index);
     // The refused write changed nothing.
     let get = json!({"TableName": "Busy", "Key": {"pk": {"S": format!("k{written}")}}});
     let (_, got, _) = raw_request(server.http_addr, GET, &get.to_string()).await;
@@ -231,17 +231,8 @@ async fn a_gsi_has_its_own_read_throughput() {
     }
     let (n, body) = refused.expect("the index's reads are throttled");
     assert!((600..760).contains(&n), "{n} queries before a refusal");
-    assert_eq!(
-        body["__type"],
-        "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException"
-    );
-    assert_eq!(
-        body["ThrottlingReasons"],
-        json!([{
-            "reason": "IndexReadProvisionedThroughputExceeded",
-            "resource": format!("{}/index/byG", arn("Indexed"))
-        }])
-    );
+    let index = format!("{}/index/byG", arn("Indexed"));
+    assert_throttled(&body, "IndexReadProvisionedThroughputExceeded", index);
     // The table's own reads are not the index's.
     let base = json!({
         "TableName": "Indexed",
