@@ -23,11 +23,36 @@ use crate::metrics::Metrics;
 /// A cached read: the item, or its absence (negative caching).
 pub type CachedItem = Option<EncodedItem>;
 
-/// A cached item kept as the `GetItemResponse` that returns it, framed as a gRPC message:
-/// a gRPC GetItem hit sends these bytes as they are (`cached_reads`), where a decoded map
-/// would be deep-copied and re-encoded on every hit. Other readers decode it.
+/// A cached answer: its response message framed as a unary gRPC answer's body, so a gRPC
+/// hit sends these bytes as they are (`cached_reads`), where a decoded message would be
+/// deep-copied and re-encoded on every hit. Other readers decode it.
 #[derive(Debug, Clone)]
-pub struct EncodedItem(Bytes);
+pub struct Framed(Bytes);
+
+impl Framed {
+    pub fn new(message: &impl prost::Message) -> Framed {
+        Framed(crate::cached_reads::frame(message))
+    }
+
+    /// The framed gRPC message: the body of the answer.
+    pub fn framed(&self) -> Bytes {
+        self.0.clone()
+    }
+
+    /// The answer as the response message `M`.
+    pub fn decode<M: prost::Message + Default>(&self) -> Result<M, tonic::Status> {
+        M::decode(self.0.slice(crate::cached_reads::FRAME_HEADER..))
+            .map_err(|e| tonic::Status::internal(format!("a cached answer does not decode: {e}")))
+    }
+
+    fn weight(&self) -> usize {
+        self.0.len()
+    }
+}
+
+/// A cached item: the `GetItemResponse` that returns it.
+#[derive(Debug, Clone)]
+pub struct EncodedItem(Framed);
 
 impl EncodedItem {
     pub fn new(item: ProtoItem) -> EncodedItem {
@@ -35,28 +60,20 @@ impl EncodedItem {
             item,
             consumed_capacity: None,
         };
-        EncodedItem(crate::cached_reads::frame(&response))
+        EncodedItem(Framed::new(&response))
     }
 
     /// The framed gRPC message: the body of a GetItem answer.
     pub fn framed(&self) -> Bytes {
-        self.0.clone()
-    }
-
-    /// The encoded `GetItemResponse`.
-    pub fn response(&self) -> Bytes {
-        self.0.slice(crate::cached_reads::FRAME_HEADER..)
+        self.0.framed()
     }
 
     pub fn item(&self) -> Result<ProtoItem, tonic::Status> {
-        use prost::Message;
-        pb::GetItemResponse::decode(self.response())
-            .map(|r| r.item)
-            .map_err(|e| tonic::Status::internal(format!("a cached item does not decode: {e}")))
+        self.0.decode::<pb::GetItemResponse>().map(|r| r.item)
     }
 
     fn weight(&self) -> usize {
-        self.0.len()
+        self.0.weight()
     }
 }
 
@@ -67,39 +84,9 @@ pub struct PageKey {
     pub request: Arc<[u8]>,
 }
 
-/// A cached Query or Scan page, kept as its response framed as a gRPC message, as items are
-/// (`EncodedItem`): a gRPC hit sends these bytes as they are (`cached_reads`); other
-/// readers decode them. A `QueryResponse` and a `ScanResponse` have the same fields, so
-/// either decodes the bytes of the other.
-#[derive(Debug, Clone)]
-pub struct EncodedPage(Bytes);
-
-impl EncodedPage {
-    pub fn new(response: &impl prost::Message) -> EncodedPage {
-        EncodedPage(crate::cached_reads::frame(response))
-    }
-
-    /// The framed gRPC message: the body of a Query or Scan answer.
-    pub fn framed(&self) -> Bytes {
-        self.0.clone()
-    }
-
-    /// The page as the response `R` (`QueryResponse` or `ScanResponse`).
-    pub fn decode<R: prost::Message + Default>(&self) -> Result<R, tonic::Status> {
-        R::decode(self.0.slice(crate::cached_reads::FRAME_HEADER..))
-            .map_err(|e| tonic::Status::internal(format!("a cached page does not decode: {e}")))
-    }
-
-    /// The page's items, decoded: only read where items may expire while cached (TTL).
-    pub fn items(&self) -> Result<Vec<ProtoItem>, tonic::Status> {
-        let page: pb::QueryResponse = self.decode()?;
-        Ok(page.items.into_iter().map(|m| m.values).collect())
-    }
-
-    fn weight(&self) -> usize {
-        self.0.len()
-    }
-}
+/// A cached Query or Scan page: its `QueryResponse` or `ScanResponse`, which have the same
+/// fields, so either decodes the bytes of the other.
+pub type EncodedPage = Framed;
 
 /// Orders what the proxy learns from a read or a write-through against what the change
 /// feed tells it, so an older answer never replaces a newer change (issue 17, item 11).

@@ -894,8 +894,12 @@ impl DaxService {
         let caches = &self.proxy.caches;
         if let Some(hit) = caches.pages.get(&key).await {
             // Only items of a TTL table can expire while their page is cached.
-            let expired =
-                schema.ttl_attribute.is_some() && hit.items()?.iter().any(|i| schema.is_expired(i));
+            let expired = schema.ttl_attribute.is_some()
+                && hit
+                    .decode::<pb::QueryResponse>()?
+                    .items
+                    .iter()
+                    .any(|i| schema.is_expired(&i.values));
             if !expired {
                 inc(&caches.metrics.query_hits);
                 tracing::Span::current().record("keyfall.cache_hit", true);

@@ -1,8 +1,9 @@
 //! Prometheus metrics of the server, served as OpenMetrics text at `/metrics` on the HTTP
 //! port: requests by API, operation and outcome (throttled requests are those whose
 //! outcome is a throttling error), their latency, per-table item counts, sizes and consumed
-//! capacity, provisioned throughput and throttle events per table and GSI, and the storage engine's journal, memtable, compaction and cache figures (all
-//! read from the engine at scrape time).
+//! capacity, provisioned throughput and throttle events per table and GSI, and the storage
+//! engine's journal, memtable, compaction and cache figures (all read from the engine at
+//! scrape time).
 
 use std::sync::Arc;
 

@@ -8,7 +8,7 @@ use super::capacity;
 use super::catalog::Table;
 use super::commit::{Change, Origin};
 use super::types::*;
-use super::{indexes, throughput, Engine};
+use super::{indexes, Engine};
 use crate::error::{Error, Result};
 use crate::expr::{self, Condition};
 use crate::model::{codec, item_size, Item};
@@ -81,11 +81,7 @@ impl Engine {
             && !table.meta.global_indexes.is_empty())
         .then(|| indexes::write_usage(table, key, old, new).global);
         for name in indexes.iter().flat_map(|g| g.keys()) {
-            if !table.throughput.admits(Some(name), Access::Write) {
-                table.throttled(Some(name), Access::Write);
-                let arn = self.table_arn(&table.meta.name);
-                return Err(throughput::exceeded(&arn, Some(name), Access::Write));
-            }
+            self.check_throughput(table, Some(name), Access::Write)?;
         }
         let change = Change {
             table,

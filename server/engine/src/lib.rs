@@ -277,12 +277,26 @@ impl Engine {
         };
         // A local secondary index shares its table's throughput.
         let index = index.filter(|i| t.meta.global_indexes.iter().any(|g| g.name == *i));
+        self.check_throughput(&t, index, access)
+    }
+
+    /// Refuses, and counts, a request table `t` (or its GSI `index`) has no `access`
+    /// throughput left for.
+    pub(crate) fn check_throughput(
+        &self,
+        t: &catalog::Table,
+        index: Option<&str>,
+        access: Access,
+    ) -> Result<()> {
         if t.throughput.admits(index, access) {
-            Ok(())
-        } else {
-            t.throttled(index, access);
-            Err(throughput::exceeded(&self.table_arn(table), index, access))
+            return Ok(());
         }
+        t.throttled(index, access);
+        Err(throughput::exceeded(
+            &self.table_arn(&t.meta.name),
+            index,
+            access,
+        ))
     }
 
     pub fn table_arn(&self, name: &str) -> String {

@@ -157,7 +157,7 @@ impl Throughput {
 
     /// Whether the table (or its GSI `index`) may take another request of `access`.
     pub fn admits(&self, index: Option<&str>, access: Access) -> bool {
-        if !self.provisioned.load(Ordering::Relaxed) {
+        if !self.is_provisioned() {
             return true;
         }
         let mut b = self.buckets.lock();
@@ -171,7 +171,7 @@ impl Throughput {
 
     /// Takes `units` a request consumed from the table's (or its GSI's) bucket.
     pub fn charge(&self, index: Option<&str>, access: Access, units: f64) {
-        if !self.provisioned.load(Ordering::Relaxed) {
+        if !self.is_provisioned() {
             return;
         }
         if let Some(pair) = self.buckets.lock().pair(index) {

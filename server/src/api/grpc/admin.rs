@@ -14,15 +14,20 @@ pub struct AdminService {
     pub pipeline: Pipeline,
 }
 
+/// The gRPC code and IAM error name of a directory error.
+fn kind(e: &SetupError) -> (Code, &'static str) {
+    match e {
+        SetupError::NotFound(_) => (Code::NotFound, "NoSuchEntity"),
+        SetupError::Conflict(_) => (Code::AlreadyExists, "EntityAlreadyExists"),
+        SetupError::LimitExceeded(_) => (Code::ResourceExhausted, "LimitExceeded"),
+        SetupError::MalformedPolicy(_) => (Code::InvalidArgument, "MalformedPolicyDocument"),
+        SetupError::Invalid(_) => (Code::InvalidArgument, "ValidationError"),
+        SetupError::Io(_) | SetupError::Storage(_) => (Code::Internal, "ServiceFailure"),
+    }
+}
+
 fn status(e: SetupError) -> Status {
-    let code = match &e {
-        SetupError::NotFound(_) => Code::NotFound,
-        SetupError::Conflict(_) => Code::AlreadyExists,
-        SetupError::LimitExceeded(_) => Code::ResourceExhausted,
-        SetupError::MalformedPolicy(_) | SetupError::Invalid(_) => Code::InvalidArgument,
-        SetupError::Io(_) | SetupError::Storage(_) => Code::Internal,
-    };
-    let name = error_name(&e);
+    let (code, name) = kind(&e);
     let mut s = Status::new(code, e.to_string());
     s.metadata_mut()
         .insert(ERROR_TYPE_KEY, MetadataValue::from_static(name));
@@ -39,16 +44,9 @@ fn user_to_proto(u: UserInfo) -> pb::User {
     }
 }
 
-/// The name an error answers with, for the audit log (as `status` names it).
+/// The name an error answers with, for the audit log.
 fn error_name(e: &SetupError) -> &'static str {
-    match e {
-        SetupError::NotFound(_) => "NoSuchEntity",
-        SetupError::Conflict(_) => "EntityAlreadyExists",
-        SetupError::LimitExceeded(_) => "LimitExceeded",
-        SetupError::MalformedPolicy(_) => "MalformedPolicyDocument",
-        SetupError::Invalid(_) => "ValidationError",
-        SetupError::Io(_) | SetupError::Storage(_) => "ServiceFailure",
-    }
+    kind(e).1
 }
 
 impl AdminService {
