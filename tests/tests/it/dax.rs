@@ -914,3 +914,71 @@ async fn cached_items_read_back_as_the_server_has_them_on_every_path() {
         "two gRPC reads, one batch key, the negative entry and the JSON read were hits"
     );
 }
+
+/// A cached page answers only callers allowed to read it: alice, limited to her own
+/// partition, sends the very Query that filled the cache for bob's partition and is refused
+/// on both APIs, cache hit or not, while her own partition's page is served.
+#[tokio::test]
+async fn a_cached_page_is_authorized_for_each_caller() {
+    let server = server_with_users().await;
+    let proxy = TestProxy::start(&server, |c| {
+        c.auth = keyfall_server::config::AuthMode::Enforce;
+        c.access_key_id = Some("AKIAPROXY".into());
+        c.secret_access_key = Some("proxy-secret".into());
+    })
+    .await;
+    let mut root = proxy
+        .grpc_as(
+            keyfall_tests::ROOT_ACCESS_KEY_ID,
+            keyfall_tests::ROOT_SECRET_ACCESS_KEY,
+        )
+        .await;
+    let query = |pk: &str| pb::QueryRequest {
+        table_name: "Scores".into(),
+        key_condition_expression: Some("pk = :p".into()),
+        expression_attribute_values: [(":p".to_string(), s(pk))].into(),
+        ..Default::default()
+    };
+    for pk in ["alice", "bob"] {
+        root.put_item(pb::PutItemRequest {
+            table_name: "Scores".into(),
+            item: item(pk, "v"),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    }
+    // Filled by root: the next identical requests are hits.
+    for pk in ["alice", "bob"] {
+        let page = root.query(query(pk)).await.unwrap().into_inner();
+        assert_eq!(page.count, 1);
+    }
+    let hits = proxy.metric(QUERY_HITS).await;
+    let mut alice = proxy.grpc_as("AKIAALICE", "alice-secret").await;
+    let status = alice.query(query("bob")).await.unwrap_err();
+    keyfall_tests::assert_access_denied(&status, "alice", "dynamodb:Query");
+    let own = alice.query(query("alice")).await.unwrap().into_inner();
+    assert_eq!(own.count, 1);
+    assert_eq!(
+        proxy.metric(QUERY_HITS).await,
+        hits + 1,
+        "only alice's own page was served from the cache"
+    );
+    // The same over the JSON API.
+    let db = proxy.dynamodb_as("AKIAALICE", "alice-secret");
+    let err = db
+        .query()
+        .table_name("Scores")
+        .key_condition_expression("pk = :p")
+        .expression_attribute_values(
+            ":p",
+            aws_sdk_dynamodb::types::AttributeValue::S("bob".into()),
+        )
+        .send()
+        .await
+        .expect_err("bob's partition");
+    assert_eq!(
+        aws_sdk_dynamodb::error::ProvideErrorMetadata::code(&err),
+        Some("AccessDeniedException")
+    );
+}
