@@ -52,8 +52,10 @@ pub struct Config {
     pub table_activation_delay: std::time::Duration,
     /// Threads running engine work (default: one per core).
     pub engine_threads: usize,
-    /// Whether provisioned throughput is enforced.
+    /// Whether throughput is enforced.
     pub capacity: CapacityMode,
+    /// What it is enforced with, and DescribeLimits's quotas (TOML `[limits]`).
+    pub limits: crate::engine::throughput::CapacityLimits,
 }
 
 impl Default for Config {
@@ -84,6 +86,7 @@ impl Default for Config {
             table_activation_delay: std::time::Duration::ZERO,
             engine_threads: crate::engine::default_engine_threads(),
             capacity: CapacityMode::On,
+            limits: crate::engine::throughput::CapacityLimits::default(),
         }
     }
 }
@@ -214,6 +217,67 @@ struct FileConfig {
     item_collection_limit_mib: Option<u64>,
     engine_threads: Option<u16>,
     capacity: Option<CapacityMode>,
+    #[serde(default)]
+    limits: LimitsFile,
+}
+
+/// The TOML file's `[limits]`: DescribeLimits's quotas and the throughput of partitions
+/// and of new on-demand tables; DynamoDB's numbers where absent.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitsFile {
+    account_max_read_capacity_units: Option<i64>,
+    account_max_write_capacity_units: Option<i64>,
+    table_max_read_capacity_units: Option<i64>,
+    table_max_write_capacity_units: Option<i64>,
+    partition_read_units: Option<f64>,
+    partition_write_units: Option<f64>,
+    on_demand_initial_read_units: Option<f64>,
+    on_demand_initial_write_units: Option<f64>,
+}
+
+impl LimitsFile {
+    fn resolve(self) -> Result<crate::engine::throughput::CapacityLimits, ConfigError> {
+        let d = crate::engine::throughput::CapacityLimits::default();
+        let l = crate::engine::throughput::CapacityLimits {
+            account_max_read: self
+                .account_max_read_capacity_units
+                .unwrap_or(d.account_max_read),
+            account_max_write: self
+                .account_max_write_capacity_units
+                .unwrap_or(d.account_max_write),
+            table_max_read: self
+                .table_max_read_capacity_units
+                .unwrap_or(d.table_max_read),
+            table_max_write: self
+                .table_max_write_capacity_units
+                .unwrap_or(d.table_max_write),
+            partition_read: self.partition_read_units.unwrap_or(d.partition_read),
+            partition_write: self.partition_write_units.unwrap_or(d.partition_write),
+            on_demand_initial_read: self
+                .on_demand_initial_read_units
+                .unwrap_or(d.on_demand_initial_read),
+            on_demand_initial_write: self
+                .on_demand_initial_write_units
+                .unwrap_or(d.on_demand_initial_write),
+        };
+        let positive = [
+            l.account_max_read as f64,
+            l.account_max_write as f64,
+            l.table_max_read as f64,
+            l.table_max_write as f64,
+            l.partition_read,
+            l.partition_write,
+            l.on_demand_initial_read,
+            l.on_demand_initial_write,
+        ];
+        if positive.iter().any(|v| !(v.is_finite() && *v >= 1.0)) {
+            return Err(ConfigError::Invalid(
+                "every [limits] value must be at least 1".into(),
+            ));
+        }
+        Ok(l)
+    }
 }
 
 impl Cli {
@@ -279,6 +343,7 @@ impl Cli {
                 .or(file.engine_threads)
                 .map_or(d.engine_threads, usize::from),
             capacity: self.capacity.or(file.capacity).unwrap_or(d.capacity),
+            limits: file.limits.resolve()?,
         };
         if config.engine_threads == 0 {
             return Err(ConfigError::Invalid(

@@ -18,6 +18,7 @@ use prometheus_client::registry::Registry;
 use keyfall_api::metrics::RequestMetrics;
 
 use crate::engine::Engine;
+use keyfall_types::command::Access;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct TableLabels {
@@ -32,14 +33,24 @@ struct IndexLabels {
     index: String,
 }
 
+/// A table's or GSI's throttles for one reason: the limit type of DynamoDB's throttling
+/// reasons (`ProvisionedThroughputExceeded`, `KeyRangeThroughputExceeded`,
+/// `MaxOnDemandThroughputExceeded`, `AccountLimitExceeded`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ThrottleLabels {
+    table: String,
+    index: String,
+    reason: &'static str,
+}
+
 /// Provisioned throughput and throttles, per table and GSI: CloudWatch's
 /// ProvisionedRead/WriteCapacityUnits and Read/WriteThrottleEvents, in Prometheus style.
 #[derive(Default)]
 struct Throughput {
     provisioned_read: Family<IndexLabels, Gauge>,
     provisioned_write: Family<IndexLabels, Gauge>,
-    read_throttles: Family<IndexLabels, Counter>,
-    write_throttles: Family<IndexLabels, Counter>,
+    read_throttles: Family<ThrottleLabels, Counter>,
+    write_throttles: Family<ThrottleLabels, Counter>,
 }
 
 impl Throughput {
@@ -56,12 +67,12 @@ impl Throughput {
         );
         registry.register(
             "read_throttle_events",
-            "Reads refused for want of provisioned throughput, per table and GSI",
+            "Reads refused for want of throughput, per table, GSI and reason",
             self.read_throttles.clone(),
         );
         registry.register(
             "write_throttle_events",
-            "Writes refused for want of provisioned throughput, per table and GSI",
+            "Writes refused for want of throughput, per table, GSI and reason",
             self.write_throttles.clone(),
         );
     }
@@ -77,14 +88,18 @@ impl Throughput {
                 self.provisioned_read.get_or_create(&labels).set(read);
                 self.provisioned_write.get_or_create(&labels).set(write);
             }
-            advance(
-                &self.read_throttles.get_or_create(&labels),
-                f.read_throttles,
-            );
-            advance(
-                &self.write_throttles.get_or_create(&labels),
-                f.write_throttles,
-            );
+            for &(access, cause, count) in &f.throttles {
+                let family = match access {
+                    Access::Read => &self.read_throttles,
+                    Access::Write => &self.write_throttles,
+                };
+                let labels = ThrottleLabels {
+                    table: table.to_string(),
+                    index: f.index.clone(),
+                    reason: cause.reason(),
+                };
+                advance(&family.get_or_create(&labels), count);
+            }
         }
     }
 

@@ -61,6 +61,7 @@ pub fn open_engine(config: &Config) -> Result<Arc<Engine>, ServerError> {
         account_id: config.account_id.clone(),
         threads: config.engine_threads,
         capacity: config.capacity == CapacityMode::On,
+        limits: config.limits,
     };
     Engine::open(Arc::new(store), engine_config).map_err(|e| ServerError::Storage {
         dir,

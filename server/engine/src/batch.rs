@@ -2,19 +2,23 @@
 //!
 //! Every request of a batch is validated before anything is read or written. A
 //! BatchWriteItem is applied as one atomic storage batch under all its items' locks:
-//! stronger than DynamoDB, which applies each request on its own.
+//! stronger than DynamoDB, which applies each request on its own. Throughput is admitted
+//! item by item: what a table, a GSI or a partition has no throughput left for comes back
+//! unprocessed, and only a batch of which nothing was processed answers the throttling
+//! error, as DynamoDB answers.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::capacity::{self, ReturnCapacity};
 use super::commit::{Change, Origin};
 use super::items::validate_new_item;
+use super::throughput::partition_of;
 use super::types::*;
 use super::{indexes, required, Engine};
 use crate::error::{Error, Result};
 use crate::model::{item_size, Item};
 use keyfall_types::command::{
-    parse_collection_metrics, validate_values, BatchGetItem, BatchGetTable,
+    parse_collection_metrics, validate_values, Access, BatchGetItem, BatchGetTable,
 };
 
 const MAX_BATCH_WRITES: usize = 25;
@@ -55,21 +59,38 @@ impl Engine {
         let mut out = BatchGetItemOutput::default();
         let mut consumed = Vec::new();
         let mut response_bytes = 0usize;
+        // A key whose table or partition has no throughput left is not read: it comes back
+        // in UnprocessedKeys, unless no key at all was read.
+        let mut refusal = None;
+        let mut read_any = false;
         for (name, req, table, projection, keys) in plans {
             let consistent = req.consistent_read.unwrap_or(false);
             let mut units = 0.0;
             let mut unprocessed = Vec::new();
             let mut found = Vec::new();
+            let table_refused = self.check_throughput(&table, None, Access::Read).err();
+            let mut read_here = false;
             for (key, encoded) in keys {
-                if response_bytes >= MAX_BATCH_GET_BYTES {
+                let partition = partition_of(&encoded);
+                let admitted = match &table_refused {
+                    Some(_) => false,
+                    None => self
+                        .check_partition(&table, None, Access::Read, partition)
+                        .map_err(|e| refusal = refusal.take().or(Some(e)))
+                        .is_ok(),
+                };
+                if response_bytes >= MAX_BATCH_GET_BYTES || !admitted {
                     unprocessed.push(key);
                     continue;
                 }
+                read_here = true;
                 let item = table
                     .meta
                     .visible(self.read_stored(&table.meta.keyspace, &encoded)?);
                 if let Some(item) = item {
-                    units += capacity::read_units(item_size(&item), consistent);
+                    let item_units = capacity::read_units(item_size(&item), consistent);
+                    super::observe::read(&table, None, partition, item_units);
+                    units += item_units;
                     response_bytes += item_size(&item);
                     found.push(match &projection {
                         Some(p) => p.apply(&item),
@@ -77,11 +98,15 @@ impl Engine {
                     });
                 }
             }
-            if found.is_empty() {
+            if let Some(e) = table_refused {
+                refusal = refusal.take().or(Some(e));
+            }
+            if read_here && found.is_empty() {
                 // Nothing found still costs one read, as GetItem of a missing item does.
                 units = capacity::read_units(0, consistent);
+                super::observe::read(&table, None, None, units);
             }
-            super::observe::read(&table, None, units);
+            read_any |= read_here;
             out.responses.insert(name.clone(), found);
             if !unprocessed.is_empty() {
                 out.unprocessed_keys.insert(
@@ -97,6 +122,9 @@ impl Engine {
                 rcc,
                 &capacity::Usage::table(units),
             ));
+        }
+        if let (false, Some(e)) = (read_any, refusal) {
+            return Err(e);
         }
         out.consumed_capacity = (rcc != ReturnCapacity::None).then_some(consumed);
         Ok(out)
@@ -123,6 +151,7 @@ impl Engine {
             key: Vec<u8>,
             new: Option<&'a Item>,
             key_item: Item,
+            request: &'a WriteRequest,
         }
         let mut writes = Vec::new();
         let mut seen = HashSet::new();
@@ -164,9 +193,30 @@ impl Engine {
                     key,
                     new,
                     key_item,
+                    request: req,
                 });
             }
         }
+
+        // Admission, item by item: a write whose table or partition has no throughput
+        // left comes back in UnprocessedItems, unless none could be written.
+        let mut refusal = None;
+        let mut unprocessed: HashMap<String, Vec<WriteRequest>> = HashMap::new();
+        let mut refuse = |w: &Write<'_>, e: Error| {
+            refusal = refusal.take().or(Some(e));
+            unprocessed
+                .entry(w.table.meta.name.clone())
+                .or_default()
+                .push(w.request.clone());
+        };
+        let mut admitted = Vec::with_capacity(writes.len());
+        for w in writes {
+            match self.check_item(&w.table, Access::Write, &w.key) {
+                Ok(()) => admitted.push(w),
+                Err(e) => refuse(&w, e),
+            }
+        }
+        let writes = admitted;
 
         // Lock every item's stripe in a global order (no deadlock), read, write once.
         let stripes: BTreeSet<usize> = writes
@@ -177,14 +227,21 @@ impl Engine {
             .into_iter()
             .map(|s| self.lock_stripe_index(s))
             .collect();
-        let olds = writes
+        let mut committed = Vec::with_capacity(writes.len());
+        for w in writes {
+            let old = self.read_stored(&w.table.meta.keyspace, &w.key)?;
+            // The GSIs the write would update must have throughput left too.
+            match self.check_indexes(&w.table, &w.key, old.as_ref(), w.new) {
+                Ok(gsis) => committed.push((w, old, gsis)),
+                Err(e) => refuse(&w, e),
+            }
+        }
+        if let (true, Some(e)) = (committed.is_empty(), refusal) {
+            return Err(e);
+        }
+        let changes: Vec<Change<'_>> = committed
             .iter()
-            .map(|w| self.read_stored(&w.table.meta.keyspace, &w.key))
-            .collect::<Result<Vec<_>>>()?;
-        let changes: Vec<Change<'_>> = writes
-            .iter()
-            .zip(&olds)
-            .map(|(w, old)| Change {
+            .map(|(w, old, _)| Change {
                 table: &w.table,
                 key: &w.key,
                 old: old.as_ref(),
@@ -195,7 +252,8 @@ impl Engine {
 
         let mut units: HashMap<&str, capacity::Usage> = HashMap::new();
         let mut collection_metrics: HashMap<String, Vec<ItemCollectionMetrics>> = HashMap::new();
-        for (w, old) in writes.iter().zip(&olds) {
+        for (w, old, gsis) in &committed {
+            Self::charge_indexes(&w.table, gsis.as_ref());
             if rcc != ReturnCapacity::None {
                 units
                     .entry(w.table.meta.name.as_str())
@@ -214,7 +272,7 @@ impl Engine {
             .filter_map(|(name, u)| capacity::consumed(name, rcc, &u))
             .collect();
         Ok(BatchWriteItemOutput {
-            unprocessed_items: HashMap::new(),
+            unprocessed_items: unprocessed,
             consumed_capacity: (rcc != ReturnCapacity::None).then_some(consumed),
             item_collection_metrics: (!collection_metrics.is_empty()).then_some(collection_metrics),
         })

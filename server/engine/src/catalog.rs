@@ -5,8 +5,11 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
+use keyfall_types::command::Access;
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
+
+use super::throughput::{CapacityLimits, Cause};
 
 use crate::error::{Error, Result};
 use crate::model::{AttributeValue, Item, KeySchema, ScalarType};
@@ -45,6 +48,11 @@ pub struct IndexMeta {
     pub creating: bool,
     #[serde(default)]
     pub global: bool,
+    /// An on-demand GSI's `OnDemandThroughput` maxima.
+    #[serde(default)]
+    pub on_demand_max_read: Option<i64>,
+    #[serde(default)]
+    pub on_demand_max_write: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -108,6 +116,17 @@ pub struct TableMeta {
     /// The TTL attribute when Time To Live is enabled.
     #[serde(default)]
     pub ttl_attribute: Option<String>,
+    /// An on-demand table's `OnDemandThroughput` maxima.
+    #[serde(default)]
+    pub on_demand_max_read: Option<i64>,
+    #[serde(default)]
+    pub on_demand_max_write: Option<i64>,
+    /// Decreases of provisioned throughput on the UTC day `decrease_day` (days since the
+    /// epoch): DynamoDB limits them per day.
+    #[serde(default)]
+    pub decreases_today: i64,
+    #[serde(default)]
+    pub decrease_day: i64,
 }
 
 /// Approximate size counters, as DynamoDB's ItemCount/TableSizeBytes are approximate.
@@ -119,10 +138,9 @@ pub struct TableStats {
     /// Capacity units consumed by requests since start, in thousandths.
     pub read_milli_units: std::sync::atomic::AtomicU64,
     pub write_milli_units: std::sync::atomic::AtomicU64,
-    /// Requests refused for want of provisioned throughput (CloudWatch's
-    /// ReadThrottleEvents and WriteThrottleEvents).
-    pub read_throttles: std::sync::atomic::AtomicU64,
-    pub write_throttles: std::sync::atomic::AtomicU64,
+    /// Requests refused for want of throughput (CloudWatch's ReadThrottleEvents and
+    /// WriteThrottleEvents), by access (read, write) and by [`Cause`].
+    pub throttles: [[std::sync::atomic::AtomicU64; 4]; 2],
 }
 
 impl TableStats {
@@ -131,13 +149,23 @@ impl TableStats {
         self.bytes.fetch_add(bytes, Ordering::Relaxed);
     }
 
-    /// One request refused for want of `access` throughput.
-    pub fn throttled(&self, access: keyfall_types::command::Access) {
-        let counter = match access {
-            keyfall_types::command::Access::Read => &self.read_throttles,
-            keyfall_types::command::Access::Write => &self.write_throttles,
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
+    /// One request refused for want of `access` throughput, by `cause`.
+    pub fn throttled(&self, access: Access, cause: Cause) {
+        self.throttle_counter(access, cause)
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Requests refused for want of `access` throughput by `cause`, since start.
+    pub fn throttles(&self, access: Access, cause: Cause) -> u64 {
+        self.throttle_counter(access, cause).load(Ordering::Relaxed)
+    }
+
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "access is 0 or 1 and a cause's index is below Cause::ALL.len(), 4"
+    )]
+    fn throttle_counter(&self, access: Access, cause: Cause) -> &std::sync::atomic::AtomicU64 {
+        &self.throttles[access as usize][cause.index()]
     }
 
     pub fn consume(&self, read: f64, write: f64) {
@@ -166,7 +194,7 @@ pub struct Table {
 }
 
 impl Table {
-    fn new(meta: TableMeta, previous: Option<&Table>) -> Table {
+    fn new(meta: TableMeta, previous: Option<&Table>, limits: Option<&CapacityLimits>) -> Table {
         let index_stats = meta
             .indexes()
             .map(|i| {
@@ -184,7 +212,7 @@ impl Table {
             .filter(|p| p.meta.id == meta.id)
             .map(|p| p.throughput.clone())
             .unwrap_or_default();
-        throughput.provision(&meta);
+        throughput.provision(&meta, limits);
         Table {
             throughput,
             stats: previous.map(|p| p.stats.clone()).unwrap_or_default(),
@@ -206,13 +234,13 @@ impl Table {
         self.index_stats.get(name).map(|s| s.as_ref())
     }
 
-    /// Counts a request refused on the table (`None`) or its GSI `index`.
-    pub fn throttled(&self, index: Option<&str>, access: keyfall_types::command::Access) {
+    /// Counts a request refused by `cause` on the table (`None`) or its GSI `index`.
+    pub fn throttled(&self, index: Option<&str>, access: Access, cause: Cause) {
         match index {
-            None => self.stats.throttled(access),
+            None => self.stats.throttled(access, cause),
             Some(i) => {
                 if let Some(stats) = self.index_stats(i) {
-                    stats.throttled(access);
+                    stats.throttled(access, cause);
                 }
             }
         }
@@ -272,11 +300,13 @@ impl TableMeta {
 
 pub struct Catalog {
     tables: RwLock<BTreeMap<String, Arc<Table>>>,
+    /// What throughput is enforced with (`None`: `--capacity off`).
+    limits: Option<CapacityLimits>,
 }
 
 impl Catalog {
     /// Loads the catalog. Counters start at zero: `recount` fills them in.
-    pub fn load(store: &dyn Storage) -> Result<Catalog> {
+    pub fn load(store: &dyn Storage, limits: Option<CapacityLimits>) -> Result<Catalog> {
         for system in [CATALOG_KEYSPACE, BOOKKEEPING[0], BOOKKEEPING[1]] {
             store.open_keyspace(system)?;
         }
@@ -288,7 +318,7 @@ impl Catalog {
             for keyspace in keyspaces_of(&meta) {
                 store.open_keyspace(keyspace)?;
             }
-            let table = Table::new(meta, None);
+            let table = Table::new(meta, None, limits.as_ref());
             if let Some(stream) = &table.meta.stream {
                 table.stream.recover(store, &stream.keyspace)?;
             }
@@ -297,6 +327,7 @@ impl Catalog {
         drop_orphans(store, &tables)?;
         Ok(Catalog {
             tables: RwLock::new(tables),
+            limits,
         })
     }
 
@@ -344,7 +375,7 @@ impl Catalog {
             return Err(Error::Internal("a table's name and id never change".into()));
         }
         persist(store, &meta)?;
-        let table = Arc::new(Table::new(meta, Some(&current)));
+        let table = Arc::new(Table::new(meta, Some(&current), self.limits.as_ref()));
         tables.insert(table.meta.name.clone(), table.clone());
         Ok((table, out))
     }
@@ -364,7 +395,7 @@ impl Catalog {
             return Err(in_use());
         }
         persist(store, &meta)?;
-        let table = Arc::new(Table::new(meta, None));
+        let table = Arc::new(Table::new(meta, None, self.limits.as_ref()));
         tables.insert(table.meta.name.clone(), table.clone());
         Ok(table)
     }

@@ -88,7 +88,7 @@ impl Engine {
         let mut ops = extra;
         let mut records: Vec<(&Table, StreamRecord)> = Vec::new();
         for c in changes {
-            super::observe::write(c.table, c.old, c.new);
+            super::observe::write(c.table, c.key, c.old, c.new);
             ops.extend(indexes::change_ops(c.table, c.key, c.old, c.new));
             if let Some(r) = record(c.table, c, origin, &self.config.region) {
                 records.push((c.table, r));

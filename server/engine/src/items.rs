@@ -7,6 +7,7 @@
 use super::capacity;
 use super::catalog::Table;
 use super::commit::{Change, Origin};
+use super::throughput::partition_of;
 use super::types::*;
 use super::{indexes, Engine};
 use crate::error::{Error, Result};
@@ -67,8 +68,8 @@ impl Engine {
     }
 
     /// Commits `new` (or a deletion) with its index entries, and keeps counters in step.
-    /// A provisioned GSI the write would update must have write capacity left; what the
-    /// write costs it is charged after.
+    /// The item's partition, and each provisioned GSI the write would update, must have
+    /// write throughput left; what the write costs a GSI is charged after.
     fn commit_item(
         &self,
         table: &Table,
@@ -76,13 +77,8 @@ impl Engine {
         old: Option<&Item>,
         new: Option<&Item>,
     ) -> Result<()> {
-        let indexes = (self.config.capacity
-            && table.throughput.is_provisioned()
-            && !table.meta.global_indexes.is_empty())
-        .then(|| indexes::write_usage(table, key, old, new).global);
-        for name in indexes.iter().flat_map(|g| g.keys()) {
-            self.check_throughput(table, Some(name), Access::Write)?;
-        }
+        self.check_partition(table, None, Access::Write, partition_of(key))?;
+        let indexes = self.check_indexes(table, key, old, new)?;
         let change = Change {
             table,
             key,
@@ -90,9 +86,7 @@ impl Engine {
             new,
         };
         self.commit_changes(&[change], Vec::new(), Origin::Client)?;
-        for (name, units) in indexes.iter().flatten() {
-            table.throughput.charge(Some(name), Access::Write, *units);
-        }
+        Self::charge_indexes(table, indexes.as_ref());
         Ok(())
     }
 
@@ -183,6 +177,8 @@ impl Engine {
         let table = self.item_table_named(&cmd.table)?;
         table.meta.key_schema.validate_key(&cmd.key)?;
         let encoded = table.meta.key_schema.encode(&cmd.key)?;
+        let partition = partition_of(&encoded);
+        self.check_partition(&table, None, Access::Read, partition)?;
         let item = table.meta.visible(self.read_item(&table, &encoded)?);
         let units = capacity::Usage::table(capacity::read_units(
             item.as_ref().map(item_size).unwrap_or(0),
@@ -192,7 +188,7 @@ impl Engine {
             (Some(item), Some(p)) => Some(p.apply(&item)),
             (item, _) => item,
         };
-        super::observe::read(&table, None, units.total());
+        super::observe::read(&table, None, partition, units.total());
         Ok(GetItemOutput {
             item,
             consumed_capacity: capacity::consumed(&table.meta.name, cmd.capacity, &units),

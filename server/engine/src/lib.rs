@@ -13,6 +13,7 @@
 pub use keyfall_types::{error, expr, model};
 pub mod storage;
 
+mod admission;
 mod batch;
 pub mod capacity;
 pub mod catalog;
@@ -59,9 +60,11 @@ pub struct EngineConfig {
     pub table_activation_delay: std::time::Duration,
     /// Threads running engine work (storage calls); at least one.
     pub threads: usize,
-    /// Provisioned throughput is enforced (`--capacity on`); off, as DynamoDB Local,
-    /// capacity is only counted.
+    /// Throughput is enforced (`--capacity on`); off, as DynamoDB Local, capacity is only
+    /// counted.
     pub capacity: bool,
+    /// The numbers it is enforced with, and DescribeLimits's quotas.
+    pub limits: throughput::CapacityLimits,
 }
 
 /// One engine thread per core: engine work is CPU-bound while the data is cached, and
@@ -80,6 +83,7 @@ impl Default for EngineConfig {
             table_activation_delay: std::time::Duration::ZERO,
             threads: default_engine_threads(),
             capacity: true,
+            limits: throughput::CapacityLimits::default(),
         }
     }
 }
@@ -132,7 +136,7 @@ fn load_iterator_key(store: &dyn Storage) -> Result<Vec<u8>> {
 
 impl Engine {
     pub fn open(store: Arc<dyn Storage>, config: EngineConfig) -> Result<Arc<Engine>> {
-        let catalog = Catalog::load(store.as_ref())?;
+        let catalog = Catalog::load(store.as_ref(), config.capacity.then_some(config.limits))?;
         store.open_keyspace(transactions::TOKENS_KEYSPACE)?;
         Self::start_recount(store.clone(), catalog.all())?;
         let iterator_key = load_iterator_key(store.as_ref())?;
@@ -266,39 +270,6 @@ impl Engine {
         self.store.clone()
     }
 
-    /// Admission: refuses a request whose table, or the GSI it reads, has no provisioned
-    /// throughput left. A table that does not exist is left to the request to report.
-    pub fn admit(&self, table: &str, index: Option<&str>, access: Access) -> Result<()> {
-        if !self.config.capacity {
-            return Ok(());
-        }
-        let Some(t) = self.catalog.get(table) else {
-            return Ok(());
-        };
-        // A local secondary index shares its table's throughput.
-        let index = index.filter(|i| t.meta.global_indexes.iter().any(|g| g.name == *i));
-        self.check_throughput(&t, index, access)
-    }
-
-    /// Refuses, and counts, a request table `t` (or its GSI `index`) has no `access`
-    /// throughput left for.
-    pub(crate) fn check_throughput(
-        &self,
-        t: &catalog::Table,
-        index: Option<&str>,
-        access: Access,
-    ) -> Result<()> {
-        if t.throughput.admits(index, access) {
-            return Ok(());
-        }
-        t.throttled(index, access);
-        Err(throughput::exceeded(
-            &self.table_arn(&t.meta.name),
-            index,
-            access,
-        ))
-    }
-
     pub fn table_arn(&self, name: &str) -> String {
         format!(
             "arn:aws:dynamodb:{}:{}:table/{}",
@@ -309,13 +280,18 @@ impl Engine {
 
 /// The provisioned throughput and throttle counts of a table and each of its GSIs.
 fn capacity_figures(t: &catalog::Table) -> Vec<CapacityFigures> {
-    use std::sync::atomic::Ordering;
     let provisioned = t.meta.billing_mode == catalog::BillingMode::Provisioned;
     let figures = |index: &str, stats: &catalog::TableStats, rcu: i64, wcu: i64| CapacityFigures {
         index: index.to_string(),
         provisioned: provisioned.then_some((rcu, wcu)),
-        read_throttles: stats.read_throttles.load(Ordering::Relaxed),
-        write_throttles: stats.write_throttles.load(Ordering::Relaxed),
+        throttles: [Access::Read, Access::Write]
+            .into_iter()
+            .flat_map(|access| {
+                throughput::Cause::ALL
+                    .into_iter()
+                    .map(move |cause| (access, cause, stats.throttles(access, cause)))
+            })
+            .collect(),
     };
     let table = figures("", &t.stats, t.meta.read_capacity, t.meta.write_capacity);
     let indexes = t.meta.global_indexes.iter().filter_map(|i| {
@@ -331,8 +307,8 @@ pub struct CapacityFigures {
     pub index: String,
     /// Provisioned (read, write) units per second; `None` on demand.
     pub provisioned: Option<(i64, i64)>,
-    pub read_throttles: u64,
-    pub write_throttles: u64,
+    /// Requests refused since start, by access and cause.
+    pub throttles: Vec<(Access, throughput::Cause, u64)>,
 }
 
 /// One table's figures for `/metrics`.

@@ -60,25 +60,30 @@ pub(crate) fn request<T>(span: &tracing::Span, f: impl FnOnce() -> T) -> T {
     out
 }
 
-/// Read units consumed on `table` (its indexes included), or on its GSI `index`: charged to
-/// that one's provisioned throughput.
-pub(crate) fn read(table: &Table, index: Option<&str>, units: f64) {
+/// Read units consumed on `table` (its indexes included), or on its GSI `index`, in one
+/// `partition` when the read had one key: charged to that one's throughput.
+pub(crate) fn read(table: &Table, index: Option<&str>, partition: Option<u64>, units: f64) {
     with(|facts| {
         touch(facts, table);
         facts.units += units;
         table.stats.consume(units, 0.0);
-        table.throughput.charge(index, Access::Read, units);
+        table
+            .throughput
+            .charge(index, Access::Read, partition, units);
     });
 }
 
-/// One item written (or deleted) in `table`.
-pub(crate) fn write(table: &Table, old: Option<&Item>, new: Option<&Item>) {
+/// One item written (or deleted) in `table`, stored under `key`.
+pub(crate) fn write(table: &Table, key: &[u8], old: Option<&Item>, new: Option<&Item>) {
     with(|facts| {
         touch(facts, table);
         let units = capacity::write_units(old.map_or(0, item_size), new.map_or(0, item_size));
         facts.units += units;
         table.stats.consume(0.0, units);
-        table.throughput.charge(None, Access::Write, units);
+        let partition = super::throughput::partition_of(key);
+        table
+            .throughput
+            .charge(None, Access::Write, partition, units);
     });
 }
 

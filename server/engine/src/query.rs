@@ -7,6 +7,7 @@ use std::ops::Bound;
 use super::capacity;
 use super::catalog::{IndexMeta, Table};
 use super::indexes;
+use super::throughput::partition_of;
 use super::types::QueryOutput;
 use super::Engine;
 use crate::error::{Error, Result};
@@ -16,7 +17,7 @@ use crate::expr::{Comparator, Condition};
 use crate::model::key::{encode_sort_prefix, encode_sort_value, partition_prefix};
 use crate::model::{codec, item_size, AttributeValue, Item, KeySchema, ScalarType};
 use crate::storage::KeyRange;
-use keyfall_types::command::{Page, Query, Scan, Select};
+use keyfall_types::command::{Access, Page, Query, Scan, Select};
 
 /// DynamoDB stops a page once it has read this much data.
 pub const MAX_PAGE_BYTES: usize = 1024 * 1024;
@@ -194,6 +195,11 @@ struct Source<'a> {
 }
 
 impl Source<'_> {
+    /// The GSI whose throughput the read takes; an LSI's reads are its table's.
+    fn charged(&self) -> Option<&str> {
+        self.index.filter(|i| i.global).map(|i| i.name.as_str())
+    }
+
     fn keyspace(&self) -> &str {
         self.index
             .map_or(&self.table.meta.keyspace, |i| &i.keyspace)
@@ -291,7 +297,7 @@ impl Engine {
             }
         }
         let Some(mut range) = key_range(schema, &cmd.key_condition)? else {
-            return self.read_page(&source, KeyRange::empty(), false, page);
+            return self.read_page(&source, KeyRange::empty(), false, page, None);
         };
         if let Some(esk) = &page.exclusive_start_key {
             let start = source.start_key(esk)?;
@@ -313,7 +319,13 @@ impl Engine {
                 range.end = tighter(range.end, Bound::Excluded(start), false);
             }
         }
-        self.read_page(&source, range, !cmd.forward, page)
+        // Every key of the range starts with the partition's hash: the partition it reads.
+        let partition = match &range.start {
+            Bound::Included(s) | Bound::Excluded(s) => partition_of(s),
+            Bound::Unbounded => None,
+        };
+        self.check_partition(&table, source.charged(), Access::Read, partition)?;
+        self.read_page(&source, range, !cmd.forward, page, partition)
     }
 
     pub fn scan(&self, cmd: Scan) -> Result<QueryOutput> {
@@ -338,7 +350,7 @@ impl Engine {
             }
             range.start = tighter(range.start, Bound::Excluded(start), true);
         }
-        self.read_page(&source, range, false, page)
+        self.read_page(&source, range, false, page, None)
     }
 
     /// Reads one page: up to `limit` items evaluated or 1 MB read, whichever comes first.
@@ -348,6 +360,7 @@ impl Engine {
         range: KeyRange,
         reverse: bool,
         spec: &Page,
+        partition: Option<u64>,
     ) -> Result<QueryOutput> {
         let table = source.table;
         let fetch_base = source.fetch_base(spec.select);
@@ -426,9 +439,7 @@ impl Engine {
                 usage
             }
         };
-        // A GSI's reads are its own throughput's; an LSI's are its table's.
-        let charged = source.index.filter(|i| i.global).map(|i| i.name.as_str());
-        super::observe::read(table, charged, units.total());
+        super::observe::read(table, source.charged(), partition, units.total());
         super::observe::counted(count, scanned as i64);
         Ok(QueryOutput {
             items: (spec.select != Select::Count).then_some(items),

@@ -28,6 +28,7 @@ fn new_index(
     projection: (String, Option<Vec<String>>),
     capacity: (i64, i64),
     global: bool,
+    maximum: (Option<i64>, Option<i64>),
 ) -> IndexMeta {
     IndexMeta {
         name: name.to_string(),
@@ -39,6 +40,8 @@ fn new_index(
         keyspace: format!("i-{}", uuid::Uuid::new_v4().simple()),
         creating: false,
         global,
+        on_demand_max_read: maximum.0,
+        on_demand_max_write: maximum.1,
     }
 }
 
@@ -75,6 +78,80 @@ fn parse_throughput(t: &ProvisionedThroughput) -> Result<(i64, i64)> {
             "One or more parameter values were invalid: Table read and write throughput must be at least 1, and cannot be null",
         )),
     }
+}
+
+/// `OnDemandThroughput`'s maxima: each at least 1, or -1 to remove it (`None`).
+fn parse_on_demand(
+    t: Option<&OnDemandThroughput>,
+    mode: BillingMode,
+    member: &str,
+) -> Result<Option<(Option<i64>, Option<i64>)>> {
+    let Some(t) = t else { return Ok(None) };
+    if mode == BillingMode::Provisioned {
+        return Err(Error::validation(format!(
+            "One or more parameter values were invalid: {member} cannot be specified when BillingMode is PROVISIONED"
+        )));
+    }
+    let unit = |v: Option<i64>, field: &str| {
+        match v {
+        None | Some(-1) => Ok(None),
+        Some(v) if v >= 1 => Ok(Some(v)),
+        Some(v) => Err(Error::validation(format!(
+            "One or more parameter values were invalid: {member}.{field} must be at least 1, or -1 to remove it; given: {v}"
+        ))),
+    }
+    };
+    Ok(Some((
+        unit(t.max_read_request_units, "MaxReadRequestUnits")?,
+        unit(t.max_write_request_units, "MaxWriteRequestUnits")?,
+    )))
+}
+
+/// Decreases of provisioned throughput per UTC day: four at any time, then one an hour
+/// (Developer Guide, "Service, account, and table quotas": "Decreasing provisioned
+/// throughput").
+const FREE_DECREASES: i64 = 4;
+
+fn utc_day(epoch_seconds: f64) -> i64 {
+    (epoch_seconds / 86_400.0).floor() as i64
+}
+
+/// NumberOfDecreasesToday.
+fn decreases_today(meta: &TableMeta, now: f64) -> i64 {
+    if meta.decrease_day == utc_day(now) {
+        meta.decreases_today
+    } else {
+        0
+    }
+}
+
+/// Counts one decrease of `meta`'s provisioned throughput, or refuses it.
+fn note_decrease(meta: &mut TableMeta, now: f64) -> Result<()> {
+    let today = decreases_today(meta, now);
+    let last = meta.last_decrease_at.unwrap_or(f64::MIN);
+    if today >= FREE_DECREASES && now - last < 3600.0 {
+        return Err(Error::LimitExceeded(format!(
+            "Subscriber limit exceeded: Provisioned throughput decreases are limited within a given UTC day. After the first {FREE_DECREASES} decreases, each subsequent decrease in the same UTC day can be performed at most once every 3600 seconds. Number of decreases today: {today}. Last decrease at {}. Next decrease can be made at {}",
+            http_date(last),
+            http_date(last + 3600.0)
+        )));
+    }
+    meta.decreases_today = today + 1;
+    meta.decrease_day = utc_day(now);
+    meta.last_decrease_at = Some(now);
+    Ok(())
+}
+
+/// A time as DynamoDB writes it in messages, e.g. `Friday, October 9, 2026 at 12:21:34 AM
+/// Coordinated Universal Time`.
+fn http_date(epoch_seconds: f64) -> String {
+    let format = time::macros::format_description!(
+        "[weekday], [month repr:long] [day padding:none], [year] at [hour repr:12 padding:none]:[minute]:[second] [period] Coordinated Universal Time"
+    );
+    time::OffsetDateTime::from_unix_timestamp(epoch_seconds as i64)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_default()
 }
 
 /// Key attribute names are 1 to 255 bytes, in AttributeDefinitions and KeySchema alike;
@@ -379,6 +456,13 @@ impl Engine {
             }
             (BillingMode::PayPerRequest, None) => (0, 0),
         };
+        self.check_quota(None, read, write)?;
+        let on_demand = parse_on_demand(
+            input.on_demand_throughput.as_ref(),
+            billing,
+            "OnDemandThroughput",
+        )?
+        .unwrap_or_default();
 
         let mut index_names = std::collections::HashSet::new();
         let mut local_indexes = Vec::new();
@@ -408,7 +492,8 @@ impl Engine {
                 ));
             }
             let projection = parse_projection(&lsi.projection)?;
-            local_indexes.push(new_index(&lsi.index_name, ks, projection, (0, 0), false));
+            let index = new_index(&lsi.index_name, ks, projection, (0, 0), false, (None, None));
+            local_indexes.push(index);
         }
         if local_indexes.len() > MAX_LSIS {
             return Err(Error::LimitExceeded(format!(
@@ -440,7 +525,18 @@ impl Engine {
                 }
                 (BillingMode::PayPerRequest, None) => (0, 0),
             };
-            global_indexes.push(new_index(&gsi.index_name, ks, projection, (r, w), true));
+            self.check_quota(Some(&gsi.index_name), r, w)?;
+            let member = "GlobalSecondaryIndexes.OnDemandThroughput";
+            let maximum = parse_on_demand(gsi.on_demand_throughput.as_ref(), billing, member)?;
+            let index = new_index(
+                &gsi.index_name,
+                ks,
+                projection,
+                (r, w),
+                true,
+                maximum.unwrap_or_default(),
+            );
+            global_indexes.push(index);
         }
         if global_indexes.len() > MAX_GSIS {
             return Err(Error::LimitExceeded(format!(
@@ -506,6 +602,10 @@ impl Engine {
             table_class,
             deletion_protection: input.deletion_protection_enabled.unwrap_or(false),
             ttl_attribute: None,
+            on_demand_max_read: on_demand.0,
+            on_demand_max_write: on_demand.1,
+            decreases_today: 0,
+            decrease_day: 0,
         };
         let table = self.catalog.create(self.store.as_ref(), meta)?;
         let mut created = self.describe(&table);
@@ -585,6 +685,13 @@ impl Engine {
             read_capacity_units: r,
             write_capacity_units: w,
         };
+        // On demand, the maxima are reported, -1 where none is set.
+        let on_demand = |r: Option<i64>, w: Option<i64>| {
+            (m.billing_mode == BillingMode::PayPerRequest).then(|| OnDemandThroughput {
+                max_read_request_units: Some(r.unwrap_or(-1)),
+                max_write_request_units: Some(w.unwrap_or(-1)),
+            })
+        };
         let index = |i: &IndexMeta, global: bool, status: &str| IndexDescription {
             index_name: i.name.clone(),
             key_schema: key_schema_elements(&i.key_schema),
@@ -595,6 +702,8 @@ impl Engine {
             index_status: global.then(|| status.to_string()),
             backfilling: (global && i.creating).then_some(true),
             provisioned_throughput: global.then(|| throughput(i.read_capacity, i.write_capacity)),
+            on_demand_throughput: on_demand(i.on_demand_max_read, i.on_demand_max_write)
+                .filter(|_| global),
             index_size_bytes: table
                 .index_stats(&i.name)
                 .map_or(0, |s| s.bytes.load(Ordering::Relaxed).max(0)),
@@ -619,6 +728,7 @@ impl Engine {
             provisioned_throughput: ProvisionedThroughputDescription {
                 last_increase_date_time: m.last_increase_at,
                 last_decrease_date_time: m.last_decrease_at,
+                number_of_decreases_today: decreases_today(m, now_epoch_seconds()),
                 ..throughput(m.read_capacity, m.write_capacity)
             },
             table_size_bytes: table.stats.bytes.load(Ordering::Relaxed).max(0),
@@ -662,6 +772,7 @@ impl Engine {
                 table_class: c.clone(),
             }),
             deletion_protection_enabled: m.deletion_protection,
+            on_demand_throughput: on_demand(m.on_demand_max_read, m.on_demand_max_write),
         }
     }
 
@@ -721,6 +832,14 @@ impl Engine {
                 if b != meta.billing_mode {
                     changed = true;
                     meta.billing_mode = b;
+                    if b == BillingMode::Provisioned {
+                        meta.on_demand_max_read = None;
+                        meta.on_demand_max_write = None;
+                        meta.global_indexes.iter_mut().for_each(|i| {
+                            i.on_demand_max_read = None;
+                            i.on_demand_max_write = None;
+                        });
+                    }
                     if b == BillingMode::PayPerRequest {
                         meta.pay_per_request_since = Some(now);
                         meta.read_capacity = 0;
@@ -749,11 +868,12 @@ impl Engine {
                         meta.read_capacity, meta.write_capacity
                     )));
                 }
+                self.check_quota(None, r, w)?;
                 if r > meta.read_capacity || w > meta.write_capacity {
                     meta.last_increase_at = Some(now);
                 }
                 if r < meta.read_capacity || w < meta.write_capacity {
-                    meta.last_decrease_at = Some(now);
+                    note_decrease(meta, now)?;
                 }
                 meta.read_capacity = r;
                 meta.write_capacity = w;
@@ -800,7 +920,10 @@ impl Engine {
                 meta.deletion_protection = d;
                 changed = true;
             }
-            if input.on_demand_throughput.is_some() {
+            let mode = meta.billing_mode;
+            let member = "OnDemandThroughput";
+            if let Some((r, w)) = parse_on_demand(input.on_demand_throughput.as_ref(), mode, member)? {
+                (meta.on_demand_max_read, meta.on_demand_max_write) = (r, w);
                 changed = true;
             }
             if !changed {
@@ -899,6 +1022,10 @@ impl Engine {
                         }
                         (BillingMode::PayPerRequest, _) => (0, 0),
                     };
+                    self.check_quota(Some(&create.index_name), read, write)?;
+                    let member = "GlobalSecondaryIndexUpdates.Create.OnDemandThroughput";
+                    let given = create.on_demand_throughput.as_ref();
+                    let maximum = parse_on_demand(given, meta.billing_mode, member)?;
                     let added: Vec<(String, ScalarType)> = ks
                         .key_names()
                         .filter(|attr| !meta.attribute_definitions.iter().any(|(n, _)| n == attr))
@@ -908,7 +1035,7 @@ impl Engine {
                     meta.attribute_definitions.extend(added);
                     meta.global_indexes.push(IndexMeta {
                         creating: true,
-                        ..new_index(&create.index_name, ks, projection, (read, write), true)
+                        ..new_index(&create.index_name, ks, projection, (read, write), true, maximum.unwrap_or_default())
                     });
                     backfill = Some(create.index_name.clone());
                 }
@@ -924,7 +1051,14 @@ impl Engine {
                                 "One or more parameter values were invalid: ProvisionedThroughput cannot be specified for index when BillingMode is PAY_PER_REQUEST",
                             ));
                         }
-                        (index.read_capacity, index.write_capacity) = parse_throughput(t)?;
+                        let (r, w) = parse_throughput(t)?;
+                        self.check_quota(Some(&change.index_name), r, w)?;
+                        (index.read_capacity, index.write_capacity) = (r, w);
+                    }
+                    let member = "GlobalSecondaryIndexUpdates.Update.OnDemandThroughput";
+                    let given = change.on_demand_throughput.as_ref();
+                    if let Some((r, w)) = parse_on_demand(given, meta.billing_mode, member)? {
+                        (index.on_demand_max_read, index.on_demand_max_write) = (r, w);
                     }
                 }
                 (None, None, Some(delete)) => {
@@ -1104,12 +1238,36 @@ impl Engine {
     }
 
     pub fn describe_limits(&self) -> DescribeLimitsOutput {
+        let l = &self.config.limits;
         DescribeLimitsOutput {
-            account_max_read_capacity_units: 80_000,
-            account_max_write_capacity_units: 80_000,
-            table_max_read_capacity_units: 40_000,
-            table_max_write_capacity_units: 40_000,
+            account_max_read_capacity_units: l.account_max_read,
+            account_max_write_capacity_units: l.account_max_write,
+            table_max_read_capacity_units: l.table_max_read,
+            table_max_write_capacity_units: l.table_max_write,
         }
+    }
+
+    /// Provisioned throughput of a table (or of its GSI `index`) stays within the per-table
+    /// quota.
+    fn check_quota(&self, index: Option<&str>, read: i64, write: i64) -> Result<()> {
+        let l = &self.config.limits;
+        let over = [
+            ("ReadCapacityUnits", read, l.table_max_read),
+            ("WriteCapacityUnits", write, l.table_max_write),
+        ]
+        .into_iter()
+        .find(|(_, asked, max)| asked > max);
+        let Some((member, asked, max)) = over else {
+            return Ok(());
+        };
+        let region = &self.config.region;
+        let (what, of) = match index {
+            None => (format!("{member}, {asked}"), "table"),
+            Some(i) => (format!("{member} for index {i}, {asked}"), "index"),
+        };
+        Err(Error::LimitExceeded(format!(
+            "The requested {what}, is above the per {of} maximum for the account in {region}. Per {of} maximum: {max}. Refer to the Amazon DynamoDB Developer Guide for current limits and how to request higher limits."
+        )))
     }
 
     pub fn describe_endpoints(&self, address: &str) -> Vec<Endpoint> {

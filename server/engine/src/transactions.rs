@@ -14,6 +14,7 @@ use super::catalog::Table;
 use super::commit::{Change, Origin};
 use super::indexes;
 use super::items::{validate_new_item, validate_updated_item};
+use super::throughput::partition_of;
 use super::types::*;
 use super::{now_epoch_seconds, Engine};
 use crate::error::{Error, Result};
@@ -21,7 +22,7 @@ use crate::expr::{Condition, Projection, Update};
 use crate::model::{codec, item_size, Item};
 use crate::storage::Op;
 use keyfall_types::command::{
-    PartAction, PartError, TransactGetItems, TransactPart, TransactWriteItems,
+    Access, PartAction, PartError, TransactGetItems, TransactPart, TransactWriteItems,
 };
 
 pub const TOKENS_KEYSPACE: &str = "_tokens";
@@ -209,6 +210,14 @@ impl Engine {
         let mut changes = Vec::with_capacity(actions.len());
         let mut failed = false;
         for a in &actions {
+            // An item whose table or partition has no throughput left cancels the
+            // transaction, with its reason.
+            if let Err(e) = self.check_item(&a.table, Access::Write, &a.key) {
+                reasons.push(throttled(e)?);
+                changes.push(None);
+                failed = true;
+                continue;
+            }
             let stored = self.read_stored(&a.table.meta.keyspace, &a.key)?;
             let old = a.table.meta.visible(stored.clone());
             let empty = Item::new();
@@ -251,11 +260,21 @@ impl Engine {
                     Some(new)
                 }
             };
-            reasons.push(CancellationReason {
-                code: "None".into(),
-                ..Default::default()
-            });
-            changes.push(Some((stored, new)));
+            // So do the GSIs it would update.
+            match self.check_indexes(&a.table, &a.key, stored.as_ref(), new.as_ref()) {
+                Ok(gsis) => {
+                    reasons.push(CancellationReason {
+                        code: "None".into(),
+                        ..Default::default()
+                    });
+                    changes.push(Some((stored, new, gsis)));
+                }
+                Err(e) => {
+                    reasons.push(throttled(e)?);
+                    changes.push(None);
+                    failed = true;
+                }
+            }
         }
         if failed {
             return Err(Error::TransactionCanceled { reasons });
@@ -265,7 +284,7 @@ impl Engine {
             .iter()
             .zip(&changes)
             .filter_map(|(a, change)| {
-                change.as_ref().map(|(old, new)| Change {
+                change.as_ref().map(|(old, new, _)| Change {
                     table: &a.table,
                     key: &a.key,
                     old: old.as_ref(),
@@ -283,9 +302,12 @@ impl Engine {
         let mut usage: HashMap<&str, Usage> = HashMap::new();
         let mut collection_metrics: HashMap<String, Vec<ItemCollectionMetrics>> = HashMap::new();
         for (a, change) in actions.iter().zip(&changes) {
+            if let Some((_, _, gsis)) = change {
+                Self::charge_indexes(&a.table, gsis.as_ref());
+            }
             if rcc != ReturnCapacity::None {
                 let u = match change {
-                    Some((old, new)) => {
+                    Some((old, new, _)) => {
                         indexes::write_usage(&a.table, &a.key, old.as_ref(), new.as_ref())
                     }
                     None => Usage::table(capacity::write_units(0, 0)),
@@ -383,6 +405,21 @@ impl Engine {
             }
             gets.push((table, encoded, part.projection?));
         }
+        // Each item's table and partition must have throughput left, or the transaction is
+        // cancelled with the refused items' reasons.
+        let mut reasons = Vec::with_capacity(gets.len());
+        for (table, key, _) in &gets {
+            reasons.push(match self.check_item(table, Access::Read, key) {
+                Ok(()) => CancellationReason {
+                    code: "None".into(),
+                    ..Default::default()
+                },
+                Err(e) => throttled(e)?,
+            });
+        }
+        if reasons.iter().any(|r| r.code != "None") {
+            return Err(Error::TransactionCanceled { reasons });
+        }
         // One snapshot: every write (a single storage batch) is seen entirely or not at all.
         let snapshot = self.store.snapshot();
         let mut responses = Vec::with_capacity(gets.len());
@@ -397,7 +434,7 @@ impl Engine {
             let item = table.meta.visible(item);
             // Transactional reads cost double a strongly consistent read.
             let units = 2.0 * capacity::read_units(item.as_ref().map(item_size).unwrap_or(0), true);
-            super::observe::read(table, None, units);
+            super::observe::read(table, None, partition_of(key), units);
             *usage.entry(table.meta.name.as_str()).or_default() += units;
             let item = match (item, projection) {
                 (Some(i), Some(p)) => Some(p.apply(&i)),
@@ -414,6 +451,12 @@ impl Engine {
             consumed_capacity: (rcc != ReturnCapacity::None).then_some(consumed),
         })
     }
+}
+
+/// The cancellation reason of an item refused by throttling `e`; any other error is
+/// answered as itself.
+fn throttled(e: Error) -> Result<CancellationReason> {
+    super::admission::cancellation(&e).ok_or(e)
 }
 
 fn token_op(token: &str, print: u64) -> Op {

@@ -16,9 +16,12 @@ pub enum Error {
     ConditionalCheckFailed { item: Option<Item> },
     #[error("{0}")]
     LimitExceeded(String),
-    /// A table or index had no provisioned throughput left; `reasons` says which and why.
+    /// A request throttled: `name` is `ProvisionedThroughputExceededException` (provisioned
+    /// or key-range throughput), `ThrottlingException` (an on-demand maximum) or
+    /// `RequestLimitExceeded` (the per-table quota); `reasons` says which resource and why.
     #[error("{message}")]
-    ProvisionedThroughputExceeded {
+    Throttled {
+        name: &'static str,
         message: String,
         reasons: Vec<ThrottlingReason>,
     },
@@ -53,7 +56,7 @@ impl Error {
             Error::ResourceInUse(_) => "ResourceInUseException",
             Error::ConditionalCheckFailed { .. } => "ConditionalCheckFailedException",
             Error::LimitExceeded(_) => "LimitExceededException",
-            Error::ProvisionedThroughputExceeded { .. } => "ProvisionedThroughputExceededException",
+            Error::Throttled { name, .. } => name,
             Error::TransactionCanceled { .. } => "TransactionCanceledException",
             Error::IdempotentParameterMismatch(_) => "IdempotentParameterMismatchException",
             Error::ItemCollectionSizeLimitExceeded(_) => "ItemCollectionSizeLimitExceededException",

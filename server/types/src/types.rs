@@ -279,6 +279,8 @@ pub struct IndexDescription {
     pub backfilling: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub provisioned_throughput: Option<ProvisionedThroughputDescription>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_demand_throughput: Option<OnDemandThroughput>,
     pub index_size_bytes: i64,
     pub item_count: i64,
     pub index_arn: String,
@@ -324,6 +326,9 @@ pub struct TableDescription {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub table_class_summary: Option<TableClassSummary>,
     pub deletion_protection_enabled: bool,
+    /// An on-demand table's maxima (-1: none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_demand_throughput: Option<OnDemandThroughput>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

@@ -2,7 +2,7 @@
 //! per GSI with 300 seconds of burst, a GSI short of write capacity throttling the writes
 //! that would update it, `ProvisionedThroughputExceededException` with
 //! DynamoDB's message and `ThrottlingReasons`, on both APIs and through keyfall-dax;
-//! `--capacity off` and on-demand tables never throttle.
+//! `--capacity off` never throttles, nor does an on-demand table under its limits.
 
 use aws_sdk_dynamodb::types::{
     BillingMode, GlobalSecondaryIndex, KeyType, Projection, ProjectionType, ProvisionedThroughput,
@@ -136,8 +136,29 @@ async fn writes_beyond_the_burst_are_throttled_with_dynamodbs_error() {
         series("keyfall_provisioned_read_capacity_units", "byG"),
         Some(1.0)
     );
-    assert_eq!(series("keyfall_write_throttle_events_total", ""), Some(1.0));
-    assert_eq!(series("keyfall_read_throttle_events_total", ""), Some(0.0));
+    // Throttle events by reason: the limit type of DynamoDB's throttling reasons.
+    let throttles = |name: &str, reason: &str| {
+        crate::observability::value(
+            &text,
+            &format!("{name}{{table=\"Slow\",index=\"\",reason=\"{reason}\"}}"),
+        )
+    };
+    let provisioned = "ProvisionedThroughputExceeded";
+    assert_eq!(
+        throttles("keyfall_write_throttle_events_total", provisioned),
+        Some(1.0)
+    );
+    assert_eq!(
+        throttles(
+            "keyfall_write_throttle_events_total",
+            "KeyRangeThroughputExceeded"
+        ),
+        Some(0.0)
+    );
+    assert_eq!(
+        throttles("keyfall_read_throttle_events_total", provisioned),
+        Some(0.0)
+    );
     // Reads have their own bucket.
     let got = server
         .dynamodb()
@@ -245,7 +266,7 @@ async fn a_gsi_has_its_own_read_throughput() {
 }
 
 #[tokio::test]
-async fn capacity_off_and_on_demand_tables_never_throttle() {
+async fn capacity_off_never_throttles_nor_does_an_on_demand_table_under_its_limits() {
     let off = TestServer::start_with(|c| {
         c.capacity = keyfall_server::config::CapacityMode::Off;
     })

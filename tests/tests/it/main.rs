@@ -23,6 +23,7 @@ mod json_ttl;
 mod layers;
 mod observability;
 mod streams;
+mod throttling;
 mod traces;
 mod wire_cases;
 mod wire_http;

@@ -186,8 +186,8 @@ crate::members! {
     }
     pb::GlobalSecondaryIndexDescription => IndexDescription {
         index_name: required, key_schema, projection: required, index_status, backfilling,
-        provisioned_throughput, index_size_bytes: required, item_count: required,
-        index_arn: required,
+        provisioned_throughput, on_demand_throughput, index_size_bytes: required,
+        item_count: required, index_arn: required,
     }
     pb::SseDescription => SseDescription { status: required, sse_type: required, kms_master_key_arn }
     pb::TableClassSummary => TableClassSummary { table_class: required }
@@ -198,6 +198,7 @@ crate::members! {
         table_id: required, billing_mode_summary, local_secondary_indexes,
         global_secondary_indexes, stream_specification, latest_stream_label, latest_stream_arn,
         sse_description, table_class_summary, deletion_protection_enabled: required,
+        on_demand_throughput,
     }
     pb::KinesisDataStreamDestination => KinesisDataStreamDestination {
         stream_arn: required, destination_status: required, destination_status_description,

@@ -88,7 +88,10 @@ pub fn status_to_error(status: &Status) -> Error {
             item: details(status).and_then(|d| item_or_none(d.item).ok().flatten()),
         },
         "LimitExceededException" => Error::LimitExceeded(m()),
-        "ProvisionedThroughputExceededException" => Error::ProvisionedThroughputExceeded {
+        name @ ("ProvisionedThroughputExceededException"
+        | "ThrottlingException"
+        | "RequestLimitExceeded") => Error::Throttled {
+            name: keyfall_proto::errors::info(name).map_or("ThrottlingException", |r| r.name),
             message: m(),
             reasons: details(status)
                 .map(|d| {

@@ -46,7 +46,7 @@ pub fn to_status(e: Error) -> Status {
                 .collect(),
             ..Default::default()
         }),
-        Error::ProvisionedThroughputExceeded { reasons, .. } => Some(pb::ErrorDetails {
+        Error::Throttled { reasons, .. } => Some(pb::ErrorDetails {
             throttling_reasons: reasons
                 .iter()
                 .map(|r| pb::ThrottlingReason {

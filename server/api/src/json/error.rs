@@ -82,9 +82,14 @@ impl JsonError {
                 let reasons = serde_json::to_value(reasons).unwrap_or_default();
                 body.insert("CancellationReasons".into(), reasons);
             }
-            JsonError::Engine(Error::ProvisionedThroughputExceeded { reasons, .. }) => {
+            JsonError::Engine(Error::Throttled { name, reasons, .. }) => {
                 let reasons = serde_json::to_value(reasons).unwrap_or_default();
-                body.insert("ThrottlingReasons".into(), reasons);
+                // DynamoDB's model spells the member in lower camel case on this one.
+                let member = match *name {
+                    "ThrottlingException" => "throttlingReasons",
+                    _ => "ThrottlingReasons",
+                };
+                body.insert(member.into(), reasons);
             }
             _ => {}
         }
@@ -106,7 +111,8 @@ mod tests {
             JsonError::Engine(Error::ResourceInUse(String::new())),
             JsonError::Engine(Error::ConditionalCheckFailed { item: None }),
             JsonError::Engine(Error::LimitExceeded(String::new())),
-            JsonError::Engine(Error::ProvisionedThroughputExceeded {
+            JsonError::Engine(Error::Throttled {
+                name: "ProvisionedThroughputExceededException",
                 message: String::new(),
                 reasons: Vec::new(),
             }),

@@ -28,10 +28,10 @@ pub trait Decode: Sized {
     type Command;
     fn decode(self) -> Result<Self::Command, Invalid>;
 
-    /// What `command` will ask of provisioned throughput, for admission before it runs:
+    /// What `command` will ask of throughput, for admission before it runs:
     /// `demand(table, index, access)` for each table (or the index it reads) it touches.
-    /// Commands that touch no items, and those not yet admitted (batches and
-    /// transactions, which DynamoDB throttles item by item), demand nothing.
+    /// Commands that touch no items demand nothing, nor do batches and transactions: the
+    /// engine admits those item by item, as DynamoDB throttles them.
     fn demands(_command: &Self::Command, _demand: &mut dyn FnMut(&str, Option<&str>, Access)) {}
 }
 

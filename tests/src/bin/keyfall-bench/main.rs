@@ -116,6 +116,27 @@ fn item_key(w: usize, i: usize, items: usize) -> String {
     format!("item-{}", (w * 7919 + i) % items)
 }
 
+/// How the in-process server enforces throughput (`ycsb --capacity`).
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+enum BenchCapacity {
+    Unbounded,
+    Dynamodb,
+    Off,
+}
+
+/// The in-process server the benchmarks run against.
+async fn start_server(capacity: BenchCapacity) -> TestServer {
+    use keyfall_server::config::CapacityMode;
+    use keyfall_server::engine::throughput::CapacityLimits;
+    TestServer::start_with(|c| match capacity {
+        BenchCapacity::Off => c.capacity = CapacityMode::Off,
+        BenchCapacity::Dynamodb => c.limits = CapacityLimits::default(),
+        BenchCapacity::Unbounded => c.limits = CapacityLimits::unbounded(),
+    })
+    .await
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -124,7 +145,7 @@ async fn main() -> anyhow::Result<()> {
     }
     let server = match (&args.http, &args.grpc) {
         (Some(_), Some(_)) => None,
-        _ => Some(TestServer::start().await),
+        _ => Some(start_server(BenchCapacity::Unbounded).await),
     };
     let http = args
         .http

@@ -274,6 +274,20 @@ impl Run {
     }
 }
 
+/// Whether an operation's error is DynamoDB throttling it (by the error's name, which
+/// every client here carries into the error's text: `x-amzn-errortype`, the SDK's code).
+fn is_throttle(e: &anyhow::Error) -> bool {
+    let text = format!("{e:?}");
+    [
+        "ProvisionedThroughputExceeded",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "Throughput exceeds",
+    ]
+    .iter()
+    .any(|name| text.contains(name))
+}
+
 /// Runs `op(worker, i)` from `concurrency` workers for `seconds`, each worker issuing its
 /// next operation as soon as the previous one answers (a closed loop, as YCSB's client
 /// threads do). `op` returns the kind of operation it did (an index below `kinds`) and
@@ -297,21 +311,33 @@ where
     let start = Instant::now();
     let deadline = start + Duration::from_secs_f64(seconds);
     let mut workers = Vec::with_capacity(concurrency);
+    let throttled = Arc::new(AtomicU64::new(0));
     for w in 0..concurrency {
         let (op, count, stop) = (op.clone(), count.clone(), stop.clone());
+        let throttled = throttled.clone();
         workers.push(tokio::spawn(async move {
             let mut latencies: Vec<Histogram<u64>> = (0..kinds).map(|_| histogram()).collect();
             let mut misses = vec![0u64; kinds];
             let mut i = 0;
+            let mut backoff = Duration::from_millis(5);
             while Instant::now() < deadline && !stop.load(Ordering::Relaxed) {
                 let t = Instant::now();
                 let (kind, miss) = match op(w, i).await {
                     Ok(done) => done,
+                    // Throttled: back off (exponentially, up to a second) and try the
+                    // same operation again, as DynamoDB's SDKs do.
+                    Err(e) if is_throttle(&e) => {
+                        throttled.fetch_add(1, Ordering::Relaxed);
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(1));
+                        continue;
+                    }
                     Err(e) => {
                         stop.store(true, Ordering::Relaxed);
                         return Err(e);
                     }
                 };
+                backoff = Duration::from_millis(5);
                 record(&mut latencies[kind], t.elapsed());
                 misses[kind] += u64::from(miss);
                 count.fetch_add(1, Ordering::Relaxed);
@@ -346,6 +372,10 @@ where
     }
     run.elapsed = start.elapsed();
     progress.finish();
+    let throttled = throttled.load(Ordering::Relaxed);
+    if throttled > 0 {
+        eprintln!("{label}: {throttled} throttled requests retried after a back-off");
+    }
     match failure {
         Some(e) => Err(e.context(format!("{label}: an operation failed"))),
         None => Ok(run),

@@ -145,6 +145,12 @@ pub struct YcsbArgs {
     /// floor measured just before each run is the fair reference for that run.
     #[arg(long, default_value_t = 1)]
     pub rounds: usize,
+    /// Throughput enforcement of the in-process server: `unbounded` (admitted and charged
+    /// like any request, with limits no run reaches: what admission costs is measured),
+    /// `dynamodb` (DynamoDB's limits: a run beyond them is throttled and backs off) or
+    /// `off` (`--capacity off`, as DynamoDB Local).
+    #[arg(long, value_enum, default_value_t = crate::BenchCapacity::Unbounded)]
+    pub capacity: crate::BenchCapacity,
 }
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -1054,7 +1060,7 @@ pub async fn run(args: YcsbArgs) -> anyhow::Result<()> {
     let floor_secs = args.floor_seconds.unwrap_or(secs);
 
     let server = match &args.endpoint {
-        None => Some(TestServer::start().await),
+        None => Some(crate::start_server(args.capacity).await),
         Some(_) => None,
     };
     let proxy = match (&server, args.dax) {

@@ -601,7 +601,8 @@ fn all_errors() -> Vec<Error> {
             item: Some(item(RICH)),
         },
         Error::LimitExceeded("Too many tables".into()),
-        Error::ProvisionedThroughputExceeded {
+        Error::Throttled {
+            name: "ProvisionedThroughputExceededException",
             message: "The level of configured provisioned throughput for the table was exceeded."
                 .into(),
             reasons: vec![ThrottlingReason {
