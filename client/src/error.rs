@@ -159,6 +159,18 @@ impl Error {
         }
     }
 
+    /// DynamoDB refused the request for want of throughput (it was not applied): the
+    /// table, an index, a partition or the account is busy, and the request succeeds once
+    /// the caller slows down.
+    pub fn is_throttling(&self) -> bool {
+        matches!(
+            self,
+            Error::ProvisionedThroughputExceeded { .. }
+                | Error::Throttling { .. }
+                | Error::RequestLimitExceeded { .. }
+        )
+    }
+
     /// A failure after which the request may have been applied.
     pub(crate) fn is_ambiguous(&self) -> bool {
         match self {

@@ -8,7 +8,11 @@ use crate::Error;
 /// `0..min(max_delay, base_delay * 2^attempt)`), bounded by attempts and by total time.
 ///
 /// Throttling errors, transaction conflicts and connection failures before the request
-/// was sent are retried for every call. After an *ambiguous* failure (a lost connection or
+/// was sent are retried for every call. Throttling is retried until `max_elapsed` whatever
+/// `max_attempts` says: the request was not applied and will be once the caller slows
+/// down, so a client offered more than a table's throughput converges to it instead of
+/// failing its callers (DynamoDB: "Your request is eventually successful, unless your
+/// retry queue is too large to finish"). After an *ambiguous* failure (a lost connection or
 /// a server error, after which the write may have been applied) a call is retried only if
 /// resending it cannot apply it twice: reads, puts and deletes (which set an absolute
 /// state), and transactions with a `ClientRequestToken`. Updates, which may add to a
@@ -61,7 +65,8 @@ impl RetryPolicy {
         error: &Error,
         idempotency: Idempotency,
     ) -> Option<Duration> {
-        if attempt + 1 >= self.max_attempts || !error.is_retryable() {
+        let attempts_left = attempt + 1 < self.max_attempts || error.is_throttling();
+        if !attempts_left || !error.is_retryable() || self.max_attempts <= 1 {
             return None;
         }
         if idempotency == Idempotency::Unsafe && error.is_ambiguous() {
@@ -133,8 +138,18 @@ mod tests {
         assert!(policy
             .backoff(1, Duration::ZERO, &e, Idempotency::Safe)
             .is_some());
+        let conflict = Error::TransactionConflict {
+            message: String::new(),
+        };
         assert!(policy
-            .backoff(2, Duration::ZERO, &e, Idempotency::Safe)
+            .backoff(2, Duration::ZERO, &conflict, Idempotency::Safe)
+            .is_none());
+        // Throttling is retried as long as time allows, and never with retries off.
+        assert!(policy
+            .backoff(10, Duration::ZERO, &e, Idempotency::Safe)
+            .is_some());
+        assert!(RetryPolicy::none()
+            .backoff(0, Duration::ZERO, &e, Idempotency::Safe)
             .is_none());
         let late = policy.max_elapsed;
         assert!(policy.backoff(0, late, &e, Idempotency::Safe).is_none());

@@ -43,6 +43,42 @@ struct ThrottleLabels {
     reason: &'static str,
 }
 
+/// One of a Contributor Insights rule's top keys (`sort_key` empty for the partition-key
+/// rules `PKC` and `PKT`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ContributorLabels {
+    table: String,
+    index: String,
+    rule: &'static str,
+    partition_key: Escaped,
+    sort_key: Escaped,
+}
+
+/// A label value written with OpenMetrics' escapes (`\\`, `\"`, `\n`). prometheus-client
+/// writes label values as they are, which is safe for table and index names (their
+/// characters are `[A-Za-z0-9_.-]`) but not for key values, which are anyone's data: one
+/// quote or line break would break the scrape or forge series.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+struct Escaped(String);
+
+impl prometheus_client::encoding::EncodeLabelValue for Escaped {
+    fn encode(
+        &self,
+        encoder: &mut prometheus_client::encoding::LabelValueEncoder<'_>,
+    ) -> Result<(), std::fmt::Error> {
+        use std::fmt::Write;
+        for c in self.0.chars() {
+            match c {
+                '\\' => encoder.write_str("\\\\")?,
+                '"' => encoder.write_str("\\\"")?,
+                '\n' => encoder.write_str("\\n")?,
+                c => encoder.write_char(c)?,
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Provisioned throughput and throttles, per table and GSI: CloudWatch's
 /// ProvisionedRead/WriteCapacityUnits and Read/WriteThrottleEvents, in Prometheus style.
 #[derive(Default)]
@@ -51,6 +87,7 @@ struct Throughput {
     provisioned_write: Family<IndexLabels, Gauge>,
     read_throttles: Family<ThrottleLabels, Counter>,
     write_throttles: Family<ThrottleLabels, Counter>,
+    contributors: Family<ContributorLabels, Gauge>,
 }
 
 impl Throughput {
@@ -74,6 +111,11 @@ impl Throughput {
             "write_throttle_events",
             "Writes refused for want of throughput, per table, GSI and reason",
             self.write_throttles.clone(),
+        );
+        registry.register(
+            "contributor_insights_requests",
+            "Requests on each of the top keys of a Contributor Insights rule over the last minutes, where enabled",
+            self.contributors.clone(),
         );
     }
 
@@ -103,7 +145,24 @@ impl Throughput {
         }
     }
 
+    /// Sets the top keys of one table's Contributor Insights rules.
+    fn set_contributors(&self, table: &str, figures: &[crate::engine::ContributorFigure]) {
+        for f in figures {
+            let labels = ContributorLabels {
+                table: table.to_string(),
+                index: f.index.clone(),
+                rule: f.rule,
+                partition_key: Escaped(f.partition_key.clone()),
+                sort_key: Escaped(f.sort_key.clone()),
+            };
+            self.contributors
+                .get_or_create(&labels)
+                .set(i64::try_from(f.count).unwrap_or(i64::MAX));
+        }
+    }
+
     fn clear(&self) {
+        self.contributors.clear();
         self.provisioned_read.clear();
         self.provisioned_write.clear();
         self.read_throttles.clear();
@@ -288,6 +347,8 @@ impl Metrics {
             advance_f64(&self.read_units.get_or_create(&labels), table.read_units);
             advance_f64(&self.write_units.get_or_create(&labels), table.write_units);
             self.throughput.set(&labels.table, &table.capacity);
+            self.throughput
+                .set_contributors(&labels.table, &table.contributors);
         }
         self.storage.set(&engine.storage_stats());
         let mut out = String::new();

@@ -695,3 +695,79 @@ pub async fn user_with_policy(
         .expect("put user policy");
     key
 }
+
+/// Writes `writes` to `table` with BatchWriteItem, as an application does: what comes back
+/// unprocessed, or throttled whole, is sent again after a short pause (a table's or a
+/// partition's throughput may refuse part of a fast load, as DynamoDB's does).
+pub async fn batch_write_all(
+    db: &aws_sdk_dynamodb::Client,
+    table: &str,
+    writes: Vec<aws_sdk_dynamodb::types::WriteRequest>,
+) {
+    use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+    let mut pending = writes;
+    let mut pause = std::time::Duration::from_millis(20);
+    while !pending.is_empty() {
+        let sent = db
+            .batch_write_item()
+            .request_items(table, pending.clone())
+            .send()
+            .await;
+        match sent {
+            Ok(out) => {
+                pending = out
+                    .unprocessed_items()
+                    .and_then(|u| u.get(table))
+                    .cloned()
+                    .unwrap_or_default();
+            }
+            Err(e) => {
+                let code = e.code().unwrap_or_default().to_string();
+                assert!(
+                    code.contains("Throttl") || code.contains("ProvisionedThroughput"),
+                    "BatchWriteItem failed: {e:?}"
+                );
+            }
+        }
+        if !pending.is_empty() {
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(std::time::Duration::from_secs(1));
+        }
+    }
+}
+
+/// The `keyfall` binary. Cargo names binaries (`CARGO_BIN_EXE_*`) only to the tests of
+/// their own package, and `keyfall` is the client's, so this brings it up to date with
+/// `cargo build -p keyfall --bin keyfall` into the target directory this test runs from,
+/// and takes it from there (`target/<profile>/keyfall`, next to `deps/`).
+pub fn keyfall_cli() -> &'static std::path::Path {
+    static BINARY: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    BINARY.get_or_init(|| {
+        let exe = std::env::current_exe().expect("test binary path");
+        let profile_dir = exe
+            .parent()
+            .and_then(std::path::Path::parent)
+            .expect("the test binary is in target/<profile>/deps");
+        let target_dir = profile_dir.parent().expect("target directory");
+        let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+            Some("debug") | None => "dev",
+            Some(other) => other,
+        };
+        let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml");
+        let out = std::process::Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "-p", "keyfall", "--bin", "keyfall"])
+            .args(["--profile", profile, "--manifest-path", manifest])
+            .arg("--target-dir")
+            .arg(target_dir)
+            .output()
+            .expect("cargo build runs");
+        assert!(
+            out.status.success(),
+            "cargo build -p keyfall --bin keyfall: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let binary = profile_dir.join(format!("keyfall{}", std::env::consts::EXE_SUFFIX));
+        assert!(binary.exists(), "{} was not built", binary.display());
+        binary
+    })
+}

@@ -33,7 +33,7 @@ macro_rules! dynamodb_actions {
             delete_table, "DeleteTable", DeleteTableRequest, DeleteTableResponse, table, control, forgets, built, {TableDescription};
             describe_backup, "DescribeBackup", DescribeBackupRequest, DescribeBackupResponse, account, control, passed, unbuilt, plain;
             describe_continuous_backups, "DescribeContinuousBackups", DescribeContinuousBackupsRequest, DescribeContinuousBackupsResponse, table, control, passed, unbuilt, plain;
-            describe_contributor_insights, "DescribeContributorInsights", DescribeContributorInsightsRequest, DescribeContributorInsightsResponse, table, control, passed, unbuilt, plain;
+            describe_contributor_insights, "DescribeContributorInsights", DescribeContributorInsightsRequest, DescribeContributorInsightsResponse, table, control, passed, built, plain;
             describe_endpoints, "DescribeEndpoints", DescribeEndpointsRequest, DescribeEndpointsResponse, account, control, passed, built, custom;
             describe_export, "DescribeExport", DescribeExportRequest, DescribeExportResponse, account, control, passed, unbuilt, plain;
             describe_global_table, "DescribeGlobalTable", DescribeGlobalTableRequest, DescribeGlobalTableResponse, account, control, passed, unbuilt, plain;
@@ -53,7 +53,7 @@ macro_rules! dynamodb_actions {
             get_resource_policy, "GetResourcePolicy", GetResourcePolicyRequest, GetResourcePolicyResponse, arn, control, passed, unbuilt, plain;
             import_table, "ImportTable", ImportTableRequest, ImportTableResponse, account, control, passed, unbuilt, plain;
             list_backups, "ListBackups", ListBackupsRequest, ListBackupsResponse, opttable, control, passed, unbuilt, plain;
-            list_contributor_insights, "ListContributorInsights", ListContributorInsightsRequest, ListContributorInsightsResponse, opttable, control, passed, unbuilt, plain;
+            list_contributor_insights, "ListContributorInsights", ListContributorInsightsRequest, ListContributorInsightsResponse, opttable, control, passed, built, plain;
             list_exports, "ListExports", ListExportsRequest, ListExportsResponse, account, control, passed, unbuilt, plain;
             list_global_tables, "ListGlobalTables", ListGlobalTablesRequest, ListGlobalTablesResponse, account, control, passed, unbuilt, plain;
             list_imports, "ListImports", ListImportsRequest, ListImportsResponse, account, control, passed, unbuilt, plain;
@@ -70,7 +70,7 @@ macro_rules! dynamodb_actions {
             transact_write_items, "TransactWriteItems", TransactWriteItemsRequest, TransactWriteItemsResponse, table, write, cached, built, plain;
             untag_resource, "UntagResource", UntagResourceRequest, UntagResourceResponse, arn, control, passed, built, empty;
             update_continuous_backups, "UpdateContinuousBackups", UpdateContinuousBackupsRequest, UpdateContinuousBackupsResponse, table, control, passed, unbuilt, plain;
-            update_contributor_insights, "UpdateContributorInsights", UpdateContributorInsightsRequest, UpdateContributorInsightsResponse, table, control, passed, unbuilt, plain;
+            update_contributor_insights, "UpdateContributorInsights", UpdateContributorInsightsRequest, UpdateContributorInsightsResponse, table, control, passed, built, plain;
             update_global_table, "UpdateGlobalTable", UpdateGlobalTableRequest, UpdateGlobalTableResponse, account, control, passed, unbuilt, plain;
             update_global_table_settings, "UpdateGlobalTableSettings", UpdateGlobalTableSettingsRequest, UpdateGlobalTableSettingsResponse, account, control, passed, unbuilt, plain;
             update_item, "UpdateItem", UpdateItemRequest, UpdateItemResponse, table, write, cached, built, plain;

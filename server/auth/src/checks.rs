@@ -497,6 +497,18 @@ table_actions! {
     CreateTableInput => "dynamodb:CreateTable",
     UpdateTableInput => "dynamodb:UpdateTable",
     UpdateTimeToLiveInput => "dynamodb:UpdateTimeToLive",
+    UpdateContributorInsightsInput => "dynamodb:UpdateContributorInsights",
+    DescribeContributorInsightsInput => "dynamodb:DescribeContributorInsights",
+}
+
+/// On the table when it names one, else on the account.
+impl Authorize for ListContributorInsightsInput {
+    fn checks(&self, action: &'static str, s: &dyn Schemas) -> Vec<Check> {
+        match &self.table_name {
+            Some(_) => table_check(action, s, &self.table_name),
+            None => account_check(action),
+        }
+    }
 }
 
 /// Actions whose input is just a table name (DescribeTable, DeleteTable...).

@@ -8,27 +8,40 @@
 
 use std::collections::BTreeMap;
 
-use keyfall_types::command::Access;
+use keyfall_types::command::{Access, Demand};
 use keyfall_types::types::CancellationReason;
 
 use super::catalog::Table;
 use super::throughput::{self, partition_of, Cause};
 use super::{indexes, Engine};
 use crate::error::{Error, Result};
-use crate::model::Item;
+use crate::model::{AttributeValue, Item};
+
+/// What a refused request was about, counted against it in Contributor Insights' throttled
+/// rules.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Subject<'a> {
+    /// Nothing to count (a scan, an index's share of a write).
+    Nothing,
+    /// A key or an item of the table.
+    Item(&'a Item),
+    /// A partition key value of the table or of the GSI read.
+    Partition(&'a AttributeValue),
+}
 
 impl Engine {
     /// Admission in the request pipeline: refuses a request whose table, or the GSI it
     /// reads, has no throughput left. A table that does not exist is left to the request
     /// to report.
-    pub fn admit(&self, table: &str, index: Option<&str>, access: Access) -> Result<()> {
+    pub fn admit(&self, demand: Demand<'_>) -> Result<()> {
         if !self.config.capacity {
             return Ok(());
         }
-        let Some(t) = self.catalog.get(table) else {
+        let Some(t) = self.catalog.get(demand.table) else {
             return Ok(());
         };
-        self.check_throughput(&t, global(&t, index), access)
+        let subject = demand.key.map_or(Subject::Nothing, Subject::Item);
+        self.check_throughput(&t, global(&t, demand.index), demand.access, subject)
     }
 
     /// Refuses, and counts, a request table `t` (or its GSI `index`) has no `access`
@@ -38,9 +51,10 @@ impl Engine {
         t: &Table,
         index: Option<&str>,
         access: Access,
+        subject: Subject<'_>,
     ) -> Result<()> {
         let refused = t.throughput.admits(index, access);
-        refused.map_err(|cause| self.throttled(t, index, access, cause))
+        refused.map_err(|cause| self.throttled(t, index, access, cause, subject))
     }
 
     /// Refuses, and counts, a request on partition `partition` (see
@@ -52,19 +66,27 @@ impl Engine {
         index: Option<&str>,
         access: Access,
         partition: Option<u64>,
+        subject: Subject<'_>,
     ) -> Result<()> {
         let Some(partition) = partition else {
             return Ok(());
         };
         let refused = t.throughput.admits_partition(index, access, partition);
-        refused.map_err(|cause| self.throttled(t, index, access, cause))
+        refused.map_err(|cause| self.throttled(t, index, access, cause, subject))
     }
 
-    /// One item of a batch or transaction, stored under `key`: its table's and its
+    /// One item of a batch or transaction, `item` stored under `key`: its table's and its
     /// partition's limits.
-    pub(crate) fn check_item(&self, t: &Table, access: Access, key: &[u8]) -> Result<()> {
-        self.check_throughput(t, None, access)?;
-        self.check_partition(t, None, access, partition_of(key))
+    pub(crate) fn check_item(
+        &self,
+        t: &Table,
+        access: Access,
+        key: &[u8],
+        item: &Item,
+    ) -> Result<()> {
+        let subject = Subject::Item(item);
+        self.check_throughput(t, None, access, subject)?;
+        self.check_partition(t, None, access, partition_of(key), subject)
     }
 
     /// What a write of `key` from `old` to `new` costs each GSI it updates, once each has
@@ -83,7 +105,7 @@ impl Engine {
         }
         let usage = indexes::write_usage(t, key, old, new).global;
         for name in usage.keys() {
-            self.check_throughput(t, Some(name), Access::Write)?;
+            self.check_throughput(t, Some(name), Access::Write, Subject::Nothing)?;
         }
         Ok(Some(usage))
     }
@@ -95,9 +117,22 @@ impl Engine {
         }
     }
 
-    /// Counts a refusal and makes its error.
-    fn throttled(&self, t: &Table, index: Option<&str>, access: Access, cause: Cause) -> Error {
+    /// Counts a refusal (in `/metrics`, and against its subject in Contributor Insights)
+    /// and makes its error.
+    fn throttled(
+        &self,
+        t: &Table,
+        index: Option<&str>,
+        access: Access,
+        cause: Cause,
+        subject: Subject<'_>,
+    ) -> Error {
         t.throttled(index, access, cause);
+        match subject {
+            Subject::Nothing => {}
+            Subject::Item(item) => t.insights.record(None, &t.meta.key_schema, item, true),
+            Subject::Partition(pk) => t.insights.record_values(index, pk, None, true),
+        }
         let arn = self.table_arn(&t.meta.name);
         throughput::exceeded(&arn, index, access, cause)
     }

@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
+use super::admission::Subject;
 use super::capacity::{self, ReturnCapacity};
 use super::commit::{Change, Origin};
 use super::items::validate_new_item;
@@ -68,14 +69,16 @@ impl Engine {
             let mut units = 0.0;
             let mut unprocessed = Vec::new();
             let mut found = Vec::new();
-            let table_refused = self.check_throughput(&table, None, Access::Read).err();
+            let table_refused = self
+                .check_throughput(&table, None, Access::Read, Subject::Nothing)
+                .err();
             let mut read_here = false;
             for (key, encoded) in keys {
                 let partition = partition_of(&encoded);
                 let admitted = match &table_refused {
                     Some(_) => false,
                     None => self
-                        .check_partition(&table, None, Access::Read, partition)
+                        .check_partition(&table, None, Access::Read, partition, Subject::Item(&key))
                         .map_err(|e| refusal = refusal.take().or(Some(e)))
                         .is_ok(),
                 };
@@ -84,6 +87,9 @@ impl Engine {
                     continue;
                 }
                 read_here = true;
+                table
+                    .insights
+                    .record(None, &table.meta.key_schema, &key, false);
                 let item = table
                     .meta
                     .visible(self.read_stored(&table.meta.keyspace, &encoded)?);
@@ -211,7 +217,7 @@ impl Engine {
         };
         let mut admitted = Vec::with_capacity(writes.len());
         for w in writes {
-            match self.check_item(&w.table, Access::Write, &w.key) {
+            match self.check_item(&w.table, Access::Write, &w.key, &w.key_item) {
                 Ok(()) => admitted.push(w),
                 Err(e) => refuse(&w, e),
             }

@@ -127,6 +127,9 @@ pub struct TableMeta {
     pub decreases_today: i64,
     #[serde(default)]
     pub decrease_day: i64,
+    /// Contributor Insights settings of the table and its GSIs.
+    #[serde(default)]
+    pub insights: Vec<super::insights::InsightsSetting>,
 }
 
 /// Approximate size counters, as DynamoDB's ItemCount/TableSizeBytes are approximate.
@@ -191,6 +194,8 @@ pub struct Table {
     pub index_stats: BTreeMap<String, Arc<TableStats>>,
     /// Provisioned throughput's buckets, shared across definitions of this table (by id).
     pub throughput: Arc<super::throughput::Throughput>,
+    /// Contributor Insights' sketches, shared across definitions of this table (by id).
+    pub insights: Arc<super::insights::Insights>,
 }
 
 impl Table {
@@ -213,8 +218,14 @@ impl Table {
             .map(|p| p.throughput.clone())
             .unwrap_or_default();
         throughput.provision(&meta, limits);
+        let insights: Arc<super::insights::Insights> = previous
+            .filter(|p| p.meta.id == meta.id)
+            .map(|p| p.insights.clone())
+            .unwrap_or_default();
+        insights.configure(&meta);
         Table {
             throughput,
+            insights,
             stats: previous.map(|p| p.stats.clone()).unwrap_or_default(),
             stream: previous
                 .filter(same_stream)

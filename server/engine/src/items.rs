@@ -4,6 +4,7 @@
 //! computes the new item and commits it in one storage batch before releasing the lock:
 //! check-and-write is atomic per item under any concurrency.
 
+use super::admission::Subject;
 use super::capacity;
 use super::catalog::Table;
 use super::commit::{Change, Origin};
@@ -77,7 +78,8 @@ impl Engine {
         old: Option<&Item>,
         new: Option<&Item>,
     ) -> Result<()> {
-        self.check_partition(table, None, Access::Write, partition_of(key))?;
+        let subject = new.or(old).map_or(Subject::Nothing, Subject::Item);
+        self.check_partition(table, None, Access::Write, partition_of(key), subject)?;
         let indexes = self.check_indexes(table, key, old, new)?;
         let change = Change {
             table,
@@ -178,7 +180,10 @@ impl Engine {
         table.meta.key_schema.validate_key(&cmd.key)?;
         let encoded = table.meta.key_schema.encode(&cmd.key)?;
         let partition = partition_of(&encoded);
-        self.check_partition(&table, None, Access::Read, partition)?;
+        let subject = Subject::Item(&cmd.key);
+        self.check_partition(&table, None, Access::Read, partition, subject)?;
+        let schema = &table.meta.key_schema;
+        table.insights.record(None, schema, &cmd.key, false);
         let item = table.meta.visible(self.read_item(&table, &encoded)?);
         let units = capacity::Usage::table(capacity::read_units(
             item.as_ref().map(item_size).unwrap_or(0),

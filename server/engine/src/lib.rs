@@ -20,7 +20,9 @@ pub mod catalog;
 pub mod changes;
 mod collections;
 pub mod commit;
+mod contributor_insights;
 mod indexes;
+pub mod insights;
 mod items;
 mod kinesis;
 mod observe;
@@ -256,6 +258,7 @@ impl Engine {
                 read_units: t.stats.read_milli_units.load(Ordering::Relaxed) as f64 / 1000.0,
                 write_units: t.stats.write_milli_units.load(Ordering::Relaxed) as f64 / 1000.0,
                 capacity: capacity_figures(t),
+                contributors: contributor_figures(t),
             })
             .collect()
     }
@@ -322,6 +325,40 @@ pub struct TableFigures {
     pub write_units: f64,
     /// The table's, then each GSI's.
     pub capacity: Vec<CapacityFigures>,
+    /// Contributor Insights' top keys, where enabled.
+    pub contributors: Vec<ContributorFigure>,
+}
+
+/// One of the top keys of a Contributor Insights rule (`index` empty: the table's).
+#[derive(Debug, Clone)]
+pub struct ContributorFigure {
+    pub index: String,
+    pub rule: &'static str,
+    pub partition_key: String,
+    pub sort_key: String,
+    /// Requests over the last [`insights::WINDOW_MINUTES`] minutes.
+    pub count: u64,
+}
+
+fn contributor_figures(t: &catalog::Table) -> Vec<ContributorFigure> {
+    if !t.insights.is_enabled() {
+        return Vec::new();
+    }
+    let resources =
+        std::iter::once(None).chain(t.meta.global_indexes.iter().map(|i| Some(i.name.as_str())));
+    resources
+        .flat_map(|index| {
+            t.insights.top(index).into_iter().map(
+                move |(rule, (partition_key, sort_key), count)| ContributorFigure {
+                    index: index.unwrap_or_default().to_string(),
+                    rule: rule.name(),
+                    partition_key,
+                    sort_key: sort_key.unwrap_or_default(),
+                    count,
+                },
+            )
+        })
+        .collect()
 }
 
 pub(crate) fn now_epoch_seconds() -> f64 {

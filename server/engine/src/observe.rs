@@ -76,6 +76,11 @@ pub(crate) fn read(table: &Table, index: Option<&str>, partition: Option<u64>, u
 /// One item written (or deleted) in `table`, stored under `key`.
 pub(crate) fn write(table: &Table, key: &[u8], old: Option<&Item>, new: Option<&Item>) {
     with(|facts| {
+        if let Some(item) = new.or(old) {
+            table
+                .insights
+                .record(None, &table.meta.key_schema, item, false);
+        }
         touch(facts, table);
         let units = capacity::write_units(old.map_or(0, item_size), new.map_or(0, item_size));
         facts.units += units;

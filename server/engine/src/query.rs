@@ -4,6 +4,7 @@
 use std::cmp::Ordering;
 use std::ops::Bound;
 
+use super::admission::Subject;
 use super::capacity;
 use super::catalog::{IndexMeta, Table};
 use super::indexes;
@@ -324,7 +325,14 @@ impl Engine {
             Bound::Included(s) | Bound::Excluded(s) => partition_of(s),
             Bound::Unbounded => None,
         };
-        self.check_partition(&table, source.charged(), Access::Read, partition)?;
+        let pk = bound_partition(&cmd.key_condition, &schema.hash.name);
+        let subject = pk.map_or(Subject::Nothing, Subject::Partition);
+        self.check_partition(&table, source.charged(), Access::Read, partition, subject)?;
+        if let Some(pk) = pk {
+            table
+                .insights
+                .record_values(source.charged(), pk, None, false);
+        }
         self.read_page(&source, range, !cmd.forward, page, partition)
     }
 

@@ -606,6 +606,7 @@ impl Engine {
             on_demand_max_write: on_demand.1,
             decreases_today: 0,
             decrease_day: 0,
+            insights: Vec::new(),
         };
         let table = self.catalog.create(self.store.as_ref(), meta)?;
         let mut created = self.describe(&table);

@@ -212,7 +212,7 @@ impl Engine {
         for a in &actions {
             // An item whose table or partition has no throughput left cancels the
             // transaction, with its reason.
-            if let Err(e) = self.check_item(&a.table, Access::Write, &a.key) {
+            if let Err(e) = self.check_item(&a.table, Access::Write, &a.key, &a.key_item) {
                 reasons.push(throttled(e)?);
                 changes.push(None);
                 failed = true;
@@ -390,9 +390,14 @@ impl Engine {
         Ok(deleted)
     }
 
+    #[allow(
+        clippy::type_complexity,
+        reason = "one tuple per get, named where it is built"
+    )]
     pub fn transact_get_items(&self, cmd: TransactGetItems) -> Result<TransactGetItemsOutput> {
         let rcc = cmd.capacity;
-        let mut gets: Vec<(Arc<Table>, Vec<u8>, Option<Projection>)> =
+        // Each get's table, stored key, projection and key.
+        let mut gets: Vec<(Arc<Table>, Vec<u8>, Option<Projection>, Item)> =
             Vec::with_capacity(cmd.parts.len());
         let mut seen = HashSet::new();
         for part in cmd.parts {
@@ -403,13 +408,13 @@ impl Engine {
             if !seen.insert((table.meta.keyspace.clone(), encoded.clone())) {
                 return Err(duplicate_item());
             }
-            gets.push((table, encoded, part.projection?));
+            gets.push((table, encoded, part.projection?, key));
         }
         // Each item's table and partition must have throughput left, or the transaction is
         // cancelled with the refused items' reasons.
         let mut reasons = Vec::with_capacity(gets.len());
-        for (table, key, _) in &gets {
-            reasons.push(match self.check_item(table, Access::Read, key) {
+        for (table, key, _, key_item) in &gets {
+            reasons.push(match self.check_item(table, Access::Read, key, key_item) {
                 Ok(()) => CancellationReason {
                     code: "None".into(),
                     ..Default::default()
@@ -424,7 +429,10 @@ impl Engine {
         let snapshot = self.store.snapshot();
         let mut responses = Vec::with_capacity(gets.len());
         let mut usage: HashMap<&str, f64> = HashMap::new();
-        for (table, key, projection) in &gets {
+        for (table, key, projection, key_item) in &gets {
+            table
+                .insights
+                .record(None, &table.meta.key_schema, key_item, false);
             let item = match snapshot.get(&table.meta.keyspace, key)? {
                 Some(bytes) => {
                     Some(codec::decode_item(&bytes).map_err(|e| Error::Internal(e.to_string()))?)

@@ -208,9 +208,9 @@ impl Pipeline {
 /// writes (or the GSI it reads) must have provisioned throughput left (`Engine::admit`).
 fn admit<I: Decode>(e: &Engine, command: &I::Command) -> crate::error::Result<()> {
     let mut refused = None;
-    I::demands(command, &mut |table, index, access| {
+    I::demands(command, &mut |demand| {
         if refused.is_none() {
-            refused = e.admit(table, index, access).err();
+            refused = e.admit(demand).err();
         }
     });
     refused.map_or(Ok(()), Err)

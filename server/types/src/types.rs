@@ -741,6 +741,92 @@ pub struct KinesisDataStreamDestination {
     pub approximate_creation_date_time_precision: Option<String>,
 }
 
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct UpdateContributorInsightsInput {
+    pub table_name: Option<String>,
+    pub index_name: Option<String>,
+    pub contributor_insights_action: Option<String>,
+    pub contributor_insights_mode: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UpdateContributorInsightsOutput {
+    pub table_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index_name: Option<String>,
+    pub contributor_insights_status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contributor_insights_mode: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct DescribeContributorInsightsInput {
+    pub table_name: Option<String>,
+    pub index_name: Option<String>,
+}
+
+/// DescribeContributorInsights's answer. `TopContributors` is Keyfall's own member (SDKs
+/// skip members they do not know): the keys behind the rules, which DynamoDB publishes to
+/// CloudWatch instead.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeContributorInsightsOutput {
+    pub table_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contributor_insights_rule_list: Option<Vec<String>>,
+    pub contributor_insights_status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_update_date_time: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contributor_insights_mode: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top_contributors: Option<Vec<Contributor>>,
+}
+
+/// One of a rule's most frequent keys over the last minutes: the rule's name (`PKC`,
+/// `SKC`, `PKT`, `SKT`), the key (partition key value, and sort key value for the `SK`
+/// rules) and how many requests it saw.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Contributor {
+    pub rule: String,
+    pub partition_key: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort_key: Option<String>,
+    pub count: i64,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct ListContributorInsightsInput {
+    pub table_name: Option<String>,
+    pub next_token: Option<String>,
+    pub max_results: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListContributorInsightsOutput {
+    pub contributor_insights_summaries: Vec<ContributorInsightsSummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContributorInsightsSummary {
+    pub table_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index_name: Option<String>,
+    pub contributor_insights_status: String,
+    pub contributor_insights_mode: String,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct DescribeKinesisStreamingDestinationOutput {

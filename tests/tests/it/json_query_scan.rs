@@ -40,13 +40,7 @@ async fn put_all(db: &Client, name: &str, items: Vec<HashMap<String, Av>>) {
                     .build()
             })
             .collect();
-        let out = db
-            .batch_write_item()
-            .request_items(name, writes)
-            .send()
-            .await
-            .unwrap();
-        assert!(out.unprocessed_items.unwrap_or_default().is_empty());
+        keyfall_tests::batch_write_all(db, name, writes).await;
     }
 }
 

@@ -27,6 +27,8 @@
 //! keyfall import <table> [--format jsonl|csv] [--input FILE|-] [--number-columns A,B]
 //!                        [--concurrency N]
 //!
+//! keyfall cost [--metrics-url URL] [--sample DURATION] [--prices FILE] [--json]
+//!
 //! keyfall admin create-user|delete-user|list-users|create-access-key|delete-access-key|
 //!               list-access-keys|put-user-policy|get-user-policy|delete-user-policy|
 //!               list-user-policies ...
@@ -47,6 +49,8 @@
 //! status 1; usage errors exit with status 2.
 
 mod admin;
+mod cost;
+mod insights;
 mod item;
 mod table;
 mod transfer;
@@ -93,6 +97,9 @@ enum Command {
     },
     Export(transfer::ExportArgs),
     Import(transfer::ImportArgs),
+    Cost(cost::CostArgs),
+    /// A table's Contributor Insights: its most accessed and most throttled keys.
+    Insights(insights::InsightsArgs),
     /// Users, access keys and inline policies.
     Admin {
         #[command(subcommand)]
@@ -138,6 +145,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Item { command } => item::run(&connect(&cli.endpoint, &region)?, command).await,
         Command::Export(args) => transfer::export(&connect(&cli.endpoint, &region)?, args).await,
         Command::Import(args) => transfer::import(&connect(&cli.endpoint, &region)?, args).await,
+        Command::Cost(args) => cost::run(args).await,
+        Command::Insights(args) => insights::run(&connect(&cli.endpoint, &region)?, args).await,
     }
 }
 

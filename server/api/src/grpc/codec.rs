@@ -47,6 +47,10 @@ from_proto! {
     DeleteTableRequest => TableNameInput: |r| Ok(table_name(r.table_name));
     DescribeTimeToLiveRequest => TableNameInput: |r| Ok(table_name(r.table_name));
     DescribeKinesisStreamingDestinationRequest => TableNameInput: |r| Ok(table_name(r.table_name));
+    UpdateContributorInsightsRequest => UpdateContributorInsightsInput: |r| Member::from_proto(r);
+    DescribeContributorInsightsRequest => DescribeContributorInsightsInput:
+        |r| Member::from_proto(r);
+    ListContributorInsightsRequest => ListContributorInsightsInput: |r| Member::from_proto(r);
     ListTablesRequest => ListTablesInput: |r| Member::from_proto(r);
     UpdateTimeToLiveRequest => UpdateTimeToLiveInput: |r| Member::from_proto(r);
     PutItemRequest => PutItemInput: |r| convert::put_item(r);
@@ -106,6 +110,10 @@ into_proto! {
     };
     DescribeKinesisStreamingDestinationOutput => DescribeKinesisStreamingDestinationResponse:
         |o| Member::into_proto(o);
+    UpdateContributorInsightsOutput => UpdateContributorInsightsResponse: |o| Member::into_proto(o);
+    DescribeContributorInsightsOutput => DescribeContributorInsightsResponse:
+        |o| Member::into_proto(o);
+    ListContributorInsightsOutput => ListContributorInsightsResponse: |o| Member::into_proto(o);
     WriteItemOutput => PutItemResponse: |o| convert::put_item_response(o);
     WriteItemOutput => UpdateItemResponse: |o| convert::update_item_response(o);
     WriteItemOutput => DeleteItemResponse: |o| convert::delete_item_response(o);

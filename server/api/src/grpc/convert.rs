@@ -207,6 +207,32 @@ crate::members! {
     pb::DescribeKinesisStreamingDestinationResponse => DescribeKinesisStreamingDestinationOutput {
         table_name: required, kinesis_data_stream_destinations
     }
+    pb::UpdateContributorInsightsRequest => UpdateContributorInsightsInput {
+        table_name, index_name, contributor_insights_action, contributor_insights_mode
+    }
+    pb::UpdateContributorInsightsResponse => UpdateContributorInsightsOutput {
+        table_name: required, index_name, contributor_insights_status: required,
+        contributor_insights_mode
+    }
+    pb::DescribeContributorInsightsRequest => DescribeContributorInsightsInput {
+        table_name, index_name
+    }
+    pb::Contributor => Contributor { rule, partition_key, sort_key, count }
+    pb::DescribeContributorInsightsResponse => DescribeContributorInsightsOutput {
+        table_name: required, index_name, contributor_insights_rule_list,
+        contributor_insights_status: required, last_update_date_time,
+        contributor_insights_mode, top_contributors
+    }
+    pb::ListContributorInsightsRequest => ListContributorInsightsInput {
+        table_name, next_token, max_results
+    }
+    pb::ContributorInsightsSummary => ContributorInsightsSummary {
+        table_name: required, index_name, contributor_insights_status: required,
+        contributor_insights_mode: required
+    }
+    pb::ListContributorInsightsResponse => ListContributorInsightsOutput {
+        contributor_insights_summaries, next_token
+    }
     pb::ListTagsOfResourceRequest => ListTagsOfResourceInput { resource_arn, next_token }
     pb::ListTagsOfResourceResponse => ListTagsOfResourceOutput { tags, next_token }
     pb::ListTablesRequest => ListTablesInput { exclusive_start_table_name, limit }

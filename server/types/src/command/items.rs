@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use super::options::{ReturnCapacity, ReturnValues, WriteReturns};
-use super::{required, table_name, validate_values, Access, Decode, Invalid};
+use super::{required, table_name, validate_values, Access, Decode, Demand, Invalid};
 use crate::error::{Error, Result};
 use crate::expr::{self, legacy, Condition, ExpressionInput, Projection, Update};
 use crate::model::Item;
@@ -174,8 +174,13 @@ pub fn write_expressions(
 impl Decode for GetItemInput {
     type Command = GetItem;
 
-    fn demands(c: &GetItem, demand: &mut dyn FnMut(&str, Option<&str>, Access)) {
-        demand(&c.table, None, Access::Read);
+    fn demands(c: &GetItem, demand: &mut dyn FnMut(Demand<'_>)) {
+        demand(Demand {
+            table: &c.table,
+            index: None,
+            access: Access::Read,
+            key: Some(&c.key),
+        });
     }
 
     fn decode(mut self) -> Result<GetItem, Invalid> {
@@ -243,8 +248,13 @@ macro_rules! write_parts {
 impl Decode for PutItemInput {
     type Command = PutItem;
 
-    fn demands(c: &PutItem, demand: &mut dyn FnMut(&str, Option<&str>, Access)) {
-        demand(&c.table, None, Access::Write);
+    fn demands(c: &PutItem, demand: &mut dyn FnMut(Demand<'_>)) {
+        demand(Demand {
+            table: &c.table,
+            index: None,
+            access: Access::Write,
+            key: Some(&c.item),
+        });
     }
 
     fn decode(mut self) -> Result<PutItem, Invalid> {
@@ -266,8 +276,13 @@ fn put_item(i: &mut PutItemInput) -> Result<PutItem> {
 impl Decode for UpdateItemInput {
     type Command = UpdateItem;
 
-    fn demands(c: &UpdateItem, demand: &mut dyn FnMut(&str, Option<&str>, Access)) {
-        demand(&c.table, None, Access::Write);
+    fn demands(c: &UpdateItem, demand: &mut dyn FnMut(Demand<'_>)) {
+        demand(Demand {
+            table: &c.table,
+            index: None,
+            access: Access::Write,
+            key: Some(&c.key),
+        });
     }
 
     fn decode(mut self) -> Result<UpdateItem, Invalid> {
@@ -298,8 +313,13 @@ fn update_item(i: &mut UpdateItemInput) -> Result<UpdateItem> {
 impl Decode for DeleteItemInput {
     type Command = DeleteItem;
 
-    fn demands(c: &DeleteItem, demand: &mut dyn FnMut(&str, Option<&str>, Access)) {
-        demand(&c.table, None, Access::Write);
+    fn demands(c: &DeleteItem, demand: &mut dyn FnMut(Demand<'_>)) {
+        demand(Demand {
+            table: &c.table,
+            index: None,
+            access: Access::Write,
+            key: Some(&c.key),
+        });
     }
 
     fn decode(mut self) -> Result<DeleteItem, Invalid> {

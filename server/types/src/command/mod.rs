@@ -28,11 +28,22 @@ pub trait Decode: Sized {
     type Command;
     fn decode(self) -> Result<Self::Command, Invalid>;
 
-    /// What `command` will ask of throughput, for admission before it runs:
-    /// `demand(table, index, access)` for each table (or the index it reads) it touches.
-    /// Commands that touch no items demand nothing, nor do batches and transactions: the
-    /// engine admits those item by item, as DynamoDB throttles them.
-    fn demands(_command: &Self::Command, _demand: &mut dyn FnMut(&str, Option<&str>, Access)) {}
+    /// What `command` will ask of throughput, for admission before it runs: one
+    /// [`Demand`] for each table (or the index it reads) it touches. Commands that touch
+    /// no items demand nothing, nor do batches and transactions: the engine admits those
+    /// item by item, as DynamoDB throttles them.
+    fn demands(_command: &Self::Command, _demand: &mut dyn FnMut(Demand<'_>)) {}
+}
+
+/// What a command asks of a table's (or of the GSI `index` it reads) throughput.
+#[derive(Debug, Clone, Copy)]
+pub struct Demand<'a> {
+    pub table: &'a str,
+    pub index: Option<&'a str>,
+    pub access: Access,
+    /// The key (or item) it is about, when it names one: a refusal counts against it in
+    /// Contributor Insights.
+    pub key: Option<&'a Item>,
 }
 
 /// What a request does to a table's throughput.
@@ -89,6 +100,9 @@ runs_as_received!(
     TableNameInput,
     ListTablesInput,
     UpdateTimeToLiveInput,
+    UpdateContributorInsightsInput,
+    DescribeContributorInsightsInput,
+    ListContributorInsightsInput,
     TagResourceInput,
     UntagResourceInput,
     ListTagsOfResourceInput,

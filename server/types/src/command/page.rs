@@ -2,7 +2,7 @@
 
 use super::items::{check_mixing, given, legacy_projection};
 use super::options::{parse_limit, ReturnCapacity, Select};
-use super::{table_name, Access, Decode, Invalid};
+use super::{table_name, Access, Decode, Demand, Invalid};
 use crate::error::{Error, Result};
 use crate::expr::key_condition::{key_condition_of, legacy_conditions};
 use crate::expr::{self, Condition, ExpressionInput, Projection};
@@ -86,8 +86,13 @@ macro_rules! page {
 impl Decode for QueryInput {
     type Command = Query;
 
-    fn demands(c: &Query, demand: &mut dyn FnMut(&str, Option<&str>, Access)) {
-        demand(&c.page.table, c.page.index.as_deref(), Access::Read);
+    fn demands(c: &Query, demand: &mut dyn FnMut(Demand<'_>)) {
+        demand(Demand {
+            table: &c.page.table,
+            index: c.page.index.as_deref(),
+            access: Access::Read,
+            key: None,
+        });
     }
 
     fn decode(self) -> Result<Query, Invalid> {
@@ -132,8 +137,13 @@ fn query(i: &QueryInput) -> Result<Query> {
 impl Decode for ScanInput {
     type Command = Scan;
 
-    fn demands(c: &Scan, demand: &mut dyn FnMut(&str, Option<&str>, Access)) {
-        demand(&c.page.table, c.page.index.as_deref(), Access::Read);
+    fn demands(c: &Scan, demand: &mut dyn FnMut(Demand<'_>)) {
+        demand(Demand {
+            table: &c.page.table,
+            index: c.page.index.as_deref(),
+            access: Access::Read,
+            key: None,
+        });
     }
 
     fn decode(self) -> Result<Scan, Invalid> {

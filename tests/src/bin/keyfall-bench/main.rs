@@ -78,8 +78,12 @@ enum Command {
     /// YCSB core workloads A-F over gRPC or the DynamoDB JSON API, against the in-process
     /// server, any endpoint, or keyfall-dax; ratios against empty-server floors.
     Ycsb(ycsb::YcsbArgs),
+    /// Throughput enforcement under load: a provisioned table offered twice its rate, a
+    /// new table's burst, a hot partition key.
+    Capacity(capacity::CapacityArgs),
 }
 
+mod capacity;
 mod dax;
 mod floor;
 mod lean_grpc;
@@ -140,8 +144,10 @@ async fn start_server(capacity: BenchCapacity) -> TestServer {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    if let Some(Command::Ycsb(ycsb)) = args.command {
-        return ycsb::run(ycsb).await;
+    match args.command {
+        Some(Command::Ycsb(ycsb)) => return ycsb::run(ycsb).await,
+        Some(Command::Capacity(capacity)) => return capacity::run(capacity).await,
+        None => {}
     }
     let server = match (&args.http, &args.grpc) {
         (Some(_), Some(_)) => None,
