@@ -86,6 +86,9 @@ pub const ERRORS: &[ErrorInfo] = &[
     row("RequestLimitExceeded",                         DynamoDb,          400,  Code::ResourceExhausted,  true,  "message"),
     row("ThrottlingException",                          CoralAvailability, 400,  Code::ResourceExhausted,  true,  "message"),
     row("DuplicateItemException",                       DynamoDb,          400,  Code::AlreadyExists,      false, "message"),
+    // Application Auto Scaling's, served beside DynamoDB's API.
+    row("ObjectNotFoundException",                      DynamoDb,          400,  Code::NotFound,           false, "Message"),
+    row("InvalidNextTokenException",                    DynamoDb,          400,  Code::InvalidArgument,    false, "Message"),
     row("ExpiredIteratorException",                     DynamoDb,          400,  Code::OutOfRange,         false, "message"),
     row("TrimmedDataAccessException",                   DynamoDb,          400,  Code::OutOfRange,         false, "message"),
     row("BackupNotFoundException",                      DynamoDb,          400,  Code::NotFound,           false, "message"),

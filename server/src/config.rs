@@ -56,6 +56,8 @@ pub struct Config {
     pub capacity: CapacityMode,
     /// What it is enforced with, and DescribeLimits's quotas (TOML `[limits]`).
     pub limits: crate::engine::throughput::CapacityLimits,
+    /// How often the auto scaler looks at consumed capacity (DynamoDB: a minute).
+    pub autoscaling_period: std::time::Duration,
 }
 
 impl Default for Config {
@@ -87,6 +89,7 @@ impl Default for Config {
             engine_threads: crate::engine::default_engine_threads(),
             capacity: CapacityMode::On,
             limits: crate::engine::throughput::CapacityLimits::default(),
+            autoscaling_period: std::time::Duration::from_secs(60),
         }
     }
 }
@@ -172,6 +175,11 @@ pub struct Cli {
     /// `off`: count capacity only, as DynamoDB Local does.
     #[arg(long, env = "KEYFALL_CAPACITY")]
     pub capacity: Option<CapacityMode>,
+    /// How often the auto scaler compares consumed with provisioned capacity, e.g. `10s`
+    /// (default 1m, DynamoDB's period: scale out after two periods above the target, in
+    /// after fifteen below).
+    #[arg(long, env = "KEYFALL_AUTOSCALING_PERIOD", value_parser = parse_duration)]
+    pub autoscaling_period: Option<std::time::Duration>,
 }
 
 fn parse_durability(s: &str) -> Result<Durability, String> {
@@ -217,6 +225,8 @@ struct FileConfig {
     item_collection_limit_mib: Option<u64>,
     engine_threads: Option<u16>,
     capacity: Option<CapacityMode>,
+    #[serde(default, deserialize_with = "deserialize_duration")]
+    autoscaling_period: Option<std::time::Duration>,
     #[serde(default)]
     limits: LimitsFile,
 }
@@ -344,6 +354,10 @@ impl Cli {
                 .map_or(d.engine_threads, usize::from),
             capacity: self.capacity.or(file.capacity).unwrap_or(d.capacity),
             limits: file.limits.resolve()?,
+            autoscaling_period: self
+                .autoscaling_period
+                .or(file.autoscaling_period)
+                .unwrap_or(d.autoscaling_period),
         };
         if config.engine_threads == 0 {
             return Err(ConfigError::Invalid(
@@ -359,6 +373,11 @@ impl Cli {
         if config.root_access_key_id.is_some() != config.root_secret_access_key.is_some() {
             return Err(ConfigError::Invalid(
                 "root_access_key_id and root_secret_access_key must be given together".into(),
+            ));
+        }
+        if config.autoscaling_period.is_zero() {
+            return Err(ConfigError::Invalid(
+                "autoscaling_period must be longer than 0s".into(),
             ));
         }
         if config.region.is_empty() {

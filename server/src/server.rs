@@ -205,13 +205,35 @@ pub async fn run(
         shutdown.clone(),
     );
     let sweeper = ttl_sweeper(engine.clone(), config.ttl_sweep_interval, shutdown.clone());
-    let (h, g, ()) = tokio::join!(http, grpc, sweeper);
+    let scaler = autoscaler(engine.clone(), config.autoscaling_period, shutdown.clone());
+    let (h, g, (), ()) = tokio::join!(http, grpc, sweeper, scaler);
     h?;
     g?;
     let _ = shutdown.wait_for(|s| *s).await;
     drop(engine);
     tracing::info!("keyfall-server stopped");
     Ok(())
+}
+
+/// Runs the auto scaler once a `period` until shutdown, on the engine's threads.
+async fn autoscaler(
+    engine: Arc<Engine>,
+    period: std::time::Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.wait_for(|s| *s) => return,
+            _ = tick.tick() => {}
+        }
+        match engine.run(|e| e.autoscale()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(changes = n, "auto scaling"),
+            Err(e) => tracing::warn!(error = %e, "auto scaling failed"),
+        }
+    }
 }
 
 /// Runs TTL sweeps and stream trimming every `interval` until shutdown, on the blocking pool.

@@ -501,6 +501,25 @@ table_actions! {
     DescribeContributorInsightsInput => "dynamodb:DescribeContributorInsights",
 }
 
+/// Application Auto Scaling's actions, on the account (as IAM grants them: its resources
+/// are scalable targets, which policies name by `*`).
+macro_rules! account_actions {
+    ($($ty:ty),* $(,)?) => {$(
+        impl Authorize for $ty {
+            fn checks(&self, action: &'static str, _: &dyn Schemas) -> Vec<Check> {
+                account_check(action)
+            }
+        }
+    )*};
+}
+
+account_actions! {
+    keyfall_types::autoscaling::RegisterScalableTargetInput,
+    keyfall_types::autoscaling::DescribeInput,
+    keyfall_types::autoscaling::TargetInput,
+    keyfall_types::autoscaling::PutScalingPolicyInput,
+}
+
 /// On the table when it names one, else on the account.
 impl Authorize for ListContributorInsightsInput {
     fn checks(&self, action: &'static str, s: &dyn Schemas) -> Vec<Check> {

@@ -140,6 +140,9 @@ impl Caller {
     }
 }
 
+/// Application Auto Scaling's signing name: its API is served beside DynamoDB's.
+pub const AUTOSCALING_SERVICE: &str = "application-autoscaling";
+
 /// Settings of [`Auth`].
 #[derive(Debug, Clone)]
 pub struct AuthSettings {
@@ -162,6 +165,7 @@ impl Auth {
         let scope = sigv4::Scope {
             region: settings.region.clone(),
             service: "dynamodb",
+            also: &[AUTOSCALING_SERVICE],
             max_skew: settings.max_skew,
         };
         Auth {

@@ -51,6 +51,9 @@ impl<'a> SignedRequest<'a> {
 pub struct Scope {
     pub region: String,
     pub service: &'static str,
+    /// Other services a request may be scoped to: the APIs served beside DynamoDB's on the
+    /// same port (Application Auto Scaling's `application-autoscaling`).
+    pub also: &'static [&'static str],
     /// How far `X-Amz-Date` may be from the server's clock, either way.
     pub max_skew: Duration,
 }
@@ -427,7 +430,7 @@ fn check_scope(auth: &Authorization<'_>, amz_date: &str, scope: &Scope) -> Resul
             auth.region
         )));
     }
-    if auth.service != scope.service {
+    if auth.service != scope.service && !scope.also.contains(&auth.service) {
         return Err(AuthError::InvalidSignature(format!(
             "Credential should be scoped to correct service: '{}'. ",
             scope.service

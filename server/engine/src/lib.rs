@@ -14,6 +14,7 @@ pub use keyfall_types::{error, expr, model};
 pub mod storage;
 
 mod admission;
+mod autoscaling;
 mod batch;
 pub mod capacity;
 pub mod catalog;
@@ -105,6 +106,8 @@ pub struct Engine {
     /// definition older than the one a backfill or a drop relies on.
     schema_lock: RwLock<()>,
     sweep_cursors: ttl::SweepCursors,
+    /// What the auto scaler has observed, and its activities.
+    scaler: autoscaling::Scaler,
     pool: pool::WorkerPool,
     /// The engine itself, for background work (index backfills) started by a request.
     me: std::sync::Weak<Engine>,
@@ -140,6 +143,7 @@ impl Engine {
     pub fn open(store: Arc<dyn Storage>, config: EngineConfig) -> Result<Arc<Engine>> {
         let catalog = Catalog::load(store.as_ref(), config.capacity.then_some(config.limits))?;
         store.open_keyspace(transactions::TOKENS_KEYSPACE)?;
+        store.open_keyspace(autoscaling::KEYSPACE)?;
         Self::start_recount(store.clone(), catalog.all())?;
         let iterator_key = load_iterator_key(store.as_ref())?;
         let pool = pool::WorkerPool::start(config.threads)?;
@@ -151,6 +155,7 @@ impl Engine {
             item_locks: Box::new(std::array::from_fn(|_| Mutex::new(()))),
             schema_lock: RwLock::new(()),
             sweep_cursors: ttl::SweepCursors::default(),
+            scaler: autoscaling::Scaler::default(),
             me: me.clone(),
             iterator_key,
         });

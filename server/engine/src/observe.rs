@@ -67,6 +67,9 @@ pub(crate) fn read(table: &Table, index: Option<&str>, partition: Option<u64>, u
         touch(facts, table);
         facts.units += units;
         table.stats.consume(units, 0.0);
+        if let Some(stats) = index.and_then(|i| table.index_stats(i)) {
+            stats.consume(units, 0.0);
+        }
         table
             .throughput
             .charge(index, Access::Read, partition, units);

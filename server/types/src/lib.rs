@@ -8,6 +8,7 @@
 //! - `types`: the actions' inputs and outputs; `error`: the engine's error enum (one variant
 //!   per DynamoDB error it answers).
 
+pub mod autoscaling;
 pub mod command;
 pub mod error;
 pub mod expr;

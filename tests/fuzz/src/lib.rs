@@ -412,6 +412,7 @@ pub fn sigv4_policy(data: &[u8]) {
     let scope = Scope {
         region: REGION.into(),
         service: "dynamodb",
+        also: &[],
         max_skew: Duration::from_secs(900),
     };
     let keys = SigningKeyCache::default();
@@ -608,6 +609,7 @@ pub fn auth_parse(data: &[u8]) {
     let scope = Scope {
         region: REGION.into(),
         service: "dynamodb",
+        also: &[],
         max_skew: Duration::from_secs(900),
     };
     let _ = verify(

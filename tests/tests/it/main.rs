@@ -5,6 +5,7 @@
 
 mod actions;
 mod auth;
+mod autoscaling;
 mod bench_smoke;
 mod capacity;
 mod client;

@@ -79,11 +79,17 @@ fn is_json_request(req: &Request) -> bool {
                     .trim()
                     .to_ascii_lowercase()
             });
+            // Application Auto Scaling, served beside DynamoDB, speaks JSON 1.1.
+            let autoscaling = h
+                .get("x-amz-target")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|t| t.starts_with("AnyScaleFrontendService."));
             empty
                 || matches!(
                     media.as_deref(),
                     None | Some("application/x-amz-json-1.0" | "application/json")
                 )
+                || (autoscaling && media.as_deref() == Some("application/x-amz-json-1.1"))
         }
         _ => false,
     }

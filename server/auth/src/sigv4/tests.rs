@@ -19,6 +19,7 @@ fn scope() -> Scope {
     Scope {
         region: "us-east-1".into(),
         service: "dynamodb",
+        also: &[],
         max_skew: Duration::from_secs(15 * 60),
     }
 }

@@ -161,6 +161,8 @@ async fn dispatch_target(
         dispatch(api, call, action, body).await
     } else if let Some(action) = target.strip_prefix(STREAMS_TARGET_PREFIX) {
         dispatch_streams(api, call, action, body).await
+    } else if let Some(action) = target.strip_prefix(AUTOSCALING_TARGET_PREFIX) {
+        dispatch_autoscaling(api, call, action, body).await
     } else {
         Err(JsonError::UnknownOperation)
     }
@@ -321,6 +323,100 @@ async fn dispatch(
             Some(name) => Err(JsonError::Engine(Error::Unimplemented(name))),
             None => Err(JsonError::UnknownOperation),
         },
+    }
+}
+
+/// Application Auto Scaling's target prefix: its JSON API (version 1.1) is served on the
+/// same port, for DynamoDB's tables and indexes (`engine::autoscaling`).
+const AUTOSCALING_TARGET_PREFIX: &str = "AnyScaleFrontendService.";
+
+/// Application Auto Scaling's actions, each authorized as `application-autoscaling:<Action>`.
+async fn dispatch_autoscaling(
+    api: &JsonApi,
+    call: &Call<'_>,
+    action: &str,
+    body: &[u8],
+) -> Result<Vec<u8>, JsonError> {
+    use keyfall_types::autoscaling::*;
+    match action {
+        "RegisterScalableTarget" => {
+            let f = |e: &Engine, i| e.register_scalable_target(i);
+            run::<RegisterScalableTargetInput, _, _>(
+                api,
+                call,
+                "application-autoscaling:RegisterScalableTarget",
+                body,
+                f,
+            )
+            .await
+        }
+        "DescribeScalableTargets" => {
+            let f = |e: &Engine, i| e.describe_scalable_targets(i);
+            run::<DescribeInput, _, _>(
+                api,
+                call,
+                "application-autoscaling:DescribeScalableTargets",
+                body,
+                f,
+            )
+            .await
+        }
+        "DeregisterScalableTarget" => {
+            let f = |e: &Engine, i| e.deregister_scalable_target(i);
+            run::<TargetInput, _, _>(
+                api,
+                call,
+                "application-autoscaling:DeregisterScalableTarget",
+                body,
+                f,
+            )
+            .await
+        }
+        "PutScalingPolicy" => {
+            let f = |e: &Engine, i| e.put_scaling_policy(i);
+            run::<PutScalingPolicyInput, _, _>(
+                api,
+                call,
+                "application-autoscaling:PutScalingPolicy",
+                body,
+                f,
+            )
+            .await
+        }
+        "DescribeScalingPolicies" => {
+            let f = |e: &Engine, i| e.describe_scaling_policies(i);
+            run::<DescribeInput, _, _>(
+                api,
+                call,
+                "application-autoscaling:DescribeScalingPolicies",
+                body,
+                f,
+            )
+            .await
+        }
+        "DeleteScalingPolicy" => {
+            let f = |e: &Engine, i| e.delete_scaling_policy(i);
+            run::<TargetInput, _, _>(
+                api,
+                call,
+                "application-autoscaling:DeleteScalingPolicy",
+                body,
+                f,
+            )
+            .await
+        }
+        "DescribeScalingActivities" => {
+            let f = |e: &Engine, i| e.describe_scaling_activities(i);
+            run::<DescribeInput, _, _>(
+                api,
+                call,
+                "application-autoscaling:DescribeScalingActivities",
+                body,
+                f,
+            )
+            .await
+        }
+        _ => Err(JsonError::UnknownOperation),
     }
 }
 
