@@ -204,8 +204,20 @@ pub async fn run(
         listeners.grpc,
         shutdown.clone(),
     );
-    let sweeper = ttl_sweeper(engine.clone(), config.ttl_sweep_interval, shutdown.clone());
-    let scaler = autoscaler(engine.clone(), config.autoscaling_period, shutdown.clone());
+    let sweeper = every(
+        engine.clone(),
+        config.ttl_sweep_interval,
+        shutdown.clone(),
+        "ttl sweep",
+        sweep,
+    );
+    let scaler = every(
+        engine.clone(),
+        config.autoscaling_period,
+        shutdown.clone(),
+        "auto scaling",
+        Engine::autoscale,
+    );
     let (h, g, (), ()) = tokio::join!(http, grpc, sweeper, scaler);
     h?;
     g?;
@@ -215,11 +227,14 @@ pub async fn run(
     Ok(())
 }
 
-/// Runs the auto scaler once a `period` until shutdown, on the engine's threads.
-async fn autoscaler(
+/// Runs `work` on the engine's threads every `period` until shutdown, logging what it did
+/// (a count of changes) as `what`.
+async fn every(
     engine: Arc<Engine>,
     period: std::time::Duration,
     mut shutdown: watch::Receiver<bool>,
+    what: &'static str,
+    work: fn(&Engine) -> crate::error::Result<usize>,
 ) {
     let mut tick = tokio::time::interval(period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -228,34 +243,15 @@ async fn autoscaler(
             _ = shutdown.wait_for(|s| *s) => return,
             _ = tick.tick() => {}
         }
-        match engine.run(|e| e.autoscale()).await {
+        match engine.run(work).await {
             Ok(0) => {}
-            Ok(n) => tracing::info!(changes = n, "auto scaling"),
-            Err(e) => tracing::warn!(error = %e, "auto scaling failed"),
+            Ok(n) => tracing::debug!(changes = n, "{what}"),
+            Err(e) => tracing::warn!(error = %e, "{what} failed"),
         }
     }
 }
 
-/// Runs TTL sweeps and stream trimming every `interval` until shutdown, on the blocking pool.
-async fn ttl_sweeper(
-    engine: Arc<Engine>,
-    interval: std::time::Duration,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    let mut tick = tokio::time::interval(interval);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = shutdown.wait_for(|s| *s) => return,
-            _ = tick.tick() => {}
-        }
-        match engine
-            .run(|e| Ok(e.sweep_expired()? + e.trim_streams()? + e.expire_tokens()?))
-            .await
-        {
-            Ok(0) => {}
-            Ok(n) => tracing::debug!(deleted = n, "ttl sweep"),
-            Err(e) => tracing::warn!(error = %e, "ttl sweep failed"),
-        }
-    }
+/// TTL sweeps, stream trimming and expired idempotency tokens.
+fn sweep(e: &Engine) -> crate::error::Result<usize> {
+    Ok(e.sweep_expired()? + e.trim_streams()? + e.expire_tokens()?)
 }

@@ -771,3 +771,33 @@ pub fn keyfall_cli() -> &'static std::path::Path {
         binary
     })
 }
+
+/// Runs a Python `script` (boto3 against `server`: its endpoint and the root credentials
+/// come first in `sys.argv[1:4]`, then `args`) off the async runtime, and returns the JSON
+/// it prints. CI installs python3 with boto3 (`.ci/run`).
+pub async fn boto3(
+    server: &TestServer,
+    script: &'static str,
+    args: &[String],
+) -> serde_json::Value {
+    let mut argv = vec![
+        "-c".to_string(),
+        script.to_string(),
+        server.endpoint(),
+        ROOT_ACCESS_KEY_ID.to_string(),
+        ROOT_SECRET_ACCESS_KEY.to_string(),
+    ];
+    argv.extend_from_slice(args);
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("python3").args(&argv).output()
+    })
+    .await
+    .expect("the script's thread")
+    .expect("python3 runs (CI installs it with boto3)");
+    assert!(
+        out.status.success(),
+        "the boto3 script failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("the script prints JSON")
+}

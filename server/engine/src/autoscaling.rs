@@ -44,6 +44,10 @@ struct Dimension {
 }
 
 impl Dimension {
+    fn of(t: &TargetInput) -> Result<Dimension> {
+        Dimension::parse(&t.service_namespace, &t.resource_id, &t.scalable_dimension)
+    }
+
     /// `table/T` or `table/T/index/I` with a matching `dynamodb:table:...CapacityUnits` or
     /// `dynamodb:index:...CapacityUnits`.
     fn parse(
@@ -314,11 +318,7 @@ impl Engine {
     }
 
     pub fn deregister_scalable_target(&self, input: TargetInput) -> Result<Empty> {
-        let dim = Dimension::parse(
-            &input.service_namespace,
-            &input.resource_id,
-            &input.scalable_dimension,
-        )?;
+        let dim = Dimension::of(&input)?;
         let target = self.target_of(&dim, &input)?;
         let mut ops = vec![Op::Delete {
             keyspace: KEYSPACE.into(),
@@ -505,11 +505,7 @@ impl Engine {
     }
 
     pub fn delete_scaling_policy(&self, input: TargetInput) -> Result<Empty> {
-        Dimension::parse(
-            &input.service_namespace,
-            &input.resource_id,
-            &input.scalable_dimension,
-        )?;
+        Dimension::of(&input)?;
         let k = key(
             "policy",
             input.resource_id.as_deref().unwrap_or_default(),
@@ -563,11 +559,7 @@ impl Engine {
                 scalable_dimension: Some(policy.scalable_dimension.clone()),
                 policy_name: None,
             };
-            let Ok(dim) = Dimension::parse(
-                &input.service_namespace,
-                &input.resource_id,
-                &input.scalable_dimension,
-            ) else {
+            let Ok(dim) = Dimension::of(&input) else {
                 continue;
             };
             let (Ok(target), Ok((table, current))) =
@@ -741,20 +733,11 @@ fn page<T: Clone>(all: Vec<T>, input: &DescribeInput) -> Result<(Vec<T>, Option<
             )))
         }
     };
-    let start = match &input.next_token {
-        None => 0,
-        Some(t) => t
-            .parse::<usize>()
-            .ok()
-            .filter(|s| *s <= all.len())
-            .ok_or_else(|| Error::Other {
-                name: "InvalidNextTokenException",
-                message: "Invalid token".into(),
-            })?,
+    let invalid = || Error::Other {
+        name: "InvalidNextTokenException",
+        message: "Invalid token".into(),
     };
-    let end = (start + limit).min(all.len());
-    let next = (end < all.len()).then(|| end.to_string());
-    Ok((all.get(start..end).unwrap_or_default().to_vec(), next))
+    super::paging::page(&all, limit, input.next_token.as_deref(), invalid)
 }
 
 #[cfg(test)]

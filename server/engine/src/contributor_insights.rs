@@ -83,13 +83,7 @@ impl Engine {
                     (Some(s), false) if !s.enabled => "DISABLED",
                     (None, false) => "DISABLED",
                     (Some(s), true) => {
-                        *s = InsightsSetting {
-                            index: index.clone(),
-                            mode: mode.clone(),
-                            enabled: true,
-                            updated_at: now,
-                            enabled_ms: (now * 1000.0) as i64,
-                        };
+                        *s = InsightsSetting::enabled(index.clone(), mode.clone(), now);
                         "ENABLING"
                     }
                     (Some(s), false) => {
@@ -98,13 +92,8 @@ impl Engine {
                         "DISABLING"
                     }
                     (None, true) => {
-                        meta.insights.push(InsightsSetting {
-                            index: index.clone(),
-                            mode: mode.clone(),
-                            enabled: true,
-                            updated_at: now,
-                            enabled_ms: (now * 1000.0) as i64,
-                        });
+                        let setting = InsightsSetting::enabled(index.clone(), mode.clone(), now);
+                        meta.insights.push(setting);
                         "ENABLING"
                     }
                 };
@@ -200,18 +189,12 @@ impl Engine {
                     })
                 })
                 .collect();
-        let start = match &input.next_token {
-            None => 0,
-            Some(t) => t
-                .parse::<usize>()
-                .ok()
-                .filter(|s| *s <= all.len())
-                .ok_or_else(|| Error::validation("Invalid NextToken"))?,
-        };
-        let end = (start + limit as usize).min(all.len());
+        let token = input.next_token.as_deref();
+        let invalid = || Error::validation("Invalid NextToken");
+        let (summaries, next_token) = super::paging::page(&all, limit as usize, token, invalid)?;
         Ok(ListContributorInsightsOutput {
-            contributor_insights_summaries: all.get(start..end).unwrap_or_default().to_vec(),
-            next_token: (end < all.len()).then(|| end.to_string()),
+            contributor_insights_summaries: summaries,
+            next_token,
         })
     }
 }

@@ -47,6 +47,17 @@ pub struct InsightsSetting {
 }
 
 impl InsightsSetting {
+    /// Enabled in `mode` at `now` (epoch seconds).
+    pub fn enabled(index: Option<String>, mode: String, now: f64) -> InsightsSetting {
+        InsightsSetting {
+            index,
+            mode,
+            enabled: true,
+            updated_at: now,
+            enabled_ms: (now * 1000.0) as i64,
+        }
+    }
+
     /// DynamoDB's rule names: `DynamoDBContributorInsights-<rule>-<table>[-<index>]-<ms>`.
     pub fn rule_names(&self, table: &str, has_sort_key: bool) -> Vec<String> {
         let resource = match &self.index {

@@ -27,6 +27,7 @@ pub mod insights;
 mod items;
 mod kinesis;
 mod observe;
+mod paging;
 mod pool;
 mod query;
 pub use query::{bound_partition, key_condition_of};

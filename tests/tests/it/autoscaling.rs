@@ -6,8 +6,8 @@
 
 use std::time::{Duration, Instant};
 
-use keyfall_tests::{raw_request, TestServer, ROOT_ACCESS_KEY_ID, ROOT_SECRET_ACCESS_KEY};
-use serde_json::{json, Value};
+use keyfall_tests::{raw_request, TestServer};
+use serde_json::json;
 
 const SCRIPT: &str = r#"
 import json, sys
@@ -101,27 +101,7 @@ async fn target_tracking_scales_a_table_out_under_load_and_back_in_after() {
     .await;
     assert_eq!(status, 200, "{out}");
 
-    let endpoint = server.endpoint();
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("python3")
-            .args([
-                "-c",
-                SCRIPT,
-                &endpoint,
-                ROOT_ACCESS_KEY_ID,
-                ROOT_SECRET_ACCESS_KEY,
-            ])
-            .output()
-    })
-    .await
-    .unwrap()
-    .expect("python3 runs (CI installs it with boto3)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let got: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let got = keyfall_tests::boto3(&server, SCRIPT, &[]).await;
     assert!(got["arn"].as_str().is_some_and(|a| a
         .starts_with("arn:aws:application-autoscaling:us-east-1:000000000000:scalable-target/")));
     assert!(got["policy_arn"].as_str().is_some_and(|a| a.ends_with(

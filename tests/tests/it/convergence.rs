@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, KeySchemaElement, KeyType, ProvisionedThroughput, ScalarAttributeType,
 };
 use keyfall::{Client, Entity};
-use keyfall_tests::{TestServer, ROOT_ACCESS_KEY_ID, ROOT_SECRET_ACCESS_KEY};
+use keyfall_tests::TestServer;
 use serde::{Deserialize, Serialize};
 
 /// Provisioned write units of the table once its burst is spent.
@@ -150,10 +150,11 @@ import json, sys, threading, time
 import boto3
 from botocore.config import Config
 
-endpoint, seconds, workers, wcu = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+endpoint, key, secret = sys.argv[1:4]
+seconds, workers, wcu = float(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
 client = boto3.client(
     "dynamodb", endpoint_url=endpoint, region_name="us-east-1",
-    aws_access_key_id=sys.argv[5], aws_secret_access_key=sys.argv[6],
+    aws_access_key_id=key, aws_secret_access_key=secret,
     config=Config(retries={"mode": "standard", "max_attempts": 20}),
 )
 interval = workers / (2.0 * wcu)
@@ -182,28 +183,8 @@ for t in threads: t.start()
 for t in threads: t.join()
 print(json.dumps({"written": written[0], "errors": errors}))
 "#;
-    let endpoint = server.endpoint();
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("python3")
-            .arg("-c")
-            .arg(script)
-            .arg(endpoint)
-            .arg(SECONDS.to_string())
-            .arg(WORKERS.to_string())
-            .arg(WCU.to_string())
-            .arg(ROOT_ACCESS_KEY_ID)
-            .arg(ROOT_SECRET_ACCESS_KEY)
-            .output()
-    })
-    .await
-    .unwrap()
-    .expect("python3 runs (CI installs it with boto3)");
-    assert!(
-        out.status.success(),
-        "boto3 script failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let result: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON result");
+    let args = [SECONDS, WORKERS, WCU].map(|n| n.to_string());
+    let result = keyfall_tests::boto3(&server, script, &args).await;
     assert_eq!(
         result["errors"],
         serde_json::json!([]),

@@ -36,6 +36,23 @@ fn count(described: &Value, rule: &str, pk: &str, sk: Option<&str>) -> Option<i6
         .and_then(|c| c["Count"].as_i64())
 }
 
+/// UpdateContributorInsights on `Hot` (or its GSI `index`): the status it answers.
+async fn update(
+    db: &aws_sdk_dynamodb::Client,
+    index: Option<&str>,
+    action: ContributorInsightsAction,
+) -> Option<ContributorInsightsStatus> {
+    let answer = db
+        .update_contributor_insights()
+        .table_name("Hot")
+        .set_index_name(index.map(str::to_string))
+        .contributor_insights_action(action)
+        .send()
+        .await
+        .unwrap();
+    answer.contributor_insights_status().cloned()
+}
+
 #[tokio::test]
 async fn contributor_insights_names_the_hot_and_the_throttled_keys() {
     // Partitions that take 20 write units a second: the hot key is soon throttled.
@@ -84,17 +101,8 @@ async fn contributor_insights_names_the_hot_and_the_throttled_keys() {
     assert!(before.contributor_insights_rule_list().is_empty());
     assert!(before.last_update_date_time().is_none());
 
-    let enabled = db
-        .update_contributor_insights()
-        .table_name("Hot")
-        .contributor_insights_action(ContributorInsightsAction::Enable)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        enabled.contributor_insights_status(),
-        Some(&ContributorInsightsStatus::Enabling)
-    );
+    let enabled = update(&db, None, ContributorInsightsAction::Enable).await;
+    assert_eq!(enabled, Some(ContributorInsightsStatus::Enabling));
     let described = db
         .describe_contributor_insights()
         .table_name("Hot")
@@ -235,13 +243,7 @@ async fn contributor_insights_names_the_hot_and_the_throttled_keys() {
     assert!(text.contains(escaped), "the key is escaped in its label");
 
     // A GSI has rules of its own; an unknown index is not found.
-    db.update_contributor_insights()
-        .table_name("Hot")
-        .index_name("byG")
-        .contributor_insights_action(ContributorInsightsAction::Enable)
-        .send()
-        .await
-        .unwrap();
+    update(&db, Some("byG"), ContributorInsightsAction::Enable).await;
     let index = describe(&server, Some("byG")).await;
     let rules = index["ContributorInsightsRuleList"]
         .as_array()
@@ -288,17 +290,8 @@ async fn contributor_insights_names_the_hot_and_the_throttled_keys() {
     assert!(second.next_token().is_none());
 
     // Disabled: DISABLING, then DISABLED, its mode and date kept, and no longer listed.
-    let disabled = db
-        .update_contributor_insights()
-        .table_name("Hot")
-        .contributor_insights_action(ContributorInsightsAction::Disable)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        disabled.contributor_insights_status(),
-        Some(&ContributorInsightsStatus::Disabling)
-    );
+    let disabled = update(&db, None, ContributorInsightsAction::Disable).await;
+    assert_eq!(disabled, Some(ContributorInsightsStatus::Disabling));
     let after = describe(&server, None).await;
     assert_eq!(after["ContributorInsightsStatus"], "DISABLED");
     assert!(after.get("ContributorInsightsRuleList").is_none());
