@@ -338,85 +338,26 @@ async fn dispatch_autoscaling(
     body: &[u8],
 ) -> Result<Vec<u8>, JsonError> {
     use keyfall_types::autoscaling::*;
-    match action {
-        "RegisterScalableTarget" => {
-            let f = |e: &Engine, i| e.register_scalable_target(i);
-            run::<RegisterScalableTargetInput, _, _>(
-                api,
-                call,
-                "application-autoscaling:RegisterScalableTarget",
-                body,
-                f,
-            )
-            .await
-        }
-        "DescribeScalableTargets" => {
-            let f = |e: &Engine, i| e.describe_scalable_targets(i);
-            run::<DescribeInput, _, _>(
-                api,
-                call,
-                "application-autoscaling:DescribeScalableTargets",
-                body,
-                f,
-            )
-            .await
-        }
-        "DeregisterScalableTarget" => {
-            let f = |e: &Engine, i| e.deregister_scalable_target(i);
-            run::<TargetInput, _, _>(
-                api,
-                call,
-                "application-autoscaling:DeregisterScalableTarget",
-                body,
-                f,
-            )
-            .await
-        }
-        "PutScalingPolicy" => {
-            let f = |e: &Engine, i| e.put_scaling_policy(i);
-            run::<PutScalingPolicyInput, _, _>(
-                api,
-                call,
-                "application-autoscaling:PutScalingPolicy",
-                body,
-                f,
-            )
-            .await
-        }
-        "DescribeScalingPolicies" => {
-            let f = |e: &Engine, i| e.describe_scaling_policies(i);
-            run::<DescribeInput, _, _>(
-                api,
-                call,
-                "application-autoscaling:DescribeScalingPolicies",
-                body,
-                f,
-            )
-            .await
-        }
-        "DeleteScalingPolicy" => {
-            let f = |e: &Engine, i| e.delete_scaling_policy(i);
-            run::<TargetInput, _, _>(
-                api,
-                call,
-                "application-autoscaling:DeleteScalingPolicy",
-                body,
-                f,
-            )
-            .await
-        }
-        "DescribeScalingActivities" => {
-            let f = |e: &Engine, i| e.describe_scaling_activities(i);
-            run::<DescribeInput, _, _>(
-                api,
-                call,
-                "application-autoscaling:DescribeScalingActivities",
-                body,
-                f,
-            )
-            .await
-        }
-        _ => Err(JsonError::UnknownOperation),
+    macro_rules! actions {
+        ($($name:literal => $input:ty, $method:ident;)*) => {
+            match action {
+                $($name => {
+                    let f = |e: &Engine, i| e.$method(i);
+                    let iam = concat!("application-autoscaling:", $name);
+                    run::<$input, _, _>(api, call, iam, body, f).await
+                })*
+                _ => Err(JsonError::UnknownOperation),
+            }
+        };
+    }
+    actions! {
+        "RegisterScalableTarget" => RegisterScalableTargetInput, register_scalable_target;
+        "DescribeScalableTargets" => DescribeInput, describe_scalable_targets;
+        "DeregisterScalableTarget" => TargetInput, deregister_scalable_target;
+        "PutScalingPolicy" => PutScalingPolicyInput, put_scaling_policy;
+        "DescribeScalingPolicies" => DescribeInput, describe_scaling_policies;
+        "DeleteScalingPolicy" => TargetInput, delete_scaling_policy;
+        "DescribeScalingActivities" => DescribeInput, describe_scaling_activities;
     }
 }
 
