@@ -88,6 +88,9 @@ struct Throughput {
     read_throttles: Family<ThrottleLabels, Counter>,
     write_throttles: Family<ThrottleLabels, Counter>,
     contributors: Family<ContributorLabels, Gauge>,
+    /// Units consumed per GSI (the table's series count them in its total).
+    index_read_units: Family<IndexLabels, Counter<f64, AtomicU64>>,
+    index_write_units: Family<IndexLabels, Counter<f64, AtomicU64>>,
 }
 
 impl Throughput {
@@ -113,6 +116,16 @@ impl Throughput {
             self.write_throttles.clone(),
         );
         registry.register(
+            "index_consumed_read_capacity_units",
+            "Read capacity units consumed by requests, per GSI",
+            self.index_read_units.clone(),
+        );
+        registry.register(
+            "index_consumed_write_capacity_units",
+            "Write capacity units consumed by requests, per GSI",
+            self.index_write_units.clone(),
+        );
+        registry.register(
             "contributor_insights_requests",
             "Requests on each of the top keys of a Contributor Insights rule over the last minutes, where enabled",
             self.contributors.clone(),
@@ -129,6 +142,11 @@ impl Throughput {
             if let Some((read, write)) = f.provisioned {
                 self.provisioned_read.get_or_create(&labels).set(read);
                 self.provisioned_write.get_or_create(&labels).set(write);
+            }
+            if !f.index.is_empty() {
+                let (read, write) = f.consumed;
+                advance_f64(&self.index_read_units.get_or_create(&labels), read);
+                advance_f64(&self.index_write_units.get_or_create(&labels), write);
             }
             for &(access, cause, count) in &f.throttles {
                 let family = match access {
@@ -163,6 +181,8 @@ impl Throughput {
 
     fn clear(&self) {
         self.contributors.clear();
+        self.index_read_units.clear();
+        self.index_write_units.clear();
         self.provisioned_read.clear();
         self.provisioned_write.clear();
         self.read_throttles.clear();

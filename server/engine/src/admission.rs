@@ -110,10 +110,14 @@ impl Engine {
         Ok(Some(usage))
     }
 
-    /// Charges the GSI writes [`Engine::check_indexes`] admitted.
+    /// Charges the GSI writes [`Engine::check_indexes`] admitted, and counts them in the
+    /// GSIs' consumed units.
     pub(crate) fn charge_indexes(t: &Table, usage: Option<&BTreeMap<String, f64>>) {
         for (name, units) in usage.into_iter().flatten() {
             t.throughput.charge(Some(name), Access::Write, None, *units);
+            if let Some(stats) = t.index_stats(name) {
+                stats.consume(0.0, *units);
+            }
         }
     }
 

@@ -289,10 +289,15 @@ impl Engine {
 
 /// The provisioned throughput and throttle counts of a table and each of its GSIs.
 fn capacity_figures(t: &catalog::Table) -> Vec<CapacityFigures> {
+    use std::sync::atomic::Ordering;
     let provisioned = t.meta.billing_mode == catalog::BillingMode::Provisioned;
     let figures = |index: &str, stats: &catalog::TableStats, rcu: i64, wcu: i64| CapacityFigures {
         index: index.to_string(),
         provisioned: provisioned.then_some((rcu, wcu)),
+        consumed: (
+            stats.read_milli_units.load(Ordering::Relaxed) as f64 / 1000.0,
+            stats.write_milli_units.load(Ordering::Relaxed) as f64 / 1000.0,
+        ),
         throttles: [Access::Read, Access::Write]
             .into_iter()
             .flat_map(|access| {
@@ -316,6 +321,8 @@ pub struct CapacityFigures {
     pub index: String,
     /// Provisioned (read, write) units per second; `None` on demand.
     pub provisioned: Option<(i64, i64)>,
+    /// (read, write) units consumed since start: a table's include its indexes'.
+    pub consumed: (f64, f64),
     /// Requests refused since start, by access and cause.
     pub throttles: Vec<(Access, throughput::Cause, u64)>,
 }

@@ -136,6 +136,12 @@ async fn writes_beyond_the_burst_are_throttled_with_dynamodbs_error() {
         series("keyfall_provisioned_read_capacity_units", "byG"),
         Some(1.0)
     );
+    // What the GSI consumed: each write put its entry there too.
+    let index_writes = series("keyfall_index_consumed_write_capacity_units_total", "byG");
+    assert!(
+        index_writes.is_some_and(|units| units >= written as f64),
+        "{index_writes:?}"
+    );
     // Throttle events by reason: the limit type of DynamoDB's throttling reasons.
     let throttles = |name: &str, reason: &str| {
         crate::observability::value(
@@ -288,4 +294,47 @@ async fn capacity_off_never_throttles_nor_does_an_on_demand_table_under_its_limi
     .unwrap();
     let (written, refused) = put_until_refused(on.http_addr, "OnDemand", 400).await;
     assert_eq!((written, refused), (400, None), "an on-demand table");
+}
+
+/// keyfall-dax answers cache hits itself: like DAX, they take nothing of the table's
+/// throughput. The same reads sent to the server are throttled.
+#[tokio::test]
+async fn cache_hits_through_the_proxy_take_no_throughput() {
+    let server = TestServer::start().await;
+    // 1 RCU: 300 units of burst, and each eventually consistent read of a 10 KB item
+    // costs 1.5.
+    provisioned_table(&server, "Cached", 1, 1).await;
+    let item = json!({"TableName": "Cached", "Item": {"pk": {"S": "k"}, "blob": {"S": "x".repeat(10_000)}}});
+    let (status, _, _) = raw_request(server.http_addr, PUT, &item.to_string()).await;
+    assert_eq!(status, 200);
+    let get = json!({"TableName": "Cached", "Key": {"pk": {"S": "k"}}}).to_string();
+    let proxy = TestProxy::start(&server, |_| {}).await;
+    for n in 0..400 {
+        let (status, out, _) = raw_request(proxy.http_addr, GET, &get).await;
+        assert_eq!(status, 200, "read {n} through the proxy: {out}");
+    }
+    let text = crate::observability::scrape(&server).await;
+    let read = crate::observability::value(
+        &text,
+        "keyfall_consumed_read_capacity_units_total{table=\"Cached\"}",
+    );
+    assert!(
+        read.is_some_and(|units| units <= 3.0),
+        "the server served {read:?} units"
+    );
+    // Straight to the server, the same reads run out of throughput.
+    let mut refused = None;
+    for n in 0..400 {
+        let (status, out, _) = raw_request(server.http_addr, GET, &get).await;
+        if status != 200 {
+            refused = Some((n, out));
+            break;
+        }
+    }
+    let (n, out) = refused.expect("400 reads of 1.5 units exceed a 300-unit burst");
+    assert!(n >= 190, "{n} reads before a refusal");
+    assert_eq!(
+        out["__type"],
+        "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException"
+    );
 }

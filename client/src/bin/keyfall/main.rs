@@ -49,6 +49,7 @@
 //! status 1; usage errors exit with status 2.
 
 mod admin;
+mod autoscaling;
 mod cost;
 mod insights;
 mod item;
@@ -100,6 +101,9 @@ enum Command {
     Cost(cost::CostArgs),
     /// A table's Contributor Insights: its most accessed and most throttled keys.
     Insights(insights::InsightsArgs),
+    /// Auto scaling of a table's or GSI's provisioned throughput (Application Auto
+    /// Scaling's API on the server's HTTP port).
+    Autoscaling(autoscaling::AutoscalingArgs),
     /// Users, access keys and inline policies.
     Admin {
         #[command(subcommand)]
@@ -147,6 +151,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import(args) => transfer::import(&connect(&cli.endpoint, &region)?, args).await,
         Command::Cost(args) => cost::run(args).await,
         Command::Insights(args) => insights::run(&connect(&cli.endpoint, &region)?, args).await,
+        Command::Autoscaling(args) => autoscaling::run(&region, args).await,
     }
 }
 
