@@ -738,8 +738,11 @@ pub async fn batch_write_all(
 
 /// The `keyfall` binary. Cargo names binaries (`CARGO_BIN_EXE_*`) only to the tests of
 /// their own package, and `keyfall` is the client's, so this brings it up to date with
-/// `cargo build -p keyfall --bin keyfall` into the target directory this test runs from,
-/// and takes it from there (`target/<profile>/keyfall`, next to `deps/`).
+/// `cargo test --workspace --no-run` (which builds it for the client's own tests) into the
+/// target directory this test runs from, and takes it from there (`target/<profile>/
+/// keyfall`, next to `deps/`). Built as `cargo test --workspace` builds it, with the same
+/// features and profile, so after that command nothing is rebuilt (`cargo build -p
+/// keyfall` would resolve other features and rebuild dozens of dependencies).
 pub fn keyfall_cli() -> &'static std::path::Path {
     static BINARY: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
     BINARY.get_or_init(|| {
@@ -749,21 +752,19 @@ pub fn keyfall_cli() -> &'static std::path::Path {
             .and_then(std::path::Path::parent)
             .expect("the test binary is in target/<profile>/deps");
         let target_dir = profile_dir.parent().expect("target directory");
-        let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
-            Some("debug") | None => "dev",
-            Some(other) => other,
-        };
+        let release = profile_dir.file_name().and_then(|n| n.to_str()) == Some("release");
         let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml");
         let out = std::process::Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "-p", "keyfall", "--bin", "keyfall"])
-            .args(["--profile", profile, "--manifest-path", manifest])
+            .args(["test", "--quiet", "--workspace", "--no-run"])
+            .args(release.then_some("--release"))
+            .args(["--manifest-path", manifest])
             .arg("--target-dir")
             .arg(target_dir)
             .output()
             .expect("cargo build runs");
         assert!(
             out.status.success(),
-            "cargo build -p keyfall --bin keyfall: {}",
+            "cargo test --workspace --no-run: {}",
             String::from_utf8_lossy(&out.stderr)
         );
         let binary = profile_dir.join(format!("keyfall{}", std::env::consts::EXE_SUFFIX));
