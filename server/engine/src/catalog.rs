@@ -130,6 +130,10 @@ pub struct TableMeta {
     /// Contributor Insights settings of the table and its GSIs.
     #[serde(default)]
     pub insights: Vec<super::insights::InsightsSetting>,
+    /// When the table switched to on-demand in the last day (epoch seconds, oldest first):
+    /// DynamoDB limits the switches.
+    #[serde(default)]
+    pub on_demand_switches: Vec<f64>,
 }
 
 /// Approximate size counters, as DynamoDB's ItemCount/TableSizeBytes are approximate.

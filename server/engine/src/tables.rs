@@ -142,6 +142,27 @@ fn note_decrease(meta: &mut TableMeta, now: f64) -> Result<()> {
     Ok(())
 }
 
+/// Switches to on-demand in any 24 hours (Developer Guide, "Considerations when switching
+/// capacity modes": "up to four times in a 24-hour rolling window"; back to provisioned at
+/// any time).
+const SWITCHES_PER_DAY: usize = 4;
+
+/// Counts a switch of `meta` to on-demand, or refuses it.
+fn note_switch_to_on_demand(meta: &mut TableMeta, now: f64) -> Result<()> {
+    meta.on_demand_switches.retain(|t| now - t < 86_400.0);
+    if meta.on_demand_switches.len() >= SWITCHES_PER_DAY {
+        let first = meta.on_demand_switches.first().copied().unwrap_or(now);
+        let last = meta.on_demand_switches.last().copied().unwrap_or(now);
+        return Err(Error::LimitExceeded(format!(
+            "Subscriber limit exceeded: Update to PayPerRequest mode are limited to {SWITCHES_PER_DAY} times in 1 day(s). Last update at {}. Next update can be made at {}",
+            http_date(last),
+            http_date(first + 86_400.0)
+        )));
+    }
+    meta.on_demand_switches.push(now);
+    Ok(())
+}
+
 /// A time as DynamoDB writes it in messages, e.g. `Friday, October 9, 2026 at 12:21:34 AM
 /// Coordinated Universal Time`.
 fn http_date(epoch_seconds: f64) -> String {
@@ -607,6 +628,7 @@ impl Engine {
             decreases_today: 0,
             decrease_day: 0,
             insights: Vec::new(),
+            on_demand_switches: Vec::new(),
         };
         let table = self.catalog.create(self.store.as_ref(), meta)?;
         let mut created = self.describe(&table);
@@ -842,6 +864,7 @@ impl Engine {
                         });
                     }
                     if b == BillingMode::PayPerRequest {
+                        note_switch_to_on_demand(meta, now)?;
                         meta.pay_per_request_since = Some(now);
                         meta.read_capacity = 0;
                         meta.write_capacity = 0;

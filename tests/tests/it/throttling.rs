@@ -423,6 +423,30 @@ async fn update_table_keeps_to_the_quotas_and_the_daily_decreases() {
         message.starts_with("Subscriber limit exceeded: Provisioned throughput decreases are limited within a given UTC day. After the first 4 decreases, each subsequent decrease in the same UTC day can be performed at most once every 3600 seconds. Number of decreases today: 4. Last decrease at "),
         "{message}"
     );
+    // Four switches to on demand a day; back to provisioned at any time.
+    let mode = |m: &str| {
+        let mut body = json!({"TableName": "Quota", "BillingMode": m});
+        if m == "PROVISIONED" {
+            body["ProvisionedThroughput"] =
+                json!({"ReadCapacityUnits": 6, "WriteCapacityUnits": 100});
+        }
+        body
+    };
+    for _ in 0..4 {
+        ok(&server, UPDATE, mode("PAY_PER_REQUEST")).await;
+        ok(&server, UPDATE, mode("PROVISIONED")).await;
+    }
+    let (status, out) = call(&server, UPDATE, mode("PAY_PER_REQUEST")).await;
+    assert_eq!(
+        (status, json_error_name(&out).as_str()),
+        (400, "LimitExceededException")
+    );
+    assert!(
+        out["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("Subscriber limit exceeded: Update to PayPerRequest mode are limited to 4 times in 1 day(s).")),
+        "{out}"
+    );
     // Increases are not limited, and the table says how many decreases it had today.
     ok(&server, UPDATE, set(50)).await;
     let described = ok(&server, DESCRIBE, json!({"TableName": "Quota"})).await;
