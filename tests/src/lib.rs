@@ -737,12 +737,11 @@ pub async fn batch_write_all(
 }
 
 /// The `keyfall` binary. Cargo names binaries (`CARGO_BIN_EXE_*`) only to the tests of
-/// their own package, and `keyfall` is the client's, so this brings it up to date with
-/// `cargo test --workspace --no-run` (which builds it for the client's own tests) into the
-/// target directory this test runs from, and takes it from there (`target/<profile>/
-/// keyfall`, next to `deps/`). Built as `cargo test --workspace` builds it, with the same
-/// features and profile, so after that command nothing is rebuilt (`cargo build -p
-/// keyfall` would resolve other features and rebuild dozens of dependencies).
+/// their own package, and `keyfall` is the client's: `cargo test --workspace` builds it
+/// for the client's own tests, next to this test's `deps/` (`target/<profile>/keyfall`),
+/// so it is taken from there. When it is missing, or older than the client's sources
+/// (tests run for this package alone after a change to the CLI), it is brought up to date
+/// with `cargo build -p keyfall --bin keyfall` first.
 pub fn keyfall_cli() -> &'static std::path::Path {
     static BINARY: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
     BINARY.get_or_init(|| {
@@ -751,26 +750,45 @@ pub fn keyfall_cli() -> &'static std::path::Path {
             .parent()
             .and_then(std::path::Path::parent)
             .expect("the test binary is in target/<profile>/deps");
-        let target_dir = profile_dir.parent().expect("target directory");
-        let release = profile_dir.file_name().and_then(|n| n.to_str()) == Some("release");
-        let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml");
-        let out = std::process::Command::new(env!("CARGO"))
-            .args(["test", "--quiet", "--workspace", "--no-run"])
-            .args(release.then_some("--release"))
-            .args(["--manifest-path", manifest])
-            .arg("--target-dir")
-            .arg(target_dir)
-            .output()
-            .expect("cargo build runs");
-        assert!(
-            out.status.success(),
-            "cargo test --workspace --no-run: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
         let binary = profile_dir.join(format!("keyfall{}", std::env::consts::EXE_SUFFIX));
+        let sources = concat!(env!("CARGO_MANIFEST_DIR"), "/../client/src");
+        let built = std::fs::metadata(&binary).and_then(|m| m.modified()).ok();
+        if built.is_none_or(|b| newest_change(std::path::Path::new(sources)) > Some(b)) {
+            let target_dir = profile_dir.parent().expect("target directory");
+            let release = profile_dir.file_name().and_then(|n| n.to_str()) == Some("release");
+            let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml");
+            let out = std::process::Command::new(env!("CARGO"))
+                .args(["build", "--quiet", "-p", "keyfall", "--bin", "keyfall"])
+                .args(release.then_some("--release"))
+                .args(["--manifest-path", manifest])
+                .arg("--target-dir")
+                .arg(target_dir)
+                .output()
+                .expect("cargo build runs");
+            assert!(
+                out.status.success(),
+                "cargo build -p keyfall --bin keyfall: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
         assert!(binary.exists(), "{} was not built", binary.display());
         binary
     })
+}
+
+/// When a file under `dir` last changed.
+fn newest_change(dir: &std::path::Path) -> Option<std::time::SystemTime> {
+    let mut newest = None;
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        let changed = if path.is_dir() {
+            newest_change(&path)
+        } else {
+            entry.metadata().and_then(|m| m.modified()).ok()
+        };
+        newest = newest.max(changed);
+    }
+    newest
 }
 
 /// Runs a Python `script` (boto3 against `server`: its endpoint and the root credentials
