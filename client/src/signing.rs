@@ -253,33 +253,62 @@ impl Signer {
         let uri = format!("http://{}{}", self.authority, path);
         let content_type = content_type(req);
         let headers = [("content-type", content_type.as_str())];
-        let signable =
-            SignableRequest::new("POST", uri, headers.into_iter(), SignableBody::Bytes(body))
-                .map_err(|e| SigningError::Sign(e.to_string()))?;
-        let c = &self.credentials;
-        let identity: Identity = AwsCredentials::new(
-            c.access_key_id.clone(),
-            c.secret_access_key.clone(),
-            c.session_token.clone(),
-            None,
-            "keyfall",
-        )
-        .into();
-        let params = SigningParams::builder()
-            .identity(&identity)
-            .region(&self.region)
-            .name("dynamodb")
-            .time(now)
-            .settings(SigningSettings::default())
-            .build()
-            .map_err(|e| SigningError::Sign(e.to_string()))?
-            .into();
-        let (instructions, _) = sign(signable, &params)
-            .map_err(|e| SigningError::Sign(e.to_string()))?
-            .into_parts();
+        let instructions = sign_post(
+            &self.credentials,
+            &self.region,
+            "dynamodb",
+            &uri,
+            &headers,
+            body,
+            now,
+        )?;
         instructions.apply_to_request_http1x(req);
         Ok(())
     }
+}
+
+/// The SigV4 headers of a `POST` of `body` to `uri` with `headers` (the ones to sign),
+/// signed for `service` in `region` at `now`: DynamoDB's (`dynamodb`) or another service's
+/// served beside it (the CLI's `application-autoscaling`). Apply them with
+/// `apply_to_request_http1x`.
+pub fn sign_post(
+    credentials: &Credentials,
+    region: &str,
+    service: &str,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    now: SystemTime,
+) -> Result<aws_sigv4::http_request::SigningInstructions, SigningError> {
+    let sign_error = |e: &dyn std::fmt::Display| SigningError::Sign(e.to_string());
+    let signable = SignableRequest::new(
+        "POST",
+        uri,
+        headers.iter().copied(),
+        SignableBody::Bytes(body),
+    )
+    .map_err(|e| sign_error(&e))?;
+    let identity: Identity = AwsCredentials::new(
+        credentials.access_key_id.clone(),
+        credentials.secret_access_key.clone(),
+        credentials.session_token.clone(),
+        None,
+        "keyfall",
+    )
+    .into();
+    let params = SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name(service)
+        .time(now)
+        .settings(SigningSettings::default())
+        .build()
+        .map_err(|e| sign_error(&e))?
+        .into();
+    let (instructions, _) = sign(signable, &params)
+        .map_err(|e| sign_error(&e))?
+        .into_parts();
+    Ok(instructions)
 }
 
 impl<S> tower::Service<http::Request<Body>> for SigV4<S>

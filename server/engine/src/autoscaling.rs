@@ -700,17 +700,16 @@ impl Engine {
 
 /// The units a dimension's table or GSI consumed since the server started.
 fn consumed_units(table: &Table, dim: &Dimension) -> f64 {
-    use std::sync::atomic::Ordering;
     let stats = match &dim.index {
         None => Some(table.stats.as_ref()),
         Some(i) => table.index_stats(i),
     };
-    let Some(stats) = stats else { return 0.0 };
-    let milli = match dim.write {
-        true => &stats.write_milli_units,
-        false => &stats.read_milli_units,
-    };
-    milli.load(Ordering::Relaxed) as f64 / 1000.0
+    let (read, write) = stats.map_or((0.0, 0.0), |s| s.consumed());
+    if dim.write {
+        write
+    } else {
+        read
+    }
 }
 
 fn check_namespace(namespace: &Option<String>) -> Result<()> {

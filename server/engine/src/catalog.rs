@@ -175,6 +175,16 @@ impl TableStats {
         &self.throttles[access as usize][cause.index()]
     }
 
+    /// (read, write) units consumed since start.
+    pub fn consumed(&self) -> (f64, f64) {
+        let units =
+            |milli: &std::sync::atomic::AtomicU64| milli.load(Ordering::Relaxed) as f64 / 1000.0;
+        (
+            units(&self.read_milli_units),
+            units(&self.write_milli_units),
+        )
+    }
+
     pub fn consume(&self, read: f64, write: f64) {
         let milli = |units: f64| (units * 1000.0).round() as u64;
         self.read_milli_units

@@ -261,8 +261,8 @@ impl Engine {
                 name: t.meta.name.clone(),
                 items: t.stats.items.load(Ordering::Relaxed),
                 bytes: t.stats.bytes.load(Ordering::Relaxed),
-                read_units: t.stats.read_milli_units.load(Ordering::Relaxed) as f64 / 1000.0,
-                write_units: t.stats.write_milli_units.load(Ordering::Relaxed) as f64 / 1000.0,
+                read_units: t.stats.consumed().0,
+                write_units: t.stats.consumed().1,
                 capacity: capacity_figures(t),
                 contributors: contributor_figures(t),
             })
@@ -289,15 +289,11 @@ impl Engine {
 
 /// The provisioned throughput and throttle counts of a table and each of its GSIs.
 fn capacity_figures(t: &catalog::Table) -> Vec<CapacityFigures> {
-    use std::sync::atomic::Ordering;
     let provisioned = t.meta.billing_mode == catalog::BillingMode::Provisioned;
     let figures = |index: &str, stats: &catalog::TableStats, rcu: i64, wcu: i64| CapacityFigures {
         index: index.to_string(),
         provisioned: provisioned.then_some((rcu, wcu)),
-        consumed: (
-            stats.read_milli_units.load(Ordering::Relaxed) as f64 / 1000.0,
-            stats.write_milli_units.load(Ordering::Relaxed) as f64 / 1000.0,
-        ),
+        consumed: stats.consumed(),
         throttles: [Access::Read, Access::Write]
             .into_iter()
             .flat_map(|access| {

@@ -235,3 +235,39 @@ async fn the_cli_enables_shows_and_disables_auto_scaling() {
     assert_eq!(shown["ScalableTargets"], json!([]));
     assert_eq!(shown["ScalingPolicies"], json!([]));
 }
+
+/// A user allowed every DynamoDB action, but no Application Auto Scaling action, cannot
+/// register a scalable target: the check reads the same decoded request that would run.
+#[tokio::test]
+async fn dynamodb_permissions_do_not_grant_auto_scaling() {
+    let server = TestServer::start().await;
+    let key = keyfall_tests::user_with_policy(
+        &server,
+        "tables-only",
+        r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"}]}"#,
+    )
+    .await;
+    let body = json!({"ServiceNamespace": "dynamodb", "ResourceId": "table/Any",
+        "ScalableDimension": "dynamodb:table:WriteCapacityUnits", "MinCapacity": 1, "MaxCapacity": 2})
+    .to_string();
+    let headers = keyfall_tests::sign_json_request(
+        &server.http_addr.to_string(),
+        "AnyScaleFrontendService.RegisterScalableTarget",
+        &body,
+        &key.access_key_id,
+        &key.secret_access_key,
+    );
+    let (status, out, _) =
+        keyfall_tests::raw_request_with_headers(server.http_addr, &headers, &body).await;
+    assert_eq!(status, 400, "{out}");
+    assert_eq!(
+        keyfall_tests::json_error_name(&out),
+        "AccessDeniedException"
+    );
+    assert!(
+        out["Message"]
+            .as_str()
+            .is_some_and(|m| m.contains("application-autoscaling:RegisterScalableTarget")),
+        "{out}"
+    );
+}

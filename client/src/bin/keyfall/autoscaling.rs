@@ -3,10 +3,6 @@
 //! (what `aws application-autoscaling` calls), signed as that service.
 
 use anyhow::{bail, Context};
-use aws_credential_types::Credentials as AwsCredentials;
-use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
-use aws_sigv4::sign::v4::SigningParams;
-use aws_smithy_runtime_api::client::identity::Identity;
 use bytes::Bytes;
 use clap::Subcommand;
 use http_body_util::{BodyExt, Full};
@@ -261,33 +257,15 @@ impl Api {
         body: &[u8],
         target: &str,
     ) -> anyhow::Result<()> {
-        let identity: Identity = AwsCredentials::new(
-            c.access_key_id.clone(),
-            c.secret_access_key.clone(),
-            c.session_token.clone(),
-            None,
-            "keyfall",
-        )
-        .into();
-        let params = SigningParams::builder()
-            .identity(&identity)
-            .region(&self.region)
-            .name("application-autoscaling")
-            .time(std::time::SystemTime::now())
-            .settings(SigningSettings::default())
-            .build()?
-            .into();
         let headers = [
             ("content-type", "application/x-amz-json-1.1"),
             ("x-amz-target", target),
         ];
-        let signable = SignableRequest::new(
-            "POST",
-            self.endpoint.to_string(),
-            headers.into_iter(),
-            SignableBody::Bytes(body),
-        )?;
-        let (instructions, _) = sign(signable, &params)?.into_parts();
+        let uri = self.endpoint.to_string();
+        let now = std::time::SystemTime::now();
+        let service = "application-autoscaling";
+        let instructions =
+            keyfall::signing::sign_post(c, &self.region, service, &uri, &headers, body, now)?;
         instructions.apply_to_request_http1x(request);
         Ok(())
     }
