@@ -115,6 +115,9 @@ simple_errors! {
     TableNotFound => "TableNotFoundException";
     TableAlreadyExists => "TableAlreadyExistsException";
     TableInUse => "TableInUseException";
+    PointInTimeRecoveryUnavailable => "PointInTimeRecoveryUnavailableException";
+    InvalidRestoreTime => "InvalidRestoreTimeException";
+    ContinuousBackupsUnavailable => "ContinuousBackupsUnavailableException";
     ExpiredIterator => "ExpiredIteratorException";
     TrimmedDataAccess => "TrimmedDataAccessException";
     UnknownOperation => "UnknownOperationException";

@@ -181,6 +181,40 @@ impl DaxService {
         }
     }
 
+    /// Authorizes a passed-through request with the server's own checks, computed from
+    /// the request decoded as the server decodes it (a request that does not convert
+    /// answers the server's error for it), so what the proxy allows is what the server runs.
+    fn allow_passed<I: Decode>(
+        &self,
+        caller: &Caller,
+        action: &'static str,
+        input: keyfall_types::error::Result<I>,
+    ) -> Result<(), Status>
+    where
+        I::Command: Authorize,
+    {
+        let input = input.map_err(to_status)?;
+        let view = SchemaView {
+            schemas: &self.proxy.schemas,
+            auth: &self.proxy.auth,
+        };
+        let decoded = input.decode();
+        let checks = decoded.checks(action, &view);
+        for c in &checks {
+            crate::audit::note(|| c.resource.clone());
+        }
+        if !restricted(caller) {
+            return Ok(());
+        }
+        match self.proxy.auth.authorize(caller, &checks) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(match decoded {
+                Ok(_) => auth_status(&e),
+                Err(invalid) => to_status(invalid.error),
+            }),
+        }
+    }
+
     pub(crate) fn allow_resource(
         &self,
         caller: &Caller,
@@ -315,24 +349,6 @@ impl DaxService {
     }
 }
 
-/// The resource a passed-through request names, for its authorization.
-macro_rules! resource {
-    (table, $s:expr, $r:expr) => {
-        $s.proxy.auth.table_arn(&$r.table_name)
-    };
-    (opttable, $s:expr, $r:expr) => {
-        $r.table_name
-            .as_deref()
-            .map_or_else(|| "*".to_string(), |t| $s.proxy.auth.table_arn(t))
-    };
-    (arn, $s:expr, $r:expr) => {
-        $r.resource_arn.clone()
-    };
-    (account, $s:expr, $r:expr) => {
-        "*".to_string()
-    };
-}
-
 /// The action table's rows the proxy does not cache (`passed`): authorized, then forwarded
 /// as they are; unbuilt rows get the server's answer without asking it
 /// (`keyfall_api::grpc_method!` spells the methods as `#[async_trait]` would).
@@ -347,20 +363,24 @@ macro_rules! pass_through_rpc {
     (built forgets $($row:tt)*) => {};
     ($built:ident passed $method:ident $name:literal $resource:ident $req:ident $resp:ident) => {
         keyfall_api::grpc_method!($method(self, r: pb::$req) -> pb::$resp {
-            pass_through_body!($built, self, r, $method, $name, $resource)
+            pass_through_body!($built, self, r, $method, $name, $resource, $req)
         });
     };
 }
 
 macro_rules! pass_through_body {
-    (unbuilt, $s:expr, $r:expr, $method:ident, $name:literal, $resource:ident) => {{
+    (unbuilt, $s:expr, $r:expr, $method:ident, $name:literal, $resource:ident, $req:ident) => {{
         let _ = $r;
         Err(to_status(keyfall_types::error::Error::Unimplemented($name)))
     }};
-    (built, $s:expr, $r:expr, $method:ident, $name:literal, $resource:ident) => {{
+    (built, $s:expr, $r:expr, $method:ident, $name:literal, $resource:ident, $req:ident) => {{
         let caller = caller_of(&$r)?;
-        let resource = resource!($resource, $s, $r.get_ref());
-        $s.allow_resource(&caller, concat!("dynamodb:", $name), resource)?;
+        let input = keyfall_api::grpc::codec::FromProto::from_proto($r.get_ref().clone());
+        $s.allow_passed::<<pb::$req as keyfall_api::grpc::codec::Decoded>::Input>(
+            &caller,
+            concat!("dynamodb:", $name),
+            input,
+        )?;
         inc(&$s.proxy.caches.metrics.pass_throughs);
         $s.up().$method($r.into_inner()).await
     }};

@@ -58,6 +58,21 @@ pub struct Config {
     pub limits: crate::engine::throughput::CapacityLimits,
     /// How often the auto scaler looks at consumed capacity (DynamoDB: a minute).
     pub autoscaling_period: std::time::Duration,
+    /// Where backups and point-in-time-recovery bases live (default: `backups` in the
+    /// data dir).
+    pub backup_dir: Option<PathBuf>,
+    /// Changes a PITR table's log holds before a new base (at least as many as the table
+    /// has items).
+    pub pitr_base_every: u64,
+}
+
+impl Config {
+    /// The backup directory in effect.
+    pub fn backup_dir(&self) -> PathBuf {
+        self.backup_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("backups"))
+    }
 }
 
 impl Default for Config {
@@ -90,6 +105,8 @@ impl Default for Config {
             capacity: CapacityMode::On,
             limits: crate::engine::throughput::CapacityLimits::default(),
             autoscaling_period: std::time::Duration::from_secs(60),
+            backup_dir: None,
+            pitr_base_every: 1_000_000,
         }
     }
 }
@@ -180,6 +197,15 @@ pub struct Cli {
     /// after fifteen below).
     #[arg(long, env = "KEYFALL_AUTOSCALING_PERIOD", value_parser = parse_duration)]
     pub autoscaling_period: Option<std::time::Duration>,
+    /// Directory of on-demand backups and point-in-time-recovery bases (default: `backups`
+    /// in the data dir).
+    #[arg(long, env = "KEYFALL_BACKUP_DIR")]
+    pub backup_dir: Option<PathBuf>,
+    /// A PITR table takes a new base (a full copy its restores start from) once its change
+    /// log since the last one holds this many changes and as many as the table has items
+    /// (default 1000000).
+    #[arg(long, env = "KEYFALL_PITR_BASE_EVERY", value_parser = clap::value_parser!(u64).range(1..))]
+    pub pitr_base_every: Option<u64>,
 }
 
 fn parse_durability(s: &str) -> Result<Durability, String> {
@@ -227,6 +253,8 @@ struct FileConfig {
     capacity: Option<CapacityMode>,
     #[serde(default, deserialize_with = "deserialize_duration")]
     autoscaling_period: Option<std::time::Duration>,
+    backup_dir: Option<PathBuf>,
+    pitr_base_every: Option<u64>,
     #[serde(default)]
     limits: LimitsFile,
 }
@@ -358,6 +386,12 @@ impl Cli {
                 .autoscaling_period
                 .or(file.autoscaling_period)
                 .unwrap_or(d.autoscaling_period),
+            backup_dir: self.backup_dir.or(file.backup_dir),
+            pitr_base_every: self
+                .pitr_base_every
+                .or(file.pitr_base_every)
+                .unwrap_or(d.pitr_base_every)
+                .max(1),
         };
         if config.engine_threads == 0 {
             return Err(ConfigError::Invalid(

@@ -62,6 +62,8 @@ pub fn open_engine(config: &Config) -> Result<Arc<Engine>, ServerError> {
         threads: config.engine_threads,
         capacity: config.capacity == CapacityMode::On,
         limits: config.limits,
+        backup_dir: config.backup_dir(),
+        pitr_base_every: config.pitr_base_every,
     };
     Engine::open(Arc::new(store), engine_config).map_err(|e| ServerError::Storage {
         dir,
@@ -251,7 +253,8 @@ async fn every(
     }
 }
 
-/// TTL sweeps, stream trimming and expired idempotency tokens.
+/// TTL sweeps, stream trimming, expired idempotency tokens, and point-in-time recovery's
+/// trimming and bases.
 fn sweep(e: &Engine) -> crate::error::Result<usize> {
-    Ok(e.sweep_expired()? + e.trim_streams()? + e.expire_tokens()?)
+    Ok(e.sweep_expired()? + e.trim_streams()? + e.expire_tokens()? + e.maintain_pitr()?)
 }

@@ -6,7 +6,8 @@
 //! A row: `grpc_method, "ActionName", RequestMessage, ResponseMessage, resource, class,
 //! proxy, built, json_answer;`
 //! - `resource`: what IAM authorizes it on: `table` (`TableName`), `opttable` (an optional
-//!   `TableName`, else the account), `arn` (`ResourceArn`), `account` (`*`).
+//!   `TableName`, else the account), `arn` (`ResourceArn`), `backup` (`BackupArn`),
+//!   `stream`, `account` (`*`).
 //! - `class`: `read`, `write` (items) or `control` (tables, backups, settings).
 //! - `proxy`: `cached` (keyfall-dax serves it from its cache), `forgets` (forwarded, then the
 //!   proxy forgets what it knew of the table), `passed` (forwarded as is).
@@ -24,15 +25,15 @@ macro_rules! dynamodb_actions {
             batch_execute_statement, "BatchExecuteStatement", BatchExecuteStatementRequest, BatchExecuteStatementResponse, account, write, passed, unbuilt, plain;
             batch_get_item, "BatchGetItem", BatchGetItemRequest, BatchGetItemResponse, table, read, cached, built, plain;
             batch_write_item, "BatchWriteItem", BatchWriteItemRequest, BatchWriteItemResponse, table, write, cached, built, plain;
-            create_backup, "CreateBackup", CreateBackupRequest, CreateBackupResponse, table, control, passed, unbuilt, plain;
+            create_backup, "CreateBackup", CreateBackupRequest, CreateBackupResponse, table, control, passed, built, plain;
             create_global_table, "CreateGlobalTable", CreateGlobalTableRequest, CreateGlobalTableResponse, account, control, passed, unbuilt, plain;
             create_table, "CreateTable", CreateTableRequest, CreateTableResponse, table, control, forgets, built, {TableDescription};
-            delete_backup, "DeleteBackup", DeleteBackupRequest, DeleteBackupResponse, account, control, passed, unbuilt, plain;
+            delete_backup, "DeleteBackup", DeleteBackupRequest, DeleteBackupResponse, backup, control, passed, built, plain;
             delete_item, "DeleteItem", DeleteItemRequest, DeleteItemResponse, table, write, cached, built, plain;
             delete_resource_policy, "DeleteResourcePolicy", DeleteResourcePolicyRequest, DeleteResourcePolicyResponse, arn, control, passed, unbuilt, plain;
             delete_table, "DeleteTable", DeleteTableRequest, DeleteTableResponse, table, control, forgets, built, {TableDescription};
-            describe_backup, "DescribeBackup", DescribeBackupRequest, DescribeBackupResponse, account, control, passed, unbuilt, plain;
-            describe_continuous_backups, "DescribeContinuousBackups", DescribeContinuousBackupsRequest, DescribeContinuousBackupsResponse, table, control, passed, unbuilt, plain;
+            describe_backup, "DescribeBackup", DescribeBackupRequest, DescribeBackupResponse, backup, control, passed, built, plain;
+            describe_continuous_backups, "DescribeContinuousBackups", DescribeContinuousBackupsRequest, DescribeContinuousBackupsResponse, table, control, passed, built, plain;
             describe_contributor_insights, "DescribeContributorInsights", DescribeContributorInsightsRequest, DescribeContributorInsightsResponse, table, control, passed, built, plain;
             describe_endpoints, "DescribeEndpoints", DescribeEndpointsRequest, DescribeEndpointsResponse, account, control, passed, built, custom;
             describe_export, "DescribeExport", DescribeExportRequest, DescribeExportResponse, account, control, passed, unbuilt, plain;
@@ -52,7 +53,7 @@ macro_rules! dynamodb_actions {
             get_item, "GetItem", GetItemRequest, GetItemResponse, table, read, cached, built, plain;
             get_resource_policy, "GetResourcePolicy", GetResourcePolicyRequest, GetResourcePolicyResponse, arn, control, passed, unbuilt, plain;
             import_table, "ImportTable", ImportTableRequest, ImportTableResponse, account, control, passed, unbuilt, plain;
-            list_backups, "ListBackups", ListBackupsRequest, ListBackupsResponse, opttable, control, passed, unbuilt, plain;
+            list_backups, "ListBackups", ListBackupsRequest, ListBackupsResponse, account, control, passed, built, plain;
             list_contributor_insights, "ListContributorInsights", ListContributorInsightsRequest, ListContributorInsightsResponse, opttable, control, passed, built, plain;
             list_exports, "ListExports", ListExportsRequest, ListExportsResponse, account, control, passed, unbuilt, plain;
             list_global_tables, "ListGlobalTables", ListGlobalTablesRequest, ListGlobalTablesResponse, account, control, passed, unbuilt, plain;
@@ -62,14 +63,14 @@ macro_rules! dynamodb_actions {
             put_item, "PutItem", PutItemRequest, PutItemResponse, table, write, cached, built, plain;
             put_resource_policy, "PutResourcePolicy", PutResourcePolicyRequest, PutResourcePolicyResponse, arn, control, passed, unbuilt, plain;
             query, "Query", QueryRequest, QueryResponse, table, read, cached, built, plain;
-            restore_table_from_backup, "RestoreTableFromBackup", RestoreTableFromBackupRequest, RestoreTableFromBackupResponse, account, control, passed, unbuilt, plain;
-            restore_table_to_point_in_time, "RestoreTableToPointInTime", RestoreTableToPointInTimeRequest, RestoreTableToPointInTimeResponse, account, control, passed, unbuilt, plain;
+            restore_table_from_backup, "RestoreTableFromBackup", RestoreTableFromBackupRequest, RestoreTableFromBackupResponse, backup, control, passed, built, plain;
+            restore_table_to_point_in_time, "RestoreTableToPointInTime", RestoreTableToPointInTimeRequest, RestoreTableToPointInTimeResponse, table, control, passed, built, plain;
             scan, "Scan", ScanRequest, ScanResponse, table, read, cached, built, plain;
             tag_resource, "TagResource", TagResourceRequest, TagResourceResponse, arn, control, passed, built, empty;
             transact_get_items, "TransactGetItems", TransactGetItemsRequest, TransactGetItemsResponse, table, read, cached, built, plain;
             transact_write_items, "TransactWriteItems", TransactWriteItemsRequest, TransactWriteItemsResponse, table, write, cached, built, plain;
             untag_resource, "UntagResource", UntagResourceRequest, UntagResourceResponse, arn, control, passed, built, empty;
-            update_continuous_backups, "UpdateContinuousBackups", UpdateContinuousBackupsRequest, UpdateContinuousBackupsResponse, table, control, passed, unbuilt, plain;
+            update_continuous_backups, "UpdateContinuousBackups", UpdateContinuousBackupsRequest, UpdateContinuousBackupsResponse, table, control, passed, built, plain;
             update_contributor_insights, "UpdateContributorInsights", UpdateContributorInsightsRequest, UpdateContributorInsightsResponse, table, control, passed, built, plain;
             update_global_table, "UpdateGlobalTable", UpdateGlobalTableRequest, UpdateGlobalTableResponse, account, control, passed, unbuilt, plain;
             update_global_table_settings, "UpdateGlobalTableSettings", UpdateGlobalTableSettingsRequest, UpdateGlobalTableSettingsResponse, account, control, passed, unbuilt, plain;
@@ -110,6 +111,8 @@ pub enum Resource {
     Account,
     /// The stream the request names (an ARN or a shard iterator's stream).
     Stream,
+    /// The backup the request names by ARN (`table/<name>/backup/<id>`).
+    Backup,
 }
 
 /// What an action does.
@@ -163,6 +166,9 @@ macro_rules! __action_enum {
     };
     (resource account) => {
         $crate::actions::Resource::Account
+    };
+    (resource backup) => {
+        $crate::actions::Resource::Backup
     };
     (resource stream) => {
         $crate::actions::Resource::Stream

@@ -530,6 +530,88 @@ impl Authorize for ListContributorInsightsInput {
     }
 }
 
+/// A restore writes a new table: as DynamoDB documents, it needs the restore action and
+/// the item actions on the target table besides the restore action on its source.
+const RESTORE_TARGET_ACTIONS: [&str; 7] = [
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:GetItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+    "dynamodb:BatchWriteItem",
+];
+
+fn restore_checks(
+    action: &'static str,
+    source: String,
+    target: &Option<String>,
+    s: &dyn Schemas,
+) -> Vec<Check> {
+    let target = s.table_arn(name(target));
+    let mut checks = vec![Check {
+        action,
+        resource: source,
+        ..Check::default()
+    }];
+    checks.extend(
+        std::iter::once(action)
+            .chain(RESTORE_TARGET_ACTIONS)
+            .map(|action| Check {
+                action,
+                resource: target.clone(),
+                ..Check::default()
+            }),
+    );
+    checks
+}
+
+impl Authorize for keyfall_types::backup::CreateBackupInput {
+    fn checks(&self, action: &'static str, s: &dyn Schemas) -> Vec<Check> {
+        table_check(action, s, &self.table_name)
+    }
+}
+
+impl Authorize for keyfall_types::backup::UpdateContinuousBackupsInput {
+    fn checks(&self, action: &'static str, s: &dyn Schemas) -> Vec<Check> {
+        table_check(action, s, &self.table_name)
+    }
+}
+
+/// DescribeBackup and DeleteBackup: on the backup's ARN, which names its table (the engine
+/// finds a backup only by the whole ARN, so a policy on `table/T/backup/*` holds).
+impl Authorize for keyfall_types::backup::BackupArnInput {
+    fn checks(&self, action: &'static str, _: &dyn Schemas) -> Vec<Check> {
+        arn_check(action, &self.backup_arn)
+    }
+}
+
+/// ListBackups takes no resource in IAM: the account.
+impl Authorize for keyfall_types::backup::ListBackupsInput {
+    fn checks(&self, action: &'static str, _: &dyn Schemas) -> Vec<Check> {
+        account_check(action)
+    }
+}
+
+impl Authorize for keyfall_types::backup::RestoreTableFromBackupInput {
+    fn checks(&self, action: &'static str, s: &dyn Schemas) -> Vec<Check> {
+        let source = self.backup_arn.clone().unwrap_or_default();
+        restore_checks(action, source, &self.target_table_name, s)
+    }
+}
+
+/// On the source table, named by ARN (as given: the engine restores only the table whose
+/// ARN is exactly that) or by name.
+impl Authorize for keyfall_types::backup::RestoreTableToPointInTimeInput {
+    fn checks(&self, action: &'static str, s: &dyn Schemas) -> Vec<Check> {
+        let source = match &self.source_table_arn {
+            Some(arn) => arn.clone(),
+            None => s.table_arn(name(&self.source_table_name)),
+        };
+        restore_checks(action, source, &self.target_table_name, s)
+    }
+}
+
 /// Actions whose input is just a table name (DescribeTable, DeleteTable...).
 impl Authorize for TableNameInput {
     fn checks(&self, action: &'static str, s: &dyn Schemas) -> Vec<Check> {

@@ -134,6 +134,13 @@ pub struct TableMeta {
     /// DynamoDB limits the switches.
     #[serde(default)]
     pub on_demand_switches: Vec<f64>,
+    /// Point-in-time recovery, while enabled.
+    #[serde(default)]
+    pub pitr: Option<super::pitr::PitrMeta>,
+    /// A restored table's origin while its items are being loaded: until then it is
+    /// CREATING (item calls do not find it, DeleteTable refuses it).
+    #[serde(default)]
+    pub restore: Option<super::restore::RestoreMeta>,
 }
 
 /// Approximate size counters, as DynamoDB's ItemCount/TableSizeBytes are approximate.
@@ -154,6 +161,12 @@ impl TableStats {
     pub fn add(&self, items: i64, bytes: i64) {
         self.items.fetch_add(items, Ordering::Relaxed);
         self.bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// Sets the counters outright (a restore counts what it loaded).
+    pub fn set(&self, items: i64, bytes: i64) {
+        self.items.store(items, Ordering::Relaxed);
+        self.bytes.store(bytes, Ordering::Relaxed);
     }
 
     /// One request refused for want of `access` throughput, by `cause`.
@@ -210,6 +223,8 @@ pub struct Table {
     pub throughput: Arc<super::throughput::Throughput>,
     /// Contributor Insights' sketches, shared across definitions of this table (by id).
     pub insights: Arc<super::insights::Insights>,
+    /// The point-in-time-recovery log's clock, shared across definitions (by id).
+    pub pitr: Arc<super::pitr::PitrState>,
 }
 
 impl Table {
@@ -237,9 +252,14 @@ impl Table {
             .map(|p| p.insights.clone())
             .unwrap_or_default();
         insights.configure(&meta);
+        let pitr = previous
+            .filter(|p| p.meta.id == meta.id)
+            .map(|p| p.pitr.clone())
+            .unwrap_or_default();
         Table {
             throughput,
             insights,
+            pitr,
             stats: previous.map(|p| p.stats.clone()).unwrap_or_default(),
             stream: previous
                 .filter(same_stream)
@@ -451,7 +471,8 @@ pub fn table_not_found(name: &str) -> Error {
 /// Adds each table's items as of `snapshot` to its counters. Run on a snapshot taken before
 /// any write was served, so that writes (which add their own deltas) are counted once.
 pub fn recount(snapshot: &dyn Snapshot, tables: &[Arc<Table>]) {
-    for table in tables {
+    // A table being restored is counted by its restore when it finishes.
+    for table in tables.iter().filter(|t| t.meta.restore.is_none()) {
         count_into(snapshot, &table.meta.keyspace, &table.stats);
         for index in table.meta.indexes() {
             if let Some(stats) = table.index_stats(&index.name) {
@@ -502,6 +523,7 @@ fn keyspaces_of(meta: &TableMeta) -> impl Iterator<Item = &str> {
     std::iter::once(meta.keyspace.as_str())
         .chain(meta.indexes().map(|i| i.keyspace.as_str()))
         .chain(meta.stream.as_ref().map(|s| s.keyspace.as_str()))
+        .chain(meta.pitr.as_ref().map(|p| p.keyspace.as_str()))
         .chain(
             meta.closed_streams
                 .iter()
@@ -518,7 +540,8 @@ fn drop_orphans(store: &dyn Storage, tables: &BTreeMap<String, Arc<Table>>) -> R
         .values()
         .flat_map(|t| keyspaces_of(&t.meta))
         .collect();
-    let owned_by_a_table = |name: &str| ["t-", "i-", "s-"].iter().any(|p| name.starts_with(p));
+    let owned_by_a_table =
+        |name: &str| ["t-", "i-", "s-", "p-"].iter().any(|p| name.starts_with(p));
     for name in store.keyspace_names() {
         if owned_by_a_table(&name) && !referenced.contains(name.as_str()) {
             tracing::warn!(keyspace = %name, "dropping a keyspace no table references (left by an interrupted table change)");

@@ -94,6 +94,9 @@ impl Engine {
                 records.push((c.table, r));
             }
         }
+        // Point-in-time recovery's log: its clocks are held until the batch is applied, so
+        // log order is commit order (a base's cut holds exactly the records up to its last).
+        let _pitr_clocks = super::pitr::log_changes(self.store.as_ref(), changes, &mut ops)?;
         if records.is_empty() {
             self.apply_ops(ops)?;
         } else {

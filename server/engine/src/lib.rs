@@ -15,6 +15,7 @@ pub mod storage;
 
 mod admission;
 mod autoscaling;
+pub mod backup;
 mod batch;
 pub mod capacity;
 pub mod catalog;
@@ -28,8 +29,10 @@ mod items;
 mod kinesis;
 mod observe;
 mod paging;
+pub mod pitr;
 mod pool;
 mod query;
+pub mod restore;
 pub use query::{bound_partition, key_condition_of};
 pub mod stream_api;
 pub mod streams;
@@ -69,6 +72,12 @@ pub struct EngineConfig {
     pub capacity: bool,
     /// The numbers it is enforced with, and DescribeLimits's quotas.
     pub limits: throughput::CapacityLimits,
+    /// Where backups and point-in-time-recovery bases are written (empty: backups are
+    /// refused).
+    pub backup_dir: std::path::PathBuf,
+    /// A PITR table takes a new base once its log since the last holds this many changes
+    /// and as many as the table has items.
+    pub pitr_base_every: u64,
 }
 
 /// One engine thread per core: engine work is CPU-bound while the data is cached, and
@@ -88,6 +97,8 @@ impl Default for EngineConfig {
             threads: default_engine_threads(),
             capacity: true,
             limits: throughput::CapacityLimits::default(),
+            backup_dir: std::path::PathBuf::new(),
+            pitr_base_every: 1_000_000,
         }
     }
 }
@@ -109,6 +120,8 @@ pub struct Engine {
     sweep_cursors: ttl::SweepCursors,
     /// What the auto scaler has observed, and its activities.
     scaler: autoscaling::Scaler,
+    /// Backups being written and restored.
+    backups: backup::Running,
     pool: pool::WorkerPool,
     /// The engine itself, for background work (index backfills) started by a request.
     me: std::sync::Weak<Engine>,
@@ -145,6 +158,7 @@ impl Engine {
         let catalog = Catalog::load(store.as_ref(), config.capacity.then_some(config.limits))?;
         store.open_keyspace(transactions::TOKENS_KEYSPACE)?;
         store.open_keyspace(autoscaling::KEYSPACE)?;
+        store.open_keyspace(backup::BACKUPS_KEYSPACE)?;
         Self::start_recount(store.clone(), catalog.all())?;
         let iterator_key = load_iterator_key(store.as_ref())?;
         let pool = pool::WorkerPool::start(config.threads)?;
@@ -157,10 +171,13 @@ impl Engine {
             schema_lock: RwLock::new(()),
             sweep_cursors: ttl::SweepCursors::default(),
             scaler: autoscaling::Scaler::default(),
+            backups: backup::Running::default(),
             me: me.clone(),
             iterator_key,
         });
         engine.resume_backfills()?;
+        engine.drop_interrupted_backups()?;
+        engine.resume_restores()?;
         Ok(engine)
     }
 

@@ -165,7 +165,7 @@ fn note_switch_to_on_demand(meta: &mut TableMeta, now: f64) -> Result<()> {
 
 /// A time as DynamoDB writes it in messages, e.g. `Friday, October 9, 2026 at 12:21:34 AM
 /// Coordinated Universal Time`.
-fn http_date(epoch_seconds: f64) -> String {
+pub(crate) fn http_date(epoch_seconds: f64) -> String {
     let format = time::macros::format_description!(
         "[weekday], [month repr:long] [day padding:none], [year] at [hour repr:12 padding:none]:[minute]:[second] [period] Coordinated Universal Time"
     );
@@ -440,6 +440,17 @@ fn too_many_tags() -> Error {
 
 impl Engine {
     pub fn create_table(&self, input: CreateTableInput) -> Result<TableDescription> {
+        let meta = self.plan_table(&input)?;
+        let table = self.catalog.create(self.store.as_ref(), meta)?;
+        let mut created = self.describe(&table);
+        // CreateTable always answers CREATING, as DynamoDB does; waiters then see ACTIVE.
+        created.table_status = "CREATING".into();
+        Ok(created)
+    }
+
+    /// The definition CreateTable would create, validated with DynamoDB's messages (a
+    /// restore plans its target the same way).
+    pub(crate) fn plan_table(&self, input: &CreateTableInput) -> Result<TableMeta> {
         let name = table_name(&input.table_name)?;
         let key_schema = required(&input.key_schema, "keySchema")?;
         let attr_defs = required(&input.attribute_definitions, "attributeDefinitions")?;
@@ -629,12 +640,10 @@ impl Engine {
             decrease_day: 0,
             insights: Vec::new(),
             on_demand_switches: Vec::new(),
+            pitr: None,
+            restore: None,
         };
-        let table = self.catalog.create(self.store.as_ref(), meta)?;
-        let mut created = self.describe(&table);
-        // CreateTable always answers CREATING, as DynamoDB does; waiters then see ACTIVE.
-        created.table_status = "CREATING".into();
-        Ok(created)
+        Ok(meta)
     }
 
     pub fn describe_table(&self, input: TableNameInput) -> Result<TableDescription> {
@@ -666,8 +675,10 @@ impl Engine {
     }
 
     /// CREATING until `--table-activation-delay` after creation (ACTIVE at once by default).
-    fn is_creating(&self, meta: &TableMeta) -> bool {
-        now_epoch_seconds() < meta.created_at + self.config.table_activation_delay.as_secs_f64()
+    pub(crate) fn is_creating(&self, meta: &TableMeta) -> bool {
+        meta.restore.is_some()
+            || now_epoch_seconds()
+                < meta.created_at + self.config.table_activation_delay.as_secs_f64()
     }
 
     /// DynamoDB's TableStatus for a table this server holds.
@@ -679,7 +690,7 @@ impl Engine {
         }
     }
 
-    fn describe(&self, table: &Table) -> TableDescription {
+    pub(crate) fn describe(&self, table: &Table) -> TableDescription {
         self.describe_with(table, &[])
     }
 
@@ -796,6 +807,16 @@ impl Engine {
             }),
             deletion_protection_enabled: m.deletion_protection,
             on_demand_throughput: on_demand(m.on_demand_max_read, m.on_demand_max_write),
+            // Shown while the restore runs, as DynamoDB shows it.
+            restore_summary: m
+                .restore
+                .as_ref()
+                .map(|r| keyfall_types::backup::RestoreSummary {
+                    source_backup_arn: r.source_backup_arn.clone(),
+                    source_table_arn: r.source_table_arn.clone(),
+                    restore_date_time: r.restore_time,
+                    restore_in_progress: true,
+                }),
         }
     }
 
@@ -1250,6 +1271,18 @@ impl Engine {
     pub fn delete_table(&self, input: TableNameInput) -> Result<TableDescription> {
         let _schema = self.schema_lock.write();
         let table = self.table(&input.table_name)?;
+        if table.meta.restore.is_some() {
+            return Err(Error::ResourceInUse(format!(
+                "Attempt to change a resource which is still in use: Table is being restored: {}",
+                table.meta.name
+            )));
+        }
+        if self.backups.backing_up(&table.meta.id) {
+            return Err(Error::ResourceInUse(format!(
+                "Attempt to change a resource which is still in use: Table is being backed up: {}",
+                table.meta.name
+            )));
+        }
         if table.meta.deletion_protection {
             return Err(Error::validation(
                 "Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.",

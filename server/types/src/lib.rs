@@ -9,6 +9,8 @@
 //!   per DynamoDB error it answers).
 
 pub mod autoscaling;
+/// Backups and point-in-time recovery: their actions' inputs and outputs.
+pub mod backup;
 pub mod command;
 pub mod error;
 pub mod expr;

@@ -329,6 +329,9 @@ pub struct TableDescription {
     /// An on-demand table's maxima (-1: none).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub on_demand_throughput: Option<OnDemandThroughput>,
+    /// A restored table's origin.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restore_summary: Option<crate::backup::RestoreSummary>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

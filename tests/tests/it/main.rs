@@ -6,6 +6,7 @@
 mod actions;
 mod auth;
 mod autoscaling;
+mod backups;
 mod bench_smoke;
 mod capacity;
 mod client;

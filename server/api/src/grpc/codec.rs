@@ -4,6 +4,7 @@
 //! The conversions themselves are `convert`'s.
 
 use keyfall_proto::v1 as pb;
+use keyfall_types::backup::*;
 use keyfall_types::error::Result;
 use keyfall_types::streams::*;
 use keyfall_types::types::*;
@@ -64,6 +65,17 @@ from_proto! {
     TransactWriteItemsRequest => TransactWriteItemsInput: |r| Member::from_proto(r);
     TransactGetItemsRequest => TransactGetItemsInput: |r| Member::from_proto(r);
     TagResourceRequest => TagResourceInput: |r| Member::from_proto(r);
+    CreateBackupRequest => CreateBackupInput: |r| Member::from_proto(r);
+    DescribeBackupRequest => BackupArnInput: |r| Member::from_proto(r);
+    DeleteBackupRequest => BackupArnInput: |r| Member::from_proto(r);
+    ListBackupsRequest => ListBackupsInput: |r| Member::from_proto(r);
+    RestoreTableFromBackupRequest => RestoreTableFromBackupInput: |r| Member::from_proto(r);
+    RestoreTableToPointInTimeRequest => RestoreTableToPointInTimeInput:
+        |r| Member::from_proto(r);
+    UpdateContinuousBackupsRequest => UpdateContinuousBackupsInput: |r| Member::from_proto(r);
+    DescribeContinuousBackupsRequest => TableNameInput: |r| Ok(table_name(r.table_name));
+    DescribeLimitsRequest => (): |_r| Ok(());
+    DescribeEndpointsRequest => (): |_r| Ok(());
     UntagResourceRequest => UntagResourceInput: |r| Member::from_proto(r);
     ListTagsOfResourceRequest => ListTagsOfResourceInput: |r| Member::from_proto(r);
 }
@@ -125,6 +137,14 @@ into_proto! {
     TransactWriteItemsOutput => TransactWriteItemsResponse: |o| Member::into_proto(o);
     TransactGetItemsOutput => TransactGetItemsResponse: |o| Member::into_proto(o);
     () => TagResourceResponse: |_o| pb::TagResourceResponse {};
+    CreateBackupOutput => CreateBackupResponse: |o| Member::into_proto(o);
+    BackupDescriptionOutput => DescribeBackupResponse: |o| Member::into_proto(o);
+    BackupDescriptionOutput => DeleteBackupResponse: |o| Member::into_proto(o);
+    ListBackupsOutput => ListBackupsResponse: |o| Member::into_proto(o);
+    RestoreOutput => RestoreTableFromBackupResponse: |o| Member::into_proto(o);
+    RestoreOutput => RestoreTableToPointInTimeResponse: |o| Member::into_proto(o);
+    ContinuousBackupsOutput => UpdateContinuousBackupsResponse: |o| Member::into_proto(o);
+    ContinuousBackupsOutput => DescribeContinuousBackupsResponse: |o| Member::into_proto(o);
     () => UntagResourceResponse: |_o| pb::UntagResourceResponse {};
     ListTagsOfResourceOutput => ListTagsOfResourceResponse: |o| Member::into_proto(o);
 }

@@ -16,6 +16,7 @@ use pb::attribute_value::Value;
 use keyfall_types::error::{Error, Result};
 
 use super::member::Member;
+use keyfall_types::backup as bk;
 use keyfall_types::model::{AttributeValue, Item, Number};
 use keyfall_types::types::*;
 
@@ -198,7 +199,10 @@ crate::members! {
         table_id: required, billing_mode_summary, local_secondary_indexes,
         global_secondary_indexes, stream_specification, latest_stream_label, latest_stream_arn,
         sse_description, table_class_summary, deletion_protection_enabled: required,
-        on_demand_throughput,
+        on_demand_throughput, restore_summary,
+    }
+    pb::RestoreSummary => keyfall_types::backup::RestoreSummary {
+        source_backup_arn, source_table_arn, restore_date_time, restore_in_progress
     }
     pb::KinesisDataStreamDestination => KinesisDataStreamDestination {
         stream_arn: required, destination_status: required, destination_status_description,
@@ -233,6 +237,72 @@ crate::members! {
     pb::ListContributorInsightsResponse => ListContributorInsightsOutput {
         contributor_insights_summaries, next_token
     }
+    pb::CreateBackupRequest => bk::CreateBackupInput { table_name, backup_name }
+    pb::DescribeBackupRequest => bk::BackupArnInput { backup_arn }
+    pb::DeleteBackupRequest => bk::BackupArnInput { backup_arn }
+    pb::ListBackupsRequest => bk::ListBackupsInput {
+        table_name, limit, time_range_lower_bound, time_range_upper_bound,
+        exclusive_start_backup_arn, backup_type
+    }
+    pb::RestoreTableFromBackupRequest => bk::RestoreTableFromBackupInput {
+        target_table_name, backup_arn, billing_mode_override, global_secondary_index_override,
+        local_secondary_index_override, provisioned_throughput_override,
+        on_demand_throughput_override, sse_specification_override
+    }
+    pb::RestoreTableToPointInTimeRequest => bk::RestoreTableToPointInTimeInput {
+        source_table_arn, source_table_name, target_table_name, use_latest_restorable_time,
+        restore_date_time, billing_mode_override, global_secondary_index_override,
+        local_secondary_index_override, provisioned_throughput_override,
+        on_demand_throughput_override, sse_specification_override
+    }
+    pb::UpdateContinuousBackupsRequest => bk::UpdateContinuousBackupsInput {
+        table_name, point_in_time_recovery_specification
+    }
+    pb::PointInTimeRecoverySpecification => bk::PointInTimeRecoverySpecification {
+        point_in_time_recovery_enabled: present, recovery_period_in_days
+    }
+    pb::BackupDetails => bk::BackupDetails {
+        backup_arn, backup_name, backup_size_bytes, backup_status, backup_type,
+        backup_creation_date_time, backup_expiry_date_time
+    }
+    pb::CreateBackupResponse => bk::CreateBackupOutput { backup_details: required }
+    pb::DescribeBackupResponse => bk::BackupDescriptionOutput { backup_description: required }
+    pb::DeleteBackupResponse => bk::BackupDescriptionOutput { backup_description: required }
+    pb::BackupDescription => bk::BackupDescription {
+        backup_details, source_table_details, source_table_feature_details
+    }
+    pb::SourceTableDetails => bk::SourceTableDetails {
+        table_name, table_id, table_arn, table_size_bytes, key_schema, table_creation_date_time,
+        provisioned_throughput: required, on_demand_throughput, item_count, billing_mode
+    }
+    pb::SourceTableFeatureDetails => bk::SourceTableFeatureDetails {
+        local_secondary_indexes, global_secondary_indexes, stream_description,
+        time_to_live_description, sse_description
+    }
+    pb::LocalSecondaryIndexInfo => bk::LocalSecondaryIndexInfo { index_name, key_schema, projection }
+    pb::GlobalSecondaryIndexInfo => bk::GlobalSecondaryIndexInfo {
+        index_name, key_schema, projection, provisioned_throughput, on_demand_throughput
+    }
+    pb::ListBackupsResponse => bk::ListBackupsOutput { backup_summaries, last_evaluated_backup_arn }
+    pb::BackupSummary => bk::BackupSummary {
+        table_name, table_id, table_arn, backup_arn, backup_name, backup_creation_date_time,
+        backup_expiry_date_time, backup_status, backup_type, backup_size_bytes
+    }
+    pb::DescribeContinuousBackupsResponse => bk::ContinuousBackupsOutput {
+        continuous_backups_description: required
+    }
+    pb::UpdateContinuousBackupsResponse => bk::ContinuousBackupsOutput {
+        continuous_backups_description: required
+    }
+    pb::ContinuousBackupsDescription => bk::ContinuousBackupsDescription {
+        continuous_backups_status, point_in_time_recovery_description
+    }
+    pb::PointInTimeRecoveryDescription => bk::PointInTimeRecoveryDescription {
+        point_in_time_recovery_status, recovery_period_in_days, earliest_restorable_date_time,
+        latest_restorable_date_time
+    }
+    pb::RestoreTableFromBackupResponse => bk::RestoreOutput { table_description: required }
+    pb::RestoreTableToPointInTimeResponse => bk::RestoreOutput { table_description: required }
     pb::ListTagsOfResourceRequest => ListTagsOfResourceInput { resource_arn, next_token }
     pb::ListTagsOfResourceResponse => ListTagsOfResourceOutput { tags, next_token }
     pb::ListTablesRequest => ListTablesInput { exclusive_start_table_name, limit }
