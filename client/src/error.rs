@@ -53,6 +53,12 @@ macro_rules! simple_errors {
             /// An item read as one entity belongs to another.
             #[error("item has entity type {found:?}, expected {expected:?}")]
             WrongEntityType { expected: &'static str, found: Option<String> },
+            /// The service's answer lacks what the call needs to read it.
+            #[error("unexpected answer: {0}")]
+            Unexpected(String),
+            /// A wait (for a table to turn ACTIVE) ran out of time.
+            #[error("timed out: {0}")]
+            Timeout(String),
         }
 
         impl Error {

@@ -276,7 +276,7 @@ async fn transactions_are_atomic_across_kill_9() {
 async fn item06_interrupted_index_backfill_resumes_after_kill_9() {
     use aws_sdk_dynamodb::types::{
         CreateGlobalSecondaryIndexAction, GlobalSecondaryIndexUpdate, IndexStatus, Projection,
-        ProjectionType, PutRequest, WriteRequest,
+        ProjectionType,
     };
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
@@ -285,47 +285,7 @@ async fn item06_interrupted_index_backfill_resumes_after_kill_9() {
     let db = client(dir.path(), port);
     create_table(&db, "fill").await;
     let items = 30_000;
-    for chunk in 0..items / 25 {
-        {
-            let writes = (0..25)
-                .map(|i| {
-                    let n = chunk * 25 + i;
-                    WriteRequest::builder()
-                        .put_request(
-                            PutRequest::builder()
-                                .item("id", AttributeValue::S(format!("i{n}")))
-                                .item("g", AttributeValue::S(format!("g{}", n % 10)))
-                                .build()
-                                .unwrap(),
-                        )
-                        .build()
-                })
-                .collect();
-            // A fast load of a new on-demand table is partly throttled, as DynamoDB's is:
-            // what comes back unprocessed (or throttled whole) is sent again.
-            let mut pending: Vec<WriteRequest> = writes;
-            while !pending.is_empty() {
-                match db
-                    .batch_write_item()
-                    .request_items("fill", pending.clone())
-                    .send()
-                    .await
-                {
-                    Ok(out) => {
-                        pending = out
-                            .unprocessed_items()
-                            .and_then(|u| u.get("fill"))
-                            .cloned()
-                            .unwrap_or_default()
-                    }
-                    Err(e) => assert!(format!("{e:?}").contains("Throttl"), "{e:?}"),
-                }
-                if !pending.is_empty() {
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                }
-            }
-        }
-    }
+    load(&db, "fill", items).await;
     db.update_table()
         .table_name("fill")
         .attribute_definitions(
@@ -417,6 +377,302 @@ async fn item06_interrupted_index_backfill_resumes_after_kill_9() {
         }
     }
     assert_eq!(total, items, "every item is in the resumed index");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// Writes `items` items (`id` = `i<n>`, `g` = `g<n % 10>`) with BatchWriteItem, sending again
+/// what a fast load of a new on-demand table gets back unprocessed or throttled, as
+/// DynamoDB's would be.
+async fn load(db: &aws_sdk_dynamodb::Client, table: &str, items: i32) {
+    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+    for chunk in 0..items / 25 {
+        let mut pending: Vec<WriteRequest> = (0..25)
+            .map(|i| {
+                let n = chunk * 25 + i;
+                WriteRequest::builder()
+                    .put_request(
+                        PutRequest::builder()
+                            .item("id", AttributeValue::S(format!("i{n}")))
+                            .item("g", AttributeValue::S(format!("g{}", n % 10)))
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+            })
+            .collect();
+        while !pending.is_empty() {
+            match db
+                .batch_write_item()
+                .request_items(table, pending.clone())
+                .send()
+                .await
+            {
+                Ok(out) => {
+                    pending = out
+                        .unprocessed_items()
+                        .and_then(|u| u.get(table))
+                        .cloned()
+                        .unwrap_or_default()
+                }
+                Err(e) => assert!(format!("{e:?}").contains("Throttl"), "{e:?}"),
+            }
+            if !pending.is_empty() {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+/// Every item of a table: id → its `v` attribute.
+async fn contents(
+    db: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut start = None;
+    loop {
+        let page = db
+            .scan()
+            .table_name(table)
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .unwrap();
+        for item in page.items() {
+            let id = item
+                .get("id")
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default();
+            let v = item
+                .get("v")
+                .and_then(|v| v.as_n().ok())
+                .cloned()
+                .unwrap_or_default();
+            out.insert(id, v);
+        }
+        start = page.last_evaluated_key().cloned();
+        if start.is_none() {
+            return out;
+        }
+    }
+}
+
+async fn wait_active(db: &aws_sdk_dynamodb::Client, table: &str) {
+    for _ in 0..1200 {
+        let d = db.describe_table().table_name(table).send().await;
+        if d.ok()
+            .and_then(|d| d.table().and_then(|t| t.table_status().cloned()))
+            == Some(aws_sdk_dynamodb::types::TableStatus::Active)
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{table} never became ACTIVE");
+}
+
+fn epoch_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+/// Point-in-time recovery across `kill -9`: restored to a second noted before the crash,
+/// the table is exactly what it was then; restored to the latest time after the restart,
+/// it holds every write acknowledged before the kill (and no acknowledged delete's item).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn point_in_time_recovery_keeps_every_acknowledged_write_across_kill_9() {
+    use aws_sdk_dynamodb::primitives::DateTime;
+    use aws_sdk_dynamodb::types::PointInTimeRecoverySpecification;
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = spawn_server(dir.path(), port);
+    wait_ready(port).await;
+    let db = client(dir.path(), port);
+    create_table(&db, "pitr").await;
+    db.update_continuous_backups()
+        .table_name("pitr")
+        .point_in_time_recovery_specification(
+            PointInTimeRecoverySpecification::builder()
+                .point_in_time_recovery_enabled(true)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    for i in 0..50 {
+        db.put_item()
+            .table_name("pitr")
+            .item("id", AttributeValue::S(format!("a{i}")))
+            .item("v", AttributeValue::N("1".into()))
+            .send()
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let noted = epoch_now();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let then = contents(&db, "pitr").await;
+
+    // Writers overwrite and delete the noted items and add new ones until the kill.
+    let acked = Arc::new(Mutex::new(Vec::new()));
+    let mut writers = Vec::new();
+    for w in 0..4 {
+        let db = db.clone();
+        let acked = acked.clone();
+        writers.push(tokio::spawn(async move {
+            for i in 0.. {
+                let (id, delete) = match i % 3 {
+                    0 => (format!("a{}", (w * 13 + i) % 50), i % 2 == 0),
+                    _ => (format!("w{w}-{i}"), false),
+                };
+                let done = if delete {
+                    db.delete_item()
+                        .table_name("pitr")
+                        .key("id", AttributeValue::S(id.clone()))
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| e.to_string())
+                } else {
+                    db.put_item()
+                        .table_name("pitr")
+                        .item("id", AttributeValue::S(id.clone()))
+                        .item("v", AttributeValue::N((i + 2).to_string()))
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| e.to_string())
+                };
+                match done {
+                    Ok(()) => acked
+                        .lock()
+                        .unwrap()
+                        .push((id, (!delete).then(|| (i + 2).to_string()))),
+                    Err(_) => break,
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    child.kill().expect("kill -9");
+    child.wait().unwrap();
+    for w in writers {
+        let _ = w.await;
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert!(
+        acked.len() > 50,
+        "writers made progress ({} acks)",
+        acked.len()
+    );
+
+    let port = free_port();
+    let mut child = spawn_server(dir.path(), port);
+    wait_ready(port).await;
+    let db = client(dir.path(), port);
+    db.restore_table_to_point_in_time()
+        .source_table_name("pitr")
+        .target_table_name("then")
+        .restore_date_time(DateTime::from_secs_f64(noted))
+        .send()
+        .await
+        .unwrap();
+    db.restore_table_to_point_in_time()
+        .source_table_name("pitr")
+        .target_table_name("latest")
+        .use_latest_restorable_time(true)
+        .send()
+        .await
+        .unwrap();
+    wait_active(&db, "then").await;
+    wait_active(&db, "latest").await;
+    assert_eq!(
+        contents(&db, "then").await,
+        then,
+        "the table as it was at the noted second"
+    );
+    let latest = contents(&db, "latest").await;
+    let source = contents(&db, "pitr").await;
+    assert_eq!(
+        latest, source,
+        "the latest restorable time is the table now"
+    );
+    // Each `w` key is written once: its acknowledged value is there.
+    for (id, v) in &acked {
+        if let (true, Some(v)) = (id.starts_with('w'), v) {
+            assert_eq!(latest.get(id), Some(v), "acknowledged {id} lost");
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// A restore interrupted by `kill -9` starts over when the server comes back, and the
+/// restored table ends ACTIVE with every item of the backup.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_restore_finishes_after_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = spawn_server(dir.path(), port);
+    wait_ready(port).await;
+    let db = client(dir.path(), port);
+    create_table(&db, "big").await;
+    let items = 30_000;
+    load(&db, "big", items).await;
+    let arn = db
+        .create_backup()
+        .table_name("big")
+        .backup_name("before")
+        .send()
+        .await
+        .unwrap()
+        .backup_details()
+        .unwrap()
+        .backup_arn()
+        .to_string();
+    for _ in 0..600 {
+        let d = db.describe_backup().backup_arn(&arn).send().await.unwrap();
+        let status = d
+            .backup_description()
+            .and_then(|b| b.backup_details())
+            .map(|d| d.backup_status().clone());
+        if status == Some(aws_sdk_dynamodb::types::BackupStatus::Available) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let out = db
+        .restore_table_from_backup()
+        .target_table_name("copy")
+        .backup_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        out.table_description().and_then(|t| t.table_status()),
+        Some(&aws_sdk_dynamodb::types::TableStatus::Creating)
+    );
+    child.kill().expect("kill -9");
+    child.wait().unwrap();
+
+    let port = free_port();
+    let mut child = spawn_server(dir.path(), port);
+    wait_ready(port).await;
+    let db = client(dir.path(), port);
+    wait_active(&db, "copy").await;
+    let copy = contents(&db, "copy").await;
+    assert_eq!(
+        copy.len(),
+        items as usize,
+        "every item of the backup is restored"
+    );
+    assert_eq!(copy, contents(&db, "big").await);
     child.kill().unwrap();
     child.wait().unwrap();
 }

@@ -2,6 +2,7 @@
 //! options that turns into a future with `.await` (`IntoFuture`), so optional settings are
 //! chained methods and nothing runs until awaited.
 
+pub mod backup;
 pub mod batch;
 pub mod changes;
 pub mod items;

@@ -999,3 +999,178 @@ async fn a_policy_on_one_tables_backups_grants_nothing_on_anothers() {
         "AccessDeniedException"
     );
 }
+
+/// Through keyfall-dax, over gRPC and JSON: the actions pass through, authorized with the
+/// server's own checks (the restore's target table included).
+#[tokio::test]
+async fn backups_pass_through_the_proxy_authorized_per_table() {
+    use keyfall_proto::v1 as pb;
+    let server = TestServer::start().await;
+    let db = server.dynamodb();
+    new_table(&db, "mine", ("pk", ScalarAttributeType::S), None)
+        .send()
+        .await
+        .unwrap();
+    new_table(&db, "theirs", ("pk", ScalarAttributeType::S), None)
+        .send()
+        .await
+        .unwrap();
+    let policy = r#"{"Version":"2012-10-17","Statement":[
+        {"Effect":"Allow","Action":"dynamodb:*","Resource":["arn:aws:dynamodb:*:*:table/mine","arn:aws:dynamodb:*:*:table/mine/*"]}]}"#;
+    let key = keyfall_tests::user_with_policy(&server, "bob", policy).await;
+    let direct = server.dynamodb_as(&key.access_key_id, &key.secret_access_key);
+    let e = direct
+        .describe_table()
+        .table_name("theirs")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        code(e.as_service_error().unwrap()).0,
+        "AccessDeniedException",
+        "describe"
+    );
+    let e = direct
+        .create_backup()
+        .table_name("theirs")
+        .backup_name("nope")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        code(e.as_service_error().unwrap()).0,
+        "AccessDeniedException",
+        "server"
+    );
+    let proxy = keyfall_tests::TestProxy::start(&server, |c| {
+        c.auth = keyfall_server::config::AuthMode::Enforce;
+    })
+    .await;
+    let via_json = proxy.dynamodb_as(&key.access_key_id, &key.secret_access_key);
+    let arn = via_json
+        .create_backup()
+        .table_name("mine")
+        .backup_name("through-the-proxy")
+        .send()
+        .await
+        .expect("allowed on its table")
+        .backup_details()
+        .unwrap()
+        .backup_arn()
+        .to_string();
+    wait_available(&db, &arn).await;
+    let e = via_json
+        .create_backup()
+        .table_name("theirs")
+        .backup_name("nope")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        code(e.as_service_error().unwrap()).0,
+        "AccessDeniedException"
+    );
+    let mut grpc = proxy
+        .grpc_as(&key.access_key_id, &key.secret_access_key)
+        .await;
+    let denied = grpc
+        .restore_table_from_backup(pb::RestoreTableFromBackupRequest {
+            target_table_name: "theirs2".into(),
+            backup_arn: arn.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        keyfall_tests::error_type(&denied),
+        Some("AccessDeniedException"),
+        "the target table is checked too"
+    );
+    let denied = grpc
+        .update_continuous_backups(pb::UpdateContinuousBackupsRequest {
+            table_name: "theirs".into(),
+            point_in_time_recovery_specification: Some(pb::PointInTimeRecoverySpecification {
+                point_in_time_recovery_enabled: true,
+                recovery_period_in_days: None,
+            }),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        keyfall_tests::error_type(&denied),
+        Some("AccessDeniedException")
+    );
+    let d = grpc
+        .describe_backup(pb::DescribeBackupRequest {
+            backup_arn: arn.clone(),
+        })
+        .await
+        .expect("allowed on its table's backup")
+        .into_inner();
+    let details = d.backup_description.unwrap().backup_details.unwrap();
+    assert_eq!(details.backup_status, "AVAILABLE");
+}
+
+fn cli(server: &TestServer, args: &[&str]) -> String {
+    let out = std::process::Command::new(keyfall_tests::keyfall_cli())
+        .arg("--endpoint")
+        .arg(format!("http://{}", server.grpc_addr))
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", keyfall_tests::ROOT_ACCESS_KEY_ID)
+        .env(
+            "AWS_SECRET_ACCESS_KEY",
+            keyfall_tests::ROOT_SECRET_ACCESS_KEY,
+        )
+        .output()
+        .expect("run keyfall");
+    assert!(
+        out.status.success(),
+        "keyfall {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_backs_up_restores_and_recovers_to_a_second() {
+    let server = TestServer::start().await;
+    let db = server.dynamodb();
+    people(&db, "people").await;
+    let s = &server;
+    tokio::task::block_in_place(|| cli(s, &["pitr", "enable", "people", "--days", "3"]));
+    put_all(
+        &db,
+        "people",
+        &(0..20).map(|i| person("p", i, "v1")).collect::<Vec<_>>(),
+    )
+    .await;
+    let at = mark().await;
+    let then = contents(&db, "people", None).await;
+    let created: serde_json::Value = serde_json::from_str(&tokio::task::block_in_place(|| {
+        cli(s, &["backup", "create", "people", "from-cli"])
+    }))
+    .unwrap();
+    let arn = created["BackupArn"].as_str().unwrap().to_string();
+    churn(&db, "people", 1).await;
+    wait_available(&db, &arn).await;
+    let listed = tokio::task::block_in_place(|| cli(s, &["backup", "list", "--table", "people"]));
+    assert!(listed.contains(&arn), "{listed}");
+    tokio::task::block_in_place(|| cli(s, &["backup", "restore", &arn, "fromBackup", "--wait"]));
+    assert_eq!(contents(&db, "fromBackup", None).await, then);
+    let status: serde_json::Value = serde_json::from_str(&tokio::task::block_in_place(|| {
+        cli(s, &["pitr", "status", "people"])
+    }))
+    .unwrap();
+    assert_eq!(status["PointInTimeRecoveryStatus"], "ENABLED");
+    assert_eq!(status["RecoveryPeriodInDays"], 3);
+    let at = format!("{at}");
+    tokio::task::block_in_place(|| {
+        cli(
+            s,
+            &[
+                "pitr", "restore", "people", "fromPitr", "--at", &at, "--wait",
+            ],
+        )
+    });
+    assert_eq!(contents(&db, "fromPitr", None).await, then);
+}

@@ -50,6 +50,7 @@
 
 mod admin;
 mod autoscaling;
+mod backup;
 mod cost;
 mod insights;
 mod item;
@@ -95,6 +96,16 @@ enum Command {
     Item {
         #[command(subcommand)]
         command: item::ItemCommand,
+    },
+    /// On-demand backups: create, list, describe, delete, restore.
+    Backup {
+        #[command(subcommand)]
+        command: backup::BackupCommand,
+    },
+    /// Point-in-time recovery: enable, disable, status, restore to a second.
+    Pitr {
+        #[command(subcommand)]
+        command: backup::PitrCommand,
     },
     Export(transfer::ExportArgs),
     Import(transfer::ImportArgs),
@@ -147,6 +158,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin { command } => admin::run(&cli.endpoint, region, command).await,
         Command::Table { command } => table::run(&connect(&cli.endpoint, &region)?, command).await,
         Command::Item { command } => item::run(&connect(&cli.endpoint, &region)?, command).await,
+        Command::Backup { command } => {
+            backup::backup(&connect(&cli.endpoint, &region)?, command).await
+        }
+        Command::Pitr { command } => backup::pitr(&connect(&cli.endpoint, &region)?, command).await,
         Command::Export(args) => transfer::export(&connect(&cli.endpoint, &region)?, args).await,
         Command::Import(args) => transfer::import(&connect(&cli.endpoint, &region)?, args).await,
         Command::Cost(args) => cost::run(args).await,
