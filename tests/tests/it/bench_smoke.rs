@@ -141,3 +141,43 @@ fn ycsb_a_grpc_with_lean_reads_through_the_proxy_in_rounds() {
         .collect();
     assert_eq!(median, (per_round[0] + per_round[1]) / 2.0);
 }
+
+/// `keyfall-bench backup` with tiny settings: every figure is there and positive.
+#[test]
+fn backup_bench_reports_its_figures() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let json = dir.path().join("result.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_keyfall-bench"))
+        .args([
+            "backup",
+            "--items",
+            "2000",
+            "--seconds",
+            "0.5",
+            "--concurrency",
+            "4",
+        ])
+        .args(["--pitr-writes", "1000", "--json"])
+        .arg(&json)
+        .output()
+        .expect("run keyfall-bench backup");
+    assert!(
+        out.status.success(),
+        "keyfall-bench backup failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("written")).expect("JSON");
+    let f = &result["figures"];
+    for figure in [
+        "writes_per_second_before",
+        "writes_per_second_during_backup",
+        "ratio_during_backup",
+        "restored_items_per_second",
+        "backup_bytes_on_disk",
+    ] {
+        assert!(f[figure].as_f64().unwrap_or(0.0) > 0.0, "{figure}: {f}");
+    }
+    assert!(f["pitr"]["ratio"].as_f64().unwrap_or(0.0) > 0.0, "{f}");
+}

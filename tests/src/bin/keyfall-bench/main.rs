@@ -81,8 +81,12 @@ enum Command {
     /// Throughput enforcement under load: a provisioned table offered twice its rate, a
     /// new table's burst, a hot partition key.
     Capacity(capacity::CapacityArgs),
+    /// Backups and point-in-time recovery: write throughput while a backup is taken,
+    /// restore speed, PITR's write cost and disk per million writes.
+    Backup(backup::BackupArgs),
 }
 
+mod backup;
 mod capacity;
 mod dax;
 mod floor;
@@ -147,6 +151,7 @@ async fn main() -> anyhow::Result<()> {
     match args.command {
         Some(Command::Ycsb(ycsb)) => return ycsb::run(ycsb).await,
         Some(Command::Capacity(capacity)) => return capacity::run(capacity).await,
+        Some(Command::Backup(backup)) => return backup::run(backup).await,
         None => {}
     }
     let server = match (&args.http, &args.grpc) {
