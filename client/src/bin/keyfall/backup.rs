@@ -186,8 +186,8 @@ mod tests {
     #[test]
     fn times_are_rfc3339_or_epoch_seconds() {
         let epoch = parse_time("1796673919.5").unwrap();
-        assert_eq!(rfc3339(epoch), "2026-12-07T19:25:19.5Z");
-        assert_eq!(parse_time("2026-12-07T19:25:19.5Z").unwrap(), epoch);
+        assert_eq!(rfc3339(epoch), "2026-12-07T20:05:19.5Z");
+        assert_eq!(parse_time("2026-12-07T20:05:19.5Z").unwrap(), epoch);
         assert!(parse_time("yesterday")
             .unwrap_err()
             .contains("neither RFC 3339"));
