@@ -64,9 +64,21 @@ pub struct Config {
     /// Changes a PITR table's log holds before a new base (at least as many as the table
     /// has items).
     pub pitr_base_every: u64,
+    /// The export root: one folder per S3 bucket that exports write to and imports read
+    /// from (default: `s3` in the data dir).
+    pub export_dir: Option<PathBuf>,
+    /// The shortest window of an incremental export (DynamoDB: 15 minutes).
+    pub incremental_export_min_window: std::time::Duration,
 }
 
 impl Config {
+    /// The export root in effect.
+    pub fn export_dir(&self) -> PathBuf {
+        self.export_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("s3"))
+    }
+
     /// The backup directory in effect.
     pub fn backup_dir(&self) -> PathBuf {
         self.backup_dir
@@ -107,6 +119,8 @@ impl Default for Config {
             autoscaling_period: std::time::Duration::from_secs(60),
             backup_dir: None,
             pitr_base_every: 1_000_000,
+            export_dir: None,
+            incremental_export_min_window: std::time::Duration::from_secs(15 * 60),
         }
     }
 }
@@ -206,6 +220,14 @@ pub struct Cli {
     /// (default 1000000).
     #[arg(long, env = "KEYFALL_PITR_BASE_EVERY", value_parser = clap::value_parser!(u64).range(1..))]
     pub pitr_base_every: Option<u64>,
+    /// The folder of S3 buckets: `ExportTableToPointInTime` writes to, and `ImportTable`
+    /// reads from, `<dir>/<bucket>/<prefix>...` (default: `s3` in the data dir).
+    #[arg(long, env = "KEYFALL_EXPORT_DIR")]
+    pub export_dir: Option<PathBuf>,
+    /// The shortest window an incremental export may cover, e.g. `1s` (default 15m,
+    /// DynamoDB's).
+    #[arg(long, env = "KEYFALL_INCREMENTAL_EXPORT_MIN_WINDOW", value_parser = parse_duration)]
+    pub incremental_export_min_window: Option<std::time::Duration>,
 }
 
 fn parse_durability(s: &str) -> Result<Durability, String> {
@@ -255,6 +277,9 @@ struct FileConfig {
     autoscaling_period: Option<std::time::Duration>,
     backup_dir: Option<PathBuf>,
     pitr_base_every: Option<u64>,
+    export_dir: Option<PathBuf>,
+    #[serde(default, deserialize_with = "deserialize_duration")]
+    incremental_export_min_window: Option<std::time::Duration>,
     #[serde(default)]
     limits: LimitsFile,
 }
@@ -392,6 +417,11 @@ impl Cli {
                 .or(file.pitr_base_every)
                 .unwrap_or(d.pitr_base_every)
                 .max(1),
+            export_dir: self.export_dir.or(file.export_dir),
+            incremental_export_min_window: self
+                .incremental_export_min_window
+                .or(file.incremental_export_min_window)
+                .unwrap_or(d.incremental_export_min_window),
         };
         if config.engine_threads == 0 {
             return Err(ConfigError::Invalid(

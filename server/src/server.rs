@@ -64,6 +64,8 @@ pub fn open_engine(config: &Config) -> Result<Arc<Engine>, ServerError> {
         limits: config.limits,
         backup_dir: config.backup_dir(),
         pitr_base_every: config.pitr_base_every,
+        export_dir: config.export_dir(),
+        incremental_export_min_window: config.incremental_export_min_window,
     };
     Engine::open(Arc::new(store), engine_config).map_err(|e| ServerError::Storage {
         dir,

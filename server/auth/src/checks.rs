@@ -612,6 +612,72 @@ impl Authorize for keyfall_types::backup::RestoreTableToPointInTimeInput {
     }
 }
 
+/// An S3 location as IAM names it, `arn:aws:s3:::<bucket>/<prefix>*`: exports and imports
+/// read and write the export root's bucket folders, authorized as S3 would authorize them.
+fn s3_objects(bucket: &Option<String>, prefix: &Option<String>) -> String {
+    format!(
+        "arn:aws:s3:::{}/{}*",
+        name(bucket),
+        prefix.as_deref().unwrap_or("")
+    )
+}
+
+/// On the table, named by the ARN as given (the engine exports only the table whose ARN is
+/// exactly that), and `s3:PutObject` on the objects it writes.
+impl Authorize for keyfall_types::backup::ExportTableToPointInTimeInput {
+    fn checks(&self, action: &'static str, _: &dyn Schemas) -> Vec<Check> {
+        let mut checks = arn_check(action, &self.table_arn);
+        checks.push(Check {
+            action: "s3:PutObject",
+            resource: s3_objects(&self.s3_bucket, &self.s3_prefix),
+            ..Check::default()
+        });
+        checks
+    }
+}
+
+impl Authorize for keyfall_types::backup::ExportArnInput {
+    fn checks(&self, action: &'static str, _: &dyn Schemas) -> Vec<Check> {
+        arn_check(action, &self.export_arn)
+    }
+}
+
+impl Authorize for keyfall_types::backup::ListExportsInput {
+    fn checks(&self, action: &'static str, _: &dyn Schemas) -> Vec<Check> {
+        account_check(action)
+    }
+}
+
+/// On the table it creates, and `s3:GetObject` on the objects it reads.
+impl Authorize for keyfall_types::backup::ImportTableInput {
+    fn checks(&self, action: &'static str, s: &dyn Schemas) -> Vec<Check> {
+        let table = self
+            .table_creation_parameters
+            .as_ref()
+            .and_then(|t| t.table_name.clone());
+        let mut checks = table_check(action, s, &table);
+        let source = self.s3_bucket_source.clone().unwrap_or_default();
+        checks.push(Check {
+            action: "s3:GetObject",
+            resource: s3_objects(&source.s3_bucket, &source.s3_key_prefix),
+            ..Check::default()
+        });
+        checks
+    }
+}
+
+impl Authorize for keyfall_types::backup::ImportArnInput {
+    fn checks(&self, action: &'static str, _: &dyn Schemas) -> Vec<Check> {
+        arn_check(action, &self.import_arn)
+    }
+}
+
+impl Authorize for keyfall_types::backup::ListImportsInput {
+    fn checks(&self, action: &'static str, _: &dyn Schemas) -> Vec<Check> {
+        account_check(action)
+    }
+}
+
 /// Actions whose input is just a table name (DescribeTable, DeleteTable...).
 impl Authorize for TableNameInput {
     fn checks(&self, action: &'static str, s: &dyn Schemas) -> Vec<Check> {

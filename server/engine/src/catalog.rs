@@ -141,6 +141,9 @@ pub struct TableMeta {
     /// CREATING (item calls do not find it, DeleteTable refuses it).
     #[serde(default)]
     pub restore: Option<super::restore::RestoreMeta>,
+    /// The import filling a table created by ImportTable (its id): CREATING until done.
+    #[serde(default)]
+    pub import: Option<String>,
 }
 
 /// Approximate size counters, as DynamoDB's ItemCount/TableSizeBytes are approximate.
@@ -472,7 +475,10 @@ pub fn table_not_found(name: &str) -> Error {
 /// any write was served, so that writes (which add their own deltas) are counted once.
 pub fn recount(snapshot: &dyn Snapshot, tables: &[Arc<Table>]) {
     // A table being restored is counted by its restore when it finishes.
-    for table in tables.iter().filter(|t| t.meta.restore.is_none()) {
+    for table in tables
+        .iter()
+        .filter(|t| t.meta.restore.is_none() && t.meta.import.is_none())
+    {
         count_into(snapshot, &table.meta.keyspace, &table.stats);
         for index in table.meta.indexes() {
             if let Some(stats) = table.index_stats(&index.name) {

@@ -23,6 +23,8 @@ pub mod changes;
 mod collections;
 pub mod commit;
 mod contributor_insights;
+pub mod export;
+pub mod import;
 mod indexes;
 pub mod insights;
 mod items;
@@ -42,6 +44,7 @@ mod tables;
 mod tests;
 pub mod throughput;
 mod transactions;
+pub mod transfer;
 mod ttl;
 /// The actions' inputs and outputs (in `keyfall-types`, shared with keyfall-dax).
 pub use keyfall_types::types;
@@ -78,6 +81,10 @@ pub struct EngineConfig {
     /// A PITR table takes a new base once its log since the last holds this many changes
     /// and as many as the table has items.
     pub pitr_base_every: u64,
+    /// The export root: one folder per S3 bucket (empty: exports and imports are refused).
+    pub export_dir: std::path::PathBuf,
+    /// The shortest window of an incremental export (DynamoDB: 15 minutes).
+    pub incremental_export_min_window: std::time::Duration,
 }
 
 /// One engine thread per core: engine work is CPU-bound while the data is cached, and
@@ -99,6 +106,8 @@ impl Default for EngineConfig {
             limits: throughput::CapacityLimits::default(),
             backup_dir: std::path::PathBuf::new(),
             pitr_base_every: 1_000_000,
+            export_dir: std::path::PathBuf::new(),
+            incremental_export_min_window: std::time::Duration::from_secs(15 * 60),
         }
     }
 }
@@ -159,6 +168,8 @@ impl Engine {
         store.open_keyspace(transactions::TOKENS_KEYSPACE)?;
         store.open_keyspace(autoscaling::KEYSPACE)?;
         store.open_keyspace(backup::BACKUPS_KEYSPACE)?;
+        store.open_keyspace(export::EXPORTS_KEYSPACE)?;
+        store.open_keyspace(import::IMPORTS_KEYSPACE)?;
         Self::start_recount(store.clone(), catalog.all())?;
         let iterator_key = load_iterator_key(store.as_ref())?;
         let pool = pool::WorkerPool::start(config.threads)?;
@@ -178,6 +189,8 @@ impl Engine {
         engine.resume_backfills()?;
         engine.drop_interrupted_backups()?;
         engine.resume_restores()?;
+        engine.resume_exports()?;
+        engine.resume_imports()?;
         Ok(engine)
     }
 

@@ -82,23 +82,35 @@ fn now_micros() -> u64 {
     (now_epoch_seconds() * 1e6) as u64
 }
 
-/// A log value: version 1, the storage key's length (u32 LE) and bytes, then the stored
-/// item (absent: the item was deleted).
-pub fn encode_entry(key: &[u8], value: Option<&[u8]>) -> Vec<u8> {
-    let mut out = Vec::with_capacity(5 + key.len() + value.map_or(0, <[u8]>::len));
+/// What a log record says became of an item.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Logged {
+    /// The new stored item (`model::codec`).
+    Put(Vec<u8>),
+    /// Deleted; the item's key attributes (`model::codec`), for exports that name them.
+    Delete(Vec<u8>),
+}
+
+/// A log value: version 1, the storage key's length (u32 LE) and bytes, then 0 and the new
+/// stored item, or 1 and the deleted item's key attributes.
+pub fn encode_entry(key: &[u8], change: &Logged) -> Vec<u8> {
+    let (kind, bytes) = match change {
+        Logged::Put(b) => (0u8, b),
+        Logged::Delete(b) => (1u8, b),
+    };
+    let mut out = Vec::with_capacity(6 + key.len() + bytes.len());
     out.push(1);
     out.extend_from_slice(&(key.len() as u32).to_le_bytes());
     out.extend_from_slice(key);
-    if let Some(v) = value {
-        out.extend_from_slice(v);
-    }
+    out.push(kind);
+    out.extend_from_slice(bytes);
     out
 }
 
-/// A storage key and what it became (`None`: deleted).
-pub type LoggedChange = (Vec<u8>, Option<Vec<u8>>);
+/// A storage key and what became of its item.
+pub type LoggedChange = (Vec<u8>, Logged);
 
-fn decode_entry(v: &[u8]) -> Result<LoggedChange> {
+pub(crate) fn decode_entry(v: &[u8]) -> Result<LoggedChange> {
     let bad = || Error::Internal("a point-in-time-recovery log record is damaged".into());
     let (&version, rest) = v.split_first().ok_or_else(bad)?;
     if version != 1 || rest.len() < 4 {
@@ -106,11 +118,17 @@ fn decode_entry(v: &[u8]) -> Result<LoggedChange> {
     }
     let (len, rest) = rest.split_at(4);
     let len = u32::from_le_bytes(len.try_into().map_err(|_| bad())?) as usize;
-    if rest.len() < len {
+    if rest.len() <= len {
         return Err(bad());
     }
-    let (key, item) = rest.split_at(len);
-    Ok((key.to_vec(), (!item.is_empty()).then(|| item.to_vec())))
+    let (key, rest) = rest.split_at(len);
+    let (&kind, item) = rest.split_first().ok_or_else(bad)?;
+    let change = match kind {
+        0 => Logged::Put(item.to_vec()),
+        1 => Logged::Delete(item.to_vec()),
+        _ => return Err(bad()),
+    };
+    Ok((key.to_vec(), change))
 }
 
 /// Adds the log records of the PITR tables among `changes` to `ops`; returns the tables'
@@ -154,11 +172,19 @@ pub(crate) fn log_changes<'a>(
         };
         let key = now_micros().max(**clock + 1);
         **clock = key;
-        let value = c.new.map(codec::encode_item);
+        let change = match (c.new, c.old) {
+            (Some(new), _) => Logged::Put(codec::encode_item(new)),
+            (None, old) => {
+                let keys = old
+                    .map(|o| c.table.meta.key_schema.extract_key(o))
+                    .unwrap_or_default();
+                Logged::Delete(codec::encode_item(&keys))
+            }
+        };
         ops.push(Op::Put {
             keyspace: pitr.keyspace.clone(),
             key: key.to_be_bytes().to_vec(),
-            value: encode_entry(c.key, value.as_deref()),
+            value: encode_entry(c.key, &change),
         });
         c.table.pitr.since_base.fetch_add(1, Ordering::Relaxed);
     }
@@ -249,7 +275,7 @@ impl Engine {
 
     /// The earliest second a table can be restored to (its oldest base's cut, or the one
     /// being written), and the start of its recovery window.
-    fn restorable_from(&self, table: &Table) -> Result<Option<f64>> {
+    pub(crate) fn restorable_from(&self, table: &Table) -> Result<Option<f64>> {
         let Some(pitr) = &table.meta.pitr else {
             return Ok(None);
         };
@@ -473,6 +499,20 @@ impl Engine {
         Ok(())
     }
 
+    /// The base a restore or export of `table` at `at` starts from: the newest complete
+    /// one taken at or before it, or the first base while it is being written (whoever
+    /// reads it waits for it: [`Engine::finished_base`]).
+    pub(crate) fn base_for(&self, table: &Table, at: f64) -> Result<PathBuf> {
+        let bases = self.bases(&table.meta.id)?;
+        if let Some((dir, _)) = bases.iter().rev().find(|(_, b)| b.taken_at <= at) {
+            return Ok(dir.clone());
+        }
+        match table.pitr.pending.lock().clone() {
+            Some(p) if p.taken_at <= at => Ok(p.dir),
+            _ => Err(pitr_unavailable(&table.meta.name)),
+        }
+    }
+
     /// Directories of bases interrupted by a stop (never completed, not being written).
     fn drop_partial_bases(&self, table: &Table) -> Result<usize> {
         let pending = table.pitr.pending.lock().as_ref().map(|p| p.dir.clone());
@@ -555,16 +595,7 @@ impl Engine {
             return Err(super::restore::table_already_exists(target));
         }
         let until = (at * 1e6) as u64;
-        let bases = self.bases(&table.meta.id)?;
-        let base = match bases.iter().rev().find(|(_, b)| b.taken_at <= at) {
-            Some((dir, b)) => (dir.clone(), b.position),
-            // The first base is still being written: the restore waits for it.
-            None => match table.pitr.pending.lock().clone() {
-                Some(p) if p.taken_at <= at => (p.dir, 0),
-                _ => return Err(pitr_unavailable(source_name)),
-            },
-        };
-        let (base, _) = base;
+        let base = self.base_for(&table, at)?;
         let restore = super::restore::RestoreMeta {
             source: super::restore::RestoreSource::PointInTime {
                 table_id: table.meta.id.clone(),
@@ -711,15 +742,24 @@ mod tests {
 
     #[test]
     fn log_entries_round_trip_puts_and_deletes() {
-        let put = encode_entry(b"key", Some(b"item"));
+        let put = encode_entry(b"key", &Logged::Put(b"item".to_vec()));
         assert_eq!(
             decode_entry(&put).unwrap(),
-            (b"key".to_vec(), Some(b"item".to_vec()))
+            (b"key".to_vec(), Logged::Put(b"item".to_vec()))
         );
-        let delete = encode_entry(b"k2", None);
-        assert_eq!(decode_entry(&delete).unwrap(), (b"k2".to_vec(), None));
-        for damaged in [&b""[..], &[2, 0, 0, 0, 0][..], &[1, 9, 0, 0, 0, 1][..]] {
-            assert!(decode_entry(damaged).is_err());
+        let delete = encode_entry(b"k2", &Logged::Delete(b"keys".to_vec()));
+        assert_eq!(
+            decode_entry(&delete).unwrap(),
+            (b"k2".to_vec(), Logged::Delete(b"keys".to_vec()))
+        );
+        let damaged: [&[u8]; 4] = [
+            b"",
+            &[2, 0, 0, 0, 0],
+            &[1, 9, 0, 0, 0, 1],
+            &[1, 1, 0, 0, 0, 7, 5],
+        ];
+        for d in damaged {
+            assert!(decode_entry(d).is_err(), "{d:?}");
         }
     }
 }

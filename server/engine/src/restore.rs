@@ -23,6 +23,9 @@ use crate::types::{
     OnDemandThroughput, ProvisionedThroughput, SseSpecification, TableDescription,
 };
 
+/// Items written to storage a batch at a time.
+const CHUNK: usize = 512;
+
 /// Where a restored table's items come from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum RestoreSource {
@@ -367,69 +370,105 @@ impl Engine {
     }
 
     /// Fills the target: the items, then the indexes, then the counters; then ACTIVE.
-    fn load(&self, name: &str, id: &str, restore: &RestoreMeta) -> Result<()> {
-        const CHUNK: usize = 512;
-        let gone = || Error::Internal("the restored table was deleted".into());
-        let table = self.restoring_table(name, id).ok_or_else(gone)?;
-        let meta = table.meta.clone();
+    /// Writes into `keyspace` the items of the backup-format directory `base`, then the
+    /// log's changes after position `after` up to `until` (`log`), in order; `live` is
+    /// asked before each chunk is written and stops the work with its error.
+    pub(crate) fn materialize(
+        &self,
+        keyspace: &str,
+        schema: &crate::model::KeySchema,
+        base: &std::path::Path,
+        log: Option<(&str, u64, u64)>,
+        live: &dyn Fn() -> Result<()>,
+    ) -> Result<()> {
         let mut ops: Vec<Op> = Vec::with_capacity(CHUNK);
         let flush = |ops: &mut Vec<Op>| -> Result<()> {
             if ops.is_empty() {
                 return Ok(());
             }
-            self.restoring_table(name, id).ok_or_else(gone)?;
+            live()?;
             self.store.apply(std::mem::take(ops))?;
             Ok(())
         };
-        let put = |ops: &mut Vec<Op>, value: Vec<u8>| -> Result<()> {
+        let manifest: file::Manifest<serde_json::Value> = file::read_manifest(base)?;
+        for value in file::ItemReader::open(base, &manifest.data)? {
+            let value = value?;
             let item = codec::decode_item(&value).map_err(|e| Error::Internal(e.to_string()))?;
-            let key = meta.key_schema.encode(&item)?;
             ops.push(Op::Put {
-                keyspace: meta.keyspace.clone(),
-                key,
+                keyspace: keyspace.to_string(),
+                key: schema.encode(&item)?,
                 value,
             });
-            Ok(())
-        };
-        let (base, after) = match &restore.source {
-            RestoreSource::Backup { id } => (self.backup_dir()?.join(id), 0),
-            RestoreSource::PointInTime { base, table_id, .. } => {
-                self.finished_base(base, table_id, restore.restore_time)?
-            }
-        };
-        let manifest: file::Manifest<serde_json::Value> = file::read_manifest(&base)?;
-        for value in file::ItemReader::open(&base, &manifest.data)? {
-            put(&mut ops, value?)?;
             if ops.len() >= CHUNK {
                 flush(&mut ops)?;
             }
         }
-        if let RestoreSource::PointInTime {
-            log_keyspace,
-            until,
-            ..
-        } = &restore.source
-        {
-            for change in super::pitr::replay(self.store.as_ref(), log_keyspace, after, *until)? {
-                let (key, value) = change?;
-                match value {
-                    Some(value) => ops.push(Op::Put {
-                        keyspace: meta.keyspace.clone(),
+        if let Some((log_keyspace, after, until)) = log {
+            for change in super::pitr::replay(self.store.as_ref(), log_keyspace, after, until)? {
+                ops.push(match change? {
+                    (key, super::pitr::Logged::Put(value)) => Op::Put {
+                        keyspace: keyspace.to_string(),
                         key,
                         value,
-                    }),
-                    None => ops.push(Op::Delete {
-                        keyspace: meta.keyspace.clone(),
+                    },
+                    (key, super::pitr::Logged::Delete(_)) => Op::Delete {
+                        keyspace: keyspace.to_string(),
                         key,
-                    }),
-                }
+                    },
+                });
                 if ops.len() >= CHUNK {
                     flush(&mut ops)?;
                 }
             }
         }
-        flush(&mut ops)?;
-        // The indexes and counters, from the loaded items.
+        flush(&mut ops)
+    }
+
+    /// Fills the target: the items, then the indexes, then the counters; then ACTIVE.
+    fn load(&self, name: &str, id: &str, restore: &RestoreMeta) -> Result<()> {
+        let gone = || Error::Internal("the restored table was deleted".into());
+        let table = self.restoring_table(name, id).ok_or_else(gone)?;
+        let meta = table.meta.clone();
+        let live = || self.restoring_table(name, id).map(|_| ()).ok_or_else(gone);
+        match &restore.source {
+            RestoreSource::Backup { id } => {
+                let base = self.backup_dir()?.join(id);
+                self.materialize(&meta.keyspace, &meta.key_schema, &base, None, &live)?;
+            }
+            RestoreSource::PointInTime {
+                base,
+                table_id,
+                log_keyspace,
+                until,
+            } => {
+                let (base, after) = self.finished_base(base, table_id, restore.restore_time)?;
+                let log = Some((log_keyspace.as_str(), after, *until));
+                self.materialize(&meta.keyspace, &meta.key_schema, &base, log, &live)?;
+            }
+        }
+        let items = self.index_and_activate(name, id, &meta, &live)?;
+        tracing::info!(table = %name, items, "restore finished");
+        Ok(())
+    }
+
+    /// The last steps of a table filled in the background (a restore, an import): every
+    /// index built from the loaded items, the counters set, and the table made ACTIVE
+    /// (its `restore` and `import` cleared). Returns the item count.
+    pub(crate) fn index_and_activate(
+        &self,
+        name: &str,
+        id: &str,
+        meta: &TableMeta,
+        live: &dyn Fn() -> Result<()>,
+    ) -> Result<i64> {
+        let flush = |ops: &mut Vec<Op>| -> Result<()> {
+            if ops.is_empty() {
+                return Ok(());
+            }
+            live()?;
+            self.store.apply(std::mem::take(ops))?;
+            Ok(())
+        };
         let mut counts: std::collections::BTreeMap<&str, (i64, i64)> = Default::default();
         let (mut items, mut bytes) = (0i64, 0i64);
         let mut index_ops: Vec<Op> = Vec::with_capacity(CHUNK);
@@ -458,7 +497,12 @@ impl Engine {
         }
         flush(&mut index_ops)?;
         let _schema = self.schema_lock.write();
-        let table = self.restoring_table(name, id).ok_or_else(gone)?;
+        live()?;
+        let table = self
+            .catalog
+            .get(name)
+            .filter(|t| t.meta.id == id)
+            .ok_or_else(|| Error::Internal("the table being filled was deleted".into()))?;
         table.stats.set(items, bytes);
         for index in meta.indexes() {
             if let Some(stats) = table.index_stats(&index.name) {
@@ -468,9 +512,9 @@ impl Engine {
         }
         self.catalog.update(self.store.as_ref(), name, id, |m| {
             m.restore = None;
+            m.import = None;
             Ok(())
         })?;
-        tracing::info!(table = %name, items, "restore finished");
-        Ok(())
+        Ok(items)
     }
 }

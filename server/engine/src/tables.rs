@@ -642,6 +642,7 @@ impl Engine {
             on_demand_switches: Vec::new(),
             pitr: None,
             restore: None,
+            import: None,
         };
         Ok(meta)
     }
@@ -677,6 +678,7 @@ impl Engine {
     /// CREATING until `--table-activation-delay` after creation (ACTIVE at once by default).
     pub(crate) fn is_creating(&self, meta: &TableMeta) -> bool {
         meta.restore.is_some()
+            || meta.import.is_some()
             || now_epoch_seconds()
                 < meta.created_at + self.config.table_activation_delay.as_secs_f64()
     }
@@ -1271,9 +1273,14 @@ impl Engine {
     pub fn delete_table(&self, input: TableNameInput) -> Result<TableDescription> {
         let _schema = self.schema_lock.write();
         let table = self.table(&input.table_name)?;
-        if table.meta.restore.is_some() {
+        if table.meta.restore.is_some() || table.meta.import.is_some() {
             return Err(Error::ResourceInUse(format!(
-                "Attempt to change a resource which is still in use: Table is being restored: {}",
+                "Attempt to change a resource which is still in use: Table is being {}: {}",
+                if table.meta.import.is_some() {
+                    "imported"
+                } else {
+                    "restored"
+                },
                 table.meta.name
             )));
         }

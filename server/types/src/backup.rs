@@ -249,3 +249,244 @@ pub struct RestoreSummary {
     pub restore_date_time: f64,
     pub restore_in_progress: bool,
 }
+
+// ---------------------------------------------------------------- export and import
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct ExportTableToPointInTimeInput {
+    pub table_arn: Option<String>,
+    pub export_time: Option<f64>,
+    pub client_token: Option<String>,
+    pub s3_bucket: Option<String>,
+    pub s3_bucket_owner: Option<String>,
+    pub s3_prefix: Option<String>,
+    pub s3_sse_algorithm: Option<String>,
+    pub s3_sse_kms_key_id: Option<String>,
+    pub export_format: Option<String>,
+    pub export_type: Option<String>,
+    pub incremental_export_specification: Option<IncrementalExportSpecification>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct IncrementalExportSpecification {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub export_from_time: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub export_to_time: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub export_view_type: Option<String>,
+}
+
+/// DescribeExport's input.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct ExportArnInput {
+    pub export_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct ListExportsInput {
+    pub table_arn: Option<String>,
+    pub max_results: Option<i64>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ExportDescription {
+    pub export_arn: Option<String>,
+    pub export_status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub export_manifest: Option<String>,
+    pub table_arn: Option<String>,
+    pub table_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub export_time: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_token: Option<String>,
+    pub s3_bucket: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s3_bucket_owner: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s3_prefix: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s3_sse_algorithm: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s3_sse_kms_key_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_message: Option<String>,
+    pub export_format: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub billed_size_bytes: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item_count: Option<i64>,
+    pub export_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incremental_export_specification: Option<IncrementalExportSpecification>,
+}
+
+/// ExportTableToPointInTime's and DescribeExport's answer.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ExportDescriptionOutput {
+    pub export_description: ExportDescription,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListExportsOutput {
+    pub export_summaries: Vec<ExportSummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ExportSummary {
+    pub export_arn: Option<String>,
+    pub export_status: Option<String>,
+    pub export_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct S3BucketSource {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s3_bucket_owner: Option<String>,
+    pub s3_bucket: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s3_key_prefix: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct InputFormatOptions {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub csv: Option<CsvOptions>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct CsvOptions {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delimiter: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub header_list: Option<Vec<String>>,
+}
+
+/// The table an import creates.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct TableCreationParameters {
+    pub table_name: Option<String>,
+    pub attribute_definitions: Option<Vec<crate::types::AttributeDefinition>>,
+    pub key_schema: Option<Vec<KeySchemaElement>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub billing_mode: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provisioned_throughput: Option<ProvisionedThroughput>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_demand_throughput: Option<OnDemandThroughput>,
+    #[serde(rename = "SSESpecification", skip_serializing_if = "Option::is_none")]
+    pub sse_specification: Option<SseSpecification>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub global_secondary_indexes: Option<Vec<GlobalSecondaryIndex>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct ImportTableInput {
+    pub client_token: Option<String>,
+    pub s3_bucket_source: Option<S3BucketSource>,
+    pub input_format: Option<String>,
+    pub input_format_options: Option<InputFormatOptions>,
+    pub input_compression_type: Option<String>,
+    pub table_creation_parameters: Option<TableCreationParameters>,
+}
+
+/// DescribeImport's input.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct ImportArnInput {
+    pub import_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct ListImportsInput {
+    pub table_arn: Option<String>,
+    pub page_size: Option<i64>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ImportTableDescription {
+    pub import_arn: Option<String>,
+    pub import_status: Option<String>,
+    pub table_arn: Option<String>,
+    pub table_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_token: Option<String>,
+    pub s3_bucket_source: Option<S3BucketSource>,
+    pub error_count: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cloud_watch_log_group_arn: Option<String>,
+    pub input_format: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input_format_options: Option<InputFormatOptions>,
+    pub input_compression_type: Option<String>,
+    pub table_creation_parameters: Option<TableCreationParameters>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub processed_size_bytes: Option<i64>,
+    pub processed_item_count: i64,
+    pub imported_item_count: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_message: Option<String>,
+}
+
+/// ImportTable's and DescribeImport's answer.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ImportDescriptionOutput {
+    pub import_table_description: ImportTableDescription,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListImportsOutput {
+    pub import_summary_list: Vec<ImportSummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ImportSummary {
+    pub import_arn: Option<String>,
+    pub import_status: Option<String>,
+    pub table_arn: Option<String>,
+    pub s3_bucket_source: Option<S3BucketSource>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cloud_watch_log_group_arn: Option<String>,
+    pub input_format: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<f64>,
+}

@@ -30,6 +30,7 @@ mod observability;
 mod streams;
 mod throttling;
 mod traces;
+mod transfers;
 mod wire_cases;
 mod wire_http;
 mod wire_streams;

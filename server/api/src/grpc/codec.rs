@@ -75,6 +75,19 @@ from_proto! {
     UpdateContinuousBackupsRequest => UpdateContinuousBackupsInput: |r| Member::from_proto(r);
     DescribeContinuousBackupsRequest => TableNameInput: |r| Ok(table_name(r.table_name));
     DescribeLimitsRequest => (): |_r| Ok(());
+    ExportTableToPointInTimeRequest => ExportTableToPointInTimeInput: |r| {
+        if r.filter_specification.is_some() {
+            return Err(keyfall_types::error::Error::validation(
+                "FilterSpecification is not supported: exports hold whole tables",
+            ));
+        }
+        Member::from_proto(r)
+    };
+    DescribeExportRequest => ExportArnInput: |r| Member::from_proto(r);
+    ListExportsRequest => ListExportsInput: |r| Member::from_proto(r);
+    ImportTableRequest => ImportTableInput: |r| Member::from_proto(r);
+    DescribeImportRequest => ImportArnInput: |r| Member::from_proto(r);
+    ListImportsRequest => ListImportsInput: |r| Member::from_proto(r);
     DescribeEndpointsRequest => (): |_r| Ok(());
     UntagResourceRequest => UntagResourceInput: |r| Member::from_proto(r);
     ListTagsOfResourceRequest => ListTagsOfResourceInput: |r| Member::from_proto(r);
@@ -145,6 +158,12 @@ into_proto! {
     RestoreOutput => RestoreTableToPointInTimeResponse: |o| Member::into_proto(o);
     ContinuousBackupsOutput => UpdateContinuousBackupsResponse: |o| Member::into_proto(o);
     ContinuousBackupsOutput => DescribeContinuousBackupsResponse: |o| Member::into_proto(o);
+    ExportDescriptionOutput => ExportTableToPointInTimeResponse: |o| Member::into_proto(o);
+    ExportDescriptionOutput => DescribeExportResponse: |o| Member::into_proto(o);
+    ListExportsOutput => ListExportsResponse: |o| Member::into_proto(o);
+    ImportDescriptionOutput => ImportTableResponse: |o| Member::into_proto(o);
+    ImportDescriptionOutput => DescribeImportResponse: |o| Member::into_proto(o);
+    ListImportsOutput => ListImportsResponse: |o| Member::into_proto(o);
     () => UntagResourceResponse: |_o| pb::UntagResourceResponse {};
     ListTagsOfResourceOutput => ListTagsOfResourceResponse: |o| Member::into_proto(o);
 }

@@ -303,6 +303,57 @@ crate::members! {
     }
     pb::RestoreTableFromBackupResponse => bk::RestoreOutput { table_description: required }
     pb::RestoreTableToPointInTimeResponse => bk::RestoreOutput { table_description: required }
+    pb::ExportTableToPointInTimeRequest => bk::ExportTableToPointInTimeInput {
+        table_arn, export_time, client_token, s3_bucket, s3_bucket_owner, s3_prefix,
+        s3_sse_algorithm, s3_sse_kms_key_id, export_format, export_type,
+        incremental_export_specification
+    }
+    pb::IncrementalExportSpecification => bk::IncrementalExportSpecification {
+        export_from_time, export_to_time, export_view_type
+    }
+    pb::DescribeExportRequest => bk::ExportArnInput { export_arn }
+    pb::ListExportsRequest => bk::ListExportsInput { table_arn, max_results, next_token }
+    pb::ExportDescription => bk::ExportDescription {
+        export_arn, export_status, start_time, end_time, export_manifest, table_arn, table_id,
+        export_time, client_token, s3_bucket, s3_bucket_owner, s3_prefix, s3_sse_algorithm,
+        s3_sse_kms_key_id, failure_code, failure_message, export_format, billed_size_bytes,
+        item_count, export_type, incremental_export_specification
+    }
+    pb::ExportTableToPointInTimeResponse => bk::ExportDescriptionOutput {
+        export_description: required
+    }
+    pb::DescribeExportResponse => bk::ExportDescriptionOutput { export_description: required }
+    pb::ExportSummary => bk::ExportSummary { export_arn, export_status, export_type }
+    pb::ListExportsResponse => bk::ListExportsOutput { export_summaries, next_token }
+    pb::S3BucketSource => bk::S3BucketSource { s3_bucket_owner, s3_bucket, s3_key_prefix }
+    pb::CsvOptions => bk::CsvOptions { delimiter, header_list }
+    pb::InputFormatOptions => bk::InputFormatOptions { csv }
+    pb::TableCreationParameters => bk::TableCreationParameters {
+        table_name, attribute_definitions, key_schema, billing_mode, provisioned_throughput,
+        on_demand_throughput, sse_specification, global_secondary_indexes
+    }
+    pb::ImportTableRequest => bk::ImportTableInput {
+        client_token, s3_bucket_source, input_format, input_format_options,
+        input_compression_type, table_creation_parameters
+    }
+    pb::DescribeImportRequest => bk::ImportArnInput { import_arn }
+    pb::ListImportsRequest => bk::ListImportsInput { table_arn, page_size, next_token }
+    pb::ImportTableDescription => bk::ImportTableDescription {
+        import_arn, import_status, table_arn, table_id, client_token, s3_bucket_source,
+        error_count, cloud_watch_log_group_arn, input_format, input_format_options,
+        input_compression_type, table_creation_parameters, start_time, end_time,
+        processed_size_bytes, processed_item_count, imported_item_count, failure_code,
+        failure_message
+    }
+    pb::ImportTableResponse => bk::ImportDescriptionOutput { import_table_description: required }
+    pb::DescribeImportResponse => bk::ImportDescriptionOutput {
+        import_table_description: required
+    }
+    pb::ImportSummary => bk::ImportSummary {
+        import_arn, import_status, table_arn, s3_bucket_source, cloud_watch_log_group_arn,
+        input_format, start_time, end_time
+    }
+    pb::ListImportsResponse => bk::ListImportsOutput { import_summary_list, next_token }
     pb::ListTagsOfResourceRequest => ListTagsOfResourceInput { resource_arn, next_token }
     pb::ListTagsOfResourceResponse => ListTagsOfResourceOutput { tags, next_token }
     pb::ListTablesRequest => ListTablesInput { exclusive_start_table_name, limit }
