@@ -69,6 +69,12 @@ pub struct Config {
     pub export_dir: Option<PathBuf>,
     /// The shortest window of an incremental export (DynamoDB: 15 minutes).
     pub incremental_export_min_window: std::time::Duration,
+    /// The master key wrapping encrypted tables' data keys, base64 (else the file, else
+    /// `master.key` generated in the data dir).
+    pub master_key: Option<String>,
+    pub master_key_file: Option<PathBuf>,
+    /// Previous master keys, still able to unwrap (rotation re-wraps under the current).
+    pub previous_master_key_files: Vec<PathBuf>,
 }
 
 impl Config {
@@ -121,6 +127,9 @@ impl Default for Config {
             pitr_base_every: 1_000_000,
             export_dir: None,
             incremental_export_min_window: std::time::Duration::from_secs(15 * 60),
+            master_key: None,
+            master_key_file: None,
+            previous_master_key_files: Vec::new(),
         }
     }
 }
@@ -228,6 +237,22 @@ pub struct Cli {
     /// DynamoDB's).
     #[arg(long, env = "KEYFALL_INCREMENTAL_EXPORT_MIN_WINDOW", value_parser = parse_duration)]
     pub incremental_export_min_window: Option<std::time::Duration>,
+    /// The master key that wraps encrypted tables' data keys, 32 bytes in base64 (prefer
+    /// the environment or a file: a flag is visible to other local users).
+    #[arg(long, env = "KEYFALL_MASTER_KEY", hide_env_values = true)]
+    pub master_key: Option<String>,
+    /// A file holding the master key (32 raw bytes or base64); default: `master.key` in the
+    /// data dir, generated on first start.
+    #[arg(long, env = "KEYFALL_MASTER_KEY_FILE")]
+    pub master_key_file: Option<PathBuf>,
+    /// A previous master key's file (repeatable, or comma-separated in the environment):
+    /// data keys it wrapped are re-wrapped under the current key at start.
+    #[arg(
+        long = "previous-master-key-file",
+        env = "KEYFALL_PREVIOUS_MASTER_KEY_FILES",
+        value_delimiter = ','
+    )]
+    pub previous_master_key_files: Vec<PathBuf>,
 }
 
 fn parse_durability(s: &str) -> Result<Durability, String> {
@@ -280,6 +305,10 @@ struct FileConfig {
     export_dir: Option<PathBuf>,
     #[serde(default, deserialize_with = "deserialize_duration")]
     incremental_export_min_window: Option<std::time::Duration>,
+    master_key: Option<String>,
+    master_key_file: Option<PathBuf>,
+    #[serde(default)]
+    previous_master_key_files: Vec<PathBuf>,
     #[serde(default)]
     limits: LimitsFile,
 }
@@ -422,6 +451,13 @@ impl Cli {
                 .incremental_export_min_window
                 .or(file.incremental_export_min_window)
                 .unwrap_or(d.incremental_export_min_window),
+            master_key: self.master_key.or(file.master_key),
+            master_key_file: self.master_key_file.or(file.master_key_file),
+            previous_master_key_files: if self.previous_master_key_files.is_empty() {
+                file.previous_master_key_files
+            } else {
+                self.previous_master_key_files
+            },
         };
         if config.engine_threads == 0 {
             return Err(ConfigError::Invalid(

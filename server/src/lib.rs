@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod config;
+pub mod master_key;
 pub mod metrics;
 pub mod server;
 pub mod tls;

@@ -66,6 +66,7 @@ pub fn open_engine(config: &Config) -> Result<Arc<Engine>, ServerError> {
         pitr_base_every: config.pitr_base_every,
         export_dir: config.export_dir(),
         incremental_export_min_window: config.incremental_export_min_window,
+        keys: Some(crate::master_key::key_provider(config)?),
     };
     Engine::open(Arc::new(store), engine_config).map_err(|e| ServerError::Storage {
         dir,

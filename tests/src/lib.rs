@@ -36,6 +36,14 @@ impl TestServer {
         Self::launch(tempfile::tempdir().expect("tempdir"), configure).await
     }
 
+    /// Starts a server on an existing data directory with settings changed.
+    pub async fn start_with_dir(
+        data_dir: tempfile::TempDir,
+        configure: impl FnOnce(&mut Config),
+    ) -> TestServer {
+        Self::launch(data_dir, configure).await
+    }
+
     /// Starts a server on an existing data directory (to test restarts).
     pub async fn start_in(data_dir: tempfile::TempDir) -> TestServer {
         Self::launch(data_dir, |_| {}).await

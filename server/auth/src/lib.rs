@@ -312,7 +312,7 @@ impl Auth {
 }
 
 /// Writes `contents` to `path` readable by the owner only.
-pub(crate) fn write_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
+pub fn write_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);

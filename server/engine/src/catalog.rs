@@ -144,6 +144,9 @@ pub struct TableMeta {
     /// The import filling a table created by ImportTable (its id): CREATING until done.
     #[serde(default)]
     pub import: Option<String>,
+    /// The table's data key, wrapped by a master key, when it is encrypted at rest.
+    #[serde(default)]
+    pub sse_key: Option<super::encryption::WrappedKey>,
 }
 
 /// Approximate size counters, as DynamoDB's ItemCount/TableSizeBytes are approximate.
@@ -346,7 +349,50 @@ impl TableMeta {
     }
 }
 
+/// What encrypts tables at rest: the key provider, and the ciphers the store seals the
+/// registered keyspaces with. The catalog registers a table's keyspaces before it
+/// publishes the definition that names them.
+#[derive(Debug, Clone, Default)]
+pub struct Encryption {
+    pub ciphers: Arc<super::storage::encrypted::Ciphers>,
+    pub keys: Option<Arc<dyn super::encryption::KeyProvider>>,
+}
+
+impl Encryption {
+    /// The cipher of a table's data key.
+    pub fn cipher(&self, meta: &TableMeta) -> Result<Option<Arc<super::encryption::Cipher>>> {
+        let Some(wrapped) = &meta.sse_key else {
+            return Ok(None);
+        };
+        let keys = self.keys.as_ref().ok_or_else(|| {
+            Error::Internal(format!(
+                "table {} is encrypted and no master key is configured",
+                meta.name
+            ))
+        })?;
+        super::encryption::cipher_of(keys.as_ref(), wrapped, &meta.id)
+            .map(Some)
+            .map_err(|e| Error::Internal(format!("table {}: {e}", meta.name)))
+    }
+
+    fn register(&self, meta: &TableMeta) -> Result<()> {
+        if let Some(cipher) = self.cipher(meta)? {
+            for keyspace in keyspaces_of(meta) {
+                self.ciphers.register(keyspace, cipher.clone());
+            }
+        }
+        Ok(())
+    }
+
+    fn unregister(&self, meta: &TableMeta) {
+        for keyspace in keyspaces_of(meta) {
+            self.ciphers.unregister(keyspace);
+        }
+    }
+}
+
 pub struct Catalog {
+    pub encryption: Encryption,
     tables: RwLock<BTreeMap<String, Arc<Table>>>,
     /// What throughput is enforced with (`None`: `--capacity off`).
     limits: Option<CapacityLimits>,
@@ -354,7 +400,11 @@ pub struct Catalog {
 
 impl Catalog {
     /// Loads the catalog. Counters start at zero: `recount` fills them in.
-    pub fn load(store: &dyn Storage, limits: Option<CapacityLimits>) -> Result<Catalog> {
+    pub fn load(
+        store: &dyn Storage,
+        limits: Option<CapacityLimits>,
+        encryption: Encryption,
+    ) -> Result<Catalog> {
         for system in [CATALOG_KEYSPACE, BOOKKEEPING[0], BOOKKEEPING[1]] {
             store.open_keyspace(system)?;
         }
@@ -366,6 +416,7 @@ impl Catalog {
             for keyspace in keyspaces_of(&meta) {
                 store.open_keyspace(keyspace)?;
             }
+            encryption.register(&meta)?;
             let table = Table::new(meta, None, limits.as_ref());
             if let Some(stream) = &table.meta.stream {
                 table.stream.recover(store, &stream.keyspace)?;
@@ -374,6 +425,7 @@ impl Catalog {
         }
         drop_orphans(store, &tables)?;
         Ok(Catalog {
+            encryption,
             tables: RwLock::new(tables),
             limits,
         })
@@ -422,6 +474,7 @@ impl Catalog {
         if meta.name != current.meta.name || meta.id != current.meta.id {
             return Err(Error::Internal("a table's name and id never change".into()));
         }
+        self.encryption.register(&meta)?;
         persist(store, &meta)?;
         let table = Arc::new(Table::new(meta, Some(&current), self.limits.as_ref()));
         tables.insert(table.meta.name.clone(), table.clone());
@@ -442,6 +495,7 @@ impl Catalog {
         if tables.contains_key(&meta.name) {
             return Err(in_use());
         }
+        self.encryption.register(&meta)?;
         persist(store, &meta)?;
         let table = Arc::new(Table::new(meta, None, self.limits.as_ref()));
         tables.insert(table.meta.name.clone(), table.clone());
@@ -461,6 +515,7 @@ impl Catalog {
         for keyspace in keyspaces_of(&table.meta) {
             store.drop_keyspace(keyspace)?;
         }
+        self.encryption.unregister(&table.meta);
         Ok(table)
     }
 }

@@ -27,13 +27,13 @@ use serde::{Deserialize, Serialize};
 
 use super::backup;
 use super::pitr::Logged;
-use super::transfer::{self, ChangeRecord, Format};
 use super::{now_epoch_seconds, Engine};
 use crate::error::{Error, Result};
 use crate::model::{codec, item_size, Item};
 use crate::storage::{KeyRange, Op};
 use keyfall_types::backup::*;
 use keyfall_types::command::required;
+use keyfall_types::transfer::{self, ChangeRecord, Format};
 
 /// Export records: export id → JSON [`ExportRecord`].
 pub const EXPORTS_KEYSPACE: &str = "_exports";

@@ -18,7 +18,6 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::export::{check_bucket, check_prefix, enum_error};
-use super::transfer::{self, LineError};
 use super::{indexes, now_epoch_seconds, Engine};
 use crate::error::{Error, Result};
 use crate::model::{codec, item_size, Item, ScalarType};
@@ -26,6 +25,7 @@ use crate::storage::{KeyRange, Op};
 use crate::types::CreateTableInput;
 use keyfall_types::backup::*;
 use keyfall_types::command::required;
+use keyfall_types::transfer::{self, LineError};
 
 /// Import records: import id → JSON [`ImportRecord`].
 pub const IMPORTS_KEYSPACE: &str = "_imports";

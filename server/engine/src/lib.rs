@@ -23,6 +23,7 @@ pub mod changes;
 mod collections;
 pub mod commit;
 mod contributor_insights;
+pub mod encryption;
 pub mod export;
 pub mod import;
 mod indexes;
@@ -44,7 +45,6 @@ mod tables;
 mod tests;
 pub mod throughput;
 mod transactions;
-pub mod transfer;
 mod ttl;
 /// The actions' inputs and outputs (in `keyfall-types`, shared with keyfall-dax).
 pub use keyfall_types::types;
@@ -85,6 +85,8 @@ pub struct EngineConfig {
     pub export_dir: std::path::PathBuf,
     /// The shortest window of an incremental export (DynamoDB: 15 minutes).
     pub incremental_export_min_window: std::time::Duration,
+    /// Wraps tables' data keys (encryption at rest); `None`: encrypted tables are refused.
+    pub keys: Option<Arc<dyn encryption::KeyProvider>>,
 }
 
 /// One engine thread per core: engine work is CPU-bound while the data is cached, and
@@ -108,6 +110,7 @@ impl Default for EngineConfig {
             pitr_base_every: 1_000_000,
             export_dir: std::path::PathBuf::new(),
             incremental_export_min_window: std::time::Duration::from_secs(15 * 60),
+            keys: None,
         }
     }
 }
@@ -164,7 +167,20 @@ fn load_iterator_key(store: &dyn Storage) -> Result<Vec<u8>> {
 
 impl Engine {
     pub fn open(store: Arc<dyn Storage>, config: EngineConfig) -> Result<Arc<Engine>> {
-        let catalog = Catalog::load(store.as_ref(), config.capacity.then_some(config.limits))?;
+        // Encrypted tables' values are sealed and opened below everything else.
+        let encryption = catalog::Encryption {
+            ciphers: Arc::default(),
+            keys: config.keys.clone(),
+        };
+        let store: Arc<dyn Storage> = Arc::new(storage::encrypted::EncryptedStore::new(
+            store,
+            encryption.ciphers.clone(),
+        ));
+        let catalog = Catalog::load(
+            store.as_ref(),
+            config.capacity.then_some(config.limits),
+            encryption,
+        )?;
         store.open_keyspace(transactions::TOKENS_KEYSPACE)?;
         store.open_keyspace(autoscaling::KEYSPACE)?;
         store.open_keyspace(backup::BACKUPS_KEYSPACE)?;
@@ -186,6 +202,7 @@ impl Engine {
             me: me.clone(),
             iterator_key,
         });
+        engine.rewrap_keys()?;
         engine.resume_backfills()?;
         engine.drop_interrupted_backups()?;
         engine.resume_restores()?;

@@ -468,7 +468,8 @@ impl Engine {
             (snapshot, table, position, taken_at)
         };
         let _ = taken.send(Some(taken_at));
-        let summary = backup::write_items(snapshot.as_ref(), &table.meta, dir)?;
+        let sealing = self.sealing(&table.meta)?;
+        let summary = backup::write_items(snapshot.as_ref(), &table.meta, dir, sealing)?;
         drop(snapshot);
         file::write_manifest(
             dir,

@@ -240,7 +240,7 @@ fn target_request(source: &TableMeta, target: &str, o: &Overrides) -> Result<Cre
         global_secondary_indexes: (!global.is_empty()).then_some(global),
         stream_specification: None,
         sse_specification: o.sse.clone().or_else(|| {
-            source.sse_enabled.then_some(SseSpecification {
+            source.sse_key.is_some().then_some(SseSpecification {
                 enabled: Some(true),
                 sse_type: None,
                 kms_master_key_id: None,
@@ -391,7 +391,8 @@ impl Engine {
             Ok(())
         };
         let manifest: file::Manifest<serde_json::Value> = file::read_manifest(base)?;
-        for value in file::ItemReader::open(base, &manifest.data)? {
+        let cipher = self.data_cipher(&manifest.data)?;
+        for value in file::ItemReader::open(base, &manifest.data, cipher)? {
             let value = value?;
             let item = codec::decode_item(&value).map_err(|e| Error::Internal(e.to_string()))?;
             ops.push(Op::Put {

@@ -608,6 +608,7 @@ impl Engine {
         };
         let now = now_epoch_seconds();
         let id = uuid::Uuid::new_v4().to_string();
+        let sse_key = self.table_key(input.sse_specification.as_ref(), &id)?;
         let meta = TableMeta {
             name: name.to_string(),
             keyspace: format!("t-{}", id.replace('-', "")),
@@ -625,11 +626,7 @@ impl Engine {
             global_indexes,
             stream,
             closed_streams: Vec::new(),
-            sse_enabled: input
-                .sse_specification
-                .as_ref()
-                .and_then(|s| s.enabled)
-                .unwrap_or(false),
+            sse_enabled: sse_key.is_some(),
             tags,
             table_class,
             deletion_protection: input.deletion_protection_enabled.unwrap_or(false),
@@ -643,8 +640,70 @@ impl Engine {
             pitr: None,
             restore: None,
             import: None,
+            sse_key,
         };
         Ok(meta)
+    }
+
+    /// A new table's data key, wrapped, when its SSESpecification enables encryption.
+    fn table_key(
+        &self,
+        sse: Option<&SseSpecification>,
+        table_id: &str,
+    ) -> Result<Option<crate::encryption::WrappedKey>> {
+        let Some(sse) = sse.filter(|s| s.enabled == Some(true)) else {
+            return Ok(None);
+        };
+        self.check_sse(sse)?;
+        let keys = self.config.keys.as_ref().ok_or_else(|| {
+            Error::validation("Encryption at rest is not available: this server has no master key")
+        })?;
+        crate::encryption::new_data_key(keys.as_ref(), table_id).map(Some)
+    }
+
+    /// SSEType KMS (or none); a KMSMasterKeyId must name this server's master key.
+    fn check_sse(&self, sse: &SseSpecification) -> Result<()> {
+        match sse.sse_type.as_deref() {
+            None | Some("KMS") => {}
+            Some("AES256") => {
+                return Err(Error::validation(
+                    "One or more parameter values were invalid: SSEType AES256 is not supported",
+                ))
+            }
+            Some(other) => {
+                return Err(Error::validation(format!(
+                    "1 validation error detected: Value '{other}' at 'sSESpecification.sSEType' failed to satisfy constraint: Member must satisfy enum value set: [AES256, KMS]"
+                )))
+            }
+        }
+        if let Some(id) = &sse.kms_master_key_id {
+            let current = self
+                .config
+                .keys
+                .as_ref()
+                .map(|k| k.key_id())
+                .unwrap_or_default();
+            let named = id.rsplit('/').next().unwrap_or(id);
+            if named != current {
+                return Err(Error::validation(format!(
+                    "KMS validation error: the key {id} is not this server's master key ({current})"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// SSEDescription as DynamoDB reports a table encrypted under a customer key: the
+    /// master key that wraps its data key, as a KMS key ARN.
+    pub(crate) fn sse_description(&self, m: &TableMeta) -> Option<SseDescription> {
+        m.sse_key.as_ref().map(|w| SseDescription {
+            status: "ENABLED".into(),
+            sse_type: "KMS".into(),
+            kms_master_key_arn: Some(format!(
+                "arn:aws:kms:{}:{}:key/{}",
+                self.config.region, self.config.account_id, w.key_id
+            )),
+        })
     }
 
     pub fn describe_table(&self, input: TableNameInput) -> Result<TableDescription> {
@@ -799,11 +858,7 @@ impl Engine {
             latest_stream_arn: m
                 .latest_stream()
                 .map(|s| format!("{arn}/stream/{}", s.label)),
-            sse_description: m.sse_enabled.then(|| SseDescription {
-                status: "ENABLED".into(),
-                sse_type: "KMS".into(),
-                kms_master_key_arn: None,
-            }),
+            sse_description: self.sse_description(m),
             table_class_summary: m.table_class.as_ref().map(|c| TableClassSummary {
                 table_class: c.clone(),
             }),
@@ -956,7 +1011,14 @@ impl Engine {
                 changed = true;
             }
             if let Some(sse) = &input.sse_specification {
-                meta.sse_enabled = sse.enabled.unwrap_or(true);
+                // A table's encryption is fixed at creation: changing it would mean
+                // rewriting every item under its locks.
+                if sse.enabled.unwrap_or(true) != meta.sse_key.is_some() {
+                    return Err(Error::validation(
+                        "Keyfall cannot change the encryption of an existing table: restore a backup of it with an SSESpecificationOverride instead",
+                    ));
+                }
+                self.check_sse(sse)?;
                 changed = true;
             }
             if let Some(c) = &input.table_class {

@@ -17,6 +17,8 @@ pub mod expr;
 pub mod model;
 pub mod shard_iterator;
 pub mod streams;
+/// The line formats of exports and imports (DynamoDB JSON, Ion, CSV).
+pub mod transfer;
 /// The actions' inputs and outputs, as DynamoDB's JSON API spells them (serde); the gRPC
 /// adapter converts protobuf messages to and from the same types.
 pub mod types;

@@ -625,6 +625,56 @@ pub fn auth_parse(data: &[u8]) {
 pub type Target = fn(&[u8]);
 
 /// Every target by name, for the bounded runs.
+/// Any bytes as an import's object, in each format: parsing never panics, and every item
+/// DynamoDB JSON or Ion yields survives a trip through the other format unchanged.
+pub fn import_lines(data: &[u8]) {
+    use keyfall_types::transfer::{self, csv_rows, ion, Format};
+    let (selector, body) = match data.split_first() {
+        Some((s, b)) => (*s, b),
+        None => return,
+    };
+    let items: Vec<Item> = match selector % 3 {
+        0 => body
+            .split(|b| *b == b'\n')
+            .filter_map(|line| transfer::parse_json_line(line).ok())
+            .collect(),
+        1 => match ion::parse_items(body) {
+            Ok(items) => items.into_iter().flatten().collect(),
+            Err(_) => Vec::new(),
+        },
+        _ => {
+            let types = [("pk".to_string(), keyfall_types::model::ScalarType::S)].into();
+            let _ = csv_rows::parse(body, b',', None, &types);
+            Vec::new()
+        }
+    };
+    for item in items {
+        let mut json = Vec::new();
+        let mut text = Vec::new();
+        if transfer::item_line(Format::DynamoDbJson, &item, &mut json).is_err()
+            || transfer::item_line(Format::Ion, &item, &mut text).is_err()
+        {
+            continue;
+        }
+        let from_json = transfer::parse_json_line(json.strip_suffix(b"\n").unwrap_or(&json));
+        assert_eq!(
+            from_json.as_ref().ok(),
+            Some(&item),
+            "DynamoDB JSON round trip"
+        );
+        let from_ion = ion::parse_items(&text)
+            .ok()
+            .and_then(|mut v| v.pop())
+            .and_then(Result::ok);
+        assert_eq!(
+            from_ion.as_ref(),
+            Some(&item),
+            "Ion round trip of {}",
+            String::from_utf8_lossy(&text)
+        );
+    }
+}
+
 pub const TARGETS: &[(&str, Target)] = &[
     ("http_wire", http_wire),
     ("json_action", json_action),
@@ -632,4 +682,5 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("json_request", json_request),
     ("expr_parse", expr_parse),
     ("auth_parse", auth_parse),
+    ("import_lines", import_lines),
 ];

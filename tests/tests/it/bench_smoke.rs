@@ -158,7 +158,13 @@ fn backup_bench_reports_its_figures() {
             "--concurrency",
             "4",
         ])
-        .args(["--pitr-writes", "1000", "--json"])
+        .args([
+            "--pitr-writes",
+            "1000",
+            "--encryption-seconds",
+            "0.3",
+            "--json",
+        ])
         .arg(&json)
         .output()
         .expect("run keyfall-bench backup");
@@ -180,4 +186,12 @@ fn backup_bench_reports_its_figures() {
         assert!(f[figure].as_f64().unwrap_or(0.0) > 0.0, "{figure}: {f}");
     }
     assert!(f["pitr"]["ratio"].as_f64().unwrap_or(0.0) > 0.0, "{f}");
+    assert!(
+        f["encryption"]["put_ratio"].as_f64().unwrap_or(0.0) > 0.0,
+        "{f}"
+    );
+    assert!(
+        f["encryption"]["get_ratio"].as_f64().unwrap_or(0.0) > 0.0,
+        "{f}"
+    );
 }

@@ -295,6 +295,11 @@ fn expr_parse() {
 }
 
 #[test]
+fn import_lines() {
+    smoke("import_lines", 0x696d_706f_7274_6c6e, 30_000);
+}
+
+#[test]
 fn auth_parse() {
     smoke("auth_parse", 0x6175_7468_7061_7273, 100_000);
 }

@@ -15,6 +15,7 @@ mod convergence;
 mod cost;
 mod dax;
 mod dax_hardening;
+mod encryption;
 mod fuzz_smoke;
 mod grpc_api;
 mod hardening;

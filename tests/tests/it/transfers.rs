@@ -698,3 +698,128 @@ async fn export_errors_and_s3_permissions() {
         .await
         .expect("allowed under mine/");
 }
+
+fn cli(server: &TestServer, args: &[&str]) -> String {
+    let out = std::process::Command::new(keyfall_tests::keyfall_cli())
+        .arg("--endpoint")
+        .arg(format!("http://{}", server.grpc_addr))
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", keyfall_tests::ROOT_ACCESS_KEY_ID)
+        .env(
+            "AWS_SECRET_ACCESS_KEY",
+            keyfall_tests::ROOT_SECRET_ACCESS_KEY,
+        )
+        .output()
+        .expect("run keyfall");
+    assert!(
+        out.status.success(),
+        "keyfall {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+/// The CLI's export and import speak the same formats: Ion and gzip both ways, and a data
+/// file of a server-side export imports as it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_exports_and_imports_ion_gzip_and_server_export_files() {
+    let server = server().await;
+    let db = server.dynamodb();
+    source(&server, &db, "people").await;
+    put(
+        &db,
+        "people",
+        &(0..25)
+            .map(|i| every_type(&format!("p{}", i % 3), i))
+            .collect::<Vec<_>>(),
+    )
+    .await;
+    let want = contents(&db, "people").await;
+    for t in ["viaIon", "viaExport"] {
+        new_table(
+            &db,
+            t,
+            ("pk", ScalarAttributeType::S),
+            Some(("sk", ScalarAttributeType::N)),
+        )
+        .send()
+        .await
+        .unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("people.ion.gz").display().to_string();
+    let s = &server;
+    tokio::task::block_in_place(|| {
+        cli(
+            s,
+            &[
+                "export",
+                "people",
+                "--format",
+                "ion",
+                "--gzip",
+                "--output",
+                &file,
+                "--no-progress",
+            ],
+        )
+    });
+    let gz = std::fs::read(&file).unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(gz.as_slice()), &mut text)
+        .unwrap();
+    assert!(
+        text.lines().all(|l| l.starts_with("$ion_1_0 {Item:{")),
+        "{text}"
+    );
+    tokio::task::block_in_place(|| {
+        cli(
+            s,
+            &[
+                "import",
+                "viaIon",
+                "--format",
+                "ion",
+                "--input",
+                &file,
+                "--no-progress",
+            ],
+        )
+    });
+    assert_eq!(contents(&db, "viaIon").await, want);
+
+    let out = export(&db, "people", "cli").await.send().await.unwrap();
+    let arn = out
+        .export_description()
+        .unwrap()
+        .export_arn()
+        .unwrap()
+        .to_string();
+    finished_export(&db, &arn).await;
+    let id = arn.rsplit('/').next().unwrap();
+    let data = server
+        .data_dir
+        .path()
+        .join(format!("s3/bkt/cli/AWSDynamoDB/{id}/data"));
+    let data_file = std::fs::read_dir(&data)
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap()
+        .path()
+        .display()
+        .to_string();
+    tokio::task::block_in_place(|| {
+        cli(
+            s,
+            &[
+                "import",
+                "viaExport",
+                "--input",
+                &data_file,
+                "--no-progress",
+            ],
+        )
+    });
+    assert_eq!(contents(&db, "viaExport").await, want);
+}

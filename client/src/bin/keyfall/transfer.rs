@@ -31,6 +31,28 @@ pub enum FileFormat {
     Jsonl,
     /// A header row of attribute names, then one row per item.
     Csv,
+    /// Amazon Ion, one `$ion_1_0 {Item:{...}}` per line, as DynamoDB's ION exports write
+    /// it (numbers as decimals, sets annotated `$dynamodb_SS`...).
+    Ion,
+}
+
+/// How an import's input is compressed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Compression {
+    /// By the file's extension: `.gz` gzip, `.zst` zstd, else none.
+    Auto,
+    Gzip,
+    Zstd,
+    None,
+}
+
+/// A client item as the model's (through DynamoDB JSON, which both speak exactly).
+fn to_model(item: &Item) -> anyhow::Result<keyfall_types::model::Item> {
+    Ok(serde_json::from_value(vjson::item_to_json(item))?)
+}
+
+fn from_model(item: &keyfall_types::model::Item) -> anyhow::Result<Item> {
+    Ok(vjson::item_from_json(&serde_json::to_value(item)?)?)
 }
 
 /// Write every item of a table to a file (JSON lines or CSV).
@@ -54,6 +76,9 @@ pub struct ExportArgs {
     /// The file to write, or `-` for standard output.
     #[arg(long, short, default_value = "-", value_name = "FILE")]
     output: String,
+    /// Compresses the output with gzip (as DynamoDB's export data files are).
+    #[arg(long)]
+    gzip: bool,
     /// Parallel scan segments read at once.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1024))]
     segments: u32,
@@ -90,9 +115,13 @@ pub struct ImportArgs {
     /// The file format.
     #[arg(long, value_enum, default_value_t = FileFormat::Jsonl)]
     format: FileFormat,
-    /// The file to read, or `-` for standard input.
+    /// The file to read, or `-` for standard input (a DynamoDB export's data file reads as
+    /// it is: `--format jsonl` or `--format ion`).
     #[arg(long, short, default_value = "-", value_name = "FILE")]
     input: String,
+    /// The input's compression.
+    #[arg(long, value_enum, default_value_t = Compression::Auto)]
+    compression: Compression,
     /// CSV: columns holding numbers (imported as N), comma-separated.
     #[arg(long, value_delimiter = ',', value_name = "COLUMNS")]
     number_columns: Vec<String>,
@@ -329,7 +358,12 @@ pub async fn export(client: &Client, args: ExportArgs) -> anyhow::Result<()> {
         .filter(|&n| n > 0);
     let sink = Sink::open(&args.output)?;
     let bar = progress_bar(args.no_progress, estimate, "exported");
-    let outcome = export_to(client, &args, &description, sink, &bar).await;
+    let outcome = if args.gzip {
+        let gz = flate2::write::GzEncoder::new(sink, flate2::Compression::default());
+        export_to(client, &args, &description, Output(Box::new(gz)), &bar).await
+    } else {
+        export_to(client, &args, &description, Output(Box::new(sink)), &bar).await
+    };
     bar.finish_and_clear();
     eprintln!(
         "exported {} from {} in {:.1}s",
@@ -340,12 +374,47 @@ pub async fn export(client: &Client, args: ExportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Scans the table into the sink; the number of items written.
+/// What an export writes to, finished once the last item is in: the sink, or gzip
+/// around it.
+trait Finish: Write + Send {
+    fn finish_output(self: Box<Self>) -> anyhow::Result<()>;
+}
+
+impl Finish for Sink {
+    fn finish_output(self: Box<Self>) -> anyhow::Result<()> {
+        self.finish()
+    }
+}
+
+impl Finish for flate2::write::GzEncoder<Sink> {
+    fn finish_output(self: Box<Self>) -> anyhow::Result<()> {
+        self.finish()?.finish()
+    }
+}
+
+struct Output(Box<dyn Finish>);
+
+impl Write for Output {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+impl Output {
+    fn finish(self) -> anyhow::Result<()> {
+        self.0.finish_output()
+    }
+}
+
+/// Scans the table into the output; the number of items written.
 async fn export_to(
     client: &Client,
     args: &ExportArgs,
     description: &pb::TableDescription,
-    mut sink: Sink,
+    mut sink: Output,
     bar: &ProgressBar,
 ) -> anyhow::Result<u64> {
     // Dropping the tasks (on an error) stops the other segments.
@@ -357,6 +426,22 @@ async fn export_to(
                 for item in page? {
                     let line = json!({ "Item": vjson::item_to_json(&item.values) });
                     writeln!(sink, "{line}")?;
+                    count += 1;
+                }
+                advance(bar, count);
+            }
+        }
+        FileFormat::Ion => {
+            let mut line = Vec::new();
+            while let Some(page) = pages.recv().await {
+                for item in page? {
+                    line.clear();
+                    keyfall_types::transfer::item_line(
+                        keyfall_types::transfer::Format::Ion,
+                        &to_model(&item.values)?,
+                        &mut line,
+                    )?;
+                    sink.write_all(&line)?;
                     count += 1;
                 }
                 advance(bar, count);
@@ -402,7 +487,7 @@ fn advance(bar: &ProgressBar, count: u64) {
 }
 
 fn write_csv(
-    sink: &mut Sink,
+    sink: &mut impl Write,
     spool: File,
     mut names: BTreeSet<String>,
     keys: &[(String, String)],
@@ -480,9 +565,23 @@ pub async fn import(client: &Client, args: ImportArgs) -> anyhow::Result<()> {
         (Box::new(file), size)
     };
     let bytes_read = Arc::new(AtomicU64::new(0));
-    let input = Counting {
+    let counted = Counting {
         inner: input,
         read: bytes_read.clone(),
+    };
+    let compression = match args.compression {
+        Compression::Auto if args.input.ends_with(".gz") => Compression::Gzip,
+        Compression::Auto if args.input.ends_with(".zst") => Compression::Zstd,
+        Compression::Auto => Compression::None,
+        other => other,
+    };
+    let input: Box<dyn Read> = match compression {
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(counted)),
+        Compression::Zstd => Box::new(
+            ruzstd::decoding::StreamingDecoder::new(counted)
+                .map_err(|e| anyhow!("{}: not zstd: {e}", args.input))?,
+        ),
+        _ => Box::new(counted),
     };
     let records: Box<dyn Iterator<Item = Record>> = match args.format {
         FileFormat::Jsonl => {
@@ -492,6 +591,7 @@ pub async fn import(client: &Client, args: ImportArgs) -> anyhow::Result<()> {
             Box::new(jsonl_records(BufReader::with_capacity(1 << 16, input)))
         }
         FileFormat::Csv => csv_records(input, &keys, &args.number_columns)?,
+        FileFormat::Ion => Box::new(ion_records(input)?),
     };
 
     let bar = progress_bar(args.no_progress, None, "imported");
@@ -571,6 +671,23 @@ fn jsonl_records(input: impl BufRead) -> impl Iterator<Item = Record> {
                     .and_then(|l| jsonl_item(&l)),
             )
         })
+}
+
+/// Ion documents hold values that may span lines: the whole input is parsed, and each
+/// `{Item:{...}}` is a record (numbered from 1).
+fn ion_records(mut input: impl Read) -> anyhow::Result<impl Iterator<Item = Record>> {
+    let mut text = Vec::new();
+    input
+        .read_to_end(&mut text)
+        .context("cannot read the input")?;
+    let items = keyfall_types::transfer::ion::parse_items(&text)
+        .map_err(|e| anyhow!("invalid Ion: {e:?}"))?;
+    Ok(items.into_iter().enumerate().map(|(i, item)| {
+        let item = item
+            .map_err(|e| anyhow!("{e:?}"))
+            .and_then(|i| from_model(&i));
+        (i as u64 + 1, item)
+    }))
 }
 
 /// `{"Item": {...}}` or a bare typed item.

@@ -37,6 +37,23 @@ pub struct DataSummary {
     pub file_bytes: u64,
     /// xxh3-64 of the whole data file, hex.
     pub xxh3: String,
+    /// Present when the items are sealed (the table was encrypted at rest): each record
+    /// is sealed with the table's data key, its index (u64 LE) as associated data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<DataEncryption>,
+}
+
+/// The data key the items are sealed with, wrapped, and the context it was wrapped for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataEncryption {
+    pub key: crate::encryption::WrappedKey,
+    pub context: String,
+}
+
+/// How a writer seals items: the cipher, and what the manifest records of it.
+pub struct Sealing {
+    pub cipher: std::sync::Arc<crate::encryption::Cipher>,
+    pub about: DataEncryption,
 }
 
 /// `manifest.json`: the format, what the caller records (`T`: a backup's record, or a
@@ -61,11 +78,13 @@ pub struct ItemWriter {
     out: BufWriter<std::fs::File>,
     hash: Xxh3,
     summary: DataSummary,
+    cipher: Option<std::sync::Arc<crate::encryption::Cipher>>,
 }
 
 impl ItemWriter {
-    /// Creates `dir` (and its parents) and starts `items.kfb` there.
-    pub fn create(dir: &Path) -> Result<ItemWriter> {
+    /// Creates `dir` (and its parents) and starts `items.kfb` there, sealing the items
+    /// when `sealing` says how.
+    pub fn create(dir: &Path, sealing: Option<Sealing>) -> Result<ItemWriter> {
         std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
         let partial = dir.join(format!("{DATA_FILE}.partial"));
         let file = std::fs::File::create(&partial).map_err(|e| io(&partial, e))?;
@@ -75,8 +94,10 @@ impl ItemWriter {
             hash: Xxh3::new(),
             summary: DataSummary {
                 file: DATA_FILE.into(),
+                encryption: sealing.as_ref().map(|s| s.about.clone()),
                 ..DataSummary::default()
             },
+            cipher: sealing.map(|s| s.cipher),
         };
         w.write(MAGIC)?;
         Ok(w)
@@ -91,6 +112,14 @@ impl ItemWriter {
 
     /// Appends one stored item (its `model::codec` bytes) of DynamoDB size `size`.
     pub fn item(&mut self, stored: &[u8], size: u64) -> Result<()> {
+        let sealed;
+        let stored = match &self.cipher {
+            Some(c) => {
+                sealed = c.seal(&self.summary.items.to_le_bytes(), stored)?;
+                sealed.as_slice()
+            }
+            None => stored,
+        };
         let len = u32::try_from(stored.len())
             .ok()
             .filter(|l| *l != END)
@@ -162,10 +191,22 @@ pub struct ItemReader {
     expected: DataSummary,
     read: u64,
     done: bool,
+    cipher: Option<std::sync::Arc<crate::encryption::Cipher>>,
 }
 
 impl ItemReader {
-    pub fn open(dir: &Path, expected: &DataSummary) -> Result<ItemReader> {
+    /// Opens a data file; `cipher` opens its items when the summary says they are sealed.
+    pub fn open(
+        dir: &Path,
+        expected: &DataSummary,
+        cipher: Option<std::sync::Arc<crate::encryption::Cipher>>,
+    ) -> Result<ItemReader> {
+        if expected.encryption.is_some() && cipher.is_none() {
+            return Err(Error::Internal(format!(
+                "backup {} is encrypted and its key is not available",
+                dir.display()
+            )));
+        }
         let path = dir.join(&expected.file);
         let file = std::fs::File::open(&path).map_err(|e| io(&path, e))?;
         let mut r = ItemReader {
@@ -175,6 +216,7 @@ impl ItemReader {
             expected: expected.clone(),
             read: 0,
             done: false,
+            cipher: cipher.filter(|_| expected.encryption.is_some()),
         };
         let mut magic = [0u8; 8];
         r.read_exact(&mut magic)?;
@@ -230,6 +272,12 @@ impl ItemReader {
         }
         let mut item = vec![0u8; len as usize];
         self.read_exact(&mut item)?;
+        let item = match &self.cipher {
+            Some(c) => c
+                .open(&self.read.to_le_bytes(), &item)
+                .map_err(|_| self.damaged("an item does not authenticate"))?,
+            None => item,
+        };
         self.read += 1;
         Ok(Some(item))
     }
@@ -266,7 +314,7 @@ mod tests {
     }
 
     fn written(dir: &Path, items: &[&[u8]]) -> DataSummary {
-        let mut w = ItemWriter::create(dir).unwrap();
+        let mut w = ItemWriter::create(dir, None).unwrap();
         for i in items {
             w.item(i, i.len() as u64).unwrap();
         }
@@ -289,7 +337,7 @@ mod tests {
         let m: Manifest<Note> = read_manifest(tmp.path()).unwrap();
         assert_eq!(m.content.name, "b");
         assert_eq!(m.data.items, 3);
-        let back: Vec<Vec<u8>> = ItemReader::open(tmp.path(), &m.data)
+        let back: Vec<Vec<u8>> = ItemReader::open(tmp.path(), &m.data, None)
             .unwrap()
             .collect::<Result<_>>()
             .unwrap();
@@ -306,12 +354,52 @@ mod tests {
         let mut flipped = bytes.clone();
         flipped[14] ^= 1;
         std::fs::write(&path, &flipped).unwrap();
-        let r: Result<Vec<Vec<u8>>> = ItemReader::open(tmp.path(), &data).unwrap().collect();
+        let r: Result<Vec<Vec<u8>>> = ItemReader::open(tmp.path(), &data, None).unwrap().collect();
         assert!(r.unwrap_err().to_string().contains("checksum"));
         // Cut short.
         std::fs::write(&path, &bytes[..bytes.len() - 5]).unwrap();
-        let r: Result<Vec<Vec<u8>>> = ItemReader::open(tmp.path(), &data).unwrap().collect();
+        let r: Result<Vec<Vec<u8>>> = ItemReader::open(tmp.path(), &data, None).unwrap().collect();
         assert!(r.unwrap_err().to_string().contains("ends early"));
+    }
+
+    #[test]
+    fn sealed_items_read_back_only_with_their_key_and_in_their_place() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cipher = std::sync::Arc::new(crate::encryption::Cipher::new(&[9u8; 32]).unwrap());
+        let about = DataEncryption {
+            key: crate::encryption::WrappedKey {
+                key_id: "k".into(),
+                wrapped: "w".into(),
+            },
+            context: "t".into(),
+        };
+        let sealing = Sealing {
+            cipher: cipher.clone(),
+            about,
+        };
+        let mut w = ItemWriter::create(tmp.path(), Some(sealing)).unwrap();
+        w.item(b"first secret", 1).unwrap();
+        w.item(b"second secret", 1).unwrap();
+        let data = w.finish().unwrap();
+        let bytes = std::fs::read(tmp.path().join(DATA_FILE)).unwrap();
+        assert!(
+            !bytes.windows(6).any(|w| w == b"secret"),
+            "nothing in clear"
+        );
+        let back: Vec<Vec<u8>> = ItemReader::open(tmp.path(), &data, Some(cipher.clone()))
+            .unwrap()
+            .collect::<Result<_>>()
+            .unwrap();
+        assert_eq!(
+            back,
+            vec![b"first secret".to_vec(), b"second secret".to_vec()]
+        );
+        assert!(ItemReader::open(tmp.path(), &data, None).is_err());
+        let other = std::sync::Arc::new(crate::encryption::Cipher::new(&[1u8; 32]).unwrap());
+        let r: Result<Vec<Vec<u8>>> = ItemReader::open(tmp.path(), &data, Some(other))
+            .unwrap()
+            .collect();
+        assert!(r.is_err());
     }
 
     #[test]

@@ -192,7 +192,7 @@ impl BackupRecord {
                 time_to_live_status: "ENABLED".into(),
                 attribute_name: Some(a.clone()),
             }),
-            sse_description: m.sse_enabled.then(|| SseDescription {
+            sse_description: m.sse_key.as_ref().map(|_| SseDescription {
                 status: "ENABLED".into(),
                 sse_type: "KMS".into(),
                 kms_master_key_arn: None,
@@ -258,6 +258,38 @@ impl Engine {
         Ok(dir)
     }
 
+    /// How the backup or base of an encrypted table seals its items: with the table's data
+    /// key, whose wrapping the manifest records.
+    pub(crate) fn sealing(&self, meta: &TableMeta) -> Result<Option<file::Sealing>> {
+        let (Some(cipher), Some(key)) = (self.catalog.encryption.cipher(meta)?, &meta.sse_key)
+        else {
+            return Ok(None);
+        };
+        Ok(Some(file::Sealing {
+            cipher,
+            about: file::DataEncryption {
+                key: key.clone(),
+                context: meta.id.clone(),
+            },
+        }))
+    }
+
+    /// The cipher that opens a data file's items, when they are sealed.
+    pub(crate) fn data_cipher(
+        &self,
+        data: &file::DataSummary,
+    ) -> Result<Option<std::sync::Arc<crate::encryption::Cipher>>> {
+        let Some(e) = &data.encryption else {
+            return Ok(None);
+        };
+        let keys = self.config.keys.as_ref().ok_or_else(|| {
+            Error::Internal(
+                "an encrypted backup cannot be read: no master key is configured".into(),
+            )
+        })?;
+        crate::encryption::cipher_of(keys.as_ref(), &e.key, &e.context).map(Some)
+    }
+
     fn backup_path(&self, id: &str) -> Result<PathBuf> {
         Ok(self.backup_dir()?.join(id))
     }
@@ -271,7 +303,7 @@ impl Engine {
             .map_err(|e| Error::Internal(format!("backup record {id}: {e}")))
     }
 
-    fn put_backup_record(&self, record: &BackupRecord) -> Result<()> {
+    pub(crate) fn put_backup_record(&self, record: &BackupRecord) -> Result<()> {
         let value = serde_json::to_vec(record).map_err(|e| Error::Internal(e.to_string()))?;
         self.store.apply(vec![Op::Put {
             keyspace: BACKUPS_KEYSPACE.into(),
@@ -394,7 +426,8 @@ impl Engine {
             (snapshot, table.meta.clone())
         };
         let _ = taken.send(Ok(record.clone()));
-        let summary = write_items(snapshot.as_ref(), &meta, dir).map_err(fail)?;
+        let sealing = self.sealing(&meta).map_err(fail)?;
+        let summary = write_items(snapshot.as_ref(), &meta, dir, sealing).map_err(fail)?;
         drop(snapshot);
         record.status = BackupStatus::Available;
         record.size_bytes = Some(summary.item_bytes as i64);
@@ -621,8 +654,9 @@ pub(crate) fn write_items(
     snapshot: &dyn crate::storage::Snapshot,
     meta: &TableMeta,
     dir: &std::path::Path,
+    sealing: Option<file::Sealing>,
 ) -> Result<file::DataSummary> {
-    let mut writer = file::ItemWriter::create(dir)?;
+    let mut writer = file::ItemWriter::create(dir, sealing)?;
     for kv in snapshot.range(&meta.keyspace, KeyRange::all(), false)? {
         let (_, value) = kv?;
         let item =

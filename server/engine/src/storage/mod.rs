@@ -4,6 +4,7 @@
 //! fjall implements it today (`fjall_store`). Nothing above this module names a fjall
 //! type, so a distributed engine can implement the same trait later.
 
+pub mod encrypted;
 mod fjall_store;
 
 use std::ops::Bound;

@@ -37,6 +37,10 @@ pub struct BackupArgs {
     /// Writes of the point-in-time-recovery comparison (0: skipped).
     #[arg(long, default_value_t = 200_000)]
     pub pitr_writes: u64,
+    /// Seconds of each PutItem and GetItem round on a table encrypted at rest and on one
+    /// without, alternating, two rounds each (0: skipped).
+    #[arg(long, default_value_t = 5.0)]
+    pub encryption_seconds: f64,
     /// Also write the results as JSON to this file.
     #[arg(long)]
     pub json: Option<std::path::PathBuf>,
@@ -127,6 +131,17 @@ struct Writers {
 
 impl Writers {
     fn start(channel: &GrpcChannel, table: &str, concurrency: usize, keys: u64) -> Writers {
+        Self::start_as(channel, table, concurrency, keys, false)
+    }
+
+    /// Workers doing PutItems, or GetItems (`read`) of the keys `load` wrote.
+    fn start_as(
+        channel: &GrpcChannel,
+        table: &str,
+        concurrency: usize,
+        keys: u64,
+        read: bool,
+    ) -> Writers {
         let count = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
         let tasks = (0..concurrency as u64)
@@ -137,7 +152,23 @@ impl Writers {
                 tokio::spawn(async move {
                     let mut i = w;
                     while !stop.load(Ordering::Relaxed) {
-                        client.put_item(put(&table, (i * 7919) % keys)).await?;
+                        let n = (i * 7919) % keys;
+                        if read {
+                            let key = put(&table, n)
+                                .item
+                                .into_iter()
+                                .filter(|(k, _)| k == "pk")
+                                .collect();
+                            client
+                                .get_item(pb::GetItemRequest {
+                                    table_name: table.clone(),
+                                    key,
+                                    ..Default::default()
+                                })
+                                .await?;
+                        } else {
+                            client.put_item(put(&table, n)).await?;
+                        }
                         count.fetch_add(1, Ordering::Relaxed);
                         i += concurrency as u64;
                     }
@@ -183,6 +214,79 @@ struct Figures {
     restore_seconds: f64,
     restored_items_per_second: f64,
     pitr: Option<PitrFigures>,
+    encryption: Option<EncryptionFigures>,
+}
+
+#[derive(Debug, Serialize)]
+struct EncryptionFigures {
+    seconds_per_round: f64,
+    put_per_second_plain: Vec<f64>,
+    put_per_second_encrypted: Vec<f64>,
+    get_per_second_plain: Vec<f64>,
+    get_per_second_encrypted: Vec<f64>,
+    /// Encrypted over plain, the sums of the rounds.
+    put_ratio: f64,
+    get_ratio: f64,
+}
+
+/// PutItem then GetItem rounds on a plain and an encrypted table of 10,000 items,
+/// alternating, in one server.
+async fn encryption_run(seconds: f64, concurrency: usize) -> anyhow::Result<EncryptionFigures> {
+    let server = crate::start_server(crate::BenchCapacity::Unbounded).await;
+    let db = server.dynamodb();
+    let channel = channel(&server).await;
+    create(&db, "plain").await?;
+    keyfall_tests::new_table(
+        &db,
+        "sealed",
+        ("pk", aws_sdk_dynamodb::types::ScalarAttributeType::S),
+        None,
+    )
+    .sse_specification(
+        aws_sdk_dynamodb::types::SseSpecification::builder()
+            .enabled(true)
+            .build(),
+    )
+    .send()
+    .await?;
+    load(&channel, "plain", 10_000).await?;
+    load(&channel, "sealed", 10_000).await?;
+    let mut f = EncryptionFigures {
+        seconds_per_round: seconds,
+        put_per_second_plain: Vec::new(),
+        put_per_second_encrypted: Vec::new(),
+        get_per_second_plain: Vec::new(),
+        get_per_second_encrypted: Vec::new(),
+        put_ratio: 0.0,
+        get_ratio: 0.0,
+    };
+    for _ in 0..2 {
+        for (table, read) in [
+            ("plain", false),
+            ("sealed", false),
+            ("plain", true),
+            ("sealed", true),
+        ] {
+            let workers = Writers::start_as(&channel, table, concurrency, 10_000, read);
+            let (rate, _) = workers
+                .rate_until(async {
+                    tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
+                    Ok(())
+                })
+                .await?;
+            workers.finish().await?;
+            match (table, read) {
+                ("plain", false) => f.put_per_second_plain.push(rate),
+                ("sealed", false) => f.put_per_second_encrypted.push(rate),
+                ("plain", true) => f.get_per_second_plain.push(rate),
+                _ => f.get_per_second_encrypted.push(rate),
+            }
+        }
+    }
+    let sum = |v: &[f64]| v.iter().sum::<f64>();
+    f.put_ratio = sum(&f.put_per_second_encrypted) / sum(&f.put_per_second_plain);
+    f.get_ratio = sum(&f.get_per_second_encrypted) / sum(&f.get_per_second_plain);
+    Ok(f)
 }
 
 #[derive(Debug, Serialize)]
@@ -339,6 +443,12 @@ pub async fn run(args: BackupArgs) -> anyhow::Result<()> {
     } else {
         None
     };
+    let encryption = if args.encryption_seconds > 0.0 {
+        eprintln!("encryption at rest: PutItem and GetItem, plain and encrypted tables");
+        Some(encryption_run(args.encryption_seconds, args.concurrency).await?)
+    } else {
+        None
+    };
     let figures = Figures {
         items: args.items,
         load_seconds,
@@ -351,6 +461,7 @@ pub async fn run(args: BackupArgs) -> anyhow::Result<()> {
         restore_seconds,
         restored_items_per_second: args.items as f64 / restore_seconds,
         pitr,
+        encryption,
     };
     println!("{}", serde_json::to_string_pretty(&figures)?);
     if let Some(path) = &args.json {

@@ -256,7 +256,13 @@ fn item_of(e: &ion_rs::Element, depth: usize) -> Result<Item, LineError> {
 /// The items of an Ion document: each top-level value a struct `{Item:{...}}` (or a list
 /// of them). The document is parsed whole: an Ion value may span lines.
 pub fn parse_items(text: &[u8]) -> Result<Vec<Result<Item, LineError>>, LineError> {
-    let values = ion_rs::Element::read_all(text).map_err(|e| LineError::Parse(e.to_string()))?;
+    // Ion text is UTF-8; `ion-rs` panics on some invalid UTF-8 (found by the fuzz target),
+    // and a third-party parser's panic must not take an import down: both are parse errors.
+    std::str::from_utf8(text)
+        .map_err(|e| LineError::Parse(format!("Ion text must be UTF-8: {e}")))?;
+    let values = std::panic::catch_unwind(|| ion_rs::Element::read_all(text))
+        .map_err(|_| LineError::Parse("the Ion parser failed on this input".into()))?
+        .map_err(|e| LineError::Parse(e.to_string()))?;
     let mut out = Vec::new();
     for v in values.iter() {
         let wrapped: Vec<ion_rs::Element> = match v.as_sequence() {
