@@ -828,3 +828,73 @@ pub async fn boto3(
     );
     serde_json::from_slice(&out.stdout).expect("the script prints JSON")
 }
+
+/// Turns point-in-time recovery on for `table`.
+pub async fn enable_pitr(db: &aws_sdk_dynamodb::Client, table: &str) {
+    db.update_continuous_backups()
+        .table_name(table)
+        .point_in_time_recovery_specification(
+            aws_sdk_dynamodb::types::PointInTimeRecoverySpecification::builder()
+                .point_in_time_recovery_enabled(true)
+                .build()
+                .expect("specification"),
+        )
+        .send()
+        .await
+        .expect("enable point-in-time recovery");
+}
+
+/// Waits (at most 30 s) until `table` is ACTIVE, e.g. filled by a restore or an import.
+pub async fn wait_table_active(db: &aws_sdk_dynamodb::Client, table: &str) {
+    for _ in 0..600 {
+        let d = db.describe_table().table_name(table).send().await;
+        if d.ok()
+            .and_then(|d| d.table().and_then(|t| t.table_status().cloned()))
+            == Some(aws_sdk_dynamodb::types::TableStatus::Active)
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("table {table} never became ACTIVE");
+}
+
+/// Waits (at most 30 s) until the backup is AVAILABLE.
+pub async fn wait_backup_available(db: &aws_sdk_dynamodb::Client, arn: &str) {
+    for _ in 0..600 {
+        let d = db
+            .describe_backup()
+            .backup_arn(arn)
+            .send()
+            .await
+            .expect("describe backup");
+        let status = d
+            .backup_description()
+            .and_then(|b| b.backup_details())
+            .map(|d| d.backup_status().clone());
+        if status == Some(aws_sdk_dynamodb::types::BackupStatus::Available) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("backup {arn} never became AVAILABLE");
+}
+
+/// Runs the `keyfall` CLI against `server`'s gRPC port as root; its standard output. Call
+/// it from a multi-threaded test inside `block_in_place`.
+pub fn cli_output(server: &TestServer, args: &[&str]) -> String {
+    let out = std::process::Command::new(keyfall_cli())
+        .arg("--endpoint")
+        .arg(format!("http://{}", server.grpc_addr))
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", ROOT_ACCESS_KEY_ID)
+        .env("AWS_SECRET_ACCESS_KEY", ROOT_SECRET_ACCESS_KEY)
+        .output()
+        .expect("run keyfall");
+    assert!(
+        out.status.success(),
+        "keyfall {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
+}

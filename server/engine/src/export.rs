@@ -543,12 +543,29 @@ impl Engine {
         format!("x-{}-{what}", id.replace('-', ""))
     }
 
+    /// A scratch keyspace of export `id` holding `meta`'s items: sealed with the table's
+    /// key when the table is encrypted, so its items never reach the disk in clear.
+    fn open_scratch(
+        &self,
+        id: &str,
+        what: &str,
+        meta: &super::catalog::TableMeta,
+    ) -> Result<String> {
+        let name = Self::scratch(id, what);
+        if let Some(cipher) = self.catalog.encryption.cipher(meta)? {
+            self.catalog.encryption.ciphers.register(&name, cipher);
+        }
+        self.store.open_keyspace(&name)?;
+        Ok(name)
+    }
+
     fn drop_scratch(&self, id: &str) -> Result<()> {
         for what in ["items", "old", "changes"] {
             let name = Self::scratch(id, what);
             if self.store.keyspace_names().contains(&name) {
                 self.store.drop_keyspace(&name)?;
             }
+            self.catalog.encryption.ciphers.unregister(&name);
         }
         Ok(())
     }
@@ -649,8 +666,11 @@ impl Engine {
         Ok((written, format!("{export_key}manifest-summary.json")))
     }
 
-    /// Materializes the table at `at` into the scratch keyspace `what` of export `id`.
-    fn table_at(&self, record: &ExportRecord, at: f64, what: &str) -> Result<String> {
+    /// The table an export reads (the same table: by id) and its PITR setting.
+    fn export_source(
+        &self,
+        record: &ExportRecord,
+    ) -> Result<(std::sync::Arc<super::catalog::Table>, super::pitr::PitrMeta)> {
         let table = self
             .catalog
             .get(&record.table_name)
@@ -661,10 +681,15 @@ impl Engine {
             .pitr
             .clone()
             .ok_or_else(|| Error::Internal("point-in-time recovery was disabled".into()))?;
+        Ok((table, pitr))
+    }
+
+    /// Materializes the table at `at` into the scratch keyspace `what` of export `id`.
+    fn table_at(&self, record: &ExportRecord, at: f64, what: &str) -> Result<String> {
+        let (table, pitr) = self.export_source(record)?;
         let base = self.base_for(&table, at)?;
         let (base, after) = self.finished_base(&base, &table.meta.id, at)?;
-        let keyspace = Self::scratch(&record.id, what);
-        self.store.open_keyspace(&keyspace)?;
+        let keyspace = self.open_scratch(&record.id, what, &table.meta)?;
         let log = Some((pitr.keyspace.as_str(), after, (at * 1e6) as u64));
         self.materialize(&keyspace, &table.meta.key_schema, &base, log, &|| Ok(()))?;
         Ok(keyspace)
@@ -723,16 +748,7 @@ impl Engine {
         let from = spec.export_from_time.unwrap_or_default();
         let to = spec.export_to_time.unwrap_or_else(now_epoch_seconds);
         let with_old = spec.export_view_type.as_deref() != Some("NEW_IMAGE");
-        let table = self
-            .catalog
-            .get(&record.table_name)
-            .filter(|t| Some(&t.meta.id) == record.description.table_id.as_ref())
-            .ok_or_else(|| backup::table_not_found(&record.table_name))?;
-        let pitr = table
-            .meta
-            .pitr
-            .clone()
-            .ok_or_else(|| Error::Internal("point-in-time recovery was disabled".into()))?;
+        let (table, pitr) = self.export_source(record)?;
         let (from_micros, to_micros) = ((from * 1e6) as u64, (to * 1e6) as u64);
         // The table just before the window (it starts inclusive).
         let old = if with_old {
@@ -741,8 +757,7 @@ impl Engine {
             None
         };
         // Each item's last change in the window, keyed by storage key.
-        let changes = Self::scratch(&record.id, "changes");
-        self.store.open_keyspace(&changes)?;
+        let changes = self.open_scratch(&record.id, "changes", &table.meta)?;
         let mut ops = Vec::new();
         let range = KeyRange {
             start: std::ops::Bound::Included(from_micros.to_be_bytes().to_vec()),
@@ -838,16 +853,7 @@ impl Engine {
     }
 
     pub fn list_exports(&self, input: ListExportsInput) -> Result<ListExportsOutput> {
-        let limit = match input.max_results {
-            None => 10,
-            Some(n) if (1..=25).contains(&n) => n as usize,
-            Some(n) => {
-                return Err(Error::validation(format!(
-                    "1 validation error detected: Value '{n}' at 'maxResults' failed to satisfy constraint: Member must have value {}",
-                    if n < 1 { "greater than or equal to 1" } else { "less than or equal to 25" }
-                )))
-            }
-        };
+        let limit = page_limit(input.max_results, "maxResults")?;
         let mut records = self.export_records()?;
         // Newest first.
         records.reverse();
@@ -887,6 +893,18 @@ impl Engine {
                 .collect(),
             next_token,
         })
+    }
+}
+
+/// ListExports' and ListImports' page size: 1 to 25, 10 by default.
+pub(crate) fn page_limit(value: Option<i64>, member: &str) -> Result<usize> {
+    match value {
+        None => Ok(10),
+        Some(n) if (1..=25).contains(&n) => Ok(n as usize),
+        Some(n) => Err(Error::validation(format!(
+            "1 validation error detected: Value '{n}' at '{member}' failed to satisfy constraint: Member must have value {}",
+            if n < 1 { "greater than or equal to 1" } else { "less than or equal to 25" }
+        ))),
     }
 }
 

@@ -380,13 +380,7 @@ impl Engine {
             meta.attribute_definitions.iter().cloned().collect();
         let mut counts = Counts::default();
         let mut ops: Vec<Op> = Vec::with_capacity(512);
-        let flush = |ops: &mut Vec<Op>| -> Result<()> {
-            if !ops.is_empty() {
-                live()?;
-                self.store.apply(std::mem::take(ops))?;
-            }
-            Ok(())
-        };
+        let flush = |ops: &mut Vec<Op>| self.apply_chunk(ops, &live);
         for (key, path) in objects(&bucket_dir) {
             if !key.starts_with(&prefix) {
                 continue;
@@ -481,16 +475,7 @@ impl Engine {
     }
 
     pub fn list_imports(&self, input: ListImportsInput) -> Result<ListImportsOutput> {
-        let limit = match input.page_size {
-            None => 10,
-            Some(n) if (1..=25).contains(&n) => n as usize,
-            Some(n) => {
-                return Err(Error::validation(format!(
-                    "1 validation error detected: Value '{n}' at 'pageSize' failed to satisfy constraint: Member must have value {}",
-                    if n < 1 { "greater than or equal to 1" } else { "less than or equal to 25" }
-                )))
-            }
-        };
+        let limit = super::export::page_limit(input.page_size, "pageSize")?;
         let mut records = self.import_records()?;
         records.reverse();
         if let Some(arn) = &input.table_arn {

@@ -608,14 +608,7 @@ impl Engine {
             source_table_arn: Some(self.table_arn(source_name)),
             restore_time: at,
         };
-        let overrides = super::restore::Overrides {
-            billing_mode: input.billing_mode_override,
-            global_indexes: input.global_secondary_index_override,
-            local_indexes: input.local_secondary_index_override,
-            provisioned_throughput: input.provisioned_throughput_override,
-            on_demand_throughput: input.on_demand_throughput_override,
-            sse: input.sse_specification_override,
-        };
+        let overrides = super::restore::overrides_of!(input);
         let description = self.start_restore(target, &table.meta, &overrides, restore)?;
         Ok(RestoreOutput {
             table_description: description,

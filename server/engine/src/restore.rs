@@ -53,6 +53,21 @@ pub struct RestoreMeta {
     pub restore_time: f64,
 }
 
+/// The overrides of a restore request (both restore actions name them alike).
+macro_rules! overrides_of {
+    ($input:expr) => {
+        $crate::restore::Overrides {
+            billing_mode: $input.billing_mode_override,
+            global_indexes: $input.global_secondary_index_override,
+            local_indexes: $input.local_secondary_index_override,
+            provisioned_throughput: $input.provisioned_throughput_override,
+            on_demand_throughput: $input.on_demand_throughput_override,
+            sse: $input.sse_specification_override,
+        }
+    };
+}
+pub(crate) use overrides_of;
+
 /// What a restore request may change of the source's definition.
 pub struct Overrides {
     pub billing_mode: Option<String>,
@@ -370,6 +385,20 @@ impl Engine {
     }
 
     /// Fills the target: the items, then the indexes, then the counters; then ACTIVE.
+    /// Writes a chunk of a background fill, if its table is still there (`live`).
+    pub(crate) fn apply_chunk(
+        &self,
+        ops: &mut Vec<Op>,
+        live: &dyn Fn() -> Result<()>,
+    ) -> Result<()> {
+        if ops.is_empty() {
+            return Ok(());
+        }
+        live()?;
+        self.store.apply(std::mem::take(ops))?;
+        Ok(())
+    }
+
     /// Writes into `keyspace` the items of the backup-format directory `base`, then the
     /// log's changes after position `after` up to `until` (`log`), in order; `live` is
     /// asked before each chunk is written and stops the work with its error.
@@ -382,14 +411,7 @@ impl Engine {
         live: &dyn Fn() -> Result<()>,
     ) -> Result<()> {
         let mut ops: Vec<Op> = Vec::with_capacity(CHUNK);
-        let flush = |ops: &mut Vec<Op>| -> Result<()> {
-            if ops.is_empty() {
-                return Ok(());
-            }
-            live()?;
-            self.store.apply(std::mem::take(ops))?;
-            Ok(())
-        };
+        let flush = |ops: &mut Vec<Op>| self.apply_chunk(ops, live);
         let manifest: file::Manifest<serde_json::Value> = file::read_manifest(base)?;
         let cipher = self.data_cipher(&manifest.data)?;
         for value in file::ItemReader::open(base, &manifest.data, cipher)? {
@@ -462,14 +484,7 @@ impl Engine {
         meta: &TableMeta,
         live: &dyn Fn() -> Result<()>,
     ) -> Result<i64> {
-        let flush = |ops: &mut Vec<Op>| -> Result<()> {
-            if ops.is_empty() {
-                return Ok(());
-            }
-            live()?;
-            self.store.apply(std::mem::take(ops))?;
-            Ok(())
-        };
+        let flush = |ops: &mut Vec<Op>| self.apply_chunk(ops, live);
         let mut counts: std::collections::BTreeMap<&str, (i64, i64)> = Default::default();
         let (mut items, mut bytes) = (0i64, 0i64);
         let mut index_ops: Vec<Op> = Vec::with_capacity(CHUNK);

@@ -119,42 +119,6 @@ async fn contents(db: &Client, table: &str, index: Option<&str>) -> BTreeMap<Str
     }
 }
 
-async fn wait_available(db: &Client, arn: &str) {
-    for _ in 0..600 {
-        let d = db
-            .describe_backup()
-            .backup_arn(arn)
-            .send()
-            .await
-            .expect("describe backup");
-        let status = d
-            .backup_description()
-            .and_then(|b| b.backup_details())
-            .map(|d| d.backup_status().clone());
-        if status == Some(BackupStatus::Available) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("backup {arn} never became AVAILABLE");
-}
-
-async fn wait_active(db: &Client, table: &str) {
-    for _ in 0..600 {
-        let d = db
-            .describe_table()
-            .table_name(table)
-            .send()
-            .await
-            .expect("describe");
-        if d.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("table {table} never became ACTIVE");
-}
-
 fn code<E: ProvideErrorMetadata>(e: &E) -> (String, String) {
     (
         e.code().unwrap_or_default().to_string(),
@@ -226,7 +190,7 @@ async fn a_restored_table_is_the_table_at_its_backup_with_its_indexes() {
         .send()
         .await
         .unwrap();
-    wait_available(&db, &arn).await;
+    keyfall_tests::wait_backup_available(&db, &arn).await;
 
     let restored = db
         .restore_table_from_backup()
@@ -242,7 +206,7 @@ async fn a_restored_table_is_the_table_at_its_backup_with_its_indexes() {
         .expect("RestoreSummary while restoring");
     assert_eq!(summary.source_backup_arn(), Some(arn.as_str()));
     assert!(summary.restore_in_progress());
-    wait_active(&db, "people2").await;
+    keyfall_tests::wait_table_active(&db, "people2").await;
 
     assert_eq!(contents(&db, "people2", None).await, expected);
     assert_eq!(contents(&db, "people2", Some("byCity")).await, expected_gsi);
@@ -326,7 +290,7 @@ async fn backups_are_listed_paged_described_and_deleted_as_dynamodb_does() {
     tokio::time::sleep(Duration::from_millis(5)).await;
     let b1 = backup(&db, "bbb", "b-1").await;
     for arn in [&a1, &a2, &b1] {
-        wait_available(&db, arn).await;
+        keyfall_tests::wait_backup_available(&db, arn).await;
     }
 
     let all = db.list_backups().send().await.unwrap();
@@ -469,7 +433,7 @@ async fn backup_and_restore_errors_name_the_problem() {
         ("ValidationException".into(), "Invalid Backup ARN".into())
     );
     let arn = backup(&db, "ttt", "bk1").await;
-    wait_available(&db, &arn).await;
+    keyfall_tests::wait_backup_available(&db, &arn).await;
     // Another table's name in an ARN with this backup's id finds nothing.
     let spoofed = arn.replace("table/ttt/", "table/other/");
     let e = db
@@ -551,7 +515,7 @@ async fn backup_and_restore_errors_name_the_problem() {
         .send()
         .await
         .unwrap();
-    wait_active(&db, "tt3").await;
+    keyfall_tests::wait_table_active(&db, "tt3").await;
     let t3 = db.describe_table().table_name("tt3").send().await.unwrap();
     let pt = t3.table().unwrap().provisioned_throughput().unwrap();
     assert_eq!(
@@ -617,7 +581,7 @@ async fn restore_to(db: &Client, source: &str, target: &str, at: Option<f64>) {
         .source_table_arn()
         .unwrap()
         .ends_with(&format!("table/{source}")));
-    wait_active(db, target).await;
+    keyfall_tests::wait_table_active(db, target).await;
 }
 
 /// Overwrites, deletes and adds items: the changes a restore to an earlier time must undo.
@@ -925,7 +889,7 @@ async fn a_policy_on_one_tables_backups_grants_nothing_on_anothers() {
         .await
         .unwrap();
     let theirs = backup(&db, "theirs", "secret").await;
-    wait_available(&db, &theirs).await;
+    keyfall_tests::wait_backup_available(&db, &theirs).await;
     let policy = r#"{"Version":"2012-10-17","Statement":[
         {"Effect":"Allow","Action":["dynamodb:DescribeBackup","dynamodb:RestoreTableFromBackup","dynamodb:CreateBackup"],
          "Resource":["arn:aws:dynamodb:*:*:table/mine","arn:aws:dynamodb:*:*:table/mine/backup/*"]},
@@ -978,7 +942,7 @@ async fn a_policy_on_one_tables_backups_grants_nothing_on_anothers() {
         .unwrap()
         .backup_arn()
         .to_string();
-    wait_available(&db, &mine).await;
+    keyfall_tests::wait_backup_available(&db, &mine).await;
     alice
         .restore_table_from_backup()
         .target_table_name("copy")
@@ -1058,7 +1022,7 @@ async fn backups_pass_through_the_proxy_authorized_per_table() {
         .unwrap()
         .backup_arn()
         .to_string();
-    wait_available(&db, &arn).await;
+    keyfall_tests::wait_backup_available(&db, &arn).await;
     let e = via_json
         .create_backup()
         .table_name("theirs")
@@ -1111,33 +1075,15 @@ async fn backups_pass_through_the_proxy_authorized_per_table() {
     assert_eq!(details.backup_status, "AVAILABLE");
 }
 
-fn cli(server: &TestServer, args: &[&str]) -> String {
-    let out = std::process::Command::new(keyfall_tests::keyfall_cli())
-        .arg("--endpoint")
-        .arg(format!("http://{}", server.grpc_addr))
-        .args(args)
-        .env("AWS_ACCESS_KEY_ID", keyfall_tests::ROOT_ACCESS_KEY_ID)
-        .env(
-            "AWS_SECRET_ACCESS_KEY",
-            keyfall_tests::ROOT_SECRET_ACCESS_KEY,
-        )
-        .output()
-        .expect("run keyfall");
-    assert!(
-        out.status.success(),
-        "keyfall {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).to_string()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cli_backs_up_restores_and_recovers_to_a_second() {
     let server = TestServer::start().await;
     let db = server.dynamodb();
     people(&db, "people").await;
     let s = &server;
-    tokio::task::block_in_place(|| cli(s, &["pitr", "enable", "people", "--days", "3"]));
+    tokio::task::block_in_place(|| {
+        keyfall_tests::cli_output(s, &["pitr", "enable", "people", "--days", "3"])
+    });
     put_all(
         &db,
         "people",
@@ -1147,25 +1093,29 @@ async fn the_cli_backs_up_restores_and_recovers_to_a_second() {
     let at = mark().await;
     let then = contents(&db, "people", None).await;
     let created: serde_json::Value = serde_json::from_str(&tokio::task::block_in_place(|| {
-        cli(s, &["backup", "create", "people", "from-cli"])
+        keyfall_tests::cli_output(s, &["backup", "create", "people", "from-cli"])
     }))
     .unwrap();
     let arn = created["BackupArn"].as_str().unwrap().to_string();
     churn(&db, "people", 1).await;
-    wait_available(&db, &arn).await;
-    let listed = tokio::task::block_in_place(|| cli(s, &["backup", "list", "--table", "people"]));
+    keyfall_tests::wait_backup_available(&db, &arn).await;
+    let listed = tokio::task::block_in_place(|| {
+        keyfall_tests::cli_output(s, &["backup", "list", "--table", "people"])
+    });
     assert!(listed.contains(&arn), "{listed}");
-    tokio::task::block_in_place(|| cli(s, &["backup", "restore", &arn, "fromBackup", "--wait"]));
+    tokio::task::block_in_place(|| {
+        keyfall_tests::cli_output(s, &["backup", "restore", &arn, "fromBackup", "--wait"])
+    });
     assert_eq!(contents(&db, "fromBackup", None).await, then);
     let status: serde_json::Value = serde_json::from_str(&tokio::task::block_in_place(|| {
-        cli(s, &["pitr", "status", "people"])
+        keyfall_tests::cli_output(s, &["pitr", "status", "people"])
     }))
     .unwrap();
     assert_eq!(status["PointInTimeRecoveryStatus"], "ENABLED");
     assert_eq!(status["RecoveryPeriodInDays"], 3);
     let at = format!("{at}");
     tokio::task::block_in_place(|| {
-        cli(
+        keyfall_tests::cli_output(
             s,
             &[
                 "pitr", "restore", "people", "fromPitr", "--at", &at, "--wait",

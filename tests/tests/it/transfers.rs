@@ -10,8 +10,8 @@ use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::primitives::DateTime;
 use aws_sdk_dynamodb::types::{
     AttributeValue as Av, ExportFormat, ExportStatus, ExportType, ExportViewType, ImportStatus,
-    IncrementalExportSpecification, InputCompressionType, InputFormat, KeyType,
-    PointInTimeRecoverySpecification, S3BucketSource, ScalarAttributeType, TableCreationParameters,
+    IncrementalExportSpecification, InputCompressionType, InputFormat, KeyType, S3BucketSource,
+    ScalarAttributeType, TableCreationParameters,
 };
 use aws_sdk_dynamodb::Client;
 use keyfall_tests::{attribute, key_element, new_table, TestServer};
@@ -34,17 +34,7 @@ async fn source(server: &TestServer, db: &Client, name: &str) {
     .send()
     .await
     .unwrap();
-    db.update_continuous_backups()
-        .table_name(name)
-        .point_in_time_recovery_specification(
-            PointInTimeRecoverySpecification::builder()
-                .point_in_time_recovery_enabled(true)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    keyfall_tests::enable_pitr(db, name).await;
     std::fs::create_dir_all(server.data_dir.path().join("s3/bkt")).unwrap();
 }
 
@@ -699,26 +689,6 @@ async fn export_errors_and_s3_permissions() {
         .expect("allowed under mine/");
 }
 
-fn cli(server: &TestServer, args: &[&str]) -> String {
-    let out = std::process::Command::new(keyfall_tests::keyfall_cli())
-        .arg("--endpoint")
-        .arg(format!("http://{}", server.grpc_addr))
-        .args(args)
-        .env("AWS_ACCESS_KEY_ID", keyfall_tests::ROOT_ACCESS_KEY_ID)
-        .env(
-            "AWS_SECRET_ACCESS_KEY",
-            keyfall_tests::ROOT_SECRET_ACCESS_KEY,
-        )
-        .output()
-        .expect("run keyfall");
-    assert!(
-        out.status.success(),
-        "keyfall {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).to_string()
-}
-
 /// The CLI's export and import speak the same formats: Ion and gzip both ways, and a data
 /// file of a server-side export imports as it is.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -750,7 +720,7 @@ async fn the_cli_exports_and_imports_ion_gzip_and_server_export_files() {
     let file = dir.path().join("people.ion.gz").display().to_string();
     let s = &server;
     tokio::task::block_in_place(|| {
-        cli(
+        keyfall_tests::cli_output(
             s,
             &[
                 "export",
@@ -773,7 +743,7 @@ async fn the_cli_exports_and_imports_ion_gzip_and_server_export_files() {
         "{text}"
     );
     tokio::task::block_in_place(|| {
-        cli(
+        keyfall_tests::cli_output(
             s,
             &[
                 "import",
@@ -810,7 +780,7 @@ async fn the_cli_exports_and_imports_ion_gzip_and_server_export_files() {
         .display()
         .to_string();
     tokio::task::block_in_place(|| {
-        cli(
+        keyfall_tests::cli_output(
             s,
             &[
                 "import",

@@ -80,13 +80,24 @@ impl EncryptedStore {
     }
 }
 
+/// A read through `inner` with the values of registered keyspaces opened: the one read
+/// path of the store and of its snapshots.
+fn get_opened(
+    inner: &dyn Snapshot,
+    ciphers: &Ciphers,
+    keyspace: &str,
+    key: &[u8],
+) -> Result<Option<Vec<u8>>, StorageError> {
+    let cipher = ciphers.get(keyspace);
+    inner
+        .get(keyspace, key)?
+        .map(|v| open(cipher.as_deref(), keyspace, key, v))
+        .transpose()
+}
+
 impl Snapshot for EncryptedStore {
     fn get(&self, keyspace: &str, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
-        let cipher = self.ciphers.get(keyspace);
-        self.inner
-            .get(keyspace, key)?
-            .map(|v| open(cipher.as_deref(), keyspace, key, v))
-            .transpose()
+        get_opened(self.inner.as_ref(), &self.ciphers, keyspace, key)
     }
 
     fn range(
@@ -107,11 +118,7 @@ struct EncryptedSnapshot<'a> {
 
 impl Snapshot for EncryptedSnapshot<'_> {
     fn get(&self, keyspace: &str, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
-        let cipher = self.ciphers.get(keyspace);
-        self.inner
-            .get(keyspace, key)?
-            .map(|v| open(cipher.as_deref(), keyspace, key, v))
-            .transpose()
+        get_opened(self.inner.as_ref(), self.ciphers, keyspace, key)
     }
 
     fn range(
