@@ -69,7 +69,7 @@ pub use keyfall_proto as proto;
 pub use client::{Client, ClientBuilder, Transport, TransportError, DEFAULT_ENDPOINT};
 pub use entity::{Collection, Entity, EntitySchema, Key, KeyPart, Timestamp};
 pub use error::{CancellationReason, Error};
-pub use ops::backup::{Backup, PointInTimeRecovery};
+pub use ops::backup::{Backup, Export, Import, PointInTimeRecovery};
 pub use ops::batch::{BatchGet, BatchGetOutput, BatchWrite, BatchWriteOutput};
 pub use ops::changes::{Change, ChangeKind, Changes, StartingPosition};
 pub use ops::items::{DeleteEntity, GetEntity, PutEntity, UpdateEntity};

@@ -1,5 +1,5 @@
-//! Backups and point-in-time recovery: typed calls over DynamoDB's actions, with times as
-//! `SystemTime` and restores that can wait for the new table to be ACTIVE.
+//! Backups, point-in-time recovery, exports and imports: typed calls over DynamoDB's
+//! actions, with times as `SystemTime` and restores that can wait for the new table.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -283,5 +283,145 @@ impl Client {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+}
+
+/// An export to S3 (a folder of the server's export directory), as DescribeExport tells it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Export {
+    pub arn: String,
+    /// `IN_PROGRESS`, `COMPLETED` or `FAILED`.
+    pub status: String,
+    pub item_count: Option<i64>,
+    /// The key of `manifest-summary.json` in the bucket.
+    pub manifest: Option<String>,
+    /// `FailureCode: FailureMessage` of a failed export.
+    pub failure: Option<String>,
+}
+
+fn from_export(d: Option<pb::ExportDescription>) -> Export {
+    let d = d.unwrap_or_default();
+    Export {
+        arn: d.export_arn.unwrap_or_default(),
+        status: d.export_status.unwrap_or_default(),
+        item_count: d.item_count,
+        manifest: d.export_manifest,
+        failure: d
+            .failure_code
+            .map(|c| format!("{c}: {}", d.failure_message.unwrap_or_default())),
+    }
+}
+
+/// An import from S3, as DescribeImport tells it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Import {
+    pub arn: String,
+    /// `IN_PROGRESS`, `COMPLETED` or `FAILED`...
+    pub status: String,
+    pub processed: i64,
+    pub imported: i64,
+    pub errors: i64,
+    pub failure: Option<String>,
+}
+
+fn from_import(d: Option<pb::ImportTableDescription>) -> Import {
+    let d = d.unwrap_or_default();
+    Import {
+        arn: d.import_arn.unwrap_or_default(),
+        status: d.import_status.unwrap_or_default(),
+        processed: d.processed_item_count,
+        imported: d.imported_item_count,
+        errors: d.error_count,
+        failure: d
+            .failure_code
+            .map(|c| format!("{c}: {}", d.failure_message.unwrap_or_default())),
+    }
+}
+
+impl Client {
+    /// Exports the table (its ARN) as it was at `at` (default now; point-in-time recovery
+    /// must be on) to `bucket`/`prefix`, in `format` (`DYNAMODB_JSON` or `ION`).
+    pub async fn export_table(
+        &self,
+        table_arn: &str,
+        bucket: &str,
+        prefix: Option<&str>,
+        format: &str,
+        at: Option<SystemTime>,
+    ) -> Result<Export, Error> {
+        let request = pb::ExportTableToPointInTimeRequest {
+            table_arn: table_arn.to_string(),
+            s3_bucket: bucket.to_string(),
+            s3_prefix: prefix.map(str::to_string),
+            export_format: Some(format.to_string()),
+            export_time: at.map(seconds),
+            client_token: Some(uuid::Uuid::new_v4().to_string()),
+            ..Default::default()
+        };
+        let out = self
+            .call(
+                "ExportTableToPointInTime",
+                None,
+                Idempotency::Safe,
+                request,
+                |mut c, r| async move { c.export_table_to_point_in_time(r).await },
+            )
+            .await?;
+        Ok(from_export(out.export_description))
+    }
+
+    pub async fn describe_export(&self, arn: &str) -> Result<Export, Error> {
+        let request = pb::DescribeExportRequest {
+            export_arn: arn.to_string(),
+        };
+        let out = self
+            .call(
+                "DescribeExport",
+                None,
+                Idempotency::Safe,
+                request,
+                |mut c, r| async move { c.describe_export(r).await },
+            )
+            .await?;
+        Ok(from_export(out.export_description))
+    }
+
+    /// Starts an import into a new table; the request says from where, in which format,
+    /// and the table to create. A ClientToken is added when it has none, so a resend is
+    /// the same import.
+    pub async fn import_table(&self, mut request: pb::ImportTableRequest) -> Result<Import, Error> {
+        if request.client_token.is_none() {
+            request.client_token = Some(uuid::Uuid::new_v4().to_string());
+        }
+        let table = request
+            .table_creation_parameters
+            .as_ref()
+            .map(|t| t.table_name.clone());
+        let out = self
+            .call(
+                "ImportTable",
+                table.as_deref(),
+                Idempotency::Safe,
+                request,
+                |mut c, r| async move { c.import_table(r).await },
+            )
+            .await?;
+        Ok(from_import(out.import_table_description))
+    }
+
+    pub async fn describe_import(&self, arn: &str) -> Result<Import, Error> {
+        let request = pb::DescribeImportRequest {
+            import_arn: arn.to_string(),
+        };
+        let out = self
+            .call(
+                "DescribeImport",
+                None,
+                Idempotency::Safe,
+                request,
+                |mut c, r| async move { c.describe_import(r).await },
+            )
+            .await?;
+        Ok(from_import(out.import_table_description))
     }
 }

@@ -360,6 +360,7 @@ impl Engine {
             .export_dir_for_import()?
             .join(source.s3_bucket.clone().unwrap_or_default());
         let prefix = source.s3_key_prefix.clone().unwrap_or_default();
+        let bucket = source.s3_bucket.clone().unwrap_or_default();
         let compression = d.input_compression_type.clone().unwrap_or_default();
         let format = match d.input_format.as_deref() {
             Some("ION") => transfer::Format::Ion,
@@ -388,7 +389,7 @@ impl Engine {
             let text = match decompress(&path, &compression) {
                 Ok(t) => t,
                 Err(e) => {
-                    tracing::debug!(object = %key, error = %e, "import object unreadable");
+                    report(&record.id, &bucket, &key, 0, &e.to_string(), counts.errors);
                     counts.processed += 1;
                     counts.errors += 1;
                     continue;
@@ -422,19 +423,22 @@ impl Engine {
                     &key_types,
                 ),
             };
-            for item in items {
+            for (index, item) in items.into_iter().enumerate() {
                 counts.processed += 1;
-                let item = match item.and_then(|i| check_item(&table, i)) {
-                    Ok(i) => i,
-                    Err(e) => {
-                        tracing::debug!(object = %key, error = ?e, "import item refused");
+                let checked = item.and_then(|i| {
+                    let key = meta
+                        .key_schema
+                        .encode(&i)
+                        .map_err(|e| LineError::Item(e.to_string()))?;
+                    Ok((check_item(&table, i)?, key))
+                });
+                let (item, storage_key) = match checked {
+                    Ok(ok) => ok,
+                    Err(LineError::Item(m) | LineError::Parse(m)) => {
+                        report(&record.id, &bucket, &key, index, &m, counts.errors);
                         counts.errors += 1;
                         continue;
                     }
-                };
-                let Ok(storage_key) = meta.key_schema.encode(&item) else {
-                    counts.errors += 1;
-                    continue;
                 };
                 counts.imported += 1;
                 ops.push(Op::Put {
@@ -521,6 +525,24 @@ impl Engine {
                 .collect(),
             next_token,
         })
+    }
+}
+
+/// How many of an import's errors are logged, one line each: DynamoDB writes them to
+/// CloudWatch (`itemS3Pointer`: bucket, key, item index; the messages); Keyfall's log is
+/// its CloudWatch. The counts are complete either way.
+const LOGGED_ERRORS: i64 = 1000;
+
+fn report(import: &str, bucket: &str, key: &str, index: usize, message: &str, logged: i64) {
+    if logged < LOGGED_ERRORS {
+        tracing::warn!(
+            import,
+            bucket,
+            key,
+            item_index = index,
+            error = message,
+            "import item not imported"
+        );
     }
 }
 

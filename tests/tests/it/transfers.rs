@@ -793,3 +793,71 @@ async fn the_cli_exports_and_imports_ion_gzip_and_server_export_files() {
     });
     assert_eq!(contents(&db, "viaExport").await, want);
 }
+
+/// The typed client exports and imports over gRPC.
+#[tokio::test]
+async fn the_typed_client_exports_and_imports() {
+    use keyfall::proto::v1 as pb;
+    let server = server().await;
+    let db = server.dynamodb();
+    source(&server, &db, "typed").await;
+    put(
+        &db,
+        "typed",
+        &(0..12).map(|i| every_type("t", i)).collect::<Vec<_>>(),
+    )
+    .await;
+    let want = contents(&db, "typed").await;
+    let client = server.client();
+    let arn = "arn:aws:dynamodb:us-east-1:000000000000:table/typed";
+    let mut export = client
+        .export_table(arn, "bkt", Some("typed"), "ION", None)
+        .await
+        .expect("export");
+    while export.status == "IN_PROGRESS" {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        export = client.describe_export(&export.arn).await.unwrap();
+    }
+    assert_eq!(
+        (export.status.as_str(), export.item_count),
+        ("COMPLETED", Some(12))
+    );
+    let id = export.arn.rsplit('/').next().unwrap().to_string();
+    let key = |name: &str, kind: &str| pb::KeySchemaElement {
+        attribute_name: name.into(),
+        key_type: kind.into(),
+    };
+    let def = |name: &str, kind: &str| pb::AttributeDefinition {
+        attribute_name: name.into(),
+        attribute_type: kind.into(),
+    };
+    let mut import = client
+        .import_table(pb::ImportTableRequest {
+            s3_bucket_source: Some(pb::S3BucketSource {
+                s3_bucket: "bkt".into(),
+                s3_key_prefix: Some(format!("typed/AWSDynamoDB/{id}/data/")),
+                ..Default::default()
+            }),
+            input_format: "ION".into(),
+            input_compression_type: Some("GZIP".into()),
+            table_creation_parameters: Some(pb::TableCreationParameters {
+                table_name: "typedCopy".into(),
+                key_schema: vec![key("pk", "HASH"), key("sk", "RANGE")],
+                attribute_definitions: vec![def("pk", "S"), def("sk", "N")],
+                billing_mode: Some("PAY_PER_REQUEST".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .expect("import");
+    while import.status == "IN_PROGRESS" {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        import = client.describe_import(&import.arn).await.unwrap();
+    }
+    assert_eq!(
+        (import.status.as_str(), import.imported, import.errors),
+        ("COMPLETED", 12, 0)
+    );
+    assert_eq!(contents(&db, "typedCopy").await, want);
+}
