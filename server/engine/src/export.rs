@@ -494,6 +494,7 @@ impl Engine {
         std::thread::Builder::new()
             .name("keyfall-export".into())
             .spawn(move || {
+                super::background_priority();
                 let outcome = engine.run_export(&id);
                 let _ = engine.drop_scratch(&id);
                 let Ok(Some(mut record)) = engine.export_record(&id) else {

@@ -292,6 +292,7 @@ impl Engine {
         std::thread::Builder::new()
             .name("keyfall-import".into())
             .spawn(move || {
+                super::background_priority();
                 let Ok(Some(mut record)) = engine.import_record(&id) else {
                     return;
                 };

@@ -417,6 +417,17 @@ fn contributor_figures(t: &catalog::Table) -> Vec<ContributorFigure> {
         .collect()
 }
 
+/// Lowers the calling thread to the lowest CPU priority (nice 19): bulk background work
+/// (writing a backup, loading a restore, exports, imports) then takes the CPU requests do
+/// not use, so it slows them as little as the machine allows, and still progresses.
+pub(crate) fn background_priority() {
+    if let Err(e) =
+        thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min)
+    {
+        tracing::debug!(error = ?e, "cannot lower a background thread's priority");
+    }
+}
+
 pub(crate) fn now_epoch_seconds() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -423,6 +423,7 @@ impl Engine {
         let spawned = std::thread::Builder::new()
             .name("keyfall-pitr-base".into())
             .spawn(move || {
+                super::background_priority();
                 let result = engine.write_base(&name, &id, &dir, &taken);
                 if let Some(t) = engine.catalog.get(&name).filter(|t| t.meta.id == id) {
                     *t.pitr.pending.lock() = None;

@@ -340,6 +340,7 @@ impl Engine {
         std::thread::Builder::new()
             .name("keyfall-restore".into())
             .spawn(move || {
+                super::background_priority();
                 let restore = engine
                     .catalog
                     .get(&name)

@@ -26,6 +26,8 @@ const MAGIC: &[u8; 8] = b"KFBKUP01";
 const END: u32 = u32::MAX;
 pub const DATA_FILE: &str = "items.kfb";
 pub const MANIFEST_FILE: &str = "manifest.json";
+/// Bytes written between syncs of a data file.
+const SYNC_EVERY: u64 = 8 << 20;
 
 /// What the data file holds, to check it against when reading.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -105,9 +107,17 @@ impl ItemWriter {
 
     fn write(&mut self, bytes: &[u8]) -> Result<()> {
         self.hash.update(bytes);
+        let before = self.summary.file_bytes;
         self.summary.file_bytes += bytes.len() as u64;
         let dir = self.dir.clone();
-        self.out.write_all(bytes).map_err(|e| io(&dir, e))
+        self.out.write_all(bytes).map_err(|e| io(&dir, e))?;
+        // Synced as it goes: a backup never piles up enough dirty pages for the kernel to
+        // throttle every writer on the machine (the journal's included) while it flushes.
+        if before / SYNC_EVERY != self.summary.file_bytes / SYNC_EVERY {
+            self.out.flush().map_err(|e| io(&dir, e))?;
+            self.out.get_ref().sync_data().map_err(|e| io(&dir, e))?;
+        }
+        Ok(())
     }
 
     /// Appends one stored item (its `model::codec` bytes) of DynamoDB size `size`.

@@ -375,6 +375,7 @@ impl Engine {
         let spawned = std::thread::Builder::new()
             .name("keyfall-backup".into())
             .spawn(move || {
+                super::background_priority();
                 let result = engine.write_backup(record, &dir, &taken);
                 engine.backups.finished(&id);
                 if let Err((id, e)) = result {
@@ -570,14 +571,18 @@ impl Engine {
             let Ok(r) = serde_json::from_slice::<BackupRecord>(&v) else {
                 continue;
             };
+            // Compared in whole milliseconds, the precision of creation times: a bound
+            // sent back as a client parsed it may differ from the stored time by a rounding.
+            let millis = |t: f64| (t * 1000.0).round() as i64;
+            let created = millis(r.created_at);
             let wanted = table.is_none_or(|t| r.table.name == t)
                 && kinds.contains(&r.kind.as_str())
                 && input
                     .time_range_lower_bound
-                    .is_none_or(|lo| r.created_at >= lo)
+                    .is_none_or(|lo| created >= millis(lo))
                 && input
                     .time_range_upper_bound
-                    .is_none_or(|hi| r.created_at < hi);
+                    .is_none_or(|hi| created < millis(hi));
             if !wanted {
                 continue;
             }
