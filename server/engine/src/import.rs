@@ -48,24 +48,100 @@ struct Counts {
     bytes: i64,
 }
 
-fn decompress(path: &Path, compression: &str) -> Result<Vec<u8>> {
-    let raw =
-        std::fs::read(path).map_err(|e| Error::Internal(format!("{}: {e}", path.display())))?;
-    let mut out = Vec::new();
-    let result = match compression {
-        "GZIP" => flate2::read::MultiGzDecoder::new(raw.as_slice())
-            .read_to_end(&mut out)
-            .map(|_| ()),
-        "ZSTD" => ruzstd::decoding::StreamingDecoder::new(raw.as_slice())
-            .map_err(|e| std::io::Error::other(e.to_string()))
-            .and_then(|mut d| d.read_to_end(&mut out).map(|_| ())),
-        _ => {
-            out = raw;
-            Ok(())
+/// An Ion object is parsed whole (a value may span lines): objects beyond this size are
+/// refused rather than read into memory. DynamoDB JSON and CSV stream, whatever their size.
+const MAX_ION_OBJECT: u64 = 1 << 30;
+
+/// An object's content, decompressed as it is read.
+fn open_object(path: &Path, compression: &str) -> Result<Box<dyn Read>> {
+    let file = std::fs::File::open(path)
+        .map_err(|e| Error::Internal(format!("{}: {e}", path.display())))?;
+    let file = std::io::BufReader::with_capacity(1 << 16, file);
+    Ok(match compression {
+        "GZIP" => Box::new(flate2::read::MultiGzDecoder::new(file)),
+        "ZSTD" => Box::new(ruzstd::decoding::StreamingDecoder::new(file).map_err(|e| {
+            Error::validation(format!("{}: cannot decompress: {e}", path.display()))
+        })?),
+        _ => Box::new(file),
+    })
+}
+
+/// Counts the (decompressed) bytes read: ProcessedSizeBytes.
+struct Counted<R> {
+    inner: R,
+    bytes: u64,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
+/// Hands each item of an object to `each`, reading it as it streams (Ion: whole, up to
+/// [`MAX_ION_OBJECT`]). A read failure (a damaged compressed stream) is a parse error that
+/// ends the object.
+fn read_items(
+    input: &mut dyn Read,
+    format: transfer::Format,
+    csv: &CsvOptions,
+    key_types: &HashMap<String, ScalarType>,
+    each: &mut dyn FnMut(std::result::Result<Item, LineError>) -> Result<()>,
+) -> Result<()> {
+    match format {
+        transfer::Format::DynamoDbJson => {
+            let mut lines = std::io::BufReader::new(input);
+            let mut line = Vec::new();
+            loop {
+                line.clear();
+                match std::io::BufRead::read_until(&mut lines, b'\n', &mut line) {
+                    Ok(0) => return Ok(()),
+                    Ok(_) if line.iter().all(u8::is_ascii_whitespace) => continue,
+                    Ok(_) => {
+                        let parsed = transfer::parse_json_line(&line);
+                        let stop = matches!(parsed, Err(LineError::Parse(_)));
+                        each(parsed)?;
+                        if stop {
+                            return Ok(());
+                        }
+                    }
+                    Err(e) => return each(Err(LineError::Parse(e.to_string()))),
+                }
+            }
         }
-    };
-    result.map_err(|e| Error::validation(format!("{}: cannot decompress: {e}", path.display())))?;
-    Ok(out)
+        transfer::Format::Ion => {
+            let mut text = Vec::new();
+            let read = input.take(MAX_ION_OBJECT + 1).read_to_end(&mut text);
+            if let Err(e) = read {
+                return each(Err(LineError::Parse(e.to_string())));
+            }
+            if text.len() as u64 > MAX_ION_OBJECT {
+                return each(Err(LineError::Parse(
+                    "an Ion object over 1 GiB: split it into smaller objects".into(),
+                )));
+            }
+            match transfer::ion::parse_items(&text) {
+                Ok(items) => items.into_iter().try_for_each(each),
+                Err(e) => each(Err(e)),
+            }
+        }
+        transfer::Format::Csv => {
+            let delimiter = csv
+                .delimiter
+                .as_deref()
+                .and_then(|d| d.bytes().next())
+                .unwrap_or(b',');
+            transfer::csv_rows::for_each(
+                input,
+                delimiter,
+                csv.header_list.as_deref(),
+                key_types,
+                each,
+            )
+        }
+    }
 }
 
 /// Every file under `dir`, as (key relative to `dir`, path), in key order.
@@ -373,11 +449,6 @@ impl Engine {
             .as_ref()
             .and_then(|o| o.csv.clone())
             .unwrap_or_default();
-        let delimiter = csv
-            .delimiter
-            .as_deref()
-            .and_then(|d| d.bytes().next())
-            .unwrap_or(b',');
         let key_types: HashMap<String, ScalarType> =
             meta.attribute_definitions.iter().cloned().collect();
         let mut counts = Counts::default();
@@ -387,8 +458,8 @@ impl Engine {
             if !key.starts_with(&prefix) {
                 continue;
             }
-            let text = match decompress(&path, &compression) {
-                Ok(t) => t,
+            let input = match open_object(&path, &compression) {
+                Ok(input) => input,
                 Err(e) => {
                     report(&record.id, &bucket, &key, 0, &e.to_string(), counts.errors);
                     counts.processed += 1;
@@ -396,36 +467,14 @@ impl Engine {
                     continue;
                 }
             };
-            counts.bytes += text.len() as i64;
-            let items: Vec<std::result::Result<Item, LineError>> = match format {
-                transfer::Format::DynamoDbJson => {
-                    let mut out = Vec::new();
-                    for line in text.split(|b| *b == b'\n') {
-                        if line.iter().all(u8::is_ascii_whitespace) {
-                            continue;
-                        }
-                        let parsed = transfer::parse_json_line(line);
-                        let stop = matches!(parsed, Err(LineError::Parse(_)));
-                        out.push(parsed);
-                        if stop {
-                            break;
-                        }
-                    }
-                    out
-                }
-                transfer::Format::Ion => match transfer::ion::parse_items(&text) {
-                    Ok(items) => items,
-                    Err(e) => vec![Err(e)],
-                },
-                transfer::Format::Csv => transfer::csv_rows::parse(
-                    &text,
-                    delimiter,
-                    csv.header_list.as_deref(),
-                    &key_types,
-                ),
+            let mut input = Counted {
+                inner: input,
+                bytes: 0,
             };
-            for (index, item) in items.into_iter().enumerate() {
+            let mut index = 0usize;
+            let mut each = |item: std::result::Result<Item, LineError>| -> Result<()> {
                 counts.processed += 1;
+                index += 1;
                 let checked = item.and_then(|i| {
                     let key = meta
                         .key_schema
@@ -436,9 +485,9 @@ impl Engine {
                 let (item, storage_key) = match checked {
                     Ok(ok) => ok,
                     Err(LineError::Item(m) | LineError::Parse(m)) => {
-                        report(&record.id, &bucket, &key, index, &m, counts.errors);
+                        report(&record.id, &bucket, &key, index - 1, &m, counts.errors);
                         counts.errors += 1;
-                        continue;
+                        return Ok(());
                     }
                 };
                 counts.imported += 1;
@@ -450,7 +499,10 @@ impl Engine {
                 if ops.len() >= 512 {
                     flush(&mut ops)?;
                 }
-            }
+                Ok(())
+            };
+            read_items(&mut input, format, &csv, &key_types, &mut each)?;
+            counts.bytes += input.bytes as i64;
         }
         flush(&mut ops)?;
         self.index_and_activate(&name, &id, &meta, &live)?;

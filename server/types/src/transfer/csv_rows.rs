@@ -18,39 +18,52 @@ pub fn parse(
     header: Option<&[String]>,
     key_types: &HashMap<String, ScalarType>,
 ) -> Vec<Result<Item, LineError>> {
+    let mut out = Vec::new();
+    let _ = for_each(text, delimiter, header, key_types, |row| {
+        out.push(row);
+        Ok::<(), ()>(())
+    });
+    out
+}
+
+/// The rows of a CSV object read from `input` as it streams, each handed to `each` (which
+/// may stop the reading with its error): memory stays one row whatever the object's size.
+pub fn for_each<E>(
+    input: impl std::io::Read,
+    delimiter: u8,
+    header: Option<&[String]>,
+    key_types: &HashMap<String, ScalarType>,
+    mut each: impl FnMut(Result<Item, LineError>) -> Result<(), E>,
+) -> Result<(), E> {
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .has_headers(false)
         .flexible(true)
-        .from_reader(text);
+        .from_reader(input);
     let mut records = reader.byte_records();
     let header: Vec<String> = match header {
         Some(h) => h.to_vec(),
         None => match records.next() {
-            None => return Vec::new(),
-            Some(Err(e)) => return vec![Err(LineError::Parse(e.to_string()))],
+            None => return Ok(()),
+            Some(Err(e)) => return each(Err(LineError::Parse(e.to_string()))),
             Some(Ok(r)) => r
                 .iter()
                 .map(|f| String::from_utf8_lossy(f).to_string())
                 .collect(),
         },
     };
-    let mut out = Vec::new();
     for record in records {
         let record = match record {
             Ok(r) => r,
-            Err(e) => {
-                // A malformed row ends the object, as a parse error does in DynamoDB.
-                out.push(Err(LineError::Parse(e.to_string())));
-                break;
-            }
+            // A malformed row ends the object, as a parse error does in DynamoDB.
+            Err(e) => return each(Err(LineError::Parse(e.to_string()))),
         };
         if record.len() == 1 && record.get(0).is_some_and(<[u8]>::is_empty) {
             continue;
         }
-        out.push(row(&header, &record, key_types));
+        each(row(&header, &record, key_types))?;
     }
-    out
+    Ok(())
 }
 
 fn row(
