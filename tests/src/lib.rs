@@ -898,3 +898,76 @@ pub fn cli_output(server: &TestServer, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).to_string()
 }
+
+/// Puts each item, in order.
+pub async fn put_all(
+    db: &aws_sdk_dynamodb::Client,
+    table: &str,
+    items: &[std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>],
+) {
+    for item in items {
+        db.put_item()
+            .table_name(table)
+            .set_item(Some(item.clone()))
+            .send()
+            .await
+            .expect("put");
+    }
+}
+
+/// Every item of a table (or index), keyed by the text of its `pk` and `sk`, in key order:
+/// two tables compare item for item.
+pub async fn contents(
+    db: &aws_sdk_dynamodb::Client,
+    table: &str,
+    index: Option<&str>,
+) -> std::collections::BTreeMap<
+    String,
+    std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut start = None;
+    loop {
+        let page = db
+            .scan()
+            .table_name(table)
+            .set_index_name(index.map(str::to_string))
+            .consistent_read(index.is_none())
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("scan");
+        for item in page.items() {
+            let key = format!("{:?}/{:?}", item.get("pk"), item.get("sk"));
+            out.insert(key, item.clone());
+        }
+        start = page.last_evaluated_key().cloned();
+        if start.is_none() {
+            return out;
+        }
+    }
+}
+
+/// Now, in epoch seconds.
+pub fn now_seconds() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// A time every write acknowledged before the call is at or before, and every write made
+/// after it is after (20 ms on each side).
+pub async fn mark() -> f64 {
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let t = now_seconds();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    t
+}
+
+/// A service error's name and message.
+pub fn error_code<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(e: &E) -> (String, String) {
+    (
+        e.code().unwrap_or_default().to_string(),
+        e.message().unwrap_or_default().to_string(),
+    )
+}

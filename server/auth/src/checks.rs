@@ -499,10 +499,13 @@ table_actions! {
     UpdateTimeToLiveInput => "dynamodb:UpdateTimeToLive",
     UpdateContributorInsightsInput => "dynamodb:UpdateContributorInsights",
     DescribeContributorInsightsInput => "dynamodb:DescribeContributorInsights",
+    keyfall_types::backup::CreateBackupInput => "dynamodb:CreateBackup",
+    keyfall_types::backup::UpdateContinuousBackupsInput => "dynamodb:UpdateContinuousBackups",
 }
 
-/// Application Auto Scaling's actions, on the account (as IAM grants them: its resources
-/// are scalable targets, which policies name by `*`).
+/// Actions on the account: Application Auto Scaling's (as IAM grants them: its resources
+/// are scalable targets, which policies name by `*`), and the listings of backups, exports
+/// and imports, which take no resource in IAM.
 macro_rules! account_actions {
     ($($ty:ty),* $(,)?) => {$(
         impl Authorize for $ty {
@@ -518,6 +521,9 @@ account_actions! {
     keyfall_types::autoscaling::DescribeInput,
     keyfall_types::autoscaling::TargetInput,
     keyfall_types::autoscaling::PutScalingPolicyInput,
+    keyfall_types::backup::ListBackupsInput,
+    keyfall_types::backup::ListExportsInput,
+    keyfall_types::backup::ListImportsInput,
 }
 
 /// On the table when it names one, else on the account.
@@ -566,30 +572,11 @@ fn restore_checks(
     checks
 }
 
-impl Authorize for keyfall_types::backup::CreateBackupInput {
-    fn checks(&self, action: &'static str, s: &dyn Schemas) -> Vec<Check> {
-        table_check(action, s, &self.table_name)
-    }
-}
-
-impl Authorize for keyfall_types::backup::UpdateContinuousBackupsInput {
-    fn checks(&self, action: &'static str, s: &dyn Schemas) -> Vec<Check> {
-        table_check(action, s, &self.table_name)
-    }
-}
-
 /// DescribeBackup and DeleteBackup: on the backup's ARN, which names its table (the engine
 /// finds a backup only by the whole ARN, so a policy on `table/T/backup/*` holds).
 impl Authorize for keyfall_types::backup::BackupArnInput {
     fn checks(&self, action: &'static str, _: &dyn Schemas) -> Vec<Check> {
         arn_check(action, &self.backup_arn)
-    }
-}
-
-/// ListBackups takes no resource in IAM: the account.
-impl Authorize for keyfall_types::backup::ListBackupsInput {
-    fn checks(&self, action: &'static str, _: &dyn Schemas) -> Vec<Check> {
-        account_check(action)
     }
 }
 
@@ -642,12 +629,6 @@ impl Authorize for keyfall_types::backup::ExportArnInput {
     }
 }
 
-impl Authorize for keyfall_types::backup::ListExportsInput {
-    fn checks(&self, action: &'static str, _: &dyn Schemas) -> Vec<Check> {
-        account_check(action)
-    }
-}
-
 /// On the table it creates, and `s3:GetObject` on the objects it reads.
 impl Authorize for keyfall_types::backup::ImportTableInput {
     fn checks(&self, action: &'static str, s: &dyn Schemas) -> Vec<Check> {
@@ -669,12 +650,6 @@ impl Authorize for keyfall_types::backup::ImportTableInput {
 impl Authorize for keyfall_types::backup::ImportArnInput {
     fn checks(&self, action: &'static str, _: &dyn Schemas) -> Vec<Check> {
         arn_check(action, &self.import_arn)
-    }
-}
-
-impl Authorize for keyfall_types::backup::ListImportsInput {
-    fn checks(&self, action: &'static str, _: &dyn Schemas) -> Vec<Check> {
-        account_check(action)
     }
 }
 

@@ -87,16 +87,25 @@ impl Engine {
         let collections = self.check_collections(changes)?;
         let mut ops = extra;
         let mut records: Vec<(&Table, StreamRecord)> = Vec::new();
+        // The stored form of each new item of a PITR table, for its log record: the base
+        // write's bytes, not a second encoding.
+        let mut stored = Vec::with_capacity(changes.len());
         for c in changes {
             super::observe::write(c.table, c.key, c.old, c.new);
-            ops.extend(indexes::change_ops(c.table, c.key, c.old, c.new));
+            let change = indexes::change_ops(c.table, c.key, c.old, c.new);
+            stored.push(match (change.first(), &c.table.meta.pitr) {
+                (Some(Op::Put { value, .. }), Some(_)) => Some(value.clone()),
+                _ => None,
+            });
+            ops.extend(change);
             if let Some(r) = record(c.table, c, origin, &self.config.region) {
                 records.push((c.table, r));
             }
         }
         // Point-in-time recovery's log: its clocks are held until the batch is applied, so
         // log order is commit order (a base's cut holds exactly the records up to its last).
-        let _pitr_clocks = super::pitr::log_changes(self.store.as_ref(), changes, &mut ops)?;
+        let _pitr_clocks =
+            super::pitr::log_changes(self.store.as_ref(), changes, stored, &mut ops)?;
         if records.is_empty() {
             self.apply_ops(ops)?;
         } else {

@@ -228,44 +228,21 @@ struct Written {
 }
 
 impl Engine {
-    fn export_dir(&self) -> Result<&Path> {
-        let dir = self.config.export_dir.as_path();
-        if dir.as_os_str().is_empty() {
-            return Err(Error::validation(
-                "Exports are not available: this server has no export directory",
-            ));
-        }
-        Ok(dir)
+    /// The folder of S3 buckets, for `what` (exports, imports).
+    pub(crate) fn bucket_root(&self, what: &str) -> Result<&Path> {
+        super::configured_dir(&self.config.export_dir, what, "export")
     }
 
     fn export_record(&self, id: &str) -> Result<Option<ExportRecord>> {
-        let Some(bytes) = self.store.get(EXPORTS_KEYSPACE, id.as_bytes())? else {
-            return Ok(None);
-        };
-        serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| Error::Internal(format!("export record {id}: {e}")))
+        crate::records::get(self.store.as_ref(), EXPORTS_KEYSPACE, id)
     }
 
     fn put_export_record(&self, record: &ExportRecord) -> Result<()> {
-        let value = serde_json::to_vec(record).map_err(|e| Error::Internal(e.to_string()))?;
-        self.store.apply(vec![Op::Put {
-            keyspace: EXPORTS_KEYSPACE.into(),
-            key: record.id.as_bytes().to_vec(),
-            value,
-        }])?;
-        Ok(())
+        crate::records::put(self.store.as_ref(), EXPORTS_KEYSPACE, &record.id, record)
     }
 
     fn export_records(&self) -> Result<Vec<ExportRecord>> {
-        let mut out = Vec::new();
-        for kv in self.store.range(EXPORTS_KEYSPACE, KeyRange::all(), false)? {
-            let (_, v) = kv?;
-            if let Ok(r) = serde_json::from_slice::<ExportRecord>(&v) {
-                out.push(r);
-            }
-        }
-        Ok(out)
+        crate::records::all(self.store.as_ref(), EXPORTS_KEYSPACE)
     }
 
     pub fn export_table_to_point_in_time(
@@ -278,9 +255,12 @@ impl Engine {
                 "One or more parameter values were invalid: tableArn is not a valid ARN",
             ));
         }
-        let name = match arn.strip_prefix(&self.table_arn("")) {
-            Some(name) if !name.contains('/') && !name.is_empty() => name,
-            Some(_) => return Err(Error::validation("Invalid Request: Table ARN is invalid.")),
+        let name = match self.table_in_arn(arn) {
+            Some(name) => name,
+            // This server's ARN of an index, a stream or nothing.
+            None if arn.starts_with(&self.table_arn("")) => {
+                return Err(Error::validation("Invalid Request: Table ARN is invalid."))
+            }
             None => return Err(backup::table_not_found(arn)),
         };
         let bucket = required(&input.s3_bucket, "s3Bucket")?;
@@ -399,7 +379,8 @@ impl Engine {
                 None
             }
         };
-        let export_dir = self.export_dir()?;
+        // Refused before anything is recorded when the server has no export directory.
+        self.bucket_root("Exports")?;
         let description = ExportDescription {
             export_arn: None,
             export_status: Some("IN_PROGRESS".into()),
@@ -430,7 +411,6 @@ impl Engine {
             incremental_export_specification: incremental_spec,
             ..ExportDescription::default()
         };
-        let _ = export_dir;
         // The same ClientToken within 8 hours: the same export, or a conflict.
         if let Some(token) = &input.client_token {
             let same = |d: &ExportDescription| {
@@ -467,11 +447,7 @@ impl Engine {
             }
         }
         let start = description.start_time.unwrap_or(now);
-        let id = {
-            let millis = (start * 1000.0) as u64;
-            let random = uuid::Uuid::new_v4().simple().to_string();
-            format!("{millis:014}-{}", random.get(..8).unwrap_or("00000000"))
-        };
+        let id = crate::records::new_id(start);
         let mut description = description;
         description.export_arn = Some(format!("{arn}/export/{id}"));
         let record = ExportRecord {
@@ -581,7 +557,7 @@ impl Engine {
             .ok_or_else(|| internal(Error::Internal("the export's record is gone".into())))?;
         let d = &record.description;
         let bucket = d.s3_bucket.clone().unwrap_or_default();
-        let bucket_dir = self.export_dir().map_err(internal)?.join(&bucket);
+        let bucket_dir = self.bucket_root("Exports").map_err(internal)?.join(&bucket);
         if !bucket_dir.is_dir() {
             return Err((
                 "S3NoSuchBucket".into(),

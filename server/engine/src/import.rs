@@ -21,7 +21,7 @@ use super::export::{check_bucket, check_prefix, enum_error};
 use super::{indexes, now_epoch_seconds, Engine};
 use crate::error::{Error, Result};
 use crate::model::{codec, item_size, Item, ScalarType};
-use crate::storage::{KeyRange, Op};
+use crate::storage::Op;
 use crate::types::CreateTableInput;
 use keyfall_types::backup::*;
 use keyfall_types::command::required;
@@ -174,33 +174,15 @@ fn objects(dir: &Path) -> Vec<(String, PathBuf)> {
 
 impl Engine {
     fn import_record(&self, id: &str) -> Result<Option<ImportRecord>> {
-        let Some(bytes) = self.store.get(IMPORTS_KEYSPACE, id.as_bytes())? else {
-            return Ok(None);
-        };
-        serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| Error::Internal(format!("import record {id}: {e}")))
+        crate::records::get(self.store.as_ref(), IMPORTS_KEYSPACE, id)
     }
 
     fn put_import_record(&self, record: &ImportRecord) -> Result<()> {
-        let value = serde_json::to_vec(record).map_err(|e| Error::Internal(e.to_string()))?;
-        self.store.apply(vec![Op::Put {
-            keyspace: IMPORTS_KEYSPACE.into(),
-            key: record.id.as_bytes().to_vec(),
-            value,
-        }])?;
-        Ok(())
+        crate::records::put(self.store.as_ref(), IMPORTS_KEYSPACE, &record.id, record)
     }
 
     fn import_records(&self) -> Result<Vec<ImportRecord>> {
-        let mut out = Vec::new();
-        for kv in self.store.range(IMPORTS_KEYSPACE, KeyRange::all(), false)? {
-            let (_, v) = kv?;
-            if let Ok(r) = serde_json::from_slice::<ImportRecord>(&v) {
-                out.push(r);
-            }
-        }
-        Ok(out)
+        crate::records::all(self.store.as_ref(), IMPORTS_KEYSPACE)
     }
 
     pub fn import_table(&self, input: ImportTableInput) -> Result<ImportDescriptionOutput> {
@@ -288,11 +270,7 @@ impl Engine {
             )));
         }
         let now = now_epoch_seconds();
-        let id = {
-            let millis = (now * 1000.0) as u64;
-            let random = uuid::Uuid::new_v4().simple().to_string();
-            format!("{millis:014}-{}", random.get(..8).unwrap_or("00000000"))
-        };
+        let id = crate::records::new_id(now);
         let table_arn = self.table_arn(name);
         let mut source = source.clone();
         source.s3_bucket_owner = source
@@ -316,7 +294,7 @@ impl Engine {
             start_time: Some((now * 1000.0).floor() / 1000.0),
             ..ImportTableDescription::default()
         };
-        let bucket_dir = self.export_dir_for_import()?.join(bucket);
+        let bucket_dir = self.bucket_root("Imports")?.join(bucket);
         if !bucket_dir.is_dir() {
             // As DynamoDB: the import fails and no table is created.
             description.import_status = Some("FAILED".into());
@@ -348,16 +326,6 @@ impl Engine {
         Ok(ImportDescriptionOutput {
             import_table_description: description,
         })
-    }
-
-    fn export_dir_for_import(&self) -> Result<&Path> {
-        let dir = self.config.export_dir.as_path();
-        if dir.as_os_str().is_empty() {
-            return Err(Error::validation(
-                "Imports are not available: this server has no export directory",
-            ));
-        }
-        Ok(dir)
     }
 
     fn spawn_import(&self, id: String) -> Result<()> {
@@ -434,7 +402,7 @@ impl Engine {
         let d = &record.description;
         let source = d.s3_bucket_source.clone().unwrap_or_default();
         let bucket_dir = self
-            .export_dir_for_import()?
+            .bucket_root("Imports")?
             .join(source.s3_bucket.clone().unwrap_or_default());
         let prefix = source.s3_key_prefix.clone().unwrap_or_default();
         let bucket = source.s3_bucket.clone().unwrap_or_default();

@@ -35,6 +35,7 @@ mod paging;
 pub mod pitr;
 mod pool;
 mod query;
+mod records;
 pub mod restore;
 pub use query::{bound_partition, key_condition_of};
 pub mod stream_api;
@@ -205,6 +206,7 @@ impl Engine {
         engine.rewrap_keys()?;
         engine.resume_backfills()?;
         engine.drop_interrupted_backups()?;
+        engine.drop_orphan_bases()?;
         engine.resume_restores()?;
         engine.resume_exports()?;
         engine.resume_imports()?;
@@ -304,14 +306,17 @@ impl Engine {
         self.catalog
             .all()
             .iter()
-            .map(|t| TableFigures {
-                name: t.meta.name.clone(),
-                items: t.stats.items.load(Ordering::Relaxed),
-                bytes: t.stats.bytes.load(Ordering::Relaxed),
-                read_units: t.stats.consumed().0,
-                write_units: t.stats.consumed().1,
-                capacity: capacity_figures(t),
-                contributors: contributor_figures(t),
+            .map(|t| {
+                let (read_units, write_units) = t.stats.consumed();
+                TableFigures {
+                    name: t.meta.name.clone(),
+                    items: t.stats.items.load(Ordering::Relaxed),
+                    bytes: t.stats.bytes.load(Ordering::Relaxed),
+                    read_units,
+                    write_units,
+                    capacity: capacity_figures(t),
+                    contributors: contributor_figures(t),
+                }
             })
             .collect()
     }
@@ -426,6 +431,20 @@ pub(crate) fn background_priority() {
     {
         tracing::debug!(error = ?e, "cannot lower a background thread's priority");
     }
+}
+
+/// A directory the configuration gives (empty: none): `what` is refused without it.
+pub(crate) fn configured_dir<'a>(
+    dir: &'a std::path::Path,
+    what: &str,
+    kind: &str,
+) -> Result<&'a std::path::Path> {
+    if dir.as_os_str().is_empty() {
+        return Err(Error::validation(format!(
+            "{what} are not available: this server has no {kind} directory"
+        )));
+    }
+    Ok(dir)
 }
 
 pub(crate) fn now_epoch_seconds() -> f64 {

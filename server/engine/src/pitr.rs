@@ -54,8 +54,11 @@ pub struct PitrState {
     since_base: AtomicU64,
     /// A base being written.
     pending: Mutex<Option<Pending>>,
-    /// `since_base` was recounted after the server opened.
+    /// `since_base` was recounted (and interrupted bases dropped) after the server opened.
     counted: AtomicBool,
+    /// The complete bases, oldest first, as last read from disk; `None`: read them again
+    /// (a base was written or removed since).
+    bases: Mutex<Option<Vec<(PathBuf, BaseInfo)>>>,
 }
 
 /// A base being written: its directory, and its cut's time once taken (`f64::MAX` before).
@@ -131,11 +134,13 @@ pub(crate) fn decode_entry(v: &[u8]) -> Result<LoggedChange> {
     Ok((key.to_vec(), change))
 }
 
-/// Adds the log records of the PITR tables among `changes` to `ops`; returns the tables'
-/// clocks, held until the caller has applied `ops`.
+/// Adds the log records of the PITR tables among `changes` to `ops` (`stored`: each new
+/// item's stored bytes, as the base write holds them); returns the tables' clocks, held
+/// until the caller has applied `ops`.
 pub(crate) fn log_changes<'a>(
     store: &dyn Storage,
     changes: &'a [Change<'a>],
+    stored: Vec<Option<Vec<u8>>>,
     ops: &mut Vec<Op>,
 ) -> Result<Vec<parking_lot::MutexGuard<'a, u64>>> {
     let mut tables: Vec<&'a Table> = changes
@@ -157,7 +162,7 @@ pub(crate) fn log_changes<'a>(
         }
         clocks.push(clock);
     }
-    for c in changes {
+    for (c, stored) in changes.iter().zip(stored) {
         let Some(pitr) = &c.table.meta.pitr else {
             continue;
         };
@@ -172,9 +177,10 @@ pub(crate) fn log_changes<'a>(
         };
         let key = now_micros().max(**clock + 1);
         **clock = key;
-        let change = match (c.new, c.old) {
-            (Some(new), _) => Logged::Put(codec::encode_item(new)),
-            (None, old) => {
+        let change = match (stored, c.new, c.old) {
+            (Some(bytes), _, _) => Logged::Put(bytes),
+            (None, Some(new), _) => Logged::Put(codec::encode_item(new)),
+            (None, None, old) => {
                 let keys = old
                     .map(|o| c.table.meta.key_schema.extract_key(o))
                     .unwrap_or_default();
@@ -248,8 +254,19 @@ impl Engine {
         Ok(self.pitr_root()?.join(table_id))
     }
 
-    /// A table's complete bases, oldest first.
-    fn bases(&self, table_id: &str) -> Result<Vec<(PathBuf, BaseInfo)>> {
+    /// A table's complete bases, oldest first (read from disk once, then kept until a base
+    /// is written or removed).
+    fn bases(&self, table: &Table) -> Result<Vec<(PathBuf, BaseInfo)>> {
+        let mut cached = table.pitr.bases.lock();
+        if let Some(bases) = cached.as_ref() {
+            return Ok(bases.clone());
+        }
+        let bases = self.read_bases(&table.meta.id)?;
+        *cached = Some(bases.clone());
+        Ok(bases)
+    }
+
+    fn read_bases(&self, table_id: &str) -> Result<Vec<(PathBuf, BaseInfo)>> {
         let dir = self.bases_dir(table_id)?;
         let entries = match std::fs::read_dir(&dir) {
             Ok(e) => e,
@@ -279,7 +296,7 @@ impl Engine {
         let Some(pitr) = &table.meta.pitr else {
             return Ok(None);
         };
-        let oldest = match self.bases(&table.meta.id)?.first() {
+        let oldest = match self.bases(table)?.first() {
             Some((_, b)) => Some(b.taken_at),
             None => table.pitr.pending.lock().as_ref().map(|p| p.taken_at),
         };
@@ -385,11 +402,12 @@ impl Engine {
                 self.store.drop_keyspace(&old.keyspace)?;
                 *table.pitr.clock.lock() = 0;
                 table.pitr.since_base.store(0, Ordering::Relaxed);
+                *table.pitr.bases.lock() = None;
                 let _ = std::fs::remove_dir_all(self.bases_dir(&id)?);
             }
             table
         };
-        if table.meta.pitr.is_some() && self.bases(&id)?.is_empty() {
+        if table.meta.pitr.is_some() && self.bases(&table)?.is_empty() {
             self.start_base(&table)?;
         }
         let table = self.pitr_table(name)?;
@@ -489,14 +507,16 @@ impl Engine {
         let named = dir.with_file_name(format!("{position:020}"));
         std::fs::rename(dir, &named)
             .map_err(|e| Error::Internal(format!("{}: {e}", dir.display())))?;
-        // PITR disabled, or the table deleted, while it was written.
-        if self
+        match self
             .catalog
             .get(name)
             .filter(|t| t.meta.id == id && t.meta.pitr.is_some())
-            .is_none()
         {
-            let _ = std::fs::remove_dir_all(&named);
+            Some(t) => *t.pitr.bases.lock() = None,
+            // PITR disabled, or the table deleted, while it was written.
+            None => {
+                let _ = std::fs::remove_dir_all(&named);
+            }
         }
         Ok(())
     }
@@ -505,7 +525,7 @@ impl Engine {
     /// one taken at or before it, or the first base while it is being written (whoever
     /// reads it waits for it: [`Engine::finished_base`]).
     pub(crate) fn base_for(&self, table: &Table, at: f64) -> Result<PathBuf> {
-        let bases = self.bases(&table.meta.id)?;
+        let bases = self.bases(table)?;
         if let Some((dir, _)) = bases.iter().rev().find(|(_, b)| b.taken_at <= at) {
             return Ok(dir.clone());
         }
@@ -542,13 +562,9 @@ impl Engine {
                     "Must provide exactly one of: sourceTableArn, sourceTableName",
                 ))
             }
-            (Some(arn), None) => {
-                let prefix = self.table_arn("");
-                match arn.strip_prefix(&prefix) {
-                    Some(name) if !name.is_empty() && !name.contains('/') => name,
-                    _ => return Err(Error::validation("sourceTableArn is not a valid ARN")),
-                }
-            }
+            (Some(arn), None) => self
+                .table_in_arn(arn)
+                .ok_or_else(|| Error::validation("sourceTableArn is not a valid ARN"))?,
             (None, Some(name)) => name.as_str(),
             (None, None) => {
                 return Err(Error::validation(
@@ -637,7 +653,7 @@ impl Engine {
             let m: file::Manifest<BaseInfo> = file::read_manifest(dir)?;
             return Ok((dir.to_path_buf(), m.content.position));
         }
-        self.bases(table_id)?
+        self.read_bases(table_id)?
             .into_iter()
             .rev()
             .find(|(_, b)| b.taken_at <= at)
@@ -654,17 +670,20 @@ impl Engine {
     /// of tables whose PITR is off. Returns how many log records and bases it removed.
     pub fn maintain_pitr(&self) -> Result<usize> {
         const MAX_DELETES: usize = 4096;
-        let Ok(root) = self.pitr_root() else {
+        if self.backup_dir().is_err() {
             return Ok(0);
-        };
+        }
         let mut removed = 0;
         let tables = self.catalog.all();
         for table in tables.iter().filter(|t| t.meta.pitr.is_some()) {
             let Some(pitr) = &table.meta.pitr else {
                 continue;
             };
-            let bases = self.bases(&table.meta.id)?;
-            removed += self.drop_partial_bases(table)?;
+            let first_look = !table.pitr.counted.swap(true, Ordering::Relaxed);
+            if first_look {
+                removed += self.drop_partial_bases(table)?;
+            }
+            let bases = self.bases(table)?;
             let window = now_epoch_seconds() - pitr.recovery_period_days as f64 * 86400.0;
             // The newest base at or before the window's start is kept; older ones go.
             let keep = bases
@@ -674,6 +693,9 @@ impl Engine {
             for (dir, _) in bases.iter().take(keep) {
                 let _ = std::fs::remove_dir_all(dir);
                 removed += 1;
+            }
+            if keep > 0 {
+                *table.pitr.bases.lock() = None;
             }
             if let Some((_, base)) = bases.get(keep) {
                 let range = KeyRange {
@@ -697,7 +719,7 @@ impl Engine {
                 }
             }
             let newest = bases.last().map(|(_, b)| b.position);
-            if !table.pitr.counted.swap(true, Ordering::Relaxed) {
+            if first_look {
                 if let Some(position) = newest {
                     let range = KeyRange {
                         start: std::ops::Bound::Excluded(position.to_be_bytes().to_vec()),
@@ -714,17 +736,25 @@ impl Engine {
                 self.start_base(table)?;
             }
         }
-        // Bases of tables that no longer have PITR (disabled, or the table deleted).
-        if let Ok(entries) = std::fs::read_dir(&root) {
-            for entry in entries.flatten() {
-                let id = entry.file_name().to_string_lossy().to_string();
-                if !tables
-                    .iter()
-                    .any(|t| t.meta.id == id && t.meta.pitr.is_some())
-                {
-                    let _ = std::fs::remove_dir_all(entry.path());
-                    removed += 1;
-                }
+        Ok(removed)
+    }
+
+    /// Removes the bases of a table that no longer has PITR: disabling removes them at
+    /// once; these are a deleted table's, or left by a stop in between.
+    pub(crate) fn drop_orphan_bases(&self) -> Result<usize> {
+        let Ok(root) = self.pitr_root() else {
+            return Ok(0);
+        };
+        let tables = self.catalog.all();
+        let mut removed = 0;
+        for entry in std::fs::read_dir(&root).into_iter().flatten().flatten() {
+            let id = entry.file_name().to_string_lossy().to_string();
+            if !tables
+                .iter()
+                .any(|t| t.meta.id == id && t.meta.pitr.is_some())
+            {
+                let _ = std::fs::remove_dir_all(entry.path());
+                removed += 1;
             }
         }
         Ok(removed)

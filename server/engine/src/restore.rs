@@ -385,7 +385,6 @@ impl Engine {
             .filter(|t| t.meta.id == id && t.meta.restore.is_some())
     }
 
-    /// Fills the target: the items, then the indexes, then the counters; then ACTIVE.
     /// Writes a chunk of a background fill, if its table is still there (`live`).
     pub(crate) fn apply_chunk(
         &self,

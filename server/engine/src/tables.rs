@@ -760,19 +760,7 @@ impl Engine {
     fn describe_with(&self, table: &Table, deleting: &[IndexMeta]) -> TableDescription {
         let m = &table.meta;
         let arn = self.table_arn(&m.name);
-        let key_schema_elements = |ks: &KeySchema| {
-            let mut v = vec![KeySchemaElement {
-                attribute_name: ks.hash.name.clone(),
-                key_type: "HASH".into(),
-            }];
-            if let Some(r) = &ks.range {
-                v.push(KeySchemaElement {
-                    attribute_name: r.name.clone(),
-                    key_type: "RANGE".into(),
-                });
-            }
-            v
-        };
+        let key_schema_elements = super::backup::key_schema_elements;
         let throughput = |r: i64, w: i64| ProvisionedThroughputDescription {
             last_increase_date_time: None,
             last_decrease_date_time: None,
@@ -790,10 +778,7 @@ impl Engine {
         let index = |i: &IndexMeta, global: bool, status: &str| IndexDescription {
             index_name: i.name.clone(),
             key_schema: key_schema_elements(&i.key_schema),
-            projection: Projection {
-                projection_type: Some(i.projection_type.clone()),
-                non_key_attributes: i.non_key_attributes.clone(),
-            },
+            projection: super::backup::projection(i),
             index_status: global.then(|| status.to_string()),
             backfilling: (global && i.creating).then_some(true),
             provisioned_throughput: global.then(|| throughput(i.read_capacity, i.write_capacity)),
@@ -1358,6 +1343,9 @@ impl Engine {
             ));
         }
         let table = self.catalog.remove(self.store.as_ref(), &table.meta.name)?;
+        if table.meta.pitr.is_some() {
+            self.drop_orphan_bases()?;
+        }
         let mut desc = self.describe(&table);
         desc.table_status = "DELETING".into();
         Ok(desc)

@@ -2,10 +2,9 @@
 //! holds (item for item, indexes too), the actions' answers and errors as DynamoDB gives
 //! them, and authorization on the backup a request names.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::primitives::DateTime;
 use aws_sdk_dynamodb::types::{
     AttributeValue as Av, BackupStatus, BackupTypeFilter, BillingMode, GlobalSecondaryIndex,
@@ -13,7 +12,10 @@ use aws_sdk_dynamodb::types::{
     Projection, ProjectionType, ScalarAttributeType, StreamViewType, TableStatus,
 };
 use aws_sdk_dynamodb::Client;
-use keyfall_tests::{attribute, key_element, new_table, stream_on, TestServer};
+use keyfall_tests::{
+    attribute, contents, error_code as code, key_element, mark, new_table, put_all, stream_on,
+    TestServer,
+};
 
 type Item = HashMap<String, Av>;
 
@@ -81,49 +83,6 @@ fn person(pk: &str, sk: i64, version: &str) -> Item {
         item.insert("city".into(), Av::S(format!("city{}", sk % 4)));
     }
     item
-}
-
-async fn put_all(db: &Client, table: &str, items: &[Item]) {
-    for item in items {
-        db.put_item()
-            .table_name(table)
-            .set_item(Some(item.clone()))
-            .send()
-            .await
-            .expect("put");
-    }
-}
-
-/// Every item of a table (or index), keyed by its primary key text, in key order.
-async fn contents(db: &Client, table: &str, index: Option<&str>) -> BTreeMap<String, Item> {
-    let mut out = BTreeMap::new();
-    let mut start = None;
-    loop {
-        let page = db
-            .scan()
-            .table_name(table)
-            .set_index_name(index.map(str::to_string))
-            .consistent_read(index.is_none())
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .expect("scan");
-        for item in page.items() {
-            let key = format!("{:?}/{:?}", item.get("pk"), item.get("sk"));
-            out.insert(key, item.clone());
-        }
-        start = page.last_evaluated_key().cloned();
-        if start.is_none() {
-            return out;
-        }
-    }
-}
-
-fn code<E: ProvideErrorMetadata>(e: &E) -> (String, String) {
-    (
-        e.code().unwrap_or_default().to_string(),
-        e.message().unwrap_or_default().to_string(),
-    )
 }
 
 async fn backup(db: &Client, table: &str, name: &str) -> String {
@@ -546,22 +505,6 @@ async fn enable_pitr(db: &Client, table: &str) {
     assert_eq!(pitr.recovery_period_in_days(), Some(35));
 }
 
-fn now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
-}
-
-/// Waits past the current second and returns it: a time every earlier acknowledged write
-/// is at or before, and every later one after.
-async fn mark() -> f64 {
-    tokio::time::sleep(Duration::from_millis(20)).await;
-    let t = now();
-    tokio::time::sleep(Duration::from_millis(20)).await;
-    t
-}
-
 async fn restore_to(db: &Client, source: &str, target: &str, at: Option<f64>) {
     let req = db
         .restore_table_to_point_in_time()
@@ -835,7 +778,7 @@ async fn point_in_time_errors_are_dynamodbs() {
         .restore_table_to_point_in_time()
         .source_table_name("ttt")
         .target_table_name("tt2")
-        .restore_date_time(DateTime::from_secs_f64(now()))
+        .restore_date_time(DateTime::from_secs_f64(keyfall_tests::now_seconds()))
         .use_latest_restorable_time(true)
         .send()
         .await

@@ -6,7 +6,6 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::primitives::DateTime;
 use aws_sdk_dynamodb::types::{
     AttributeValue as Av, ExportFormat, ExportStatus, ExportType, ExportViewType, ImportStatus,
@@ -14,7 +13,9 @@ use aws_sdk_dynamodb::types::{
     ScalarAttributeType, TableCreationParameters,
 };
 use aws_sdk_dynamodb::Client;
-use keyfall_tests::{attribute, key_element, new_table, TestServer};
+use keyfall_tests::{
+    attribute, contents, error_code as code, key_element, mark, new_table, put_all, TestServer,
+};
 
 type Item = HashMap<String, Av>;
 
@@ -62,56 +63,6 @@ fn every_type(pk: &str, sk: i64) -> Item {
     ])
 }
 
-async fn put(db: &Client, table: &str, items: &[Item]) {
-    for item in items {
-        db.put_item()
-            .table_name(table)
-            .set_item(Some(item.clone()))
-            .send()
-            .await
-            .unwrap();
-    }
-}
-
-async fn contents(db: &Client, table: &str) -> BTreeMap<String, Item> {
-    let mut out = BTreeMap::new();
-    let mut start = None;
-    loop {
-        let page = db
-            .scan()
-            .table_name(table)
-            .consistent_read(true)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .unwrap();
-        for item in page.items() {
-            out.insert(
-                format!("{:?}/{:?}", item.get("pk"), item.get("sk")),
-                item.clone(),
-            );
-        }
-        start = page.last_evaluated_key().cloned();
-        if start.is_none() {
-            return out;
-        }
-    }
-}
-
-fn now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
-}
-
-async fn mark() -> f64 {
-    tokio::time::sleep(Duration::from_millis(20)).await;
-    let t = now();
-    tokio::time::sleep(Duration::from_millis(20)).await;
-    t
-}
-
 async fn finished_export(db: &Client, arn: &str) -> aws_sdk_dynamodb::types::ExportDescription {
     for _ in 0..600 {
         let d = db.describe_export().export_arn(arn).send().await.unwrap();
@@ -137,13 +88,6 @@ async fn finished_import(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("import {arn} never finished");
-}
-
-fn code<E: ProvideErrorMetadata>(e: &E) -> (String, String) {
-    (
-        e.code().unwrap_or_default().to_string(),
-        e.message().unwrap_or_default().to_string(),
-    )
 }
 
 /// boto3 exports the table; Python's own gzip, json, hashlib and base64 read the layout
@@ -195,7 +139,7 @@ async fn a_boto3_export_is_dynamodbs_layout_and_reads_back_with_python() {
     let items: Vec<Item> = (0..30)
         .map(|i| every_type(&format!("p{}", i % 4), i))
         .collect();
-    put(&db, "people", &items).await;
+    put_all(&db, "people", &items).await;
     let arn = "arn:aws:dynamodb:us-east-1:000000000000:table/people".to_string();
     let root = server.data_dir.path().join("s3").display().to_string();
     let got = keyfall_tests::boto3(&server, EXPORT_SCRIPT, &[root, arn.clone()]).await;
@@ -273,7 +217,7 @@ async fn an_export_at_a_past_second_imports_back_as_that_table_in_json_and_ion()
     let server = server().await;
     let db = server.dynamodb();
     source(&server, &db, "people").await;
-    put(
+    put_all(
         &db,
         "people",
         &(0..40)
@@ -282,7 +226,7 @@ async fn an_export_at_a_past_second_imports_back_as_that_table_in_json_and_ion()
     )
     .await;
     let at = mark().await;
-    let then = contents(&db, "people").await;
+    let then = contents(&db, "people", None).await;
     for i in 0..10 {
         db.delete_item()
             .table_name("people")
@@ -292,7 +236,7 @@ async fn an_export_at_a_past_second_imports_back_as_that_table_in_json_and_ion()
             .await
             .unwrap();
     }
-    put(&db, "people", &[every_type("late", 1)]).await;
+    put_all(&db, "people", &[every_type("late", 1)]).await;
     for (format, prefix, input) in [
         (
             ExportFormat::DynamodbJson,
@@ -326,7 +270,7 @@ async fn an_export_at_a_past_second_imports_back_as_that_table_in_json_and_ion()
         assert_eq!(d.import_status(), Some(&ImportStatus::Completed), "{d:?}");
         assert_eq!(d.imported_item_count(), then.len() as i64);
         assert_eq!(d.error_count(), 0);
-        assert_eq!(contents(&db, &target).await, then, "{prefix}");
+        assert_eq!(contents(&db, &target, None).await, then, "{prefix}");
     }
     let listed = db
         .list_exports()
@@ -348,7 +292,7 @@ async fn an_incremental_export_holds_each_items_last_change_with_its_image_befor
     let server = server().await;
     let db = server.dynamodb();
     source(&server, &db, "inc").await;
-    put(
+    put_all(
         &db,
         "inc",
         &[every_type("a", 1), every_type("b", 2), every_type("c", 3)],
@@ -357,7 +301,7 @@ async fn an_incremental_export_holds_each_items_last_change_with_its_image_befor
     let from = mark().await;
     let mut changed = every_type("a", 1);
     changed.insert("s".into(), Av::S("changed".into()));
-    put(&db, "inc", &[changed.clone(), every_type("d", 4)]).await;
+    put_all(&db, "inc", &[changed.clone(), every_type("d", 4)]).await;
     db.delete_item()
         .table_name("inc")
         .key("pk", Av::S("b".into()))
@@ -365,7 +309,7 @@ async fn an_incremental_export_holds_each_items_last_change_with_its_image_befor
         .send()
         .await
         .unwrap();
-    put(&db, "inc", &[every_type("e", 5)]).await;
+    put_all(&db, "inc", &[every_type("e", 5)]).await;
     db.delete_item()
         .table_name("inc")
         .key("pk", Av::S("e".into()))
@@ -374,7 +318,7 @@ async fn an_incremental_export_holds_each_items_last_change_with_its_image_befor
         .await
         .unwrap();
     let to = mark().await;
-    put(&db, "inc", &[every_type("after", 9)]).await;
+    put_all(&db, "inc", &[every_type("after", 9)]).await;
     let out = export(&db, "inc", "inc")
         .await
         .export_type(ExportType::IncrementalExport)
@@ -473,7 +417,7 @@ async fn imports_count_lines_as_dynamodb_does_in_every_format_and_compression() 
         ),
         (4, 2, 2)
     );
-    let rows = contents(&db, "fromCsv").await;
+    let rows = contents(&db, "fromCsv", None).await;
     assert_eq!(
         rows.len(),
         2,
@@ -511,7 +455,7 @@ async fn imports_count_lines_as_dynamodb_does_in_every_format_and_compression() 
         (4, 2, 2)
     );
     assert!(d.processed_size_bytes().unwrap() > 0);
-    assert_eq!(contents(&db, "fromZstd").await.len(), 2);
+    assert_eq!(contents(&db, "fromZstd", None).await.len(), 2);
 
     // A bucket that is not there: FAILED, and no table.
     let e = db
@@ -619,7 +563,9 @@ async fn export_errors_and_s3_permissions() {
     assert_eq!(code(e.as_service_error().unwrap()).0, "ValidationException");
     let e = export(&db, "guarded", "x")
         .await
-        .export_time(DateTime::from_secs_f64(now() + 3600.0))
+        .export_time(DateTime::from_secs_f64(
+            keyfall_tests::now_seconds() + 3600.0,
+        ))
         .send()
         .await
         .unwrap_err();
@@ -696,7 +642,7 @@ async fn the_cli_exports_and_imports_ion_gzip_and_server_export_files() {
     let server = server().await;
     let db = server.dynamodb();
     source(&server, &db, "people").await;
-    put(
+    put_all(
         &db,
         "people",
         &(0..25)
@@ -704,7 +650,7 @@ async fn the_cli_exports_and_imports_ion_gzip_and_server_export_files() {
             .collect::<Vec<_>>(),
     )
     .await;
-    let want = contents(&db, "people").await;
+    let want = contents(&db, "people", None).await;
     for t in ["viaIon", "viaExport"] {
         new_table(
             &db,
@@ -756,7 +702,7 @@ async fn the_cli_exports_and_imports_ion_gzip_and_server_export_files() {
             ],
         )
     });
-    assert_eq!(contents(&db, "viaIon").await, want);
+    assert_eq!(contents(&db, "viaIon", None).await, want);
 
     let out = export(&db, "people", "cli").await.send().await.unwrap();
     let arn = out
@@ -791,7 +737,7 @@ async fn the_cli_exports_and_imports_ion_gzip_and_server_export_files() {
             ],
         )
     });
-    assert_eq!(contents(&db, "viaExport").await, want);
+    assert_eq!(contents(&db, "viaExport", None).await, want);
 }
 
 /// The typed client exports and imports over gRPC.
@@ -801,13 +747,13 @@ async fn the_typed_client_exports_and_imports() {
     let server = server().await;
     let db = server.dynamodb();
     source(&server, &db, "typed").await;
-    put(
+    put_all(
         &db,
         "typed",
         &(0..12).map(|i| every_type("t", i)).collect::<Vec<_>>(),
     )
     .await;
-    let want = contents(&db, "typed").await;
+    let want = contents(&db, "typed", None).await;
     let client = server.client();
     let arn = "arn:aws:dynamodb:us-east-1:000000000000:table/typed";
     let mut export = client
@@ -859,5 +805,5 @@ async fn the_typed_client_exports_and_imports() {
         (import.status.as_str(), import.imported, import.errors),
         ("COMPLETED", 12, 0)
     );
-    assert_eq!(contents(&db, "typedCopy").await, want);
+    assert_eq!(contents(&db, "typedCopy", None).await, want);
 }

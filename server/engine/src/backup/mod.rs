@@ -85,16 +85,13 @@ pub fn backup_in_use(message: String) -> Error {
 /// A `TableArn`-typed member names a table by name or by this server's ARN for it.
 pub(crate) fn table_ref<'a>(engine: &Engine, v: &'a Option<String>) -> Result<&'a str> {
     match v.as_deref() {
-        Some(arn) if arn.starts_with("arn:") => {
-            let prefix = engine.table_arn("");
-            match arn.strip_prefix(&prefix) {
-                Some(name) if !name.contains('/') => {
-                    validate_name(name, "tableName")?;
-                    Ok(name)
-                }
-                _ => Err(Error::validation("Invalid TableArn")),
+        Some(arn) if arn.starts_with("arn:") => match engine.table_in_arn(arn) {
+            Some(name) => {
+                validate_name(name, "tableName")?;
+                Ok(name)
             }
-        }
+            None => Err(Error::validation("Invalid TableArn")),
+        },
         _ => table_name(v),
     }
 }
@@ -238,24 +235,17 @@ pub(crate) fn projection(i: &super::catalog::IndexMeta) -> Projection {
     }
 }
 
-/// The new backup's id: its creation time in milliseconds (14 digits) and 8 random hex
-/// digits, as DynamoDB makes them.
-fn new_backup_id(created_at: f64) -> String {
-    let millis = (created_at * 1000.0) as u64;
-    let random = uuid::Uuid::new_v4().simple().to_string();
-    format!("{millis:014}-{}", random.get(..8).unwrap_or("00000000"))
-}
-
 impl Engine {
+    /// The table a table ARN of this server names (`None`: another region, account or
+    /// resource, an index or a stream).
+    pub(crate) fn table_in_arn<'a>(&self, arn: &'a str) -> Option<&'a str> {
+        arn.strip_prefix(&self.table_arn(""))
+            .filter(|name| !name.is_empty() && !name.contains('/'))
+    }
+
     /// Where backups live; refused when the server has none configured.
     pub(crate) fn backup_dir(&self) -> Result<&std::path::Path> {
-        let dir = self.config.backup_dir.as_path();
-        if dir.as_os_str().is_empty() {
-            return Err(Error::validation(
-                "Backups are not available: this server has no backup directory",
-            ));
-        }
-        Ok(dir)
+        super::configured_dir(&self.config.backup_dir, "Backups", "backup")
     }
 
     /// How the backup or base of an encrypted table seals its items: with the table's data
@@ -295,22 +285,11 @@ impl Engine {
     }
 
     pub(crate) fn backup_record(&self, id: &str) -> Result<Option<BackupRecord>> {
-        let Some(bytes) = self.store.get(BACKUPS_KEYSPACE, id.as_bytes())? else {
-            return Ok(None);
-        };
-        serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| Error::Internal(format!("backup record {id}: {e}")))
+        crate::records::get(self.store.as_ref(), BACKUPS_KEYSPACE, id)
     }
 
     pub(crate) fn put_backup_record(&self, record: &BackupRecord) -> Result<()> {
-        let value = serde_json::to_vec(record).map_err(|e| Error::Internal(e.to_string()))?;
-        self.store.apply(vec![Op::Put {
-            keyspace: BACKUPS_KEYSPACE.into(),
-            key: record.id.as_bytes().to_vec(),
-            value,
-        }])?;
-        Ok(())
+        crate::records::put(self.store.as_ref(), BACKUPS_KEYSPACE, &record.id, record)
     }
 
     /// The backup an ARN names; the whole ARN must match, so naming another table's
@@ -334,7 +313,7 @@ impl Engine {
             .filter(|t| !self.is_creating(&t.meta))
             .ok_or_else(|| table_not_found(name))?;
         let created_at = (now_epoch_seconds() * 1000.0).floor() / 1000.0;
-        let id = new_backup_id(created_at);
+        let id = crate::records::new_id(created_at);
         let dir = self.backup_path(&id)?;
         let record = BackupRecord {
             arn: format!("{}/backup/{id}", self.table_arn(name)),
@@ -469,15 +448,12 @@ impl Engine {
     /// Backups still CREATING when the server stopped lost their cut with the process:
     /// they are removed (their directories too) when it opens again.
     pub(crate) fn drop_interrupted_backups(&self) -> Result<()> {
-        let mut interrupted = Vec::new();
-        for kv in self.store.range(BACKUPS_KEYSPACE, KeyRange::all(), false)? {
-            let (_, v) = kv?;
-            match serde_json::from_slice::<BackupRecord>(&v) {
-                Ok(r) if r.status == BackupStatus::Creating => interrupted.push(r.id),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "unreadable backup record kept"),
-            }
-        }
+        let records: Vec<BackupRecord> =
+            crate::records::all(self.store.as_ref(), BACKUPS_KEYSPACE)?;
+        let interrupted = records
+            .into_iter()
+            .filter(|r| r.status == BackupStatus::Creating)
+            .map(|r| r.id);
         for id in interrupted {
             tracing::warn!(backup = %id, "removing a backup interrupted by a restart");
             self.forget_backup(&id)?;
