@@ -7,7 +7,8 @@
 //! proxy, built, json_answer;`
 //! - `resource`: what IAM authorizes it on: `table` (`TableName`), `opttable` (an optional
 //!   `TableName`, else the account), `arn` (`ResourceArn`), `backup` (`BackupArn`),
-//!   `stream`, `account` (`*`).
+//!   `stream`, `account` (`*`), `statements` (the tables and indexes PartiQL statements
+//!   name).
 //! - `class`: `read`, `write` (items) or `control` (tables, backups, settings).
 //! - `proxy`: `cached` (keyfall-dax serves it from its cache), `forgets` (forwarded, then the
 //!   proxy forgets what it knew of the table), `passed` (forwarded as is).
@@ -22,7 +23,7 @@
 macro_rules! dynamodb_actions {
     ($callback:ident) => {
         $callback! {
-            batch_execute_statement, "BatchExecuteStatement", BatchExecuteStatementRequest, BatchExecuteStatementResponse, account, write, passed, unbuilt, plain;
+            batch_execute_statement, "BatchExecuteStatement", BatchExecuteStatementRequest, BatchExecuteStatementResponse, statements, write, passed, unbuilt, plain;
             batch_get_item, "BatchGetItem", BatchGetItemRequest, BatchGetItemResponse, table, read, cached, built, plain;
             batch_write_item, "BatchWriteItem", BatchWriteItemRequest, BatchWriteItemResponse, table, write, cached, built, plain;
             create_backup, "CreateBackup", CreateBackupRequest, CreateBackupResponse, table, control, passed, built, plain;
@@ -47,8 +48,8 @@ macro_rules! dynamodb_actions {
             describe_time_to_live, "DescribeTimeToLive", DescribeTimeToLiveRequest, DescribeTimeToLiveResponse, table, control, passed, built, {TimeToLiveDescription};
             disable_kinesis_streaming_destination, "DisableKinesisStreamingDestination", DisableKinesisStreamingDestinationRequest, DisableKinesisStreamingDestinationResponse, table, control, passed, unbuilt, plain;
             enable_kinesis_streaming_destination, "EnableKinesisStreamingDestination", EnableKinesisStreamingDestinationRequest, EnableKinesisStreamingDestinationResponse, table, control, passed, unbuilt, plain;
-            execute_statement, "ExecuteStatement", ExecuteStatementRequest, ExecuteStatementResponse, account, write, passed, unbuilt, plain;
-            execute_transaction, "ExecuteTransaction", ExecuteTransactionRequest, ExecuteTransactionResponse, account, write, passed, unbuilt, plain;
+            execute_statement, "ExecuteStatement", ExecuteStatementRequest, ExecuteStatementResponse, statements, write, passed, built, plain;
+            execute_transaction, "ExecuteTransaction", ExecuteTransactionRequest, ExecuteTransactionResponse, statements, write, passed, unbuilt, plain;
             export_table_to_point_in_time, "ExportTableToPointInTime", ExportTableToPointInTimeRequest, ExportTableToPointInTimeResponse, arn, control, passed, built, plain;
             get_item, "GetItem", GetItemRequest, GetItemResponse, table, read, cached, built, plain;
             get_resource_policy, "GetResourcePolicy", GetResourcePolicyRequest, GetResourcePolicyResponse, arn, control, passed, unbuilt, plain;
@@ -113,6 +114,9 @@ pub enum Resource {
     Stream,
     /// The backup the request names by ARN (`table/<name>/backup/<id>`).
     Backup,
+    /// The tables and indexes its PartiQL statements name, each statement under its own
+    /// action (`dynamodb:PartiQLSelect`, ...).
+    Statements,
 }
 
 /// What an action does.
@@ -172,6 +176,9 @@ macro_rules! __action_enum {
     };
     (resource stream) => {
         $crate::actions::Resource::Stream
+    };
+    (resource statements) => {
+        $crate::actions::Resource::Statements
     };
     (class read) => {
         $crate::actions::Class::Read
@@ -269,6 +276,6 @@ mod tests {
         assert_eq!(DYNAMODB.len(), 57);
         assert_eq!(known_action("PutItem"), Some("PutItem"));
         assert_eq!(known_action("putitem"), None);
-        assert!(!dynamodb_action("ExecuteStatement").is_some_and(|a| a.built));
+        assert!(!dynamodb_action("ExecuteTransaction").is_some_and(|a| a.built));
     }
 }

@@ -12,6 +12,7 @@ use keyfall_types::command::{self, Page, Select, WriteReturns};
 use keyfall_types::expr;
 use keyfall_types::expr::key_condition::bound_partition;
 use keyfall_types::model::{AttributeValue, Item};
+use keyfall_types::partiql::{self, ExecuteStatement, Plan, Statement};
 use keyfall_types::streams::{
     DescribeStreamInput, GetRecordsInput, GetShardIteratorInput, ListStreamsInput,
 };
@@ -29,6 +30,9 @@ pub struct Check {
     pub return_values: Option<String>,
     pub return_consumed_capacity: Option<String>,
     pub enclosing_operation: Option<&'static str>,
+    /// `dynamodb:FullTableScan` (`true`/`false`): a PartiQL SELECT that reads every
+    /// partition. Absent for other requests.
+    pub full_table_scan: Option<String>,
     /// `dynamodb:LeadingKeys` could not be computed: the request binds no single partition
     /// (a Scan, a Query whose key condition does not parse or names no one partition key
     /// value, a table whose schema is unknown). Conditions on the key then deny.
@@ -314,6 +318,114 @@ impl Authorize for command::Scan {
     }
 }
 
+/// The PartiQL actions, whose statements are authorized one by one.
+const PARTIQL_REQUESTS: &[&str] = &[
+    "dynamodb:ExecuteStatement",
+    "dynamodb:BatchExecuteStatement",
+    "dynamodb:ExecuteTransaction",
+];
+
+/// The IAM action of a PartiQL statement.
+fn partiql_action(statement: &Statement) -> &'static str {
+    match statement {
+        Statement::Select(_) | Statement::Exists(_) => "dynamodb:PartiQLSelect",
+        Statement::Insert(_) => "dynamodb:PartiQLInsert",
+        Statement::Update(_) => "dynamodb:PartiQLUpdate",
+        Statement::Delete(_) => "dynamodb:PartiQLDelete",
+    }
+}
+
+/// A PartiQL statement's check: the checks of the command its plan runs (the plan made by
+/// the same function, from the same statement and schema, as the engine makes it), under
+/// the statement's PartiQL action, with `dynamodb:FullTableScan` and the selected paths
+/// among its attributes. A statement that does not plan (its table missing, its WHERE not
+/// naming a key a write needs) is checked on its table with its partition and attributes
+/// unknown: the caller learns nothing of the table before being allowed to.
+pub fn partiql_checks(
+    cmd: &ExecuteStatement,
+    s: &dyn Schemas,
+    enclosing: Option<&'static str>,
+) -> Vec<Check> {
+    let statement = &cmd.statement;
+    let action = partiql_action(statement);
+    let (table, index) = match statement {
+        Statement::Select(sel) | Statement::Exists(sel) => (sel.table.as_str(), sel.index.clone()),
+        other => (other.table(), None),
+    };
+    let keys = s.key_names(table, index.as_deref());
+    let planned = keys
+        .is_some()
+        .then(|| partiql::plan(cmd, keys))
+        .and_then(Result::ok);
+    let mut checks = match &planned {
+        Some(Plan::Get(c)) => c.checks(action, s),
+        Some(Plan::Query { queries, .. }) => {
+            let mut merged: Option<Check> = None;
+            for q in queries {
+                for c in q.checks(action, s) {
+                    match &mut merged {
+                        None => merged = Some(c),
+                        Some(m) => {
+                            for v in c.leading_keys.into_iter().flatten() {
+                                if let Some(l) = &mut m.leading_keys {
+                                    if !l.contains(&v) {
+                                        l.push(v);
+                                    }
+                                }
+                            }
+                            m.leading_keys_unknown |= c.leading_keys_unknown;
+                        }
+                    }
+                }
+            }
+            merged.into_iter().collect()
+        }
+        Some(Plan::Scan(c)) => c.checks(action, s),
+        Some(Plan::Put(c)) => c.checks(action, s),
+        Some(Plan::Update(c)) => c.checks(action, s),
+        Some(Plan::Delete(c)) => c.checks(action, s),
+        Some(Plan::Check {
+            table,
+            key,
+            condition,
+        }) => {
+            let mut k = item_keys(s, table, None, Some(key));
+            k.write_trees((condition, &None));
+            vec![k.into_check(action, s.table_arn(table))]
+        }
+        None => {
+            let mut k = item_keys(s, table, index.as_deref(), None);
+            k.leading_unknown = true;
+            k.attributes_unknown = true;
+            vec![k.into_check(action, read_resource(s, table, &index))]
+        }
+    };
+    for c in &mut checks {
+        c.action = action;
+        c.enclosing_operation = enclosing;
+        if let Statement::Select(sel) = statement {
+            c.full_table_scan = Some(planned.as_ref().is_none_or(Plan::is_full_scan).to_string());
+            if let (Some(paths), Some(attrs)) = (&sel.projection, &mut c.attributes) {
+                for p in paths {
+                    if let Some(top) = p.top() {
+                        if !attrs.iter().any(|a| a == top) {
+                            attrs.push(top.to_string());
+                        }
+                    }
+                }
+                c.select = Some(Select::Specific.as_str().into());
+            }
+        }
+    }
+    checks
+}
+
+impl Authorize for ExecuteStatement {
+    fn checks(&self, _: &'static str, s: &dyn Schemas) -> Vec<Check> {
+        partiql_checks(self, s, None)
+    }
+}
+
 /// A request as decoded: the command's checks, or those of the request that did not decode.
 impl<C: Authorize> Authorize for Result<C, command::Invalid> {
     fn checks(&self, action: &'static str, s: &dyn Schemas) -> Vec<Check> {
@@ -329,6 +441,12 @@ impl<C: Authorize> Authorize for Result<C, command::Invalid> {
 /// policy that limits them denies it).
 impl Authorize for command::Invalid {
     fn checks(&self, action: &'static str, s: &dyn Schemas) -> Vec<Check> {
+        // A PartiQL request that does not decode (a statement that does not parse, a bad
+        // Limit) has no IAM action of its own (PartiQL's are per statement kind), and its
+        // error depends on the request alone: nothing to authorize, nothing learnt.
+        if PARTIQL_REQUESTS.contains(&action) {
+            return Vec::new();
+        }
         let table = self.table.as_deref().unwrap_or("");
         let mut k = item_keys(s, table, None, self.subject.as_ref());
         k.leading_unknown |= self.subject.is_none();

@@ -59,6 +59,7 @@ impl RequestContext for EvalContext<'_> {
             "dynamodb:returnvalues" => c.return_values.as_ref().and_then(one),
             "dynamodb:returnconsumedcapacity" => c.return_consumed_capacity.as_ref().and_then(one),
             "dynamodb:enclosingoperation" => self.enclosing.as_ref().and_then(one),
+            "dynamodb:fulltablescan" => c.full_table_scan.as_ref().and_then(one),
             "aws:sourceip" => self.source_ip.as_ref().and_then(one),
             "aws:securetransport" => one(&self.secure),
             "aws:currenttime" => one(&self.now[0]),

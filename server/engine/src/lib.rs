@@ -32,6 +32,7 @@ mod items;
 mod kinesis;
 mod observe;
 mod paging;
+mod partiql;
 pub mod pitr;
 mod pool;
 mod query;

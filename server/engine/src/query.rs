@@ -288,7 +288,7 @@ impl Engine {
         let table = self.item_table_named(&page.table)?;
         let source = self.source(&table, page.index.as_deref(), page.consistent, page.select)?;
         let schema = source.schema();
-        if let Some(f) = &page.filter {
+        if let Some(f) = page.filter.as_ref().filter(|_| !page.filter_names_keys) {
             let mut attrs = Vec::new();
             f.for_each_path(&mut |p| attrs.extend(p.top()));
             if let Some(key_attr) = attrs.into_iter().find(|a| schema.is_key_attribute(a)) {

@@ -10,15 +10,7 @@ pub struct EngineSchemas<'a>(pub &'a Engine);
 
 impl Schemas for EngineSchemas<'_> {
     fn key_names(&self, table: &str, index: Option<&str>) -> Option<(String, Option<String>)> {
-        let t = self.0.table_by_name(table)?;
-        let schema = match index {
-            None => &t.meta.key_schema,
-            Some(i) => &t.meta.index(i)?.key_schema,
-        };
-        Some((
-            schema.hash.name.clone(),
-            schema.range.as_ref().map(|r| r.name.clone()),
-        ))
+        self.0.key_names(table, index)
     }
 
     fn table_arn(&self, table: &str) -> String {

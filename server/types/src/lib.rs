@@ -15,6 +15,7 @@ pub mod command;
 pub mod error;
 pub mod expr;
 pub mod model;
+pub mod partiql;
 pub mod shard_iterator;
 pub mod streams;
 /// The line formats of exports and imports (DynamoDB JSON, Ion, CSV).

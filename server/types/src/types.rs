@@ -844,3 +844,99 @@ pub struct TimeToLiveDescription {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attribute_name: Option<String>,
 }
+
+// ---------------------------------------------------------------- PartiQL
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct ExecuteStatementInput {
+    pub statement: Option<String>,
+    pub parameters: Option<Vec<AttributeValue>>,
+    pub consistent_read: Option<bool>,
+    pub next_token: Option<String>,
+    pub return_consumed_capacity: Option<String>,
+    pub limit: Option<i64>,
+    pub return_values_on_condition_check_failure: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ExecuteStatementOutput {
+    pub items: Vec<Item>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consumed_capacity: Option<ConsumedCapacity>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_evaluated_key: Option<Item>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct BatchStatementRequest {
+    pub statement: Option<String>,
+    pub parameters: Option<Vec<AttributeValue>>,
+    pub consistent_read: Option<bool>,
+    pub return_values_on_condition_check_failure: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct BatchExecuteStatementInput {
+    pub statements: Option<Vec<BatchStatementRequest>>,
+    pub return_consumed_capacity: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct BatchStatementError {
+    pub code: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item: Option<Item>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct BatchStatementResponse {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<BatchStatementError>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item: Option<Item>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct BatchExecuteStatementOutput {
+    pub responses: Vec<BatchStatementResponse>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consumed_capacity: Option<Vec<ConsumedCapacity>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct ParameterizedStatement {
+    pub statement: Option<String>,
+    pub parameters: Option<Vec<AttributeValue>>,
+    pub return_values_on_condition_check_failure: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct ExecuteTransactionInput {
+    pub transact_statements: Option<Vec<ParameterizedStatement>>,
+    pub client_request_token: Option<String>,
+    pub return_consumed_capacity: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ExecuteTransactionOutput {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub responses: Option<Vec<ItemResponse>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consumed_capacity: Option<Vec<ConsumedCapacity>>,
+}

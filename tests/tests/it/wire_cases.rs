@@ -12,7 +12,8 @@
 //! `message_contains` checks part of a message (where DynamoDB's text carries ids or times);
 //! `message_member` (default `message`) is the member's spelling; `answer` is an object
 //! whose members must appear in a successful answer as given; `absent` lists members a
-//! successful answer must not have; `empty_body: true` wants no body at all. Actions of the
+//! successful answer must not have; `empty_body: true` wants no body at all;
+//! `items_unordered: true` compares `Items` as a multiset (a Scan's order is the store's). Actions of the
 //! Streams API are spelled `Streams.<Action>`; `{{StreamArn:<table>}}` in a request stands
 //! for the table's latest stream ARN, `{{repeat:<text>:<n>}}` for the text n times (large
 //! values without large files).
@@ -43,6 +44,9 @@ struct Case {
     absent: Vec<String>,
     #[serde(default)]
     empty_body: bool,
+    /// `Items` are compared as a multiset (a Scan's order is the storage's own).
+    #[serde(default)]
+    items_unordered: bool,
     #[allow(dead_code)]
     source: String,
 }
@@ -170,7 +174,18 @@ async fn dynamodb_answers_recorded_as_cases() {
                 }
             }
             if let Some(a) = &c.answer {
-                if !contains(&got, a) {
+                let sorted = |v: &Value| {
+                    let mut v = v.clone();
+                    if let Some(items) = v.get_mut("Items").and_then(Value::as_array_mut) {
+                        items.sort_by_key(|i| i.to_string());
+                    }
+                    v
+                };
+                let (got, a) = match c.items_unordered {
+                    true => (sorted(&got), sorted(a)),
+                    false => (got.clone(), a.clone()),
+                };
+                if !contains(&got, &a) {
                     wrong.push(format!("answer lacks {a}"));
                 }
             }

@@ -64,6 +64,7 @@ from_proto! {
     BatchWriteItemRequest => BatchWriteItemInput: |r| Member::from_proto(r);
     TransactWriteItemsRequest => TransactWriteItemsInput: |r| Member::from_proto(r);
     TransactGetItemsRequest => TransactGetItemsInput: |r| Member::from_proto(r);
+    ExecuteStatementRequest => ExecuteStatementInput: |r| Member::from_proto(r);
     TagResourceRequest => TagResourceInput: |r| Member::from_proto(r);
     CreateBackupRequest => CreateBackupInput: |r| Member::from_proto(r);
     DescribeBackupRequest => BackupArnInput: |r| Member::from_proto(r);
@@ -149,6 +150,7 @@ into_proto! {
     BatchWriteItemOutput => BatchWriteItemResponse: |o| Member::into_proto(o);
     TransactWriteItemsOutput => TransactWriteItemsResponse: |o| Member::into_proto(o);
     TransactGetItemsOutput => TransactGetItemsResponse: |o| Member::into_proto(o);
+    ExecuteStatementOutput => ExecuteStatementResponse: |o| Member::into_proto(o);
     () => TagResourceResponse: |_o| pb::TagResourceResponse {};
     CreateBackupOutput => CreateBackupResponse: |o| Member::into_proto(o);
     BackupDescriptionOutput => DescribeBackupResponse: |o| Member::into_proto(o);

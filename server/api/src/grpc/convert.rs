@@ -443,6 +443,32 @@ crate::members! {
         transact_items: present, return_consumed_capacity
     }
     pb::ItemResponse => ItemResponse { item }
+    @ execute_statement / execute_statement_to_proto:
+    pb::ExecuteStatementRequest => ExecuteStatementInput {
+        statement, parameters, consistent_read, next_token, return_consumed_capacity, limit,
+        return_values_on_condition_check_failure,
+    }
+    pb::ExecuteStatementResponse => ExecuteStatementOutput {
+        items, next_token, consumed_capacity, last_evaluated_key
+    }
+    pb::BatchStatementRequest => BatchStatementRequest {
+        statement, parameters, consistent_read, return_values_on_condition_check_failure
+    }
+    pb::BatchExecuteStatementRequest => BatchExecuteStatementInput {
+        statements: present, return_consumed_capacity
+    }
+    pb::BatchStatementError => BatchStatementError { code: required, message, item }
+    pb::BatchStatementResponse => BatchStatementResponse { error, table_name, item }
+    pb::BatchExecuteStatementResponse => BatchExecuteStatementOutput {
+        responses, consumed_capacity
+    }
+    pb::ParameterizedStatement => ParameterizedStatement {
+        statement, parameters, return_values_on_condition_check_failure
+    }
+    pb::ExecuteTransactionRequest => ExecuteTransactionInput {
+        transact_statements: present, client_request_token, return_consumed_capacity
+    }
+    pb::ExecuteTransactionResponse => ExecuteTransactionOutput { responses, consumed_capacity }
     @ transact_get_output / transact_get_response:
     pb::TransactGetItemsResponse => TransactGetItemsOutput { responses, consumed_capacity }
     // `Items` is absent from a page only with Select COUNT, and proto3 cannot say so: an

@@ -15,7 +15,10 @@ mod reads;
 mod transact;
 
 pub use items::{DeleteItem, GetItem, PutItem, UpdateItem};
-pub use options::{parse_collection_metrics, ReturnCapacity, ReturnValues, Select, WriteReturns};
+pub use options::{
+    parse_collection_metrics, parse_limit, parse_return_on_failure, ReturnCapacity, ReturnValues,
+    Select, WriteReturns,
+};
 pub use page::{Page, Query, Scan, Segment};
 pub use reads::{BatchGetItem, BatchGetTable, TransactGetItems, TransactGetPart};
 pub use transact::{PartAction, PartError, TransactPart, TransactWrite, TransactWriteItems};

@@ -26,6 +26,10 @@ pub struct Page {
     pub consistent: bool,
     pub capacity: ReturnCapacity,
     pub exclusive_start_key: Option<Item>,
+    /// The filter may constrain key attributes too: a PartiQL WHERE states conditions on
+    /// the sort key beyond the one the key condition takes (a Query's FilterExpression
+    /// may not name key attributes).
+    pub filter_names_keys: bool,
 }
 
 /// Query, decoded.
@@ -79,6 +83,7 @@ macro_rules! page {
             consistent: $i.consistent_read.unwrap_or(false),
             capacity: ReturnCapacity::parse($i.return_consumed_capacity.as_deref())?,
             exclusive_start_key: $i.exclusive_start_key.clone(),
+            filter_names_keys: false,
         }
     }};
 }
