@@ -12,7 +12,9 @@ use keyfall_types::command::{self, Page, Select, WriteReturns};
 use keyfall_types::expr;
 use keyfall_types::expr::key_condition::bound_partition;
 use keyfall_types::model::{AttributeValue, Item};
-use keyfall_types::partiql::{self, ExecuteStatement, Plan, Statement};
+use keyfall_types::partiql::{
+    self, BatchExecuteStatement, ExecuteStatement, ExecuteTransaction, Plan, Statement,
+};
 use keyfall_types::streams::{
     DescribeStreamInput, GetRecordsInput, GetShardIteratorInput, ListStreamsInput,
 };
@@ -390,7 +392,7 @@ pub fn partiql_checks(
             condition,
         }) => {
             let mut k = item_keys(s, table, None, Some(key));
-            k.write_trees((condition, &None));
+            k.write_trees((&Some(condition.clone()), &None));
             vec![k.into_check(action, s.table_arn(table))]
         }
         None => {
@@ -423,6 +425,28 @@ pub fn partiql_checks(
 impl Authorize for ExecuteStatement {
     fn checks(&self, _: &'static str, s: &dyn Schemas) -> Vec<Check> {
         partiql_checks(self, s, None)
+    }
+}
+
+/// Each statement that parsed, as ExecuteStatement would be checked: the batch runs only if
+/// all are allowed.
+impl Authorize for BatchExecuteStatement {
+    fn checks(&self, _: &'static str, s: &dyn Schemas) -> Vec<Check> {
+        self.statements
+            .iter()
+            .flatten()
+            .flat_map(|st| partiql_checks(st, s, None))
+            .collect()
+    }
+}
+
+/// Each statement, with `dynamodb:EnclosingOperation` `ExecuteTransaction`.
+impl Authorize for ExecuteTransaction {
+    fn checks(&self, _: &'static str, s: &dyn Schemas) -> Vec<Check> {
+        self.statements
+            .iter()
+            .flat_map(|st| partiql_checks(st, s, Some("ExecuteTransaction")))
+            .collect()
     }
 }
 

@@ -65,6 +65,8 @@ from_proto! {
     TransactWriteItemsRequest => TransactWriteItemsInput: |r| Member::from_proto(r);
     TransactGetItemsRequest => TransactGetItemsInput: |r| Member::from_proto(r);
     ExecuteStatementRequest => ExecuteStatementInput: |r| Member::from_proto(r);
+    BatchExecuteStatementRequest => BatchExecuteStatementInput: |r| Member::from_proto(r);
+    ExecuteTransactionRequest => ExecuteTransactionInput: |r| Member::from_proto(r);
     TagResourceRequest => TagResourceInput: |r| Member::from_proto(r);
     CreateBackupRequest => CreateBackupInput: |r| Member::from_proto(r);
     DescribeBackupRequest => BackupArnInput: |r| Member::from_proto(r);
@@ -151,6 +153,8 @@ into_proto! {
     TransactWriteItemsOutput => TransactWriteItemsResponse: |o| Member::into_proto(o);
     TransactGetItemsOutput => TransactGetItemsResponse: |o| Member::into_proto(o);
     ExecuteStatementOutput => ExecuteStatementResponse: |o| Member::into_proto(o);
+    BatchExecuteStatementOutput => BatchExecuteStatementResponse: |o| Member::into_proto(o);
+    ExecuteTransactionOutput => ExecuteTransactionResponse: |o| Member::into_proto(o);
     () => TagResourceResponse: |_o| pb::TagResourceResponse {};
     CreateBackupOutput => CreateBackupResponse: |o| Member::into_proto(o);
     BackupDescriptionOutput => DescribeBackupResponse: |o| Member::into_proto(o);

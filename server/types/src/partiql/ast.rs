@@ -26,9 +26,10 @@ impl Statement {
         }
     }
 
-    /// A read (`SELECT`, `EXISTS`) rather than a write.
+    /// A read (`SELECT`) rather than a write (`EXISTS` is a transaction's condition
+    /// check, one of its writes, as DynamoDB counts it).
     pub fn is_read(&self) -> bool {
-        matches!(self, Statement::Select(_) | Statement::Exists(_))
+        matches!(self, Statement::Select(_))
     }
 }
 

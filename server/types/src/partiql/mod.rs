@@ -12,12 +12,14 @@ pub mod ast;
 mod bind;
 mod error;
 mod lexer;
+pub mod multi;
 mod parser;
 pub mod plan;
 mod reserved;
 
 pub use ast::Statement;
 pub use error::SyntaxError;
+pub use multi::{BatchExecuteStatement, ExecuteTransaction};
 pub use plan::{plan, KeyNames, Plan};
 
 use base64::Engine as _;

@@ -44,7 +44,7 @@ pub enum Plan {
     Check {
         table: String,
         key: Item,
-        condition: Option<Condition>,
+        condition: Condition,
     },
 }
 
@@ -112,17 +112,26 @@ pub fn plan(cmd: &ExecuteStatement, keys: Option<KeyNames>) -> Result<Plan> {
         Statement::Exists(s) => {
             let keys = keys.ok_or_else(not_found)?;
             if s.index.is_some() {
-                return Err(invalid("EXISTS reads a table, not an index"));
+                return Err(invalid(
+                    "Operations on indices are not supported in transactions",
+                ));
             }
             let filter = s
                 .filter
                 .as_ref()
                 .ok_or_else(|| invalid("EXISTS needs a WHERE clause naming an item's key"))?;
             let (key, condition) = full_key(filter, &keys)?;
+            let Some(condition) = condition else {
+                return Err(invalid(
+                    "EXISTS() must contain a single item read with additional condition",
+                ));
+            };
+            // EXISTS holds of an item that is there and matches.
+            let exists = Condition::AttributeExists(DocumentPath::attr(&keys.0));
             Ok(Plan::Check {
                 table: s.table.clone(),
                 key,
-                condition,
+                condition: Condition::And(Box::new(exists), Box::new(condition)),
             })
         }
         Statement::Insert(i) => {
