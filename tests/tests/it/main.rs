@@ -28,6 +28,7 @@ mod json_transactions;
 mod json_ttl;
 mod layers;
 mod observability;
+mod partiql;
 mod streams;
 mod throttling;
 mod traces;
