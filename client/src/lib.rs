@@ -74,6 +74,7 @@ pub use ops::batch::{BatchGet, BatchGetOutput, BatchWrite, BatchWriteOutput};
 pub use ops::changes::{Change, ChangeKind, Changes, StartingPosition};
 pub use ops::items::{DeleteEntity, GetEntity, PutEntity, UpdateEntity};
 pub use ops::query::{Cursor, Page, Partition, Query, Scan, SortKey};
+pub use ops::statement::{Statement, StatementPage, StatementTransaction};
 pub use ops::table::TableDefinition;
 pub use ops::transact::Transaction;
 pub use retry::{Idempotency, RetryPolicy};

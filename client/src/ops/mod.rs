@@ -7,6 +7,7 @@ pub mod batch;
 pub mod changes;
 pub mod items;
 pub mod query;
+pub mod statement;
 pub mod table;
 pub mod transact;
 

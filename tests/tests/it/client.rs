@@ -551,3 +551,90 @@ async fn an_embedded_server_serves_the_client() {
     assert_eq!(raw.len(), 1);
     server.stop().await;
 }
+
+/// PartiQL through the typed client: parameters from Rust values, pages, entities and
+/// plain structs out, transactions of statements, typed errors.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partiql_statements_through_the_client() {
+    let server = TestServer::start().await;
+    let client = server.client();
+    create_tables(&client).await;
+    for i in 0..12 {
+        client
+            .execute("INSERT INTO accounts VALUE {'pk': ?, 'sk': ?, 'kind': 'login', 'n': ?}")
+            .param("ACCOUNT#p")
+            .param(format!("EVENT#{i:02}"))
+            .param(i)
+            .await
+            .expect("insert");
+    }
+    client.put(account("p", Some("gold"))).await.expect("put");
+    // Pages, and every page at once.
+    let first = client
+        .execute("SELECT * FROM accounts WHERE pk = ? AND begins_with(sk, 'EVENT#')")
+        .param("ACCOUNT#p")
+        .limit(5)
+        .await
+        .expect("page");
+    assert_eq!(first.items.len(), 5);
+    assert!(first.next_token.is_some());
+    let all = client
+        .execute("SELECT * FROM accounts WHERE pk = ? AND begins_with(sk, 'EVENT#')")
+        .param("ACCOUNT#p")
+        .limit(5)
+        .all()
+        .await
+        .expect("all pages");
+    assert_eq!(all.len(), 12);
+    // Entities out of a SELECT, and plain structs out of its columns.
+    let accounts: Vec<Account> = client
+        .execute("SELECT * FROM accounts WHERE pk = 'ACCOUNT#p' AND sk = 'PROFILE'")
+        .await
+        .expect("select")
+        .entities()
+        .expect("entities");
+    assert_eq!(accounts[0].plan.as_deref(), Some("gold"));
+    #[derive(Deserialize)]
+    struct Row {
+        n: u32,
+    }
+    let rows: Vec<Row> = client
+        .execute("SELECT n FROM accounts WHERE pk = 'ACCOUNT#p' AND sk > 'EVENT#09' AND begins_with(sk, 'EVENT#')")
+        .await
+        .expect("select")
+        .values()
+        .expect("rows");
+    assert_eq!(rows.iter().map(|r| r.n).collect::<Vec<_>>(), [10, 11]);
+    // A transaction of statements, then a read transaction.
+    client
+        .statements()
+        .statement("UPDATE accounts SET n = n + ? WHERE pk = 'ACCOUNT#p' AND sk = 'EVENT#00'")
+        .param(100)
+        .statement("DELETE FROM accounts WHERE pk = 'ACCOUNT#p' AND sk = 'EVENT#01'")
+        .await
+        .expect("transaction");
+    let got = client
+        .statements()
+        .statement("SELECT n FROM accounts WHERE pk = 'ACCOUNT#p' AND sk = 'EVENT#00'")
+        .statement("SELECT n FROM accounts WHERE pk = 'ACCOUNT#p' AND sk = 'EVENT#01'")
+        .await
+        .expect("read transaction");
+    assert_eq!(got.len(), 2);
+    assert!(got[0].is_some() && got[1].is_none());
+    // Errors are the typed client's.
+    let e = client
+        .execute("INSERT INTO accounts VALUE {'pk': 'ACCOUNT#p', 'sk': 'PROFILE'}")
+        .await
+        .unwrap_err();
+    assert_eq!(e.error_type(), Some("DuplicateItemException"));
+    let e = client
+        .execute("UPDATE accounts SET n = 1 WHERE pk = 'ACCOUNT#p' AND sk = 'EVENT#02' AND n = 5")
+        .return_old_on_condition_failure()
+        .await
+        .unwrap_err();
+    match e {
+        keyfall::Error::ConditionalCheckFailed { item, .. } => assert!(item.is_some()),
+        other => panic!("{other:?}"),
+    }
+    server.stop().await;
+}
