@@ -500,3 +500,107 @@ async fn the_proxy_authorizes_each_statement() {
     assert!(bob.is_empty(), "nothing bob's was written: {bob:?}");
     server.stop().await;
 }
+
+/// `keyfall sql`: one statement with parameters and every page, and the shell driven
+/// through standard input (the loop a terminal session runs, rustyline aside).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sql_command_and_shell() {
+    use std::io::Write;
+    let server = TestServer::start().await;
+    let db = server.dynamodb();
+    table(&db, "Cli").await;
+    for i in 0..3 {
+        keyfall_tests::cli_output(
+            &server,
+            &[
+                "sql",
+                "INSERT INTO Cli VALUE {'pk': 'a', 'sk': ?, 'tag': ?}",
+                "--param",
+                &i.to_string(),
+                "--param",
+                &format!("\"t{i}\""),
+            ],
+        );
+    }
+    let out = keyfall_tests::cli_output(
+        &server,
+        &[
+            "sql",
+            "SELECT sk, tag FROM Cli WHERE pk = 'a'",
+            "-o",
+            "json",
+            "--limit",
+            "1",
+            "--all",
+        ],
+    );
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        [
+            r#"{"sk":0,"tag":"t0"}"#,
+            r#"{"sk":1,"tag":"t1"}"#,
+            r#"{"sk":2,"tag":"t2"}"#
+        ]
+    );
+    let out = keyfall_tests::cli_output(
+        &server,
+        &["sql", "SELECT * FROM Cli WHERE pk = 'a' AND sk = 1"],
+    );
+    assert!(out.contains("| pk | sk | tag |"), "{out}");
+    assert!(out.contains("| a  | 1  | t1  |"), "{out}");
+
+    let mut child = std::process::Command::new(keyfall_tests::keyfall_cli())
+        .args([
+            "--endpoint",
+            &format!("http://{}", server.grpc_addr),
+            "sql",
+            "--limit",
+            "2",
+        ])
+        .env("AWS_ACCESS_KEY_ID", keyfall_tests::ROOT_ACCESS_KEY_ID)
+        .env(
+            "AWS_SECRET_ACCESS_KEY",
+            keyfall_tests::ROOT_SECRET_ACCESS_KEY,
+        )
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let script = "\\dt\n\\o json\nSELECT tag\n  FROM Cli WHERE pk = 'a';\n\\n\n\\n\nSELEC 1;\n\\d Cli\nUPDATE Cli SET tag = 'x' WHERE pk = 'a' AND sk = 0 RETURNING MODIFIED NEW *;\n\\q\nSELECT * FROM Cli;\n";
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let out = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "Cli");
+    // Two pages of two items at most, then the end.
+    let tags: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| l.starts_with("{\"tag\""))
+        .collect();
+    assert_eq!(
+        tags,
+        [
+            r#"{"tag":"t0"}"#,
+            r#"{"tag":"t1"}"#,
+            r#"{"tag":"t2"}"#,
+            r#"{"tag":"x"}"#
+        ]
+    );
+    assert!(out.contains("(more: \\n for the next page)"), "{out}");
+    assert!(out.contains("(no more pages)"), "{out}");
+    assert!(
+        out.contains("error: ValidationException: Statement wasn't well formed, can't be processed: Expected data manipulation"),
+        "{out}"
+    );
+    assert!(out.contains("\"TableName\": \"Cli\""), "{out}");
+    // Nothing after \q ran: its SELECT * would have printed whole items.
+    assert!(!out.contains("\"pk\":\"a\""), "{out}");
+    server.stop().await;
+}

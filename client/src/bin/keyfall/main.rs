@@ -27,6 +27,9 @@
 //! keyfall import <table> [--format jsonl|csv] [--input FILE|-] [--number-columns A,B]
 //!                        [--concurrency N]
 //!
+//! keyfall sql [STATEMENT] [--param JSON]... [--output table|json|dynamodb] [--limit N]
+//!             [--all] [--consistent]
+//!
 //! keyfall cost [--metrics-url URL] [--sample DURATION] [--prices FILE] [--json]
 //!
 //! keyfall admin create-user|delete-user|list-users|create-access-key|delete-access-key|
@@ -54,6 +57,7 @@ mod backup;
 mod cost;
 mod insights;
 mod item;
+mod sql;
 mod table;
 mod transfer;
 
@@ -115,6 +119,7 @@ enum Command {
     /// Auto scaling of a table's or GSI's provisioned throughput (Application Auto
     /// Scaling's API on the server's HTTP port).
     Autoscaling(autoscaling::AutoscalingArgs),
+    Sql(sql::SqlArgs),
     /// Users, access keys and inline policies.
     Admin {
         #[command(subcommand)]
@@ -167,6 +172,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Cost(args) => cost::run(args).await,
         Command::Insights(args) => insights::run(&connect(&cli.endpoint, &region)?, args).await,
         Command::Autoscaling(args) => autoscaling::run(&region, args).await,
+        Command::Sql(args) => sql::run(&connect(&cli.endpoint, &region)?, args).await,
     }
 }
 

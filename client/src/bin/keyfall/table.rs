@@ -267,7 +267,7 @@ async fn wait_until_active(client: &Client, name: &str) -> anyhow::Result<pb::Ta
 
 /// The description in the shape of DynamoDB's JSON API (`aws dynamodb describe-table`),
 /// leaving out absent members.
-fn description_json(table: &pb::TableDescription) -> Json {
+pub fn description_json(table: &pb::TableDescription) -> Json {
     let mut out = Map::new();
     put(
         &mut out,
