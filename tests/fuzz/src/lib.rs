@@ -624,6 +624,84 @@ pub fn auth_parse(data: &[u8]) {
 /// A fuzz target's body.
 pub type Target = fn(&[u8]);
 
+/// Target `partiql`: any text as a PartiQL statement (the first line; the lines after it
+/// are parameters in DynamoDB JSON), down the whole statement path: parsed and bound,
+/// planned on the fake schemas' tables, authorized with the server's checks, and the plan's
+/// trees evaluated, applied and projected on an item. Nothing may panic, and a statement
+/// that plans must plan the same way twice (authorization and the engine each plan it).
+pub fn partiql(data: &[u8]) {
+    use keyfall_types::partiql::{self, ExecuteStatement, Plan};
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let mut lines = text.split('\n');
+    let source = lines.next().unwrap_or_default();
+    let params: Vec<AttributeValue> = lines
+        .filter_map(|l| serde_json::from_str::<AttributeValue>(l).ok())
+        .collect();
+    let Ok(statement) = partiql::parse(source, &params) else {
+        return;
+    };
+    let cmd = ExecuteStatement {
+        statement,
+        consistent: false,
+        limit: None,
+        next: None,
+        capacity: keyfall_types::command::ReturnCapacity::None,
+        item_on_failure: false,
+    };
+    let _ = cmd.checks("dynamodb:ExecuteStatement", &FakeSchemas);
+    let item: Item = [
+        ("pk".to_string(), AttributeValue::S("a".into())),
+        ("sk".to_string(), AttributeValue::N(Number::zero())),
+        (
+            "l".to_string(),
+            AttributeValue::L(vec![AttributeValue::S("x".into()), AttributeValue::Null]),
+        ),
+        ("n".to_string(), AttributeValue::N(Number::zero())),
+    ]
+    .into();
+    for keys in [
+        Some(("pk".to_string(), Some("sk".to_string()))),
+        Some(("id".to_string(), None)),
+        None,
+    ] {
+        let first = partiql::plan(&cmd, keys.clone());
+        let again = partiql::plan(&cmd, keys);
+        assert_eq!(
+            format!("{first:?}"),
+            format!("{again:?}"),
+            "one statement, two plans"
+        );
+        let Ok(plan) = first else {
+            continue;
+        };
+        let (condition, update) = match &plan {
+            Plan::Get(_) => (None, None),
+            Plan::Query { queries, .. } => {
+                for q in queries {
+                    let _ = q.key_condition.evaluate(&item);
+                }
+                (queries.first().and_then(|q| q.page.filter.clone()), None)
+            }
+            Plan::Scan(s) => (s.page.filter.clone(), None),
+            Plan::Put(p) => (p.condition.clone(), None),
+            Plan::Update(u) => (u.condition.clone(), u.update.clone()),
+            Plan::Delete(d) => (d.condition.clone(), None),
+            Plan::Check { condition, .. } => (Some(condition.clone()), None),
+        };
+        if let Some(c) = condition {
+            let _ = c.evaluate(&item);
+        }
+        if let Some(u) = update {
+            let _ = u.apply(&mut item.clone());
+        }
+        if let keyfall_types::partiql::Statement::Select(s) = &cmd.statement {
+            let _ = partiql::row(item.clone(), s.projection.as_deref());
+        }
+    }
+}
+
 /// Every target by name, for the bounded runs.
 /// Any bytes as an import's object, in each format: parsing never panics, and every item
 /// DynamoDB JSON or Ion yields survives a trip through the other format unchanged.
@@ -683,4 +761,5 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("expr_parse", expr_parse),
     ("auth_parse", auth_parse),
     ("import_lines", import_lines),
+    ("partiql", partiql),
 ];

@@ -18,8 +18,21 @@ const DEFAULT_SECS: u64 = 8;
 const MAX_LEN: usize = 4096;
 
 /// Tokens the mutator splices in: JSON structure, DynamoDB member names and type tags,
-/// expression syntax. They get mutated inputs past the first syntax error.
+/// expression and PartiQL syntax. They get mutated inputs past the first syntax error.
 const DICTIONARY: &[&str] = &[
+    " SELECT ",
+    " FROM ",
+    " WHERE ",
+    " AND ",
+    " OR NOT ",
+    " IS MISSING",
+    " IN [",
+    "<<",
+    ">>",
+    "'",
+    "?",
+    " RETURNING ALL OLD *",
+    "EXISTS(",
     "{",
     "}",
     "[",
@@ -322,4 +335,9 @@ fn json_action_seeds_decode() {
         let checks = fuzzing::checks_of(action, &input[1..]);
         assert!(checks.is_some(), "{name} does not decode as {action}");
     }
+}
+
+#[test]
+fn partiql() {
+    smoke("partiql", 0x7061_7274_6971_6c31, 100_000);
 }
