@@ -14,7 +14,7 @@
 
 mod ast;
 mod error;
-mod eval;
+pub(crate) mod eval;
 pub mod key_condition;
 pub mod legacy;
 mod lexer;

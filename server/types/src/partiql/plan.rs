@@ -242,15 +242,24 @@ fn select(cmd: &ExecuteStatement, s: &Select, (pk, sk): KeyNames) -> Result<Plan
                 break;
             }
         }
-        if let Some(values) = in_partitions(part, &pk) {
+        if let Some(values) = in_partitions(part, &pk).or_else(|| or_partitions(part, &pk)) {
             partitions = Some((i, values));
             break;
+        }
+    }
+    if let Some((_, values)) = &partitions {
+        for (i, v) in values.iter().enumerate() {
+            if values.iter().skip(i + 1).any(|w| w == v) {
+                return Err(invalid(
+                    "Overlapping conditions with range keys are not supported in where clause",
+                ));
+            }
         }
     }
     let Some((pk_part, values)) = partitions else {
         if !s.order.is_empty() {
             return Err(invalid(
-                "Must have an equality or IN condition on the partition key in the WHERE clause when using ORDER BY clause.",
+                "Must have at least one non-optional hash key condition in WHERE clause when using ORDER BY clause.",
             ));
         }
         return Ok(Plan::Scan(scan(cmd, page(Some(condition(filter)?)))));
@@ -280,16 +289,43 @@ fn select(cmd: &ExecuteStatement, s: &Select, (pk, sk): KeyNames) -> Result<Plan
             rest.push(condition(part)?);
         }
     }
-    let forward = match s.order.as_slice() {
-        [] => true,
-        [(path, desc)] if Some(path) == sk.as_ref().map(DocumentPath::attr).as_ref() => !desc,
-        [(path, desc)] if *path == DocumentPath::attr(&pk) => !desc,
-        _ => {
+    // ORDER BY: key attributes only; the sort key's direction orders each partition, the
+    // partition key's orders an IN's partitions (which then must name it).
+    let mut forward = true;
+    let mut partitions_desc = None;
+    for (path, desc) in &s.order {
+        let name = path.top().filter(|_| path.0.len() == 1).unwrap_or_default();
+        if name == pk {
+            partitions_desc = Some(*desc);
+        } else if Some(name) == sk.as_deref() {
+            forward = !desc;
+        } else {
+            return Err(invalid(format!(
+                "Attribute {} in ORDER BY clause must be part of the primary key",
+                super::bind::path_text(path)
+            )));
+        }
+    }
+    let mut values = values;
+    match partitions_desc {
+        None if values.len() > 1 && !s.order.is_empty() => {
             return Err(invalid(
-                "ORDER BY is supported only on the sort key of the table or index",
+                "Must have hash key in ORDER BY clause when more than one hash key condition specified in WHERE clause.",
             ))
         }
-    };
+        Some(desc) => {
+            values.sort_by(|a, b| {
+                let order = crate::expr::eval::compare_scalars(a, b)
+                    .unwrap_or(std::cmp::Ordering::Equal);
+                if desc {
+                    order.reverse()
+                } else {
+                    order
+                }
+            });
+        }
+        None => {}
+    }
     let sk_condition = sk_part.map(|(_, c)| c);
     let sk_value = match &sk_condition {
         Some(c) => match crate::expr::key_condition::key_condition_attr(c) {
@@ -372,6 +408,25 @@ fn in_partitions(part: &super::ast::Expr, pk: &str) -> Option<Vec<AttributeValue
             _ => None,
         })
         .collect()
+}
+
+/// `pk = v OR pk = w ...` with nothing else: the partitions it names, each read as its own
+/// Query as DynamoDB decomposes it.
+fn or_partitions(part: &super::ast::Expr, pk: &str) -> Option<Vec<AttributeValue>> {
+    fn walk(e: &super::ast::Expr, pk: &str, out: &mut Vec<AttributeValue>) -> bool {
+        match e {
+            super::ast::Expr::Or(a, b) => walk(a, pk, out) && walk(b, pk, out),
+            other => match equality(other) {
+                Some((name, v)) if name == pk => {
+                    out.push(v.clone());
+                    true
+                }
+                _ => false,
+            },
+        }
+    }
+    let mut out = Vec::new();
+    (matches!(part, super::ast::Expr::Or(..)) && walk(part, pk, &mut out)).then_some(out)
 }
 
 /// A condition a Query's key condition can state on the sort key `sk`.

@@ -162,7 +162,8 @@ fn selects_plan_by_key() {
         kind("SELECT * FROM t WHERE pk IN ['a', 'b', 'c']"),
         "query3"
     );
-    assert_eq!(kind("SELECT * FROM t WHERE pk = 'a' OR pk = 'b'"), "scan");
+    assert_eq!(kind("SELECT * FROM t WHERE pk = 'a' OR pk = 'b'"), "query2");
+    assert_eq!(kind("SELECT * FROM t WHERE pk = 'a' OR sk = 1"), "scan");
     assert_eq!(kind("SELECT * FROM t WHERE sk = 1"), "scan");
     assert_eq!(kind("SELECT * FROM t"), "scan");
     assert_eq!(
@@ -175,7 +176,28 @@ fn selects_plan_by_key() {
         panic!()
     };
     assert!(!queries[0].forward);
+    // An IN's partitions in the partition key's ORDER BY direction.
+    let Plan::Query { queries, .. } = plan(
+        &cmd("SELECT * FROM t WHERE pk IN ['a', 'c', 'b'] ORDER BY pk DESC, sk ASC"),
+        k(),
+    )
+    .unwrap() else {
+        panic!()
+    };
+    let bound: Vec<_> = queries
+        .iter()
+        .map(|q| crate::expr::key_condition::bound_partition(&q.key_condition, "pk").cloned())
+        .collect();
+    assert_eq!(bound, [Some(s("c")), Some(s("b")), Some(s("a"))]);
     let err = |src: &str| plan(&cmd(src), k()).unwrap_err().to_string();
+    assert!(err("SELECT * FROM t WHERE pk = 'a' ORDER BY x")
+        .contains("Attribute x in ORDER BY clause must be part of the primary key"));
+    assert!(err("SELECT * FROM t WHERE pk > 'a' ORDER BY sk")
+        .contains("Must have at least one non-optional hash key condition"));
+    assert!(err("SELECT * FROM t WHERE pk IN ['a', 'b'] ORDER BY sk")
+        .contains("Must have hash key in ORDER BY clause"));
+    assert!(err("SELECT * FROM t WHERE pk IN ['a', 'a']").contains("Overlapping conditions"));
+    assert!(err("SELECT * FROM t WHERE pk = 'a' OR pk = 'a'").contains("Overlapping conditions"));
     assert!(err("SELECT * FROM t ORDER BY sk").contains("Must have WHERE clause"));
     assert!(err("UPDATE t SET a = 1 WHERE pk = 'a'")
         .contains("mandatory equality on all key attributes"));
