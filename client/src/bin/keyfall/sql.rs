@@ -17,7 +17,7 @@ use keyfall::value::json as vjson;
 use keyfall::{AttributeValue, Client, Item};
 use serde_json::Value as Json;
 
-use crate::{argument_text, call_error, transport_or_service, JsonFormat};
+use crate::{argument_text, transport_or_service, JsonFormat};
 
 #[derive(Args)]
 /// Run a PartiQL statement, or start an interactive PartiQL shell.
@@ -164,25 +164,8 @@ impl Shell<'_> {
             (Some("\\q" | "\\quit"), _) => return Ok(Step::Quit),
             (Some("\\n" | "\\next"), _) => self.next_page(out).await?,
             (Some("\\dt"), _) => {
-                let mut start = None;
-                loop {
-                    let page = self
-                        .client
-                        .grpc()
-                        .list_tables(pb::ListTablesRequest {
-                            exclusive_start_table_name: start,
-                            limit: None,
-                        })
-                        .await
-                        .map_err(call_error)?
-                        .into_inner();
-                    for name in &page.table_names {
-                        writeln!(out, "{name}")?;
-                    }
-                    match page.last_evaluated_table_name {
-                        Some(last) if !page.table_names.is_empty() => start = Some(last),
-                        _ => break,
-                    }
+                for name in crate::table::list(self.client).await? {
+                    writeln!(out, "{name}")?;
                 }
             }
             (Some("\\d"), Some(table)) => {

@@ -204,23 +204,8 @@ pub async fn run(client: &Client, command: TableCommand) -> anyhow::Result<()> {
             out.write_pretty(&json!({ "Table": description_json(&description) }))?;
         }
         TableCommand::List => {
-            let mut start = None;
-            loop {
-                let page = grpc
-                    .list_tables(pb::ListTablesRequest {
-                        exclusive_start_table_name: start,
-                        limit: None,
-                    })
-                    .await
-                    .map_err(call_error)?
-                    .into_inner();
-                for name in &page.table_names {
-                    out.write_text(name)?;
-                }
-                match page.last_evaluated_table_name {
-                    Some(last) if !page.table_names.is_empty() => start = Some(last),
-                    _ => break,
-                }
+            for name in list(client).await? {
+                out.write_text(&name)?;
             }
         }
         TableCommand::Delete { name } => {
@@ -230,6 +215,28 @@ pub async fn run(client: &Client, command: TableCommand) -> anyhow::Result<()> {
         }
     }
     out.finish()
+}
+
+/// Every table's name, following ListTables' pages.
+pub async fn list(client: &Client) -> anyhow::Result<Vec<String>> {
+    let (mut names, mut start) = (Vec::new(), None);
+    loop {
+        let page = client
+            .grpc()
+            .list_tables(pb::ListTablesRequest {
+                exclusive_start_table_name: start,
+                limit: None,
+            })
+            .await
+            .map_err(call_error)?
+            .into_inner();
+        let more = !page.table_names.is_empty();
+        names.extend(page.table_names);
+        match page.last_evaluated_table_name {
+            Some(last) if more => start = Some(last),
+            _ => return Ok(names),
+        }
+    }
 }
 
 /// DescribeTable's description of the table.

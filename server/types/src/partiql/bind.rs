@@ -21,8 +21,7 @@ pub fn bind(statement: &mut Statement, count: usize, params: &[AttributeValue]) 
         ));
     }
     for p in params {
-        p.validate()
-            .map_err(|e| invalid(format!("Invalid parameter: {e}")))?;
+        p.validate().map_err(crate::error::Error::from)?;
     }
     let visit = |e: &mut Expr| substitute(e, params);
     match statement {
@@ -101,42 +100,43 @@ pub fn value(e: &Expr) -> Result<AttributeValue> {
     })
 }
 
-/// `<<...>>`: a set of strings, numbers or binaries, one type, no duplicates.
+/// `<<...>>`: a set of strings or of numbers (DynamoDB's bags hold nothing else), one type,
+/// no duplicates.
 fn set(items: &[Expr]) -> Result<AttributeValue> {
     let values = items.iter().map(value).collect::<Result<Vec<_>>>()?;
-    let mixed = || invalid("Set members must all be strings, numbers or binaries of one type");
+    let unsupported = || {
+        invalid("Unsupported data type in Bag. DynamoDB only supports either numbers or strings in bags")
+    };
     let v = match values.first() {
-        None => return Err(invalid("A set may not be empty")),
+        None => return Err(invalid("Empty bags are not supported")),
         Some(AttributeValue::S(_)) => AttributeValue::Ss(
             values
                 .into_iter()
-                .map(|v| match v {
-                    AttributeValue::S(s) => Ok(s),
-                    _ => Err(mixed()),
+                .map(|v| {
+                    if let AttributeValue::S(s) = v {
+                        Ok(s)
+                    } else {
+                        Err(unsupported())
+                    }
                 })
                 .collect::<Result<_>>()?,
         ),
         Some(AttributeValue::N(_)) => AttributeValue::Ns(
             values
                 .into_iter()
-                .map(|v| match v {
-                    AttributeValue::N(n) => Ok(n),
-                    _ => Err(mixed()),
+                .map(|v| {
+                    if let AttributeValue::N(n) = v {
+                        Ok(n)
+                    } else {
+                        Err(unsupported())
+                    }
                 })
                 .collect::<Result<_>>()?,
         ),
-        Some(AttributeValue::B(_)) => AttributeValue::Bs(
-            values
-                .into_iter()
-                .map(|v| match v {
-                    AttributeValue::B(b) => Ok(b),
-                    _ => Err(mixed()),
-                })
-                .collect::<Result<_>>()?,
-        ),
-        Some(_) => return Err(mixed()),
+        Some(_) => return Err(unsupported()),
     };
-    v.validate().map_err(|e| invalid(e.to_string()))?;
+    // The model's message is DynamoDB's ("One or more parameter values were invalid: ...").
+    v.validate().map_err(crate::error::Error::from)?;
     Ok(v)
 }
 

@@ -120,6 +120,21 @@ aws('SELECT * FROM Tab WHERE pk = ? with [{"S": "a"}, {"S": "b"}]', 'DynamoDB Lo
 aws("EXISTS(SELECT * FROM Tab WHERE pk = 'a' AND sk = 1 AND x = 'y')", FLOCI, status=400, type=VALIDATION,
     message='EXISTS can only be used in ExecuteTransaction write requests.')
 
+aws("INSERT INTO Tab VALUE {'pk': 'e', 'sk': 1, 's': <<>>}", FLOCI, status=400, type=VALIDATION,
+    message='Empty bags are not supported')
+aws("INSERT INTO Tab VALUE {'pk': 'e', 'sk': 1, 's': <<1, 'a'>>}", FLOCI, status=400, type=VALIDATION,
+    message='Unsupported data type in Bag. DynamoDB only supports either numbers or strings in bags')
+aws("INSERT INTO Tab VALUE {'pk': 'e', 'sk': 1, 's': <<'b', 'b'>>}", FLOCI, status=400, type=VALIDATION,
+    message='One or more parameter values were invalid: Input collection [b, b] contains duplicates.')
+aws("SELECT * FROM Tab WHERE pk = 'a' ORDER BY x", FLOCI, status=400, type=VALIDATION,
+    message='Attribute x in ORDER BY clause must be part of the primary key')
+aws("SELECT * FROM Tab WHERE pk > 'a' ORDER BY sk", FLOCI, status=400, type=VALIDATION,
+    message='Must have at least one non-optional hash key condition in WHERE clause when using ORDER BY clause.')
+aws("SELECT * FROM Tab WHERE pk IN ['a', 'b'] ORDER BY sk", FLOCI, status=400, type=VALIDATION,
+    message='Must have hash key in ORDER BY clause when more than one hash key condition specified in WHERE clause.')
+aws("SELECT * FROM Tab WHERE pk IN ['a', 'a']", FLOCI, status=400, type=VALIDATION,
+    message='Overlapping conditions with range keys are not supported in where clause')
+
 # ---- fixtures ----
 fixture('table Tab', 'CreateTable', {
     'TableName': 'Tab', 'BillingMode': 'PAY_PER_REQUEST',
@@ -144,6 +159,9 @@ stmt("INSERT INTO Tab VALUE {'pk': ?, 'sk': ?, 'bin': ?}", [S('c'), N(3), {'B': 
 stmt("INSERT INTO Tab VALUE {'pk': ?, 'sk': ?}", [S('c')])
 stmt("INSERT INTO Tab VALUE {'pk': 'd', 'sk': -1.50e2, 't': true, 'f': FALSE, 'nul': null}")
 stmt("INSERT INTO Nope VALUE {'pk': 'a'}")
+stmt("INSERT INTO Tab VALUE {'pk': 'e', 'sk': 1, 's': <<>>}")
+stmt("INSERT INTO Tab VALUE {'pk': 'e', 'sk': 1, 's': <<1, 'a'>>}")
+stmt("INSERT INTO Tab VALUE {'pk': 'e', 'sk': 1, 's': <<'b', 'b'>>}")
 stmt("INSERT INTO Uni VALUE {'id': 'u1', 'v': 1}")
 
 # ---- SELECT ----
@@ -155,6 +173,11 @@ stmt("SELECT * FROM \"Tab\".\"GIx\" WHERE g = 'G1'")
 stmt("SELECT * FROM Tab WHERE pk = 'a' ORDER BY sk DESC")
 stmt("SELECT * FROM Tab WHERE pk = 'a' ORDER BY sk ASC")
 stmt("SELECT * FROM Tab ORDER BY sk DESC")
+stmt("SELECT * FROM Tab WHERE pk = 'a' ORDER BY x")
+stmt("SELECT * FROM Tab WHERE pk > 'a' ORDER BY sk")
+stmt("SELECT * FROM Tab WHERE pk IN ['a', 'b'] ORDER BY sk")
+stmt("SELECT * FROM Tab WHERE pk IN ['a', 'a']")
+stmt("SELECT * FROM Tab WHERE pk IN ['b', 'a'] ORDER BY pk DESC")
 stmt("SELECT * FROM Tab WHERE pk IN ['a', 'b']")
 stmt("SELECT * FROM Tab WHERE pk IN ('b', 'c')")
 stmt("SELECT * FROM Tab WHERE sk BETWEEN 1 AND 2", unordered=True)
