@@ -168,15 +168,15 @@ async fn errors_carry_the_dynamodb_error_type() {
     assert_eq!(error_type(&err), Some("ValidationException"));
 
     let err = client
-        .execute_statement(pb::ExecuteStatementRequest {
-            statement: "SELECT * FROM users".into(),
+        .create_global_table(pb::CreateGlobalTableRequest {
+            global_table_name: "users".into(),
             ..Default::default()
         })
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::Unimplemented);
     assert!(
-        err.message().contains("ExecuteStatement"),
+        err.message().contains("CreateGlobalTable"),
         "{}",
         err.message()
     );
