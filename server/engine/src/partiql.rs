@@ -9,8 +9,7 @@ use keyfall_types::command::{
 };
 use keyfall_types::partiql::multi::in_statement;
 use keyfall_types::partiql::{
-    self, BatchExecuteStatement, ExecuteStatement, ExecuteTransaction, KeyNames, NextToken, Plan,
-    Statement,
+    self, BatchExecuteStatement, ExecuteStatement, ExecuteTransaction, KeyNames, Plan, Statement,
 };
 
 use crate::error::{Error, Result};
@@ -79,6 +78,7 @@ impl Engine {
             }
             Plan::Query { queries, first } => {
                 let mut remaining = cmd.limit;
+                let count = queries.len();
                 for (i, mut query) in queries.into_iter().enumerate().skip(first) {
                     query.page.limit = remaining;
                     let page = self.query(query)?;
@@ -86,13 +86,7 @@ impl Engine {
                     out.items
                         .extend(page.items.unwrap_or_default().into_iter().map(row));
                     if let Some(key) = page.last_evaluated_key {
-                        out.next_token = Some(
-                            NextToken {
-                                query: i,
-                                key: Some(key.clone()),
-                            }
-                            .encode(),
-                        );
+                        out.next_token = Some(cmd.next_token(i, Some(key.clone())));
                         out.last_evaluated_key = Some(key);
                         break;
                     }
@@ -100,14 +94,10 @@ impl Engine {
                         *r = r.saturating_sub(usize::try_from(page.scanned_count).unwrap_or(0));
                         if *r == 0 {
                             // Out of Limit between partitions: the next page starts with the
-                            // next one.
-                            out.next_token = Some(
-                                NextToken {
-                                    query: i + 1,
-                                    key: None,
-                                }
-                                .encode(),
-                            );
+                            // next one, if there is one.
+                            if i + 1 < count {
+                                out.next_token = Some(cmd.next_token(i + 1, None));
+                            }
                             break;
                         }
                     }
@@ -123,13 +113,7 @@ impl Engine {
                     .map(row)
                     .collect();
                 if let Some(key) = page.last_evaluated_key {
-                    out.next_token = Some(
-                        NextToken {
-                            query: 0,
-                            key: Some(key.clone()),
-                        }
-                        .encode(),
-                    );
+                    out.next_token = Some(cmd.next_token(0, Some(key.clone())));
                     out.last_evaluated_key = Some(key);
                 }
             }

@@ -147,6 +147,31 @@ async fn selects_page_with_limit_and_next_token() {
         error_code(&e),
         ("ValidationException".into(), "Invalid NextToken".into())
     );
+    // ... and good only for the statement and parameters that made it.
+    let first = db
+        .execute_statement()
+        .statement("SELECT * FROM Pages WHERE pk = ?")
+        .parameters(Av::S("p".into()))
+        .limit(2)
+        .send()
+        .await
+        .unwrap();
+    let token = first.next_token.unwrap();
+    let e = db
+        .execute_statement()
+        .statement("SELECT * FROM Pages WHERE pk = ?")
+        .parameters(Av::S("q".into()))
+        .next_token(token)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_code(&e),
+        (
+            "ValidationException".into(),
+            "NextToken does not match request".into()
+        )
+    );
     // Capacity: a whole-key read is a GetItem's half unit; a Query's is its pages'.
     let got = db
         .execute_statement()

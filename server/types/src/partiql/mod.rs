@@ -64,14 +64,34 @@ pub struct ExecuteStatement {
     pub item_on_failure: bool,
 }
 
+impl ExecuteStatement {
+    /// A digest of the bound statement, which its NextTokens carry: a token is good only
+    /// for the statement and parameters that made it.
+    pub fn fingerprint(&self) -> u64 {
+        xxhash_rust::xxh3::xxh3_64(format!("{:?}", self.statement).as_bytes())
+    }
+
+    /// The token that resumes this statement at `query`, after `key`.
+    pub fn next_token(&self, query: usize, key: Option<Item>) -> String {
+        NextToken {
+            query,
+            key,
+            request: self.fingerprint(),
+        }
+        .encode()
+    }
+}
+
 /// Where a SELECT's previous page stopped: which of its queries (one per partition an
-/// `IN` names) and after which key. Opaque to clients: base64 of JSON.
+/// `IN` names), after which key, for which request. Opaque to clients: base64 of JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NextToken {
     #[serde(rename = "q", default)]
     pub query: usize,
     #[serde(rename = "k", default, skip_serializing_if = "Option::is_none")]
     pub key: Option<Item>,
+    #[serde(rename = "h", default)]
+    pub request: u64,
 }
 
 impl NextToken {
@@ -117,20 +137,24 @@ impl Decode for ExecuteStatementInput {
             .map_err(|e| Invalid::new(e, None, None))?;
         let table = statement.table().to_string();
         let rest = || -> Result<ExecuteStatement> {
-            let next = match &self.next_token {
-                Some(t) => Some(NextToken::decode(t)?),
-                None => None,
-            };
-            Ok(ExecuteStatement {
+            let mut cmd = ExecuteStatement {
                 consistent: self.consistent_read.unwrap_or(false),
                 limit: crate::command::parse_limit(self.limit)?,
-                next,
+                next: None,
                 capacity: ReturnCapacity::parse(self.return_consumed_capacity.as_deref())?,
                 item_on_failure: crate::command::parse_return_on_failure(
                     self.return_values_on_condition_check_failure.as_deref(),
                 )?,
                 statement: statement.clone(),
-            })
+            };
+            if let Some(t) = &self.next_token {
+                let next = NextToken::decode(t)?;
+                if next.request != cmd.fingerprint() {
+                    return Err(Error::validation("NextToken does not match request"));
+                }
+                cmd.next = Some(next);
+            }
+            Ok(cmd)
         };
         rest().map_err(|e| Invalid::new(e, Some(table), None))
     }

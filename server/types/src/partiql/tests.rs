@@ -248,6 +248,7 @@ fn next_tokens_round_trip() {
     let t = NextToken {
         query: 2,
         key: Some(key),
+        request: 7,
     };
     assert_eq!(NextToken::decode(&t.encode()).unwrap(), t);
     assert!(NextToken::decode("not a token!").is_err());
