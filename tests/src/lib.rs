@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 
 pub mod auth_bench;
+pub mod torture;
 
 use aws_sdk_dynamodb::config::{Credentials, Region};
 use keyfall_server::{Config, Listeners};
@@ -752,36 +753,51 @@ pub async fn batch_write_all(
 /// with `cargo build -p keyfall --bin keyfall` first.
 pub fn keyfall_cli() -> &'static std::path::Path {
     static BINARY: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-    BINARY.get_or_init(|| {
-        let exe = std::env::current_exe().expect("test binary path");
-        let profile_dir = exe
-            .parent()
-            .and_then(std::path::Path::parent)
-            .expect("the test binary is in target/<profile>/deps");
-        let binary = profile_dir.join(format!("keyfall{}", std::env::consts::EXE_SUFFIX));
-        let sources = concat!(env!("CARGO_MANIFEST_DIR"), "/../client/src");
-        let built = std::fs::metadata(&binary).and_then(|m| m.modified()).ok();
-        if built.is_none_or(|b| newest_change(std::path::Path::new(sources)) > Some(b)) {
-            let target_dir = profile_dir.parent().expect("target directory");
-            let release = profile_dir.file_name().and_then(|n| n.to_str()) == Some("release");
-            let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml");
-            let out = std::process::Command::new(env!("CARGO"))
-                .args(["build", "--quiet", "-p", "keyfall", "--bin", "keyfall"])
-                .args(release.then_some("--release"))
-                .args(["--manifest-path", manifest])
-                .arg("--target-dir")
-                .arg(target_dir)
-                .output()
-                .expect("cargo build runs");
-            assert!(
-                out.status.success(),
-                "cargo build -p keyfall --bin keyfall: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        assert!(binary.exists(), "{} was not built", binary.display());
-        binary
-    })
+    BINARY.get_or_init(|| workspace_binary("keyfall", "keyfall", &["client/src"]))
+}
+
+/// The `keyfall-server` binary, found and kept up to date as [`keyfall_cli`] is.
+pub fn keyfall_server_bin() -> &'static std::path::Path {
+    static BINARY: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    BINARY
+        .get_or_init(|| workspace_binary("keyfall-server", "keyfall-server", &["server", "proto"]))
+}
+
+/// A workspace binary next to this test's `deps/`, rebuilt first when missing or older
+/// than any file under `sources` (paths from the workspace root).
+fn workspace_binary(package: &str, bin: &str, sources: &[&str]) -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let profile_dir = exe
+        .parent()
+        .and_then(std::path::Path::parent)
+        .expect("the test binary is in target/<profile>/deps");
+    let binary = profile_dir.join(format!("{bin}{}", std::env::consts::EXE_SUFFIX));
+    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    let newest = sources
+        .iter()
+        .filter_map(|s| newest_change(&root.join(s)))
+        .max();
+    let built = std::fs::metadata(&binary).and_then(|m| m.modified()).ok();
+    if built.is_none_or(|b| newest > Some(b)) {
+        let target_dir = profile_dir.parent().expect("target directory");
+        let release = profile_dir.file_name().and_then(|n| n.to_str()) == Some("release");
+        let out = std::process::Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "-p", package, "--bin", bin])
+            .args(release.then_some("--release"))
+            .arg("--manifest-path")
+            .arg(root.join("Cargo.toml"))
+            .arg("--target-dir")
+            .arg(target_dir)
+            .output()
+            .expect("cargo build runs");
+        assert!(
+            out.status.success(),
+            "cargo build -p {package} --bin {bin}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(binary.exists(), "{} was not built", binary.display());
+    binary
 }
 
 /// When a file under `dir` last changed.

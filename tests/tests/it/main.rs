@@ -31,6 +31,7 @@ mod observability;
 mod partiql;
 mod streams;
 mod throttling;
+mod torture;
 mod traces;
 mod transfers;
 mod wire_cases;
