@@ -124,7 +124,7 @@ fn s(v: impl Into<String>) -> Av {
     Av::S(v.into())
 }
 
-fn key_element(name: &str, kt: KeyType) -> Result<KeySchemaElement, Failure> {
+pub(crate) fn key_element(name: &str, kt: KeyType) -> Result<KeySchemaElement, Failure> {
     KeySchemaElement::builder()
         .attribute_name(name)
         .key_type(kt)
@@ -132,7 +132,10 @@ fn key_element(name: &str, kt: KeyType) -> Result<KeySchemaElement, Failure> {
         .map_err(harness("key schema"))
 }
 
-fn attribute(name: &str, t: ScalarAttributeType) -> Result<AttributeDefinition, Failure> {
+pub(crate) fn attribute(
+    name: &str,
+    t: ScalarAttributeType,
+) -> Result<AttributeDefinition, Failure> {
     AttributeDefinition::builder()
         .attribute_name(name)
         .attribute_type(t)

@@ -1,9 +1,11 @@
 //! The reliability harness behind `keyfall-torture` (and its bounded CI runs in
 //! `tests/tests/it/torture.rs`). `crash`: cycles of real `keyfall-server` processes killed
 //! with SIGKILL under concurrent load, each restart verified against a ledger of what the
-//! server acknowledged.
+//! server acknowledged. `linear`: histories of reads, writes and compare-and-set through
+//! both APIs, checked for linearizability.
 
 pub mod crash;
+pub mod linear;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -47,11 +49,12 @@ fn free_port() -> Result<u16, Failure> {
 pub struct Server {
     child: Child,
     pub http_port: u16,
+    pub grpc_port: u16,
 }
 
 impl Server {
     pub async fn start(bin: &Path, data_dir: &Path, fsync: bool) -> Result<Server, Failure> {
-        let http_port = free_port()?;
+        let (http_port, grpc_port) = (free_port()?, free_port()?);
         let mut command = Command::new(bin);
         command
             .arg("--data-dir")
@@ -59,7 +62,7 @@ impl Server {
             .arg("--http-listen")
             .arg(format!("127.0.0.1:{http_port}"))
             .arg("--grpc-listen")
-            .arg(format!("127.0.0.1:{}", free_port()?))
+            .arg(format!("127.0.0.1:{grpc_port}"))
             .arg("--auth")
             .arg("off")
             .stdout(Stdio::null())
@@ -68,7 +71,11 @@ impl Server {
             command.arg("--durability").arg("fsync");
         }
         let child = command.spawn().map_err(harness("spawn keyfall-server"))?;
-        let mut server = Server { child, http_port };
+        let mut server = Server {
+            child,
+            http_port,
+            grpc_port,
+        };
         for _ in 0..3000 {
             if tokio::net::TcpStream::connect(("127.0.0.1", http_port))
                 .await

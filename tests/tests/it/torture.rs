@@ -1,10 +1,13 @@
 //! The reliability harness's bounded CI runs (RELIABILITY.md has the full-length ones):
 //! kill -9 cycles under eight concurrent writers, each restart checked against the ledger
-//! of acknowledged writes, with the default durability and with `--durability fsync`.
+//! of acknowledged writes, with the default durability and with `--durability fsync`; and
+//! histories of reads, writes and compare-and-set through both APIs checked for
+//! linearizability.
 
 use std::time::Duration;
 
 use keyfall_tests::torture::crash::{self, CrashConfig};
+use keyfall_tests::torture::linear::{self, LinearConfig};
 
 fn config(fsync: bool, seed: u64) -> CrashConfig {
     CrashConfig {
@@ -51,4 +54,23 @@ async fn crash_cycles_lose_nothing_acknowledged() {
         );
         assert!(report.index_entries_checked > 0, "{report:?}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn histories_through_both_apis_are_linearizable() {
+    let config = LinearConfig {
+        server_bin: keyfall_tests::keyfall_server_bin().to_path_buf(),
+        keys: 2,
+        clients: 6,
+        ops_per_client: 150,
+        seed: 0x6c69_6e65,
+    };
+    let report = linear::run(&config).await.unwrap_or_else(|e| panic!("{e}"));
+    eprintln!("{report:?}");
+    assert_eq!(report.calls, 6 * 150);
+    // Contended: compare-and-set both applied and refused, so the checker had work.
+    assert!(
+        report.cas_applied > 0 && report.cas_refused > 0,
+        "{report:?}"
+    );
 }

@@ -3,19 +3,23 @@
 //! ```text
 //! keyfall-torture crash [--cycles 100] [--writers 8] [--min-ms 200] [--max-ms 3000]
 //!                       [--fsync] [--seed N] [--server-bin PATH] [--data-dir DIR] [--json]
+//!                       [--self-test]
+//! keyfall-torture linear [--keys 3] [--clients 8] [--ops 500] [--seed N] [--server-bin PATH]
+//!                        [--json]
 //! ```
 //!
 //! `crash` runs kill-restart-verify cycles against a real `keyfall-server` (by default the
 //! one next to this binary: `cargo build --release -p keyfall-server -p keyfall-tests`)
 //! and prints what it checked; a violation prints what the ledger and the store disagree
-//! on and exits with status 1.
+//! on and exits with status 1. `linear` records histories of reads, writes and
+//! compare-and-set through the JSON API and gRPC and checks them for linearizability.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use keyfall_tests::torture::{self, crash};
+use keyfall_tests::torture::{self, crash, linear};
 
 #[derive(Parser)]
 #[command(name = "keyfall-torture", about = "Keyfall's reliability harness")]
@@ -54,6 +58,35 @@ enum Command {
         #[arg(long)]
         self_test: bool,
     },
+    /// Concurrent reads, writes and compare-and-set, checked for linearizability.
+    Linear {
+        #[arg(long, default_value_t = 3)]
+        keys: usize,
+        /// Clients (even ones on the JSON API, odd ones on gRPC).
+        #[arg(long, default_value_t = 8)]
+        clients: usize,
+        /// Calls per client.
+        #[arg(long, default_value_t = 500)]
+        ops: usize,
+        #[arg(long)]
+        seed: Option<u64>,
+        #[arg(long)]
+        server_bin: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Prints a report, as JSON or for people.
+fn print(report: &impl serde::Serialize, debug: &dyn std::fmt::Debug, json: bool) {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(report).unwrap_or_default()
+        );
+    } else {
+        println!("{debug:#?}");
+    }
 }
 
 fn main() -> ExitCode {
@@ -102,14 +135,39 @@ fn main() -> ExitCode {
             eprintln!("crash cycles: {cycles}, {writers} writers, seed {seed}, fsync {fsync}");
             match runtime.block_on(crash::run(&config)) {
                 Ok(report) => {
-                    if json {
-                        println!(
-                            "{}",
-                            serde_json::to_string_pretty(&report).unwrap_or_default()
-                        );
-                    } else {
-                        println!("{report:#?}");
-                    }
+                    print(&report, &report, json);
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("{e} (seed {seed})");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Linear {
+            keys,
+            clients,
+            ops,
+            seed,
+            server_bin,
+            json,
+        } => {
+            let Some(server_bin) = server_bin.or_else(torture::sibling_server_bin) else {
+                eprintln!("error: no keyfall-server next to this binary: pass --server-bin");
+                return ExitCode::from(2);
+            };
+            let seed = seed.unwrap_or_else(rand::random);
+            let config = linear::LinearConfig {
+                server_bin,
+                keys,
+                clients,
+                ops_per_client: ops,
+                seed,
+            };
+            eprintln!("linearizability: {keys} keys, {clients} clients x {ops} calls, seed {seed}");
+            match runtime.block_on(linear::run(&config)) {
+                Ok(report) => {
+                    print(&report, &report, json);
                     ExitCode::SUCCESS
                 }
                 Err(e) => {
