@@ -46,76 +46,132 @@ fn step(s: i64, op: &Op) -> Option<i64> {
 
 /// Whether `history` (every call answered) is linearizable for a register starting at
 /// `initial`: some order of the calls, consistent with real time (a call answered before
-/// another was made comes first), explains every answer. Wing and Gong's search, with the
-/// configurations (calls done, state) already explored remembered, as Lowe's does.
+/// another was made comes first), explains every answer.
+///
+/// Wing and Gong's search over the history's events (calls and answers in time order, in
+/// a linked list): take a call whose answer is still ahead if the register allows it, and
+/// remove it with its answer; meeting an answer means every call before it must already
+/// have been taken, so undo the last choice. Lowe's improvement remembers the
+/// configurations (calls taken, register value) already explored; the set of calls taken is
+/// kept as a 128-bit Zobrist hash, so a configuration costs 24 bytes however long the
+/// history, and each step looks only at the calls open at that moment.
 pub fn linearizable(history: &[Call], initial: i64) -> bool {
     let n = history.len();
-    let words = n.div_ceil(64);
-    let mut done = vec![0u64; words];
-    let mut seen: HashSet<(Vec<u64>, i64)> = HashSet::new();
-    // Explicit stack of (state, the call taken at this depth); depth-first.
-    let is_done =
-        |done: &[u64], i: usize| done.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0);
-    fn flip(done: &mut [u64], i: usize) {
-        if let Some(w) = done.get_mut(i / 64) {
-            *w ^= 1 << (i % 64);
+    // Events: 2i is call i made, 2i+1 its answer; sorted by time, calls first on ties.
+    let mut events: Vec<usize> = (0..2 * n).collect();
+    let time = |e: usize| {
+        history
+            .get(e / 2)
+            .map(|c| {
+                if e.is_multiple_of(2) {
+                    c.invoked
+                } else {
+                    c.answered
+                }
+            })
+            .unwrap_or(0)
+    };
+    events.sort_by_key(|&e| (time(e), e % 2));
+    // A doubly linked list over positions 1..=2n; 0 is the head.
+    let len = 2 * n + 1;
+    let mut next: Vec<usize> = (1..=len).collect();
+    let mut prev: Vec<usize> = (0..len).map(|p| p.saturating_sub(1)).collect();
+    let mut position = vec![0usize; 2 * n];
+    for (p, &e) in events.iter().enumerate() {
+        if let Some(slot) = position.get_mut(e) {
+            *slot = p + 1;
         }
     }
-    // Calls in the order they were made.
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by_key(|&i| history.get(i).map(|c| c.invoked).unwrap_or(0));
-    let mut stack: Vec<(i64, usize)> = Vec::new();
+    let event_at = |p: usize| events.get(p.wrapping_sub(1)).copied();
+    let end = len; // one past the last position: the list's end
+    let unlink = |next: &mut Vec<usize>, prev: &mut Vec<usize>, p: usize| {
+        let (a, b) = (
+            prev.get(p).copied().unwrap_or(0),
+            next.get(p).copied().unwrap_or(end),
+        );
+        if let Some(x) = next.get_mut(a) {
+            *x = b;
+        }
+        if let Some(x) = prev.get_mut(b) {
+            *x = a;
+        }
+    };
+    let relink = |next: &mut Vec<usize>, prev: &mut Vec<usize>, p: usize| {
+        let (a, b) = (
+            prev.get(p).copied().unwrap_or(0),
+            next.get(p).copied().unwrap_or(end),
+        );
+        if let Some(x) = next.get_mut(a) {
+            *x = p;
+        }
+        if let Some(x) = prev.get_mut(b) {
+            *x = p;
+        }
+    };
+    prev.push(len.saturating_sub(1));
+    // Zobrist keys: one random 128-bit word per call, from a fixed seed.
+    let mut rng = StdRng::seed_from_u64(0x5a0b_7157);
+    let keys: Vec<u128> = (0..n).map(|_| rng.random()).collect();
+    let mut taken: u128 = 0;
+    let mut seen: HashSet<(u128, i64)> = HashSet::new();
+    let mut stack: Vec<(usize, i64)> = Vec::new();
     let mut state = initial;
-    let mut count = 0;
-    // Candidates at the current configuration, from position `from` of `order`.
-    let mut from = 0;
+    let mut at = next.first().copied().unwrap_or(end);
     loop {
-        if count == n {
+        if next.first().copied().unwrap_or(end) >= end {
             return true;
         }
-        // The earliest answer among calls not done: a call may go next only if it was
-        // made before that.
-        let horizon = order
-            .iter()
-            .filter(|&&i| !is_done(&done, i))
-            .filter_map(|&i| history.get(i).map(|c| c.answered))
-            .min()
-            .unwrap_or(u64::MAX);
-        let mut advanced = false;
-        for (k, &i) in order.iter().enumerate().skip(from) {
-            let Some(call) = history.get(i) else { continue };
-            if call.invoked > horizon {
-                break;
-            }
-            if is_done(&done, i) {
-                continue;
-            }
-            if let Some(next) = step(state, &call.op) {
-                flip(&mut done, i);
-                if seen.insert((done.clone(), next)) {
-                    stack.push((state, k));
-                    state = next;
-                    count += 1;
-                    from = 0;
-                    advanced = true;
-                    break;
+        let Some(e) = event_at(at).filter(|_| at < end) else {
+            // Past the end without taking a call: undo.
+            match stack.pop() {
+                None => return false,
+                Some((p, s)) => {
+                    let call = event_at(p).map(|e| e / 2).unwrap_or(0);
+                    taken ^= keys.get(call).copied().unwrap_or(0);
+                    state = s;
+                    if let Some(&answer) = position.get(2 * call + 1) {
+                        relink(&mut next, &mut prev, answer);
+                    }
+                    relink(&mut next, &mut prev, p);
+                    at = next.get(p).copied().unwrap_or(end);
+                    continue;
                 }
-                flip(&mut done, i);
+            }
+        };
+        let call = e / 2;
+        if e.is_multiple_of(2) {
+            let stepped = history.get(call).and_then(|c| step(state, &c.op));
+            if let Some(value) = stepped {
+                let key = taken ^ keys.get(call).copied().unwrap_or(0);
+                if seen.insert((key, value)) {
+                    stack.push((at, state));
+                    taken = key;
+                    state = value;
+                    unlink(&mut next, &mut prev, at);
+                    if let Some(&answer) = position.get(2 * call + 1) {
+                        unlink(&mut next, &mut prev, answer);
+                    }
+                    at = next.first().copied().unwrap_or(end);
+                    continue;
+                }
+            }
+            at = next.get(at).copied().unwrap_or(end);
+        } else {
+            // An answer: every call before it must have been taken. Undo the last choice.
+            match stack.pop() {
+                None => return false,
+                Some((p, s)) => {
+                    let c = event_at(p).map(|e| e / 2).unwrap_or(0);
+                    taken ^= keys.get(c).copied().unwrap_or(0);
+                    state = s;
+                    if let Some(&answer) = position.get(2 * c + 1) {
+                        relink(&mut next, &mut prev, answer);
+                    }
+                    relink(&mut next, &mut prev, p);
+                    at = next.get(p).copied().unwrap_or(end);
+                }
             }
         }
-        if advanced {
-            continue;
-        }
-        // Dead end: undo the last choice and try the next candidate after it.
-        let Some((previous, k)) = stack.pop() else {
-            return false;
-        };
-        if let Some(&i) = order.get(k) {
-            flip(&mut done, i);
-        }
-        state = previous;
-        count -= 1;
-        from = k + 1;
     }
 }
 
@@ -139,12 +195,32 @@ pub struct LinearReport {
     pub writes: usize,
     pub cas_applied: usize,
     pub cas_refused: usize,
+    /// Calls the server throttled (not run, not in the histories).
+    pub throttled: u64,
     pub elapsed_secs: f64,
 }
 
 enum Api {
     Json(aws_sdk_dynamodb::Client),
     Grpc(pb::dynamo_db_client::DynamoDbClient<tonic::transport::Channel>),
+}
+
+/// An error name that says the call was throttled, not run.
+fn throttled(code: Option<&str>) -> bool {
+    matches!(
+        code,
+        Some(
+            "ThrottlingException"
+                | "ProvisionedThroughputExceededException"
+                | "RequestLimitExceeded"
+        )
+    )
+}
+
+fn error_type(s: &tonic::Status) -> Option<&str> {
+    s.metadata()
+        .get("x-amzn-errortype")
+        .and_then(|v| v.to_str().ok())
 }
 
 fn grpc_value(v: i64) -> pb::AttributeValue {
@@ -164,33 +240,42 @@ fn grpc_key(k: usize) -> std::collections::HashMap<String, pb::AttributeValue> {
 }
 
 impl Api {
-    async fn call(&mut self, key: usize, op: &Op) -> Result<Op, Failure> {
+    /// Makes the call; `None` when the server throttled it (it did not happen: DynamoDB's
+    /// per-partition limits apply to a hot register too).
+    async fn call(&mut self, key: usize, op: &Op) -> Result<Option<Op>, Failure> {
         let k = format!("r{key}");
         match (self, op) {
             (Api::Json(db), Op::Read(_)) => {
-                let got = db
+                let got = match db
                     .get_item()
                     .table_name("registers")
                     .key("k", Av::S(k))
                     .consistent_read(true)
                     .send()
                     .await
-                    .map_err(harness("GetItem"))?;
+                {
+                    Err(e) if throttled(e.code()) => return Ok(None),
+                    other => other.map_err(harness("GetItem"))?,
+                };
                 let v = match got.item().and_then(|i| i.get("v")) {
                     Some(Av::N(v)) => v.parse().map_err(harness("a number"))?,
                     _ => return Err(Failure::Harness("a register without a value".into())),
                 };
-                Ok(Op::Read(v))
+                Ok(Some(Op::Read(v)))
             }
             (Api::Json(db), Op::Write(v)) => {
-                db.put_item()
+                match db
+                    .put_item()
                     .table_name("registers")
                     .item("k", Av::S(k))
                     .item("v", Av::N(v.to_string()))
                     .send()
                     .await
-                    .map_err(harness("PutItem"))?;
-                Ok(op.clone())
+                {
+                    Err(e) if throttled(e.code()) => return Ok(None),
+                    other => other.map_err(harness("PutItem"))?,
+                };
+                Ok(Some(op.clone()))
             }
             (Api::Json(db), Op::Cas(from, to, _)) => {
                 let r = db
@@ -204,15 +289,16 @@ impl Api {
                     .send()
                     .await;
                 match r {
-                    Ok(_) => Ok(Op::Cas(*from, *to, true)),
+                    Ok(_) => Ok(Some(Op::Cas(*from, *to, true))),
                     Err(e) if e.code() == Some("ConditionalCheckFailedException") => {
-                        Ok(Op::Cas(*from, *to, false))
+                        Ok(Some(Op::Cas(*from, *to, false)))
                     }
+                    Err(e) if throttled(e.code()) => Ok(None),
                     Err(e) => Err(Failure::Harness(format!("UpdateItem: {e:?}"))),
                 }
             }
             (Api::Grpc(c), Op::Read(_)) => {
-                let got = c
+                let got = match c
                     .get_item(pb::GetItemRequest {
                         table_name: "registers".into(),
                         key: grpc_key(key),
@@ -220,11 +306,13 @@ impl Api {
                         ..Default::default()
                     })
                     .await
-                    .map_err(harness("gRPC GetItem"))?
-                    .into_inner();
+                {
+                    Err(s) if throttled(error_type(&s)) => return Ok(None),
+                    other => other.map_err(harness("gRPC GetItem"))?.into_inner(),
+                };
                 match got.item.get("v").and_then(|v| v.value.as_ref()) {
                     Some(pb::attribute_value::Value::N(v)) => {
-                        Ok(Op::Read(v.parse().map_err(harness("a number"))?))
+                        Ok(Some(Op::Read(v.parse().map_err(harness("a number"))?)))
                     }
                     _ => Err(Failure::Harness("a register without a value".into())),
                 }
@@ -232,14 +320,18 @@ impl Api {
             (Api::Grpc(c), Op::Write(v)) => {
                 let mut item = grpc_key(key);
                 item.insert("v".into(), grpc_value(*v));
-                c.put_item(pb::PutItemRequest {
-                    table_name: "registers".into(),
-                    item,
-                    ..Default::default()
-                })
-                .await
-                .map_err(harness("gRPC PutItem"))?;
-                Ok(op.clone())
+                match c
+                    .put_item(pb::PutItemRequest {
+                        table_name: "registers".into(),
+                        item,
+                        ..Default::default()
+                    })
+                    .await
+                {
+                    Err(s) if throttled(error_type(&s)) => return Ok(None),
+                    other => other.map_err(harness("gRPC PutItem"))?,
+                };
+                Ok(Some(op.clone()))
             }
             (Api::Grpc(c), Op::Cas(from, to, _)) => {
                 let r = c
@@ -257,15 +349,11 @@ impl Api {
                     })
                     .await;
                 match r {
-                    Ok(_) => Ok(Op::Cas(*from, *to, true)),
-                    Err(s)
-                        if s.metadata()
-                            .get("x-amzn-errortype")
-                            .and_then(|v| v.to_str().ok())
-                            == Some("ConditionalCheckFailedException") =>
-                    {
-                        Ok(Op::Cas(*from, *to, false))
+                    Ok(_) => Ok(Some(Op::Cas(*from, *to, true))),
+                    Err(s) if error_type(&s) == Some("ConditionalCheckFailedException") => {
+                        Ok(Some(Op::Cas(*from, *to, false)))
                     }
+                    Err(s) if throttled(error_type(&s)) => Ok(None),
                     Err(s) => Err(Failure::Harness(format!("gRPC UpdateItem: {s:?}"))),
                 }
             }
@@ -294,7 +382,13 @@ pub async fn run(config: &LinearConfig) -> Result<LinearReport, Failure> {
         .await
         .map_err(harness("create registers"))?;
     for k in 0..config.keys {
-        Api::Json(db.clone()).call(k, &Op::Write(0)).await?;
+        if Api::Json(db.clone())
+            .call(k, &Op::Write(0))
+            .await?
+            .is_none()
+        {
+            return Err(Failure::Harness("the first write was throttled".into()));
+        }
     }
     let grpc = pb::dynamo_db_client::DynamoDbClient::connect(format!(
         "http://127.0.0.1:{}",
@@ -305,6 +399,7 @@ pub async fn run(config: &LinearConfig) -> Result<LinearReport, Failure> {
     let clock = Instant::now();
     let histories: Arc<Mutex<Vec<Vec<Call>>>> = Arc::new(Mutex::new(vec![Vec::new(); config.keys]));
     let mut rng = StdRng::seed_from_u64(config.seed);
+    let throttled = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let mut tasks = Vec::new();
     for c in 0..config.clients {
         let mut api = if c % 2 == 0 {
@@ -313,6 +408,7 @@ pub async fn run(config: &LinearConfig) -> Result<LinearReport, Failure> {
             Api::Grpc(grpc.clone())
         };
         let histories = histories.clone();
+        let throttled_calls = throttled.clone();
         let mut rng = StdRng::seed_from_u64(rng.random());
         let (keys, ops, client) = (config.keys, config.ops_per_client, c as i64);
         tasks.push(tokio::spawn(async move {
@@ -326,7 +422,11 @@ pub async fn run(config: &LinearConfig) -> Result<LinearReport, Failure> {
                     _ => Op::Cas(last_seen(&histories, key), fresh, false),
                 };
                 let invoked = clock.elapsed().as_nanos() as u64;
-                let answered_op = api.call(key, &op).await?;
+                let Some(answered_op) = api.call(key, &op).await? else {
+                    throttled_calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    continue;
+                };
                 let answered = clock.elapsed().as_nanos() as u64;
                 if let Some(h) = histories
                     .lock()
@@ -347,7 +447,10 @@ pub async fn run(config: &LinearConfig) -> Result<LinearReport, Failure> {
         t.await.map_err(harness("a client"))??;
     }
     let histories = std::mem::take(&mut *histories.lock().unwrap_or_else(|e| e.into_inner()));
-    let mut report = LinearReport::default();
+    let mut report = LinearReport {
+        throttled: throttled.load(std::sync::atomic::Ordering::Relaxed),
+        ..LinearReport::default()
+    };
     for (k, h) in histories.iter().enumerate() {
         report.histories += 1;
         report.calls += h.len();
@@ -425,5 +528,41 @@ mod tests {
             call(4, 5, Op::Read(5)),
         ];
         assert!(!linearizable(&h, 0));
+    }
+
+    #[test]
+    fn long_concurrent_histories_are_checked_quickly() {
+        // A real register's history: each call takes effect at a random point inside its
+        // window, windows overlapping eight at a time.
+        let mut rng = StdRng::seed_from_u64(9);
+        let mut value = 0i64;
+        let mut calls = Vec::new();
+        for i in 0..5_000u64 {
+            let at = i * 10;
+            let invoked = at.saturating_sub(rng.random_range(0..80));
+            let answered = at + rng.random_range(0..80);
+            let op = match rng.random_range(0..3) {
+                0 => Op::Read(value),
+                1 => {
+                    value = i as i64 + 1;
+                    Op::Write(value)
+                }
+                _ => {
+                    let from = if rng.random_bool(0.5) { value } else { -1 };
+                    let applied = from == value;
+                    if applied {
+                        value = i as i64 + 1;
+                    }
+                    Op::Cas(from, i as i64 + 1, applied)
+                }
+            };
+            calls.push(call(invoked, answered, op));
+        }
+        assert!(linearizable(&calls, 0));
+        // The same with one read changed to a value never there.
+        if let Some(c) = calls.iter_mut().rev().find(|c| matches!(c.op, Op::Read(_))) {
+            c.op = Op::Read(-7);
+        }
+        assert!(!linearizable(&calls, 0));
     }
 }
