@@ -121,57 +121,39 @@ pub fn linearizable(history: &[Call], initial: i64) -> bool {
         if next.first().copied().unwrap_or(end) >= end {
             return true;
         }
-        let Some(e) = event_at(at).filter(|_| at < end) else {
-            // Past the end without taking a call: undo.
-            match stack.pop() {
-                None => return false,
-                Some((p, s)) => {
-                    let call = event_at(p).map(|e| e / 2).unwrap_or(0);
-                    taken ^= keys.get(call).copied().unwrap_or(0);
-                    state = s;
-                    if let Some(&answer) = position.get(2 * call + 1) {
-                        relink(&mut next, &mut prev, answer);
-                    }
-                    relink(&mut next, &mut prev, p);
-                    at = next.get(p).copied().unwrap_or(end);
-                    continue;
-                }
+        // An answer (or the end) before any call could be taken: every call before it
+        // must have been taken, so undo the last choice and try the next call after it.
+        let Some(e) = event_at(at).filter(|&e| at < end && e.is_multiple_of(2)) else {
+            let Some((p, s)) = stack.pop() else {
+                return false;
+            };
+            let c = event_at(p).map(|e| e / 2).unwrap_or(0);
+            taken ^= keys.get(c).copied().unwrap_or(0);
+            state = s;
+            if let Some(&answer) = position.get(2 * c + 1) {
+                relink(&mut next, &mut prev, answer);
             }
+            relink(&mut next, &mut prev, p);
+            at = next.get(p).copied().unwrap_or(end);
+            continue;
         };
         let call = e / 2;
-        if e.is_multiple_of(2) {
-            let stepped = history.get(call).and_then(|c| step(state, &c.op));
-            if let Some(value) = stepped {
-                let key = taken ^ keys.get(call).copied().unwrap_or(0);
-                if seen.insert((key, value)) {
-                    stack.push((at, state));
-                    taken = key;
-                    state = value;
-                    unlink(&mut next, &mut prev, at);
-                    if let Some(&answer) = position.get(2 * call + 1) {
-                        unlink(&mut next, &mut prev, answer);
-                    }
-                    at = next.first().copied().unwrap_or(end);
-                    continue;
+        let stepped = history.get(call).and_then(|c| step(state, &c.op));
+        if let Some(value) = stepped {
+            let key = taken ^ keys.get(call).copied().unwrap_or(0);
+            if seen.insert((key, value)) {
+                stack.push((at, state));
+                taken = key;
+                state = value;
+                unlink(&mut next, &mut prev, at);
+                if let Some(&answer) = position.get(2 * call + 1) {
+                    unlink(&mut next, &mut prev, answer);
                 }
-            }
-            at = next.get(at).copied().unwrap_or(end);
-        } else {
-            // An answer: every call before it must have been taken. Undo the last choice.
-            match stack.pop() {
-                None => return false,
-                Some((p, s)) => {
-                    let c = event_at(p).map(|e| e / 2).unwrap_or(0);
-                    taken ^= keys.get(c).copied().unwrap_or(0);
-                    state = s;
-                    if let Some(&answer) = position.get(2 * c + 1) {
-                        relink(&mut next, &mut prev, answer);
-                    }
-                    relink(&mut next, &mut prev, p);
-                    at = next.get(p).copied().unwrap_or(end);
-                }
+                at = next.first().copied().unwrap_or(end);
+                continue;
             }
         }
+        at = next.get(at).copied().unwrap_or(end);
     }
 }
 

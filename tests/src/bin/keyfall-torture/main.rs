@@ -77,16 +77,38 @@ enum Command {
     },
 }
 
-/// Prints a report, as JSON or for people.
-fn print(report: &impl serde::Serialize, debug: &dyn std::fmt::Debug, json: bool) {
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(report).unwrap_or_default()
-        );
-    } else {
-        println!("{debug:#?}");
+/// Prints a run's report (as JSON, or for people), or its failure with the seed that
+/// replays it.
+fn finish<R: serde::Serialize + std::fmt::Debug>(
+    outcome: Result<R, torture::Failure>,
+    seed: u64,
+    json: bool,
+) -> ExitCode {
+    match outcome {
+        Ok(report) if json => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report).unwrap_or_default()
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(report) => {
+            println!("{report:#?}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{e} (seed {seed})");
+            ExitCode::FAILURE
+        }
     }
+}
+
+/// The server binary asked for, else the one next to this binary.
+fn find_server(asked: Option<PathBuf>) -> Result<PathBuf, ExitCode> {
+    asked.or_else(torture::sibling_server_bin).ok_or_else(|| {
+        eprintln!("error: no keyfall-server next to this binary: pass --server-bin");
+        ExitCode::from(2)
+    })
 }
 
 fn main() -> ExitCode {
@@ -114,9 +136,9 @@ fn main() -> ExitCode {
             json,
             self_test,
         } => {
-            let Some(server_bin) = server_bin.or_else(torture::sibling_server_bin) else {
-                eprintln!("error: no keyfall-server next to this binary: pass --server-bin");
-                return ExitCode::from(2);
+            let server_bin = match find_server(server_bin) {
+                Ok(bin) => bin,
+                Err(code) => return code,
             };
             let seed = seed.unwrap_or_else(rand::random);
             let config = crash::CrashConfig {
@@ -133,16 +155,7 @@ fn main() -> ExitCode {
                 sabotage: self_test,
             };
             eprintln!("crash cycles: {cycles}, {writers} writers, seed {seed}, fsync {fsync}");
-            match runtime.block_on(crash::run(&config)) {
-                Ok(report) => {
-                    print(&report, &report, json);
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("{e} (seed {seed})");
-                    ExitCode::FAILURE
-                }
-            }
+            finish(runtime.block_on(crash::run(&config)), seed, json)
         }
         Command::Linear {
             keys,
@@ -152,9 +165,9 @@ fn main() -> ExitCode {
             server_bin,
             json,
         } => {
-            let Some(server_bin) = server_bin.or_else(torture::sibling_server_bin) else {
-                eprintln!("error: no keyfall-server next to this binary: pass --server-bin");
-                return ExitCode::from(2);
+            let server_bin = match find_server(server_bin) {
+                Ok(bin) => bin,
+                Err(code) => return code,
             };
             let seed = seed.unwrap_or_else(rand::random);
             let config = linear::LinearConfig {
@@ -165,16 +178,7 @@ fn main() -> ExitCode {
                 seed,
             };
             eprintln!("linearizability: {keys} keys, {clients} clients x {ops} calls, seed {seed}");
-            match runtime.block_on(linear::run(&config)) {
-                Ok(report) => {
-                    print(&report, &report, json);
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("{e} (seed {seed})");
-                    ExitCode::FAILURE
-                }
-            }
+            finish(runtime.block_on(linear::run(&config)), seed, json)
         }
     }
 }
