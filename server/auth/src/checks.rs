@@ -350,11 +350,8 @@ pub fn partiql_checks(
 ) -> Vec<Check> {
     let statement = &cmd.statement;
     let action = partiql_action(statement);
-    let (table, index) = match statement {
-        Statement::Select(sel) | Statement::Exists(sel) => (sel.table.as_str(), sel.index.clone()),
-        other => (other.table(), None),
-    };
-    let keys = s.key_names(table, index.as_deref());
+    let (table, index) = statement.source();
+    let keys = s.key_names(table, index);
     let planned = keys
         .is_some()
         .then(|| partiql::plan(cmd, keys))
@@ -396,10 +393,10 @@ pub fn partiql_checks(
             vec![k.into_check(action, s.table_arn(table))]
         }
         None => {
-            let mut k = item_keys(s, table, index.as_deref(), None);
+            let mut k = item_keys(s, table, index, None);
             k.leading_unknown = true;
             k.attributes_unknown = true;
-            vec![k.into_check(action, read_resource(s, table, &index))]
+            vec![k.into_check(action, read_resource(s, table, &index.map(str::to_string)))]
         }
     };
     for c in &mut checks {

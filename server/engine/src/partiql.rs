@@ -19,6 +19,18 @@ use crate::types::{
 };
 use crate::Engine;
 
+/// The key attribute names of a table, or of one of its indexes (`None`: no such index).
+fn key_names_of(table: &crate::catalog::Table, index: Option<&str>) -> Option<KeyNames> {
+    let schema = match index {
+        None => &table.meta.key_schema,
+        Some(i) => &table.meta.index(i)?.key_schema,
+    };
+    Some((
+        schema.hash.name.clone(),
+        schema.range.as_ref().map(|r| r.name.clone()),
+    ))
+}
+
 /// DynamoDB's answer to an INSERT whose key exists.
 fn duplicate_item() -> Error {
     Error::Other {
@@ -31,30 +43,17 @@ impl Engine {
     /// The key attribute names of a table, or of one of its indexes: `None` when either
     /// does not exist.
     pub fn key_names(&self, table: &str, index: Option<&str>) -> Option<KeyNames> {
-        let t = self.table_by_name(table)?;
-        let schema = match index {
-            None => &t.meta.key_schema,
-            Some(i) => &t.meta.index(i)?.key_schema,
-        };
-        Some((
-            schema.hash.name.clone(),
-            schema.range.as_ref().map(|r| r.name.clone()),
-        ))
+        key_names_of(&*self.table_by_name(table)?, index)
     }
 
     /// Plans a statement on the schema of what it names, with DynamoDB's errors for a
     /// missing table or index.
     pub fn plan_statement(&self, cmd: &ExecuteStatement) -> Result<Plan> {
-        let (table, index) = match &cmd.statement {
-            Statement::Select(s) | Statement::Exists(s) => (s.table.as_str(), s.index.as_deref()),
-            other => (other.table(), None),
-        };
-        if self.item_table_named(table).is_err() {
-            return Err(Error::ResourceNotFound(
-                "Requested resource not found".into(),
-            ));
-        }
-        let Some(keys) = self.key_names(table, index) else {
+        let (table, index) = cmd.statement.source();
+        let table = self
+            .item_table_named(table)
+            .map_err(|_| Error::ResourceNotFound("Requested resource not found".into()))?;
+        let Some(keys) = key_names_of(&table, index) else {
             return Err(Error::validation(
                 "The table does not have the specified index",
             ));

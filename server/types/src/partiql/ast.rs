@@ -26,6 +26,14 @@ impl Statement {
         }
     }
 
+    /// The table and index the statement reads or writes (writes name no index).
+    pub fn source(&self) -> (&str, Option<&str>) {
+        match self {
+            Statement::Select(s) | Statement::Exists(s) => (&s.table, s.index.as_deref()),
+            other => (other.table(), None),
+        }
+    }
+
     /// A read (`SELECT`) rather than a write (`EXISTS` is a transaction's condition
     /// check, one of its writes, as DynamoDB counts it).
     pub fn is_read(&self) -> bool {

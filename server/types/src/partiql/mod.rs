@@ -113,10 +113,7 @@ impl Decode for ExecuteStatementInput {
     type Command = ExecuteStatement;
 
     fn demands(c: &ExecuteStatement, demand: &mut dyn FnMut(Demand<'_>)) {
-        let (table, index) = match &c.statement {
-            Statement::Select(s) => (s.table.as_str(), s.index.as_deref()),
-            other => (other.table(), None),
-        };
+        let (table, index) = c.statement.source();
         let access = if c.statement.is_read() {
             Access::Read
         } else {
